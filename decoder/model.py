@@ -1,0 +1,323 @@
+"""The shared vocabulary of wiretale: directions, items, directives, the dissector contract.
+
+This module is a leaf (standard library only). Dissectors import it and nothing else
+from ``decoder``; the engine and the reports read the same types.
+
+A dissector is *sans-IO* (see ``shared/DESIGN.md`` section 1): it is fed
+``(direction, bytes, ts)`` and returns a list of *items*:
+
+* **events** (subclasses of :class:`Event`): fine-grained facts with a ``summary()``
+  that the timeline shows, e.g. one SMTP command or one DNS message;
+* **records** (subclasses of :class:`Record`): one row of a protocol table (class
+  attribute ``TABLE``); their dataclass fields are the table's columns;
+* **anomalies** (:class:`Anomaly`): malformed or surprising traffic, as data;
+* **file streams** (:class:`FileOpen`, :class:`FileData`, :class:`FileGap`,
+  :class:`FileClose`): objects that travelled; the engine writes them to disk
+  under names it chooses, hashes them and caps their size. An object of
+  ``kind="email"`` is additionally parsed as an RFC 5322 message;
+* **directives** for the engine: :class:`Expect`, :class:`Confirm`,
+  :class:`Violation`, :class:`StopParsing`.
+
+Limits: every cap lives in :class:`Limits`; nothing here reads the clock, files
+or global state.
+"""
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence, Union
+
+__all__ = [
+    "Direction", "ORIG", "RESP", "Transport", "Verdict", "Limits",
+    "Event", "Record", "Anomaly", "Credential",
+    "FileOpen", "FileData", "FileGap", "FileClose",
+    "Expect", "Confirm", "Violation", "StopParsing",
+    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec",
+    "Item", "make_fuid", "short_uid",
+]
+
+
+class Direction(enum.IntEnum):
+    """Which way bytes travelled: ORIG is client→server, RESP server→client."""
+
+    ORIG = 0
+    RESP = 1
+
+    @property
+    def other(self) -> "Direction":
+        return Direction.RESP if self is Direction.ORIG else Direction.ORIG
+
+    @property
+    def label(self) -> str:
+        return "client" if self is Direction.ORIG else "server"
+
+
+ORIG = Direction.ORIG
+RESP = Direction.RESP
+
+
+class Transport(str, enum.Enum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class Verdict(enum.Enum):
+    """A probe's answer about the first bytes of a direction."""
+
+    YES = "yes"
+    NO = "no"
+    MAYBE = "maybe"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every cap wiretale applies, in one place (capture time, bytes and counts).
+
+    When a cap is hit the code that hit it emits an :class:`Anomaly` whose name
+    ends in ``_too_long``, ``_too_many``, ``_too_deep``, ``_capped`` or ``_limit``;
+    the engine counts them as "limits hit" in ``summary.json``.
+    """
+
+    # detection and reassembly
+    detect_buffer: int = 4096            # bytes per direction buffered for content probes
+    tcp_hole_buffer: int = 16 * 1024     # bytes queued above a hole before it is declared a gap
+    tcp_max_pending_segments: int = 4096  # out-of-order segments per direction
+    max_flows: int = 100_000             # open flows before the oldest is evicted
+    tcp_idle_timeout: float = 3600.0     # seconds of capture time
+    udp_idle_timeout: float = 600.0
+    fragment_timeout: float = 300.0
+    max_fragment_bytes: int = 65_535 + 8
+    max_fragment_sets: int = 10_000
+    max_expectations: int = 10_000
+    ftp_expect_ttl: float = 300.0
+    tftp_expect_ttl: float = 60.0
+    # application units
+    max_line: int = 8 * 1024
+    max_header_block: int = 64 * 1024
+    max_literal: int = 64 * 1024 * 1024
+    max_message: int = 64 * 1024 * 1024
+    max_pending_requests: int = 1000
+    max_name_depth: int = 128             # DNS compression pointers followed per name
+    max_ber_depth: int = 64
+    max_mime_depth: int = 50
+    max_mime_parts: int = 1000
+    # artifacts
+    max_file_size: int = 100 * 1024 * 1024
+    max_decompressed: int = 64 * 1024 * 1024
+    max_decompression_ratio: int = 1000
+    max_files: int = 100_000
+    max_transcript: int = 1024 * 1024     # bytes per direction kept for a session's transcript view
+
+    def replace(self, **changes: Any) -> "Limits":
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------- items
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of protocol events. Subclasses add fields and override :meth:`summary`."""
+
+    ts: float
+    direction: Direction
+
+    def summary(self) -> str:  # pragma: no cover - subclasses override
+        return type(self).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Base of table rows. ``TABLE`` names the table; fields are columns.
+
+    The engine prefixes every row with ``uid, orig_h, orig_p, resp_h, resp_p``
+    (the flow's), so records carry only their own facts, ``ts`` first.
+    Lists stay lists; nested frozen dataclasses become dicts.
+    """
+
+    TABLE: ClassVar[str] = ""
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Malformed or surprising traffic. ``name`` is a stable snake_case identifier
+    (``smtp_line_too_long``); ``detail`` is one human sentence."""
+
+    ts: float
+    name: str
+    detail: str = ""
+    direction: Direction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credential(Record):
+    """A secret that crossed the wire in cleartext (one row of ``credentials``)."""
+
+    TABLE: ClassVar[str] = "credentials"
+    protocol: str = ""
+    username: str = ""
+    secret: str = ""
+    kind: str = "password"        # password, apop, cram-md5, basic, digest, community, …
+    success: bool | None = None   # accepted by the server, when known
+
+
+@dataclass(frozen=True, slots=True)
+class FileOpen:
+    """Start of an object. ``handle`` is unique within the flow; the global file id
+    is ``ctx.fuid(handle)``."""
+
+    ts: float
+    handle: str
+    source: str                      # protocol that carried it: SMTP, HTTP, FTP_DATA, …
+    kind: str = "file"               # "file" or "email" (parsed as a message)
+    name_hint: str | None = None     # name seen on the wire; never used raw on disk
+    mime_type: str | None = None     # declared type
+    total_size: int | None = None    # announced size, when the protocol says it
+    direction: Direction | None = None
+    parent_fuid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileData:
+    ts: float
+    handle: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileGap:
+    """``length`` bytes of the object are missing (never zero-filled)."""
+
+    ts: float
+    handle: str
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileClose:
+    ts: float
+    handle: str
+    complete: bool = True
+    reason: str = ""
+
+
+# ---------------------------------------------------------------- directives
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """Ask the engine to hand a future flow to ``service``.
+
+    The future flow's originator (the side that opens it / sends first) is
+    ``orig_h``:``orig_p``; its responder ``resp_h``:``resp_p``. ``None`` is a
+    wildcard. ``token`` (unique within the parent flow) and ``meta`` reach the
+    child's :class:`FlowContext` as :class:`ExpectationMatch`.
+    """
+
+    ts: float
+    transport: Transport
+    service: str
+    resp_h: str | None
+    resp_p: int | None
+    orig_h: str | None = None
+    orig_p: int | None = None
+    token: str = ""
+    ttl: float = 300.0
+    meta: tuple[tuple[str, Any], ...] = ()
+    single_use: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """The dissector is now sure of its protocol (no more Violation fallback)."""
+
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """This is not my protocol: detach me; the flow falls back to a raw transcript."""
+
+    ts: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopParsing:
+    """Stop feeding me (e.g. after STARTTLS); the rest of the flow is opaque."""
+
+    ts: float
+    reason: str
+
+
+Item = Union[Event, Record, Anomaly, FileOpen, FileData, FileGap, FileClose,
+             Expect, Confirm, Violation, StopParsing]
+
+
+# ---------------------------------------------------------------- context and contract
+@dataclass(frozen=True, slots=True)
+class ExpectationMatch:
+    """How a flow was foreseen by another: the parent flow, its token and meta."""
+
+    parent_uid: str
+    token: str
+    service: str
+    meta: Mapping[str, Any]
+    nat: bool = False     # matched on port only (announced address differed)
+
+
+def short_uid(prefix: str, *parts: object) -> str:
+    """A deterministic Zeek-looking id: ``prefix`` + 17 base32 characters."""
+    h = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).digest()
+    return prefix + base64.b32encode(h).decode().rstrip("=")[:17]
+
+
+def make_fuid(flow_uid: str, handle: str) -> str:
+    return short_uid("F", flow_uid, handle)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowContext:
+    uid: str
+    transport: Transport
+    orig_h: str
+    orig_p: int
+    resp_h: str
+    resp_p: int
+    limits: Limits = field(default_factory=Limits)
+    expectation: ExpectationMatch | None = None
+    roles_guessed: bool = False
+
+    def fuid(self, handle: str) -> str:
+        return make_fuid(self.uid, handle)
+
+
+class Dissector(Protocol):
+    def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]: ...
+
+    def gap(self, direction: Direction, length: int, ts: float) -> list[Item]: ...
+
+    def close(self, ts: float) -> list[Item]: ...
+
+
+Probe = Callable[[Direction, bytes], Verdict]
+# assemble(tables) -> tables: cross-flow joins after all flows are done, on plain
+# row dicts keyed by table name (see decoder.session). Must not mutate its input.
+Assemble = Callable[[Mapping[str, Sequence[dict]]], Mapping[str, list[dict]]]
+
+
+@dataclass(frozen=True, slots=True)
+class DissectorSpec:
+    name: str                                  # "ftp", "ftp-data", "tftp-data", …
+    transport: Transport
+    ports: frozenset[int]                      # hints, not truth
+    probe: Probe | None
+    factory: Callable[[FlowContext], Dissector]
+    service: str = ""                          # conn.service value; defaults to name
+    expect_only: bool = False                  # reachable only through an expectation
+    assemble: Assemble | None = None
+
+    @property
+    def service_name(self) -> str:
+        return self.service or self.name
