@@ -121,8 +121,14 @@ def wait_port(port: int, host: str = "127.0.0.1", udp: bool = False, timeout: fl
                 return
         else:
             try:
-                with socket.create_connection((host, port), timeout=1):
-                    return
+                with socket.create_connection((host, port), timeout=1) as s:
+                    s.settimeout(1.0)
+                    try:        # let a banner-first server (SMTP, FTP ...) finish its greeting
+                        s.recv(512)
+                    except OSError:
+                        pass
+                time.sleep(0.5)
+                return
             except OSError:
                 pass
         time.sleep(0.2)
@@ -434,6 +440,315 @@ zone "2.0.192.in-addr.arpa" {{ type primary; file "192.0.2.rev"; }};
               "reverse": [{"name": f"{n}.2.0.192.in-addr.arpa.", "type": t, "rdata": r} for n, t, r in DNS_REVERSE]},
         queries=queries,
         answer_order_note="answers are listed sorted; the server may rotate an RRset's order",
+    )
+
+# --------------------------------------------------------------------------- mail (Postfix + Dovecot)
+
+SMTP_PORT = 2525
+POP3_PORT = 10110
+IMAP_PORT = 10143
+MAIL_USERS = {"alice": "alice-Secret1", "bob": "bob-Pop3pass", "carol": "carol-Pass3"}
+MAIL_BASE = WORK / "mail"
+MAIL_SOFTWARE = ("postfix", "dovecot-core", "dovecot-imapd", "dovecot-pop3d")
+
+
+def mail_reset() -> None:
+    fresh(MAIL_BASE)
+    os.chown(MAIL_BASE, 5000, 5000)
+
+
+def seed_maildir(user: str, messages: list[bytes]) -> None:
+    """Put messages in the user's Maildir/cur with fixed names (order = UID order)."""
+    md = MAIL_BASE / user
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    for i, raw in enumerate(messages, 1):
+        t = 1700000000 + i
+        f = md / "cur" / f"{t}.M{i}P1.wiretale,S={len(raw)}:2,"
+        f.write_bytes(raw)
+        os.utime(f, (t, t))
+    for root, dirs, files in os.walk(md):
+        os.chown(root, 5000, 5000)
+        for f in files:
+            os.chown(os.path.join(root, f), 5000, 5000)
+
+
+def start_dovecot() -> subprocess.Popen:
+    d = fresh(WORK / "dovecot")
+    cert, key = make_cert(d, "mail.example.test")
+    users = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in MAIL_USERS.items())
+    (d / "users").write_text(users)
+    run_dir = WORK / "dovecot-run"
+    (d / "dovecot.conf").write_text(f"""
+protocols = imap pop3
+listen = 127.0.0.1, ::1
+base_dir = {run_dir}
+instance_name = wiretale
+log_path = {LOG}/dovecot.log
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+disable_plaintext_auth = no
+auth_mechanisms = plain login apop cram-md5
+mail_location = maildir:{MAIL_BASE}/%n
+first_valid_uid = 1000
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {d}/users
+}}
+userdb {{
+  driver = static
+  args = uid=5000 gid=5000 home={MAIL_BASE}/%n
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {IMAP_PORT}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {POP3_PORT}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service auth {{
+  unix_listener /var/spool/postfix/private/auth {{
+    mode = 0660
+    user = postfix
+    group = postfix
+  }}
+}}
+pop3_uidl_format = %08Xu%08Xv
+protocol imap {{
+  imap_idle_notify_interval = 2 mins
+}}
+""")
+    run(["doveconf", "-c", str(d / "dovecot.conf"), "-n"])
+    p = start(["dovecot", "-F", "-c", str(d / "dovecot.conf")], "dovecot")
+    wait_port(IMAP_PORT)
+    wait_port(POP3_PORT)
+    return p
+
+
+def start_postfix() -> None:
+    d = fresh(WORK / "postfix")
+    cert, key = make_cert(d, "mail.example.test")
+    (d / "vmailbox").write_text("".join(f"{u}@example.test {u}/\n" for u in MAIL_USERS))
+    main_cf = f"""
+compatibility_level = 3.6
+myhostname = mail.example.test
+mydomain = example.test
+myorigin = example.test
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = all
+mynetworks = 127.0.0.0/8 [::1]/128
+alias_maps =
+alias_database =
+local_recipient_maps =
+relayhost =
+virtual_mailbox_domains = example.test
+virtual_mailbox_maps = texthash:{d}/vmailbox
+virtual_mailbox_base = {MAIL_BASE}
+virtual_uid_maps = static:5000
+virtual_gid_maps = static:5000
+smtpd_banner = $myhostname ESMTP Postfix (wiretale samples)
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = private/auth
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_tls_auth_only = no
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtputf8_enable = yes
+maillog_file = /var/log/wiretale-postfix.log
+"""
+    Path("/etc/postfix/main.cf").write_text(main_cf)
+    lines = []
+    for line in Path("/etc/postfix/master.cf.proto").read_text().splitlines():
+        f = line.split()
+        if line and not line[0].isspace() and not line.startswith("#") and len(f) >= 8:
+            if f[0] == "smtp" and f[1] == "inet":
+                f[0] = f"127.0.0.1:{SMTP_PORT}"
+            f[4] = "n"          # no chroot: simpler on a scratch machine
+            line = "\t".join(f[:8]) + ("\t" + " ".join(f[8:]) if len(f) > 8 else "")
+        lines.append(line)
+    Path("/etc/postfix/master.cf").write_text("\n".join(lines) + "\n")
+    run(["postfix", "stop"], check=False)
+    run(["postfix", "check"])
+    run(["postfix", "start"])
+    wait_port(SMTP_PORT)
+
+
+def stop_postfix() -> None:
+    run(["postfix", "stop"], check=False)
+
+
+def crlf(text: str) -> bytes:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+
+def attachment_fact(name: str, data: bytes, ctype: str) -> dict:
+    return {"filename": name, "mime_type": ctype, "size": len(data), "sha256": sha256(data)}
+
+
+@scenario("smtp")
+def record_smtp() -> None:
+    import smtplib
+    mail_reset()
+    dovecot = start_dovecot()
+    start_postfix()
+    keylog = KEYS / "smtp.keylog"
+    if keylog.exists():
+        keylog.unlink()
+    alice = "alice@example.test"
+    # ---- message 1: MIME, alternatives + two attachments
+    text = seeded_text("smtp-text", 6)
+    html = "<html><body><h1>Quarterly report</h1><p>" + text.replace("\n", "<br>\n") + "</p></body></html>\n"
+    bin_data = seeded_bytes("smtp-attachment-bin", 12345)
+    txt_name = "Prüfbericht – Übersicht.txt"
+    txt_data = ("Prüfbericht für das dritte Quartal\n" + seeded_text("smtp-attachment-txt", 20)).encode()
+    m1 = EmailMessage(policy=email.policy.SMTP)
+    m1["From"] = "Alice Example <alice@example.test>"
+    m1["To"] = "Bob Example <bob@example.test>, nobody@example.test"
+    m1["Subject"] = "Quarterly report – Q3"
+    m1["Date"] = "Tue, 02 Jan 2024 10:00:00 +0000"
+    m1["Message-ID"] = "<report-q3.1@example.test>"
+    m1.set_content(text)
+    m1.add_alternative(html, subtype="html")
+    m1.add_attachment(bin_data, maintype="application", subtype="octet-stream", filename="data.bin")
+    m1.add_attachment(txt_data, maintype="text", subtype="plain", filename=txt_name)
+    raw1 = m1.as_bytes()
+    assert b"filename*=" in raw1 or b"filename*0*=" in raw1, "no RFC 2231 file name"
+    # ---- message 2 (second transaction after RSET)
+    raw2 = crlf("From: alice@example.test\nTo: carol@example.test\nSubject: second transaction after RSET\n"
+                "Date: Tue, 02 Jan 2024 10:05:00 +0000\nMessage-ID: <second.2@example.test>\n\n"
+                + seeded_text("smtp-second", 4))
+    # ---- message 3 (swaks, pipelining, AUTH LOGIN)
+    raw3 = crlf("From: alice@example.test\nTo: bob@example.test\nSubject: pipelined by swaks\n"
+                "Date: Tue, 02 Jan 2024 10:10:00 +0000\nMessage-ID: <swaks.3@example.test>\n\n"
+                + seeded_text("smtp-swaks", 3))
+    # swaks ends the data itself with CRLF . CRLF: give it the message less its last CRLF
+    (WORK / "swaks-msg.eml").write_bytes(raw3[:-2])
+    # ---- message 4 (inside STARTTLS)
+    raw4 = crlf("From: alice@example.test\nTo: bob@example.test\nSubject: sent inside STARTTLS\n"
+                "Date: Tue, 02 Jan 2024 10:15:00 +0000\nMessage-ID: <tls.4@example.test>\n\n"
+                + seeded_text("smtp-tls", 3))
+    sessions: list[dict] = []
+    creds: list[dict] = []
+    with Capture("smtp.pcap", f"tcp port {SMTP_PORT}") as cap:
+        # session 1: smtplib, AUTH PLAIN, rejected recipient, MIME message, RSET, 2nd transaction
+        s = smtplib.SMTP("127.0.0.1", SMTP_PORT, local_hostname="client.example.test")
+        code, _ = s.ehlo()
+        assert code == 250 and s.has_extn("pipelining")
+        s.user, s.password = "alice", MAIL_USERS["alice"]
+        code, _ = s.auth("PLAIN", s.auth_plain)
+        assert code == 235
+        assert s.mail(alice)[0] == 250
+        assert s.rcpt("bob@example.test")[0] == 250
+        rej = s.rcpt("nobody@example.test")
+        assert rej[0] == 550, rej
+        assert s.data(raw1)[0] == 250
+        assert s.rset()[0] == 250
+        assert s.mail(alice)[0] == 250
+        assert s.rcpt("carol@example.test")[0] == 250
+        assert s.data(raw2)[0] == 250
+        s.quit()
+        time.sleep(0.5)
+        # session 2: swaks with PIPELINING and AUTH LOGIN
+        r = run(["swaks", "--server", "127.0.0.1", "--port", str(SMTP_PORT), "--ehlo", "swaks.example.test",
+                 "--from", alice, "--to", "bob@example.test", "--auth", "LOGIN",
+                 "--auth-user", "alice", "--auth-password", MAIL_USERS["alice"], "--pipeline",
+                 "--data", str(WORK / "swaks-msg.eml")])
+        assert "<-  235 " in r.stdout and "<-  250 2.0.0 Ok: queued" in r.stdout, r.stdout
+        time.sleep(0.5)
+        # session 3: smtplib, AUTH LOGIN with a wrong password
+        s = smtplib.SMTP("127.0.0.1", SMTP_PORT, local_hostname="client.example.test")
+        s.ehlo()
+        s.user, s.password = "alice", "wrong-password"
+        try:
+            s.auth("LOGIN", s.auth_login)
+            raise AssertionError("wrong password accepted")
+        except smtplib.SMTPAuthenticationError as e:
+            assert e.smtp_code == 535
+        s.quit()
+        time.sleep(0.5)
+        # session 4: STARTTLS (keys in samples/keys/smtp.keylog)
+        s = smtplib.SMTP("127.0.0.1", SMTP_PORT, local_hostname="client.example.test")
+        s.ehlo()
+        s.starttls(context=tls_client_context(keylog))
+        s.ehlo()
+        s.login("alice", MAIL_USERS["alice"])
+        assert s.sendmail(alice, ["bob@example.test"], raw4) == {}
+        s.quit()
+    time.sleep(2)
+    delivered = [p.read_bytes() for p in MAIL_BASE.glob("*/new/*")]
+    for raw in (raw1, raw2, raw2, raw3, raw4):
+        # Postfix stores the message with LF line ends after its own trace headers
+        assert any(d.endswith(b"\n" + raw.replace(b"\r\n", b"\n")) for d in delivered), raw[:200]
+    stop_postfix()
+    stop(dovecot)
+    swaks_first = first_line(["swaks", "--version"])
+    msgs = [
+        {"session": 1, "client": "smtplib", "helo": "client.example.test", "mail_from": alice,
+         "rcpt_to": ["bob@example.test"], "rejected_rcpt": [{"address": "nobody@example.test", "code": 550}],
+         "subject": "Quarterly report – Q3", "subject_raw_header": m1["Subject"].encode() if False else None,
+         "from": m1["From"], "to": m1["To"], "date": m1["Date"], "message_id": "<report-q3.1@example.test>",
+         "size": len(raw1), "sha256": sha256(raw1), "tls": False,
+         "parts": {"text_plain_sha256": sha256(text.encode()), "text_html_sha256": sha256(html.encode())},
+         "attachments": [attachment_fact("data.bin", bin_data, "application/octet-stream"),
+                         attachment_fact(txt_name, txt_data, "text/plain")]},
+        {"session": 1, "client": "smtplib", "helo": "client.example.test", "mail_from": alice,
+         "rcpt_to": ["carol@example.test"], "rejected_rcpt": [], "subject": "second transaction after RSET",
+         "message_id": "<second.2@example.test>", "size": len(raw2), "sha256": sha256(raw2), "tls": False,
+         "attachments": [], "note": "second transaction on the same connection, after RSET"},
+        {"session": 2, "client": "swaks", "helo": "swaks.example.test", "mail_from": alice,
+         "rcpt_to": ["bob@example.test"], "rejected_rcpt": [], "subject": "pipelined by swaks",
+         "message_id": "<swaks.3@example.test>", "size": len(raw3), "sha256": sha256(raw3), "tls": False,
+         "attachments": [], "note": "MAIL, RCPT and DATA sent in one PIPELINING group"},
+        {"session": 4, "client": "smtplib", "helo": "client.example.test", "mail_from": alice,
+         "rcpt_to": ["bob@example.test"], "rejected_rcpt": [], "subject": "sent inside STARTTLS",
+         "message_id": "<tls.4@example.test>", "size": len(raw4), "sha256": sha256(raw4), "tls": True,
+         "attachments": [], "note": "encrypted: visible only with samples/keys/smtp.keylog"},
+    ]
+    for m in msgs:
+        m.pop("subject_raw_header", None)
+    creds = [
+        {"session": 1, "protocol": "smtp", "mechanism": "PLAIN", "username": "alice",
+         "password": MAIL_USERS["alice"], "success": True},
+        {"session": 2, "protocol": "smtp", "mechanism": "LOGIN", "username": "alice",
+         "password": MAIL_USERS["alice"], "success": True},
+        {"session": 3, "protocol": "smtp", "mechanism": "LOGIN", "username": "alice",
+         "password": "wrong-password", "success": False},
+        {"session": 4, "protocol": "smtp", "mechanism": "PLAIN", "username": "alice",
+         "password": MAIL_USERS["alice"], "success": True, "note": "inside TLS"},
+    ]
+    sessions = [
+        {"session": 1, "client": "smtplib", "commands": ["EHLO", "AUTH PLAIN", "MAIL", "RCPT", "RCPT (550)",
+                                                          "DATA", "RSET", "MAIL", "RCPT", "DATA", "QUIT"]},
+        {"session": 2, "client": "swaks", "commands": ["EHLO", "AUTH LOGIN", "MAIL+RCPT+DATA pipelined", "QUIT"]},
+        {"session": 3, "client": "smtplib", "commands": ["EHLO", "AUTH LOGIN (535)", "QUIT"]},
+        {"session": 4, "client": "smtplib", "commands": ["EHLO", "STARTTLS", "(TLS) EHLO AUTH MAIL RCPT DATA QUIT"]},
+    ]
+    write_expected(
+        cap, ["smtp"],
+        f"Postfix on 127.0.0.1:{SMTP_PORT} (SASL through Dovecot) receiving four SMTP sessions in order: "
+        "smtplib with AUTH PLAIN, a rejected recipient, a MIME message (text+HTML alternatives, a binary "
+        "attachment and one with a non-ASCII RFC 2231 file name), RSET and a second transaction; swaks with "
+        "AUTH LOGIN and PIPELINING; smtplib with a wrong AUTH LOGIN password; smtplib with STARTTLS.",
+        {"debian": pkg_versions(*MAIL_SOFTWARE, "swaks"), "python": py_versions(), "swaks": swaks_first,
+         "postfix": run(["postconf", "-d", "mail_version"]).stdout.strip()},
+        [{"service": "smtp", "software": "postfix smtpd", "addr": "127.0.0.1", "port": SMTP_PORT, "transport": "tcp"}],
+        decode_as=[f"tcp.port=={SMTP_PORT},smtp"],
+        sessions=sessions, messages=msgs, credentials=creds,
+        tls_keylog="samples/keys/smtp.keylog",
+        message_sha256_note="sha256 of the message as given to the client (CRLF line ends, before dot-stuffing)",
     )
 
 
