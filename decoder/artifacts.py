@@ -1,0 +1,234 @@
+"""The artifact store: objects that travelled, written under names we choose.
+
+Captured names are hostile (``../../etc/passwd``, NUL, control characters,
+10 KB long). On disk every object is ``files/<fuid>-<safe name>`` where the safe
+name keeps letters, digits, ``.``, ``-`` and ``_`` of the last path component,
+never starts with a dot and is at most 80 characters; the original name is kept
+only as data (``filename`` column). Content is hashed (sha256) while it is
+written, capped at ``limits.max_file_size`` (``file_size_capped``), and gaps
+are counted (``missing_bytes``), never zero-filled. Data is buffered per object
+and appended in blocks, so thousands of open objects need no open descriptors.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from decoder.model import Limits
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_FLUSH = 256 * 1024
+
+
+def safe_name(hint: str | None, default: str = "file") -> str:
+    """A file-system-safe name from a captured one (never a path)."""
+    if not hint:
+        return default
+    name = str(hint).replace("\\", "/").split("/")[-1]
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    name = _SAFE.sub("_", name).strip("._-")
+    if not name:
+        return default
+    if len(name) > 80:
+        root, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = root[: 79 - len(ext)] + "." + ext
+        else:
+            name = name[:80]
+    return name
+
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"), (b"GIF87a", 0, "image/gif"), (b"GIF89a", 0, "image/gif"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"), (b"%PDF-", 0, "application/pdf"), (b"PK\x03\x04", 0, "application/zip"),
+    (b"\x1f\x8b", 0, "application/gzip"), (b"BZh", 0, "application/x-bzip2"),
+    (b"\xfd7zXZ\x00", 0, "application/x-xz"), (b"7z\xbc\xaf\x27\x1c", 0, "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", 0, "application/vnd.rar"), (b"\x7fELF", 0, "application/x-executable"),
+    (b"MZ", 0, "application/x-dosexec"), (b"RIFF", 0, "application/octet-stream"),
+    (b"\x00\x00\x01\x00", 0, "image/x-icon"), (b"BM", 0, "image/bmp"), (b"OggS", 0, "audio/ogg"),
+    (b"ID3", 0, "audio/mpeg"), (b"wOFF", 0, "font/woff"), (b"wOF2", 0, "font/woff2"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "application/x-ole-storage"),
+    (b"ftyp", 4, "video/mp4"), (b"<?xml", 0, "text/xml"),
+)
+
+
+def sniff_mime(head: bytes) -> str:
+    """A small content sniffer (magic numbers, then text heuristics)."""
+    for magic, off, mime in _MAGIC:
+        if head[off:off + len(magic)] == magic:
+            if mime == "application/octet-stream" and head[8:12] == b"WEBP":
+                return "image/webp"
+            return mime
+    if not head:
+        return "application/x-empty"
+    h = head[:512].lstrip()
+    low = h[:64].lower()
+    if low.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "text/html"
+    if low.startswith(b"<svg"):
+        return "image/svg+xml"
+    if h[:1] in (b"{", b"[") and b"\x00" not in h:
+        return "application/json"
+    if low.startswith((b"received:", b"from:", b"return-path:", b"message-id:", b"mime-version:",
+                       b"date:", b"subject:", b"to:", b"delivered-to:", b"x-")) and b"\n" in h:
+        return "message/rfc822"
+    sample = head[:1024]
+    if b"\x00" in sample:
+        return "application/octet-stream"
+    try:
+        sample.decode("utf-8")
+        return "text/plain"
+    except UnicodeDecodeError as e:
+        if e.start > len(sample) - 4:   # cut inside a multi-byte character
+            return "text/plain"
+        return "application/octet-stream"
+
+
+@dataclass
+class _Open:
+    fuid: str
+    uid: str
+    ts: float
+    source: str
+    kind: str
+    name_hint: str | None
+    mime_type: str | None
+    total_size: int | None
+    direction: str | None
+    parent_fuid: str | None
+    path: Path | None
+    sha: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    buf: bytearray = field(default_factory=bytearray)
+    head: bytes = b""
+    seen: int = 0
+    missing: int = 0
+    capped: bool = False
+    gaps: int = 0
+
+
+class ArtifactStore:
+    """Writes objects below ``root/files``; ``root=None`` keeps only hashes and metadata."""
+
+    def __init__(self, root: Path | None, limits: Limits) -> None:
+        self.root = root
+        self.files_dir = (root / "files") if root is not None else None
+        self.limits = limits
+        self._open: dict[str, _Open] = {}
+        self.rows: list[dict] = []
+        self.capped = 0
+        self.count = 0
+
+    def open(self, fuid: str, uid: str, ts: float, source: str, kind: str, name_hint: str | None,
+             mime_type: str | None, total_size: int | None, direction: str | None,
+             parent_fuid: str | None = None) -> bool:
+        if fuid in self._open:
+            self.close(fuid, ts, complete=False, reason="reopened")
+        if self.count >= self.limits.max_files:
+            return False
+        self.count += 1
+        path = None
+        if self.files_dir is not None:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            path = self.files_dir / f"{fuid}-{safe_name(name_hint, kind)}"
+            path.write_bytes(b"")
+        self._open[fuid] = _Open(fuid, uid, ts, source, kind, name_hint, mime_type, total_size,
+                                 direction, parent_fuid, path)
+        return True
+
+    def is_open(self, fuid: str) -> bool:
+        return fuid in self._open
+
+    def write(self, fuid: str, data: bytes) -> bool:
+        """Append data; False when the size cap was hit by this write (first time only)."""
+        o = self._open.get(fuid)
+        if o is None or not data:
+            return True
+        room = self.limits.max_file_size - o.seen
+        hit = False
+        if len(data) > room:
+            data = data[: max(room, 0)]
+            if not o.capped:
+                o.capped = True
+                hit = True
+                self.capped += 1
+        if not data:
+            return not hit
+        if len(o.head) < 1024:
+            o.head += data[: 1024 - len(o.head)]
+        o.sha.update(data)
+        o.seen += len(data)
+        if o.path is not None:
+            o.buf += data
+            if len(o.buf) >= _FLUSH:
+                self._flush(o)
+        return not hit
+
+    def gap(self, fuid: str, length: int) -> None:
+        o = self._open.get(fuid)
+        if o is not None and length > 0:
+            o.missing += length
+            o.gaps += 1
+
+    def _flush(self, o: _Open) -> None:
+        if o.path is not None and o.buf:
+            with open(o.path, "ab") as fh:
+                fh.write(o.buf)
+            o.buf.clear()
+
+    def close(self, fuid: str, ts: float, complete: bool = True, reason: str = "") -> dict | None:
+        o = self._open.pop(fuid, None)
+        if o is None:
+            return None
+        self._flush(o)
+        complete = complete and not o.missing and not o.capped
+        if o.total_size is not None and o.seen + o.missing < o.total_size:
+            complete = False
+        row = {
+            "ts": o.ts, "uid": o.uid, "fuid": o.fuid, "source": o.source, "kind": o.kind,
+            "direction": o.direction, "filename": o.name_hint, "mime_type": o.mime_type,
+            "sniffed_mime_type": sniff_mime(o.head), "seen_bytes": o.seen, "total_bytes": o.total_size,
+            "missing_bytes": o.missing, "complete": complete, "truncated": o.capped,
+            "sha256": o.sha.hexdigest(), "parent_fuid": o.parent_fuid,
+            "path": (os.path.relpath(o.path, self.root) if o.path is not None and self.root else None),
+            "close_ts": ts, "close_reason": reason,
+        }
+        self.rows.append(row)
+        return row
+
+    def add_bytes(self, fuid: str, uid: str, ts: float, source: str, kind: str, name_hint: str | None,
+                  mime_type: str | None, data: bytes, parent_fuid: str | None = None,
+                  direction: str | None = None) -> dict | None:
+        """A whole object at once (MIME attachments)."""
+        if not self.open(fuid, uid, ts, source, kind, name_hint, mime_type, len(data), direction,
+                         parent_fuid):
+            return None
+        self.write(fuid, data)
+        return self.close(fuid, ts, complete=True)
+
+    def read(self, row: dict, limit: int) -> bytes | None:
+        if self.root is None or not row.get("path"):
+            return None
+        p = self.root / row["path"]
+        try:
+            with open(p, "rb") as fh:
+                return fh.read(limit)
+        except OSError:
+            return None
+
+    def rename(self, row: dict, new_hint: str | None) -> None:
+        """Give a stored object its proper (safe) name after cross-flow assembly."""
+        if self.root is None or not row.get("path") or not new_hint:
+            return
+        old = self.root / row["path"]
+        new = old.with_name(f"{row['fuid']}-{safe_name(new_hint, row.get('kind') or 'file')}")
+        if new != old and old.exists():
+            os.replace(old, new)
+            row["path"] = os.path.relpath(new, self.root)
+
+    def close_all(self, ts: float) -> list[dict]:
+        return [r for f in list(self._open) if (r := self.close(f, ts, complete=False,
+                                                                 reason="capture ended"))]

@@ -1,0 +1,331 @@
+"""Capture sources: pcap and pcapng files (optionally gzip-compressed, or stdin) as frames.
+
+Formats followed:
+
+* libpcap (https://www.tcpdump.org/manpages/pcap-savefile.5.html, draft-ietf-opsawg-pcap):
+  microsecond (``a1b2c3d4``) and nanosecond (``a1b23c4d``) magic in either byte
+  order, and Kuznetzov's modified pcap (``a1b2cd34``, 24-byte records). The link
+  type is the low 28 bits of the header's network field (the upper bits carry FCS
+  information).
+* pcapng (draft-ietf-opsawg-pcapng): several sections (SHB) and interfaces (IDB)
+  with per-interface link type, ``if_tsresol`` and ``if_tsoffset``; Enhanced,
+  Simple and obsolete Packet Blocks; other blocks skipped.
+
+Why the framing is ours and not ``dpkt.pcap.UniversalReader``: dpkt 1.9.8's pcapng
+reader keeps only the first IDB (so multi-interface files get one link type and
+one timestamp resolution), and both readers trust record lengths (a record
+claiming 4 GB becomes a 4 GB read). Here every length is checked before it is
+read, a truncated tail becomes a warning after everything before it was
+delivered, and memory stays at one record. dpkt is still used to *write*
+captures (tests, benchmark generator, live ``-w``) and for packet parsing
+fallbacks.
+
+Limits: a record longer than ``MAX_RECORD`` (256 KiB, four times the largest
+snap length in use) is treated as corruption: reading stops there with a
+warning, since no resynchronisation is reliable in pcap.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import struct
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+MAX_RECORD = 256 * 1024
+MAX_BLOCK = MAX_RECORD + 4096
+
+
+class CaptureError(Exception):
+    """The file cannot be read as a capture at all (one clear line for the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    index: int          # 1-based, as tshark numbers frames
+    ts: float           # epoch seconds
+    linktype: int
+    data: bytes
+    wirelen: int
+
+
+@dataclass
+class CaptureInfo:
+    path: str
+    format: str = ""
+    size: int = 0
+    linktypes: set[int] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    frames: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    gzip: bool = False
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with some already-read bytes put back in front (for stdin)."""
+
+    def __init__(self, prefix: bytes, inner: BinaryIO) -> None:
+        self._prefix = prefix
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        if self._prefix:
+            n = min(len(b), len(self._prefix))
+            b[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
+    name = str(path)
+    if name == "-":
+        raw: BinaryIO = sys.stdin.buffer
+        info = CaptureInfo(path="<stdin>")
+    else:
+        p = Path(name)
+        if not p.exists():
+            raise CaptureError(f"{name}: no such file")
+        if p.is_dir():
+            raise CaptureError(f"{name}: is a directory, not a capture file")
+        try:
+            raw = open(p, "rb")  # noqa: SIM115 - closed by the source
+        except OSError as e:
+            raise CaptureError(f"{name}: cannot open ({e.strerror or e})") from None
+        info = CaptureInfo(path=name, size=os.fstat(raw.fileno()).st_size)
+    head = raw.read(2)
+    stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), 1 << 16)  # type: ignore[arg-type]
+    if head == b"\x1f\x8b":
+        info.gzip = True
+        stream = io.BufferedReader(gzip.GzipFile(fileobj=stream), 1 << 16)  # type: ignore[arg-type]
+    return stream, info
+
+
+_PCAP_MAGICS = {
+    0xA1B2C3D4: (1e-6, 16),
+    0xA1B23C4D: (1e-9, 16),
+    0xA1B2CD34: (1e-6, 24),   # Kuznetzov modified pcap
+}
+
+
+class PcapFileSource:
+    """Iterate the frames of a capture file. ``info`` collects facts and warnings.
+
+    Frames are yielded as they are read; the file is never held in memory.
+    Raises :class:`CaptureError` only when nothing can be read (not a capture,
+    empty, missing); later problems become ``info.warnings``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._stream, self.info = _open(path)
+        self.bytes_read = 0
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except Exception:  # pragma: no cover - closing a broken gzip stream
+            pass
+
+    def _read(self, n: int) -> bytes:
+        try:
+            data = self._stream.read(n)
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            # truncated or corrupt gzip: report what we had
+            self.info.warnings.append(f"compressed stream ends early or is corrupt ({e})")
+            return b""
+        self.bytes_read += len(data)
+        return data
+
+    def __iter__(self) -> Iterator[Frame]:
+        try:
+            head = self._read(4)
+            if len(head) < 4:
+                raise CaptureError(f"{self.info.path}: empty file" if not head else
+                                   f"{self.info.path}: too short to be a capture ({len(head)} bytes)")
+            if head == b"\x0a\x0d\x0d\x0a":
+                self.info.format = "pcapng"
+                yield from self._pcapng(head)
+                return
+            for order in ("<", ">"):
+                magic = struct.unpack(order + "I", head)[0]
+                if magic in _PCAP_MAGICS:
+                    self.info.format = "pcap" + ("-ns" if magic == 0xA1B23C4D else "")
+                    yield from self._pcap(order, magic)
+                    return
+            raise CaptureError(f"{self.info.path}: not a pcap or pcapng capture "
+                               f"(starts with {head.hex()})")
+        finally:
+            self.close()
+
+    # -------------------------------------------------------------- pcap
+    def _pcap(self, order: str, magic: int) -> Iterator[Frame]:
+        scale, rec_len = _PCAP_MAGICS[magic]
+        rest = self._read(20)
+        if len(rest) < 20:
+            raise CaptureError(f"{self.info.path}: pcap header is cut short")
+        _vmaj, _vmin, _tz, _sig, snaplen, network = struct.unpack(order + "HHiIII", rest)
+        linktype = network & 0x0FFFFFFF
+        self.info.linktypes.add(linktype)
+        rec = struct.Struct(order + "IIII")
+        index = 0
+        info = self.info
+        read = self._read
+        while True:
+            hdr = read(rec_len)
+            if not hdr:
+                return
+            if len(hdr) < rec_len:
+                info.warnings.append(f"capture is cut short inside the header of record {index + 1}")
+                return
+            sec, frac, incl, orig = rec.unpack_from(hdr)
+            if incl > MAX_RECORD:
+                info.warnings.append(
+                    f"record {index + 1} claims {incl} bytes (over {MAX_RECORD}); the file is corrupt "
+                    "from there on and reading stopped")
+                return
+            data = read(incl) if incl else b""
+            if len(data) < incl:
+                info.warnings.append(
+                    f"capture is cut short inside record {index + 1} ({len(data)} of {incl} bytes)")
+                return
+            index += 1
+            ts = sec + frac * scale
+            info.frames = index
+            if info.first_ts is None:
+                info.first_ts = ts
+            info.last_ts = ts
+            yield Frame(index, ts, linktype, data, max(orig, incl))
+
+    # -------------------------------------------------------------- pcapng
+    def _pcapng(self, first_type: bytes) -> Iterator[Frame]:
+        info = self.info
+        read = self._read
+        index = 0
+        order = "<"
+        ifaces: list[tuple[int, float, float, int]] = []  # linktype, scale, offset, snaplen
+        pending_type: bytes | None = first_type
+        last_ts = 0.0
+        while True:
+            if pending_type is not None:
+                btype_raw = pending_type
+                pending_type = None
+            else:
+                btype_raw = read(4)
+                if not btype_raw:
+                    return
+                if len(btype_raw) < 4:
+                    info.warnings.append("capture is cut short between blocks")
+                    return
+            blen_raw = read(4)
+            if len(blen_raw) < 4:
+                info.warnings.append("capture is cut short inside a block header")
+                return
+            if btype_raw == b"\x0a\x0d\x0d\x0a":
+                bom = read(4)
+                if len(bom) < 4:
+                    info.warnings.append("capture is cut short inside a section header")
+                    return
+                if bom == b"\x4d\x3c\x2b\x1a":
+                    order = "<"
+                elif bom == b"\x1a\x2b\x3c\x4d":
+                    order = ">"
+                else:
+                    if index == 0:
+                        raise CaptureError(f"{info.path}: pcapng section header has an unknown byte order")
+                    info.warnings.append("a pcapng section header has an unknown byte order; reading stopped")
+                    return
+                blen = struct.unpack(order + "I", blen_raw)[0]
+                if blen < 28 or blen % 4 or blen > MAX_BLOCK:
+                    info.warnings.append(f"pcapng section header with bad length {blen}; reading stopped")
+                    if index == 0 and blen < 28:
+                        raise CaptureError(f"{info.path}: pcapng section header is malformed")
+                    return
+                body = read(blen - 12)
+                if len(body) < blen - 12:
+                    info.warnings.append("capture is cut short inside a section header")
+                    return
+                ifaces = []  # interfaces are numbered per section
+                continue
+            btype = struct.unpack(order + "I", btype_raw)[0]
+            blen = struct.unpack(order + "I", blen_raw)[0]
+            if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+                info.warnings.append(
+                    f"pcapng block of type {btype:#x} claims {blen} bytes; the file is corrupt from "
+                    "there on and reading stopped")
+                return
+            body = read(blen - 8)
+            if len(body) < blen - 8:
+                info.warnings.append(f"capture is cut short inside a block (type {btype:#x})")
+                return
+            body = body[:-4]  # trailing length
+            if btype == 1:  # IDB
+                if len(body) < 8:
+                    info.warnings.append("malformed interface description block skipped")
+                    ifaces.append((1, 1e-6, 0.0, 0))
+                    continue
+                lt, _res, snap = struct.unpack_from(order + "HHI", body)
+                scale, offset = 1e-6, 0.0
+                for code, val in _options(body, 8, order):
+                    if code == 9 and val:
+                        r = val[0]
+                        scale = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0 ** -(r & 0x7F)
+                    elif code == 14 and len(val) >= 8:
+                        offset = float(struct.unpack(order + "q", val[:8])[0])
+                ifaces.append((lt, scale, offset, snap))
+                info.linktypes.add(lt)
+            elif btype in (6, 2):  # EPB, PB
+                if len(body) < 20:
+                    info.warnings.append("malformed packet block skipped")
+                    continue
+                if btype == 6:
+                    iface, hi, lo, cap, orig = struct.unpack_from(order + "IIIII", body)
+                else:
+                    iface, _drops, hi, lo, cap, orig = struct.unpack_from(order + "HHIIII", body)
+                if iface >= len(ifaces):
+                    info.warnings.append(f"packet block names interface {iface}, which is not described; skipped")
+                    continue
+                lt, scale, offset, _snap = ifaces[iface]
+                data = body[20:20 + cap]
+                if len(data) < cap:
+                    info.warnings.append("packet block shorter than its captured length; data cut")
+                index += 1
+                ts = offset + ((hi << 32) | lo) * scale
+                last_ts = ts
+                info.frames = index
+                if info.first_ts is None:
+                    info.first_ts = ts
+                info.last_ts = ts
+                yield Frame(index, ts, lt, data, max(orig, len(data)))
+            elif btype == 3:  # SPB: interface 0, no timestamp
+                if not ifaces or len(body) < 4:
+                    info.warnings.append("simple packet block without an interface; skipped")
+                    continue
+                orig = struct.unpack_from(order + "I", body)[0]
+                lt, _scale, _off, snap = ifaces[0]
+                cap = min(orig, snap or orig, len(body) - 4)
+                index += 1
+                info.frames = index
+                yield Frame(index, last_ts, lt, body[4:4 + cap], orig)
+            # other blocks (NRB, ISB, DSB, custom) carry nothing we decode
+
+
+def _options(body: bytes, pos: int, order: str) -> Iterator[tuple[int, bytes]]:
+    n = len(body)
+    while pos + 4 <= n:
+        code, length = struct.unpack_from(order + "HH", body, pos)
+        pos += 4
+        if code == 0:
+            return
+        yield code, body[pos:pos + length]
+        pos += (length + 3) & ~3

@@ -1,0 +1,123 @@
+"""Flows: canonical bidirectional connections with roles, counters and a Zeek-style history.
+
+A flow is keyed by both orientations of its 4-tuple (two dict entries pointing
+at one object, so a lookup is one hash and tells the direction). Roles:
+
+* TCP: the sender of a SYN without ACK is the originator (client); the receiver
+  of a SYN+ACK likewise. Otherwise (the capture started mid-connection) the side
+  on a well-known service port is taken as the responder and
+  ``roles_guessed`` is set (Zeek's ``^`` flip is recorded in ``history``).
+* UDP: the first sender is the originator, unless it sends *from* a well-known
+  service port to a port that is not one (a reply seen first).
+
+``history`` follows Zeek's letters (conn.log): ``S`` SYN, ``H`` SYN+ACK, ``A``
+pure ACK, ``D`` data, ``F`` FIN, ``R`` RST, ``T`` retransmission, ``G`` content
+gap, ``^`` roles flipped; upper case for the originator, lower for the
+responder, each letter once per direction. ``conn_state`` follows Zeek's codes
+(S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from decoder.model import ORIG, RESP, Limits, short_uid
+from decoder.tcp import Half
+
+# Ports that mark a server side when the handshake was not captured.
+WELL_KNOWN_SERVER_PORTS = frozenset({
+    20, 21, 22, 23, 25, 53, 67, 68, 69, 80, 88, 110, 111, 119, 123, 135, 137, 138, 139, 143, 161, 162,
+    179, 389, 443, 445, 465, 514, 515, 520, 548, 554, 587, 631, 636, 873, 989, 990, 993, 995, 1080,
+    1433, 1521, 1723, 1812, 1813, 1883, 1900, 2049, 2121, 2323, 2525, 3128, 3268, 3306, 3389, 5060,
+    5300, 5353, 5355, 5432, 5900, 6379, 8000, 8008, 8080, 8443, 8888, 9200, 11211, 27017,
+})
+
+
+def addr_str(raw: bytes) -> str:
+    if len(raw) == 4:
+        return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+    return str(ipaddress.IPv6Address(raw))
+
+
+class Flow:
+    __slots__ = (
+        "uid", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "orig_raw", "resp_raw",
+        "first_ts", "last_ts", "first_frame", "last_frame", "pkts", "bytes", "ip_bytes",
+        "hist", "halves", "syn", "synack", "fin", "rst", "roles_guessed", "handler",
+        "finished", "number", "keys", "gaps", "expectation",
+    )
+
+    def __init__(self, number: int, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
+                 ts: float, frame: int, roles_guessed: bool, limits: Limits) -> None:
+        self.number = number
+        self.proto = proto
+        self.orig_raw, self.orig_p = orig
+        self.resp_raw, self.resp_p = resp
+        self.orig_h = addr_str(self.orig_raw)
+        self.resp_h = addr_str(self.resp_raw)
+        self.uid = short_uid("C", number, proto, self.orig_h, self.orig_p, self.resp_h, self.resp_p, repr(ts))
+        self.first_ts = self.last_ts = ts
+        self.first_frame = self.last_frame = frame
+        self.pkts = [0, 0]
+        self.bytes = [0, 0]
+        self.ip_bytes = [0, 0]
+        self.hist: list[str] = []
+        self.halves = (Half(limits), Half(limits)) if proto == "tcp" else None
+        self.syn = False
+        self.synack = False
+        self.fin = [False, False]
+        self.rst = [False, False]
+        self.roles_guessed = roles_guessed
+        self.handler = None
+        self.finished = False
+        self.keys: tuple = ()
+        self.gaps = 0
+        self.expectation = None
+
+    def mark(self, direction: int, letter: str) -> None:
+        ch = letter if direction == ORIG else letter.lower()
+        if ch not in self.hist:
+            self.hist.append(ch)
+
+    @property
+    def history(self) -> str:
+        return "".join(self.hist)
+
+    def conn_state(self) -> str:
+        if self.proto != "tcp":
+            if self.pkts[ORIG] and self.pkts[RESP]:
+                return "SF"
+            return "S0" if self.pkts[ORIG] else "SHR"
+        fo, fr = self.fin
+        ro, rr = self.rst
+        if self.syn and not self.synack:
+            if rr:
+                return "REJ"
+            if ro:
+                return "RSTOS0"
+            if fo:
+                return "SH"
+            return "S0"
+        if self.syn and self.synack:
+            if ro:
+                return "RSTO"
+            if rr:
+                return "RSTR"
+            if fo and fr:
+                return "SF"
+            if fo:
+                return "S2"
+            if fr:
+                return "S3"
+            return "S1"
+        if self.synack:
+            if rr:
+                return "RSTRH"
+            if fr:
+                return "SHR"
+        return "OTH"
+
+    @property
+    def missed_bytes(self) -> int:
+        if self.halves is None:
+            return 0
+        return self.halves[0].missed + self.halves[1].missed

@@ -1,0 +1,769 @@
+"""The engine: frames → link/IP → defragmentation → flows → TCP reassembly → detection → dissectors.
+
+DESIGN.md section 2. One :class:`Engine` processes any number of capture files
+in order (their flows do not mix: each file is closed before the next) and
+collects rows for the tables:
+
+* ``conn`` (one row per flow, written when the flow ends),
+* ``timeline`` (one row per dissector event, with the frame that delivered it),
+* ``anomalies`` (packet, reassembly and dissector anomalies, with frame and uid),
+* ``files`` and ``emails`` (from the artifact store), ``credentials``,
+* one table per :class:`~decoder.model.Record` ``TABLE``.
+
+Everything runs on capture time: idle timeouts, expectation TTLs and fragment
+timeouts use packet timestamps, so results are deterministic.
+
+Our own bugs inside a dissector are caught at the ``feed`` boundary: the flow
+gets a ``dissector_error`` anomaly and falls back to raw; ``strict=True``
+re-raises instead (the tests and ``--strict`` use it).
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import struct
+import tempfile
+from collections import OrderedDict, Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from decoder.artifacts import ArtifactStore
+from decoder.capture import CaptureError, CaptureInfo, Frame, PcapFileSource
+from decoder.defrag import Defragmenter
+from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
+from decoder.expect import ExpectationTable
+from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str
+from decoder.link import Skip, ip as parse_ip, l3
+from decoder.model import (
+    ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect, FileClose,
+    FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, Transport, Violation,
+    make_fuid,
+)
+
+_TCP = struct.Struct("!HHIIBBH")
+_UDP = struct.Struct("!HHH")
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+CLOSED_LINGER = 120.0   # seconds a finished TCP flow keeps absorbing its last ACKs
+
+IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP",
+                  51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
+
+
+class DissectorBug(Exception):
+    """Raised in strict mode when a dissector raised (our own bug)."""
+
+
+def plain(v: Any) -> Any:
+    """A record field as a JSON-friendly value (lists stay lists)."""
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    if isinstance(v, enum.Enum):
+        return v.value if not isinstance(v, Direction) else ("orig" if v is ORIG else "resp")
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).decode("utf-8", "backslashreplace")
+    if dataclasses.is_dataclass(v):
+        return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    return str(v)
+
+
+@dataclass
+class Chunk:
+    """Reassembled stream data kept for ``follow`` (``data`` is None for a gap)."""
+
+    direction: int
+    data: bytes | None
+    gap: int
+    ts: float
+    frame: int
+
+
+class Handler:
+    """Per-flow detection state and the attached dissector."""
+
+    __slots__ = ("state", "spec", "dissector", "confirmed", "buffer", "heads", "port_specs",
+                 "ctx", "udp_datagrams")
+
+    def __init__(self) -> None:
+        self.state = UNDECIDED
+        self.spec: DissectorSpec | None = None
+        self.dissector = None
+        self.confirmed = False
+        self.buffer: list[tuple[int, bytes | None, int, float, int]] = []
+        self.heads = [b"", b""]
+        self.port_specs: tuple = ()
+        self.ctx: FlowContext | None = None
+        self.udp_datagrams = 0
+
+
+@dataclass
+class Results:
+    """Rows gathered by the engine (plain dicts; :mod:`reports.tables` makes DataFrames)."""
+
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+    captures: list[dict] = field(default_factory=list)
+    packets: Counter = field(default_factory=Counter)
+    limits_hit: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    streams: dict[str, list[Chunk]] = field(default_factory=dict)
+
+    def add(self, table: str, row: dict) -> None:
+        self.tables.setdefault(table, []).append(row)
+
+
+class Engine:
+    def __init__(self, limits: Limits | None = None, registry: Sequence[DissectorSpec] | None = None,
+                 out_dir: Path | None = None, strict: bool = False, keep_streams: bool | set[str] = False,
+                 decode: bool = True, progress: Callable[[int], None] | None = None) -> None:
+        if registry is None:
+            from dissectors import REGISTRY
+            registry = REGISTRY
+        self.limits = limits or Limits()
+        self.registry = tuple(registry) if decode else ()
+        self.detector = Detector(self.registry)
+        self.strict = strict
+        self.keep_streams = keep_streams
+        self.progress = progress
+        self.out_dir = out_dir
+        self.store = ArtifactStore(out_dir, self.limits)
+        self.results = Results()
+        self._fields: dict[type, tuple[str, ...]] = {}
+        self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
+            p for s in self.registry for p in s.ports)
+        self._reset_capture_state()
+        self.flow_number = 0
+
+    # ------------------------------------------------------------------ per capture
+    def _reset_capture_state(self) -> None:
+        self.tcp: dict[tuple, tuple[Flow, int]] = {}
+        self.udp: dict[tuple, tuple[Flow, int]] = {}
+        self.active: OrderedDict[Flow, None] = OrderedDict()
+        self.defrag = Defragmenter(self.limits)
+        self.expect = ExpectationTable(self.limits.max_expectations)
+        self.frame_no = 0
+        self.cur_frame = 0
+        self.now = 0.0
+        self._next_sweep = 0.0
+
+    def run(self, path: str | Path) -> CaptureInfo | None:
+        """Process one capture file. Returns its facts, or None when it could not be read."""
+        try:
+            src = PcapFileSource(path)
+        except CaptureError as e:
+            self.results.errors.append(str(e))
+            return None
+        info = src.info
+        self._reset_capture_state()
+        counts_before = sum(self.results.packets.values())
+        try:
+            last_report = 0
+            for frame in src:
+                self.frame(frame)
+                if self.progress is not None and src.bytes_read - last_report > (1 << 20):
+                    last_report = src.bytes_read
+                    self.progress(src.bytes_read)
+        except CaptureError as e:
+            self.results.errors.append(str(e))
+            return None
+        finally:
+            src.close()
+            self.finish_capture()
+        for w in info.warnings:
+            self.results.add("anomalies", {"ts": info.last_ts, "uid": None, "orig_h": None, "orig_p": None,
+                                           "resp_h": None, "resp_p": None, "name": "capture_truncated",
+                                           "detail": f"{info.path}: {w}", "source": "capture",
+                                           "frame": info.frames, "direction": None})
+        self.results.captures.append({
+            "path": info.path, "format": info.format, "size": info.size, "gzip": info.gzip,
+            "linktypes": sorted(info.linktypes), "frames": info.frames, "first_ts": info.first_ts,
+            "last_ts": info.last_ts, "warnings": list(info.warnings),
+            "packets_counted": sum(self.results.packets.values()) - counts_before,
+        })
+        return info
+
+    def finish_capture(self) -> None:
+        for flow in list(self.active):
+            self._close_flow(flow, self.now, "end of capture")
+        self.defrag.expire(None)
+        self._defrag_events()
+        for row in self.store.close_all(self.now):
+            self._file_closed(row)
+
+    # ------------------------------------------------------------------ frames
+    def anomaly(self, ts: float, name: str, detail: str, flow: Flow | None = None,
+                direction: int | None = None, source: str = "engine", frame: int | None = None) -> None:
+        row = {"ts": ts, "uid": None, "orig_h": None, "orig_p": None, "resp_h": None, "resp_p": None}
+        if flow is not None:
+            row.update(uid=flow.uid, orig_h=flow.orig_h, orig_p=flow.orig_p, resp_h=flow.resp_h,
+                       resp_p=flow.resp_p)
+        row.update(name=name, detail=detail, source=source,
+                   frame=self.frame_no if frame is None else frame,
+                   direction=None if direction is None else ("orig" if direction == ORIG else "resp"))
+        self.results.add("anomalies", row)
+        if name.endswith(("_too_long", "_too_many", "_too_deep", "_capped", "_limit")):
+            self.results.limits_hit[name] += 1
+
+    def frame(self, fr: Frame) -> None:
+        self.frame_no = fr.index
+        ts = fr.ts
+        self.now = ts
+        pk = self.results.packets
+        if ts >= self._next_sweep:
+            self._sweep(ts)
+        data = fr.data
+        try:
+            ver, off = l3(fr.linktype, data)
+            src, dst, proto, start, end, frag = parse_ip(data, off, ver)
+        except Skip as s:
+            pk["skipped: " + s.reason] += 1
+            if s.broken:
+                self.anomaly(ts, "packet_malformed", s.reason)
+            return
+        if frag is not None:
+            pk["ip fragment"] += 1
+            res = self.defrag.add(frag, ts, fr.index)
+            if self.defrag.events:
+                self._defrag_events()
+            if res is None:
+                return
+            ver, src, dst, data, proto = res
+            start, end = 0, len(data)
+            if ver == 6 and proto in (0, 43, 60):
+                while proto in (0, 43, 60) and start + 2 <= end:
+                    nxt = data[start]
+                    start += (data[start + 1] + 1) * 8
+                    proto = nxt
+            self._transport(proto, src, dst, data, start, end, ts, fr.index, counted=True)
+            return
+        self._transport(proto, src, dst, data, start, end, ts, fr.index, counted=False)
+
+    def _defrag_events(self) -> None:
+        for ev in self.defrag.events:
+            self.anomaly(ev.ts, ev.name, ev.detail, source="ip", frame=ev.frame)
+        self.defrag.events.clear()
+
+    def _transport(self, proto: int, src: bytes, dst: bytes, data: bytes, start: int, end: int,
+                   ts: float, frame: int, counted: bool) -> None:
+        pk = self.results.packets
+        if proto == 6:
+            if end - start < 20:
+                if not counted:
+                    pk["skipped: truncated TCP header"] += 1
+                self.anomaly(ts, "packet_malformed", "truncated TCP header", source="tcp")
+                return
+            sport, dport, seq, ack, offb, flags, _win = _TCP.unpack_from(data, start)
+            doff = (offb >> 4) * 4
+            if doff < 20 or start + doff > end:
+                if not counted:
+                    pk["skipped: bad TCP header length"] += 1
+                self.anomaly(ts, "packet_malformed", f"TCP data offset {doff} is invalid", source="tcp")
+                return
+            if not counted:
+                pk["tcp"] += 1
+            self._tcp(src, sport, dst, dport, seq, ack, flags, data[start + doff:end], end - start, ts, frame)
+        elif proto == 17:
+            if end - start < 8:
+                if not counted:
+                    pk["skipped: truncated UDP header"] += 1
+                self.anomaly(ts, "packet_malformed", "truncated UDP header", source="udp")
+                return
+            sport, dport, ulen = _UDP.unpack_from(data, start)
+            pend = end
+            if 8 <= ulen <= end - start:
+                pend = start + ulen
+            if not counted:
+                pk["udp"] += 1
+            self._udp(src, sport, dst, dport, data[start + 8:pend], end - start, ts, frame)
+        else:
+            if not counted:
+                pk["other IP protocol: " + IP_PROTO_NAMES.get(proto, str(proto))] += 1
+
+    # ------------------------------------------------------------------ flows
+    def _new_flow(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int], ts: float,
+                  frame: int, guessed: bool, flipped: bool = False) -> Flow:
+        self.flow_number += 1
+        flow = Flow(self.flow_number, proto, orig, resp, ts, frame, guessed, self.limits)
+        if flipped:
+            flow.hist.append("^")
+        table = self.tcp if proto == "tcp" else self.udp
+        k1 = (orig[0], orig[1], resp[0], resp[1])
+        k2 = (resp[0], resp[1], orig[0], orig[1])
+        flow.keys = (k1, k2)
+        table[k1] = (flow, ORIG)
+        table[k2] = (flow, RESP)
+        self.active[flow] = None
+        if len(self.active) > self.limits.max_flows:
+            oldest = next(iter(self.active))
+            self.anomaly(ts, "flows_too_many",
+                         f"more than {self.limits.max_flows} open flows; the least recently active was closed",
+                         flow=oldest, source="engine")
+            self._close_flow(oldest, ts, "evicted")
+        # expectation first (both orientations: a data flow may be seen mid-stream)
+        m = self.expect.match(proto, flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p, ts)
+        h = Handler()
+        flow.handler = h
+        if m is not None:
+            spec = self.detector.by_name.get((proto, m.service))
+            flow.expectation = m
+            if spec is not None:
+                self._attach(flow, spec, ts)
+                if m.nat:
+                    self.anomaly(ts, "expectation_nat_match",
+                                 f"{m.service} flow matched an expectation of {m.parent_uid} by port only "
+                                 "(the announced address differs: NAT)", flow=flow, source="engine")
+        if h.state == UNDECIDED:
+            h.port_specs = self.detector.port_candidates(proto, flow.resp_p, flow.orig_p, flow.roles_guessed)
+            if not self.registry:
+                h.state = RAW
+        return flow
+
+    def _tcp(self, src: bytes, sport: int, dst: bytes, dport: int, seq: int, ack: int, flags: int,
+             payload: bytes, seglen: int, ts: float, frame: int) -> None:
+        ent = self.tcp.get((src, sport, dst, dport))
+        syn_only = (flags & (SYN | ACK)) == SYN
+        if ent is not None:
+            flow, d = ent
+            if syn_only and (flow.finished or any(flow.fin) or any(flow.rst)):
+                h = flow.halves[d] if d == ORIG else None
+                if h is None or not h.seen_syn or h.base != ((seq + 1) & 0xFFFFFFFF):
+                    self._close_flow(flow, ts, "port reused")
+                    ent = None
+        if ent is None:
+            if flags & SYN and not flags & ACK:
+                orig, resp, guessed = (src, sport), (dst, dport), False
+            elif flags & SYN and flags & ACK:
+                orig, resp, guessed = (dst, dport), (src, sport), False
+            else:
+                guessed = True
+                sp, dp = sport in self.server_ports, dport in self.server_ports
+                if (sp and not dp) or (sp == dp and sport < dport):
+                    orig, resp = (dst, dport), (src, sport)
+                else:
+                    orig, resp = (src, sport), (dst, dport)
+            flow = self._new_flow("tcp", orig, resp, ts, frame, guessed, flipped=orig[0] != src or orig[1] != sport)
+            d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
+        else:
+            self.active.move_to_end(flow)
+        flow.last_ts = ts
+        flow.last_frame = frame
+        flow.pkts[d] += 1
+        flow.ip_bytes[d] += seglen
+        if flow.finished:
+            return
+        halves = flow.halves
+        me, other = halves[d], halves[1 - d]
+        out_other: list = []
+        out: list = []
+        if flags & SYN:
+            if flags & ACK:
+                flow.synack = True
+                flow.mark(d, "H")
+            else:
+                flow.syn = True
+                flow.mark(d, "S")
+            me.syn(seq)
+        if flags & ACK:
+            if me.base is None and not flags & SYN:
+                me.base = seq & 0xFFFFFFFF
+            other.ack(ack, out_other)
+            if not payload and not flags & (SYN | FIN | RST):
+                flow.mark(d, "A")
+        if flags & RST:
+            flow.rst[d] = True
+            flow.mark(d, "R")
+        if payload or flags & FIN:
+            retrans = me.retrans
+            differs = me.segment(seq, payload, bool(flags & FIN), out)
+            if payload:
+                flow.bytes[d] += len(payload)
+                flow.mark(d, "D")
+            if me.retrans != retrans:
+                flow.mark(d, "T")
+            if differs:
+                self.anomaly(ts, "tcp_overlap_differs",
+                             "a retransmitted or overlapping segment carried different bytes; "
+                             "the first copy was kept", flow=flow, direction=d, source="tcp")
+        if flags & FIN:
+            flow.fin[d] = True
+            flow.mark(d, "F")
+        if out_other:
+            self._deliver(flow, 1 - d, out_other, ts, frame)
+        if out:
+            self._deliver(flow, d, out, ts, frame)
+        if flags & RST or (flow.fin[0] and flow.fin[1] and me.closed and other.closed
+                           and not me.starts and not other.starts):
+            self._finish(flow, ts)
+
+    def _udp(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, iplen: int,
+             ts: float, frame: int) -> None:
+        ent = self.udp.get((src, sport, dst, dport))
+        if ent is None:
+            if sport in self.server_ports and dport not in self.server_ports and \
+                    self.expect.match("udp", addr_str(src), sport, addr_str(dst), dport, ts) is None:
+                flow = self._new_flow("udp", (dst, dport), (src, sport), ts, frame, True, flipped=True)
+            else:
+                flow = self._new_flow("udp", (src, sport), (dst, dport), ts, frame, False)
+            d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
+        else:
+            flow, d = ent
+            self.active.move_to_end(flow)
+        flow.last_ts = ts
+        flow.last_frame = frame
+        flow.pkts[d] += 1
+        flow.ip_bytes[d] += iplen
+        flow.bytes[d] += len(payload)
+        self._deliver(flow, d, [(False, payload)], ts, frame)
+
+    # ------------------------------------------------------------------ dissection
+    def _deliver(self, flow: Flow, d: int, chunks: list, ts: float, frame: int) -> None:
+        if self.keep_streams is True or (self.keep_streams and flow.uid in self.keep_streams):
+            lst = self.results.streams.setdefault(flow.uid, [])
+            for is_gap, x in chunks:
+                lst.append(Chunk(d, None if is_gap else x, x if is_gap else 0, ts, frame))
+        h: Handler = flow.handler
+        self.cur_frame = frame
+        for is_gap, x in chunks:
+            if is_gap:
+                flow.gaps += 1
+                flow.mark(d, "G")
+            st = h.state
+            if st == ATTACHED:
+                if is_gap:
+                    self._call(flow, "gap", Direction(d), x, ts)
+                else:
+                    self._call(flow, "feed", Direction(d), x, ts)
+            elif st == UNDECIDED:
+                self._detect(flow, h, d, is_gap, x, ts, frame)
+
+    def _detect(self, flow: Flow, h: Handler, d: int, is_gap: bool, x: Any, ts: float, frame: int) -> None:
+        lim = self.limits.detect_buffer
+        h.buffer.append((d, None if is_gap else x, x if is_gap else 0, ts, frame))
+        if not is_gap:
+            if len(h.heads[d]) < lim:
+                h.heads[d] = (h.heads[d] + x)[:lim]
+            if flow.proto == "udp":
+                h.udp_datagrams += 1
+        full = (len(h.heads[0]) >= lim or len(h.heads[1]) >= lim or len(h.buffer) > 64
+                or (flow.proto == "udp" and h.udp_datagrams >= 4))
+        if not any(h.heads):
+            if full:
+                h.state = RAW
+                h.buffer = []
+            return
+        spec, final = self.detector.decide(flow.proto, h.port_specs, h.heads, full)
+        if spec is not None:
+            buffered = h.buffer
+            h.buffer = []
+            self._attach(flow, spec, ts)
+            for bd, data, gap, bts, bframe in buffered:
+                if h.state != ATTACHED:
+                    break
+                self.cur_frame = bframe
+                if data is None:
+                    self._call(flow, "gap", Direction(bd), gap, bts)
+                else:
+                    self._call(flow, "feed", Direction(bd), data, bts)
+        elif final:
+            h.state = RAW
+            h.buffer = []
+
+    def _attach(self, flow: Flow, spec: DissectorSpec, ts: float) -> None:
+        h: Handler = flow.handler
+        ctx = FlowContext(uid=flow.uid, transport=Transport(flow.proto), orig_h=flow.orig_h,
+                          orig_p=flow.orig_p, resp_h=flow.resp_h, resp_p=flow.resp_p, limits=self.limits,
+                          expectation=flow.expectation, roles_guessed=flow.roles_guessed)
+        h.ctx = ctx
+        h.spec = spec
+        try:
+            h.dissector = spec.factory(ctx)
+        except Exception as e:
+            if self.strict:
+                raise
+            self.anomaly(ts, "dissector_error", f"{spec.name}: could not start: {e!r}", flow=flow,
+                         source=spec.name)
+            h.state = RAW
+            return
+        h.state = ATTACHED
+
+    def _call(self, flow: Flow, what: str, d: Direction, x: Any, ts: float) -> None:
+        h: Handler = flow.handler
+        try:
+            if what == "feed":
+                items = h.dissector.feed(d, x, ts)
+            elif what == "gap":
+                items = h.dissector.gap(d, x, ts)
+            else:
+                items = h.dissector.close(ts)
+        except Exception as e:
+            if self.strict:
+                raise
+            self.anomaly(ts, "dissector_error", f"{h.spec.name}: {type(e).__name__}: {e}", flow=flow,
+                         source=h.spec.name)
+            h.state = RAW
+            h.dissector = None
+            return
+        if items:
+            self._route(flow, h, items)
+
+    def _route(self, flow: Flow, h: Handler, items: Iterable) -> None:
+        res = self.results
+        svc = h.spec.service_name if h.spec else ""
+        for it in items:
+            if isinstance(it, Event):
+                row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
+                       "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": svc,
+                       "direction": "orig" if it.direction == ORIG else "resp",
+                       "kind": type(it).__name__, "summary": _safe_text(it, "summary"),
+                       "meaning": _safe_text(it, "meaning"), "frame": self.cur_frame}
+                res.add("timeline", row)
+            elif isinstance(it, Record):
+                row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
+                       "resp_h": flow.resp_h, "resp_p": flow.resp_p}
+                names = self._fields.get(type(it))
+                if names is None:
+                    names = tuple(f.name for f in dataclasses.fields(it) if f.name != "ts")
+                    self._fields[type(it)] = names
+                for n in names:
+                    row[n] = plain(getattr(it, n))
+                res.add(it.TABLE or type(it).__name__.lower(), row)
+            elif isinstance(it, Anomaly):
+                self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
+            elif isinstance(it, FileData):
+                fuid = make_fuid(flow.uid, it.handle)
+                if not self.store.write(fuid, it.data):
+                    self.anomaly(it.ts, "file_size_capped",
+                                 f"object {fuid} is larger than {self.limits.max_file_size} bytes; the rest was "
+                                 "not stored", flow=flow, source=svc)
+            elif isinstance(it, FileOpen):
+                fuid = make_fuid(flow.uid, it.handle)
+                d = None if it.direction is None else ("orig" if it.direction == ORIG else "resp")
+                if not self.store.open(fuid, flow.uid, it.ts, it.source, it.kind, it.name_hint, it.mime_type,
+                                       it.total_size, d, it.parent_fuid):
+                    self.anomaly(it.ts, "files_too_many", f"more than {self.limits.max_files} objects",
+                                 flow=flow, source=svc)
+            elif isinstance(it, FileGap):
+                self.store.gap(make_fuid(flow.uid, it.handle), it.length)
+            elif isinstance(it, FileClose):
+                row = self.store.close(make_fuid(flow.uid, it.handle), it.ts, it.complete, it.reason)
+                if row is not None:
+                    self._file_closed(row)
+            elif isinstance(it, Expect):
+                if not self.expect.add(it, flow.uid, it.ts):
+                    self.anomaly(it.ts, "expectations_too_many",
+                                 f"more than {self.limits.max_expectations} pending expectations; the oldest "
+                                 "was dropped", flow=flow, source=svc)
+            elif isinstance(it, Confirm):
+                h.confirmed = True
+            elif isinstance(it, Violation):
+                if not h.confirmed:
+                    self.anomaly(it.ts, "protocol_violation", f"{h.spec.name if h.spec else '?'}: {it.reason}; "
+                                 "decoding stopped, the flow is kept as a raw transcript", flow=flow, source=svc)
+                    h.state = RAW
+                    h.spec = None
+                    h.dissector = None
+                    return
+                self.anomaly(it.ts, f"{svc}_violation", it.reason, flow=flow, source=svc)
+            elif isinstance(it, StopParsing):
+                h.state = STOPPED
+                return
+
+    def _file_closed(self, row: dict) -> None:
+        self.results.add("files", row)
+        if row.get("kind") == "email":
+            from decoder.session import explode_email
+            explode_email(self, row)
+
+    def _finish(self, flow: Flow, ts: float) -> None:
+        """The flow ended (FIN both ways, RST): close its dissector, keep absorbing stray ACKs."""
+        if flow.finished:
+            return
+        if flow.halves is not None:
+            for d in (ORIG, RESP):
+                out: list = []
+                flow.halves[d].flush(out)
+                if out:
+                    self._deliver(flow, d, out, ts, self.frame_no)
+        h: Handler = flow.handler
+        if h.state == UNDECIDED and h.buffer:
+            # decide with what we have
+            spec, _final = self.detector.decide(flow.proto, h.port_specs, h.heads, True)
+            buffered, h.buffer = h.buffer, []
+            if spec is not None:
+                self._attach(flow, spec, ts)
+                for bd, data, gap, bts, _bf in buffered:
+                    if h.state != ATTACHED:
+                        break
+                    if data is None:
+                        self._call(flow, "gap", Direction(bd), gap, bts)
+                    else:
+                        self._call(flow, "feed", Direction(bd), data, bts)
+            else:
+                h.state = RAW
+        if h.state == ATTACHED:
+            self._call(flow, "close", ORIG, None, ts)
+        if h.state == UNDECIDED:
+            h.state = RAW
+        flow.finished = True
+
+    def _close_flow(self, flow: Flow, ts: float, reason: str) -> None:
+        self._finish(flow, max(ts, flow.last_ts))
+        table = self.tcp if flow.proto == "tcp" else self.udp
+        for k in flow.keys:
+            ent = table.get(k)
+            if ent is not None and ent[0] is flow:
+                del table[k]
+        self.active.pop(flow, None)
+        h: Handler = flow.handler
+        m = flow.expectation
+        svc = h.spec.service_name if (h.spec is not None and h.state in (ATTACHED, STOPPED)) else ""
+        if not svc and h.spec is not None and h.confirmed:
+            svc = h.spec.service_name
+        self.results.add("conn", {
+            "ts": flow.first_ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
+            "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": flow.proto, "service": svc,
+            "duration": round(flow.last_ts - flow.first_ts, 6), "orig_bytes": flow.bytes[ORIG],
+            "resp_bytes": flow.bytes[RESP], "conn_state": flow.conn_state(), "missed_bytes": flow.missed_bytes,
+            "history": flow.history, "orig_pkts": flow.pkts[ORIG], "resp_pkts": flow.pkts[RESP],
+            "orig_ip_bytes": flow.ip_bytes[ORIG], "resp_ip_bytes": flow.ip_bytes[RESP],
+            "roles_guessed": flow.roles_guessed,
+            "out_of_order": (flow.halves[0].ooo + flow.halves[1].ooo) if flow.halves else 0,
+            "retransmissions": (flow.halves[0].retrans + flow.halves[1].retrans) if flow.halves else 0,
+            "gaps": flow.gaps,
+            "parent_uid": m.parent_uid if m else None, "expect_token": m.token if m else None,
+            "nat": bool(m.nat) if m else False, "first_frame": flow.first_frame, "last_frame": flow.last_frame,
+            "close_reason": reason,
+        })
+        flow.handler = None
+        flow.halves = None
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + 1.0
+        lim = self.limits
+        while self.active:
+            flow = next(iter(self.active))
+            idle = now - flow.last_ts
+            if flow.finished:
+                limit = CLOSED_LINGER
+            else:
+                limit = lim.tcp_idle_timeout if flow.proto == "tcp" else lim.udp_idle_timeout
+            if idle > limit:
+                self._close_flow(flow, flow.last_ts, "idle timeout" if not flow.finished else "finished")
+                continue
+            # the front is the least recently active; but finished flows linger less, so look a little further
+            break
+        # finished flows anywhere in the list whose linger passed
+        if len(self.active) > 1000 and now - getattr(self, "_last_full_sweep", 0.0) > 30.0:
+            self._last_full_sweep = now
+            for flow in [f for f in self.active if f.finished and now - f.last_ts > CLOSED_LINGER]:
+                self._close_flow(flow, flow.last_ts, "finished")
+        self.expect.sweep(now)
+
+
+def _safe_text(ev: Any, method: str) -> str:
+    fn = getattr(ev, method, None)
+    if fn is None:
+        return ""
+    try:
+        return str(fn())
+    except Exception as e:  # a summary bug must not lose the event
+        return f"<{method} failed: {type(e).__name__}>"
+
+
+# ---------------------------------------------------------------------- the Python API
+class Analysis:
+    """What :func:`analyze` returns: DataFrames, the summary, and where files went.
+
+    When no ``out_dir`` was given, extracted objects live in a temporary folder
+    that is removed by :meth:`close` (or when the object is garbage collected).
+    """
+
+    def __init__(self, engine: Engine, tmp: tempfile.TemporaryDirectory | None) -> None:
+        from reports.tables import frames
+
+        self._tmp = tmp
+        self.engine = engine
+        self.out_dir: Path | None = engine.out_dir
+        self.rows = engine.results.tables
+        self.tables = frames(engine.results.tables)
+        self.captures = engine.results.captures
+        self.errors = engine.results.errors
+        self.streams = engine.results.streams
+        self.summary = build_summary(engine)
+
+    def __getitem__(self, table: str):
+        return self.tables[table]
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Analysis":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_summary(engine: Engine) -> dict:
+    from decoder import __version__
+
+    res = engine.results
+    conn = res.tables.get("conn", [])
+    services = Counter(c["service"] or "(unknown)" for c in conn)
+    anomalies = Counter(a["name"] for a in res.tables.get("anomalies", []))
+    total = sum(res.packets.values())
+    decoded = sum(n for k, n in res.packets.items() if not k.startswith("skipped"))
+    return {
+        "wiretale": __version__,
+        "captures": res.captures,
+        "errors": res.errors,
+        "packets": {
+            "total": total,
+            "decoded": decoded,
+            "skipped": total - decoded,
+            "by_kind": dict(sorted(res.packets.items())),
+        },
+        "flows": {"total": len(conn), "tcp": sum(1 for c in conn if c["proto"] == "tcp"),
+                  "udp": sum(1 for c in conn if c["proto"] == "udp")},
+        "sessions": dict(sorted(services.items())),
+        "anomalies": dict(sorted(anomalies.items())),
+        "limits_hit": dict(sorted(res.limits_hit.items())),
+        "files": len(res.tables.get("files", [])),
+        "emails": len(res.tables.get("emails", [])),
+        "credentials": len(res.tables.get("credentials", [])),
+        "limits": dataclasses.asdict(engine.limits),
+    }
+
+
+def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = None,
+            out_dir: str | Path | None = None, strict: bool = False,
+            registry: Sequence[DissectorSpec] | None = None, keep_streams: bool | set[str] = False,
+            decode: bool = True, progress: Callable[[int], None] | None = None) -> Analysis:
+    """Decode one or more captures and return their tables as pandas DataFrames.
+
+    >>> a = analyze("samples/http.pcap")          # doctest: +SKIP
+    >>> a.tables["conn"][["uid", "service"]]      # doctest: +SKIP
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    tmp = None
+    if out_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="wiretale-")
+        root = Path(tmp.name)
+    else:
+        root = Path(out_dir)
+        root.mkdir(parents=True, exist_ok=True)
+    engine = Engine(limits=limits, registry=registry, out_dir=root, strict=strict,
+                    keep_streams=keep_streams, decode=decode, progress=progress)
+    for p in paths:
+        engine.run(p)
+    from decoder.session import assemble
+
+    assemble(engine)
+    engine.results.tables.get("conn", []).sort(key=lambda r: (r["ts"], r["first_frame"]))
+    return Analysis(engine, tmp)

@@ -1,0 +1,109 @@
+"""Session assembly: what is joined or derived after the flows are done.
+
+* **E-mails**: every object of kind ``email`` (SMTP DATA/BDAT, POP3 RETR, IMAP
+  FETCH/APPEND) is parsed with :func:`dissectors._mime.explode` (the standard
+  ``email`` package, tolerant policy); it becomes a row of ``emails``, an
+  ``emails/<fuid>.eml`` file with the exact transmitted bytes, and one child
+  object per MIME leaf part (attachments and bodies) in ``files`` with
+  ``parent_fuid`` set.
+* **Cross-flow joins**: each spec's ``assemble(tables)`` (FTP data ↔ command,
+  TFTP request ↔ transfer) runs over all rows; files it renames are renamed on
+  disk (names still chosen by us).
+* **Endpoints**: rows of ``files`` and ``emails`` get the flow's endpoints.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from decoder.artifacts import safe_name
+from decoder.model import make_fuid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from decoder.pipeline import Engine
+
+ENDPOINT_COLS = ("orig_h", "orig_p", "resp_h", "resp_p")
+
+
+def explode_email(engine: "Engine", row: dict) -> None:
+    try:
+        from dissectors._mime import explode
+    except ImportError:  # the MIME parser is not there yet
+        return
+    data = engine.store.read(row, engine.limits.max_message)
+    if data is None:
+        return
+    try:
+        parsed = explode(data, engine.limits)
+    except Exception as e:
+        if engine.strict:
+            raise
+        engine.anomaly(row["ts"], "dissector_error", f"mime: {type(e).__name__}: {e}", source="mime")
+        return
+    eml_path = None
+    if engine.out_dir is not None:
+        d = engine.out_dir / "emails"
+        d.mkdir(parents=True, exist_ok=True)
+        p = d / f"{row['fuid']}.eml"
+        p.write_bytes(data)
+        eml_path = f"emails/{p.name}"
+    child_fuids: list[str] = []
+    names: list[str | None] = []
+    for att in parsed.attachments:
+        cf = make_fuid(row["fuid"], att.part_path)
+        crow = engine.store.add_bytes(cf, row["uid"], row["ts"], row["source"], "file", att.filename,
+                                      att.declared_mime, att.data, parent_fuid=row["fuid"],
+                                      direction=row.get("direction"))
+        if crow is not None:
+            crow["is_attachment"] = bool(att.is_attachment)
+            crow["mime_part"] = att.part_path
+            engine.results.add("files", crow)
+            if att.is_attachment:
+                child_fuids.append(cf)
+                names.append(att.filename)
+    for a in parsed.anomalies:
+        engine.anomaly(row["ts"], a, "while parsing the message's MIME structure", source="mime")
+    f: dict[str, Any] = dict(parsed.fields)
+    engine.results.add("emails", {
+        "ts": row["ts"], "uid": row["uid"], "fuid": row["fuid"], "source": row["source"],
+        "date": f.get("date"), "from": f.get("from"), "to": f.get("to") or [], "cc": f.get("cc") or [],
+        "reply_to": f.get("reply_to"), "subject": f.get("subject"), "msg_id": f.get("msg_id"),
+        "in_reply_to": f.get("in_reply_to"), "user_agent": f.get("user_agent"),
+        "x_originating_ip": f.get("x_originating_ip"), "attachments": names,
+        "attachment_fuids": child_fuids, "parts": len(parsed.parts), "size": row["seen_bytes"],
+        "complete": row["complete"], "missing_bytes": row["missing_bytes"],
+        "defects": list(parsed.defects), "eml": eml_path, "sha256": row["sha256"],
+    })
+
+
+def assemble(engine: "Engine") -> None:
+    tables = engine.results.tables
+    seen = set()
+    for spec in engine.registry:
+        fn = spec.assemble
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        try:
+            new = fn({k: list(v) for k, v in tables.items()})
+        except Exception as e:
+            if engine.strict:
+                raise
+            engine.anomaly(0.0, "dissector_error", f"{spec.name} assemble: {type(e).__name__}: {e}",
+                           source=spec.name)
+            continue
+        for name, rows in (new or {}).items():
+            tables[name] = list(rows)
+    # files whose name was learnt after the fact get it on disk too
+    for row in tables.get("files", []):
+        if row.get("filename") and row.get("path"):
+            want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
+            if not str(row["path"]).endswith(want):
+                engine.store.rename(row, row["filename"])
+    # endpoints for rows keyed by uid only
+    ends = {c["uid"]: c for c in tables.get("conn", [])}
+    for name in ("files", "emails"):
+        for row in tables.get(name, []):
+            c = ends.get(row.get("uid"))
+            for col in ENDPOINT_COLS:
+                if row.get(col) is None:
+                    row[col] = c.get(col) if c else None

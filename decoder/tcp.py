@@ -1,0 +1,239 @@
+"""TCP stream reassembly, one instance per direction of a connection.
+
+Follows RFC 9293 sequence space rules: offsets are kept relative to the initial
+sequence number (SYN + 1) or, for a connection whose start was not captured, to
+the first segment seen, and 32-bit wrap-around is handled by unwrapping every
+sequence number against the next expected offset (a signed 31-bit window).
+
+What it does with each segment:
+
+* **in order** → handed on at once (the fast path: no copy, no buffering);
+* **old** (retransmission, keep-alive) → trimmed or dropped, counted; if the
+  repeated bytes differ from what was already delivered (compared against a
+  short tail of recent data) an overlap anomaly is raised — **first copy wins**;
+* **ahead of a hole** → queued (sorted, non-overlapping, first copy wins with an
+  anomaly when overlapping copies differ) until the hole fills.
+
+A hole is never zero-filled. It is declared a **gap** (``("gap", length)``)
+when the peer acknowledges data beyond it (the data was received, so it will
+not be retransmitted: the capture missed it), when more than
+``limits.tcp_hole_buffer`` bytes (or ``tcp_max_pending_segments`` segments) wait
+above it, or when the stream ends (FIN, RST, idle timeout, end of capture).
+
+Limits: memory per direction is bounded by the hole buffer plus a 4 KiB tail.
+"""
+from __future__ import annotations
+
+import bisect
+
+from decoder.model import Limits
+
+M32 = 0xFFFFFFFF
+TAIL = 4096
+
+
+class Half:
+    """One direction's reassembler. ``out`` collects ``(False, bytes)`` data and
+    ``(True, length)`` gaps in stream order."""
+
+    __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "recent",
+                 "recent_len", "retrans", "ooo", "overlap_differs", "max_ack", "missed",
+                 "limits", "seen_syn", "closed")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.base: int | None = None   # absolute seq of offset 0
+        self.next = 0                  # next offset expected
+        self.starts: list[int] = []    # pending segments (sorted offsets)
+        self.datas: list[bytes] = []
+        self.pending_bytes = 0
+        self.fin: int | None = None    # offset of FIN
+        self.recent: list[tuple[int, bytes]] = []
+        self.recent_len = 0
+        self.retrans = 0
+        self.ooo = 0
+        self.overlap_differs = 0
+        self.max_ack: int | None = None  # highest offset the peer acknowledged
+        self.missed = 0
+        self.seen_syn = False
+        self.closed = False
+
+    # ------------------------------------------------------------ helpers
+    def offset(self, seq: int) -> int:
+        diff = (seq - self.base - self.next) & M32  # type: ignore[operator]
+        if diff >= 0x80000000:
+            diff -= 0x100000000
+        return self.next + diff
+
+    def syn(self, seq: int) -> None:
+        if self.base is None or (not self.seen_syn and self.next == 0 and not self.starts):
+            self.base = (seq + 1) & M32
+            self.next = 0
+        self.seen_syn = True
+
+    def _remember(self, off: int, data: bytes) -> None:
+        self.recent.append((off, data))
+        self.recent_len += len(data)
+        while self.recent_len - len(self.recent[0][1]) >= TAIL and len(self.recent) > 1:
+            self.recent_len -= len(self.recent.pop(0)[1])
+
+    def _compare_old(self, off: int, data: bytes) -> bool:
+        """True when ``data`` at ``off`` (already delivered) differs from what was delivered."""
+        end = off + len(data)
+        for roff, rdata in self.recent:
+            rend = roff + len(rdata)
+            s, e = max(off, roff), min(end, rend)
+            if s < e and data[s - off:e - off] != rdata[s - roff:e - roff]:
+                return True
+        return False
+
+    # ------------------------------------------------------------ input
+    def segment(self, seq: int, data: bytes, fin: bool, out: list) -> int:
+        """Add a segment. Returns the number of anomalies of kind overlap-differs it caused."""
+        if self.base is None:
+            self.base = seq & M32
+            self.next = 0
+        off = self.offset(seq)
+        n = len(data)
+        if fin:
+            f = off + n
+            if self.fin is None:
+                self.fin = f
+        if not n or self.closed:
+            if fin and self.fin is not None and self.fin <= self.next and not self.starts:
+                self.closed = True
+            return 0
+        if self.fin is not None and off >= self.fin and not fin:
+            self.retrans += 1  # data after FIN: ignored
+            return 0
+        end = off + n
+        nxt = self.next
+        differs = 0
+        if off == nxt and not self.starts:            # fast path
+            self.next = end
+            out.append((False, data))
+            self._remember(off, data)
+            return 0
+        if end <= nxt:                                # all old
+            self.retrans += 1
+            if n > 1 and self._compare_old(off, data):
+                self.overlap_differs += 1
+                differs += 1
+            return differs
+        if off < nxt:                                 # partly old
+            self.retrans += 1
+            if self._compare_old(off, data[: nxt - off]):
+                self.overlap_differs += 1
+                differs += 1
+            data = data[nxt - off:]
+            off = nxt
+        if off == nxt:
+            # may overlap queued segments: queue it (first copy wins), then drain
+            differs += self._queue(off, data)
+            self._drain(out)
+            return differs
+        self.ooo += 1
+        differs += self._queue(off, data)
+        lim = self.limits
+        while self.starts and (self.pending_bytes > lim.tcp_hole_buffer
+                               or len(self.starts) > lim.tcp_max_pending_segments):
+            self._skip_hole(out)
+        return differs
+
+    def _queue(self, off: int, data: bytes) -> int:
+        starts, datas = self.starts, self.datas
+        end = off + len(data)
+        if not starts or off >= starts[-1] + len(datas[-1]):
+            starts.append(off)
+            datas.append(data)
+            self.pending_bytes += len(data)
+            return 0
+        i = bisect.bisect_right(starts, off) - 1
+        if i < 0:
+            i = 0
+        cur = off
+        pieces: list[tuple[int, bytes]] = []
+        differs = 0
+        j = i
+        while j < len(starts) and cur < end:
+            s = starts[j]
+            e = s + len(datas[j])
+            if e <= cur:
+                j += 1
+                continue
+            if s >= end:
+                break
+            if s > cur:
+                pieces.append((cur, data[cur - off:s - off]))
+            ov_s, ov_e = max(cur, s), min(end, e)
+            if data[ov_s - off:ov_e - off] != datas[j][ov_s - s:ov_e - s]:
+                differs = 1
+            cur = max(cur, e)
+            j += 1
+        if cur < end:
+            pieces.append((cur, data[cur - off:]))
+        for s, d in pieces:
+            k = bisect.bisect_left(starts, s)
+            starts.insert(k, s)
+            datas.insert(k, d)
+            self.pending_bytes += len(d)
+        if differs:
+            self.overlap_differs += 1
+        return differs
+
+    def _drain(self, out: list) -> None:
+        starts, datas = self.starts, self.datas
+        while starts and starts[0] <= self.next:
+            s = starts.pop(0)
+            d = datas.pop(0)
+            self.pending_bytes -= len(d)
+            e = s + len(d)
+            if e <= self.next:
+                continue
+            if s < self.next:
+                d = d[self.next - s:]
+                s = self.next
+            if self.fin is not None and e > self.fin:
+                d = d[: max(0, self.fin - s)]
+                e = s + len(d)
+                if not d:
+                    continue
+            out.append((False, d))
+            self._remember(s, d)
+            self.next = e
+
+    def _skip_hole(self, out: list) -> None:
+        if not self.starts:
+            return
+        hole = self.starts[0] - self.next
+        if hole > 0:
+            out.append((True, hole))
+            self.missed += hole
+            self.next = self.starts[0]
+        self._drain(out)
+
+    def ack(self, ackno: int, out: list) -> None:
+        """The peer acknowledged up to ``ackno``: holes it covers are gaps now."""
+        if self.base is None:
+            return
+        a = self.offset(ackno)
+        if self.max_ack is None or a > self.max_ack:
+            self.max_ack = a
+        while self.starts and a >= self.starts[0] + len(self.datas[0]):
+            self._skip_hole(out)
+
+    def flush(self, out: list) -> None:
+        """End of stream: every queued segment is delivered, holes become gaps,
+        and bytes the peer acknowledged but the capture never showed are a final gap."""
+        while self.starts:
+            self._skip_hole(out)
+        if self.max_ack is not None:
+            limit = self.max_ack
+            if self.fin is not None:
+                limit = min(limit, self.fin)
+            if limit > self.next and self.base is not None:
+                hole = limit - self.next
+                out.append((True, hole))
+                self.missed += hole
+                self.next = limit
+        self.closed = True

@@ -1,0 +1,78 @@
+"""Rows → pandas DataFrames with fixed leading columns (DESIGN.md section 6).
+
+Every table starts ``ts, uid, orig_h, orig_p, resp_h, resp_p``. Core tables
+have a fixed schema even when empty; protocol tables take their columns from
+their :class:`~decoder.model.Record` dataclass. Lists stay lists (object
+columns); exporters decide how to write them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+from decoder.model import Credential, Record
+
+LEAD = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
+
+CORE: dict[str, tuple[str, ...]] = {
+    "conn": LEAD + ("proto", "service", "duration", "orig_bytes", "resp_bytes", "conn_state", "missed_bytes",
+                    "history", "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "roles_guessed",
+                    "out_of_order", "retransmissions", "gaps", "parent_uid", "expect_token", "nat",
+                    "first_frame", "last_frame", "close_reason"),
+    "anomalies": LEAD + ("name", "detail", "source", "frame", "direction"),
+    "timeline": LEAD + ("proto", "direction", "kind", "summary", "meaning", "frame"),
+    "files": LEAD + ("fuid", "source", "kind", "direction", "filename", "mime_type", "sniffed_mime_type",
+                     "seen_bytes", "total_bytes", "missing_bytes", "complete", "truncated", "sha256",
+                     "parent_fuid", "path", "close_ts", "close_reason"),
+    "emails": LEAD + ("fuid", "source", "date", "from", "to", "cc", "reply_to", "subject", "msg_id",
+                      "in_reply_to", "user_agent", "x_originating_ip", "attachments", "attachment_fuids",
+                      "parts", "size", "complete", "missing_bytes", "defects", "eml", "sha256"),
+}
+
+
+def _record_classes() -> dict[str, type]:
+    out: dict[str, type] = {}
+    stack = list(Record.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if getattr(cls, "TABLE", "") and dataclasses.is_dataclass(cls):
+            out.setdefault(cls.TABLE, cls)
+    out.setdefault("credentials", Credential)
+    return out
+
+
+def schema(table: str) -> tuple[str, ...]:
+    if table in CORE:
+        return CORE[table]
+    cls = _record_classes().get(table)
+    if cls is None:
+        return LEAD
+    return LEAD + tuple(f.name for f in dataclasses.fields(cls) if f.name != "ts")
+
+
+def frame(table: str, rows: Iterable[dict]) -> pd.DataFrame:
+    rows = list(rows)
+    cols = list(schema(table))
+    extra: list[str] = []
+    seen = set(cols)
+    for r in rows[:1000] if len(rows) > 1000 else rows:
+        for k in r:
+            if k not in seen:
+                seen.add(k)
+                extra.append(k)
+    if len(rows) > 1000:
+        for r in rows[1000:]:
+            for k in r:
+                if k not in seen:
+                    seen.add(k)
+                    extra.append(k)
+    df = pd.DataFrame.from_records(rows, columns=cols + extra) if rows else pd.DataFrame(columns=cols)
+    return df
+
+
+def frames(tables: Mapping[str, list[dict]]) -> dict[str, pd.DataFrame]:
+    names = set(tables) | set(CORE) | {"credentials"} | set(_record_classes())
+    return {name: frame(name, tables.get(name, [])) for name in sorted(names)}
