@@ -1,0 +1,244 @@
+"""Bounded, incremental Content-Encoding decoding for HTTP bodies (RFC 9110 section 8.4).
+
+:class:`ContentDecoder` undoes a list of content codings (``gzip``/``x-gzip``,
+``deflate`` in its zlib-wrapped form and in the raw form some servers send, and
+``br``) one piece of body at a time, so memory never grows with the size of the
+decoded object:
+
+* zlib objects are driven with ``decompress(data, max_length)`` and their
+  ``unconsumed_tail``; brotli with ``process(data, output_buffer_limit)``; input
+  is fed in slices of :data:`_IN_STEP` bytes, output taken in pieces of
+  :data:`_OUT_STEP`;
+* an output cap (``max_out``, ``Limits.max_decompressed``) and a ratio cap
+  (``max_ratio``, ``Limits.max_decompression_ratio``: decoded bytes per
+  encoded byte, enforced once more than :data:`RATIO_GRACE` bytes came out so
+  that small, very repetitive bodies pass) stop decoding; the caller reports
+  the anomaly and marks the object incomplete;
+* a coding error before any output switches to passing the encoded bytes
+  through unchanged (a server that mislabels its body), later it stops
+  decoding; a gap stops decoding too (a deflate stream cannot resume).
+
+Multi-member gzip streams are followed. Unknown codings are reported and the
+body is passed through undecoded.
+"""
+from __future__ import annotations
+
+import zlib
+
+try:  # brotli is a declared dependency; tolerate its absence anyway
+    import brotli as _brotli
+except ImportError:  # pragma: no cover
+    _brotli = None
+
+_IN_STEP = 16 * 1024
+_OUT_STEP = 64 * 1024
+RATIO_GRACE = 1024 * 1024
+KNOWN = frozenset({"gzip", "x-gzip", "deflate", "br", "identity"})
+
+
+def _ignore(n: int) -> None:
+    return None
+
+
+class _Stage:
+    """One coding: feed(bytes) -> bytes, bounded by ``budget`` per call."""
+
+    __slots__ = ("coding", "obj", "pending", "first", "done")
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self.obj = None
+        self.pending = b""      # deflate: bytes held until the header can be sniffed
+        self.first = True
+        self.done = False
+
+    def _make(self, head: bytes):
+        if self.coding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self.coding == "deflate":
+            # RFC 9110 says zlib (RFC 1950); many servers send raw deflate (RFC 1951).
+            if len(head) >= 2 and (head[0] & 0x0F) == 8 and ((head[0] << 8) | head[1]) % 31 == 0:
+                return zlib.decompressobj(zlib.MAX_WBITS)
+            return zlib.decompressobj(-zlib.MAX_WBITS)
+        return _brotli.Decompressor()
+
+    def feed(self, data: bytes, over, consumed_cb) -> tuple[list[bytes], int]:
+        """Decode ``data``; return output pieces and total output length.
+        Stops early (the rest of the input is then dropped) as soon as
+        ``over(total_output)`` is true. ``consumed_cb(n)`` reports input consumed."""
+        out: list[bytes] = []
+        total = 0
+        if self.done:
+            return out, 0
+        if self.obj is None:
+            if self.coding != "br":
+                data = self.pending + data
+                if len(data) < 2:
+                    self.pending = data
+                    return out, 0
+                self.pending = b""
+                if not self.first and data[:2] != b"\x1f\x8b":
+                    self.done = True          # trailing bytes after the last gzip member
+                    return out, 0
+            self.first = False
+            self.obj = self._make(data[:2])
+        if self.coding == "br":
+            pos = 0
+            while pos < len(data) or not self.obj.can_accept_more_data():
+                piece = data[pos:pos + _IN_STEP] if self.obj.can_accept_more_data() else b""
+                pos += len(piece)
+                chunk = self.obj.process(piece, output_buffer_limit=_OUT_STEP)
+                consumed_cb(len(piece))
+                if chunk:
+                    out.append(chunk)
+                    total += len(chunk)
+                    if over(total):
+                        return out, total
+                if self.obj.is_finished():
+                    self.done = True
+                    break
+            return out, total
+        pos = 0
+        while pos < len(data):
+            piece = data[pos:pos + _IN_STEP]
+            pos += len(piece)
+            while piece:
+                chunk = self.obj.decompress(piece, _OUT_STEP)
+                used = len(piece) - len(self.obj.unconsumed_tail)
+                consumed_cb(used)
+                piece = self.obj.unconsumed_tail
+                if chunk:
+                    out.append(chunk)
+                    total += len(chunk)
+                    if over(total):
+                        return out, total
+                if self.obj.eof:
+                    rest = self.obj.unused_data + piece + data[pos:]
+                    if self.coding in ("gzip", "x-gzip"):
+                        self.obj = None                      # maybe another gzip member
+                        if rest:
+                            more, n = self.feed(rest, lambda t, b=total: over(b + t), consumed_cb)
+                            out.extend(more)
+                            total += n
+                        return out, total
+                    self.done = True
+                    return out, total
+                if not used and not chunk:
+                    break
+        return out, total
+
+    def finish(self) -> bool:
+        """True when the stream ended properly."""
+        if self.done:
+            return True
+        if self.obj is None:
+            return not self.pending and not self.first
+        if self.coding == "br":
+            return self.obj.is_finished()
+        return self.obj.eof
+
+
+class ContentDecoder:
+    """Undo ``codings`` (as listed in Content-Encoding, applied in that order)."""
+
+    def __init__(self, codings: list[str], max_out: int, max_ratio: int) -> None:
+        self.codings = [c for c in codings if c != "identity"]
+        self.unknown = [c for c in self.codings if c not in KNOWN or (c == "br" and _brotli is None)]
+        self.stages = [] if self.unknown else [_Stage(c) for c in reversed(self.codings)]
+        self.max_out = max_out
+        self.max_ratio = max_ratio
+        self.in_total = 0
+        self.out_total = 0
+        self.consumed = 0
+        self.stopped = ""        # "", "capped", "ratio", "error", "gap"
+        self.passthrough = bool(self.unknown)
+        self._held = bytearray()  # encoded input kept while nothing came out (error fallback)
+        self._held_over = False
+
+    def _count(self, n: int) -> None:
+        self.consumed += n
+
+    def feed(self, data: bytes) -> tuple[bytes, str]:
+        """Return (decoded bytes, anomaly name or "")."""
+        if not data or self.stopped:
+            return b"", ""
+        self.in_total += len(data)
+        if self.passthrough:
+            return self._emit(data)
+        if self.out_total == 0 and not self._held_over:
+            if len(self._held) + len(data) <= RATIO_GRACE:
+                self._held += data
+            else:
+                self._held_over = True
+                self._held.clear()
+        try:
+            chunks = [data]
+            last = len(self.stages) - 1
+            for i, st in enumerate(self.stages):
+                nxt: list[bytes] = []
+                made = 0
+                for c in chunks:
+                    cb = self._count if i == 0 else _ignore
+                    base = made
+
+                    def over(t: int, base=base, final=(i == last)) -> bool:
+                        n = self.out_total + base + t
+                        if n > self.max_out:
+                            return True
+                        return final and n > RATIO_GRACE and n > self.max_ratio * max(self.consumed, 1)
+
+                    pieces, k = st.feed(c, over, cb)
+                    made += k
+                    nxt.extend(pieces)
+                    if over(0, base=made):
+                        break
+                chunks = nxt
+            out = b"".join(chunks)
+        except Exception as exc:  # zlib.error, brotli.error: hostile bytes
+            return self._error(exc)
+        if self.out_total:
+            self._held.clear()
+        return self._emit(out)
+
+    def _error(self, exc: Exception) -> tuple[bytes, str]:
+        if self.out_total == 0 and not self._held_over:
+            held = bytes(self._held)
+            self._held.clear()
+            self.passthrough = True
+            out, _ = self._emit(held)
+            return out, "http_content_encoding_error"
+        self.stopped = "error"
+        return b"", "http_content_encoding_error"
+
+    def _emit(self, out: bytes) -> tuple[bytes, str]:
+        anomaly = ""
+        room = self.max_out - self.out_total
+        if len(out) > room:
+            out = out[:max(room, 0)]
+            self.stopped = "capped"
+            anomaly = "http_decompression_capped"
+        self.out_total += len(out)
+        if (not self.passthrough and not self.stopped and self.out_total > RATIO_GRACE
+                and self.out_total > self.max_ratio * max(self.consumed, 1)):
+            self.stopped = "ratio"
+            anomaly = "http_decompression_ratio_limit"
+        if self.out_total:
+            self._held.clear()
+        return out, anomaly
+
+    def gap(self) -> str:
+        """A gap in the encoded stream: decoding cannot continue."""
+        if self.passthrough or self.stopped:
+            return ""
+        self.stopped = "gap"
+        return "http_content_encoding_gap"
+
+    def finish(self) -> str:
+        """Anomaly name when the encoded stream ended early, else ""."""
+        if self.passthrough or self.stopped:
+            return ""
+        if self.in_total == 0:
+            return ""
+        if not all(st.finish() for st in self.stages):
+            return "http_content_encoding_truncated"
+        return ""
