@@ -177,7 +177,7 @@ class SaslExchange:
     CRAM-MD5 (RFC 2195), XOAUTH2 and OAUTHBEARER (RFC 7628). Used by POP3 AUTH and
     IMAP AUTHENTICATE. Never raises."""
 
-    __slots__ = ("mechanism", "responses", "challenges", "cancelled")
+    __slots__ = ("mechanism", "responses", "challenges", "cancelled", "initial")
 
     #: client lines expected when the server side is not visible
     EXPECTED = MappingProxyType({"PLAIN": 1, "LOGIN": 2, "CRAM-MD5": 1, "XOAUTH2": 1,
@@ -188,11 +188,18 @@ class SaslExchange:
         self.responses: list[str] = []
         self.challenges: list[str] = []
         self.cancelled = False
+        self.initial = initial is not None
         if initial is not None:
             self.responses.append(initial)
 
     def expected(self) -> int:
         return self.EXPECTED.get(self.mechanism, 1)
+
+    def wants_response(self, server_seen: bool) -> bool:
+        """Is the next client line a SASL response (rather than a new command)?"""
+        if server_seen:
+            return len(self.responses) - int(self.initial) < len(self.challenges)
+        return len(self.responses) < self.expected()
 
     def credential(self) -> tuple[str, str, str] | None:
         if self.cancelled or not self.responses:
@@ -529,12 +536,7 @@ class Pop3Dissector:
         p = self._auth_pending()
         if p is not None and p.sasl is not None and not self._resync[ORIG]:
             s = p.sasl
-            nresp = len(s.responses)
-            if self._seen_server:
-                wanted = nresp < len(s.challenges)
-            else:
-                wanted = nresp < s.expected()
-            if wanted or line.strip() == b"*":
+            if s.wants_response(self._seen_server) or line.strip() == b"*":
                 txt = _text(line.strip())
                 if txt == "*":
                     s.cancelled = True
