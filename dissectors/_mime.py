@@ -1,0 +1,521 @@
+"""Tolerant RFC 5322 / MIME parsing of whole e-mail messages (SMTP, POP3, IMAP objects).
+
+What it does
+    :func:`explode` takes the exact bytes of one message and returns a
+    :class:`MailParse`: the header fields wiretale reports (the names of Zeek's
+    ``smtp.log``: ``date, from, to, cc, reply_to, msg_id, in_reply_to, subject,
+    x_originating_ip, first_received, second_received, user_agent`` plus the list of
+    ``received`` headers), the MIME tree (one dict per node), every leaf part with a
+    payload decoded (base64, quoted-printable) as an :class:`Attachment`, the defects
+    found and the anomalies (caps hit). :func:`parse_headers` gives the same
+    ``fields`` from a header block alone (the SMTP dissector calls it on the header
+    block of a message it is streaming).
+
+RFC sections followed
+    * RFC 5322 section 2.2 (header fields, folding: unfolded here), 3.4 (address
+      lists, split on commas outside quotes, comments and angle brackets), 3.6.7
+      (Received: Zeek's convention is kept: ``first_received`` is the *last*
+      Received field in the block, i.e. the earliest hop, ``second_received`` the one
+      above it).
+    * RFC 2045 section 6 (Content-Transfer-Encoding: base64, quoted-printable; 7bit,
+      8bit, binary and unknown encodings are taken as is), RFC 2046 section 5.1
+      (multipart bodies: boundary delimiter lines, the CRLF before a delimiter
+      belongs to the delimiter, preamble and epilogue ignored; a missing close
+      delimiter is a defect, the last part runs to the end), 5.2.1 (message/rfc822
+      parts are descended into), RFC 2047 (encoded words, B and Q, any charset
+      Python knows, unknown charsets read as Latin-1), RFC 2231 (parameter value
+      continuations and charset/language: ``filename*0*=UTF-8''...``), RFC 2183
+      (Content-Disposition).
+    * Part paths follow IMAP's numbering (RFC 9051 section 6.4.5): the children of
+      the top-level multipart are ``1``, ``2``; their children ``1.1``…; the only body
+      of a single-part message is ``1``. The top-level container of a multipart
+      message is listed as path ``0``.
+
+Why this design (policy and splitter)
+    The standard ``email`` package parses the *header blocks* with
+    ``policy=compat32``: compat32 keeps header values as plain strings and never
+    builds the structured header objects of ``policy.default``, whose parser has
+    raised on hostile headers in the past (and is several times slower); its
+    ``get_param``/``get_filename``/``get_content_charset`` do RFC 2231 decoding. Its
+    defects are recorded in ``defects`` (class names), never raised. The *multipart
+    structure* is split here, iteratively, with ``bytes.find`` on the boundary:
+    ``email.feedparser`` descends nested multiparts through nested generators, so a
+    message nested 1,000 deep would exhaust the recursion limit and it offers no
+    part or depth cap. Here an explicit stack bounds depth
+    (``limits.max_mime_depth``, anomaly ``mime_too_deep``: deeper content is kept as
+    an opaque leaf), the number of nodes (``limits.max_mime_parts``,
+    ``mime_too_many_parts``), each header block (``limits.max_header_block``,
+    ``mime_header_block_too_long``) and each decoded payload
+    (``limits.max_file_size``, ``mime_part_capped``: the data is truncated).
+
+Limits
+    Header field values are unfolded and RFC 2047-decoded but otherwise reported
+    as sent (addresses are not normalised). Encodings other than base64 and
+    quoted-printable (uuencode, yEnc, BinHex) are not decoded. Nothing raises:
+    an unexpected internal error is recorded as the defect ``parser_error`` and the
+    parts found so far are returned.
+"""
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes  # noqa: F401  (documented entry point of the package)
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import collapse_rfc2231_value
+
+from decoder.model import Limits
+
+__all__ = ["Attachment", "MailParse", "explode", "parse_headers", "split_header_block",
+           "decode_words", "FIELD_NAMES"]
+
+FIELD_NAMES = ("date", "from", "to", "cc", "reply_to", "msg_id", "in_reply_to", "subject",
+               "x_originating_ip", "first_received", "second_received", "user_agent",
+               "received")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """One leaf part with a payload, transfer-decoded. Bodies (text without a file
+    name) are included with ``is_attachment=False``."""
+
+    part_path: str
+    filename: str | None
+    declared_mime: str | None
+    disposition: str | None
+    is_attachment: bool
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MailParse:
+    fields: dict
+    parts: list = field(default_factory=list)
+    attachments: list = field(default_factory=list)
+    defects: list = field(default_factory=list)
+    anomalies: list = field(default_factory=list)
+
+
+_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_IP = re.compile(r"\[?((?:\d{1,3}\.){3}\d{1,3}|(?:IPv6:)?[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]?")
+_RECEIVED_FROM_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]|\((?:[^()\[\]]*\s)?\[?"
+                               r"((?:\d{1,3}\.){3}\d{1,3})\]?")
+
+
+# ---------------------------------------------------------------- small helpers
+def _text(b: bytes) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b.decode("latin-1")
+
+
+def _unsurrogate(s: str) -> str:
+    """compat32 stores undecodable header bytes as surrogate escapes: read them as
+    UTF-8 when they are, else as Latin-1."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        raw = s.encode("utf-8", "surrogateescape")
+        return _text(raw)
+
+
+def decode_words(value: str | None) -> str | None:
+    """Unfold and decode RFC 2047 encoded words; never raises."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = _unsurrogate(_FOLD.sub("", value))
+    if "=?" not in value:
+        return value.strip()
+    try:
+        chunks = decode_header(value)
+    except Exception:
+        return value.strip()
+    out: list[str] = []
+    prev_encoded = False
+    for chunk, charset in chunks:
+        if isinstance(chunk, bytes):
+            cs = (charset or "ascii").lower()
+            try:
+                text = chunk.decode(cs, "replace")
+            except (LookupError, UnicodeError, ValueError):
+                text = chunk.decode("latin-1")
+            encoded = charset is not None
+        else:
+            text, encoded = chunk, False
+        if out and not (encoded and prev_encoded) and not text[:1].isspace() \
+                and not out[-1][-1:].isspace():
+            # decode_header drops the white space between an encoded and a plain word
+            out.append(" ")
+        out.append(text)
+        prev_encoded = encoded
+    return "".join(out).strip()
+
+
+def _split_addresses(value: str | None) -> list[str]:
+    """Split an address list on commas outside quotes, comments and <...>."""
+    if not value:
+        return []
+    out: list[str] = []
+    depth_paren = 0
+    in_quote = in_angle = False
+    start = 0
+    i = 0
+    n = len(value)
+    while i < n:
+        ch = value[i]
+        if in_quote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_quote = False
+        elif ch == '"':
+            in_quote = True
+        elif ch == "(":
+            depth_paren += 1
+        elif ch == ")" and depth_paren:
+            depth_paren -= 1
+        elif ch == "<" and not depth_paren:
+            in_angle = True
+        elif ch == ">" and in_angle:
+            in_angle = False
+        elif ch == "," and not depth_paren and not in_angle:
+            part = value[start:i].strip()
+            if part:
+                out.append(part)
+            start = i + 1
+        i += 1
+    part = value[start:].strip()
+    if part:
+        out.append(part)
+    return out
+
+
+def split_header_block(data: bytes, max_block: int) -> tuple[bytes, bytes, bool]:
+    """Split ``data`` into (header block, body, capped). The blank line is dropped.
+    A part that starts with a blank line, or whose first line is not a header
+    field, has no headers."""
+    if data.startswith(b"\r\n"):
+        return b"", data[2:], False
+    if data.startswith(b"\n"):
+        return b"", data[1:], False
+    if not _HEADER_LINE.match(data[:1000]):
+        return b"", data, False
+    i = data.find(b"\n\r\n")
+    j = data.find(b"\n\n")
+    cands = [(i, 3), (j, 2)]
+    cands = [c for c in cands if c[0] >= 0]
+    if not cands:
+        head, body = data, b""
+    else:
+        k, n = min(cands)
+        head, body = data[:k + 1], data[k + n:]
+    capped = False
+    if len(head) > max_block:
+        head, capped = head[:max_block], True
+        cut = head.rfind(b"\n")
+        if cut > 0:
+            head = head[:cut + 1]
+    return head, body, capped
+
+
+def _parse_block(block: bytes) -> Message:
+    return _HEADER_PARSER.parsebytes(block, headersonly=True)
+
+
+def _get(msg: Message, name: str) -> str | None:
+    try:
+        v = msg.get(name)
+    except Exception:
+        return None
+    if v is None:
+        return None
+    return decode_words(str(v))
+
+
+def _fields_of(msg: Message) -> dict:
+    f: dict = {k: None for k in FIELD_NAMES}
+    f["date"] = _get(msg, "Date")
+    f["from"] = _get(msg, "From")
+    f["to"] = _split_addresses(_get(msg, "To"))
+    f["cc"] = _split_addresses(_get(msg, "Cc"))
+    f["reply_to"] = _get(msg, "Reply-To")
+    f["msg_id"] = _get(msg, "Message-ID")
+    f["in_reply_to"] = _get(msg, "In-Reply-To")
+    f["subject"] = _get(msg, "Subject")
+    xoip = _get(msg, "X-Originating-IP")
+    if xoip:
+        m = _IP.search(xoip)
+        xoip = m.group(1) if m else xoip.strip("[] ")
+    f["x_originating_ip"] = xoip
+    ua = _get(msg, "User-Agent") or _get(msg, "X-Mailer")
+    f["user_agent"] = ua
+    try:
+        received = [decode_words(str(v)) or "" for v in (msg.get_all("Received") or [])]
+    except Exception:
+        received = []
+    f["received"] = received
+    f["first_received"] = received[-1] if received else None
+    f["second_received"] = received[-2] if len(received) > 1 else None
+    return f
+
+
+def received_ips(received: list[str]) -> list[str]:
+    """The IP addresses named in ``from`` clauses of Received fields, top down
+    (used for Zeek's ``path``)."""
+    out: list[str] = []
+    for r in received:
+        low = r.lower()
+        k = low.find("from ")
+        if k < 0:
+            continue
+        end = low.find(" by ", k)
+        clause = r[k:end if end > 0 else len(r)]
+        m = _RECEIVED_FROM_IP.search(clause)
+        if m:
+            out.append(m.group(1) or m.group(2))
+    return out
+
+
+def parse_headers(block: bytes) -> dict:
+    """The ``fields`` of :class:`MailParse` from a header block alone; never raises."""
+    try:
+        return _fields_of(_parse_block(bytes(block)))
+    except Exception:
+        f = {k: None for k in FIELD_NAMES}
+        f.update(to=[], cc=[], received=[])
+        return f
+
+
+# ---------------------------------------------------------------- bodies
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+def _b64decode(data: bytes, defects: list[str]) -> bytes:
+    try:
+        return binascii.a2b_base64(data)
+    except (binascii.Error, ValueError):
+        pass
+    clean = _B64_JUNK.sub(b"", data)
+    if len(clean) % 4 == 1:
+        clean = clean[:-1]
+    clean += b"=" * (-len(clean) % 4)
+    defects.append("invalid_base64")
+    try:
+        return binascii.a2b_base64(clean)
+    except (binascii.Error, ValueError):
+        return data
+
+
+def _decode_body(body: bytes, cte: str, defects: list[str]) -> bytes:
+    if cte == "base64":
+        return _b64decode(body, defects)
+    if cte == "quoted-printable":
+        try:
+            return binascii.a2b_qp(body)
+        except (binascii.Error, ValueError):
+            defects.append("invalid_quoted_printable")
+            return body
+    return body
+
+
+def _split_multipart(body: bytes, boundary: bytes) -> tuple[list[bytes], bool]:
+    """Parts of a multipart body (RFC 2046 section 5.1.1) and whether the close
+    delimiter was found."""
+    delim = b"--" + boundary
+    parts: list[bytes] = []
+    pos = 0
+    start = -1
+    n = len(body)
+    while True:
+        i = body.find(delim, pos)
+        if i < 0:
+            break
+        pos = i + len(delim)
+        if i > 0 and body[i - 1:i] != b"\n":
+            continue
+        j = pos
+        closing = body.startswith(b"--", j)
+        if closing:
+            j += 2
+        # transport padding then end of line (or end of body)
+        while j < n and body[j:j + 1] in (b" ", b"\t"):
+            j += 1
+        if j < n and body[j:j + 1] not in (b"\r", b"\n"):
+            continue
+        line_end = body.find(b"\n", j)
+        if start >= 0:
+            end = i
+            if end >= 2 and body[end - 2:end] == b"\r\n":
+                end -= 2
+            elif end >= 1 and body[end - 1:end] == b"\n":
+                end -= 1
+            parts.append(body[start:end])
+        if closing:
+            return parts, True
+        start = n if line_end < 0 else line_end + 1
+        pos = start
+    if start >= 0:
+        parts.append(body[start:])
+    return parts, False
+
+
+def _disposition(msg: Message) -> str | None:
+    v = msg.get("Content-Disposition")
+    if v is None:
+        return None
+    d = str(v).split(";", 1)[0].strip().lower()
+    return d or None
+
+
+def _filename(msg: Message) -> str | None:
+    name = None
+    try:
+        name = msg.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        try:
+            p = msg.get_param("name")
+            if p is not None:
+                name = collapse_rfc2231_value(p)
+        except Exception:
+            name = None
+    if name is None:
+        return None
+    return decode_words(str(name))
+
+
+def _charset(msg: Message) -> str | None:
+    try:
+        cs = msg.get_content_charset()
+    except Exception:
+        return None
+    return cs if isinstance(cs, str) else None
+
+
+def _boundary(msg: Message) -> str | None:
+    try:
+        b = msg.get_boundary()
+    except Exception:
+        return None
+    return b if isinstance(b, str) and b else None
+
+
+def _child_path(parent: str, index: int) -> str:
+    if parent == "0":
+        return str(index)
+    if parent.endswith(".0"):
+        parent = parent[:-2]
+    return f"{parent}.{index}"
+
+
+def _top_path(base: str, container: bool) -> str:
+    """Path of the top entity of a message: ``0``/``1`` for the whole message,
+    ``<base>.0``/``<base>.1`` for one encapsulated in part ``base``."""
+    own = "0" if container else "1"
+    return own if not base else f"{base}.{own}"
+
+
+# ---------------------------------------------------------------- explode
+def explode(data: bytes, limits: Limits | None = None) -> MailParse:
+    """Parse one whole message; never raises (see the module docstring)."""
+    limits = limits or Limits()
+    fields: dict = {k: None for k in FIELD_NAMES}
+    fields.update(to=[], cc=[], received=[])
+    parts: list[dict] = []
+    attachments: list[Attachment] = []
+    defects: list[str] = []
+    anomalies: list[str] = []
+    try:
+        _explode(bytes(data), limits, fields, parts, attachments, defects, anomalies)
+    except Exception as exc:  # a bug of ours: keep what we have, say so
+        defects.append(f"parser_error: {type(exc).__name__}")
+    return MailParse(fields, parts, attachments, defects, anomalies)
+
+
+def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments: list,
+             defects: list, anomalies: list) -> None:
+    def note(name: str) -> None:
+        if name not in anomalies:
+            anomalies.append(name)
+
+    # stack entries: (raw bytes of the entity, path, depth, default content type,
+    # is the top entity of a message); a message top's path is computed from its base
+    stack: list[tuple[bytes, str, int, str, bool]] = [(data, "", 0, "text/plain", True)]
+    while stack:
+        raw, path, depth, default_ct, is_top = stack.pop()
+        is_root = is_top and path == ""
+        if len(parts) >= limits.max_mime_parts:
+            note("mime_too_many_parts")
+            break
+        head, body, capped = split_header_block(raw, limits.max_header_block)
+        if capped:
+            note("mime_header_block_too_long")
+        msg = _parse_block(head)
+        for d in msg.defects:
+            defects.append(type(d).__name__)
+        if is_root:
+            fields.update(_fields_of(msg))
+        if msg.get("Content-Type") is None:
+            ctype = default_ct
+        else:
+            try:
+                ctype = msg.get_content_type()
+            except Exception:
+                ctype = "text/plain"
+        maintype = ctype.split("/", 1)[0]
+        boundary = _boundary(msg) if maintype == "multipart" else None
+        is_container = (maintype == "multipart" and boundary is not None) or \
+            ctype in ("message/rfc822", "message/global")
+        if maintype == "multipart" and boundary is None:
+            defects.append("multipart_without_boundary")
+        if is_top:
+            path = _top_path(path, is_container)
+        disposition = _disposition(msg)
+        filename = _filename(msg)
+        node = {"path": path, "content_type": ctype, "charset": _charset(msg),
+                "filename": filename, "disposition": disposition, "size": len(body),
+                "depth": depth}
+        parts.append(node)
+        if is_container and depth >= limits.max_mime_depth:
+            note("mime_too_deep")
+            is_container = False   # kept as an opaque leaf
+        if is_container:
+            if maintype == "multipart":
+                children, closed = _split_multipart(body, boundary.encode("utf-8", "surrogateescape"))
+                if not closed:
+                    defects.append("multipart_missing_close_boundary")
+                child_ct = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
+                room = limits.max_mime_parts - len(parts) - len(stack)
+                if len(children) > max(room, 0):
+                    note("mime_too_many_parts")
+                    children = children[:max(room, 0)]
+                for k in range(len(children), 0, -1):
+                    stack.append((children[k - 1], _child_path(path, k), depth + 1, child_ct, False))
+            else:
+                cte = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
+                inner = _decode_body(body, cte, defects) if cte in ("base64", "quoted-printable") else body
+                # the encapsulated message's parts are numbered below this part (IMAP)
+                base = "" if path == "0" else (path[:-2] if path.endswith(".0") else path)
+                stack.append((inner, base or "1", depth + 1, "text/plain", True))
+            continue
+        if not body:
+            continue
+        cte = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
+        payload = _decode_body(body, cte, defects)
+        if len(payload) > limits.max_file_size:
+            note("mime_part_capped")
+            payload = payload[:limits.max_file_size]
+        is_att = disposition == "attachment" or filename is not None
+        attachments.append(Attachment(part_path=path, filename=filename, declared_mime=ctype,
+                                      disposition=disposition, is_attachment=is_att,
+                                      data=payload))
