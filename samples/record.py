@@ -751,6 +751,248 @@ def record_smtp() -> None:
         message_sha256_note="sha256 of the message as given to the client (CRLF line ends, before dot-stuffing)",
     )
 
+def seed_messages(prefix: str, n: int, to: str) -> list[dict]:
+    """n deterministic messages (CRLF), the second one with an attachment."""
+    out = []
+    for i in range(1, n + 1):
+        subj = f"{prefix} message {i}"
+        if i == 2:
+            m = EmailMessage(policy=email.policy.SMTP)
+            m["From"] = "Carol Example <carol@example.test>"
+            m["To"] = to
+            m["Subject"] = subj
+            m["Date"] = f"Wed, 03 Jan 2024 09:0{i}:00 +0000"
+            m["Message-ID"] = f"<{prefix.lower()}-{i}@example.test>"
+            m.set_content(seeded_text(f"{prefix}-{i}", 5))
+            att = seeded_bytes(f"{prefix}-att-{i}", 4096)
+            m.add_attachment(att, maintype="application", subtype="octet-stream", filename=f"{prefix.lower()}-{i}.bin")
+            raw = m.as_bytes()
+            atts = [attachment_fact(f"{prefix.lower()}-{i}.bin", att, "application/octet-stream")]
+        else:
+            raw = crlf(f"From: Carol Example <carol@example.test>\nTo: {to}\nSubject: {subj}\n"
+                       f"Date: Wed, 03 Jan 2024 09:0{i}:00 +0000\nMessage-ID: <{prefix.lower()}-{i}@example.test>\n\n"
+                       + seeded_text(f"{prefix}-{i}", 8))
+            atts = []
+        assert b"\r\n." not in raw  # no dot-stuffing needed: wire body == file
+        out.append({"raw": raw, "subject": subj, "message_id": f"<{prefix.lower()}-{i}@example.test>",
+                    "size": len(raw), "sha256": sha256(raw), "attachments": atts})
+    return out
+
+
+def public(msgs: list[dict]) -> list[dict]:
+    return [{k: v for k, v in m.items() if k != "raw"} for m in msgs]
+
+
+@scenario("pop3")
+def record_pop3() -> None:
+    import poplib
+    mail_reset()
+    msgs = seed_messages("POP3", 3, "bob@example.test")
+    seed_maildir("bob", [m["raw"] for m in msgs])
+    dovecot = start_dovecot()
+    keylog = KEYS / "pop3.keylog"
+    if keylog.exists():
+        keylog.unlink()
+    user, pw = "bob", MAIL_USERS["bob"]
+    facts: dict = {}
+    with Capture("pop3.pcap", f"tcp port {POP3_PORT}") as cap:
+        # session 1: failed login
+        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p.user(user)
+        try:
+            p.pass_("not-the-password")
+            raise AssertionError("wrong password accepted")
+        except poplib.error_proto:
+            pass
+        p.quit()
+        # session 2: USER/PASS, CAPA, STAT, LIST, UIDL, RETR, TOP, DELE
+        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        facts["banner"] = p.getwelcome().decode()
+        p.capa()
+        p.user(user)
+        p.pass_(pw)
+        count, size = p.stat()
+        assert count == 3 and size == sum(m["size"] for m in msgs), (count, size)
+        listing = p.list()[1]
+        uidl = [l.decode() for l in p.uidl()[1]]
+        r1 = b"\r\n".join(p.retr(1)[1]) + b"\r\n"
+        assert r1 == msgs[0]["raw"], "RETR 1 differs"
+        r2 = b"\r\n".join(p.retr(2)[1]) + b"\r\n"
+        assert r2 == msgs[1]["raw"], "RETR 2 differs"
+        top = p.top(3, 2)[1]
+        p.dele(3)
+        p.quit()
+        # session 3: APOP, STAT, RETR 1 (message 3 is gone)
+        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p.apop(user, pw)
+        count3, _ = p.stat()
+        assert count3 == 2
+        assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == msgs[0]["raw"]
+        p.quit()
+        # session 4: STLS
+        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p.stls(context=tls_client_context(keylog))
+        p.user(user)
+        p.pass_(pw)
+        p.stat()
+        p.quit()
+    stop(dovecot)
+    m = re.search(rb"<[^>]+>", facts["banner"].encode())
+    write_expected(
+        cap, ["pop3"],
+        f"Dovecot POP3 on 127.0.0.1:{POP3_PORT}, mailbox of bob seeded with three fixed messages; poplib "
+        "sessions: a failed USER/PASS; USER/PASS with CAPA, STAT, LIST, UIDL, RETR 1, RETR 2, TOP 3 2, DELE 3, "
+        "QUIT; APOP with STAT and RETR 1; STLS (keys in samples/keys/pop3.keylog) then USER/PASS, STAT.",
+        {"debian": pkg_versions("dovecot-core", "dovecot-pop3d"), "python": py_versions()},
+        [{"service": "pop3", "software": "dovecot pop3", "addr": "127.0.0.1", "port": POP3_PORT, "transport": "tcp"}],
+        decode_as=[f"tcp.port=={POP3_PORT},pop"],
+        mailbox={"user": user, "messages": public(msgs)},
+        sessions=[
+            {"session": 1, "commands": ["USER", "PASS (-ERR)", "QUIT"]},
+            {"session": 2, "commands": ["CAPA", "USER", "PASS", "STAT", "LIST", "UIDL", "RETR 1", "RETR 2",
+                                        "TOP 3 2", "DELE 3", "QUIT"],
+             "stat": [count, size], "list": [l.decode() for l in listing], "uidl": uidl,
+             "retrieved": [{"msg": 1, "sha256": msgs[0]["sha256"]}, {"msg": 2, "sha256": msgs[1]["sha256"]}],
+             "top": {"msg": 3, "lines": 2, "header_and_lines": [l.decode() for l in top]},
+             "deleted": [3]},
+            {"session": 3, "commands": ["APOP", "STAT", "RETR 1", "QUIT"], "apop_timestamp": m.group(0).decode() if m else None,
+             "retrieved": [{"msg": 1, "sha256": msgs[0]["sha256"]}]},
+            {"session": 4, "commands": ["CAPA", "STLS", "(TLS) USER PASS STAT QUIT"], "tls": True,
+             "note": "poplib.stls() sends CAPA first"},
+        ],
+        credentials=[
+            {"session": 1, "protocol": "pop3", "mechanism": "USER/PASS", "username": user, "password": "not-the-password", "success": False},
+            {"session": 2, "protocol": "pop3", "mechanism": "USER/PASS", "username": user, "password": pw, "success": True},
+            {"session": 3, "protocol": "pop3", "mechanism": "APOP", "username": user, "password": pw, "success": True,
+             "note": "APOP sends md5(timestamp + password), not the password"},
+            {"session": 4, "protocol": "pop3", "mechanism": "USER/PASS", "username": user, "password": pw, "success": True, "note": "inside TLS"},
+        ],
+        tls_keylog="samples/keys/pop3.keylog",
+    )
+
+
+@scenario("imap")
+def record_imap() -> None:
+    import imaplib
+    mail_reset()
+    msgs = seed_messages("IMAP", 3, "alice@example.test")
+    seed_maildir("alice", [m["raw"] for m in msgs])
+    appended = crlf("From: alice@example.test\nTo: alice@example.test\nSubject: appended by the client\n"
+                    "Date: Thu, 04 Jan 2024 12:00:00 +0000\nMessage-ID: <imap-append-4@example.test>\n\n"
+                    + seeded_text("imap-append", 6))
+    during_idle = crlf("From: carol@example.test\nTo: alice@example.test\nSubject: arrives during IDLE\n"
+                       "Date: Thu, 04 Jan 2024 12:01:00 +0000\nMessage-ID: <imap-idle-5@example.test>\n\n"
+                       + seeded_text("imap-idle", 3))
+    dovecot = start_dovecot()
+    keylog = KEYS / "imap.keylog"
+    if keylog.exists():
+        keylog.unlink()
+    user, pw = "alice", MAIL_USERS["alice"]
+    facts: dict = {}
+    with Capture("imap.pcap", f"tcp port {IMAP_PORT}") as cap:
+        # session 1: failed login
+        im = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        try:
+            im.login(user, "bad-password")
+            raise AssertionError("wrong password accepted")
+        except imaplib.IMAP4.error:
+            pass
+        im.logout()
+        # session 2: the main one
+        im = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        im.capability()
+        im.login(user, pw)
+        im.list()
+        typ, data = im.select("INBOX")
+        assert int(data[0]) == 3
+        typ, data = im.search(None, "SUBJECT", '"message 2"')
+        facts["search"] = data[0].decode()
+        assert facts["search"] == "2"
+        typ, data = im.fetch("1", "(BODY[])")
+        assert data[0][1] == msgs[0]["raw"], "FETCH 1 BODY[] differs"
+        typ, data = im.fetch("2", "(FLAGS BODY[])")
+        assert data[0][1] == msgs[1]["raw"], "FETCH 2 BODY[] differs"
+        im.store("1", "+FLAGS", "(\\Flagged)")
+        typ, data = im.append("INBOX", "(\\Seen)", imaplib.Time2Internaldate(1704369600), appended)
+        assert typ == "OK", data
+        im.noop()
+        # IDLE: a second session appends a message meanwhile
+        tag = im._new_tag().decode()
+        im.send(f"{tag} IDLE\r\n".encode())
+        cont = im.readline()
+        assert cont.startswith(b"+"), cont
+        other = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        other.login(user, pw)
+        other.append("INBOX", None, imaplib.Time2Internaldate(1704369660), during_idle)
+        other.logout()
+        im.sock.settimeout(40)
+        untagged = []
+        while True:
+            line = im.readline()
+            untagged.append(line.decode().strip())
+            if b"EXISTS" in line:
+                break
+        im.send(b"DONE\r\n")
+        while True:
+            line = im.readline()
+            if line.startswith(tag.encode()):
+                break
+            untagged.append(line.decode().strip())
+        facts["idle_untagged"] = untagged
+        typ, data = im.fetch("5", "(BODY[])")
+        assert data[0][1] == during_idle
+        im.close()
+        im.logout()
+        # session 4: STARTTLS
+        im = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        im.starttls(ssl_context=tls_client_context(keylog))
+        im.login(user, pw)
+        im.select("INBOX", readonly=True)
+        typ, data = im.fetch("3", "(BODY[])")
+        assert data[0][1] == msgs[2]["raw"]
+        im.logout()
+    stop(dovecot)
+    write_expected(
+        cap, ["imap"],
+        f"Dovecot IMAP on 127.0.0.1:{IMAP_PORT}, mailbox of alice seeded with three fixed messages; imaplib "
+        "sessions: a failed LOGIN; CAPABILITY, LOGIN, LIST, SELECT, SEARCH, FETCH BODY[] (server literals), "
+        "STORE, APPEND (client literal), NOOP, IDLE during which a second session LOGINs and APPENDs, DONE, "
+        "FETCH, CLOSE, LOGOUT; STARTTLS (keys in samples/keys/imap.keylog) then LOGIN, SELECT, FETCH.",
+        {"debian": pkg_versions("dovecot-core", "dovecot-imapd"), "python": py_versions()},
+        [{"service": "imap", "software": "dovecot imap", "addr": "127.0.0.1", "port": IMAP_PORT, "transport": "tcp"}],
+        decode_as=[f"tcp.port=={IMAP_PORT},imap"],
+        mailbox={"user": user, "mailbox": "INBOX", "messages": public(msgs)},
+        sessions_note="imaplib sends CAPABILITY right after the greeting on every connection; it is listed "
+                      "below only where the script asked for it again",
+        appended=[
+            {"session": 2, "mailbox": "INBOX", "flags": ["\\Seen"], "subject": "appended by the client",
+             "message_id": "<imap-append-4@example.test>", "size": len(appended), "sha256": sha256(appended)},
+            {"session": 3, "mailbox": "INBOX", "flags": [], "subject": "arrives during IDLE",
+             "message_id": "<imap-idle-5@example.test>", "size": len(during_idle), "sha256": sha256(during_idle),
+             "note": "appended by a second connection while session 2 was in IDLE"},
+        ],
+        sessions=[
+            {"session": 1, "commands": ["LOGIN (NO)", "LOGOUT"]},
+            {"session": 2, "commands": ["CAPABILITY", "LOGIN", "LIST", "SELECT INBOX", "SEARCH SUBJECT",
+                                        "FETCH 1 (BODY[])", "FETCH 2 (FLAGS BODY[])", "STORE 1 +FLAGS (\\Flagged)",
+                                        "APPEND INBOX", "NOOP", "IDLE", "DONE", "FETCH 5 (BODY[])", "CLOSE", "LOGOUT"],
+             "search_result": facts["search"],
+             "fetched": [{"seq": 1, "sha256": msgs[0]["sha256"]}, {"seq": 2, "sha256": msgs[1]["sha256"]},
+                         {"seq": 5, "sha256": sha256(during_idle)}],
+             "idle_untagged": facts["idle_untagged"]},
+            {"session": 3, "commands": ["LOGIN", "APPEND INBOX", "LOGOUT"]},
+            {"session": 4, "commands": ["STARTTLS", "(TLS) LOGIN SELECT FETCH 3 (BODY[]) LOGOUT"], "tls": True,
+             "fetched": [{"seq": 3, "sha256": msgs[2]["sha256"]}]},
+        ],
+        credentials=[
+            {"session": 1, "protocol": "imap", "mechanism": "LOGIN", "username": user, "password": "bad-password", "success": False},
+            {"session": 2, "protocol": "imap", "mechanism": "LOGIN", "username": user, "password": pw, "success": True},
+            {"session": 3, "protocol": "imap", "mechanism": "LOGIN", "username": user, "password": pw, "success": True},
+            {"session": 4, "protocol": "imap", "mechanism": "LOGIN", "username": user, "password": pw, "success": True, "note": "inside TLS"},
+        ],
+        tls_keylog="samples/keys/imap.keylog",
+    )
+
 
 # --------------------------------------------------------------------------- main
 
