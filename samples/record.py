@@ -993,6 +993,207 @@ def record_imap() -> None:
         tls_keylog="samples/keys/imap.keylog",
     )
 
+# --------------------------------------------------------------------------- FTP (pyftpdlib)
+
+FTP_PORT = 10021
+FTP_PASV = (30000, 30019)
+FTP_USER, FTP_PASS = "ftpuser", "ftp-Secret9"
+FTPD = r'''
+import sys, logging
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+host, port, home, user, pw, lo, hi = sys.argv[1:8]
+logging.basicConfig(level=logging.INFO)
+a = DummyAuthorizer()
+a.add_user(user, pw, home, perm="elradfmwMT")
+h = FTPHandler
+h.authorizer = a
+h.banner = "wiretale sample FTP server (pyftpdlib) ready."
+h.passive_ports = range(int(lo), int(hi) + 1)
+h.auth_failed_timeout = 0.5
+FTPServer((host, int(port)), h).serve_forever()
+'''
+
+
+def ftp_setup() -> tuple[Path, dict[str, bytes]]:
+    home = fresh(WORK / "ftp" / "home")
+    (home / "pub").mkdir()
+    files = {
+        "report.bin": seeded_bytes("ftp-report.bin", 65536),
+        "notes.txt": seeded_text("ftp-notes.txt", 60).encode(),
+        "pub/readme.txt": b"Read me: this file is fetched over EPSV by curl.\n" + seeded_text("ftp-readme", 5).encode(),
+    }
+    for name, data in files.items():
+        (home / name).write_bytes(data)
+        os.utime(home / name, (1704067200, 1704067200))
+    (WORK / "ftp" / "ftpd.py").write_text(FTPD)
+    return home, files
+
+
+def start_ftpd(host: str, home: Path) -> subprocess.Popen:
+    p = start([sys.executable, str(WORK / "ftp" / "ftpd.py"), host, str(FTP_PORT), str(home),
+               FTP_USER, FTP_PASS, str(FTP_PASV[0]), str(FTP_PASV[1])], f"ftpd-{host}")
+    wait_port(FTP_PORT, host)
+    return p
+
+
+def _xfer(session, command, path, direction, mode, channel, data: bytes, **extra) -> dict:
+    d = {"session": session, "command": command, "path": path, "direction": direction, "mode": mode,
+         "data_channel": channel, "size": len(data), "sha256": sha256(data)}
+    d.update(extra)
+    return d
+
+
+
+@scenario("ftp")
+def record_ftp() -> None:
+    import ftplib
+    home, files = ftp_setup()
+    server = start_ftpd("127.0.0.1", home)
+    upload = seeded_bytes("ftp-upload.bin", 20000)
+    appendix = seeded_bytes("ftp-append.bin", 5000)
+    curl_up = seeded_text("ftp-curl-upload", 10).encode()
+    (WORK / "ftp" / "curl-upload.txt").write_bytes(curl_up)
+    transfers: list[dict] = []
+    listings: dict = {}
+    with Capture("ftp.pcap", f"tcp port {FTP_PORT} or tcp portrange {FTP_PASV[0]}-{FTP_PASV[1]} "
+                             f"or (tcp and host 127.0.0.1 and not port {DNS_PORT})") as cap:
+        # session 1: failed login
+        f = ftplib.FTP()
+        f.connect("127.0.0.1", FTP_PORT)
+        try:
+            f.login(FTP_USER, "wrong-pass")
+            raise AssertionError("wrong password accepted")
+        except ftplib.error_perm as e:
+            assert str(e).startswith("530"), e
+        f.quit()
+        # session 2: ftplib, passive (PASV) and active (PORT)
+        f = ftplib.FTP()
+        f.connect("127.0.0.1", FTP_PORT)
+        f.login(FTP_USER, FTP_PASS)
+        f.sendcmd("SYST")
+        pwd = f.pwd()
+        f.cwd("pub")
+        f.cwd("/")
+        lines: list[str] = []
+        f.retrlines("LIST", lines.append)                      # PASV, TYPE A
+        listings["LIST"] = lines
+        listings["NLST"] = sorted(f.nlst())
+        listings["MLSD"] = sorted(n for n, _ in f.mlsd())
+        got = bytearray()
+        f.retrbinary("RETR report.bin", got.extend)              # PASV, TYPE I
+        assert bytes(got) == files["report.bin"]
+        transfers.append(_xfer(2, "RETR", "/report.bin", "download", "binary", "PASV", files["report.bin"]))
+        f.sendcmd("TYPE A")
+        conn = f.transfercmd("RETR notes.txt")                   # PASV, TYPE A: CRLF on the wire
+        wire = bytearray()
+        while chunk := conn.recv(65536):
+            wire.extend(chunk)
+        conn.close()
+        f.voidresp()
+        assert bytes(wire) == files["notes.txt"].replace(b"\n", b"\r\n")
+        transfers.append(_xfer(2, "RETR", "/notes.txt", "download", "ascii", "PASV", bytes(wire),
+                               file_sha256=sha256(files["notes.txt"]), file_size=len(files["notes.txt"]),
+                               note="ASCII mode: the server sends CRLF line ends; size/sha256 are of the wire bytes"))
+        f.set_pasv(False)
+        f.storbinary("STOR upload.bin", __import__("io").BytesIO(upload))       # PORT
+        transfers.append(_xfer(2, "STOR", "/upload.bin", "upload", "binary", "PORT", upload))
+        f.storbinary("APPE upload.bin", __import__("io").BytesIO(appendix))     # PORT
+        transfers.append(_xfer(2, "APPE", "/upload.bin", "upload", "binary", "PORT", appendix,
+                               resulting_file_sha256=sha256(upload + appendix), resulting_file_size=len(upload) + len(appendix)))
+        assert (home / "upload.bin").read_bytes() == upload + appendix
+        f.set_pasv(True)
+        size = f.size("upload.bin")
+        assert size == len(upload) + len(appendix)
+        got = bytearray()
+        f.retrbinary("RETR report.bin", got.extend, rest=1000)  # PASV, REST 1000
+        assert bytes(got) == files["report.bin"][1000:]
+        transfers.append(_xfer(2, "RETR", "/report.bin", "download", "binary", "PASV", bytes(got), rest=1000,
+                               note="REST 1000: the last 64536 bytes of report.bin"))
+        f.quit()
+        # session 3: curl, passive EPSV download
+        url = f"ftp://{FTP_USER}:{FTP_PASS}@127.0.0.1:{FTP_PORT}"
+        out = run(["curl", "-sS", f"{url}/pub/readme.txt"], text=False).stdout
+        assert out == files["pub/readme.txt"]
+        transfers.append(_xfer(3, "RETR", "/pub/readme.txt", "download", "binary", "EPSV", out))
+        # session 4: curl, active EPRT upload
+        run(["curl", "-sS", "-P", "127.0.0.1", "-T", str(WORK / "ftp" / "curl-upload.txt"), f"{url}/curl-upload.txt"])
+        assert (home / "curl-upload.txt").read_bytes() == curl_up
+        transfers.append(_xfer(4, "STOR", "/curl-upload.txt", "upload", "binary", "EPRT", curl_up))
+    stop(server)
+    curl_v = first_line(["curl", "--version"])
+    write_expected(
+        cap, ["ftp", "ftp-data"],
+        f"pyftpdlib on 127.0.0.1:{FTP_PORT} (passive ports {FTP_PASV[0]}-{FTP_PASV[1]}). Sessions: ftplib failed "
+        "login (530); ftplib login, SYST, PWD, CWD, LIST/NLST/MLSD over PASV, RETR binary and ASCII over PASV, "
+        "STOR and APPE over active PORT, SIZE, REST+RETR over PASV; curl RETR over EPSV; curl STOR over active EPRT.",
+        {"pip": py_versions("pyftpdlib"), "curl": curl_v},
+        [{"service": "ftp", "software": "pyftpdlib", "addr": "127.0.0.1", "port": FTP_PORT, "transport": "tcp",
+          "passive_ports": list(FTP_PASV)}],
+        decode_as=[f"tcp.port=={FTP_PORT},ftp"],
+        server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
+        sessions=[
+            {"session": 1, "client": "ftplib", "commands": ["USER", "PASS (530)", "QUIT"]},
+            {"session": 2, "client": "ftplib", "pwd": pwd,
+             "commands": ["USER", "PASS", "SYST", "PWD", "CWD pub", "CWD /", "TYPE A", "PASV", "LIST", "PASV", "NLST",
+                          "PASV", "MLSD", "TYPE I", "PASV", "RETR report.bin", "TYPE A", "PASV", "RETR notes.txt",
+                          "TYPE I", "PORT", "STOR upload.bin", "TYPE I", "PORT", "APPE upload.bin", "SIZE upload.bin",
+                          "TYPE I", "PASV", "REST 1000", "RETR report.bin", "QUIT"],
+             "listings": listings},
+            {"session": 3, "client": "curl", "commands": ["USER", "PASS", "PWD", "CWD pub", "EPSV", "TYPE I", "SIZE", "RETR", "QUIT"]},
+            {"session": 4, "client": "curl", "commands": ["USER", "PASS", "PWD", "EPRT", "TYPE I", "STOR", "QUIT"]},
+        ],
+        transfers=transfers,
+        credentials=[
+            {"session": 1, "protocol": "ftp", "username": FTP_USER, "password": "wrong-pass", "success": False},
+            {"session": 2, "protocol": "ftp", "username": FTP_USER, "password": FTP_PASS, "success": True},
+            {"session": 3, "protocol": "ftp", "username": FTP_USER, "password": FTP_PASS, "success": True},
+            {"session": 4, "protocol": "ftp", "username": FTP_USER, "password": FTP_PASS, "success": True},
+        ],
+        commands_note="command lists are what the clients are expected to send; the capture is the authority",
+    )
+
+
+@scenario("ftp6")
+def record_ftp6() -> None:
+    import ftplib
+    home, files = ftp_setup()
+    server = start_ftpd("::1", home)
+    upload = seeded_bytes("ftp6-upload.bin", 8000)
+    transfers: list[dict] = []
+    with Capture("ftp-ipv6.pcapng", f"tcp and ip6") as cap:
+        f = ftplib.FTP()
+        f.connect("::1", FTP_PORT)
+        f.login(FTP_USER, FTP_PASS)
+        lines: list[str] = []
+        f.retrlines("LIST", lines.append)                      # EPSV (ftplib over IPv6)
+        got = bytearray()
+        f.retrbinary("RETR report.bin", got.extend)             # EPSV
+        assert bytes(got) == files["report.bin"]
+        transfers.append(_xfer(1, "RETR", "/report.bin", "download", "binary", "EPSV", bytes(got)))
+        f.set_pasv(False)
+        f.storbinary("STOR v6-upload.bin", __import__("io").BytesIO(upload))   # EPRT (ftplib over IPv6)
+        transfers.append(_xfer(1, "STOR", "/v6-upload.bin", "upload", "binary", "EPRT", upload))
+        assert (home / "v6-upload.bin").read_bytes() == upload
+        f.quit()
+    stop(server)
+    write_expected(
+        cap, ["ftp", "ftp-data"],
+        f"pyftpdlib on [::1]:{FTP_PORT}; ftplib over IPv6: login, LIST and RETR over EPSV, STOR over active EPRT. "
+        "Recorded with dumpcap as pcapng.",
+        {"pip": py_versions("pyftpdlib"), "dumpcap": first_line(["dumpcap", "-v"])},
+        [{"service": "ftp", "software": "pyftpdlib", "addr": "::1", "port": FTP_PORT, "transport": "tcp",
+          "passive_ports": list(FTP_PASV)}],
+        decode_as=[f"tcp.port=={FTP_PORT},ftp"],
+        server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
+        sessions=[{"session": 1, "client": "ftplib", "listings": {"LIST": lines},
+                   "commands": ["USER", "PASS", "TYPE A", "EPSV", "LIST", "TYPE I", "EPSV", "RETR report.bin",
+                                "TYPE I", "EPRT", "STOR v6-upload.bin", "QUIT"]}],
+        transfers=transfers,
+        credentials=[{"session": 1, "protocol": "ftp", "username": FTP_USER, "password": FTP_PASS, "success": True}],
+    )
+
 
 # --------------------------------------------------------------------------- main
 
