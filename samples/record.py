@@ -1194,6 +1194,250 @@ def record_ftp6() -> None:
         credentials=[{"session": 1, "protocol": "ftp", "username": FTP_USER, "password": FTP_PASS, "success": True}],
     )
 
+# --------------------------------------------------------------------------- HTTP (nginx + a Python backend)
+
+HTTP_PORT = 8080
+HTTP_BACKEND_PORT = 18081
+HTTP_USER, HTTP_PASS = "webuser", "web-Pass7"
+HTTP_MTIME = 1704067200   # Mon, 01 Jan 2024 00:00:00 GMT
+BACKEND = r'''
+import email.parser, email.policy, hashlib, json, sys, urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+LOG = sys.argv[2]
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "wiretale-backend/1.0"
+
+    def _send(self, code, body, ctype="application/json"):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/app/stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(5):
+                line = json.dumps({"chunk": i, "text": "streamed line %d" % i}).encode() + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        self._send(404, b'{"error": "not found"}')
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        rec = {"path": self.path, "content_type": self.headers.get("Content-Type"), "body_sha256": hashlib.sha256(body).hexdigest(),
+               "body_size": len(body)}
+        if self.path == "/app/form":
+            rec["fields"] = dict(urllib.parse.parse_qsl(body.decode()))
+        elif self.path == "/app/upload":
+            msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body)
+            rec["parts"] = [{"name": p.get_param("name", header="content-disposition"), "filename": p.get_filename(),
+                             "content_type": p.get_content_type(),
+                             "sha256": hashlib.sha256(p.get_payload(decode=True)).hexdigest(),
+                             "size": len(p.get_payload(decode=True))} for p in msg.iter_parts()]
+        with open(LOG, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        self._send(200, json.dumps(rec, sort_keys=True).encode())
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+@scenario("http")
+def record_http() -> None:
+    import urllib.request
+    d = fresh(WORK / "nginx")
+    www = d / "www"
+    for sub in ("files", "private"):
+        (www / sub).mkdir(parents=True, exist_ok=True)
+    (d / "tmp").mkdir()
+    text = seeded_text("http-notes", 300)
+    files = {
+        "index.html": ("<!doctype html>\n<html><head><title>wiretale sample</title>"
+                       "<link rel=stylesheet href=/style.css></head>\n<body><h1>wiretale sample site</h1>\n<pre>"
+                       + seeded_text("http-index", 20) + "</pre></body></html>\n").encode(),
+        "style.css": b"body { font-family: sans-serif; margin: 2em; }\nh1 { color: #333; }\npre { background: #eee; }\n",
+        "robots.txt": b"User-agent: *\nDisallow: /private/\n",
+        "notes.txt": text.encode(),
+        "files/big.bin": seeded_bytes("http-big.bin", 1024 * 1024),
+        "private/secret.txt": b"The secret of the sample site: packets tell tales.\n",
+    }
+    for name, data in files.items():
+        (www / name).write_bytes(data)
+        os.utime(www / name, (HTTP_MTIME, HTTP_MTIME))
+    crypt = run(["openssl", "passwd", "-apr1", HTTP_PASS]).stdout.strip()
+    (d / "htpasswd").write_text(f"{HTTP_USER}:{crypt}\n")
+    (d / "nginx.conf").write_text(f"""
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {LOG}/nginx-error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log {LOG}/nginx-access.log;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    keepalive_requests 100;
+    gzip on;
+    gzip_types text/plain text/css application/json;
+    gzip_min_length 256;
+    server {{
+        listen 127.0.0.1:{HTTP_PORT};
+        listen [::1]:{HTTP_PORT};
+        server_name www.example.test;
+        root {www};
+        location = /old-page {{ return 301 /index.html; }}
+        location /private/ {{
+            auth_basic "wiretale private";
+            auth_basic_user_file {d}/htpasswd;
+        }}
+        location /app/ {{
+            proxy_pass http://127.0.0.1:{HTTP_BACKEND_PORT};
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+""")
+    (d / "backend.py").write_text(BACKEND)
+    backend_log = d / "backend.jsonl"
+    run(["nginx", "-t", "-c", str(d / "nginx.conf")])
+    nginx = start(["nginx", "-c", str(d / "nginx.conf"), "-g", "daemon off;"], "nginx")
+    backend = start([sys.executable, str(d / "backend.py"), str(HTTP_BACKEND_PORT), str(backend_log)], "backend")
+    wait_port(HTTP_PORT)
+    wait_port(HTTP_BACKEND_PORT)
+    base = f"http://127.0.0.1:{HTTP_PORT}"
+    out = fresh(WORK / "http-out")
+    requests: list[dict] = []
+    creds: list[dict] = []
+    upload = seeded_bytes("http-upload.dat", 30000)
+    (out / "upload.dat").write_bytes(upload)
+
+    def curl(session: int, note: str, urls: list[str], *opts: str, expect: list[int]) -> list[bytes]:
+        outs = [out / f"s{session}-{i}.body" for i in range(len(urls))]
+        cmd = ["curl", "-sS", "-w", "%{http_code} %{num_connects}\\n", *opts]
+        for u, o in zip(urls, outs):
+            cmd += ["-o", str(o), u]
+        res = run(cmd).stdout.split()
+        codes = [int(c) for c in res[0::2]]
+        assert codes == expect, (cmd, codes)
+        bodies = [o.read_bytes() if o.exists() else b"" for o in outs]
+        for u, c, b in zip(urls, codes, bodies):
+            requests.append({"session": session, "client": "curl", "method": "GET", "url": u,
+                             "status": c, "response_body_size": len(b), "response_body_sha256": sha256(b),
+                             "note": note})
+        return bodies
+
+    with Capture("http.pcap", f"tcp port {HTTP_PORT} or tcp port {HTTP_BACKEND_PORT}") as cap:
+        # 1: keep-alive, three requests on one connection: 200, 200, 404
+        b = curl(1, "three requests on one keep-alive connection",
+                 [f"{base}/index.html", f"{base}/style.css", f"{base}/missing.html"], expect=[200, 200, 404])
+        assert b[0] == files["index.html"] and b[1] == files["style.css"]
+        # 2: gzip (nginx compresses on the fly and sends it chunked)
+        b = curl(2, "Accept-Encoding: gzip; nginx answers Content-Encoding: gzip with Transfer-Encoding: chunked; "
+                 "sha256 is of the decoded body", [f"{base}/notes.txt"], "--compressed", expect=[200])
+        assert b[0] == files["notes.txt"]
+        requests[-1].update(content_encoding="gzip", transfer_encoding="chunked")
+        # 3: conditional GET -> 304
+        curl(3, "If-Modified-Since equal to the file's mtime: 304 without body", [f"{base}/index.html"],
+             "-H", "If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT", expect=[304])
+        # 4: redirect followed on the same connection
+        b = curl(4, "301 to /index.html, followed by curl -L", [f"{base}/old-page"], "-L", expect=[200])
+        assert b[0] == files["index.html"]
+        requests[-1].update(redirect_chain=[{"url": f"{base}/old-page", "status": 301, "location": f"{base}/index.html"},
+                                            {"url": f"{base}/index.html", "status": 200}])
+        # 5: Basic auth: none, wrong, right
+        curl(5, "no credentials", [f"{base}/private/secret.txt"], expect=[401])
+        curl(6, "Basic auth with a wrong password", [f"{base}/private/secret.txt"], "-u", f"{HTTP_USER}:wrong-pass", expect=[401])
+        b = curl(7, "Basic auth", [f"{base}/private/secret.txt"], "-u", f"{HTTP_USER}:{HTTP_PASS}", expect=[200])
+        assert b[0] == files["private/secret.txt"]
+        creds += [{"session": 6, "protocol": "http", "mechanism": "basic", "username": HTTP_USER, "password": "wrong-pass", "success": False},
+                  {"session": 7, "protocol": "http", "mechanism": "basic", "username": HTTP_USER, "password": HTTP_PASS, "success": True}]
+        # 8: POST form (urlencoded), proxied to the backend
+        form = "name=Alice+Example&comment=hello%20wire&lang=de"
+        b = run(["curl", "-sS", "-d", form, f"{base}/app/form"], text=False).stdout
+        rec = json.loads(b)
+        assert rec["fields"] == {"name": "Alice Example", "comment": "hello wire", "lang": "de"}
+        requests.append({"session": 8, "client": "curl", "method": "POST", "url": f"{base}/app/form", "status": 200,
+                         "request_content_type": "application/x-www-form-urlencoded",
+                         "request_body": form, "request_body_sha256": sha256(form.encode()), "form_fields": rec["fields"],
+                         "response_body_sha256": sha256(b), "response_body_size": len(b),
+                         "note": "nginx proxies to the backend on port %d (second HTTP flow)" % HTTP_BACKEND_PORT})
+        # 9: multipart upload
+        b = run(["curl", "-sS", "-F", f"file=@{out / 'upload.dat'};type=application/octet-stream",
+                 "-F", "description=sample upload from curl", f"{base}/app/upload"], text=False).stdout
+        rec = json.loads(b)
+        parts = {p["name"]: p for p in rec["parts"]}
+        assert parts["file"]["sha256"] == sha256(upload) and parts["file"]["filename"] == "upload.dat"
+        assert parts["description"]["sha256"] == sha256(b"sample upload from curl")
+        requests.append({"session": 9, "client": "curl", "method": "POST", "url": f"{base}/app/upload", "status": 200,
+                         "request_content_type": "multipart/form-data",
+                         "uploaded_files": [{"field": "file", "filename": "upload.dat", "mime_type": "application/octet-stream",
+                                             "size": len(upload), "sha256": sha256(upload)}],
+                         "form_fields": {"description": "sample upload from curl"},
+                         "response_body_sha256": sha256(b), "response_body_size": len(b)})
+        # 10: larger binary download
+        b = curl(10, "1 MiB binary", [f"{base}/files/big.bin"], expect=[200])
+        assert b[0] == files["files/big.bin"]
+        # 11: chunked response from the backend, passed on chunked by nginx
+        b = curl(11, "backend answers Transfer-Encoding: chunked (5 chunks); nginx passes it on chunked",
+                 [f"{base}/app/stream"], expect=[200])
+        stream_body = b[0]
+        assert stream_body.count(b"\n") == 5
+        requests[-1].update(transfer_encoding="chunked")
+        # 12: pipelining: three requests written at once by a raw socket client
+        pipe = (f"GET /index.html HTTP/1.1\r\nHost: www.example.test\r\nUser-Agent: wiretale-pipeline\r\n\r\n"
+                f"GET /style.css HTTP/1.1\r\nHost: www.example.test\r\nUser-Agent: wiretale-pipeline\r\n\r\n"
+                f"GET /robots.txt HTTP/1.1\r\nHost: www.example.test\r\nUser-Agent: wiretale-pipeline\r\n"
+                f"Connection: close\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", HTTP_PORT)) as s:
+            s.sendall(pipe)
+            resp = b""
+            while chunk := s.recv(65536):
+                resp += chunk
+        assert resp.count(b"HTTP/1.1 200 OK") == 3 and resp.endswith(files["robots.txt"])
+        for path in ("/index.html", "/style.css", "/robots.txt"):
+            data = files[path[1:]]
+            requests.append({"session": 12, "client": "python socket", "method": "GET", "url": f"{base}{path}",
+                             "host_header": "www.example.test", "status": 200,
+                             "response_body_size": len(data), "response_body_sha256": sha256(data),
+                             "note": "three requests sent in one write (pipelining); the last asks Connection: close"})
+        # 13: urllib over IPv6
+        with urllib.request.urlopen(f"http://[::1]:{HTTP_PORT}/robots.txt") as r:
+            body = r.read()
+        assert body == files["robots.txt"]
+        requests.append({"session": 13, "client": "urllib", "method": "GET", "url": f"http://[::1]:{HTTP_PORT}/robots.txt",
+                         "status": 200, "response_body_size": len(body), "response_body_sha256": sha256(body)})
+    stop(nginx)
+    stop(backend)
+    write_expected(
+        cap, ["http"],
+        f"nginx on 127.0.0.1:{HTTP_PORT} and [::1]:{HTTP_PORT} serving fixed files, proxying /app/ to a Python "
+        f"http.server backend on 127.0.0.1:{HTTP_BACKEND_PORT} (those proxied requests are a second HTTP flow in the "
+        "capture). Clients: curl (keep-alive, 404, gzip+chunked, 304, 301 redirect, Basic auth 401/401/200, POST form, "
+        "multipart upload, 1 MiB download, chunked), a raw socket client (pipelining three requests), urllib over IPv6.",
+        {"debian": pkg_versions("nginx-light", "curl"), "nginx": run(["nginx", "-v"]).stderr.strip(),
+         "curl": first_line(["curl", "--version"]), "python": py_versions()},
+        [{"service": "http", "software": "nginx", "addr": a, "port": HTTP_PORT, "transport": "tcp"} for a in ("127.0.0.1", "::1")]
+        + [{"service": "http", "software": "python http.server (backend behind nginx)", "addr": "127.0.0.1",
+            "port": HTTP_BACKEND_PORT, "transport": "tcp"}],
+        decode_as=[f"tcp.port=={HTTP_BACKEND_PORT},http"],
+        server_files={f"/{k}": {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
+        requests=requests, credentials=creds,
+        sessions_note="a session is one client command; curl reuses one connection per command",
+    )
+
 
 # --------------------------------------------------------------------------- main
 
