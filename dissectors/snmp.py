@@ -494,35 +494,42 @@ def _parse(data: bytes, max_depth: int, msg: _Msg) -> None:
 
 
 def probe(direction: Direction, data: bytes) -> Verdict:
-    """YES for a BER SEQUENCE holding version 0/1/3 followed by a community and a
-    PDU tag (v1/v2c) or an msgGlobalData SEQUENCE with an INTEGER msgID (v3)."""
+    """YES for a BER SEQUENCE holding version 0/1/2 followed by a community and a
+    PDU tag (v1/v2c/v2u) or version 3 with an msgGlobalData SEQUENCE starting
+    with two INTEGERs (msgID, msgMaxSize). NO when the first octet is not a
+    SEQUENCE or the version is not an SNMP one; MAYBE when the header is SNMP's
+    but what follows is broken (on ports 161/162 the dissector then reports it)."""
     if not data:
         return Verdict.MAYBE
     if data[0] != 0x30:
         return Verdict.NO
+    top = Reader(data)
     try:
-        top = Reader(data)
         outer = top.read()
-        r = top.enter(outer)
-        v = r.expect(0x02, "version")
-        if v.length != 1:
+    except BerError as e:
+        if e.name not in ("length_past_end", "indefinite_length", "truncated"):
             return Verdict.NO
-        version = data[v.vstart]
-        if version in (0, 1, 2):
-            r.expect(0x04, "community")
-            if r.at_end():
-                return Verdict.NO
-            return Verdict.YES if r.peek_tag() in PDU_TYPES else Verdict.NO
-        if version == 3:
+        if len(data) < 2:
+            return Verdict.MAYBE
+        hdr = 2 if data[1] <= 0x80 else 2 + (data[1] & 0x7F)
+        outer = Tlv(0x30, 0, True, 16, 0, min(hdr, len(data)), len(data))
+    r = top.enter(outer)
+    try:
+        v = r.expect(0x02, "version")
+    except BerError:
+        return Verdict.NO
+    if v.length != 1 or data[v.vstart] not in VERSIONS:
+        return Verdict.NO
+    try:
+        if data[v.vstart] == 3:
             g = r.enter(r.expect(0x30, "msgGlobalData"))
             g.expect(0x02, "msgID")
             g.expect(0x02, "msgMaxSize")
             return Verdict.YES
-        return Verdict.NO
-    except BerError as e:
-        if e.name in ("truncated", "length_past_end") and len(data) < 16:
-            return Verdict.MAYBE
-        return Verdict.NO
+        r.expect(0x04, "community")
+        return Verdict.YES if r.peek_tag() in PDU_TYPES else Verdict.MAYBE
+    except BerError:
+        return Verdict.MAYBE
 
 
 # ---------------------------------------------------------------- dissector
