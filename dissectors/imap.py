@@ -206,16 +206,22 @@ def decode_mailbox(name: str) -> str:
                 out.append("&")
             else:
                 b = chunk.replace(",", "/")
-                out.append(base64.b64decode(b + "=" * (-len(b) % 4)).decode("utf-16-be"))
+                out.append(base64.b64decode(b + "=" * (-len(b) % 4), validate=True).decode("utf-16-be"))
             i = k + 1
     except (ValueError, UnicodeDecodeError):
         return name
     return "".join(out)
 
 
+class _LitBytes(bytes):
+    """A token that came from a literal (never unquoted)."""
+
+
 def _unquote(tok: bytes | None) -> str:
     if tok is None:
         return ""
+    if isinstance(tok, _LitBytes):
+        return _text(tok)
     if len(tok) >= 2 and tok[:1] == b'"' and tok[-1:] == b'"':
         return _text(re.sub(rb"\\(.)", rb"\1", tok[1:-1]))
     return _text(tok)
@@ -794,7 +800,7 @@ class ImapDissector:
         first = True
         for p in parts:
             if isinstance(p, _Lit):
-                toks.append(p.value)
+                toks.append(None if p.value is None else _LitBytes(p.value))
                 continue
             text = p
             if first:
@@ -971,7 +977,7 @@ def probe(direction: Direction, data: bytes) -> Verdict:
     → YES, another tagged IMAP command → MAYBE."""
     if not data:
         return Verdict.MAYBE
-    line = data.split(b"\n", 1)[0]
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")
     complete = b"\n" in data
     if direction is RESP:
         for head in (b"* OK", b"* PREAUTH", b"* BYE"):
