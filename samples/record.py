@@ -1438,6 +1438,95 @@ http {{
         sessions_note="a session is one client command; curl reuses one connection per command",
     )
 
+# --------------------------------------------------------------------------- Telnet (inetutils telnetd + telnet)
+
+TELNET_PORT = 10023
+TELNET_USER, TELNET_PASS = "student", "Telnet-Pass1"
+MINI_INETD = r'''
+import os, signal, socket, sys
+# A minimal inetd: telnetd expects the accepted TCP socket on stdin/stdout/stderr.
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(5)
+while True:
+    c, _ = s.accept()
+    if os.fork() == 0:
+        s.close()
+        for fd in (0, 1, 2):
+            os.dup2(c.fileno(), fd)
+        os.execv("/usr/sbin/telnetd", ["telnetd", "-h"])
+    c.close()
+'''
+
+
+@scenario("telnet")
+def record_telnet() -> None:
+    import pexpect
+    if run(["id", TELNET_USER], check=False).returncode != 0:
+        run(["useradd", "-m", "-s", "/bin/bash", TELNET_USER])
+    run(f"echo '{TELNET_USER}:{TELNET_PASS}' | chpasswd")
+    home = Path(f"/home/{TELNET_USER}")
+    (home / ".hushlogin").write_text("")          # no motd / last-login noise
+    (home / ".inputrc").write_text("set enable-bracketed-paste off\n")
+    (home / "notes.txt").write_text("hello from the wiretale telnet sample\n")
+    d = fresh(WORK / "telnet")
+    (d / "inetd.py").write_text(MINI_INETD)
+    inetd = start([sys.executable, str(d / "inetd.py"), str(TELNET_PORT)], "telnet-inetd")
+    wait_port(TELNET_PORT)
+    time.sleep(1)
+    commands = ["echo wiretale-$((6*7))", "id -un", "cat notes.txt", "exit"]
+    outputs = {}
+
+    def type_slowly(child, text: str) -> None:
+        for ch in text:                    # character at a time, as a person types
+            child.send(ch)
+            time.sleep(0.03)
+
+    with Capture("telnet.pcap", f"tcp port {TELNET_PORT}") as cap:
+        child = pexpect.spawn("telnet", ["127.0.0.1", str(TELNET_PORT)], timeout=20, encoding="utf-8",
+                              env={"TERM": "vt100", "PATH": os.environ["PATH"]})
+        child.expect("login: ")
+        type_slowly(child, TELNET_USER + "\r")
+        child.expect("Password:")
+        type_slowly(child, "wrong-password\r")
+        child.expect("Login incorrect")
+        child.expect("login: ")
+        type_slowly(child, TELNET_USER + "\r")
+        child.expect("Password:")
+        type_slowly(child, TELNET_PASS + "\r")
+        child.expect(r"\$ ")
+        for cmd in commands[:-1]:
+            type_slowly(child, cmd + "\r")
+            child.expect(r"\$ ")
+            lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "").split("\n")
+            outputs[cmd] = "\n".join(lines[1:-1]).strip()   # drop the echoed command and the prompt
+        type_slowly(child, "exit\r")
+        child.expect(pexpect.EOF)
+    stop(inetd)
+    assert outputs["echo wiretale-$((6*7))"] == "wiretale-42", outputs
+    assert outputs["id -un"] == TELNET_USER, outputs
+    write_expected(
+        cap, ["telnet"],
+        f"GNU inetutils telnetd (started per connection by a minimal Python inetd) on 127.0.0.1:{TELNET_PORT}, "
+        "running /bin/login; the inetutils telnet client, driven by pexpect one character at a time, first gives a "
+        f"wrong password, then logs in as {TELNET_USER} and runs a few shell commands.",
+        {"debian": pkg_versions("inetutils-telnetd", "inetutils-telnet", "login", "bash"),
+         "pip": py_versions("pexpect")},
+        [{"service": "telnet", "software": "inetutils telnetd + /bin/login", "addr": "127.0.0.1", "port": TELNET_PORT,
+          "transport": "tcp"}],
+        decode_as=[f"tcp.port=={TELNET_PORT},telnet"],
+        credentials=[
+            {"session": 1, "protocol": "telnet", "username": TELNET_USER, "password": "wrong-password", "success": False},
+            {"session": 1, "protocol": "telnet", "username": TELNET_USER, "password": TELNET_PASS, "success": True},
+        ],
+        typed=[TELNET_USER, "wrong-password", TELNET_USER, TELNET_PASS] + commands,
+        commands=[{"command": c, "output": outputs.get(c, "")} for c in commands],
+        typing_note="each character is sent on its own (about 30 ms apart) and ends with CR; "
+                    "the server echoes what is typed, except passwords",
+    )
+
 
 # --------------------------------------------------------------------------- main
 
