@@ -1527,6 +1527,105 @@ def record_telnet() -> None:
                     "the server echoes what is typed, except passwords",
     )
 
+# --------------------------------------------------------------------------- TFTP (tftpd-hpa, tftp-hpa, curl)
+
+TFTP_PORT = 10069
+
+
+@scenario("tftp")
+def record_tftp() -> None:
+    import pwd
+    root = fresh(WORK / "tftp" / "root")
+    files = {
+        "hello.txt": b"Hello over TFTP from wiretale samples.\n",
+        "notes.txt": seeded_text("tftp-notes", 30).encode(),
+        "image.bin": seeded_bytes("tftp-image.bin", 100_000),
+        "small.bin": seeded_bytes("tftp-small.bin", 200),
+    }
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    tftp_uid = pwd.getpwnam("tftp")
+    os.chown(root, tftp_uid.pw_uid, tftp_uid.pw_gid)
+    local = fresh(WORK / "tftp" / "client")
+    put_hpa = seeded_bytes("tftp-put-hpa.bin", 3000)
+    put_curl = seeded_bytes("tftp-put-curl.bin", 5000)
+    (local / "put-hpa.bin").write_bytes(put_hpa)
+    (local / "put-curl.bin").write_bytes(put_curl)
+    server = start(["in.tftpd", "-L", "-v", "-a", f"127.0.0.1:{TFTP_PORT}", "-u", "tftp", "-c", "-s", str(root)], "tftpd")
+    wait_port(TFTP_PORT, udp=True)
+    transfers: list[dict] = []
+    tftp = ["tftp", "127.0.0.1", str(TFTP_PORT)]
+    curl_base = f"tftp://127.0.0.1:{TFTP_PORT}"
+    with Capture("tftp.pcap", "udp and host 127.0.0.1") as cap:
+        # 1 tftp-hpa RRQ octet, no options
+        run(["tftp", "-m", "binary", "127.0.0.1", str(TFTP_PORT), "-c", "get", "hello.txt", str(local / "hello.txt")])
+        assert (local / "hello.txt").read_bytes() == files["hello.txt"]
+        transfers.append({"n": 1, "client": "tftp-hpa", "opcode": "RRQ", "filename": "hello.txt", "mode": "octet",
+                          "options": {}, "size": len(files["hello.txt"]), "sha256": sha256(files["hello.txt"]),
+                          "blksize": 512, "blocks": 1, "result": "ok"})
+        # 2 tftp-hpa RRQ netascii
+        run(["tftp", "-m", "ascii", "127.0.0.1", str(TFTP_PORT), "-c", "get", "notes.txt", str(local / "notes.txt")])
+        assert (local / "notes.txt").read_bytes() == files["notes.txt"]
+        wire = files["notes.txt"].replace(b"\n", b"\r\n")
+        transfers.append({"n": 2, "client": "tftp-hpa", "opcode": "RRQ", "filename": "notes.txt", "mode": "netascii",
+                          "options": {}, "size": len(wire), "sha256": sha256(wire),
+                          "file_size": len(files["notes.txt"]), "file_sha256": sha256(files["notes.txt"]),
+                          "blksize": 512, "blocks": len(wire) // 512 + 1, "result": "ok",
+                          "note": "netascii: LF goes on the wire as CR LF; size/sha256 are of the wire bytes"})
+        # 3 curl RRQ with blksize 1024 and tsize
+        run(["curl", "-sS", "--tftp-blksize", "1024", "-o", str(local / "image.bin"), f"{curl_base}/image.bin"])
+        assert (local / "image.bin").read_bytes() == files["image.bin"]
+        n = len(files["image.bin"])
+        transfers.append({"n": 3, "client": "curl", "opcode": "RRQ", "filename": "image.bin", "mode": "octet",
+                          "options": {"tsize": "0", "blksize": "1024", "timeout": "6"},
+                          "oack": {"tsize": str(n), "blksize": "1024", "timeout": "6"},
+                          "size": n, "sha256": sha256(files["image.bin"]), "blksize": 1024, "blocks": n // 1024 + 1,
+                          "result": "ok"})
+        # 4 curl RRQ with blksize 8
+        run(["curl", "-sS", "--tftp-blksize", "8", "-o", str(local / "small.bin"), f"{curl_base}/small.bin"])
+        assert (local / "small.bin").read_bytes() == files["small.bin"]
+        transfers.append({"n": 4, "client": "curl", "opcode": "RRQ", "filename": "small.bin", "mode": "octet",
+                          "options": {"tsize": "0", "blksize": "8", "timeout": "6"},
+                          "oack": {"tsize": "200", "blksize": "8", "timeout": "6"},
+                          "size": 200, "sha256": sha256(files["small.bin"]), "blksize": 8, "blocks": 26,
+                          "result": "ok", "note": "200 bytes in 25 full 8-byte blocks and an empty last block"})
+        # 5 tftp-hpa WRQ octet
+        run(["tftp", "-m", "binary", "127.0.0.1", str(TFTP_PORT), "-c", "put", str(local / "put-hpa.bin"), "put-hpa.bin"])
+        time.sleep(0.3)
+        assert (root / "put-hpa.bin").read_bytes() == put_hpa
+        transfers.append({"n": 5, "client": "tftp-hpa", "opcode": "WRQ", "filename": "put-hpa.bin", "mode": "octet",
+                          "options": {}, "size": len(put_hpa), "sha256": sha256(put_hpa), "blksize": 512,
+                          "blocks": len(put_hpa) // 512 + 1, "result": "ok"})
+        # 6 curl WRQ with tsize (and blksize 512 asked explicitly)
+        run(["curl", "-sS", "--tftp-blksize", "512", "-T", str(local / "put-curl.bin"), f"{curl_base}/put-curl.bin"])
+        time.sleep(0.3)
+        assert (root / "put-curl.bin").read_bytes() == put_curl
+        transfers.append({"n": 6, "client": "curl", "opcode": "WRQ", "filename": "put-curl.bin", "mode": "octet",
+                          "options": {"tsize": str(len(put_curl)), "blksize": "512", "timeout": "6"},
+                          "oack": {"tsize": str(len(put_curl)), "blksize": "512", "timeout": "6"},
+                          "size": len(put_curl), "sha256": sha256(put_curl), "blksize": 512,
+                          "blocks": len(put_curl) // 512 + 1, "result": "ok"})
+        # 7 file not found
+        r = run(["tftp", "-m", "binary", "127.0.0.1", str(TFTP_PORT), "-c", "get", "missing.bin", str(local / "missing.bin")],
+                check=False)
+        transfers.append({"n": 7, "client": "tftp-hpa", "opcode": "RRQ", "filename": "missing.bin", "mode": "octet",
+                          "options": {}, "result": "error", "error_code": 1, "error_message": "File not found",
+                          "client_said": (r.stdout + r.stderr).strip()})
+    stop(server)
+    write_expected(
+        cap, ["tftp"],
+        f"tftpd-hpa on 127.0.0.1:{TFTP_PORT} (-c -s). Transfers in order: tftp-hpa RRQ octet; tftp-hpa RRQ netascii; "
+        "curl RRQ with blksize 1024 + tsize; curl RRQ with blksize 8; tftp-hpa WRQ; curl WRQ with tsize and blksize; "
+        "tftp-hpa RRQ of a missing file (ERROR 1). Each transfer runs on a new server port (TID).",
+        {"debian": pkg_versions("tftpd-hpa", "tftp-hpa", "curl"), "curl": first_line(["curl", "--version"])},
+        [{"service": "tftp", "software": "tftpd-hpa", "addr": "127.0.0.1", "port": TFTP_PORT, "transport": "udp"}],
+        decode_as=[f"udp.port=={TFTP_PORT},tftp"],
+        server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
+        transfers=transfers,
+        block_wrap="not recorded: wrapping the 16-bit block number needs more than 65535 DATA+ACK pairs; even with "
+                   "blksize 8 that is over 131000 packets (about 7.6 MB of pcap), far above the 2 MB cap per capture",
+    )
+
 
 # --------------------------------------------------------------------------- main
 
