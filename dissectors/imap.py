@@ -505,8 +505,8 @@ class ImapDissector:
             return out
         for d in (ORIG, RESP):
             side = self._side[d]
-            if side.lit_on and not self._stopped:
-                n = min(len(side.buf), side.lit_left)
+            if side.lit_on:
+                n = 0 if self._stopped else min(len(side.buf), side.lit_left)
                 if n:
                     chunk = side.buf.take(n)
                     side.lit_left -= n
