@@ -92,6 +92,7 @@ validated.
 """
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -225,7 +226,7 @@ class DnsMessage(Event):
             return f"query {q}{tc}"
         rc = zeek_rcode_name(self.rcode)
         if self.answers:
-            shown = ", ".join(self.answers[:4])
+            shown = ", ".join(a if len(a) <= 72 else a[:69] + "..." for a in self.answers[:4])
             more = f" (+{len(self.answers) - 4} more)" if len(self.answers) > 4 else ""
             return f"response {rc} {shown}{more}{tc}"
         return f"response {rc} for {q} (no answers){tc}"
@@ -350,6 +351,9 @@ class DnsDissector:
         self.ctx = ctx
         self.tcp = (ctx.transport is Transport.TCP) if tcp is None else tcp
         self.proto = "tcp" if self.tcp else "udp"
+        # RFC 6762 18.1: mDNS ids are zero and responses carry no question; pair those
+        # only by question, never by id alone
+        self.mdns = 5353 in (ctx.orig_p, ctx.resp_p)
         self.max_ptrs = max(1, ctx.limits.max_name_depth)
         self.max_pending = max(1, ctx.limits.max_pending_requests)
         self.confirmed = False
@@ -552,7 +556,7 @@ class DnsDissector:
             if qk is not None and _qkey(tx.question) == qk:
                 match = s
                 break
-            if fallback is None:
+            if fallback is None and not self.mdns:
                 fallback = s
         if match is None and fallback is not None:
             match = fallback
@@ -675,13 +679,18 @@ class DnsDissector:
 
 
 # ------------------------------------------------------------------ probes
-_KNOWN_QTYPES = frozenset(set(ZEEK_QTYPE_NAMES) - {41})
+# NetBIOS name service (RFC 1002, UDP 137) reuses the DNS layout: its NB (32) type and
+# its 32-letter A-P encoded names are refused so that NBNS is not reported as DNS.
+_KNOWN_QTYPES = frozenset(set(ZEEK_QTYPE_NAMES) - {32, 41})
+_NBNS_NAME = re.compile(rb"\x20[A-P]{32}")
 _KNOWN_CLASSES = frozenset({1, 3, 4, 254, 255, 0x8001, 0x80FF})
 
 
 def _question_ok(wire: bytes) -> bool | None:
     """First question: True when it parses with a known type and class, False when
-    it cannot be a question, None when more bytes are needed."""
+    it cannot be a question (or is NetBIOS), None when more bytes are needed."""
+    if _NBNS_NAME.match(wire, 12):
+        return False
     try:
         name, p = read_name(wire, 12, 0, [])
     except Stop as e:
@@ -707,7 +716,7 @@ def _convincing(wire: bytes, msglen: int) -> Verdict:
     strict = plausible_header(wire, 0, strict=True, msglen=msglen)
     qd = (wire[4] << 8) | wire[5]
     qok = _question_ok(wire) if qd else None
-    if qd and qok is False and not strict:
+    if qd and qok is False and (not strict or _NBNS_NAME.match(wire, 12)):
         return Verdict.NO
     if not strict:
         return Verdict.MAYBE

@@ -591,3 +591,10 @@ def test_binary_label_escaping():
     wire = hdr() + b"\x04a.b\xff\x00\x00\x01\x00\x01"
     (ev,) = messages(run(udp(), [C(wire)], datagram=True))
     assert ev.query == "a\\.b\\255"
+
+
+def test_probe_refuses_netbios_name_service():
+    # RFC 1002 4.2.12 name query: flags 0x0110 (RD, broadcast), NB type 0x20, encoded name
+    nbns = (hdr(qid=0x8001, flags=0x0110) + b"\x20" + b"FHEPFCELEHFCEPFFFACACACACACACABL"
+            + b"\x00\x00\x20\x00\x01")
+    assert D.probe_udp(ORIG, nbns) is Verdict.NO
