@@ -320,6 +320,7 @@ class TelnetDissector:
         self.agreed: dict[str, None] = {}
         # echo and typing
         self.pending_echo = bytearray()
+        self.echo_skip = b""
         self.echo_bytes = 0
         self.line = bytearray()
         self.line_prompt = ""
@@ -370,6 +371,7 @@ class TelnetDissector:
         side.state = _DATA
         side.cr = False
         self.pending_echo.clear()
+        self.echo_skip = b""
         out.append(Anomaly(ts, "telnet_content_gap",
                            f"{length} bytes missing in the {direction.label}'s stream", direction))
         return out
@@ -424,15 +426,19 @@ class TelnetDissector:
             if st == _SB:
                 j = data.find(b"\xff", i)
                 end = n if j < 0 else j
-                side.sb += data[i:end]
-                i = end
-                if len(side.sb) > self.lim.max_line:
+                room = self.lim.max_line - len(side.sb)
+                if end - i > room:
+                    # cap reached: the first max_line bytes were the SB, the rest is data
+                    side.sb += data[i:i + room]
+                    i += room
                     out.append(Anomaly(ts, "telnet_subnegotiation_too_long",
                                        f"SB {_opt(side.sb[0])} longer than {self.lim.max_line} "
                                        "bytes without IAC SE; the rest is treated as data", d))
                     side.sb.clear()
                     side.state = _DATA
                     continue
+                side.sb += data[i:end]
+                i = end
                 if j >= 0:
                     i = j + 1
                     side.state = _SB_IAC
@@ -690,7 +696,7 @@ class TelnetDissector:
                 out.append(TelnetInput(ts, ORIG, seg))
                 self._typed(seg, ts, out)
             return
-        if self.pending_echo:
+        if self.pending_echo or self.echo_skip:
             data = self._strip_echo(data)
         if not data:
             return
@@ -704,19 +710,28 @@ class TelnetDissector:
         pend = self.pending_echo
         i = j = 0
         n, m = len(data), len(pend)
-        while i < n and j < m:
+        skip = self.echo_skip
+        while i < n:
+            if skip:                      # the " BS" that completes a "BS SP BS" echo
+                if data[i] == skip[0]:
+                    i += 1
+                    skip = skip[1:]
+                    continue
+                skip = b""
+            if j >= m:
+                break
             o, p = data[i], pend[j]
             if o == p or (p in (CR, LF) and o in (CR, LF)):
                 i += 1
                 j += 1
-            elif p in (BS, DEL) and data.startswith(b"\x08 \x08", i):
-                i += 3
-                j += 1
             elif p in (BS, DEL) and o in (BS, DEL):
                 i += 1
                 j += 1
+                if o == BS:
+                    skip = b" \x08"
             else:
                 break
+        self.echo_skip = skip
         self.echo_bytes += i
         if i < n and j < m:
             pend.clear()          # not echoed (a password, or output in between)
@@ -738,11 +753,7 @@ class TelnetDissector:
                 room = self.lim.max_line - len(self.line)
                 chunk = data[pos:end]
                 if len(chunk) > room:
-                    if not self.line_long:
-                        self.line_long = True
-                        out.append(Anomaly(ts, "telnet_line_too_long",
-                                           f"typed line longer than {self.lim.max_line} bytes",
-                                           ORIG))
+                    self.line_long = True        # reported when the line ends
                     chunk = chunk[:max(room, 0)]
                 self.line += chunk
             if k is None:
@@ -763,17 +774,20 @@ class TelnetDissector:
     def _end_line(self, ts: float, out: list[Item]) -> None:
         raw = bytes(self.line)
         self.line.clear()
-        self.line_long = False
+        if self.line_long:
+            self.line_long = False
+            out.append(Anomaly(ts, "telnet_line_too_long",
+                               f"typed line longer than {self.lim.max_line} bytes; truncated",
+                               ORIG))
         clean = _CTRL.sub(b"", _ANSI.sub(b"", raw))
         text = _txt(clean).strip()
         prompt = self.line_prompt
         self.line_prompt = ""
         kind = "command"
-        if not self.login_done or self.awaiting:
-            if _PASS_PROMPT.search(prompt):
-                kind = "password"
-            elif _LOGIN_PROMPT.search(prompt) and text:
-                kind = "username"
+        if _PASS_PROMPT.search(prompt):
+            kind = "password"            # also su/sudo/enable passwords after the login
+        elif self.success is not True and _LOGIN_PROMPT.search(prompt) and text:
+            kind = "username"
         if kind == "username":
             if self.password is not None and not self.login_done:
                 self._credential(False, out)     # a new login prompt: the last attempt failed
