@@ -674,6 +674,10 @@ class TftpDissector:
                 out.append(Anomaly(ts, "tftp_duplicate_block",
                                    f"DATA block {w} received again (dropped)", direction))
             return out
+        if (k > t.next_abs and t.op is None and not t.file_open and not t.pending
+                and t.next_abs == 1):
+            # Joined mid-transfer (no request seen): the blocks before are missing.
+            out.extend(self._gap_to(t, k, ts))
         if k == t.next_abs:
             out.extend(self._write(t, k, payload, ts))
             if t.final_abs == k:
@@ -703,7 +707,8 @@ class TftpDissector:
                 out.append(TftpAck(ts, direction, 0))
             return out
         t.acks_seen = True
-        k = t.unwrap(w, max(t.block_acked, 1))
+        # ACKs trail the DATA: unwrap near the highest block sent when known
+        k = t.unwrap(w, t.block_sent or max(t.block_acked, 1))
         if k is not None and k > t.block_acked:
             t.block_acked = k
         return out
@@ -783,7 +788,7 @@ class TftpDissector:
     def _finish(self, t: _Transfer, ts: float) -> list[Item]:
         """End of flow: flush what is buffered, close the file, summarise."""
         out: list[Item] = []
-        if t.file_open and not t.file_closed:
+        if t.pending and not t.file_closed:
             out.extend(self._flush_pending(t, ts))
         if t.file_open and not t.file_closed:
             missing_tail = 0
