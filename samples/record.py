@@ -1626,6 +1626,178 @@ def record_tftp() -> None:
                    "blksize 8 that is over 131000 packets (about 7.6 MB of pcap), far above the 2 MB cap per capture",
     )
 
+# --------------------------------------------------------------------------- SNMP (net-snmp)
+
+SNMP_PORT = 10161
+SNMP_TRAP_PORT = 10162
+SNMP_ENGINE_TEXT = "wiretale"
+SNMP_V3 = {
+    "authOnlyUser": {"level": "authNoPriv", "auth_protocol": "SHA", "auth_password": "auth-Pass-123"},
+    "authPrivUser": {"level": "authPriv", "auth_protocol": "SHA", "auth_password": "auth-Pass-456",
+                     "priv_protocol": "AES", "priv_password": "priv-Pass-789"},
+}
+
+
+def snmp_password_to_key(password: str, hash_name: str = "sha1") -> bytes:
+    """RFC 3414 A.2: hash of the password repeated to 1 MiB (Ku)."""
+    pw = password.encode()
+    buf = (pw * (1048576 // len(pw) + 1))[:1048576]
+    return hashlib.new(hash_name, buf).digest()
+
+
+def snmp_localize(ku: bytes, engine_id: bytes, hash_name: str = "sha1") -> bytes:
+    """RFC 3414 A.2: Kul = H(Ku || engineID || Ku)."""
+    return hashlib.new(hash_name, ku + engine_id + ku).digest()
+
+
+@scenario("snmp")
+def record_snmp() -> None:
+    d = fresh(WORK / "snmp")
+    persist = d / "persist"
+    persist.mkdir()
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=str(persist), MIBS="", MIBDIRS="/nonexistent")
+    u1, u2 = SNMP_V3["authOnlyUser"], SNMP_V3["authPrivUser"]
+    (d / "snmpd.conf").write_text(f"""
+agentaddress udp:127.0.0.1:{SNMP_PORT}
+rocommunity public 127.0.0.1
+rwcommunity private 127.0.0.1
+engineID {SNMP_ENGINE_TEXT}
+sysServices 72
+createUser authOnlyUser SHA "{u1['auth_password']}"
+createUser authPrivUser SHA "{u2['auth_password']}" AES "{u2['priv_password']}"
+rouser authOnlyUser auth
+rwuser authPrivUser priv
+""")
+    (d / "snmptrapd.conf").write_text("authCommunity log,execute,net public\n")
+    agent = start(["snmpd", "-f", "-Lo", "-C", "-c", str(d / "snmpd.conf"), "-p", str(d / "snmpd.pid")], "snmpd", env=env)
+    trapd = start(["snmptrapd", "-f", "-Lo", "-C", "-c", str(d / "snmptrapd.conf"), "-p", str(d / "snmptrapd.pid"),
+                   f"udp:127.0.0.1:{SNMP_TRAP_PORT}"], "snmptrapd", env=env)
+    wait_port(SNMP_PORT, udp=True)
+    wait_port(SNMP_TRAP_PORT, udp=True)
+    time.sleep(1)
+    agent_addr = f"udp:127.0.0.1:{SNMP_PORT}"
+    trap_addr = f"udp:127.0.0.1:{SNMP_TRAP_PORT}"
+    v3a = ["-v3", "-l", "authNoPriv", "-u", "authOnlyUser", "-a", "SHA", "-A", u1["auth_password"]]
+    v3p = ["-v3", "-l", "authPriv", "-u", "authPrivUser", "-a", "SHA", "-A", u2["auth_password"],
+           "-x", "AES", "-X", u2["priv_password"]]
+    contact = "wiretale admin <admin@example.test>"
+    location = "Loopback lab, rack 1"
+    sysname_v3 = "wiretale-v3-set"
+    ops: list[dict] = []
+
+    def snmp(tool: str, args: list[str], *, version: str, security: dict, pdu: str, varbinds: list[dict],
+             note: str = "", check: bool = True) -> str:
+        r = run([tool, "-On", "-t", "2", "-r", "0", *args], env=env, check=check)
+        out = (r.stdout + r.stderr).strip()
+        ops.append({"n": len(ops) + 1, "tool": tool, "version": version, **security, "pdu": pdu,
+                    "varbinds": varbinds, "client_output": out.splitlines(), "note": note})
+        return out
+
+    with Capture("snmp.pcapng", f"udp port {SNMP_PORT} or udp port {SNMP_TRAP_PORT}") as cap:
+        out = snmp("snmpget", ["-v1", "-c", "public", agent_addr, "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0"],
+                   version="1", security={"community": "public"}, pdu="get-request",
+                   varbinds=[{"oid": "1.3.6.1.2.1.1.1.0", "name": "sysDescr.0"}, {"oid": "1.3.6.1.2.1.1.5.0", "name": "sysName.0"}])
+        assert ".1.3.6.1.2.1.1.1.0 = STRING" in out, out
+        out = snmp("snmpget", ["-v1", "-c", "public", agent_addr, "1.3.6.1.2.1.1.99.0"], version="1",
+                   security={"community": "public"}, pdu="get-request", check=False,
+                   varbinds=[{"oid": "1.3.6.1.2.1.1.99.0"}], note="no such OID: SNMPv1 answers error-status noSuchName(2)")
+        assert "noSuchName" in out or "no such" in out.lower(), out
+        out = snmp("snmpwalk", ["-v2c", "-c", "public", agent_addr, "1.3.6.1.2.1.1"], version="2c",
+                   security={"community": "public"}, pdu="get-next-request (walk of system)", varbinds=[{"oid": "1.3.6.1.2.1.1"}])
+        out = snmp("snmpbulkwalk", ["-v2c", "-c", "public", "-Cr5", agent_addr, "1.3.6.1.2.1.2.2.1.2"], version="2c",
+                   security={"community": "public"}, pdu="get-bulk-request (max-repetitions 5, walk of ifDescr)",
+                   varbinds=[{"oid": "1.3.6.1.2.1.2.2.1.2"}])
+        out = snmp("snmpset", ["-v2c", "-c", "private", agent_addr, "1.3.6.1.2.1.1.4.0", "s", contact,
+                               "1.3.6.1.2.1.1.6.0", "s", location], version="2c", security={"community": "private"},
+                   pdu="set-request", varbinds=[{"oid": "1.3.6.1.2.1.1.4.0", "name": "sysContact.0", "type": "OCTET STRING", "value": contact},
+                                                {"oid": "1.3.6.1.2.1.1.6.0", "name": "sysLocation.0", "type": "OCTET STRING", "value": location}])
+        assert contact in out and location in out, out
+        out = snmp("snmpget", ["-v2c", "-c", "wrong-community", agent_addr, "1.3.6.1.2.1.1.5.0"], version="2c",
+                   security={"community": "wrong-community"}, pdu="get-request", check=False,
+                   varbinds=[{"oid": "1.3.6.1.2.1.1.5.0"}], note="unknown community: the agent stays silent (timeout)")
+        assert "Timeout" in out, out
+        out = snmp("snmpget", [*v3a, agent_addr, "1.3.6.1.2.1.1.4.0"], version="3",
+                   security={"user": "authOnlyUser", "security_level": "authNoPriv"}, pdu="get-request",
+                   varbinds=[{"oid": "1.3.6.1.2.1.1.4.0", "name": "sysContact.0", "value": contact}],
+                   note="engine discovery (empty-user request, report) first, then the authenticated get")
+        assert contact in out, out
+        out = snmp("snmpget", [*v3p, agent_addr, "1.3.6.1.2.1.1.6.0"], version="3",
+                   security={"user": "authPrivUser", "security_level": "authPriv"}, pdu="get-request (encrypted)",
+                   varbinds=[{"oid": "1.3.6.1.2.1.1.6.0", "name": "sysLocation.0", "value": location}])
+        assert location in out, out
+        out = snmp("snmpset", [*v3p, agent_addr, "1.3.6.1.2.1.1.5.0", "s", sysname_v3], version="3",
+                   security={"user": "authPrivUser", "security_level": "authPriv"}, pdu="set-request (encrypted)",
+                   varbinds=[{"oid": "1.3.6.1.2.1.1.5.0", "name": "sysName.0", "type": "OCTET STRING", "value": sysname_v3}])
+        assert sysname_v3 in out, out
+        snmp("snmptrap", ["-v1", "-c", "public", trap_addr, "1.3.6.1.4.1.8072.2.3.1", "127.0.0.1", "6", "17", "4242",
+                          "1.3.6.1.4.1.8072.2.3.2.1", "s", "v1 trap from wiretale"], version="1",
+             security={"community": "public"}, pdu="trap (v1)",
+             varbinds=[{"oid": "1.3.6.1.4.1.8072.2.3.2.1", "type": "OCTET STRING", "value": "v1 trap from wiretale"}],
+             note="enterprise 1.3.6.1.4.1.8072.2.3.1, agent-addr 127.0.0.1, generic 6 (enterpriseSpecific), specific 17, time-stamp 4242")
+        snmp("snmptrap", ["-v2c", "-c", "public", trap_addr, "4343", "1.3.6.1.6.3.1.1.5.3",
+                          "1.3.6.1.2.1.2.2.1.1.1", "i", "1", "1.3.6.1.2.1.2.2.1.7.1", "i", "2"], version="2c",
+             security={"community": "public"}, pdu="snmpV2-trap",
+             varbinds=[{"oid": "1.3.6.1.2.1.1.3.0", "name": "sysUpTime.0", "type": "TimeTicks", "value": "4343"},
+                       {"oid": "1.3.6.1.6.3.1.1.4.1.0", "name": "snmpTrapOID.0", "type": "OID", "value": "1.3.6.1.6.3.1.1.5.3"},
+                       {"oid": "1.3.6.1.2.1.2.2.1.1.1", "type": "INTEGER", "value": "1"},
+                       {"oid": "1.3.6.1.2.1.2.2.1.7.1", "type": "INTEGER", "value": "2"}],
+             note="linkDown")
+        snmp("snmpinform", ["-v2c", "-c", "public", trap_addr, "4444", "1.3.6.1.6.3.1.1.5.4",
+                            "1.3.6.1.2.1.2.2.1.1.1", "i", "1"], version="2c",
+             security={"community": "public"}, pdu="inform-request (answered by a response)",
+             varbinds=[{"oid": "1.3.6.1.2.1.1.3.0", "name": "sysUpTime.0", "type": "TimeTicks", "value": "4444"},
+                       {"oid": "1.3.6.1.6.3.1.1.4.1.0", "name": "snmpTrapOID.0", "type": "OID", "value": "1.3.6.1.6.3.1.1.5.4"},
+                       {"oid": "1.3.6.1.2.1.2.2.1.1.1", "type": "INTEGER", "value": "1"}],
+             note="linkUp")
+    # read the agent's engine ID outside the capture and check it against the computed one
+    eid_out = run(["snmpget", "-On", "-Ox", "-v2c", "-c", "public", agent_addr, "1.3.6.1.6.3.10.2.1.1.0"], env=env).stdout
+    engine_id = bytes.fromhex("80001f8804") + SNMP_ENGINE_TEXT.encode()
+    got = bytes.fromhex("".join(eid_out.split("Hex-STRING:")[1].split()))
+    assert got == engine_id, (got.hex(), engine_id.hex())
+    time.sleep(1)
+    stop(agent)
+    stop(trapd)
+    trap_log = (LOG / "snmptrapd.log").read_text(errors="replace")
+    assert "v1 trap from wiretale" in trap_log, trap_log[-2000:]
+    users = []
+    for name, u in SNMP_V3.items():
+        ku = snmp_password_to_key(u["auth_password"])
+        e = {"user": name, **u, "auth_key_ku": ku.hex(), "auth_key_localized": snmp_localize(ku, engine_id).hex()}
+        if "priv_password" in u:
+            kp = snmp_password_to_key(u["priv_password"])
+            e["priv_key_ku"] = kp.hex()
+            e["priv_key_localized"] = snmp_localize(kp, engine_id).hex()
+            e["aes128_key"] = snmp_localize(kp, engine_id)[:16].hex()
+        users.append(e)
+    write_expected(
+        cap, ["snmp"],
+        f"net-snmp snmpd on 127.0.0.1:{SNMP_PORT} (communities public/private, USM users authOnlyUser and "
+        f"authPrivUser, engine ID from the text '{SNMP_ENGINE_TEXT}') and snmptrapd on 127.0.0.1:{SNMP_TRAP_PORT}. "
+        "v1 get (and a noSuchName error), v2c walk and bulkwalk, v2c set of sysContact and sysLocation, a get with a "
+        "wrong community (no answer), v3 authNoPriv get, v3 authPriv get and set, v1 trap, v2c trap, v2c inform. "
+        "Recorded with dumpcap as pcapng.",
+        {"debian": pkg_versions("snmpd", "snmp", "snmptrapd"), "net-snmp": first_line(["snmpget", "--version"])},
+        [{"service": "snmp", "software": "net-snmp snmpd", "addr": "127.0.0.1", "port": SNMP_PORT, "transport": "udp"},
+         {"service": "snmp-trap", "software": "net-snmp snmptrapd", "addr": "127.0.0.1", "port": SNMP_TRAP_PORT, "transport": "udp"}],
+        decode_as=[f"udp.port=={SNMP_PORT},snmp", f"udp.port=={SNMP_TRAP_PORT},snmp"],
+        communities={"read": "public", "write": "private", "trap": "public"},
+        engine_id=engine_id.hex(),
+        usm_users=users,
+        operations=ops,
+        values_set=[{"oid": "1.3.6.1.2.1.1.4.0", "name": "sysContact.0", "value": contact, "version": "2c"},
+                    {"oid": "1.3.6.1.2.1.1.6.0", "name": "sysLocation.0", "value": location, "version": "2c"},
+                    {"oid": "1.3.6.1.2.1.1.5.0", "name": "sysName.0", "value": sysname_v3, "version": "3 authPriv"}],
+        credentials=[
+            {"protocol": "snmp", "kind": "community", "username": "", "password": "public", "success": True},
+            {"protocol": "snmp", "kind": "community", "username": "", "password": "private", "success": True},
+            {"protocol": "snmp", "kind": "community", "username": "", "password": "wrong-community", "success": False},
+            {"protocol": "snmp", "kind": "usm", "username": "authOnlyUser", "password": u1["auth_password"], "success": True},
+            {"protocol": "snmp", "kind": "usm", "username": "authPrivUser", "password": u2["auth_password"], "success": True},
+        ],
+        keys_note="Ku = SHA-1 of the password repeated to 1 MiB; localized = SHA-1(Ku || engineID || Ku) (RFC 3414 A.2); "
+                  "AES-128 uses the first 16 bytes of the localized privacy key (RFC 3826)",
+    )
+
 
 # --------------------------------------------------------------------------- main
 
