@@ -44,7 +44,7 @@ What is extracted
       ``<>``, parameters removed) and ``path`` is ``[resp_h, orig_h]`` followed by
       the addresses in the ``from`` clauses of the Received fields. The Python
       field for ``from`` is ``from_`` (``from`` is a keyword); its column is
-      ``from`` (see :data:`SmtpTransaction.COLUMNS`). Header fields are read from
+      ``from`` (see :data:`SmtpTransaction.COLUMNS`; the spec's ``assemble`` renames it). Header fields are read from
       the message's header block with :func:`dissectors._mime.parse_headers`;
     * each message as a file object ``FileOpen(kind="email", source="SMTP")`` …
       ``FileClose`` whose data is the exact dot-unstuffed message (the CRLF before
@@ -439,6 +439,7 @@ class SmtpDissector:
         self.seen_server = False
         self.seen_client = False
         self.bad_server_lines = 0
+        self.bad_run = False
         self.mode = "cmd"                  # client side: cmd, data, bdat
         self.pending: deque[_Pending] = deque()
         self.pending_capped = False
@@ -689,11 +690,14 @@ class SmtpDissector:
             self._confirm(ts, out)
         else:
             verb_b, _, arg_b = line.partition(b" ")
-            if not _VERB_RE.match(verb_b):
-                out.append(Anomaly(ts, "smtp_bad_command",
-                                   f"client line is not a command: {_text(line[:60])!r}", ORIG))
+            if not _VERB_RE.match(verb_b) or _BINARY_RE.search(line):
+                if not self.bad_run:     # one anomaly per run of bad lines
+                    self.bad_run = True
+                    out.append(Anomaly(ts, "smtp_bad_command",
+                                       f"client line is not a command: {_text(line[:60])!r}", ORIG))
                 return
             verb, arg = verb_b.decode("ascii").upper(), _text(arg_b).strip()
+        self.bad_run = False
         if self.auth is not None:      # a command ends an exchange whose end we did not see
             self._finish_auth(None, ts, out)
         out.append(SmtpCommand(ts, ORIG, verb, arg))
@@ -1046,12 +1050,22 @@ def probe(direction: Direction, data: bytes) -> Verdict:
         return Verdict.MAYBE
     if head.startswith(b"MAIL") and data[4:11].upper().lstrip().startswith(b"FROM:"):
         return Verdict.YES
-    if any(data.startswith(o) for o in _OTHER_CLIENT) or _BINARY_RE.search(data[:512]):
+    if any(data.startswith(o) for o in _OTHER_CLIENT):
         return Verdict.NO
+    # other binary or text: MAYBE (a capture may start inside DATA, and clients do send
+    # junk to SMTP servers); content detection on unknown ports needs a YES anyway
     return Verdict.MAYBE
+
+
+def assemble(tables):
+    """Name the ``from_`` column ``from`` (Zeek's name; a keyword in Python)."""
+    rows = tables.get("smtp")
+    if not rows:
+        return {}
+    return {"smtp": [{SmtpTransaction.COLUMNS.get(k, k): v for k, v in r.items()} for r in rows]}
 
 
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="smtp", transport=Transport.TCP, ports=frozenset({25, 587, 2525}),
-                  probe=probe, factory=SmtpDissector, service="smtp"),
+                  probe=probe, factory=SmtpDissector, service="smtp", assemble=assemble),
 )
