@@ -158,13 +158,14 @@ class ContentDecoder:
     def _count(self, n: int) -> None:
         self.consumed += n
 
-    def feed(self, data: bytes) -> tuple[bytes, str]:
-        """Return (decoded bytes, anomaly name or "")."""
+    def feed(self, data: bytes) -> tuple[list[bytes], str]:
+        """Return (decoded pieces, anomaly name or ""). Pieces are at most about
+        64 KiB each and never joined, so a call holds at most the cap in memory."""
         if not data or self.stopped:
-            return b"", ""
+            return [], ""
         self.in_total += len(data)
         if self.passthrough:
-            return self._emit(data)
+            return self._emit([data])
         if self.out_total == 0 and not self._held_over:
             if len(self._held) + len(data) <= RATIO_GRACE:
                 self._held += data
@@ -193,31 +194,37 @@ class ContentDecoder:
                     if over(0, base=made):
                         break
                 chunks = nxt
-            out = b"".join(chunks)
         except Exception as exc:  # zlib.error, brotli.error: hostile bytes
             return self._error(exc)
-        if self.out_total:
-            self._held.clear()
-        return self._emit(out)
+        return self._emit(chunks)
 
-    def _error(self, exc: Exception) -> tuple[bytes, str]:
+    def _error(self, exc: Exception) -> tuple[list[bytes], str]:
         if self.out_total == 0 and not self._held_over:
             held = bytes(self._held)
             self._held.clear()
             self.passthrough = True
-            out, _ = self._emit(held)
+            out, _ = self._emit([held])
             return out, "http_content_encoding_error"
         self.stopped = "error"
-        return b"", "http_content_encoding_error"
+        return [], "http_content_encoding_error"
 
-    def _emit(self, out: bytes) -> tuple[bytes, str]:
+    def _emit(self, pieces: list[bytes]) -> tuple[list[bytes], str]:
         anomaly = ""
         room = self.max_out - self.out_total
-        if len(out) > room:
-            out = out[:max(room, 0)]
-            self.stopped = "capped"
-            anomaly = "http_decompression_capped"
-        self.out_total += len(out)
+        out: list[bytes] = []
+        for p in pieces:
+            if not p:
+                continue
+            if len(p) > room:
+                p = p[:max(room, 0)]
+                self.stopped = "capped"
+                anomaly = "http_decompression_capped"
+            if p:
+                out.append(p)
+            room -= len(p)
+            self.out_total += len(p)
+            if self.stopped:
+                break
         if (not self.passthrough and not self.stopped and self.out_total > RATIO_GRACE
                 and self.out_total > self.max_ratio * max(self.consumed, 1)):
             self.stopped = "ratio"

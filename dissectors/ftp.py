@@ -27,8 +27,10 @@ What it extracts
     * :class:`~decoder.model.Credential` rows from USER/PASS (``kind`` is
       ``"anonymous"`` for anonymous/ftp, success from 230 versus 530) and ACCT;
     * :class:`~decoder.model.Expect` directives for every announced data
-      connection (200 to PORT/EPRT, 227, 229, and RFC 959's default port), each
-      with a token unique to the control flow; the transfer command that uses
+      connection (PORT/EPRT, 227, 229, and RFC 959's default port), each
+      with a token unique to the control flow (PORT/EPRT expectations are
+      emitted at the command, because servers connect before their 200 and
+      are withdrawn from use when the reply refuses); the transfer command that uses
       the channel carries the same token (``data_token``), so the data
       connection, whenever it opened, is linked after the fact by
       :func:`assemble`;
@@ -468,9 +470,9 @@ def _parse_257(text: bytes) -> str | None:
     return _txt(m.group(1).replace(b'""', b'"'))
 
 
-def _join(cwd: str | None, arg: str) -> str:
+def _join(cwd: str | None, arg: str) -> str | None:
     if not arg:
-        return cwd or ""
+        return cwd
     if arg.startswith("/"):
         return posixpath.normpath(arg) if arg != "//" else "/"
     if cwd is None:
@@ -690,14 +692,16 @@ class FtpDissector:
             cmd.path = _join(self.cwd, _listing_arg(arg))
         elif command in PATH_COMMANDS and arg:
             cmd.path = _join(self.cwd, arg)
-        if command == "PORT":
-            cmd.announce = parse_port_arg(rawarg)
+        if command in ("PORT", "EPRT"):
+            cmd.announce = parse_port_arg(rawarg) if command == "PORT" else parse_eprt_arg(rawarg)
             if cmd.announce is None:
-                out.append(Anomaly(ts, "ftp_bad_port", f"unparsable PORT argument {arg!r}", ORIG))
-        elif command == "EPRT":
-            cmd.announce = parse_eprt_arg(rawarg)
-            if cmd.announce is None:
-                out.append(Anomaly(ts, "ftp_bad_port", f"unparsable EPRT argument {arg!r}", ORIG))
+                out.append(Anomaly(ts, "ftp_bad_port", f"unparsable {command} argument {arg!r}",
+                                   ORIG))
+            else:
+                # Expect at the command, not at the 200: servers (e.g. pyftpdlib,
+                # ftp-ipv6-all-data.pcap) connect before they send the 200.
+                h, p = cmd.announce
+                cmd.token = self._expect(ts, DataChannel(False, None, _norm_host(h), p), out)
         elif command in TRANSFER_COMMANDS:
             if self.channel is None:
                 # RFC 959 3.2: default data port = the client's control port,
@@ -800,9 +804,10 @@ class FtpDissector:
                 self.cwd = posixpath.dirname(self.cwd.rstrip("/")) or "/"
             else:
                 self.cwd = None
-        elif c in ("PORT", "EPRT") and ok and cmd.announce:
-            h, p = cmd.announce
-            self._expect(ts, DataChannel(False, None, _norm_host(h), p), out)
+        elif c in ("PORT", "EPRT") and not ok and code is not None and cmd.token:
+            # refused: the channel announced with this command is not usable
+            if self.channel is not None and self.channel[0] == cmd.token:
+                self.channel = None
         elif c == "PASV" and code == 227:
             hp = parse_pasv_reply(text_b)
             if hp is None:
@@ -839,7 +844,8 @@ class FtpDissector:
             cmd.ts, user=cmd.user, password=cmd.password, command=c, arg=cmd.arg,
             file_size=cmd.size, reply_code=code,
             reply_msg=text if code is not None else None, data_channel=cmd.channel,
-            cwd=cmd.cwd, path=cmd.path, data_token=cmd.token, data_status=status))
+            cwd=cmd.cwd, path=cmd.path,
+            data_token=cmd.token if c in TRANSFER_COMMANDS else None, data_status=status))
         if c == "AUTH" and code == 234:
             self.stopped = True
             out.append(StopParsing(ts, "tls"))
@@ -1175,7 +1181,8 @@ def assemble(tables: Mapping[str, Sequence[dict]]) -> dict[str, list[dict]]:
         missing = f.get("missing_bytes") or 0
         name = _basename(r.get("path"))
         if cmd in LISTING_COMMANDS:
-            name = f"{cmd.lower()}-{name or 'root'}.txt"
+            where = name or ("root" if r.get("path") == "/" else "cwd")
+            name = f"{cmd.lower()}-{where}.txt"
             mime = "text/plain"
         else:
             mime = f.get("mime_type")

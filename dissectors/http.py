@@ -352,7 +352,8 @@ class _Buf:
             nl = self.data.find(b"\n", self.pos)
             if self.discarding:
                 if nl < 0:
-                    self.clear()
+                    self.data.clear()
+                    self.pos = 0
                     return None
                 self.pos = nl + 1
                 self.discarding = False
@@ -766,7 +767,7 @@ class HttpDissector:
                     if len(line) > self.lim.max_line:
                         self._anom("http_header_line_too_long",
                                    f"header line over {self.lim.max_line} bytes", side.dir)
-                        msg.header_bytes += len(line) + 1
+                        msg.header_bytes += self.lim.max_line
                         continue
                     if line.endswith(b"\r"):
                         self._header_line(side, msg, line[:-1], False)
@@ -1063,26 +1064,24 @@ class HttpDissector:
             return
         b.wire += len(raw)
         if b.decoder is not None:
-            data, anomaly = b.decoder.feed(raw)
+            pieces, anomaly = b.decoder.feed(raw)
             if anomaly:
                 self._decoder_anomaly(side, anomaly)
         else:
-            data = raw
-        if not data:
-            return
-        if b.length + len(data) > self.lim.max_file_size and not b.reason:
-            pass  # the engine caps stored files; we keep counting
-        b.length += len(data)
-        self.out.append(FileData(self.ts, b.handle, data))
-        if b.collect is not None and not b.collect_over:
-            if len(b.collect) + len(data) > b.collect_cap:
-                b.collect_over = True
-                b.collect = None
-                if b.kind == "multipart":
-                    self._anom("http_multipart_too_long",
-                               f"multipart body over {b.collect_cap} bytes; parts not split", side.dir)
-            else:
-                b.collect += data
+            pieces = [raw]
+        for data in pieces:
+            b.length += len(data)
+            self.out.append(FileData(self.ts, b.handle, data))
+            if b.collect is not None and not b.collect_over:
+                if len(b.collect) + len(data) > b.collect_cap:
+                    b.collect_over = True
+                    b.collect = None
+                    if b.kind == "multipart":
+                        self._anom("http_multipart_too_long",
+                                   f"multipart body over {b.collect_cap} bytes; parts not split",
+                                   side.dir)
+                else:
+                    b.collect += data
 
     def _decoder_anomaly(self, side: _Side, name: str) -> None:
         b = side.body
