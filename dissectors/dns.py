@@ -492,11 +492,13 @@ class DnsDissector:
                  partial: bool = False) -> None:
         m = parse_message(wire, self.max_ptrs)
         if not self.confirmed:
-            good = m.header_ok and plausible_header(wire) and (m.questions or m.qdcount == 0)
-            if not good and not self.violated and not partial:
-                self.violated = True
-                out.append(Violation(ts, "not a DNS message: implausible header or question"))
-            elif good and not (m.anomalies and not m.complete):
+            # foreign bytes: no header or an unknown opcode; a plausible header with a
+            # malformed body is hostile DNS, kept (its faults become anomalies)
+            if not m.header_ok or not plausible_header(wire):
+                if not self.violated and not partial:
+                    self.violated = True
+                    out.append(Violation(ts, "not a DNS message: too short or unknown opcode"))
+            elif m.complete and plausible_header(wire, strict=True):
                 self.confirmed = True
                 out.append(Confirm(ts))
         for name, detail in m.anomalies:

@@ -38,7 +38,8 @@ except ImportError:  # pragma: no cover - the engine is not there yet
     analyze = None
 
 DNS_FILES = [p for p in shared_captures("*") if p.name.startswith("dns-") or p.name in (
-    "http-espn-images-keepalive.pcapng", "smtp-ann-skips-bail.pcap", "http-appletv-images.pcap")]
+    "http-espn-images-keepalive.pcapng", "smtp-ann-skips-bail.pcap", "http-appletv-images.pcap",
+    "http-ipv6-get.pcap")]
 
 AGG = "\x1f"
 FIELDS = ["frame.number", "ip.src", "ipv6.src", "udp.srcport", "tcp.srcport", "ip.dst",
@@ -157,3 +158,62 @@ def test_dns_messages_match_tshark(path, tshark):
                 break
         assert ok, (f"frame {frame}: no row with rcode {rcode} and data {want}; "
                     f"candidates {[dict(_our_data(r)) for r in cands]}")
+
+
+# ------------------------------------------------------------------ crafted captures through the pipeline
+def _pcap(path, packets) -> None:
+    """Write Ethernet/IPv4/UDP or TCP packets: (ts, src, sport, dst, dport, payload, tcp)."""
+    import socket
+
+    import dpkt
+
+    with open(path, "wb") as fh:
+        w = dpkt.pcap.Writer(fh)
+        seqs: dict = {}
+        for ts, src, sport, dst, dport, payload, is_tcp in packets:
+            if is_tcp:
+                key = (src, sport)
+                seq = seqs.get(key, 1000)
+                l4 = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH,
+                                  data=payload)
+                seqs[key] = seq + len(payload)
+                proto = dpkt.ip.IP_PROTO_TCP
+            else:
+                l4 = dpkt.udp.UDP(sport=sport, dport=dport, data=payload)
+                l4.ulen = 8 + len(payload)
+                proto = dpkt.ip.IP_PROTO_UDP
+            ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=proto, data=l4)
+            ip.len = 20 + len(bytes(l4))
+            eth = dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, data=ip)
+            w.writepkt(bytes(eth), ts)
+
+
+@pytest.mark.skipif(analyze is None, reason="decoder.pipeline.analyze is not available yet")
+def test_pipeline_dns_on_port_5300_and_hostile_messages(tmp_path):
+    import struct
+
+    import dns.message
+    import dns.rrset
+
+    qm = dns.message.make_query("lab.example", "A")
+    qm.id = 0x5300
+    rm = dns.message.make_response(qm)
+    rm.answer.append(dns.rrset.from_text("lab.example.", 5, "IN", "A", "10.0.0.53"))
+    loop = (struct.pack("!HHHHHH", 9, 0x8180, 1, 1, 0, 0) + b"\x03www\x07example\x00\x00\x01\x00\x01"
+            + b"\xc0\x1f\xc0\x1d" + b"\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x01")
+    longlabel = struct.pack("!HHHHHH", 10, 0x0100, 1, 0, 0, 0) + b"\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01"
+    pcap = tmp_path / "dns5300.pcap"
+    _pcap(pcap, [
+        (1.0, "10.0.0.1", 40000, "10.0.0.2", 5300, qm.to_wire(), False),
+        (1.1, "10.0.0.2", 5300, "10.0.0.1", 40000, rm.to_wire(), False),
+        (2.0, "10.0.0.1", 40001, "10.0.0.3", 53, longlabel, False),
+        (2.1, "10.0.0.3", 53, "10.0.0.1", 40001, loop, False),
+    ])
+    res = analyze(pcap)
+    conn = res.tables["conn"]
+    assert set(conn["service"]) == {"dns"}
+    rows = res.tables["dns"]
+    lab = rows[rows["query"] == "lab.example"].iloc[0]
+    assert list(lab["answers"]) == ["10.0.0.53"] and lab["rtt"] == pytest.approx(0.1)
+    names = set(res.tables["anomalies"]["name"])
+    assert {"dns_label_too_long", "dns_name_compression_loop"} <= names

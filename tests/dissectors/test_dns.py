@@ -598,3 +598,19 @@ def test_probe_refuses_netbios_name_service():
     nbns = (hdr(qid=0x8001, flags=0x0110) + b"\x20" + b"FHEPFCELEHFCEPFFFACACACACACACABL"
             + b"\x00\x00\x20\x00\x01")
     assert D.probe_udp(ORIG, nbns) is Verdict.NO
+
+
+def test_probe_udp_concatenated_datagrams_still_yes():
+    # the engine's detection buffer joins the first datagrams of one direction
+    a, b = q("a.example").to_wire(), q("b.example", qid=2).to_wire()
+    assert D.probe_udp(ORIG, a + b) is Verdict.YES
+
+
+def test_content_probe_on_odd_port_resolver_5300():
+    qm = q("lab.example", "A", qid=0x5300)
+    rm = resp(qm, ("lab.example.", 5, "A", "10.0.0.53"))
+    assert D.probe_udp(ORIG, qm.to_wire()) is Verdict.YES
+    assert D.probe_udp(RESP, rm.to_wire()) is Verdict.YES
+    items = run(lambda: D.DnsDissector(ctx(Transport.UDP, resp=("10.0.0.2", 5300))),
+                [C(qm.to_wire()), S(rm.to_wire())], datagram=True)
+    assert records(items)[0].answers == ["10.0.0.53"]
