@@ -231,14 +231,19 @@ def _parse_block(block: bytes) -> Message:
     return _HEADER_PARSER.parsebytes(block, headersonly=True)
 
 
-def _get(msg: Message, name: str) -> str | None:
+def _raw_all(msg: Message, name: str) -> list[str]:
+    """Raw values (``raw_items``: compat32 would wrap 8-bit values in a Header
+    object whose ``str()`` loses them)."""
+    name = name.lower()
     try:
-        v = msg.get(name)
+        return [v if isinstance(v, str) else str(v) for k, v in msg.raw_items() if k.lower() == name]
     except Exception:
-        return None
-    if v is None:
-        return None
-    return decode_words(str(v))
+        return []
+
+
+def _get(msg: Message, name: str) -> str | None:
+    vals = _raw_all(msg, name)
+    return decode_words(vals[0]) if vals else None
 
 
 def _fields_of(msg: Message) -> dict:
@@ -258,10 +263,7 @@ def _fields_of(msg: Message) -> dict:
     f["x_originating_ip"] = xoip
     ua = _get(msg, "User-Agent") or _get(msg, "X-Mailer")
     f["user_agent"] = ua
-    try:
-        received = [decode_words(str(v)) or "" for v in (msg.get_all("Received") or [])]
-    except Exception:
-        received = []
+    received = [decode_words(v) or "" for v in _raw_all(msg, "Received")]
     f["received"] = received
     f["first_received"] = received[-1] if received else None
     f["second_received"] = received[-2] if len(received) > 1 else None

@@ -455,6 +455,7 @@ class SmtpDissector:
         self.waiting: list[_Txn] = []      # ended, awaiting replies
         self.rows = 0
         self.replies_seen = 0
+        self.last_reply: str | None = None
         self.nmsg = 0
         # the message being received
         self.msg_handle: str | None = None
@@ -465,6 +466,7 @@ class SmtpDissector:
         self.msg_capped = False
         self.msg_head = bytearray()
         self.msg_head_done = False
+        self.msg_head_capped = False
         self.msg_bol = True
         self.msg_hold = b""
         self.msg_ts = 0.0
@@ -599,7 +601,9 @@ class SmtpDissector:
                                   or (self.rows == 0 and (self.helo or self.replies_seen))):
                 self._emit_row(t, out)
             elif t is None and self.rows == 0 and (self.helo or self.replies_seen):
-                self._emit_row(self._new_txn(ts), out)
+                t = self._new_txn(ts)
+                t.last_reply = self.last_reply
+                self._emit_row(t, out)
             self.txn = None
 
     def _emit_row(self, t: _Txn, out: list) -> None:
@@ -782,6 +786,7 @@ class SmtpDissector:
         self.msg_capped = False
         self.msg_head = bytearray()
         self.msg_head_done = False
+        self.msg_head_capped = False
         self.msg_bol = True
         self.msg_hold = b""
         self.msg_ts = ts
@@ -814,22 +819,23 @@ class SmtpDissector:
                     del self.msg_head[min(ends) + 1:]
                     self.msg_head_done = True
                 elif len(self.msg_head) > self.limits.max_header_block:
-                    out.append(Anomaly(ts, "smtp_header_block_too_long",
-                                       f"message header block over {self.limits.max_header_block} bytes",
-                                       ORIG))
+                    # reported at the end of the message (keeps FileData contiguous)
                     del self.msg_head[self.limits.max_header_block:]
                     self.msg_head_done = True
+                    self.msg_head_capped = True
         if self.msg_capped:
             return
         room = self.limits.max_message - self.msg_kept
-        if len(chunk) > room:
+        capped = len(chunk) > room
+        if capped:
             chunk = chunk[:max(room, 0)]
             self.msg_capped = True
-            out.append(Anomaly(ts, "smtp_message_too_long",
-                               f"message over {self.limits.max_message} bytes; the rest is not kept", ORIG))
         if chunk:
             self.msg_kept += len(chunk)
             out.append(FileData(ts, self.msg_handle, chunk))
+        if capped:
+            out.append(Anomaly(ts, "smtp_message_too_long",
+                               f"message over {self.limits.max_message} bytes; the rest is not kept", ORIG))
 
     def _msg_gap(self, length: int, ts: float, out: list) -> None:
         if self.msg_hold:
@@ -905,6 +911,10 @@ class SmtpDissector:
             return
         self._open(ts, out)
         handle = self.msg_handle
+        if self.msg_head_capped:
+            out.append(Anomaly(ts, "smtp_header_block_too_long",
+                               f"message header block over {self.limits.max_header_block} bytes; "
+                               "the rest of the headers was not parsed", ORIG))
         fields = parse_headers(bytes(self.msg_head)) if self.msg_head else None
         if not complete and not reason:
             reason = "gap" if self.msg_missing else "capped" if self.msg_capped else ""
@@ -995,6 +1005,7 @@ class SmtpDissector:
         command = p.command if p is not None else ""
         out.append(SmtpReply(ts, RESP, code, "\n".join(lines), command))
         last = f"{code} {lines[-1]}".rstrip() if lines else str(code)
+        self.last_reply = last
         target = p.txn if p is not None and p.txn is not None else self.txn
         if target is not None:
             target.last_reply = last
