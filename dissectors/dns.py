@@ -364,6 +364,7 @@ class DnsDissector:
         self.pending: dict[int, _Tx] = {}     # insertion-ordered: serial -> tx
         self.serial = 0
         self.xfr: dict[int, int] = {}         # trans_id -> serial of an open zone transfer
+        self.qindex: dict[tuple, int] = {}    # (id, question key) -> serial of an unanswered query
         self.streams = (_Stream(), _Stream())
 
     # -------------------------------------------------------------- contract
@@ -433,6 +434,7 @@ class DnsDissector:
             tx = self.pending.pop(serial)
             out.append(self._record(tx))
         self.xfr.clear()
+        self.qindex.clear()
         return out
 
     # -------------------------------------------------------------- TCP framing
@@ -521,16 +523,15 @@ class DnsDissector:
             self._query(direction, m, ts, out)
 
     def _query(self, direction: Direction, m: Message, ts: float, out: list) -> None:
-        key = (m.id, _qkey(m.question), m.opcode)
-        for tx in self.pending.values():
-            if tx.query is not None and tx.response is None and \
-                    (tx.trans_id, _qkey(tx.question), tx.opcode) == key:
-                tx.retrans += 1
-                return
+        key = (m.id, _qkey(m.question))
+        s = self.qindex.get(key)
+        if s is not None and self.pending[s].opcode == m.opcode:
+            self.pending[s].retrans += 1
+            return
         if len(self.pending) >= self.max_pending:
             serial = next(iter(self.pending))
             old = self.pending.pop(serial)
-            self._forget_xfr(serial, old)
+            self._forget(serial, old)
             out.append(Anomaly(ts, "dns_pending_too_many",
                                f"more than {self.max_pending} queries pending; the oldest "
                                f"(id {old.trans_id}) is logged as unanswered", direction))
@@ -540,6 +541,8 @@ class DnsDissector:
         self._collect_edns(tx, m, "query")
         self.serial += 1
         self.pending[self.serial] = tx
+        if s is None:
+            self.qindex[key] = self.serial
 
     def _response(self, direction: Direction, m: Message, ts: float, out: list) -> None:
         q = m.question
@@ -553,16 +556,17 @@ class DnsDissector:
                 if tx.done:
                     self._finish(serial, out)
                 return
-        match = None
+        match = self.qindex.get((m.id, qk)) if qk is not None else None
         fallback = None
-        for s, tx in self.pending.items():
-            if tx.trans_id != m.id or tx.response is not None or tx.query is None:
-                continue
-            if qk is not None and _qkey(tx.question) == qk:
-                match = s
-                break
-            if fallback is None and not self.mdns:
-                fallback = s
+        if match is None and not self.mdns:
+            for s, tx in self.pending.items():
+                if tx.trans_id != m.id or tx.response is not None or tx.query is None:
+                    continue
+                if qk is not None and _qkey(tx.question) == qk:
+                    match = s           # a same-key query that was not indexed
+                    break
+                if fallback is None:
+                    fallback = s
         if match is None and fallback is not None:
             match = fallback
             if qk is not None:
@@ -575,6 +579,7 @@ class DnsDissector:
             out.append(self._record(tx))
             return
         tx = self.pending[match]
+        self._unindex(match, tx)
         self._absorb(tx, m, ts, out, direction)
         qt = tx.question.qtype if tx.question else 0
         if qt in _XFR_TYPES and tx.opcode == 0 and not tx.done:
@@ -584,10 +589,16 @@ class DnsDissector:
 
     def _finish(self, serial: int, out: list) -> None:
         tx = self.pending.pop(serial)
-        self._forget_xfr(serial, tx)
+        self._forget(serial, tx)
         out.append(self._record(tx))
 
-    def _forget_xfr(self, serial: int, tx: _Tx) -> None:
+    def _unindex(self, serial: int, tx: _Tx) -> None:
+        key = (tx.trans_id, _qkey(tx.question))
+        if self.qindex.get(key) == serial:
+            del self.qindex[key]
+
+    def _forget(self, serial: int, tx: _Tx) -> None:
+        self._unindex(serial, tx)
         if self.xfr.get(tx.trans_id) == serial:
             del self.xfr[tx.trans_id]
 

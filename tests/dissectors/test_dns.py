@@ -614,3 +614,12 @@ def test_content_probe_on_odd_port_resolver_5300():
     items = run(lambda: D.DnsDissector(ctx(Transport.UDP, resp=("10.0.0.2", 5300))),
                 [C(qm.to_wire()), S(rm.to_wire())], datagram=True)
     assert records(items)[0].answers == ["10.0.0.53"]
+
+
+def test_same_query_after_answer_is_a_new_transaction():
+    qm = q("again.example", "A", qid=12)
+    rm = resp(qm, ("again.example.", 5, "A", "192.0.2.12"))
+    recs = records(run(udp(), [C(qm.to_wire(), ts=1.0), S(rm.to_wire(), ts=1.1),
+                               C(qm.to_wire(), ts=5.0), S(rm.to_wire(), ts=5.3)], datagram=True))
+    assert [(r.ts, r.retransmissions) for r in recs] == [(1.0, 0), (5.0, 0)]
+    assert [r.rtt for r in recs] == [pytest.approx(0.1), pytest.approx(0.3)]
