@@ -29,7 +29,7 @@ characters ``.`` and ``\\`` inside a label are escaped RFC 1035 style
 from __future__ import annotations
 
 import base64
-import socket
+import ipaddress
 import struct
 import time
 from types import MappingProxyType
@@ -333,9 +333,9 @@ def _ecs_text(data: bytes) -> str:
     family, src, scope = _U16.unpack_from(data, 0)[0], data[2], data[3]
     addr = data[4:]
     if family == 1 and len(addr) <= 4:
-        a = socket.inet_ntop(socket.AF_INET, addr.ljust(4, b"\0"))
+        a = str(ipaddress.IPv4Address(addr.ljust(4, b"\0")))
     elif family == 2 and len(addr) <= 16:
-        a = socket.inet_ntop(socket.AF_INET6, addr.ljust(16, b"\0"))
+        a = str(ipaddress.IPv6Address(addr.ljust(16, b"\0")))
     else:
         a = "family%d:%s" % (family, addr.hex())
     return f"{a}/{src}/{scope}"
@@ -359,7 +359,7 @@ def _option_text(code: int, data: bytes) -> str:
         if code == 3:
             txt = data.decode("ascii", "replace") if data else ""
             return data.hex() + (f" ({_escape_text(data)})" if data and txt.isprintable() else "")
-    except (ValueError, struct.error, OSError):
+    except (ValueError, struct.error):
         pass
     return data.hex()
 
@@ -378,7 +378,7 @@ def _rdata(buf: bytes, pos: int, end: int, rtype: int, max_ptrs: int,
     if rtype == 28:
         if ln != 16:
             raise Stop("dns_rdata_malformed", f"AAAA record of {ln} bytes")
-        s = socket.inet_ntop(socket.AF_INET6, rd)
+        s = str(ipaddress.IPv6Address(rd))
         return s, s
     if rtype in (2, 5, 12, 39, 3, 4, 7, 8, 9):
         name, nxt = _name_in(buf, pos, end, max_ptrs, warns)
