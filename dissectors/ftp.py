@@ -48,8 +48,9 @@ Session assembly (:func:`assemble`)
     conn rows (``uid, service, parent_uid, expect_token``) ↔ ``ftp`` rows
     (``data_token``): fills ``data_channel.uid``, ``fuid``, ``file_size``
     (announced size, else bytes seen), ``mime_type`` and ``data_status``
-    (``complete``, ``partial`` — gaps or fewer bytes than the 150 reply
-    announced —, ``aborted`` for 426/451 or a transfer cut short,
+    (``complete``, ``partial`` — gaps or fewer bytes than the 150 reply or
+    SIZE announced, also when the capture ends before the final reply —,
+    ``aborted`` for 426/451 or an error after the transfer started,
     ``failed`` when the server refused, ``no_data_connection`` when the reply
     says the transfer happened but no data connection was captured); names the
     ``files`` rows after the command's path (``filename`` = basename, the engine
@@ -222,7 +223,7 @@ PATH_COMMANDS = frozenset({"RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD
 KNOWN_COMMANDS = frozenset(COMMAND_MEANINGS)
 ANONYMOUS_USERS = frozenset({"anonymous", "ftp"})
 #: Listing rows kept per data connection before ``ftp_listing_too_many``.
-MAX_LISTING_ROWS = 100_000
+MAX_LISTING_ROWS = 50_000
 #: Bytes of a data stream looked at to sniff its MIME type.
 SNIFF_BYTES = 512
 
@@ -1191,12 +1192,16 @@ def assemble(tables: Mapping[str, Sequence[dict]]) -> dict[str, list[dict]]:
         r["mime_type"] = r.get("mime_type") or mime
         if r.get("file_size") is None:
             r["file_size"] = seen + missing
-        if status == "complete":
-            announced = row.get("file_size")
-            if missing or (announced is not None and seen < announced):
-                r["data_status"] = "partial"
-        elif status is None and missing:
+        announced = row.get("file_size")
+        short = bool(missing) or (announced is not None and seen < announced)
+        if status == "complete" and short:
             r["data_status"] = "partial"
+        elif status is None:
+            # no final reply in the capture: judge from the bytes alone
+            if short:
+                r["data_status"] = "partial"
+            elif announced is not None:
+                r["data_status"] = "complete"
         for ff in fl:
             file_names[ff.get("fuid")] = (name, mime)
 

@@ -115,6 +115,7 @@ COMMAND_NAMES: Mapping[int, str] = MappingProxyType({
 
 #: RFC 854 command meanings.
 COMMAND_MEANINGS: Mapping[str, str] = MappingProxyType({
+    "SE": "end of subnegotiation (here without an open SB)",
     "NOP": "no operation",
     "DM": "data mark: the data-stream part of a Synch (urgent) signal",
     "BRK": "break: the BREAK or ATTENTION key",

@@ -181,19 +181,23 @@ def test_port_expectation_after_200_and_retr_linked_by_token():
     e = exps[0]
     assert (e.service, e.resp_h, e.resp_p, e.orig_h) == ("ftp-data", "10.0.0.1", 40000, None)
     assert e.ttl == ctx().limits.ftp_expect_ttl and e.token
-    # the Expect comes after the 200 reply, not at the PORT command
+    # the Expect comes with the PORT command: servers connect before their 200
     kinds = [type(i).__name__ for i in items]
-    assert kinds.index("Expect") > [i for i, k in enumerate(kinds) if k == "FtpReply"][3]
+    assert kinds[kinds.index("Expect") - 1] == "FtpCommand"
     retr = [x for x in rows(items) if x.command == "RETR"][0]
     assert retr.data_token == e.token and retr.file_size == 1234
     assert retr.data_channel == DataChannel(False, None, "10.0.0.1", 40000)
     assert retr.path == "report.pdf" and retr.data_status == "complete"
 
 
-def test_port_refused_gives_no_expectation():
+def test_port_refused_channel_not_used():
     items = run_all_ways(control(), LOGIN + [C(b"PORT 10,0,0,1,156,64\r\n"),
-                                             S(b"500 Illegal PORT command.\r\n")])
-    assert not of_type(items, Expect)
+                                             S(b"500 Illegal PORT command.\r\n"),
+                                             C(b"RETR x\r\n"), S(b"425 Use PORT or PASV first.\r\n")])
+    e1, e2 = of_type(items, Expect)
+    assert e1.resp_p == 40000 and (e2.resp_h, e2.resp_p) == CLIENT   # RFC 959 default port
+    retr = rows(items)[-1]
+    assert retr.data_token == e2.token and retr.data_status == "failed"
 
 
 def test_pasv_epsv_eprt_and_odd_227_forms():
