@@ -14,7 +14,8 @@ whole pipeline:
    qtype, rcode and, type by type and in order over the three sections, the
    same record data as tshark shows.
 
-Documented exceptions: none are needed on the current shared captures. tshark
+Documented exceptions: none are needed on the current shared captures (nor on
+samples/dns.pcap, compared with tshark decoding port 10053 as DNS). tshark
 shows the whole additional section, we leave OPT out (it becomes the edns_*
 columns); OPT has no data field in the list above, so nothing is skipped.
 Zone transfers spread over several messages become one row; the comparison
@@ -30,7 +31,7 @@ from collections import defaultdict
 import pandas as pd
 import pytest
 
-from tests.conftest import shared_captures
+from tests.conftest import SAMPLES, shared_captures
 
 try:
     from decoder.pipeline import analyze
@@ -40,6 +41,8 @@ except ImportError:  # pragma: no cover - the engine is not there yet
 DNS_FILES = [p for p in shared_captures("*") if p.name.startswith("dns-") or p.name in (
     "http-espn-images-keepalive.pcapng", "smtp-ann-skips-bail.pcap", "http-appletv-images.pcap",
     "http-ipv6-get.pcap")]
+# our own recorded sample: BIND on port 10053 (tshark needs decode-as there)
+DNS_FILES += [p for p in (SAMPLES / "dns.pcap",) if p.is_file()]
 
 AGG = "\x1f"
 FIELDS = ["frame.number", "ip.src", "ipv6.src", "udp.srcport", "tcp.srcport", "ip.dst",
@@ -53,7 +56,8 @@ DATA_FIELDS = {"A": "dns.a", "AAAA": "dns.aaaa", "CNAME": "dns.cname", "NS": "dn
 
 
 def _tshark_messages(tshark: str, path) -> list[dict]:
-    cmd = [tshark, "-r", str(path), "-Y", "dns or mdns", "-T", "fields",
+    cmd = [tshark, "-r", str(path), "-d", "udp.port==10053,dns", "-d", "tcp.port==10053,dns",
+           "-Y", "dns or mdns", "-T", "fields",
            "-E", f"aggregator={AGG}", "-E", "occurrence=a"]
     for f in FIELDS:
         cmd += ["-e", f]
