@@ -698,7 +698,7 @@ def record_smtp() -> None:
     msgs = [
         {"session": 1, "client": "smtplib", "helo": "client.example.test", "mail_from": alice,
          "rcpt_to": ["bob@example.test"], "rejected_rcpt": [{"address": "nobody@example.test", "code": 550}],
-         "subject": "Quarterly report – Q3", "subject_raw_header": m1["Subject"].encode() if False else None,
+         "subject": "Quarterly report – Q3",
          "from": m1["From"], "to": m1["To"], "date": m1["Date"], "message_id": "<report-q3.1@example.test>",
          "size": len(raw1), "sha256": sha256(raw1), "tls": False,
          "parts": {"text_plain_sha256": sha256(text.encode()), "text_html_sha256": sha256(html.encode())},
@@ -717,8 +717,6 @@ def record_smtp() -> None:
          "message_id": "<tls.4@example.test>", "size": len(raw4), "sha256": sha256(raw4), "tls": True,
          "attachments": [], "note": "encrypted: visible only with samples/keys/smtp.keylog"},
     ]
-    for m in msgs:
-        m.pop("subject_raw_header", None)
     creds = [
         {"session": 1, "protocol": "smtp", "mechanism": "PLAIN", "username": "alice",
          "password": MAIL_USERS["alice"], "success": True},
