@@ -82,7 +82,7 @@ class Limits:
 
     # detection and reassembly
     detect_buffer: int = 4096            # bytes per direction buffered for content probes
-    tcp_hole_buffer: int = 16 * 1024     # bytes queued above a hole before it is declared a gap
+    tcp_hole_buffer: int = 1024 * 1024   # bytes queued above a hole before it is declared a gap (loss recovery can take a window)
     tcp_max_pending_segments: int = 4096  # out-of-order segments per direction
     max_flows: int = 100_000             # open flows before the oldest is evicted
     tcp_idle_timeout: float = 3600.0     # seconds of capture time

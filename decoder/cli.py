@@ -1,0 +1,371 @@
+"""The ``wiretale`` command line.
+
+Verbs (flags follow tcpdump/tshark habits where they overlap: ``-r``, ``-i``,
+``-f``, ``-w``, ``-c``, ``-o``):
+
+* ``read CAPTURE... -o OUT``  decode and write tables, files, e-mails, summary and report
+* ``sessions CAPTURE``       a table of connections (``--json`` for JSON lines)
+* ``follow CAPTURE UID``     one conversation, both directions in capture order
+* ``live -i IFACE``          sniff and decode as it happens
+* ``interfaces``             list capture interfaces
+* ``batch PATHS... -o OUT``  many captures, one index
+
+Errors are one line on stderr, never a traceback (``--debug`` shows it).
+Exit codes: 0 success, 1 a capture could not be read at all, 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from decoder import __version__
+
+EXAMPLES = """\
+examples:
+  wiretale read samples/http.pcapng -o out          # tables, files, e-mails and an HTML report in out/
+  wiretale read a.pcap b.pcapng -o out --tables parquet --no-html
+  cat capture.pcap.gz | wiretale read - -o out      # stdin, gzip-compressed or not
+  wiretale sessions samples/ftp.pcap                # connections as a table
+  wiretale sessions samples/ftp.pcap --json         # ... as JSON lines
+  wiretale follow samples/smtp.pcap CAbc123         # the conversation, coloured by direction
+  wiretale follow samples/smtp.pcap CAbc123 --raw --side client > client.bin
+  wiretale live -i lo -a duration:30 -o out         # sniff, decode, report
+  wiretale batch captures/ -o report                # many captures, one index
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+def _limits(args: argparse.Namespace):
+    from decoder.model import Limits
+
+    changes = {}
+    for item in getattr(args, "limit", None) or []:
+        name, _, value = item.partition("=")
+        lim = Limits()
+        if not hasattr(lim, name):
+            raise UsageError(f"unknown limit {name!r}; known: {', '.join(sorted(Limits.__dataclass_fields__))}")
+        cur = getattr(lim, name)
+        try:
+            changes[name] = type(cur)(value)
+        except ValueError:
+            raise UsageError(f"limit {name} needs a {type(cur).__name__}, not {value!r}") from None
+    return Limits(**changes)
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.enabled = sys.stderr.isatty() and total > 0
+        self.start = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        frac = min(done / self.total, 1.0)
+        width = 30
+        bar = "#" * int(frac * width)
+        rate = done / max(time.monotonic() - self.start, 1e-6) / 1e6
+        sys.stderr.write(f"\r{self.label[:30]:30} [{bar:<{width}}] {frac:6.1%} {rate:6.1f} MB/s")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 90 + "\r")
+            sys.stderr.flush()
+
+
+def _size(paths: Sequence[str]) -> int:
+    total = 0
+    for p in paths:
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            pass
+    return total
+
+
+# ----------------------------------------------------------------------------- verbs
+def cmd_read(args: argparse.Namespace) -> int:
+    from decoder.pipeline import analyze
+    from reports.export import write_json, write_tables
+
+    out = Path(args.output)
+    paths = list(args.captures) + ([args.read] if args.read else [])
+    if not paths:
+        raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
+    prog = Progress(_size(paths), "reading")
+    a = analyze(paths, limits=_limits(args), out_dir=out, strict=args.strict, progress=prog)
+    prog.done()
+    for e in a.errors:
+        print(f"wiretale: {e}", file=sys.stderr)
+    for c in a.captures:
+        for w in c["warnings"]:
+            print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
+    write_tables(a.tables, out / "tables", args.tables)
+    write_json(a.summary, out / "summary.json")
+    if not args.no_html:
+        from reports.html import write_report
+
+        write_report(a, out, show_secrets=args.show_secrets)
+    s = a.summary
+    print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
+          f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}), "
+          f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly → {out}")
+    return 1 if a.errors else 0
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if n < 1024 or unit == "G":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return str(n)
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from decoder.pipeline import analyze
+
+    a = analyze([args.capture], limits=_limits(args), strict=args.strict, decode=not args.no_decode)
+    try:
+        for e in a.errors:
+            print(f"wiretale: {e}", file=sys.stderr)
+        if not a.captures:
+            return 1
+        rows = a.rows.get("conn", [])
+        if args.json:
+            for r in rows:
+                sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+            return 0
+        from datetime import datetime, timezone
+
+        hdr = ("uid", "proto", "service", "client", "server", "start (UTC)", "dur", "c→s", "s→c", "pkts", "missed",
+               "history")
+        lines = [hdr]
+        for r in rows:
+            lines.append((r["uid"], r["proto"], r["service"] or "-",
+                          _ep(r["orig_h"], r["orig_p"]), _ep(r["resp_h"], r["resp_p"]),
+                          datetime.fromtimestamp(r["ts"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                          f"{r['duration']:.3f}", _fmt_bytes(r["orig_bytes"]), _fmt_bytes(r["resp_bytes"]),
+                          f"{r['orig_pkts']}/{r['resp_pkts']}", str(r["missed_bytes"]), r["history"]))
+        widths = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
+        for l in lines:
+            print("  ".join(str(v).ljust(w) for v, w in zip(l, widths)).rstrip())
+        print(f"{len(rows)} sessions", file=sys.stderr)
+        return 0
+    finally:
+        a.close()
+
+
+def _ep(h: str, p: int) -> str:
+    return f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
+
+
+def follow_chunks(capture: str, uid: str, limits=None):
+    """The reassembled chunks of one flow (or None when the uid is unknown)."""
+    from decoder.pipeline import analyze
+
+    a = analyze([capture], limits=limits, keep_streams={uid}, decode=False)
+    try:
+        conn = next((r for r in a.rows.get("conn", []) if r["uid"] == uid), None)
+        return a, conn, a.streams.get(uid, [])
+    finally:
+        a.close()
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    a, conn, chunks = follow_chunks(args.capture, args.uid, _limits(args))
+    for e in a.errors:
+        print(f"wiretale: {e}", file=sys.stderr)
+    if not a.captures:
+        return 1
+    if conn is None:
+        # with decode=False uids are the same as with decoding (they do not depend on dissectors)
+        print(f"wiretale: no session {args.uid!r} in {args.capture} (see 'wiretale sessions {args.capture}')",
+              file=sys.stderr)
+        return 1
+    out = sys.stdout.buffer
+    if args.raw:
+        want = None if args.side == "both" else (0 if args.side == "client" else 1)
+        for c in chunks:
+            if c.data is not None and (want is None or c.direction == want):
+                out.write(c.data)
+        out.flush()
+        return 0
+    color = sys.stdout.isatty() and not args.no_color
+    cols = ("\x1b[31m", "\x1b[34m") if color else ("", "")
+    reset = "\x1b[0m" if color else ""
+    print(f"# {conn['uid']} {conn['proto']} {_ep(conn['orig_h'], conn['orig_p'])} -> "
+          f"{_ep(conn['resp_h'], conn['resp_p'])} service={conn['service'] or '-'}")
+    for c in chunks:
+        who = "client" if c.direction == 0 else "server"
+        if c.data is None:
+            print(f"{cols[c.direction]}[{c.gap} bytes missing from the {who} here: not in the capture]{reset}")
+            continue
+        if args.hex:
+            print(f"{cols[c.direction]}# {who} frame {c.frame} ({len(c.data)} bytes){reset}")
+            for i in range(0, len(c.data), 16):
+                part = c.data[i:i + 16]
+                asc = "".join(chr(b) if 32 <= b < 127 else "." for b in part)
+                print(f"{cols[c.direction]}{i:08x}  {part.hex(' '):<47}  {asc}{reset}")
+        else:
+            text = c.data.decode("utf-8", "replace")
+            text = "".join(ch if ch in "\n\t" or (ch.isprintable()) else "." for ch in text)
+            sys.stdout.write(f"{cols[c.direction]}{text}{reset}")
+            if not text.endswith("\n"):
+                sys.stdout.write("\n")
+    return 0
+
+
+def cmd_interfaces(args: argparse.Namespace) -> int:
+    exe = shutil.which("tshark") or shutil.which("dumpcap")
+    if exe is None:
+        raise UsageError("tshark/dumpcap is not installed: install it (Debian: apt-get install tshark)")
+    import subprocess
+
+    r = subprocess.run([exe, "-D"], capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        msg = (r.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise UsageError(f"cannot list interfaces: {msg}")
+    sys.stdout.write(r.stdout)
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    try:
+        from decoder.live import run_live
+    except ImportError:
+        raise UsageError("live capture is not available yet in this version (issue: live sniffing)") from None
+    return run_live(args)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    try:
+        from decoder.batch import run_batch
+    except ImportError:
+        raise UsageError("batch is not available yet in this version (issue: batch reports)") from None
+    return run_batch(args)
+
+
+# ----------------------------------------------------------------------------- parser
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true", help="re-raise wiretale's own bugs instead of recording them")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--limit", action="append", metavar="NAME=VALUE",
+                   help="raise or lower a limit, e.g. --limit max_file_size=1000000000 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="wiretale", description="Turn packet captures into the story of what happened on the wire.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"wiretale {__version__}")
+    sub = ap.add_subparsers(dest="verb", metavar="VERB")
+
+    p = sub.add_parser("read", help="decode captures into tables, files, e-mails and a report",
+                       epilog="example:\n  wiretale read samples/http.pcapng -o out\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("captures", nargs="*", help="pcap/pcapng files (gzip too); - for stdin")
+    p.add_argument("-r", dest="read", help="a capture to read (as tshark -r)")
+    p.add_argument("-o", "--output", default="wiretale-out", help="output folder (default: wiretale-out)")
+    p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
+    p.add_argument("--no-html", action="store_true", help="tables, files and summary only")
+    p.add_argument("--show-secrets", action="store_true", help="show passwords in the HTML report")
+    _common(p)
+    p.set_defaults(fn=cmd_read)
+
+    p = sub.add_parser("sessions", help="list connections",
+                       epilog="examples:\n  wiretale sessions capture.pcap\n  wiretale sessions capture.pcap --json\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("capture")
+    p.add_argument("--json", action="store_true", help="JSON lines")
+    p.add_argument("--no-decode", action="store_true", help="skip protocol detection (faster)")
+    _common(p)
+    p.set_defaults(fn=cmd_sessions)
+
+    p = sub.add_parser("follow", help="show one conversation",
+                       epilog="examples:\n  wiretale follow capture.pcap CAbc\n"
+                              "  wiretale follow capture.pcap CAbc --raw --side server > reply.bin\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("capture")
+    p.add_argument("uid", help="a session uid from 'wiretale sessions'")
+    p.add_argument("--raw", action="store_true", help="write the reassembled bytes only")
+    p.add_argument("--side", choices=("client", "server", "both"), default="both")
+    p.add_argument("--hex", action="store_true", help="hex dump")
+    p.add_argument("--no-color", action="store_true")
+    _common(p)
+    p.set_defaults(fn=cmd_follow)
+
+    p = sub.add_parser("live", help="sniff an interface and decode as it happens",
+                       epilog="example:\n  wiretale live -i lo -f 'tcp port 25' -a duration:60 -o out\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-i", "--interface", required=True)
+    p.add_argument("-f", dest="bpf", help="capture filter (BPF)")
+    p.add_argument("-c", dest="count", type=int, help="stop after this many packets")
+    p.add_argument("-a", dest="autostop", help="duration:SECONDS")
+    p.add_argument("-w", dest="write", help="write the capture here (pcapng; default inside OUT)")
+    p.add_argument("-o", "--output", default="wiretale-live")
+    p.add_argument("--refresh", type=float, default=0.0, help="rewrite the report every SEC seconds")
+    p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
+    p.add_argument("--no-html", action="store_true")
+    p.add_argument("--show-secrets", action="store_true")
+    _common(p)
+    p.set_defaults(fn=cmd_live)
+
+    p = sub.add_parser("interfaces", help="list capture interfaces", epilog="example:\n  wiretale interfaces\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.set_defaults(fn=cmd_interfaces)
+
+    p = sub.add_parser("batch", help="many captures, one index",
+                       epilog="examples:\n  wiretale batch labs/ -o report\n"
+                              "  wiretale batch 'week/*.pcap' -o report --scheduler tcp://127.0.0.1:8786\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", help="files, folders or globs")
+    p.add_argument("-o", "--output", default="wiretale-batch")
+    p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (runs on a cluster)")
+    p.add_argument("--no-html", action="store_true")
+    p.add_argument("--show-secrets", action="store_true")
+    _common(p)
+    p.set_defaults(fn=cmd_batch)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not getattr(args, "fn", None):
+        ap.print_help()
+        return 2
+    try:
+        return int(args.fn(args) or 0)
+    except UsageError as e:
+        print(f"wiretale: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wiretale: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:
+        if getattr(args, "debug", False) or getattr(args, "strict", False):
+            raise
+        print(f"wiretale: internal error: {type(e).__name__}: {e} (run with --debug for details; "
+              "please report it)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

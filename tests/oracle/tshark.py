@@ -1,0 +1,82 @@
+"""Helpers that run tshark as an oracle (follow streams, conversations, fields).
+
+tshark is a reference, not ground truth: where it is shown to be wrong the
+tests list the case and the reason.
+"""
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+from dataclasses import dataclass
+
+
+@dataclass
+class FollowedStream:
+    index: int
+    node0: tuple[str, int]
+    node1: tuple[str, int]
+    data0: bytes          # bytes sent by node 0
+    data1: bytes
+
+
+def _endpoint(text: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    return str(ipaddress.ip_address(host)), int(port)
+
+
+def tcp_stream_count(path: str) -> int:
+    out = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-e", "tcp.stream"],
+                         capture_output=True, text=True, check=False).stdout.split()
+    return (max(int(x) for x in out if x.isdigit()) + 1) if out else 0
+
+
+def follow_tcp_raw(path: str, batch: int = 200) -> list[FollowedStream]:
+    n = tcp_stream_count(path)
+    streams: list[FollowedStream] = []
+    for lo in range(0, n, batch):
+        args = ["tshark", "-n", "-r", path, "-q"]
+        for i in range(lo, min(n, lo + batch)):
+            args += ["-z", f"follow,tcp,raw,{i}"]
+        text = subprocess.run(args, capture_output=True, text=True, check=False).stdout
+        streams.extend(_parse_follow(text))
+    return streams
+
+
+def _parse_follow(text: str) -> list[FollowedStream]:
+    out = []
+    cur = None
+    for line in text.splitlines():
+        if line.startswith("Filter: tcp.stream eq "):
+            cur = {"index": int(line.rsplit(" ", 1)[1]), "d0": [], "d1": []}
+        elif cur is None:
+            continue
+        elif line.startswith("Node 0: "):
+            cur["n0"] = _endpoint(line[8:])
+        elif line.startswith("Node 1: "):
+            cur["n1"] = _endpoint(line[8:])
+        elif line.startswith("====="):
+            if "n0" in cur:
+                out.append(FollowedStream(cur["index"], cur["n0"], cur["n1"],
+                                          bytes.fromhex("".join(cur["d0"])), bytes.fromhex("".join(cur["d1"]))))
+            cur = None
+        elif line.startswith("\t"):
+            cur["d1"].append(line.strip())
+        elif line.strip():
+            cur["d0"].append(line.strip())
+    return out
+
+
+def conversations(path: str, proto: str) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+    """Endpoint pairs of ``tshark -q -z conv,<proto>``."""
+    text = subprocess.run(["tshark", "-n", "-r", path, "-q", "-z", f"conv,{proto}"],
+                          capture_output=True, text=True, check=False).stdout
+    pairs = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) > 3 and parts[1] == "<->":
+            try:
+                pairs.append((_endpoint(parts[0]), _endpoint(parts[2])))
+            except ValueError:
+                continue
+    return pairs
