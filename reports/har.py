@@ -1,0 +1,304 @@
+"""HAR 1.2 export of the ``http`` table (OUT/http.har).
+
+HAR ("HTTP Archive", the format browser developer tools save and open; spec
+1.2 by Jan Odvarko, W3C Web Performance WG draft) is one JSON document::
+
+    {"log": {"version": "1.2", "creator": {...}, "pages": [...], "entries": [...]}}
+
+One entry per row of the ``http`` table (one request and its response), in
+time order. What each entry carries and where it comes from:
+
+* ``startedDateTime``: the request's first byte (``ts``), ISO 8601 in UTC;
+* ``request``: method, absolute URL (``http://`` + Host, or the server address,
+  + the target; absolute-form targets kept as sent), ``HTTP/x.y``, headers as
+  captured, cookies split from Cookie, query string, ``headersSize`` (bytes of
+  the header block) and ``bodySize``; ``postData`` from the stored request
+  object (urlencoded fields as ``params``, multipart parts as ``params`` with
+  ``fileName``);
+* ``response``: status (0 when no response was captured, as browsers do for
+  failed requests), headers, Set-Cookie cookies, ``redirectURL`` from Location,
+  ``content`` (decoded size, ``compression`` = decoded - transferred bytes, MIME
+  type, and the stored object as ``text`` — UTF-8 text as is, anything else
+  base64 with ``encoding: "base64"``; bodies over ``max_content`` bytes are left
+  out with a ``comment``);
+* ``timings`` (ms): ``send`` = request first to last byte, ``wait`` = request end
+  to the response's first byte, ``receive`` = response first to last byte;
+  ``blocked``/``dns``/``connect``/``ssl`` are -1 (not measured here); the
+  entry's ``time`` is their sum;
+* ``serverIPAddress``, ``connection`` (the flow uid) and custom fields
+  ``_uid``, ``_flags``, ``_complete`` (custom names start with "_" as the spec asks).
+
+Objects are found in ``files_dir`` through the ``files`` table's ``path``
+column, else by the engine's naming ``<fuid>-<name>``. Reads tables only,
+never dissector internals.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import parse_qsl
+
+__all__ = ["write_har", "build_har"]
+
+HAR_VERSION = "1.2"
+TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
+              "application/x-javascript", "application/xhtml+xml", "application/x-www-form-urlencoded",
+              "image/svg+xml", "application/ecmascript", "application/ld+json", "application/rss+xml",
+              "application/atom+xml")
+
+
+def _v(x: Any) -> Any:
+    """NaN/NaT/None from pandas -> None."""
+    if x is None:
+        return None
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    try:
+        import pandas as pd
+        if x is pd.NA or x is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return x
+
+
+def _list(x: Any) -> list:
+    x = _v(x)
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    try:
+        return list(x)           # numpy arrays from parquet
+    except TypeError:
+        return []
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _ms(a: Any, b: Any) -> float:
+    a, b = _v(a), _v(b)
+    if a is None or b is None:
+        return 0.0
+    return round(max(0.0, (float(b) - float(a)) * 1000.0), 3)
+
+
+def _int(x: Any, default: int = -1) -> int:
+    x = _v(x)
+    if x is None:
+        return default
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return default
+
+
+def _headers(x: Any) -> list[dict]:
+    out = []
+    for h in _list(x):
+        if isinstance(h, Mapping):
+            out.append({"name": str(h.get("name", "")), "value": str(h.get("value", ""))})
+    return out
+
+
+def _url(row: Mapping) -> str:
+    uri = _v(row.get("uri")) or ""
+    if uri.lower().startswith(("http://", "https://")):
+        return uri
+    host = _v(row.get("host"))
+    if not host:
+        h, p = _v(row.get("resp_h")) or "", _int(row.get("resp_p"), 80)
+        h = f"[{h}]" if ":" in h else h
+        host = h if p == 80 else f"{h}:{p}"
+    if _v(row.get("method")) == "CONNECT":
+        return f"http://{uri or host}"
+    if not uri.startswith("/"):
+        uri = "/" + uri if uri not in ("*",) else "/*"
+    return f"http://{host}{uri}"
+
+
+def _req_cookies(row: Mapping) -> list[dict]:
+    out = []
+    for c in _list(row.get("cookies")):
+        name, _, value = str(c).partition("=")
+        out.append({"name": name.strip(), "value": value.strip()})
+    return out
+
+
+def _resp_cookies(row: Mapping) -> list[dict]:
+    out = []
+    for sc in _list(row.get("set_cookies")):
+        parts = [p.strip() for p in str(sc).split(";")]
+        name, _, value = parts[0].partition("=")
+        c: dict[str, Any] = {"name": name.strip(), "value": value.strip()}
+        for attr in parts[1:]:
+            k, _, v = attr.partition("=")
+            k = k.strip().lower()
+            if k == "path":
+                c["path"] = v
+            elif k == "domain":
+                c["domain"] = v
+            elif k == "expires":
+                c["expires"] = v
+            elif k == "httponly":
+                c["httpOnly"] = True
+            elif k == "secure":
+                c["secure"] = True
+        out.append(c)
+    return out
+
+
+class _Files:
+    def __init__(self, tables: Mapping[str, Any], files_dir: Path) -> None:
+        self.dir = Path(files_dir)
+        self.rows: dict[str, dict] = {}
+        ft = tables.get("files")
+        if ft is not None and len(ft):
+            for r in ft.to_dict("records"):
+                self.rows[str(r.get("fuid"))] = r
+
+    def path(self, fuid: str) -> Path | None:
+        r = self.rows.get(fuid)
+        if r is not None and _v(r.get("path")):
+            p = Path(str(r["path"]))
+            for cand in (p, self.dir / p.name):
+                if cand.is_file():
+                    return cand
+        if self.dir.is_dir():
+            for cand in sorted(self.dir.glob(f"{fuid}*")):
+                if cand.is_file() and (cand.name == fuid or cand.name.startswith(fuid + "-")):
+                    return cand
+        return None
+
+    def content(self, fuid: str, mime: str, cap: int) -> dict:
+        p = self.path(fuid)
+        if p is None:
+            return {"comment": "object not stored"}
+        size = p.stat().st_size
+        if size > cap:
+            return {"comment": f"content left out: {size} bytes, over the {cap}-byte cap"}
+        data = p.read_bytes()
+        if mime.startswith(TEXT_TYPES) or not mime:
+            try:
+                return {"text": data.decode("utf-8")}
+            except UnicodeDecodeError:
+                pass
+        return {"text": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+
+
+def _entry(row: Mapping, files: _Files, cap: int) -> dict:
+    ts = float(row["ts"])
+    version = _v(row.get("version")) or "1.1"
+    resp_version = _v(row.get("resp_version")) or version
+    status = _int(row.get("status_code"), 0)
+    req_headers = _headers(row.get("request_headers"))
+    resp_headers = _headers(row.get("response_headers"))
+    orig_fuids = [str(f) for f in _list(row.get("orig_fuids"))]
+    resp_fuids = [str(f) for f in _list(row.get("resp_fuids"))]
+    orig_mimes = [str(m) for m in _list(row.get("orig_mime_types"))]
+    resp_mimes = [str(m) for m in _list(row.get("resp_mime_types"))]
+    request: dict[str, Any] = {
+        "method": _v(row.get("method")) or "",
+        "url": _url(row),
+        "httpVersion": f"HTTP/{version}",
+        "cookies": _req_cookies(row),
+        "headers": req_headers,
+        "queryString": _headers(row.get("query_string")),
+        "headersSize": _int(row.get("request_header_size")),
+        "bodySize": _int(row.get("request_body_wire_len"), 0),
+    }
+    if orig_fuids:
+        mime = orig_mimes[0] if orig_mimes else "application/octet-stream"
+        post: dict[str, Any] = {"mimeType": mime, "params": []}
+        content = files.content(orig_fuids[0], mime, cap)
+        if mime.startswith("application/x-www-form-urlencoded") and "text" in content \
+                and "encoding" not in content:
+            post["params"] = [{"name": k, "value": v} for k, v in
+                              parse_qsl(content["text"], keep_blank_values=True)]
+        elif mime.startswith("multipart/"):
+            post["params"] = [{"name": "file", "fileName": str(n)}
+                              for n in _list(row.get("orig_filenames"))]
+        post["text"] = content.get("text", "")
+        if "comment" in content:
+            post["comment"] = content["comment"]
+        request["postData"] = post
+    mime = resp_mimes[0] if resp_mimes else "x-unknown"
+    body_len = _int(row.get("response_body_len"), 0)
+    wire_len = _int(row.get("response_body_wire_len"), 0)
+    content: dict[str, Any] = {"size": body_len, "mimeType": mime}
+    if body_len != wire_len and wire_len >= 0:
+        content["compression"] = body_len - wire_len
+    if resp_fuids:
+        content.update(files.content(resp_fuids[0], mime, cap))
+    response = {
+        "status": status,
+        "statusText": _v(row.get("status_msg")) or "",
+        "httpVersion": f"HTTP/{resp_version}" if status else "",
+        "cookies": _resp_cookies(row),
+        "headers": resp_headers,
+        "content": content,
+        "redirectURL": _v(row.get("location")) or "",
+        "headersSize": _int(row.get("response_header_size")),
+        "bodySize": wire_len if status else -1,
+    }
+    send = _ms(ts, row.get("request_end_ts"))
+    wait = _ms(row.get("request_end_ts"), row.get("response_ts")) if status else 0.0
+    receive = _ms(row.get("response_ts"), row.get("response_end_ts")) if status else 0.0
+    timings = {"blocked": -1, "dns": -1, "connect": -1, "send": send, "wait": wait,
+               "receive": receive, "ssl": -1}
+    entry: dict[str, Any] = {
+        "pageref": "page_1",
+        "startedDateTime": _iso(ts),
+        "time": round(send + wait + receive, 3),
+        "request": request,
+        "response": response,
+        "cache": {},
+        "timings": timings,
+        "serverIPAddress": str(_v(row.get("resp_h")) or ""),
+        "connection": str(_v(row.get("uid")) or ""),
+        "_uid": str(_v(row.get("uid")) or ""),
+        "_flags": [str(f) for f in _list(row.get("flags"))],
+        "_complete": bool(_v(row.get("complete"))) if _v(row.get("complete")) is not None else None,
+    }
+    if not status:
+        entry["comment"] = "no response captured"
+    return entry
+
+
+def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = 1 << 20) -> dict:
+    """The HAR document (a dict) for the ``http`` table."""
+    http = tables.get("http")
+    rows = [] if http is None or not len(http) else http.to_dict("records")
+    rows.sort(key=lambda r: (float(r["ts"]), str(r.get("uid")), _int(r.get("trans_depth"), 0)))
+    files = _Files(tables, Path(files_dir))
+    entries = [_entry(r, files, max_content) for r in rows]
+    try:
+        from importlib.metadata import version as _version
+        ver = _version("wiretale")
+    except Exception:  # not installed (running from a checkout)
+        ver = "0.1.0"
+    first = float(rows[0]["ts"]) if rows else 0.0
+    return {"log": {
+        "version": HAR_VERSION,
+        "creator": {"name": "wiretale", "version": ver},
+        "pages": [{"startedDateTime": _iso(first), "id": "page_1",
+                   "title": "HTTP transactions decoded from a packet capture",
+                   "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if rows else [],
+        "entries": entries,
+        "comment": "Built by wiretale from captured packets; bodies are de-chunked and decoded.",
+    }}
+
+
+def write_har(tables: dict, files_dir: Path, out_path: Path, max_content: int = 1 << 20) -> None:
+    """Write ``out_path`` (HAR 1.2 JSON) from ``tables["http"]`` and the stored objects."""
+    doc = build_har(tables, files_dir, max_content)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8") as fh:
+        json.dump(doc, fh, ensure_ascii=False, indent=1)
