@@ -45,8 +45,9 @@ What it extracts
       channels linked to LIST/NLST/MLSD and drops them otherwise.
 
 Session assembly (:func:`assemble`)
-    conn rows (``uid, service, parent_uid, expect_token``) ↔ ``ftp`` rows
-    (``data_token``): fills ``data_channel.uid``, ``fuid``, ``file_size``
+    conn rows (``uid, service, parent_uid, expect_token, nat``) ↔ ``ftp`` rows
+    (``data_token``): fills ``data_channel.uid`` and ``data_channel.nat``,
+    ``fuid``, ``file_size``
     (announced size, else bytes seen), ``mime_type`` and ``data_status``
     (``complete``, ``partial`` — gaps or fewer bytes than the 150 reply or
     SIZE announced, also when the capture ends before the final reply —,
@@ -860,6 +861,7 @@ _UNIX_RE = re.compile(
 _DOS_RE = re.compile(r"^(\d{1,2}-\d{1,2}-\d{2,4})\s+(\d{1,2}:\d{2}\s*(?:[AaPp][Mm])?)\s+"
                      r"(<DIR>|\d+)\s+(.+)$")
 _MLSD_RE = re.compile(r"^((?:[A-Za-z0-9.\-]+=[^;]*;)+) (.+)$")
+_LISTING_CTRL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _UNIX_TYPES = MappingProxyType({"-": "file", "d": "dir", "l": "link"})
 _MLSD_TYPES = MappingProxyType({"file": "file", "dir": "dir", "cdir": "cdir", "pdir": "pdir",
                                 "os.unix=symlink": "link", "os.unix=slink": "link"})
@@ -975,7 +977,7 @@ class _ListingParser:
     def finish(self, ts: float, out: list[Item]) -> int:
         if self.active:
             self._drain(ts, final=True)
-        if self.capped and self.active:
+        if self.capped:
             out.append(Anomaly(ts, "ftp_listing_too_many",
                                f"more than {MAX_LISTING_ROWS} listing lines; the rest not parsed"))
         out.extend(self.rows)
@@ -985,18 +987,16 @@ class _ListingParser:
 
     def _line(self, raw: bytes, ts: float) -> None:
         raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            return
+        if _LISTING_CTRL.search(raw):
+            self._stop()
+            return
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             line = raw.decode("latin-1")
-        if not line.strip():
-            return
         if self.style is None and re.match(r"total \d+$", line.strip()):
-            return
-        if any(ord(ch) < 32 and ch != "\t" for ch in line):
-            self._stop()
-            return
-        if self.capped:
             return
         if self.style is None:
             parsed = parse_listing_line(line)
@@ -1013,6 +1013,8 @@ class _ListingParser:
             fields = parsed[1]
         if len(self.rows) >= MAX_LISTING_ROWS:
             self.capped = True
+            self.active = False          # keep the rows, stop parsing
+            self.buf.clear()
             return
         self.rows.append(FtpListing(ts, style=self.style, raw=line, **fields))
 
@@ -1169,6 +1171,7 @@ def assemble(tables: Mapping[str, Sequence[dict]]) -> dict[str, list[dict]]:
             dc = dataclasses.asdict(dc)
         dc = dict(dc) if isinstance(dc, Mapping) else {}
         dc["uid"] = uid
+        dc["nat"] = bool(c.get("nat"))     # matched by port only: the announced address differed
         r["data_channel"] = dc
         by_data_uid[uid] = r
         fl = files_by_uid.get(uid, [])

@@ -478,7 +478,7 @@ def _tables():
     ]
     conn = [
         dict(uid="Cctl", service="ftp", parent_uid=None, expect_token=None),
-        dict(uid="Cd1", service="ftp-data", parent_uid="Cctl", expect_token="T1"),
+        dict(uid="Cd1", service="ftp-data", parent_uid="Cctl", expect_token="T1", nat=True),
         dict(uid="Cd2", service="ftp-data", parent_uid="Cctl", expect_token="T2"),
         # T3: the upload's data connection never arrived
         dict(uid="Cd4", service="ftp-data", parent_uid="Cctl", expect_token="T4"),
@@ -515,7 +515,8 @@ def test_assemble_joins_and_is_pure():
     assert f[2.0]["data_channel"]["uid"] == "Cd1" and f[2.0]["fuid"] == "F1"
     assert f[2.0]["mime_type"] == "application/pdf" and f[2.0]["data_status"] == "complete"
     assert f[3.0]["data_channel"] == dict(passive=True, orig_h="10.0.0.1", resp_h="10.0.0.2",
-                                          resp_p=30001, uid="Cd2")
+                                          resp_p=30001, uid="Cd2", nat=False)
+    assert f[2.0]["data_channel"]["nat"] is True          # engine matched it by port only
     assert f[3.0]["file_size"] == 200
     assert f[4.0]["data_status"] == "no_data_connection" and f[4.0].get("fuid") is None
     assert f[5.0]["data_status"] == "aborted"
@@ -546,3 +547,15 @@ def test_specs():
 @pytest.mark.parametrize("cmd", sorted(ftp.COMMAND_MEANINGS))
 def test_every_command_has_a_meaning(cmd):
     assert FtpCommand(0.0, ORIG, cmd, "").meaning()
+
+
+def test_listing_rows_capped(monkeypatch):
+    monkeypatch.setattr(ftp, "MAX_LISTING_ROWS", 3)
+    items = run_all_ways(data_ctx(), [S(b"a\r\nb\r\nc\r\nd\r\ne\r\n")])
+    assert [x.name for x in of_type(items, FtpListing)] == ["a", "b", "c"]
+    assert [a.name for a in of_type(items, Anomaly)] == ["ftp_listing_too_many"]
+
+
+def test_binary_after_text_drops_tentative_rows():
+    items = run_all_ways(data_ctx(), [S(b"looks like\r\nnames\r\n" + b"\x00\x01\x02" * 10)])
+    assert not of_type(items, FtpListing)
