@@ -106,7 +106,8 @@ def cmd_read(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
     prog = Progress(_size(paths), "reading")
-    a = analyze(paths, limits=_limits(args), out_dir=out, strict=args.strict, progress=prog)
+    a = analyze(paths, limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
+                transcripts=not args.no_html)
     prog.done()
     for e in a.errors:
         print(f"wiretale: {e}", file=sys.stderr)

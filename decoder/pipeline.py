@@ -35,6 +35,7 @@ from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str
 from decoder.link import Skip, ip as parse_ip, l3
+from decoder.transcripts import TranscriptBuffer
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect, FileClose,
     FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, Transport, Violation,
@@ -118,7 +119,8 @@ class Results:
 class Engine:
     def __init__(self, limits: Limits | None = None, registry: Sequence[DissectorSpec] | None = None,
                  out_dir: Path | None = None, strict: bool = False, keep_streams: bool | set[str] = False,
-                 decode: bool = True, progress: Callable[[int], None] | None = None) -> None:
+                 decode: bool = True, progress: Callable[[int], None] | None = None,
+                 transcripts: bool = False) -> None:
         if registry is None:
             from dissectors import REGISTRY
             registry = REGISTRY
@@ -129,6 +131,8 @@ class Engine:
         self.keep_streams = keep_streams
         self.progress = progress
         self.out_dir = out_dir
+        self.transcripts = transcripts and out_dir is not None
+        self._tx: dict[Flow, TranscriptBuffer] = {}
         self.store = ArtifactStore(out_dir, self.limits)
         self.results = Results()
         self._fields: dict[type, tuple[str, ...]] = {}
@@ -420,6 +424,12 @@ class Engine:
 
     # ------------------------------------------------------------------ dissection
     def _deliver(self, flow: Flow, d: int, chunks: list, ts: float, frame: int) -> None:
+        if self.transcripts:
+            tx = self._tx.get(flow)
+            if tx is None:
+                tx = self._tx[flow] = TranscriptBuffer(self.limits.max_transcript)
+            for is_gap, x in chunks:
+                tx.add(d, None if is_gap else x, x if is_gap else 0, ts, frame)
         if self.keep_streams is True or (self.keep_streams and flow.uid in self.keep_streams):
             lst = self.results.streams.setdefault(flow.uid, [])
             for is_gap, x in chunks:
@@ -639,6 +649,9 @@ class Engine:
         })
         flow.handler = None
         flow.halves = None
+        tx = self._tx.pop(flow, None)
+        if tx is not None and self.out_dir is not None:
+            tx.write(self.out_dir / "streams" / f"{flow.uid}.bin", flow.last_ts)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + 1.0
@@ -743,7 +756,8 @@ def build_summary(engine: Engine) -> dict:
 def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = None,
             out_dir: str | Path | None = None, strict: bool = False,
             registry: Sequence[DissectorSpec] | None = None, keep_streams: bool | set[str] = False,
-            decode: bool = True, progress: Callable[[int], None] | None = None) -> Analysis:
+            decode: bool = True, progress: Callable[[int], None] | None = None,
+            transcripts: bool = False) -> Analysis:
     """Decode one or more captures and return their tables as pandas DataFrames.
 
     >>> a = analyze("samples/http.pcap")          # doctest: +SKIP
@@ -759,7 +773,7 @@ def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = No
         root = Path(out_dir)
         root.mkdir(parents=True, exist_ok=True)
     engine = Engine(limits=limits, registry=registry, out_dir=root, strict=strict,
-                    keep_streams=keep_streams, decode=decode, progress=progress)
+                    keep_streams=keep_streams, decode=decode, progress=progress, transcripts=transcripts)
     for p in paths:
         engine.run(p)
     from decoder.session import assemble

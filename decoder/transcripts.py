@@ -1,0 +1,75 @@
+"""Per-session transcripts on disk: the reassembled chunks of a flow, capped.
+
+``OUT/streams/<uid>.bin`` holds a flow's chunks in capture order as records of
+``direction (1 byte), kind (1 byte: 0 data, 1 gap), ts (float64), frame (uint32),
+length (uint32)`` followed by ``length`` data bytes for data records (big
+endian). At most ``limits.max_transcript`` bytes per direction are kept; a
+final record of kind 2 says how many bytes were left out. The HTML report and
+tools read them with :func:`read_transcript`; nothing here is held in memory
+beyond one open flow's capped buffer.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+_REC = struct.Struct("!BBdII")
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptChunk:
+    direction: int
+    kind: int          # 0 data, 1 gap, 2 truncated (length = bytes left out)
+    ts: float
+    frame: int
+    length: int
+    data: bytes = b""
+
+
+class TranscriptBuffer:
+    __slots__ = ("parts", "kept", "dropped", "cap")
+
+    def __init__(self, cap: int) -> None:
+        self.parts: list[bytes] = []
+        self.kept = [0, 0]
+        self.dropped = [0, 0]
+        self.cap = cap
+
+    def add(self, direction: int, data: bytes | None, gap: int, ts: float, frame: int) -> None:
+        if data is None:
+            self.parts.append(_REC.pack(direction, 1, ts, frame, gap))
+            return
+        room = self.cap - self.kept[direction]
+        if room <= 0:
+            self.dropped[direction] += len(data)
+            return
+        if len(data) > room:
+            self.dropped[direction] += len(data) - room
+            data = data[:room]
+        self.kept[direction] += len(data)
+        self.parts.append(_REC.pack(direction, 0, ts, frame, len(data)) + data)
+
+    def write(self, path: Path, ts: float) -> None:
+        for d in (0, 1):
+            if self.dropped[d]:
+                self.parts.append(_REC.pack(d, 2, ts, 0, self.dropped[d]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(b"".join(self.parts))
+
+
+def read_transcript(path: str | Path) -> list[TranscriptChunk]:
+    blob = Path(path).read_bytes()
+    out: list[TranscriptChunk] = []
+    pos = 0
+    n = len(blob)
+    while pos + _REC.size <= n:
+        d, kind, ts, frame, length = _REC.unpack_from(blob, pos)
+        pos += _REC.size
+        data = b""
+        if kind == 0:
+            data = blob[pos:pos + length]
+            pos += length
+        out.append(TranscriptChunk(d, kind, ts, frame, length, data))
+    return out
