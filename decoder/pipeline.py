@@ -453,10 +453,13 @@ class Engine:
         lim = self.limits.detect_buffer
         h.buffer.append((d, None if is_gap else x, x if is_gap else 0, ts, frame))
         if not is_gap:
-            if len(h.heads[d]) < lim:
-                h.heads[d] = (h.heads[d] + x)[:lim]
             if flow.proto == "udp":
+                # probes see one whole datagram per direction (the first non-empty one)
                 h.udp_datagrams += 1
+                if not h.heads[d]:
+                    h.heads[d] = x[:lim]
+            elif len(h.heads[d]) < lim:
+                h.heads[d] = (h.heads[d] + x)[:lim]
         full = (len(h.heads[0]) >= lim or len(h.heads[1]) >= lim or len(h.buffer) > 64
                 or (flow.proto == "udp" and h.udp_datagrams >= 4))
         if not any(h.heads):
