@@ -535,7 +535,7 @@ class SmtpDissector:
             if len(self.lb[d]) and (d == RESP or self.mode == "cmd"):
                 out.append(Anomaly(ts, "smtp_partial_line",
                                    f"{len(self.lb[d])} bytes without end of line at the end", d))
-        if self.mode in ("data", "bdat") and self.msg_handle is not None:
+        if self.msg_handle is not None:
             if self.msg_hold:
                 self._msg_bytes(self.msg_hold, ts, out)
                 self.msg_hold = b""
@@ -556,6 +556,9 @@ class SmtpDissector:
             out.append(Confirm(ts))
 
     def _stop(self, ts: float, out: list, reason: str) -> None:
+        if self.msg_handle is not None:
+            self._end_message(ts, out, complete=False, reason=reason)
+            self.mode = "cmd"
         if self.auth is not None:
             self._finish_auth(None, ts, out)
         if self.txn is None:
@@ -709,6 +712,11 @@ class SmtpDissector:
 
     def _command(self, verb: str, arg: str, ts: float, out: list) -> None:
         txn = None
+        if self.bdat_open and verb != "BDAT" and self.msg_handle is not None:
+            # RFC 3030: a command other than BDAT abandons an unfinished chunked message
+            out.append(Anomaly(ts, "smtp_message_incomplete",
+                               f"{verb} before the LAST BDAT chunk", ORIG))
+            self._end_message(ts, out, complete=False, reason=f"{verb} before BDAT LAST")
         if verb in ("HELO", "EHLO"):
             self._end_txn(ts, out)
             self.helo = arg
