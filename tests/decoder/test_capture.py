@@ -1,0 +1,165 @@
+"""Capture formats, link types and bad files (engine issue: capture reading, errors)."""
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+
+import pytest
+
+from decoder.capture import CaptureError, PcapFileSource
+from decoder.pipeline import analyze
+from tests.builders import (
+    Conn, frame, pcapng_epb, pcapng_idb, pcapng_shb, udp_packet, write_pcap,
+)
+
+MSG = b"EHLO client.example\r\n"
+
+
+def conv(v6: bool = False) -> list[bytes]:
+    c = Conn(c=("2001:db8::1", 40000), s=("2001:db8::2", 25)) if v6 else Conn(s=("10.0.0.2", 25))
+    return c.handshake() + [c.server(b"220 mail ESMTP\r\n"), c.client(MSG)] + c.close()
+
+
+LINKS = ["eth", "vlan", "qinq", "mpls", "pppoe", "sll", "sll2", "null", "null-be", "loop", "raw", "raw-typed"]
+
+
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize("link", LINKS)
+def test_every_link_type(tmp_path, link, v6):
+    p = tmp_path / "t.pcap"
+    write_pcap(p, conv(v6), link=link)
+    with analyze(p, keep_streams=True, decode=False, strict=True) as a:
+        assert a.summary["packets"]["skipped"] == 0, a.summary["packets"]
+        (r,) = a.rows["conn"]
+        assert r["resp_p"] == 25 and r["conn_state"] == "SF"
+        client = b"".join(c.data for c in a.streams[r["uid"]] if c.direction == 0 and c.data)
+        assert client == MSG
+
+
+@pytest.mark.parametrize("nano", [False, True])
+@pytest.mark.parametrize("big", [False, True])
+def test_pcap_resolutions_and_byte_orders(tmp_path, nano, big):
+    p = tmp_path / "t.pcap"
+    pk = [(1_700_000_000.123456789 + i, *frame(x)) for i, x in enumerate(conv())]
+    write_pcap(p, pk, nano=nano, big_endian=big)
+    frames = list(PcapFileSource(p))
+    assert len(frames) == len(pk)
+    want = 1_700_000_000.123456789 if nano else 1_700_000_000.123457
+    assert frames[0].ts == pytest.approx(want, abs=1e-9 if nano else 1e-6)
+
+
+def test_pcapng_several_interfaces_and_sections(tmp_path):
+    pk = conv()
+    lt_eth, _ = frame(pk[0], "eth")
+    blob = pcapng_shb() + pcapng_idb(1) + pcapng_idb(113, tsresol=9)   # iface 1: ns, SLL
+    t_us = 1_700_000_000 * 10**6
+    t_ns = 1_700_000_000 * 10**9
+    for i, p in enumerate(pk[:3]):
+        if i % 2:
+            blob += pcapng_epb(1, t_ns + i * 1000, frame(p, "sll")[1])
+        else:
+            blob += pcapng_epb(0, t_us + i, frame(p, "eth")[1])
+    # a second section, big-endian, whose interface 0 is raw IP
+    blob += pcapng_shb(">") + pcapng_idb(101, o=">")
+    for i, p in enumerate(pk[3:], start=3):
+        blob += pcapng_epb(0, t_us + i, p, o=">")
+    f = tmp_path / "t.pcapng"
+    f.write_bytes(blob)
+    src = PcapFileSource(f)
+    frames = list(src)
+    assert [fr.linktype for fr in frames] == [1, 113, 1] + [101] * (len(pk) - 3)
+    assert frames[1].ts == pytest.approx(1_700_000_000 + 1e-6, abs=5e-7)  # ns resolution, float precision
+    with analyze(f, keep_streams=True, decode=False, strict=True) as a:
+        (r,) = a.rows["conn"]
+        assert r["conn_state"] == "SF" and a.summary["packets"]["skipped"] == 0
+
+
+def test_gzip_and_stdin(tmp_path):
+    p = tmp_path / "t.pcap"
+    write_pcap(p, conv())
+    gz = tmp_path / "t.pcap.gz"
+    gz.write_bytes(gzip.compress(p.read_bytes()))
+    with analyze(gz, decode=False) as a:
+        assert len(a.rows["conn"]) == 1 and a.captures[0]["gzip"]
+    out = subprocess.run([sys.executable, "-m", "decoder.cli", "sessions", "-", "--json"],
+                         input=gz.read_bytes(), capture_output=True, check=True).stdout
+    assert out.count(b'"uid"') == 1
+
+
+def test_truncated_capture_keeps_what_came_before(tmp_path):
+    p = tmp_path / "t.pcap"
+    write_pcap(p, conv() + [udp_packet("10.0.0.5", 5353, "10.0.0.6", 5353, b"x" * 300)])
+    data = p.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:-100])
+    with analyze(cut, decode=False) as a:
+        assert a.captures[0]["warnings"] and "cut short" in a.captures[0]["warnings"][0]
+        assert [r["proto"] for r in a.rows["conn"]] == ["tcp"]
+        assert any(x["name"] == "capture_truncated" for x in a.rows["anomalies"])
+    r = subprocess.run([sys.executable, "-m", "decoder.cli", "read", str(cut), "-o", str(tmp_path / "o"),
+                        "--no-html"], capture_output=True, text=True)
+    assert r.returncode == 0 and "cut short" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "o" / "tables" / "conn.jsonl").read_text().count("\n") == 1
+
+
+def test_record_claiming_4gb_stops_cleanly(tmp_path):
+    p = tmp_path / "t.pcap"
+    write_pcap(p, conv())
+    data = bytearray(p.read_bytes())
+    # corrupt the third record's incl_len
+    pos = 24
+    for _ in range(2):
+        incl = int.from_bytes(data[pos + 8:pos + 12], "little")
+        pos += 16 + incl
+    data[pos + 8:pos + 12] = (0xFFFFFFF0).to_bytes(4, "little")
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(bytes(data))
+    src = PcapFileSource(bad)
+    assert len(list(src)) == 2 and "claims" in src.info.warnings[0]
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"", "empty file"),
+    (b"hello world, not a capture", "not a pcap or pcapng"),
+    (b"\xd4\xc3", "too short"),
+])
+def test_bad_files_one_clear_line(tmp_path, content, needle):
+    p = tmp_path / "x.pcap"
+    p.write_bytes(content)
+    with pytest.raises(CaptureError, match=needle):
+        list(PcapFileSource(p))
+    good = tmp_path / "good.pcap"
+    write_pcap(good, conv())
+    r = subprocess.run([sys.executable, "-m", "decoder.cli", "read", str(p), str(good), "-o", str(tmp_path / "o"),
+                        "--no-html"], capture_output=True, text=True)
+    assert r.returncode == 1
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and str(p) in lines[0] and needle in lines[0]
+    assert (tmp_path / "o" / "tables" / "conn.jsonl").read_text().count("\n") == 1   # the good file decoded
+
+
+def test_missing_and_unreadable(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "decoder.cli", "sessions", str(tmp_path / "nope.pcap")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "decoder.cli", "sessions", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "is a directory" in r.stderr
+
+
+def test_every_frame_is_accounted_for(tmp_path):
+    arp = (1, b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + b"\x00" * 28)
+    junk = (1, b"\x00" * 10)
+    icmp = frame(bytes.fromhex("4500001c000100004001f79c0a0000010a000002") + bytes(8))
+    pk = [(1e9 + i, *f) for i, f in enumerate([arp, junk, icmp])] + \
+         [(1e9 + 10 + i, *frame(x)) for i, x in enumerate(conv())]
+    p = tmp_path / "t.pcap"
+    write_pcap(p, pk)
+    with analyze(p, decode=False) as a:
+        k = a.summary["packets"]
+        assert k["total"] == len(pk) == sum(k["by_kind"].values())
+        assert k["by_kind"]["skipped: non-IP (ARP)"] == 1
+        assert k["by_kind"]["skipped: truncated Ethernet header"] == 1
+        assert k["by_kind"]["other IP protocol: ICMP"] == 1
+        assert any(x["name"] == "packet_malformed" for x in a.rows["anomalies"])
