@@ -60,7 +60,6 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes  # noqa: F401  (documented entry point of the package)
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser
