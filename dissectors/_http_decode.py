@@ -36,6 +36,16 @@ RATIO_GRACE = 1024 * 1024
 KNOWN = frozenset({"gzip", "x-gzip", "deflate", "br", "identity"})
 
 
+class DecodeError(Exception):
+    """Corrupt coded data; ``pieces``/``total`` is what was decoded before it."""
+
+    def __init__(self, pieces: list[bytes], total: int, pos: int | None = None) -> None:
+        super().__init__("corrupt data")
+        self.pieces = pieces
+        self.total = total
+        self.pos = pos            # index of the bad byte in the piece fed, when known
+
+
 def _ignore(n: int) -> None:
     return None
 
@@ -63,6 +73,38 @@ class _Stage:
         return _brotli.Decompressor()
 
     def feed(self, data: bytes, over, consumed_cb) -> tuple[list[bytes], int]:
+        """Like :meth:`_feed`, but when zlib finds corrupt data the piece is
+        replayed byte by byte from a saved state, so the output decoded before the
+        bad byte does not depend on how the body was split into pieces; raises
+        :class:`DecodeError` carrying that output."""
+        if self.coding == "br" or self.done:
+            return self._feed(data, over, consumed_cb)
+        saved = (self.obj.copy() if self.obj is not None else None, self.pending, self.first)
+        used: list[int] = []
+
+        def count(n: int) -> None:
+            used.append(n)
+            consumed_cb(n)
+        try:
+            pieces, total = self._feed(data, over, count)
+        except zlib.error:
+            consumed_cb(-sum(used))
+            self.obj, self.pending, self.first = saved
+            out: list[bytes] = []
+            total = 0
+            for i in range(len(data)):
+                try:
+                    more, n = self._feed(data[i:i + 1], lambda t, b=total: over(b + t), consumed_cb)
+                except zlib.error as exc:
+                    raise DecodeError(out, total, i) from exc
+                out.extend(more)
+                total += n
+                if self.done or over(total):
+                    break
+            return out, total
+        return pieces, total
+
+    def _feed(self, data: bytes, over, consumed_cb) -> tuple[list[bytes], int]:
         """Decode ``data``; return output pieces and total output length.
         Stops early (the rest of the input is then dropped) as soon as
         ``over(total_output)`` is true. ``consumed_cb(n)`` reports input consumed."""
@@ -117,7 +159,7 @@ class _Stage:
                     if self.coding in ("gzip", "x-gzip"):
                         self.obj = None                      # maybe another gzip member
                         if rest:
-                            more, n = self.feed(rest, lambda t, b=total: over(b + t), consumed_cb)
+                            more, n = self._feed(rest, lambda t, b=total: over(b + t), consumed_cb)
                             out.extend(more)
                             total += n
                         return out, total
@@ -154,30 +196,37 @@ class ContentDecoder:
         self.passthrough = bool(self.unknown)
         self._held = bytearray()  # encoded input kept while nothing came out (error fallback)
         self._held_over = False
+        self._over = ""            # set when a stage stopped early because of a cap
 
     def _count(self, n: int) -> None:
         self.consumed += n
 
-    def feed(self, data: bytes) -> tuple[list[bytes], str]:
-        """Return (decoded pieces, anomaly name or ""). Pieces are at most about
-        64 KiB each and never joined, so a call holds at most the cap in memory."""
+    def feed(self, data: bytes) -> tuple[list[bytes], str, list[bytes]]:
+        """Return (pieces before the problem, anomaly name or "", pieces after it).
+        Pieces are at most about 64 KiB each and never joined, so a call holds at
+        most the cap in memory. "After" is non-empty only when corrupt data makes
+        the decoder fall back to storing the body as sent."""
         if not data or self.stopped:
-            return [], ""
+            return [], "", []
         self.in_total += len(data)
         if self.passthrough:
-            return self._emit([data])
+            out, a = self._emit([data])
+            return out, a, []
         if self.out_total == 0 and not self._held_over:
             if len(self._held) + len(data) <= RATIO_GRACE:
                 self._held += data
             else:
                 self._held_over = True
                 self._held.clear()
+        failure: Exception | None = None
         try:
             chunks = [data]
             last = len(self.stages) - 1
             for i, st in enumerate(self.stages):
                 nxt: list[bytes] = []
                 made = 0
+                if failure is not None:
+                    break
                 for c in chunks:
                     cb = self._count if i == 0 else _ignore
                     base = made
@@ -185,28 +234,49 @@ class ContentDecoder:
                     def over(t: int, base=base, final=(i == last)) -> bool:
                         n = self.out_total + base + t
                         if n > self.max_out:
+                            self._over = self._over or "capped"
                             return True
-                        return final and n > RATIO_GRACE and n > self.max_ratio * max(self.consumed, 1)
+                        if final and n > RATIO_GRACE and n > self.max_ratio * max(self.consumed, 1):
+                            self._over = self._over or "ratio"
+                            return True
+                        return False
 
-                    pieces, k = st.feed(c, over, cb)
+                    try:
+                        pieces, k = st.feed(c, over, cb)
+                    except DecodeError as exc:
+                        pieces, k, failure = exc.pieces, exc.total, exc
                     made += k
                     nxt.extend(pieces)
-                    if over(0, base=made):
+                    if failure is not None or over(0, base=made):
                         break
                 chunks = nxt
-        except Exception as exc:  # zlib.error, brotli.error: hostile bytes
-            return self._error(exc)
-        return self._emit(chunks)
+        except Exception:  # brotli.error and the like: hostile bytes
+            return self._error(data, None)
+        if failure is not None:
+            if self.out_total == 0 and not any(chunks):
+                return self._error(data, failure.pos if len(self.stages) == 1 else None)
+            out, _ = self._emit(chunks)
+            self.stopped = self.stopped or "error"
+            return out, "http_content_encoding_error", []
+        out, a = self._emit(chunks)
+        return out, a, []
 
-    def _error(self, exc: Exception) -> tuple[list[bytes], str]:
+    def _error(self, data: bytes, pos: int | None) -> tuple[list[bytes], str, list[bytes]]:
+        """Corrupt data before any output: store the body as sent from now on
+        (what was held, up to the bad byte, then the rest)."""
         if self.out_total == 0 and not self._held_over:
             held = bytes(self._held)
             self._held.clear()
             self.passthrough = True
-            out, _ = self._emit([held])
-            return out, "http_content_encoding_error"
+            if pos is None:
+                out, _ = self._emit([held])
+                return out, "http_content_encoding_error", []
+            cut = len(held) - len(data) + pos + 1
+            before, _ = self._emit([held[:cut]])
+            after, _ = self._emit([held[cut:]])
+            return before, "http_content_encoding_error", after
         self.stopped = "error"
-        return [], "http_content_encoding_error"
+        return [], "http_content_encoding_error", []
 
     def _emit(self, pieces: list[bytes]) -> tuple[list[bytes], str]:
         anomaly = ""
@@ -225,10 +295,13 @@ class ContentDecoder:
             self.out_total += len(p)
             if self.stopped:
                 break
-        if (not self.passthrough and not self.stopped and self.out_total > RATIO_GRACE
-                and self.out_total > self.max_ratio * max(self.consumed, 1)):
+        if not self.passthrough and not self.stopped and (self._over == "ratio" or (
+                self.out_total > RATIO_GRACE and self.out_total > self.max_ratio * max(self.consumed, 1))):
             self.stopped = "ratio"
             anomaly = "http_decompression_ratio_limit"
+        elif not self.stopped and self._over == "capped":
+            self.stopped = "capped"
+            anomaly = "http_decompression_capped"
         if self.out_total:
             self._held.clear()
         return out, anomaly

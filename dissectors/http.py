@@ -184,8 +184,8 @@ _REQ_LINE = re.compile(rb"(" + _TOKEN + rb")[ \t]+([^ \t]+)(?:[ \t]+([^ \t]+))?[
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 _STATUS_LINE = re.compile(rb"(HTTP/\d\.\d)[ \t]+(\d{3})(?:[ \t]+([^\r\n]*?))?[ \t]*\r?")
 _RESYNC = {
-    ORIG: re.compile(rb"(?m)^[A-Z][A-Z0-9_\-]{0,23}[ \t]+[^ \t\r\n]+[ \t]+HTTP/\d\.\d[ \t]*\r?$"),
-    RESP: re.compile(rb"(?m)^HTTP/\d\.\d[ \t]+\d{3}(?:[ \t][^\r\n]*)?\r?$"),
+    ORIG: re.compile(rb"(?m)^[A-Z][A-Z0-9_\-]{0,23}[ \t]+[^ \t\r\n]+[ \t]+HTTP/\d\.\d[ \t]*\r?\n"),
+    RESP: re.compile(rb"(?m)^HTTP/\d\.\d[ \t]+\d{3}(?:[ \t][^\r\n]*)?\r?\n"),
 }
 _PROBE_REQ = re.compile(rb"[A-Z][A-Z0-9_\-]{1,23} [^ \t\r\n]+ HTTP/\d\.\d\r?\n")
 _PROBE_REQ09 = re.compile(rb"GET /[^ \t\r\n]*\r?\n")
@@ -1063,13 +1063,19 @@ class HttpDissector:
         if b is None or not raw:
             return
         b.wire += len(raw)
-        if b.decoder is not None:
-            pieces, anomaly = b.decoder.feed(raw)
-            if anomaly:
-                self._decoder_anomaly(side, anomaly)
-        else:
-            pieces = [raw]
+        if b.decoder is None:
+            self._store(side, b, [raw])
+            return
+        before, anomaly, after = b.decoder.feed(raw)
+        self._store(side, b, before)
+        if anomaly:     # after the data decoded before the problem, whatever the split
+            self._decoder_anomaly(side, anomaly)
+        self._store(side, b, after)
+
+    def _store(self, side: _Side, b: _Body, pieces: list[bytes]) -> None:
         for data in pieces:
+            if not data:
+                continue
             b.length += len(data)
             self.out.append(FileData(self.ts, b.handle, data))
             if b.collect is not None and not b.collect_over:
