@@ -45,6 +45,11 @@ http`` — de-chunked and decoded (``name_hint`` from Content-Disposition or the
 URI's last path segment, ``mime_type`` from Content-Type, ``total_size`` from
 Content-Length when no content coding applies).
 
+Detection: the probe says YES on a request line or status line (any port). Before
+the first valid start line, binary bytes are a ``Violation`` except on the HTTP
+ports, where a capture that starts inside a body is resynchronised (up to 256 KiB
+scanned, 16 KiB elsewhere).
+
 Gaps: inside a body with known length or inside chunk data the object gets a
 ``FileGap`` and is closed incomplete (missing bytes counted) while framing goes
 on; a gap in a start line, headers or chunk framing drops the unit and resyncs.
@@ -200,7 +205,9 @@ _USER_FIELDS = ("username", "user", "login", "email", "uname", "user_name", "use
                 "log", "usr", "account", "mail")
 _FORM_BUFFER = 64 * 1024
 _MAX_CHUNK_HEX = 16
-_UNCONFIRMED_BUDGET = 16 * 1024
+_UNCONFIRMED_BUDGET = 16 * 1024          # bytes scanned for a start line before Violation
+_UNCONFIRMED_BUDGET_PORT = 256 * 1024    # ... on an HTTP port (capture started mid-body)
+HTTP_PORTS = frozenset({80, 8080, 8000, 8008, 3128})
 
 
 def _meaning_status(code: int | None) -> str:
@@ -536,6 +543,8 @@ class HttpDissector:
         self.out: list = []
         self.anom_once: set[str] = set()
         self.rerun_orig = False
+        # on an HTTP port a capture that starts inside a body is resynchronised, not rejected
+        self.on_http_port = ctx.resp_p in HTTP_PORTS
 
     # -- contract ---------------------------------------------------------
     def feed(self, direction: Direction, data: bytes, ts: float) -> list:
@@ -675,7 +684,7 @@ class HttpDissector:
 
     def _not_http(self, side: _Side, line: bytes, what: str) -> bool:
         if not self.confirmed:
-            if _BINARY.search(line[:256]):
+            if _BINARY.search(line[:256]) and not self.on_http_port:
                 self._violate(f"not HTTP: {what} {line[:40]!r}")
                 return False
             side.state = _RESYNC_ST
@@ -1490,7 +1499,8 @@ class HttpDissector:
         return self._resync_budget(side)
 
     def _resync_budget(self, side: _Side) -> bool:
-        if not self.confirmed and side.scanned > _UNCONFIRMED_BUDGET:
+        budget = _UNCONFIRMED_BUDGET_PORT if self.on_http_port else _UNCONFIRMED_BUDGET
+        if not self.confirmed and side.scanned > budget:
             self._violate("no HTTP start line found")
         return False
 
@@ -1565,7 +1575,7 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(
         name="http",
         transport=Transport.TCP,
-        ports=frozenset({80, 8080, 8000, 8008, 3128}),
+        ports=HTTP_PORTS,
         probe=probe,
         factory=HttpDissector,
         service="http",

@@ -404,7 +404,7 @@ def test_pending_requests_capped():
 
 
 def test_binary_garbage_before_confirmation_is_a_violation():
-    items = run(make(), [C(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\n")])
+    items = run(lambda: HttpDissector(ctx(resp=("10.0.0.2", 4444))), [C(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\n")])
     assert of_type(items, Violation) and not txs(items)
 
 
@@ -506,3 +506,17 @@ def test_sha256_of_objects_equals_served_bytes():
     items = run_all_ways(make(), convo)
     (data,) = files(items).values()
     assert hashlib.sha256(data).digest() == hashlib.sha256(payload).digest()
+
+
+def test_capture_starting_inside_a_body_on_port_80_resyncs():
+    convo = [S(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8 + b"\n"),
+             C(get("/next")), S(resp(b"ok", "Content-Length: 2"))]
+    items = run_all_ways(make(), convo)
+    assert not of_type(items, Violation)
+    (t,) = txs(items)
+    assert (t.uri, t.status_code) == ("/next", 200)
+
+
+def test_binary_on_another_port_is_a_violation():
+    items = run(lambda: HttpDissector(ctx(resp=("10.0.0.2", 4444))), [S(b"\x00\x01\x02garbage\r\n")])
+    assert of_type(items, Violation)
