@@ -98,33 +98,43 @@ def _size(paths: Sequence[str]) -> int:
 
 # ----------------------------------------------------------------------------- verbs
 def cmd_read(args: argparse.Namespace) -> int:
-    from decoder.pipeline import analyze
-    from reports.export import write_json, write_tables
+    from decoder.pipeline import Analysis, Engine, build_summary, run_engine
+    from reports.export import write_json, write_row_tables
 
     out = Path(args.output)
     paths = list(args.captures) + ([args.read] if args.read else [])
     if not paths:
         raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
+    out.mkdir(parents=True, exist_ok=True)
     prog = Progress(_size(paths), "reading")
-    a = analyze(paths, limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
-                transcripts=not args.no_html)
+    engine = Engine(limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
+                    transcripts=not args.no_html)
+    run_engine(engine, paths)
     prog.done()
-    for e in a.errors:
+    res = engine.results
+    for e in res.errors:
         print(f"wiretale: {e}", file=sys.stderr)
-    for c in a.captures:
+    for c in res.captures:
         for w in c["warnings"]:
             print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
-    write_tables(a.tables, out / "tables", args.tables)
-    write_json(a.summary, out / "summary.json")
-    if not args.no_html:
+    if args.no_html:
+        # stream rows from disk-backed tables: memory stays flat however large the capture
+        summary = build_summary(engine)
+        write_row_tables(res.tables, out / "tables", args.tables)
+        res.cleanup()
+    else:
         from reports.html import write_report
 
+        a = Analysis(engine, None)
+        summary = a.summary
+        write_row_tables(a.rows, out / "tables", args.tables)
         write_report(a, out, show_secrets=args.show_secrets)
-    s = a.summary
+    write_json(summary, out / "summary.json")
+    s = summary
     print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
           f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}), "
           f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly → {out}")
-    return 1 if a.errors else 0
+    return 1 if res.errors else 0
 
 
 def _fmt_bytes(n: int) -> str:

@@ -138,6 +138,7 @@ class Record:
     """
 
     TABLE: ClassVar[str] = ""
+    COLUMNS: ClassVar[Mapping[str, str]] = {}   # field → column name where Python forbids it (from_ → from)
     ts: float
 
 

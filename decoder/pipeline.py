@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import shutil
 import struct
 import tempfile
 from collections import OrderedDict, Counter
@@ -35,6 +36,7 @@ from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str
 from decoder.link import Skip, ip as parse_ip, l3
+from decoder.rows import RowStore
 from decoder.transcripts import TranscriptBuffer
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect, FileClose,
@@ -101,19 +103,39 @@ class Handler:
         self.udp_datagrams = 0
 
 
+ROW_KEYS: dict[str, Callable[[dict], Any]] = {"conn": lambda r: (r["ts"], r["first_frame"])}
+
+
 @dataclass
 class Results:
-    """Rows gathered by the engine (plain dicts; :mod:`reports.tables` makes DataFrames)."""
+    """Rows gathered by the engine (plain dicts in :class:`RowStore` tables that spill to
+    disk, so memory does not grow with the capture; :mod:`reports.tables` makes DataFrames)."""
 
-    tables: dict[str, list[dict]] = field(default_factory=dict)
+    spill_dir: Path | None = None
+    tables: dict[str, RowStore] = field(default_factory=dict)
     captures: list[dict] = field(default_factory=list)
     packets: Counter = field(default_factory=Counter)
     limits_hit: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     streams: dict[str, list[Chunk]] = field(default_factory=dict)
 
+    def store(self, table: str) -> RowStore:
+        st = self.tables.get(table)
+        if st is None:
+            st = self.tables[table] = RowStore(table, self.spill_dir, key=ROW_KEYS.get(table))
+        return st
+
     def add(self, table: str, row: dict) -> None:
-        self.tables.setdefault(table, []).append(row)
+        st = self.tables.get(table)
+        if st is None:
+            st = self.store(table)
+        st.append(row)
+
+    def cleanup(self) -> None:
+        for st in self.tables.values():
+            st.clear_spills()
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
 
 
 class Engine:
@@ -134,8 +156,9 @@ class Engine:
         self.transcripts = transcripts and out_dir is not None
         self._tx: dict[Flow, TranscriptBuffer] = {}
         self.store = ArtifactStore(out_dir, self.limits)
-        self.results = Results()
-        self._fields: dict[type, tuple[str, ...]] = {}
+        self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None)
+        self._file_eps: dict[str, tuple] = {}
+        self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
             p for s in self.registry for p in s.ports)
         self._reset_capture_state()
@@ -538,10 +561,12 @@ class Engine:
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p}
                 names = self._fields.get(type(it))
                 if names is None:
-                    names = tuple(f.name for f in dataclasses.fields(it) if f.name != "ts")
+                    cols = getattr(type(it), "COLUMNS", {})   # field → column (e.g. from_ → from)
+                    names = tuple((f.name, cols.get(f.name, f.name)) for f in dataclasses.fields(it)
+                                  if f.name != "ts")
                     self._fields[type(it)] = names
-                for n in names:
-                    row[n] = plain(getattr(it, n))
+                for n, col in names:
+                    row[col] = plain(getattr(it, n))
                 res.add(it.TABLE or type(it).__name__.lower(), row)
             elif isinstance(it, Anomaly):
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
@@ -553,6 +578,7 @@ class Engine:
                                  "not stored", flow=flow, source=svc)
             elif isinstance(it, FileOpen):
                 fuid = make_fuid(flow.uid, it.handle)
+                self._file_eps[flow.uid] = (flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p)
                 d = None if it.direction is None else ("orig" if it.direction == ORIG else "resp")
                 if not self.store.open(fuid, flow.uid, it.ts, it.source, it.kind, it.name_hint, it.mime_type,
                                        it.total_size, d, it.parent_fuid):
@@ -585,6 +611,9 @@ class Engine:
                 return
 
     def _file_closed(self, row: dict) -> None:
+        eps = self._file_eps.get(row["uid"])
+        if eps is not None:
+            row["orig_h"], row["orig_p"], row["resp_h"], row["resp_p"] = eps
         self.results.add("files", row)
         if row.get("kind") == "email":
             from decoder.session import explode_email
@@ -703,12 +732,13 @@ class Analysis:
         self._tmp = tmp
         self.engine = engine
         self.out_dir: Path | None = engine.out_dir
-        self.rows = engine.results.tables
-        self.tables = frames(engine.results.tables)
+        self.summary = build_summary(engine)
+        self.rows = {name: st.to_list() for name, st in engine.results.tables.items()}
+        engine.results.cleanup()
+        self.tables = frames(self.rows)
         self.captures = engine.results.captures
         self.errors = engine.results.errors
         self.streams = engine.results.streams
-        self.summary = build_summary(engine)
 
     def __getitem__(self, table: str):
         return self.tables[table]
@@ -729,8 +759,11 @@ def build_summary(engine: Engine) -> dict:
     from decoder import __version__
 
     res = engine.results
-    conn = res.tables.get("conn", [])
-    services = Counter(c["service"] or "(unknown)" for c in conn)
+    services: Counter = Counter()
+    protos: Counter = Counter()
+    for c in res.tables.get("conn", ()):
+        services[c["service"] or "(unknown)"] += 1
+        protos[c["proto"]] += 1
     anomalies = Counter(a["name"] for a in res.tables.get("anomalies", []))
     total = sum(res.packets.values())
     decoded = sum(n for k, n in res.packets.items() if not k.startswith("skipped"))
@@ -744,8 +777,7 @@ def build_summary(engine: Engine) -> dict:
             "skipped": total - decoded,
             "by_kind": dict(sorted(res.packets.items())),
         },
-        "flows": {"total": len(conn), "tcp": sum(1 for c in conn if c["proto"] == "tcp"),
-                  "udp": sum(1 for c in conn if c["proto"] == "udp")},
+        "flows": {"total": sum(protos.values()), "tcp": protos["tcp"], "udp": protos["udp"]},
         "sessions": dict(sorted(services.items())),
         "anomalies": dict(sorted(anomalies.items())),
         "limits_hit": dict(sorted(res.limits_hit.items())),
@@ -777,10 +809,15 @@ def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = No
         root.mkdir(parents=True, exist_ok=True)
     engine = Engine(limits=limits, registry=registry, out_dir=root, strict=strict,
                     keep_streams=keep_streams, decode=decode, progress=progress, transcripts=transcripts)
-    for p in paths:
-        engine.run(p)
+    run_engine(engine, paths)
+    return Analysis(engine, tmp)
+
+
+def run_engine(engine: Engine, paths: Sequence[str | Path]) -> Engine:
+    """Run every capture through ``engine`` and assemble sessions (rows stay in RowStores)."""
     from decoder.session import assemble
 
+    for p in paths:
+        engine.run(p)
     assemble(engine)
-    engine.results.tables.get("conn", []).sort(key=lambda r: (r["ts"], r["first_frame"]))
-    return Analysis(engine, tmp)
+    return engine

@@ -9,7 +9,6 @@
 * **Cross-flow joins**: each spec's ``assemble(tables)`` (FTP data ↔ command,
   TFTP request ↔ transfer) runs over all rows; files it renames are renamed on
   disk (names still chosen by us).
-* **Endpoints**: rows of ``files`` and ``emails`` get the flow's endpoints.
 """
 from __future__ import annotations
 
@@ -54,6 +53,8 @@ def explode_email(engine: "Engine", row: dict) -> None:
                                       att.declared_mime, att.data, parent_fuid=row["fuid"],
                                       direction=row.get("direction"))
         if crow is not None:
+            for c in ENDPOINT_COLS:
+                crow[c] = row.get(c)
             crow["is_attachment"] = bool(att.is_attachment)
             crow["mime_part"] = att.part_path
             engine.results.add("files", crow)
@@ -64,7 +65,8 @@ def explode_email(engine: "Engine", row: dict) -> None:
         engine.anomaly(row["ts"], a, "while parsing the message's MIME structure", source="mime")
     f: dict[str, Any] = dict(parsed.fields)
     engine.results.add("emails", {
-        "ts": row["ts"], "uid": row["uid"], "fuid": row["fuid"], "source": row["source"],
+        "ts": row["ts"], "uid": row["uid"], **{c: row.get(c) for c in ENDPOINT_COLS},
+        "fuid": row["fuid"], "source": row["source"],
         "date": f.get("date"), "from": f.get("from"), "to": f.get("to") or [], "cc": f.get("cc") or [],
         "reply_to": f.get("reply_to"), "subject": f.get("subject"), "msg_id": f.get("msg_id"),
         "in_reply_to": f.get("in_reply_to"), "user_agent": f.get("user_agent"),
@@ -76,34 +78,45 @@ def explode_email(engine: "Engine", row: dict) -> None:
 
 
 def assemble(engine: "Engine") -> None:
-    tables = engine.results.tables
-    seen = set()
+    """Run each spec's ``assemble`` hook. It gets every table as lists except the two that grow with
+    the capture: ``timeline`` and ``anomalies`` are left out and ``conn`` holds only flows that were
+    foreseen by another (``parent_uid`` set) — the ones cross-flow joins need."""
+    res = engine.results
+    hooks = []
     for spec in engine.registry:
-        fn = spec.assemble
-        if fn is None or fn in seen:
-            continue
-        seen.add(fn)
-        try:
-            new = fn({k: list(v) for k, v in tables.items()})
-        except Exception as e:
-            if engine.strict:
-                raise
-            engine.anomaly(0.0, "dissector_error", f"{spec.name} assemble: {type(e).__name__}: {e}",
-                           source=spec.name)
-            continue
-        for name, rows in (new or {}).items():
-            tables[name] = list(rows)
+        if spec.assemble is not None and spec.assemble not in hooks:
+            hooks.append(spec.assemble)
+    if hooks:
+        small = {k: st.to_list() for k, st in res.tables.items() if k not in ("timeline", "anomalies", "conn")}
+        small["conn"] = [c for c in res.tables.get("conn", ()) if c.get("parent_uid") or c.get("expect_token")]
+        changed: set[str] = set()
+        for fn in hooks:
+            try:
+                new = fn({k: list(v) for k, v in small.items()})
+            except Exception as e:
+                if engine.strict:
+                    raise
+                engine.anomaly(0.0, "dissector_error", f"assemble ({getattr(fn, '__module__', '?')}): "
+                               f"{type(e).__name__}: {e}", source="assemble")
+                continue
+            for name, rows in (new or {}).items():
+                small[name] = list(rows)
+                changed.add(name)
+        for name in changed:
+            if name == "conn":
+                res.store("conn").update_by("uid", {r["uid"]: r for r in small["conn"]})
+            elif name not in ("timeline", "anomalies"):
+                res.store(name).replace(small[name])
     # files whose name was learnt after the fact get it on disk too
-    for row in tables.get("files", []):
-        if row.get("filename") and row.get("path"):
-            want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
-            if not str(row["path"]).endswith(want):
-                engine.store.rename(row, row["filename"])
-    # endpoints for rows keyed by uid only
-    ends = {c["uid"]: c for c in tables.get("conn", [])}
-    for name in ("files", "emails"):
-        for row in tables.get(name, []):
-            c = ends.get(row.get("uid"))
-            for col in ENDPOINT_COLS:
-                if row.get(col) is None:
-                    row[col] = c.get(col) if c else None
+    files = res.tables.get("files")
+    if files:
+        rows = files.to_list()
+        renamed = False
+        for row in rows:
+            if row.get("filename") and row.get("path"):
+                want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
+                if not str(row["path"]).endswith(want):
+                    engine.store.rename(row, row["filename"])
+                    renamed = True
+        if renamed:
+            files.replace(rows)

@@ -101,3 +101,51 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path, fmt: str = "
 
 def write_json(obj: Any, path: Path) -> None:
     path.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl") -> list[Path]:
+    """Write tables straight from row iterables (the engine's RowStores) without building DataFrames
+    for JSON lines and CSV, so memory stays flat for large captures; Parquet builds one table at a time."""
+    import csv
+
+    from reports.tables import frame, names_for, schema
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names_for(tables):
+        rows = tables.get(name, ())
+        p = out_dir / f"{name}.{fmt}"
+        if fmt == "jsonl":
+            cols = schema(name)
+            with open(p, "w", encoding="utf-8") as fh:
+                for r in rows:
+                    ordered = {c: _jsonable(r.get(c)) for c in cols}
+                    for k, v in r.items():
+                        if k not in ordered:
+                            ordered[k] = _jsonable(v)
+                    fh.write(json.dumps(ordered, ensure_ascii=False, separators=(",", ":")))
+                    fh.write("\n")
+        elif fmt == "csv":
+            cols = list(schema(name))
+            seen = set(cols)
+            for r in rows:              # first pass: every column that occurs
+                for k in r:
+                    if k not in seen:
+                        seen.add(k)
+                        cols.append(k)
+            with open(p, "w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(cols)
+                for r in rows:
+                    w.writerow([_cell(r.get(c)) for c in cols])
+        else:
+            write_parquet(frame(name, rows), p)
+        written.append(p)
+    return written
+
+
+def _cell(v: Any) -> Any:
+    v = _jsonable(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False)
+    return "" if v is None else v

@@ -50,7 +50,8 @@ def schema(table: str) -> tuple[str, ...]:
     cls = _record_classes().get(table)
     if cls is None:
         return LEAD
-    return LEAD + tuple(f.name for f in dataclasses.fields(cls) if f.name != "ts")
+    cols = getattr(cls, "COLUMNS", {})   # field → column, for names Python does not allow (from_ → from)
+    return LEAD + tuple(cols.get(f.name, f.name) for f in dataclasses.fields(cls) if f.name != "ts")
 
 
 def frame(table: str, rows: Iterable[dict]) -> pd.DataFrame:
@@ -73,6 +74,10 @@ def frame(table: str, rows: Iterable[dict]) -> pd.DataFrame:
     return df
 
 
+def names_for(tables: Mapping[str, object]) -> list[str]:
+    """Every table to write: those with rows, the core tables and every known protocol table."""
+    return sorted(set(tables) | set(CORE) | {"credentials"} | set(_record_classes()))
+
+
 def frames(tables: Mapping[str, list[dict]]) -> dict[str, pd.DataFrame]:
-    names = set(tables) | set(CORE) | {"credentials"} | set(_record_classes())
-    return {name: frame(name, tables.get(name, [])) for name in sorted(names)}
+    return {name: frame(name, tables.get(name, [])) for name in names_for(tables)}
