@@ -125,11 +125,15 @@ class Results:
             st = self.tables[table] = RowStore(table, self.spill_dir, key=ROW_KEYS.get(table))
         return st
 
+    listener: Callable[[str, dict], None] | None = None   # sees every row as it is made (live mode)
+
     def add(self, table: str, row: dict) -> None:
         st = self.tables.get(table)
         if st is None:
             st = self.store(table)
         st.append(row)
+        if self.listener is not None:
+            self.listener(table, row)
 
     def cleanup(self) -> None:
         for st in self.tables.values():
@@ -142,7 +146,7 @@ class Engine:
     def __init__(self, limits: Limits | None = None, registry: Sequence[DissectorSpec] | None = None,
                  out_dir: Path | None = None, strict: bool = False, keep_streams: bool | set[str] = False,
                  decode: bool = True, progress: Callable[[int], None] | None = None,
-                 transcripts: bool = False) -> None:
+                 transcripts: bool = False, on_row: Callable[[str, dict], None] | None = None) -> None:
         if registry is None:
             from dissectors import REGISTRY
             registry = REGISTRY
@@ -156,7 +160,7 @@ class Engine:
         self.transcripts = transcripts and out_dir is not None
         self._tx: dict[Flow, TranscriptBuffer] = {}
         self.store = ArtifactStore(out_dir, self.limits)
-        self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None)
+        self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None, listener=on_row)
         self._file_eps: dict[str, tuple] = {}
         self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
@@ -211,6 +215,17 @@ class Engine:
             "packets_counted": sum(self.results.packets.values()) - counts_before,
         })
         return info
+
+    def feed_frames(self, frames: Iterable[Frame], info: CaptureInfo) -> None:
+        """Process frames from a source other than a file (live capture); call
+        :meth:`finish_capture` at the end. ``info`` is updated as frames arrive."""
+        for fr in frames:
+            info.frames = fr.index
+            if info.first_ts is None:
+                info.first_ts = fr.ts
+            info.last_ts = fr.ts
+            info.linktypes.add(fr.linktype)
+            self.frame(fr)
 
     def finish_capture(self) -> None:
         for flow in list(self.active):
