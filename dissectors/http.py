@@ -56,11 +56,13 @@ on; a gap in a start line, headers or chunk framing drops the unit and resyncs.
 A body cut by the end of the capture is closed incomplete with its missing byte
 count when known. Responses without a request are kept and flagged.
 
-Parser choice (measured on this 2-core machine, Python 3.11, httptools 0.9.0 with
-every ``set_dangerous_leniencies`` flag on): on 20,000 keep-alive request/response
-pairs of ~440 and ~2,200 bytes, httptools alone parses ~700 MB/s (~290,000
-transactions/s, C callbacks doing nothing); this whole dissector, which also
-builds the events, records and objects, runs ~20 MB/s (~9,000 transactions/s).
+Parser choice (measured on this shared 2-core machine, CPU time, Python 3.11,
+httptools 0.9.0 with every ``set_dangerous_leniencies`` flag on): on 20,000
+keep-alive request/response pairs of ~440 and ~2,200 bytes, httptools alone
+parses 400-700 MB/s (160,000-290,000 transactions/s, callbacks doing nothing);
+this whole dissector, which also builds the events, records and objects, runs
+17-25 MB/s (7,000-10,000 transactions/s); with 200 KB bodies it runs ~520 MB/s
+(bodies are sliced, never scanned), so the cost is per transaction, not per byte.
 Speed favours llhttp, but tolerance decides for captured traffic. Fed the same
 bytes, llhttp: accepts bare LF and obs-fold silently (no anomaly to report);
 raises a fatal "Invalid header token" on a space before the colon or a header
@@ -772,7 +774,20 @@ class HttpDissector:
             if 0 <= stop - pos <= limit and stop - pos <= 64 * self.lim.max_line:
                 lines = bytes(data[pos:stop]).split(b"\n") if stop > pos else []
                 buf.pos = stop + (1 if stop > pos else 0)
+                append = msg.headers.append
+                plain = side.state != _TRAILERS
+                max_line = self.lim.max_line
                 for line in lines:
+                    # common case inline: "Name: value\r", no fold, no odd spacing
+                    colon = line.find(b":")
+                    if (plain and colon > 0 and line[-1:] == b"\r" and line[0] not in (0x20, 0x09)
+                            and line[colon - 1] not in (0x20, 0x09) and len(line) <= max_line):
+                        msg.header_bytes += len(line) + 1
+                        if msg.header_bytes <= self.lim.max_header_block:
+                            append((line[:colon].decode("latin-1"),
+                                    line[colon + 1:-1].strip(b" \t").decode("latin-1")))
+                            continue
+                        msg.header_bytes -= len(line) + 1
                     if len(line) > self.lim.max_line:
                         self._anom("http_header_line_too_long",
                                    f"header line over {self.lim.max_line} bytes", side.dir)
@@ -853,10 +868,9 @@ class HttpDissector:
         else:
             self._response_headers_done(side)
 
-    def _framing(self, side: _Side, headers: list[tuple[str, str]], is_request: bool,
+    def _framing(self, side: _Side, hx: dict[str, list[str]], is_request: bool,
                  ) -> tuple[str, int]:
         """("none"|"length"|"chunked"|"close", length)."""
-        hx = _index(headers)
         te = ",".join(_hget(hx, "transfer-encoding")).lower()
         cls = _hget(hx, "content-length")
         if te.strip():
@@ -900,7 +914,7 @@ class HttpDissector:
                 self._auth(tx, v)
         self.out.append(HttpRequest(msg.ts, ORIG, tx.depth, tx.method or "", tx.uri or "",
                                     tx.version or "", tuple(h)))
-        kind, n = self._framing(side, h, True)
+        kind, n = self._framing(side, hx, True)
         self._push_pending(tx)
         if tx.method == "CONNECT":
             side.msg = None
@@ -912,7 +926,7 @@ class HttpDissector:
         if kind == "none":
             self._request_done(side)
             return
-        side.body = self._open_body(side, tx, h, tx.uri)
+        side.body = self._open_body(side, tx, h, tx.uri, hx)
         tx.req_body = side.body
         self._enter_body(side, kind, n)
 
@@ -1002,13 +1016,13 @@ class HttpDissector:
         if tx.method == "HEAD" or code in (204, 304) or code < 200:
             kind, n = "none", 0
         else:
-            kind, n = self._framing(side, h, False)
+            kind, n = self._framing(side, hx, False)
         if code == 206:
             tx.flags.append("partial")
         if kind == "none":
             self._response_done(side)
             return
-        side.body = self._open_body(side, tx, h, tx.uri)
+        side.body = self._open_body(side, tx, h, tx.uri, hx)
         tx.resp_body = side.body
         if code == 206:
             side.body.partial = _first(hx, "content-range") or "unknown range"
@@ -1024,12 +1038,14 @@ class HttpDissector:
         self._to_start(side)
 
     # -- bodies -----------------------------------------------------------
-    def _open_body(self, side: _Side, tx: _Tx, h: list[tuple[str, str]], uri: str | None) -> _Body:
+    def _open_body(self, side: _Side, tx: _Tx, h: list[tuple[str, str]], uri: str | None,
+                   hx: dict[str, list[str]] | None = None) -> _Body:
         b = _Body()
         self.handles += 1
         b.handle = f"{'req' if side.dir is ORIG else 'resp'}{tx.depth}-{self.handles}"
         b.fuid = self.ctx.fuid(b.handle)
-        hx = _index(h)
+        if hx is None:
+            hx = _index(h)
         ctype = _first(hx, "content-type")
         params: dict[str, str] = {}
         if ctype:
