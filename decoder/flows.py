@@ -47,14 +47,17 @@ class Flow:
     )
 
     def __init__(self, number: int, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
-                 ts: float, frame: int, roles_guessed: bool, limits: Limits) -> None:
+                 ts: float, frame: int, roles_guessed: bool, limits: Limits, capture: int = 0) -> None:
         self.number = number
         self.proto = proto
         self.orig_raw, self.orig_p = orig
         self.resp_raw, self.resp_p = resp
         self.orig_h = addr_str(self.orig_raw)
         self.resp_h = addr_str(self.resp_raw)
-        self.uid = short_uid("C", number, proto, self.orig_h, self.orig_p, self.resp_h, self.resp_p, repr(ts))
+        # the uid depends on what the flow is and where it starts in the file, not on how many flows came
+        # before: a capture split by host pair across processes gets the same uids as a single pass
+        self.uid = short_uid("C", proto, self.orig_h, self.orig_p, self.resp_h, self.resp_p, repr(ts), frame,
+                             *(("capture", capture) if capture else ()))
         self.first_ts = self.last_ts = ts
         self.first_frame = self.last_frame = frame
         self.pkts = [0, 0]

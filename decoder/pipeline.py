@@ -167,6 +167,7 @@ class Engine:
             p for s in self.registry for p in s.ports)
         self._reset_capture_state()
         self.flow_number = 0
+        self.capture_no = 0
 
     # ------------------------------------------------------------------ per capture
     def _reset_capture_state(self) -> None:
@@ -189,6 +190,7 @@ class Engine:
             return None
         info = src.info
         self._reset_capture_state()
+        self.capture_no = len(self.results.captures)
         counts_before = sum(self.results.packets.values())
         try:
             last_report = 0
@@ -328,7 +330,7 @@ class Engine:
     def _new_flow(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int], ts: float,
                   frame: int, guessed: bool, flipped: bool = False) -> Flow:
         self.flow_number += 1
-        flow = Flow(self.flow_number, proto, orig, resp, ts, frame, guessed, self.limits)
+        flow = Flow(self.flow_number, proto, orig, resp, ts, frame, guessed, self.limits, self.capture_no)
         if flipped:
             flow.hist.append("^")
         table = self.tcp if proto == "tcp" else self.udp
