@@ -120,15 +120,22 @@ def cmd_read(args: argparse.Namespace) -> int:
     if args.no_html:
         # stream rows from disk-backed tables: memory stays flat however large the capture
         summary = build_summary(engine)
-        write_row_tables(res.tables, out / "tables", args.tables)
-        res.cleanup()
+        tables = res.tables
     else:
         from reports.html import write_report
 
         a = Analysis(engine, None)
         summary = a.summary
-        write_row_tables(a.rows, out / "tables", args.tables)
+        tables = a.rows
         write_report(a, out, show_secrets=args.show_secrets)
+    write_row_tables(tables, out / "tables", args.tables)
+    if tables.get("http"):
+        from reports.har import write_har
+        from reports.tables import frame
+
+        write_har({"http": frame("http", tables["http"]), "files": frame("files", tables.get("files", ()))},
+                  out / "files", out / "http.har")
+    res.cleanup()
     write_json(summary, out / "summary.json")
     s = summary
     print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
