@@ -779,10 +779,19 @@ class TftpDissector:
         return out
 
     def _flush_pending(self, t: _Transfer, ts: float) -> list[Item]:
+        """Write every buffered block in order, the holes between them as gaps.
+        One pass over the sorted keys: terminates whatever the state."""
         out: list[Item] = []
-        while t.pending and not t.file_closed:
-            out.extend(self._gap_to(t, min(t.pending), ts))
-            out.extend(self._drain(t, ts))
+        pending, t.pending = t.pending, {}
+        for k in sorted(pending):
+            if t.file_closed:
+                break
+            if k < t.next_abs:
+                continue
+            out.extend(self._gap_to(t, k, ts))
+            out.extend(self._write(t, k, pending[k], ts))
+            if t.final_abs == k:
+                out.extend(self._end_file(t, ts))
         return out
 
     def _finish(self, t: _Transfer, ts: float) -> list[Item]:

@@ -348,3 +348,13 @@ def test_specs():
         "tftp", frozenset({69}), "tftp", False)
     assert req.assemble is assemble
     assert (dat.name, dat.service_name, dat.expect_only) == ("tftp-data", "tftp", True)
+
+
+def test_error_with_blocks_waiting_terminates():
+    """Regression (found by Hypothesis): blocks buffered ahead of a hole, then an
+    ERROR before anything was written, then close: used to loop for ever."""
+    convo = [C(data(3, BLOCK)), C(data(5, b"x")), S(err(0, b"bye"))]
+    items = run(data_ctx(), convo)
+    assert file_bytes(items) == BLOCK + b"x"
+    assert [g.length for g in of_type(items, FileGap)] == [1024, 512]
+    assert not of_type(items, FileClose)[0].complete
