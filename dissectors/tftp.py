@@ -103,6 +103,10 @@ KNOWN_OPTIONS = frozenset({"blksize", "tsize", "timeout", "windowsize", "multica
 DEFAULT_BLKSIZE = 512
 MAX_BLKSIZE = 65464
 MAX_OPTIONS = 64
+# Full DATA blocks of these sizes are what a transfer met mid-way looks like
+# (512 by default; the others are common negotiated blksize values, e.g. PXE).
+COMMON_BLKSIZES = frozenset({512, 1024, 1228, 1408, 1428, 1432, 1456, 1468, 1476, 2048,
+                             4096, 8192, 16384, 32768, 65464})
 
 
 # ---------------------------------------------------------------- items
@@ -311,15 +315,15 @@ def _strict_oack(data: bytes) -> bool:
 
 def data_probe(direction: Direction, data: bytes) -> Verdict:
     """Strict recognition of a transfer's first datagram (no request seen):
-    YES for a full default-size DATA block (516 bytes), a DATA block 1, or an
-    OACK whose option names are all known; MAYBE for a bare 4-byte ACK or a
-    well-formed ERROR; NO otherwise."""
+    YES for a full DATA block of the default or a common negotiated size
+    (516 bytes on the wire for 512) or an OACK whose option names are all
+    known; MAYBE for other DATA, a bare 4-byte ACK or a well-formed ERROR
+    (four fixed bytes are too weak a signature on their own); NO otherwise."""
     if len(data) < 4 or data[0] != 0:
         return Verdict.NO if len(data) >= 2 else Verdict.MAYBE
     op = data[1]
     if op == DATA:
-        block = (data[2] << 8) | data[3]
-        if len(data) == 4 + DEFAULT_BLKSIZE or (block == 1 and len(data) <= 4 + MAX_BLKSIZE):
+        if len(data) - 4 in COMMON_BLKSIZES:
             return Verdict.YES
         return Verdict.MAYBE if len(data) <= 4 + MAX_BLKSIZE else Verdict.NO
     if op == ACK:

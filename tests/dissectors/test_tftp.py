@@ -331,7 +331,8 @@ def test_probes():
     assert probe(ORIG, b"\0\x01abc") is Verdict.MAYBE
     assert probe(ORIG, b"\x45\x00\x00\x1c") is Verdict.NO
     assert probe(ORIG, b"\0\x09") is Verdict.NO
-    assert data_probe(ORIG, data(1, b"short")) is Verdict.YES
+    assert data_probe(ORIG, data(1, b"short")) is Verdict.MAYBE
+    assert data_probe(ORIG, data(300, b"p" * 1468)) is Verdict.YES
     assert data_probe(ORIG, data(9, BLOCK)) is Verdict.YES
     assert data_probe(ORIG, data(9, b"short")) is Verdict.MAYBE
     assert data_probe(ORIG, ack(3)) is Verdict.MAYBE
