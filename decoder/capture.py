@@ -37,6 +37,7 @@ from typing import BinaryIO, Iterator
 
 MAX_RECORD = 256 * 1024
 MAX_BLOCK = MAX_RECORD + 4096
+_BLOCK = 1 << 20
 
 
 class CaptureError(Exception):
@@ -148,6 +149,11 @@ class PcapFileSource:
         return data
 
     def __iter__(self) -> Iterator[Frame]:
+        for rec in self.records():
+            yield Frame(*rec)
+
+    def records(self) -> Iterator[tuple[int, float, int, bytes, int]]:
+        """Frames as plain tuples ``(index, ts, linktype, data, wirelen)`` (the engine's fast path)."""
         try:
             head = self._read(4)
             if len(head) < 4:
@@ -169,7 +175,7 @@ class PcapFileSource:
             self.close()
 
     # -------------------------------------------------------------- pcap
-    def _pcap(self, order: str, magic: int) -> Iterator[Frame]:
+    def _pcap(self, order: str, magic: int) -> Iterator[tuple]:
         scale, rec_len = _PCAP_MAGICS[magic]
         rest = self._read(20)
         if len(rest) < 20:
@@ -178,37 +184,53 @@ class PcapFileSource:
         linktype = network & 0x0FFFFFFF
         self.info.linktypes.add(linktype)
         rec = struct.Struct(order + "IIII")
+        unpack = rec.unpack_from
         index = 0
         info = self.info
         read = self._read
-        while True:
-            hdr = read(rec_len)
-            if not hdr:
-                return
-            if len(hdr) < rec_len:
-                info.warnings.append(f"capture is cut short inside the header of record {index + 1}")
-                return
-            sec, frac, incl, orig = rec.unpack_from(hdr)
-            if incl > MAX_RECORD:
-                info.warnings.append(
-                    f"record {index + 1} claims {incl} bytes (over {MAX_RECORD}); the file is corrupt "
-                    "from there on and reading stopped")
-                return
-            data = read(incl) if incl else b""
-            if len(data) < incl:
-                info.warnings.append(
-                    f"capture is cut short inside record {index + 1} ({len(data)} of {incl} bytes)")
-                return
-            index += 1
-            ts = sec + frac * scale
+        buf = b""
+        pos = 0
+        first_ts = None
+        ts = 0.0
+        try:
+            while True:
+                if len(buf) - pos < rec_len:
+                    more = read(_BLOCK)
+                    buf = buf[pos:] + more
+                    pos = 0
+                    if len(buf) < rec_len:
+                        if buf:
+                            info.warnings.append(f"capture is cut short inside the header of record {index + 1}")
+                        return
+                sec, frac, incl, orig = unpack(buf, pos)
+                if incl > MAX_RECORD:
+                    info.warnings.append(
+                        f"record {index + 1} claims {incl} bytes (over {MAX_RECORD}); the file is corrupt "
+                        "from there on and reading stopped")
+                    return
+                end = pos + rec_len + incl
+                if end > len(buf):
+                    buf = buf[pos:] + read(max(_BLOCK, end - pos))
+                    pos = 0
+                    end = rec_len + incl
+                    if end > len(buf):
+                        info.warnings.append(f"capture is cut short inside record {index + 1} "
+                                             f"({len(buf) - rec_len} of {incl} bytes)")
+                        return
+                data = buf[pos + rec_len:end]
+                pos = end
+                index += 1
+                ts = sec + frac * scale
+                if first_ts is None:
+                    first_ts = info.first_ts = ts
+                yield index, ts, linktype, data, orig if orig > incl else incl
+        finally:
             info.frames = index
-            if info.first_ts is None:
-                info.first_ts = ts
-            info.last_ts = ts
-            yield Frame(index, ts, linktype, data, max(orig, incl))
+            if index:
+                info.last_ts = ts
 
     # -------------------------------------------------------------- pcapng
-    def _pcapng(self, first_type: bytes) -> Iterator[Frame]:
+    def _pcapng(self, first_type: bytes) -> Iterator[tuple]:
         info = self.info
         read = self._read
         index = 0
@@ -306,7 +328,7 @@ class PcapFileSource:
                 if info.first_ts is None:
                     info.first_ts = ts
                 info.last_ts = ts
-                yield Frame(index, ts, lt, data, max(orig, len(data)))
+                yield index, ts, lt, data, max(orig, len(data))
             elif btype == 3:  # SPB: interface 0, no timestamp
                 if not ifaces or len(body) < 4:
                     info.warnings.append("simple packet block without an interface; skipped")
@@ -316,7 +338,7 @@ class PcapFileSource:
                 cap = min(orig, snap or orig, len(body) - 4)
                 index += 1
                 info.frames = index
-                yield Frame(index, last_ts, lt, body[4:4 + cap], orig)
+                yield index, last_ts, lt, body[4:4 + cap], orig
             # other blocks (NRB, ISB, DSB, custom) carry nothing we decode
 
 

@@ -179,6 +179,7 @@ class Engine:
         self.frame_no = 0
         self.cur_frame = 0
         self.now = 0.0
+        self._flush_counts()
         self._next_sweep = 0.0
 
     def run(self, path: str | Path) -> CaptureInfo | None:
@@ -191,14 +192,17 @@ class Engine:
         info = src.info
         self._reset_capture_state()
         self.capture_no = len(self.results.captures)
+        self._flush_counts()
         counts_before = sum(self.results.packets.values())
         try:
-            last_report = 0
-            for frame in src:
-                self.frame(frame)
-                if self.progress is not None and src.bytes_read - last_report > (1 << 20):
-                    last_report = src.bytes_read
-                    self.progress(src.bytes_read)
+            fast = self._fast
+            progress = self.progress
+            next_report = 1 << 22
+            for index, ts, lt, data, _wirelen in src.records():
+                fast(index, ts, lt, data)
+                if progress is not None and src.bytes_read > next_report:
+                    next_report = src.bytes_read + (1 << 22)
+                    progress(src.bytes_read)
         except CaptureError as e:
             self.results.errors.append(str(e))
             return None
@@ -229,6 +233,15 @@ class Engine:
             info.linktypes.add(fr.linktype)
             self.frame(fr)
 
+    def _flush_counts(self) -> None:
+        pk = self.results.packets
+        if getattr(self, "n_tcp", 0):
+            pk["tcp"] += self.n_tcp
+        if getattr(self, "n_udp", 0):
+            pk["udp"] += self.n_udp
+        self.n_tcp = 0
+        self.n_udp = 0
+
     def finish_capture(self) -> None:
         for flow in list(self.active):
             self._close_flow(flow, self.now, "end of capture")
@@ -236,6 +249,7 @@ class Engine:
         self._defrag_events()
         for row in self.store.close_all(self.now):
             self._file_closed(row)
+        self._flush_counts()
 
     # ------------------------------------------------------------------ frames
     def anomaly(self, ts: float, name: str, detail: str, flow: Flow | None = None,
@@ -252,15 +266,42 @@ class Engine:
             self.results.limits_hit[name] += 1
 
     def frame(self, fr: Frame) -> None:
-        self.frame_no = fr.index
-        ts = fr.ts
+        self._fast(fr.index, fr.ts, fr.linktype, fr.data)
+
+    def _fast(self, index: int, ts: float, lt: int, data: bytes) -> None:
+        """The per-frame hot path: Ethernet + IPv4 + TCP/UDP without options of interest parsed inline
+        with ``struct``; everything else goes through :meth:`_slow`."""
+        self.frame_no = index
         self.now = ts
-        pk = self.results.packets
         if ts >= self._next_sweep:
             self._sweep(ts)
-        data = fr.data
+        if lt == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] == 0x45:
+            # Ethernet II, IPv4 without options
+            total = (data[16] << 8) | data[17]
+            frag = ((data[20] << 8) | data[21]) & 0x3FFF
+            end = 14 + total
+            if not frag and total >= 20 and end <= len(data):
+                proto = data[23]
+                if proto == 6 and total >= 40:
+                    sport, dport, seq, ack, offb, flags, _w = _TCP.unpack_from(data, 34)
+                    doff = (offb >> 4) * 4
+                    if doff >= 20 and 34 + doff <= end:
+                        self.n_tcp += 1
+                        self._tcp(data[26:30], sport, data[30:34], dport, seq, ack, flags,
+                                  data[34 + doff:end], total - 20, ts, index)
+                        return
+                elif proto == 17 and total >= 28:
+                    sport, dport, ulen = _UDP.unpack_from(data, 34)
+                    pend = end if not (8 <= ulen <= total - 20) else 34 + ulen
+                    self.n_udp += 1
+                    self._udp(data[26:30], sport, data[30:34], dport, data[42:pend], total - 20, ts, index)
+                    return
+        self._slow(index, ts, lt, data)
+
+    def _slow(self, index: int, ts: float, lt: int, data: bytes) -> None:
+        pk = self.results.packets
         try:
-            ver, off = l3(fr.linktype, data)
+            ver, off = l3(lt, data)
             src, dst, proto, start, end, frag = parse_ip(data, off, ver)
         except Skip as s:
             pk["skipped: " + s.reason] += 1
@@ -269,7 +310,7 @@ class Engine:
             return
         if frag is not None:
             pk["ip fragment"] += 1
-            res = self.defrag.add(frag, ts, fr.index)
+            res = self.defrag.add(frag, ts, index)
             if self.defrag.events:
                 self._defrag_events()
             if res is None:
@@ -281,9 +322,9 @@ class Engine:
                     nxt = data[start]
                     start += (data[start + 1] + 1) * 8
                     proto = nxt
-            self._transport(proto, src, dst, data, start, end, ts, fr.index, counted=True)
+            self._transport(proto, src, dst, data, start, end, ts, index, counted=True)
             return
-        self._transport(proto, src, dst, data, start, end, ts, fr.index, counted=False)
+        self._transport(proto, src, dst, data, start, end, ts, index, counted=False)
 
     def _defrag_events(self) -> None:
         for ev in self.defrag.events:
@@ -307,7 +348,7 @@ class Engine:
                 self.anomaly(ts, "packet_malformed", f"TCP data offset {doff} is invalid", source="tcp")
                 return
             if not counted:
-                pk["tcp"] += 1
+                self.n_tcp += 1
             self._tcp(src, sport, dst, dport, seq, ack, flags, data[start + doff:end], end - start, ts, frame)
         elif proto == 17:
             if end - start < 8:
@@ -320,7 +361,7 @@ class Engine:
             if 8 <= ulen <= end - start:
                 pend = start + ulen
             if not counted:
-                pk["udp"] += 1
+                self.n_udp += 1
             self._udp(src, sport, dst, dport, data[start + 8:pend], end - start, ts, frame)
         else:
             if not counted:
@@ -414,7 +455,8 @@ class Engine:
             if me.base is None and not flags & SYN:
                 me.base = seq & 0xFFFFFFFF
             other.ack(ack, out_other)
-            if not payload and not flags & (SYN | FIN | RST):
+            if not payload and not flags & (SYN | FIN | RST) and not flow.seen_a[d]:
+                flow.seen_a[d] = True
                 flow.mark(d, "A")
         if flags & RST:
             flow.rst[d] = True
@@ -424,7 +466,9 @@ class Engine:
             differs = me.segment(seq, payload, bool(flags & FIN), out)
             if payload:
                 flow.bytes[d] += len(payload)
-                flow.mark(d, "D")
+                if not flow.seen_d[d]:
+                    flow.seen_d[d] = True
+                    flow.mark(d, "D")
             if me.retrans != retrans:
                 flow.mark(d, "T")
             if differs:
@@ -775,6 +819,7 @@ class Analysis:
 def build_summary(engine: Engine) -> dict:
     from decoder import __version__
 
+    engine._flush_counts()
     res = engine.results
     services: Counter = Counter()
     protos: Counter = Counter()

@@ -36,8 +36,8 @@ class Half:
     """One direction's reassembler. ``out`` collects ``(False, bytes)`` data and
     ``(True, length)`` gaps in stream order."""
 
-    __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "recent",
-                 "recent_len", "retrans", "ooo", "overlap_differs", "max_ack", "missed",
+    __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "tail",
+                 "tail_end", "retrans", "ooo", "overlap_differs", "max_ack", "missed",
                  "limits", "seen_syn", "closed")
 
     def __init__(self, limits: Limits) -> None:
@@ -48,8 +48,8 @@ class Half:
         self.datas: list[bytes] = []
         self.pending_bytes = 0
         self.fin: int | None = None    # offset of FIN
-        self.recent: list[tuple[int, bytes]] = []
-        self.recent_len = 0
+        self.tail = bytearray()        # the last few KiB delivered, to compare retransmissions with
+        self.tail_end = 0
         self.retrans = 0
         self.ooo = 0
         self.overlap_differs = 0
@@ -72,20 +72,19 @@ class Half:
         self.seen_syn = True
 
     def _remember(self, off: int, data: bytes) -> None:
-        self.recent.append((off, data))
-        self.recent_len += len(data)
-        while self.recent_len - len(self.recent[0][1]) >= TAIL and len(self.recent) > 1:
-            self.recent_len -= len(self.recent.pop(0)[1])
+        tail = self.tail
+        if off != self.tail_end:      # after a gap: start a new tail
+            tail.clear()
+        tail += data
+        self.tail_end = off + len(data)
+        if len(tail) > 2 * TAIL:
+            del tail[:-TAIL]
 
     def _compare_old(self, off: int, data: bytes) -> bool:
         """True when ``data`` at ``off`` (already delivered) differs from what was delivered."""
-        end = off + len(data)
-        for roff, rdata in self.recent:
-            rend = roff + len(rdata)
-            s, e = max(off, roff), min(end, rend)
-            if s < e and data[s - off:e - off] != rdata[s - roff:e - roff]:
-                return True
-        return False
+        tstart = self.tail_end - len(self.tail)
+        s, e = max(off, tstart), min(off + len(data), self.tail_end)
+        return s < e and data[s - off:e - off] != self.tail[s - tstart:e - tstart]
 
     # ------------------------------------------------------------ input
     def segment(self, seq: int, data: bytes, fin: bool, out: list) -> int:
