@@ -10,7 +10,7 @@ What it does with each segment:
 * **in order** → handed on at once (the fast path: no copy, no buffering);
 * **old** (retransmission, keep-alive) → trimmed or dropped, counted; if the
   repeated bytes differ from what was already delivered (compared against a
-  short tail of recent data) an overlap anomaly is raised — **first copy wins**;
+  the last chunks delivered) an overlap anomaly is raised — **first copy wins**;
 * **ahead of a hole** → queued (sorted, non-overlapping, first copy wins with an
   anomaly when overlapping copies differ) until the hole fills.
 
@@ -20,16 +20,18 @@ not be retransmitted: the capture missed it), when more than
 ``limits.tcp_hole_buffer`` bytes (or ``tcp_max_pending_segments`` segments) wait
 above it, or when the stream ends (FIN, RST, idle timeout, end of capture).
 
-Limits: memory per direction is bounded by the hole buffer plus a 4 KiB tail.
+Limits: memory per direction is bounded by the hole buffer plus references to the last
+eight chunks delivered (kept to compare retransmissions with; no copies).
 """
 from __future__ import annotations
 
 import bisect
+from collections import deque
 
 from decoder.model import Limits
 
 M32 = 0xFFFFFFFF
-TAIL = 4096
+TAIL_CHUNKS = 8
 
 
 class Half:
@@ -37,7 +39,7 @@ class Half:
     ``(True, length)`` gaps in stream order."""
 
     __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "tail",
-                 "tail_end", "retrans", "ooo", "overlap_differs", "max_ack", "missed",
+                 "retrans", "ooo", "overlap_differs", "max_ack", "missed",
                  "limits", "seen_syn", "closed")
 
     def __init__(self, limits: Limits) -> None:
@@ -48,8 +50,7 @@ class Half:
         self.datas: list[bytes] = []
         self.pending_bytes = 0
         self.fin: int | None = None    # offset of FIN
-        self.tail = bytearray()        # the last few KiB delivered, to compare retransmissions with
-        self.tail_end = 0
+        self.tail: deque[tuple[int, bytes]] = deque(maxlen=TAIL_CHUNKS)   # recent deliveries (no copies)
         self.retrans = 0
         self.ooo = 0
         self.overlap_differs = 0
@@ -72,19 +73,18 @@ class Half:
         self.seen_syn = True
 
     def _remember(self, off: int, data: bytes) -> None:
-        tail = self.tail
-        if off != self.tail_end:      # after a gap: start a new tail
-            tail.clear()
-        tail += data
-        self.tail_end = off + len(data)
-        if len(tail) > 2 * TAIL:
-            del tail[:-TAIL]
+        self.tail.append((off, data))
 
     def _compare_old(self, off: int, data: bytes) -> bool:
-        """True when ``data`` at ``off`` (already delivered) differs from what was delivered."""
-        tstart = self.tail_end - len(self.tail)
-        s, e = max(off, tstart), min(off + len(data), self.tail_end)
-        return s < e and data[s - off:e - off] != self.tail[s - tstart:e - tstart]
+        """True when ``data`` at ``off`` (already delivered) differs from what was delivered
+        (compared with the last few chunks delivered; older repeats are counted, not compared)."""
+        end = off + len(data)
+        for roff, rdata in self.tail:
+            rend = roff + len(rdata)
+            s, e = max(off, roff), min(end, rend)
+            if s < e and data[s - off:e - off] != rdata[s - roff:e - roff]:
+                return True
+        return False
 
     # ------------------------------------------------------------ input
     def segment(self, seq: int, data: bytes, fin: bool, out: list) -> int:
