@@ -28,7 +28,7 @@ from decoder import __version__
 
 EXAMPLES = """\
 examples:
-  wiretale read samples/http.pcapng -o out          # tables, files, e-mails and an HTML report in out/
+  wiretale read samples/http.pcap -o out            # tables, files, e-mails and an HTML report in out/
   wiretale read a.pcap b.pcapng -o out --tables parquet --no-html
   cat capture.pcap.gz | wiretale read - -o out      # stdin, gzip-compressed or not
   wiretale sessions samples/ftp.pcap                # connections as a table
@@ -190,11 +190,12 @@ def _ep(h: str, p: int) -> str:
     return f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
 
 
-def follow_chunks(capture: str, uid: str, limits=None):
-    """The reassembled chunks of one flow (or None when the uid is unknown)."""
+def follow_chunks(capture: str, uid: str, limits=None, decode: bool = False):
+    """The reassembled chunks of one flow (``conn`` is None when the uid is unknown).
+    uids do not depend on decoding, so ``decode=False`` (faster) finds the same flow."""
     from decoder.pipeline import analyze
 
-    a = analyze([capture], limits=limits, keep_streams={uid}, decode=False)
+    a = analyze([capture], limits=limits, keep_streams={uid}, decode=decode)
     try:
         conn = next((r for r in a.rows.get("conn", []) if r["uid"] == uid), None)
         return a, conn, a.streams.get(uid, [])
@@ -203,7 +204,7 @@ def follow_chunks(capture: str, uid: str, limits=None):
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    a, conn, chunks = follow_chunks(args.capture, args.uid, _limits(args))
+    a, conn, chunks = follow_chunks(args.capture, args.uid, _limits(args), decode=not args.raw)
     for e in a.errors:
         print(f"wiretale: {e}", file=sys.stderr)
     if not a.captures:
@@ -238,7 +239,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
                 asc = "".join(chr(b) if 32 <= b < 127 else "." for b in part)
                 print(f"{cols[c.direction]}{i:08x}  {part.hex(' '):<47}  {asc}{reset}")
         else:
-            text = c.data.decode("utf-8", "replace")
+            text = c.data.decode("utf-8", "replace").replace("\r\n", "\n")
             text = "".join(ch if ch in "\n\t" or (ch.isprintable()) else "." for ch in text)
             sys.stdout.write(f"{cols[c.direction]}{text}{reset}")
             if not text.endswith("\n"):
@@ -292,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="verb", metavar="VERB")
 
     p = sub.add_parser("read", help="decode captures into tables, files, e-mails and a report",
-                       epilog="example:\n  wiretale read samples/http.pcapng -o out\n",
+                       epilog="example:\n  wiretale read samples/http.pcap -o out\n",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("captures", nargs="*", help="pcap/pcapng files (gzip too); - for stdin")
     p.add_argument("-r", dest="read", help="a capture to read (as tshark -r)")
