@@ -1,30 +1,867 @@
-"""HTML report — a plain index page until the full report lands (issue: HTML timelines).
+"""The HTML report: ``OUT/index.html`` (the story of the capture) and ``OUT/sessions/<uid>.html``.
 
-Everything captured is escaped by jinja2's autoescape; nothing is marked safe.
+What the pages hold (DESIGN.md sections 2 and 6; the reading guide is docs/REPORT.md):
+
+* **index** — capture facts, the protocol mix (inline SVG), hosts and who talked
+  to whom, the whole-capture timeline (one lane per session, FTP/TFTP children
+  grouped under their control session, each lane a link), credentials (masked
+  unless ``show_secrets``, always flagged as sent in cleartext), extracted
+  files, e-mails, DNS queries, HTTP requests, anomalies explained in plain words,
+  skipped packets and limits hit. Past :data:`LANES_PER_PAGE` sessions, the
+  timeline and the session list continue on ``index-2.html``, ``index-3.html`` …
+  so the first page stays small however large the capture.
+* **session page** — facts and reassembly notes in plain words, a ladder
+  diagram (inline SVG: client and server columns, one arrow per event with its
+  time, Δt and frame; child flows on the same diagram), the decoded transcript
+  with each event's meaning, the raw and hex views from the engine's capped
+  transcript (``OUT/streams/<uid>.bin``), decoded fields, artifacts, anomalies,
+  and for Telnet an in-page replay with keystroke timing.
+
+Safety: jinja2 with ``autoescape=True`` and ``StrictUndefined``; captured text
+goes through the ``printable`` filter (control characters made visible) and
+autoescape; nothing captured is ever marked safe. Data for scripts travels in
+escaped ``data-`` attributes and is only ever written with ``textContent``.
+Pages reference no external URL: CSS and JS are inline; links point only at
+files of the report (percent-encoded, so a file name can never become a
+scheme). Passwords are masked everywhere (fields, summaries, raw and hex views,
+Telnet replay) unless ``show_secrets``.
 """
 from __future__ import annotations
 
+import base64
+import bisect
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wiretale report</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style>
-</head><body>
-<h1>wiretale report</h1>
-<p>{{ summary.packets.total }} packets, {{ summary.flows.total }} flows. The full HTML report is not built yet;
-the tables are in <code>tables/</code>.</p>
-<table><tr><th>uid</th><th>proto</th><th>service</th><th>client</th><th>server</th><th>bytes c→s</th><th>bytes s→c</th></tr>
-{% for c in conn %}<tr><td>{{ c.uid }}</td><td>{{ c.proto }}</td><td>{{ c.service }}</td><td>{{ c.orig_h }}:{{ c.orig_p }}</td>
-<td>{{ c.resp_h }}:{{ c.resp_p }}</td><td>{{ c.orig_bytes }}</td><td>{{ c.resp_bytes }}</td></tr>
-{% endfor %}</table></body></html>
-"""
+from reports import _meanings
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
+TABLE_ROWS = 300            # rows of DNS/HTTP/files/e-mails/credentials shown on the index
+LADDER_EVENTS = 300         # arrows on a ladder diagram
+TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
+RAW_BYTES = 64 * 1024       # raw text view per session page
+HEX_BYTES = 16 * 1024       # hex view per session page
+FIELD_ROWS = 200            # rows per protocol table on a session page
+REPLAY_BYTES = 256 * 1024   # Telnet replay text
+EVENT_TICKS = 60            # event ticks per timeline lane
+HOST_ROWS = 200
+
+COLORS = {
+    "smtp": "#d9822b", "pop3": "#a05195", "imap": "#7a5cc2", "ftp": "#2f5d9e", "ftp-data": "#6f95d1",
+    "http": "#0f8f7a", "telnet": "#c23b22", "tftp": "#9c7a1e", "dns": "#0077b6", "snmp": "#5e8f32",
+}
+OTHER_COLOR = "#8a8f98"
+ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
+ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials")
+SECRET_COLUMNS = frozenset({"password", "secret", "pass", "passwd"})
+MASK = "••••••"
+
+# control characters shown visibly (newline and tab stay as they are)
+_CTRL = {i: f"\\x{i:02x}" for i in range(32) if i not in (9, 10)}
+_CTRL[13] = "\\r"
+_CTRL[0x7F] = "\\x7f"
+_CTRL.update({c: f"\\u{c:04x}" for c in (0x2028, 0x2029, 0x202E, 0x200E, 0x200F, 0x202D)})
+_CTRL_ONE_LINE = dict(_CTRL)
+_CTRL_ONE_LINE[10] = "\\n"
+_CTRL_ONE_LINE[9] = "\\t"
+
+
+# ---------------------------------------------------------------------------- filters
+def printable(value: Any, one_line: bool = False) -> str:
+    """Captured text or bytes as a plain string with control characters made visible.
+
+    Returns ``str`` (never Markup): autoescape still escapes ``<``, ``&`` and quotes.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8", "backslashreplace")
+    elif not isinstance(value, str):
+        value = str(value)
+    return value.translate(_CTRL_ONE_LINE if one_line else _CTRL)
+
+
+def _fmt_ts(ts: Any) -> str:
+    if ts is None or not isinstance(ts, (int, float)) or math.isnan(ts):
+        return "–"
+    try:
+        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    except (OverflowError, OSError, ValueError):
+        return str(ts)
+
+
+def _fmt_dur(s: Any) -> str:
+    if s is None or not isinstance(s, (int, float)) or math.isnan(s):
+        return "–"
+    s = float(s)
+    a = abs(s)
+    if a < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if a < 1:
+        return f"{s * 1e3:.1f} ms"
+    if a < 120:
+        return f"{s:.3f} s"
+    if a < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def _fmt_bytes(n: Any) -> str:
+    if not isinstance(n, (int, float)) or isinstance(n, bool):
+        return "–"
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _fmt_num(n: Any) -> str:
+    return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
+
+
+def _ep(h: Any, p: Any) -> str:
+    h = "" if h is None else str(h)
+    if p is None:
+        return h
+    return f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
+
+
+def _href(path: Any, prefix: str = "") -> str:
+    """A link to a file of the report: percent-encoded, relative, never a scheme."""
+    p = str(path or "").lstrip("/")
+    return prefix + quote(p, safe="/")
+
+
+def _value(v: Any, limit: int = 300) -> str:
+    """A table cell: lists joined, dicts as compact JSON, long values cut."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        return f"{v:.6f}".rstrip("0").rstrip(".")
+    if isinstance(v, (list, tuple)):
+        if not v:
+            return "–"
+        if all(isinstance(x, (str, int, float)) for x in v):
+            s = ", ".join(str(x) for x in v)
+        else:
+            s = json.dumps(v, ensure_ascii=False, default=str)
+    elif isinstance(v, dict):
+        s = json.dumps(v, ensure_ascii=False, default=str)
+    else:
+        s = str(v)
+    s = printable(s, one_line=True)
+    return s if len(s) <= limit else s[:limit] + f"… ({len(s):,} characters)"
+
+
+def _color(service: Any) -> str:
+    return COLORS.get(service or "", OTHER_COLOR)
+
+
+# ---------------------------------------------------------------------------- secrets
+class Masker:
+    """Hides credential secrets (and their usual base64 wrappings) unless told not to."""
+
+    def __init__(self, creds: Iterable[dict], show: bool) -> None:
+        self.show = show
+        variants: set[bytes] = set()
+        if not show:
+            for c in creds:
+                sec = c.get("secret")
+                if not isinstance(sec, str) or len(sec) < 3:
+                    continue
+                user = c.get("username") or ""
+                raw = sec.encode("utf-8", "surrogateescape")
+                u = str(user).encode("utf-8", "surrogateescape")
+                variants.add(raw)
+                for wrapped in (raw, u + b":" + raw, b"\0" + u + b"\0" + raw, u + b"\0" + u + b"\0" + raw):
+                    variants.add(base64.b64encode(wrapped).rstrip(b"="))
+        self.variants = sorted(variants, key=len, reverse=True)
+        self._re_b = re.compile(b"|".join(re.escape(v) for v in self.variants)) if self.variants else None
+        tv = [v.decode("utf-8", "replace") for v in self.variants]
+        self._re_s = re.compile("|".join(re.escape(v) for v in tv)) if tv else None
+
+    def text(self, s: Any) -> Any:
+        if self._re_s is None or not isinstance(s, str):
+            return s
+        return self._re_s.sub(MASK, s)
+
+    def value(self, column: str, v: Any) -> Any:
+        if self.show or v is None:
+            return v
+        if column.lower() in SECRET_COLUMNS and v not in ("", None):
+            return MASK
+        if isinstance(v, str):
+            return self.text(v)
+        if isinstance(v, (list, tuple)):
+            return [self.value("", x) for x in v]
+        if isinstance(v, dict):
+            return {k: self.value(str(k), x) for k, x in v.items()}
+        return v
+
+    def ranges(self, data: bytes) -> list[tuple[int, int]]:
+        if self._re_b is None:
+            return []
+        return [m.span() for m in self._re_b.finditer(data)]
+
+
+def _apply_ranges(data: bytes, start: int, ranges: list[tuple[int, int]]) -> bytes:
+    """``data`` (which starts at ``start`` of its stream) with masked ranges as ``*``."""
+    if not ranges:
+        return data
+    end = start + len(data)
+    b = None
+    for rs, re_ in ranges:
+        if re_ <= start or rs >= end:
+            continue
+        if b is None:
+            b = bytearray(data)
+        for i in range(max(rs, start) - start, min(re_, end) - start):
+            b[i] = 0x2A
+    return bytes(b) if b is not None else data
+
+
+# ---------------------------------------------------------------------------- transcripts
+def _load_transcript(analysis, uid: str) -> tuple[list, str]:
+    """The flow's chunks as (direction, kind, ts, frame, length, data) and where they came from."""
+    out_dir = getattr(analysis, "out_dir", None)
+    if out_dir is not None:
+        p = Path(out_dir) / "streams" / f"{uid}.bin"
+        if p.is_file():
+            from decoder.transcripts import read_transcript
+            return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data) for c in read_transcript(p)], "transcript"
+    streams = getattr(analysis, "streams", None) or {}
+    if uid in streams:
+        return [(c.direction, 0 if c.data is not None else 1, c.ts, c.frame,
+                 len(c.data) if c.data is not None else c.gap, c.data or b"") for c in streams[uid]], "memory"
+    return [], ""
+
+
+_IAC_RE = re.compile(rb"\xff(?:\xfa.*?\xff\xf0|[\xfb-\xfe].|[\xf0-\xf9]|\xff)", re.S)
+_ANSI_RE = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])")
+_TERM_DROP = bytes(c for c in range(32) if c not in (8, 9, 10)) + b"\x7f"
+
+
+def _terminal_pieces(chunks: list[tuple[float, int, bytes]]) -> list[tuple[float, int, str]]:
+    """Telnet chunks (ts, frame, bytes of one direction, already masked) as terminal text pieces.
+
+    Strips IAC commands and ANSI escapes across chunk boundaries; CR LF → LF; other
+    control characters except backspace dropped."""
+    blob = b"".join(c[2] for c in chunks)
+    drops: list[tuple[int, int, bytes]] = []
+    for rx in (_IAC_RE, _ANSI_RE):
+        for m in rx.finditer(blob):
+            keep = b"\xff" if m.group(0) == b"\xff\xff" else b""
+            drops.append((m.start(), m.end(), keep))
+    drops.sort()
+    out = []
+    pos = 0
+    di = 0
+    for ts, frame, data in chunks:
+        s, e = pos, pos + len(data)
+        pos = e
+        parts = []
+        cur = s
+        while di < len(drops) and drops[di][0] < e:
+            ds, de, keep = drops[di]
+            if ds >= cur:
+                parts.append(blob[cur:ds])
+                parts.append(keep)
+            cur = max(cur, min(de, e))
+            if de > e:
+                break
+            di += 1
+        parts.append(blob[cur:e])
+        b = b"".join(parts).replace(b"\r\n", b"\n").replace(b"\r\0", b"").replace(b"\n\r", b"\n")
+        b = b.translate(None, _TERM_DROP)
+        if b:
+            out.append((ts, frame, b.decode("utf-8", "replace")))
+    return out
+
+
+def _apply_backspaces(text: str) -> str:
+    if "\b" not in text:
+        return text
+    buf: list[str] = []
+    for ch in text:
+        if ch == "\b":
+            if buf and buf[-1] != "\n":
+                buf.pop()
+        else:
+            buf.append(ch)
+    return "".join(buf)
+
+
+# ---------------------------------------------------------------------------- SVG helpers
+def _nice_step(span: float, n: int = 8) -> float:
+    if span <= 0:
+        return 1.0
+    raw = span / n
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def _rel(t: float) -> str:
+    a = abs(t)
+    if a == 0:
+        return "+0"
+    if a < 0.001:
+        return f"+{t * 1e6:.0f} µs"
+    if a < 1:
+        return f"+{t * 1000:.3g} ms"
+    if a < 120:
+        return f"+{t:.4g} s"
+    if a < 7200:
+        return f"+{t / 60:.1f} min"
+    return f"+{t / 3600:.1f} h"
+
+
+# ---------------------------------------------------------------------------- the report
+class _Report:
+    def __init__(self, analysis, out: Path, show_secrets: bool) -> None:
+        self.a = analysis
+        self.out = Path(out)
+        self.show = show_secrets
+        rows = getattr(analysis, "rows", None)
+        if rows is None:
+            rows = {k: df.to_dict("records") for k, df in analysis.tables.items()}
+        self.rows: dict[str, list[dict]] = {k: v for k, v in rows.items()}
+        self.summary: dict = analysis.summary
+        self.conn = sorted(self.rows.get("conn", []), key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
+        self.by_uid = {c["uid"]: c for c in self.conn}
+        self.creds = self.rows.get("credentials", [])
+        self.masker = Masker(self.creds, show_secrets)
+        self.children: dict[str, list[dict]] = defaultdict(list)
+        for c in self.conn:
+            p = c.get("parent_uid")
+            if p and p in self.by_uid and p != c["uid"]:
+                self.children[p].append(c)
+        self.group: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+        for name, lst in self.rows.items():
+            if name == "conn":
+                continue
+            for r in lst:
+                u = r.get("uid")
+                if u:
+                    self.group[name][u].append(r)
+        # protocol tables also list rows by the uid of a child flow (ftp data_channel.uid, tftp uid_data)
+        for t0 in ("timeline",):
+            for lst in self.group[t0].values():
+                lst.sort(key=lambda r: (r.get("ts") or 0))
+        ts0 = [c["first_ts"] for c in self.summary.get("captures", []) if c.get("first_ts") is not None]
+        t_conn = [c["ts"] for c in self.conn if c.get("ts") is not None]
+        self.t0 = min(ts0 + t_conn) if (ts0 or t_conn) else 0.0
+        ts1 = [c["last_ts"] for c in self.summary.get("captures", []) if c.get("last_ts") is not None]
+        ends = [(c.get("ts") or 0) + (c.get("duration") or 0) for c in self.conn]
+        self.t1 = max(ts1 + ends) if (ts1 or ends) else self.t0
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env.filters.update(printable=printable, ts=_fmt_ts, dur=_fmt_dur, bytes=_fmt_bytes,
+                                num=_fmt_num, value=_value, href=_href, color=_color,
+                                line=lambda v: printable(v, one_line=True))
+        self.env.globals.update(ep=_ep, MASK=MASK, LANES=LANES_PER_PAGE,
+                                summary_version=str(self.summary.get("wiretale", "")))
+
+    # -------------------------------------------------------------- ordering
+    def lane_order(self) -> list[tuple[dict, int]]:
+        """Sessions in start order, each control session followed by its children (depth)."""
+        out: list[tuple[dict, int]] = []
+        seen: set[str] = set()
+
+        def add(c: dict, depth: int) -> None:
+            if c["uid"] in seen:
+                return
+            seen.add(c["uid"])
+            out.append((c, depth))
+            for ch in sorted(self.children.get(c["uid"], ()), key=lambda r: r.get("ts") or 0):
+                add(ch, min(depth + 1, 3))
+
+        for c in self.conn:
+            p = c.get("parent_uid")
+            if p and p in self.by_uid and p != c["uid"]:
+                continue
+            add(c, 0)
+        for c in self.conn:   # cycles or odd parents: never lose a session
+            add(c, 0)
+        return out
+
+    # -------------------------------------------------------------- index pieces
+    def session_label(self, c: dict) -> str:
+        svc = c.get("service") or c.get("proto") or "?"
+        return f"{svc} {_ep(c.get('orig_h'), c.get('orig_p'))} → {_ep(c.get('resp_h'), c.get('resp_p'))}"
+
+    def timeline_svg(self, lanes: list[tuple[dict, int]]) -> dict:
+        width, label_w, right = 1160, 360, 14
+        x0, x1 = label_w + 10, width - right
+        lane_h, top = 18, 34
+        t0, t1 = self.t0, max(self.t1, self.t0 + 1e-6)
+        span = t1 - t0
+        scale = (x1 - x0) / span
+        step = _nice_step(span)
+        ticks = []
+        k = 0
+        while k * step <= span * 1.0001 and k < 40:
+            ticks.append({"x": round(x0 + k * step * scale, 1), "label": _rel(k * step)})
+            k += 1
+        out = []
+        for i, (c, depth) in enumerate(lanes):
+            s = (c.get("ts") or t0) - t0
+            d = c.get("duration") or 0.0
+            bx = x0 + s * scale
+            bw = max(d * scale, 3.0)
+            if bx + bw > x1 + 1:
+                bx = max(x0, x1 - bw)
+            ev = self.group["timeline"].get(c["uid"], [])
+            ticks_ev = []
+            if ev:
+                stride = max(1, len(ev) // EVENT_TICKS)
+                for e in ev[::stride][:EVENT_TICKS]:
+                    ticks_ev.append(round(x0 + ((e.get("ts") or t0) - t0) * scale, 1))
+            out.append({
+                "c": c, "depth": depth, "y": top + i * lane_h, "bx": round(bx, 1), "bw": round(bw, 1),
+                "t0f": round(s / span, 6), "t1f": round((s + d) / span, 6), "events": len(ev), "ticks": ticks_ev,
+                "label": ("↳ " if depth else "") + self.session_label(c),
+                "color": _color(c.get("service")),
+                "start": _rel(s), "dur": _fmt_dur(d),
+            })
+        height = top + max(len(lanes), 1) * lane_h + 8
+        return {"width": width, "height": height, "label_w": label_w, "x0": x0, "x1": x1, "top": top,
+                "lane_h": lane_h, "ticks": ticks, "lanes": out, "span": span}
+
+    def protocol_mix(self) -> dict:
+        sessions: Counter = Counter()
+        nbytes: Counter = Counter()
+        for c in self.conn:
+            s = c.get("service") or f"unknown {c.get('proto', '')}".strip()
+            sessions[s] += 1
+            nbytes[s] += int(c.get("orig_bytes") or 0) + int(c.get("resp_bytes") or 0)
+        names = sorted(sessions, key=lambda n: (-sessions[n], n))
+        smax = max(sessions.values(), default=1) or 1
+        bmax = max(nbytes.values(), default=1) or 1
+        bar_w = 330
+        rows = []
+        for i, n in enumerate(names):
+            rows.append({"name": n, "sessions": sessions[n], "bytes": nbytes[n], "y": 30 + i * 26,
+                         "sw": round(max(sessions[n] / smax * bar_w, 2), 1),
+                         "bw": round(max(nbytes[n] / bmax * bar_w, 2 if nbytes[n] else 0), 1),
+                         "color": COLORS.get(n, OTHER_COLOR)})
+        return {"rows": rows, "height": 40 + len(rows) * 26, "bar_w": bar_w}
+
+    def hosts(self) -> tuple[list[dict], list[dict], int, int]:
+        hosts: dict[str, dict] = {}
+        pairs: dict[tuple, dict] = {}
+        for c in self.conn:
+            o, r = c.get("orig_h"), c.get("resp_h")
+            ob, rb = int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)
+            svc = c.get("service") or c.get("proto") or "?"
+            for h, role, sent, recv in ((o, "client", ob, rb), (r, "server", rb, ob)):
+                e = hosts.setdefault(h, {"host": h, "client": 0, "server": 0, "sent": 0, "received": 0,
+                                         "services": Counter()})
+                e[role] += 1
+                e["sent"] += sent
+                e["received"] += recv
+                e["services"][svc] += 1
+            p = pairs.setdefault((o, r), {"client": o, "server": r, "sessions": 0, "bytes": 0,
+                                          "services": Counter(), "first": c.get("uid")})
+            p["sessions"] += 1
+            p["bytes"] += ob + rb
+            p["services"][svc] += 1
+        hl = sorted(hosts.values(), key=lambda e: -(e["sent"] + e["received"]))
+        pl = sorted(pairs.values(), key=lambda e: (-e["sessions"], -e["bytes"]))
+        for e in hl + pl:
+            e["services"] = ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in e["services"].most_common())
+        return hl[:HOST_ROWS], pl[:HOST_ROWS], len(hl), len(pl)
+
+    def anomaly_groups(self) -> list[dict]:
+        groups: dict[str, dict] = {}
+        for a in self.rows.get("anomalies", []):
+            g = groups.setdefault(a.get("name") or "?", {"name": a.get("name") or "?", "count": 0, "details": [],
+                                                       "uids": []})
+            g["count"] += 1
+            det = self.masker.text(a.get("detail") or "")
+            if len(g["details"]) < 3 and det not in g["details"]:
+                g["details"].append(det)
+            u = a.get("uid")
+            if u and u in self.by_uid and u not in g["uids"] and len(g["uids"]) < 8:
+                g["uids"].append(u)
+        out = sorted(groups.values(), key=lambda g: (-g["count"], g["name"]))
+        for g in out:
+            g["explanation"] = _meanings.explain_anomaly(g["name"])
+        return out
+
+    def cred_rows(self, creds: list[dict]) -> list[dict]:
+        out = []
+        for c in creds:
+            sec = c.get("secret")
+            out.append(dict(c, shown_secret=(sec if self.show else (MASK if sec else "")),
+                            has_session=c.get("uid") in self.by_uid))
+        return out
+
+    # -------------------------------------------------------------- pages
+    def write(self) -> Path:
+        (self.out / "sessions").mkdir(parents=True, exist_ok=True)
+        lanes = self.lane_order()
+        pages = [lanes[i:i + LANES_PER_PAGE] for i in range(0, len(lanes), LANES_PER_PAGE)] or [[]]
+        page_names = ["index.html"] + [f"index-{i}.html" for i in range(2, len(pages) + 1)]
+        services = sorted({c.get("service") or "" for c in self.conn})
+        common = self.index_common()
+        tpl = self.env.get_template("index.html")
+        for n, page in enumerate(pages):
+            html = tpl.render(
+                first=(n == 0), page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
+                total_sessions=len(lanes), timeline=self.timeline_svg(page), services=services,
+                show_secrets=self.show, **common)
+            (self.out / page_names[n]).write_text(html, encoding="utf-8")
+        stpl = self.env.get_template("session.html")
+        for c in self.conn:
+            try:
+                html = stpl.render(**self.session_context(c))
+            except Exception as e:  # one bad session must not lose the report
+                html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
+            (self.out / "sessions" / f"{c['uid']}.html").write_text(html, encoding="utf-8")
+        return self.out / "index.html"
+
+    def index_common(self) -> dict:
+        s = self.summary
+        hosts, pairs, nh, np_ = self.hosts()
+        files = [f for f in self.rows.get("files", [])]
+        emails = self.rows.get("emails", [])
+        dns = self.rows.get("dns", [])
+        http = self.rows.get("http", [])
+        creds = self.cred_rows(self.creds)
+        pk = s.get("packets", {})
+        kinds = [{"kind": k, "count": v, "explanation": _meanings.explain_packet_kind(k)}
+                 for k, v in sorted((pk.get("by_kind") or {}).items(), key=lambda kv: -kv[1])]
+        limits = s.get("limits") or {}
+        limits_hit = []
+        for name, n in (s.get("limits_hit") or {}).items():
+            limits_hit.append({"name": name, "count": n, "explanation": _meanings.explain_anomaly(name)})
+        caps = []
+        for c in s.get("captures", []):
+            caps.append(dict(c, linknames=", ".join(_meanings.LINKTYPES.get(l, f"link type {l}")
+                                                   for l in c.get("linktypes", [])),
+                             span=((c.get("last_ts") or 0) - (c.get("first_ts") or 0))
+                             if c.get("first_ts") is not None else None))
+        return {
+            "summary": s, "captures": caps, "t0": self.t0, "t1": self.t1, "mix": self.protocol_mix(),
+            "hosts": hosts, "pairs": pairs, "n_hosts": nh, "n_pairs": np_,
+            "creds": creds[:TABLE_ROWS], "n_creds": len(creds),
+            "files": files[:TABLE_ROWS], "n_files": len(files),
+            "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": len(emails),
+            "dns": dns[:TABLE_ROWS], "n_dns": len(dns),
+            "http": [self.masked_row(h) for h in http[:TABLE_ROWS]], "n_http": len(http),
+            "anomalies": self.anomaly_groups(), "n_anomalies": len(self.rows.get("anomalies", [])),
+            "kinds": kinds, "packets": pk, "limits_hit": limits_hit, "limits": limits,
+            "errors": s.get("errors") or [], "by_uid": self.by_uid, "table_rows": TABLE_ROWS,
+            "colors": COLORS, "other_color": OTHER_COLOR,
+        }
+
+    def masked_row(self, r: dict) -> dict:
+        if self.show:
+            return r
+        return {k: self.masker.value(k, v) for k, v in r.items()}
+
+    # -------------------------------------------------------------- session page
+    def _child_flipped(self, parent: dict, child: dict) -> bool:
+        """True when the child's originator is on the parent's server side."""
+        po, pr = (parent.get("orig_h"), parent.get("orig_p")), (parent.get("resp_h"), parent.get("resp_p"))
+        co, cr = (child.get("orig_h"), child.get("orig_p")), (child.get("resp_h"), child.get("resp_p"))
+        if cr == po or co == pr:
+            return True
+        if co == po or cr == pr:
+            return False
+        if child.get("orig_h") != child.get("resp_h"):
+            if child.get("orig_h") == parent.get("resp_h") and child.get("orig_h") != parent.get("orig_h"):
+                return True
+            if child.get("orig_h") == parent.get("orig_h"):
+                return False
+        for name, per in self.group.items():   # an FTP data_channel saying passive or not
+            if name in ENGINE_TABLES:
+                continue
+            for r in per.get(parent["uid"], ()):
+                dc = r.get("data_channel")
+                if isinstance(dc, dict) and dc.get("uid") == child["uid"] and "passive" in dc:
+                    return not dc["passive"]
+        return False
+
+    def ladder(self, c: dict) -> dict:
+        uid = c["uid"]
+        items = []   # (ts, side_from_left: bool, text, meaning, frame, child uid or None, kind)
+        for e in self.group["timeline"].get(uid, []):
+            items.append({"ts": e.get("ts") or 0, "ltr": e.get("direction") == "orig",
+                          "text": self.masker.text(e.get("summary") or ""), "meaning": e.get("meaning") or "",
+                          "frame": e.get("frame"), "child": None, "kind": e.get("kind") or "",
+                          "dir": e.get("direction")})
+        kids = self.children.get(uid, [])
+        for ch in kids:
+            flipped = self._child_flipped(c, ch)
+            cu = ch["uid"]
+            svc = ch.get("service") or ch.get("proto")
+            opener_ltr = not flipped
+            items.append({"ts": ch.get("ts") or 0, "ltr": opener_ltr, "child": cu, "kind": "open",
+                          "text": f"{svc} connection opens: {_ep(ch.get('orig_h'), ch.get('orig_p'))} → "
+                                  f"{_ep(ch.get('resp_h'), ch.get('resp_p'))}",
+                          "meaning": "a separate connection for the data, announced on this control session",
+                          "frame": ch.get("first_frame"), "dir": "orig"})
+            for e in self.group["timeline"].get(cu, []):
+                ltr = (e.get("direction") == "orig") != flipped
+                items.append({"ts": e.get("ts") or 0, "ltr": ltr, "child": cu, "kind": e.get("kind") or "",
+                              "text": self.masker.text(e.get("summary") or ""), "meaning": e.get("meaning") or "",
+                              "frame": e.get("frame"), "dir": e.get("direction")})
+            end = (ch.get("ts") or 0) + (ch.get("duration") or 0)
+            items.append({"ts": end, "ltr": opener_ltr, "child": cu, "kind": "close",
+                          "text": f"{svc} connection ends: {_fmt_num(ch.get('orig_bytes') or 0)} B → / "
+                                  f"{_fmt_num(ch.get('resp_bytes') or 0)} B ← ({ch.get('conn_state') or ''})",
+                          "meaning": "the data connection is over", "frame": ch.get("last_frame"), "dir": "orig"})
+        items.sort(key=lambda r: (r["ts"], r["frame"] or 0))
+        total = len(items)
+        items = items[:LADDER_EVENTS]
+        width, lx, rx = 980, 220, 820
+        top, step = 96, 46
+        start = c.get("ts") or (items[0]["ts"] if items else 0)
+        prev = None
+        prev_item = None
+        udp = c.get("proto") == "udp"
+        for i, it in enumerate(items):
+            it["y"] = top + i * step
+            it["rel"] = _rel(it["ts"] - start)
+            dt = None if prev is None else it["ts"] - prev
+            it["dt"] = "" if dt is None else "Δ " + _fmt_dur(dt)
+            if (udp and prev_item is not None and not it["child"] and not prev_item["child"]
+                    and prev_item.get("dir") == "orig" and it.get("dir") == "resp"):
+                it["dt"] = "RTT " + _fmt_dur(dt)
+            prev, prev_item = it["ts"], it
+            it["x1"], it["x2"] = (lx, rx) if it["ltr"] else (rx, lx)
+            t = printable(it["text"], one_line=True)
+            it["label"] = t if len(t) <= 78 else t[:77] + "…"
+            it["full"] = t
+        height = top + max(len(items), 1) * step + 20
+        return {"arrows": items, "total": total, "width": width, "lx": lx, "rx": rx, "height": height,
+                "shown": len(items), "kids": kids}
+
+    def notes(self, c: dict, chunks: list) -> list[str]:
+        n = []
+        svc = c.get("service")
+        if c.get("proto") == "udp":
+            n.append("UDP has no connections: wiretale groups the datagrams exchanged between the same two "
+                     "addresses and ports into one flow. The side that sent first is called the client.")
+        if c.get("roles_guessed"):
+            n.append(f"No connection set-up (SYN) was seen: the capture started in the middle of the "
+                     f"connection, so wiretale guessed the roles from the port numbers (server port "
+                     f"{c.get('resp_p')}).")
+        if "^" in (c.get("history") or ""):
+            n.append("The first packet seen came from the server side; the roles were flipped so that the "
+                     "client is on the left.")
+        state = c.get("conn_state")
+        if state and state in _meanings.CONN_STATES and c.get("proto") == "tcp":
+            n.append(f"Connection state {state}: {_meanings.CONN_STATES[state]}.")
+        if c.get("missed_bytes"):
+            n.append(f"{_fmt_num(c['missed_bytes'])} bytes are missing from the capture "
+                     f"({_fmt_num(c.get('gaps') or 0)} gap(s)). They were never filled with zeros: "
+                     "the decoder was told about each hole and skipped over it.")
+        # gap offsets from the transcript
+        off = [0, 0]
+        listed = 0
+        for d, kind, ts, frame, length, data in chunks:
+            if kind == 0:
+                off[d] += length
+            elif kind == 1:
+                if listed < 10:
+                    who = "client → server" if d == 0 else "server → client"
+                    n.append(f"{_fmt_num(length)} bytes missing {who} at offset {_fmt_num(off[d])} "
+                             f"(noticed at frame {frame}).")
+                listed += 1
+                off[d] += length
+            elif kind == 2:
+                who = "client" if d == 0 else "server"
+                n.append(f"The transcript view keeps the first part of each direction; "
+                         f"{_fmt_num(length)} more bytes from the {who} are not shown (the decoders saw them all).")
+        if listed > 10:
+            n.append(f"… and {listed - 10} more gaps.")
+        if c.get("retransmissions"):
+            n.append(f"{_fmt_num(c['retransmissions'])} segment(s) were sent again (retransmissions); the "
+                     "duplicate bytes were dropped.")
+        if c.get("out_of_order"):
+            n.append(f"{_fmt_num(c['out_of_order'])} segment(s) arrived out of order and were put back in "
+                     "sequence before decoding.")
+        for a in self.group["anomalies"].get(c["uid"], []):
+            if a.get("name") == "tcp_overlap_differs":
+                n.append("A retransmission carried different bytes than the first copy; the first copy was kept "
+                         "(as most operating systems do).")
+                break
+        if c.get("parent_uid"):
+            n.append(f"This connection was announced by session {c['parent_uid']} (its control session); "
+                     "wiretale matched it by the announced address and port.")
+        if c.get("nat"):
+            n.append("It matched by port only: the address announced inside the protocol differs from the "
+                     "real one (NAT).")
+        if not svc:
+            n.append("wiretale did not recognise the protocol of this flow, so only the raw bytes are shown.")
+        reason = c.get("close_reason")
+        if reason:
+            n.append(f"wiretale closed the flow because of: {reason}.")
+        return n
+
+    def raw_view(self, c: dict, chunks: list) -> dict:
+        data_chunks = [x for x in chunks if x[1] == 0]
+        # masks per direction on the concatenated stream
+        blobs = [b"".join(x[5] for x in data_chunks if x[0] == d) for d in (0, 1)]
+        ranges = [self.masker.ranges(b) for b in blobs]
+        pos = [0, 0]
+        start = c.get("ts") or 0
+        raw, hexrows = [], []
+        shown = hexshown = 0
+        total = sum(len(b) for b in blobs)
+        for d, kind, ts, frame, length, data in chunks:
+            if kind == 1:
+                raw.append({"dir": d, "gap": length, "ts": _rel(ts - start), "frame": frame, "text": ""})
+                continue
+            if kind != 0:
+                continue
+            masked = _apply_ranges(data, pos[d], ranges[d])
+            pos[d] += len(data)
+            if shown < RAW_BYTES:
+                piece = masked[:RAW_BYTES - shown]
+                shown += len(piece)
+                raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame,
+                            "text": printable(piece), "len": len(data), "cut": len(piece) < len(data)})
+            if hexshown < HEX_BYTES:
+                piece = masked[:HEX_BYTES - hexshown]
+                lines = []
+                for i in range(0, len(piece), 16):
+                    row = piece[i:i + 16]
+                    lines.append(f"{i:08x}  {row[:8].hex(' '):<23}  {row[8:].hex(' '):<23}  "
+                                 + "".join(chr(b) if 32 <= b < 127 else "." for b in row))
+                hexrows.append({"dir": d, "ts": _rel(ts - start), "frame": frame, "text": "\n".join(lines),
+                                "len": len(data)})
+                hexshown += len(piece)
+        truncated = shown < total or hexshown < total
+        return {"raw": raw, "hex": hexrows, "total": total, "shown": shown, "hexshown": hexshown,
+                "truncated": truncated, "blobs": blobs, "ranges": ranges}
+
+    def write_raw_file(self, c: dict, chunks: list, rv: dict) -> str:
+        """The whole (masked) transcript as text when the page shows only its start."""
+        pos = [0, 0]
+        start = c.get("ts") or 0
+        parts = []
+        for d, kind, ts, frame, length, data in chunks:
+            who = "client" if d == 0 else "server"
+            if kind == 1:
+                parts.append(f"\n--- {_rel(ts - start)} frame {frame}: {length} bytes missing ({who}) ---\n")
+            elif kind == 0:
+                m = _apply_ranges(data, pos[d], rv["ranges"][d])
+                pos[d] += len(data)
+                parts.append(f"\n--- {_rel(ts - start)} frame {frame} {who} {len(data)} bytes ---\n")
+                parts.append(printable(m))
+        name = f"{c['uid']}.txt"
+        (self.out / "sessions" / name).write_text("".join(parts), encoding="utf-8")
+        return name
+
+    def fields(self, uid: str) -> list[dict]:
+        out = []
+        for name in sorted(self.group):
+            if name in ENGINE_TABLES:
+                continue
+            rows = self.group[name].get(uid)
+            if not rows:
+                continue
+            cols: list[str] = []
+            for r in rows[:FIELD_ROWS]:
+                for k in r:
+                    if k not in ID_COLUMNS and k not in cols:
+                        cols.append(k)
+            body = [[_value(self.masker.value(k, r.get(k))) for k in cols] for r in rows[:FIELD_ROWS]]
+            times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
+            out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": len(rows),
+                        "transpose": len(rows) <= 3 or len(cols) > 12})
+        return out
+
+    def replay(self, c: dict, chunks: list, rv: dict) -> dict | None:
+        if c.get("service") != "telnet" or not chunks:
+            return None
+        echo = any(e.get("kind") == "TelnetNegotiation" and e.get("direction") == "resp"
+                   and "WILL ECHO" in (e.get("summary") or "") for e in self.group["timeline"].get(c["uid"], []))
+        pos = [0, 0]
+        per = ([], [])
+        for d, kind, ts, frame, length, data in chunks:
+            if kind != 0:
+                continue
+            per[d].append((ts, frame, _apply_ranges(data, pos[d], rv["ranges"][d])))
+            pos[d] += len(data)
+        start = c.get("ts") or 0
+        frames = []
+        for d in (0, 1):
+            for ts, frame, text in _terminal_pieces(per[d]):
+                frames.append((ts, d, text))
+        frames.sort(key=lambda f: f[0])
+        total = 0
+        steps = []
+        for ts, d, text in frames:
+            if total > REPLAY_BYTES:
+                break
+            total += len(text)
+            steps.append([round(ts - start, 4), d, text])
+        screen = "".join(t for _, d, t in steps if d == 1 or not echo)
+        return {"steps": json.dumps({"echo": echo, "steps": steps}, ensure_ascii=False),
+                "final": _apply_backspaces(screen), "echo": echo,
+                "keys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0] if steps else 0)}
+
+    def session_context(self, c: dict) -> dict:
+        uid = c["uid"]
+        chunks, source = _load_transcript(self.a, uid)
+        rv = self.raw_view(c, chunks)
+        raw_file = self.write_raw_file(c, chunks, rv) if rv["truncated"] else ""
+        events = self.group["timeline"].get(uid, [])
+        start = c.get("ts") or 0
+        trans = []
+        prev = None
+        for e in events[:TRANSCRIPT_EVENTS]:
+            ts = e.get("ts") or 0
+            trans.append({"dir": e.get("direction"), "rel": _rel(ts - start),
+                          "dt": "" if prev is None else _fmt_dur(ts - prev), "frame": e.get("frame"),
+                          "kind": e.get("kind"), "summary": self.masker.text(e.get("summary") or ""),
+                          "meaning": e.get("meaning") or ""})
+            prev = ts
+        parent = self.by_uid.get(c.get("parent_uid") or "")
+        files = self.group["files"].get(uid, [])
+        return {
+            "c": c, "uid": uid, "color": _color(c.get("service")), "ladder": self.ladder(c),
+            "history": _meanings.explain_history(c.get("history") or ""),
+            "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
+            "notes": self.notes(c, chunks), "raw": rv, "raw_file": raw_file, "transcript_source": source,
+            "events": trans, "n_events": len(events), "fields": self.fields(uid),
+            "files": files, "emails": [self.masked_row(e) for e in self.group["emails"].get(uid, [])],
+            "creds": self.cred_rows(self.group["credentials"].get(uid, [])),
+            "anomalies": [dict(a, detail=self.masker.text(a.get("detail") or ""),
+                               explanation=_meanings.explain_anomaly(a.get("name") or ""))
+                          for a in self.group["anomalies"].get(uid, [])[:500]],
+            "n_anomalies": len(self.group["anomalies"].get(uid, [])),
+            "parent": parent, "kids": self.children.get(uid, []), "replay": self.replay(c, chunks, rv),
+            "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS},
+            "colors": COLORS,
+        }
 
 
 def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:
-    env = Environment(autoescape=True, undefined=StrictUndefined)
-    html = env.from_string(_PAGE).render(summary=analysis.summary, conn=analysis.rows.get("conn", [])[:10000])
-    p = Path(out) / "index.html"
-    p.write_text(html, encoding="utf-8")
-    return p
+    """Render ``OUT/index.html`` (plus ``index-N.html`` pages) and ``OUT/sessions/<uid>.html``.
+
+    Returns the path of ``index.html``."""
+    return _Report(analysis, Path(out), show_secrets).write()
