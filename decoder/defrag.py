@@ -13,10 +13,10 @@ Limits: a datagram larger than ``limits.max_fragment_bytes`` or more than
 """
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 
 from decoder.link import Fragment
+from decoder.ranges import insert_first_copy
 from decoder.model import Limits
 
 
@@ -103,43 +103,12 @@ class Defragmenter:
         return None
 
     def _insert(self, st: _Set, start: int, data: bytes, frame: int, ts: float) -> None:
-        end = start + len(data)
-        if start >= end:
-            return
-        starts, chunks = st.starts, st.chunks
-        i = bisect.bisect_right(starts, start) - 1
-        if i < 0:
-            i = 0
-        pieces: list[tuple[int, bytes]] = []
-        cur = start
-        differs = False
-        j = i
-        while j < len(starts) and cur < end:
-            s = starts[j]
-            e = s + len(chunks[j])
-            if e <= cur:
-                j += 1
-                continue
-            if s >= end:
-                break
-            if s > cur:
-                pieces.append((cur, data[cur - start:s - start]))
-            ov_s, ov_e = max(cur, s), min(end, e)
-            if data[ov_s - start:ov_e - start] != chunks[j][ov_s - s:ov_e - s]:
-                differs = True
-            cur = max(cur, e)
-            j += 1
-        if cur < end:
-            pieces.append((cur, data[cur - start:]))
+        added, differs = insert_first_copy(st.starts, st.chunks, start, data)
+        st.size += added
         if differs:
             self.events.append(DefragEvent(
                 "ip_fragment_overlap_differs",
                 "overlapping IP fragments carry different bytes; the first copy was kept", frame, ts))
-        for s, d in pieces:
-            k = bisect.bisect_left(starts, s)
-            starts.insert(k, s)
-            chunks.insert(k, d)
-            st.size += len(d)
 
     @staticmethod
     def _complete(st: _Set) -> bool:

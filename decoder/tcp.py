@@ -25,10 +25,10 @@ eight chunks delivered (kept to compare retransmissions with; no copies).
 """
 from __future__ import annotations
 
-import bisect
 from collections import deque
 
 from decoder.model import Limits
+from decoder.ranges import insert_first_copy
 
 M32 = 0xFFFFFFFF
 TAIL_CHUNKS = 8
@@ -140,45 +140,11 @@ class Half:
         return differs
 
     def _queue(self, off: int, data: bytes) -> int:
-        starts, datas = self.starts, self.datas
-        end = off + len(data)
-        if not starts or off >= starts[-1] + len(datas[-1]):
-            starts.append(off)
-            datas.append(data)
-            self.pending_bytes += len(data)
-            return 0
-        i = bisect.bisect_right(starts, off) - 1
-        if i < 0:
-            i = 0
-        cur = off
-        pieces: list[tuple[int, bytes]] = []
-        differs = 0
-        j = i
-        while j < len(starts) and cur < end:
-            s = starts[j]
-            e = s + len(datas[j])
-            if e <= cur:
-                j += 1
-                continue
-            if s >= end:
-                break
-            if s > cur:
-                pieces.append((cur, data[cur - off:s - off]))
-            ov_s, ov_e = max(cur, s), min(end, e)
-            if data[ov_s - off:ov_e - off] != datas[j][ov_s - s:ov_e - s]:
-                differs = 1
-            cur = max(cur, e)
-            j += 1
-        if cur < end:
-            pieces.append((cur, data[cur - off:]))
-        for s, d in pieces:
-            k = bisect.bisect_left(starts, s)
-            starts.insert(k, s)
-            datas.insert(k, d)
-            self.pending_bytes += len(d)
+        added, differs = insert_first_copy(self.starts, self.datas, off, data)
+        self.pending_bytes += added
         if differs:
             self.overlap_differs += 1
-        return differs
+        return int(differs)
 
     def _drain(self, out: list) -> None:
         starts, datas = self.starts, self.datas
