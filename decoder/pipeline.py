@@ -710,6 +710,13 @@ class Engine:
             self._call(flow, "close", ORIG, None, ts)
         if h.state == UNDECIDED:
             h.state = RAW
+        # a finished flow lingers to absorb its last ACKs: keep only what the port-reuse check needs
+        h.dissector = None
+        h.buffer = []
+        h.heads = [b"", b""]
+        if flow.halves is not None:
+            for half in flow.halves:
+                half.tail.clear()
         flow.finished = True
 
     def _close_flow(self, flow: Flow, ts: float, reason: str) -> None:
