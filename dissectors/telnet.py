@@ -73,7 +73,8 @@ __all__ = [
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 CR, LF, NUL, BS, DEL = 13, 10, 0, 8, 127
-OPT_ECHO, OPT_TTYPE, OPT_NAWS, OPT_TSPEED, OPT_LINEMODE, OPT_XDISPLOC = 1, 24, 31, 32, 34, 35
+OPT_BINARY, OPT_ECHO, OPT_TTYPE, OPT_NAWS, OPT_TSPEED, OPT_LINEMODE, OPT_XDISPLOC = (
+    0, 1, 24, 31, 32, 34, 35)
 OPT_ENVIRON, OPT_AUTH, OPT_ENCRYPT, OPT_NEW_ENVIRON = 36, 37, 38, 39
 
 #: IANA Telnet option names.
@@ -662,12 +663,17 @@ class TelnetDissector:
         self._text(d, self._nvt(d, data), ts, out)
 
     def _nvt(self, d: Direction, data: bytes) -> bytes:
-        """CR LF → LF, CR NUL → CR (RFC 854); a trailing CR waits for its partner."""
+        """CR LF → LF, CR NUL → CR (RFC 854); a trailing CR waits for its partner.
+        In BINARY mode (RFC 856) the bytes are data: a bare CR is passed on at once
+        (clients in binary mode send CR alone for Enter)."""
         side = self.sides[d]
         side.text_bytes += len(data)
         if side.cr:
             side.cr = False
             data = b"\r" + data
+        st = self.opts.get((d, OPT_BINARY))
+        if st and st[0] and st[1]:
+            return data
         if data.endswith(b"\r"):
             side.cr = True
             data = data[:-1]

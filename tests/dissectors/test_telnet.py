@@ -234,3 +234,39 @@ def test_probe():
 def test_specs():
     (spec,) = telnet.SPECS
     assert spec.name == "telnet" and 23 in spec.ports and spec.probe is probe
+
+
+def _typed_slowly(text: bytes, echo: bool, t: float) -> list:
+    """One keystroke per segment, as inetutils telnet in character mode sends them;
+    Enter is a bare CR (the client is in BINARY mode), echoed by the server as CR LF."""
+    convo = []
+    for i, c in enumerate(text):
+        convo.append(C(bytes([c]), t + i * 0.01))
+        if echo:
+            convo.append(S(bytes([c])))
+    convo.append(C(b"\r", t + len(text) * 0.01))
+    convo.append(S(b"\r\n"))
+    return convo
+
+
+def test_binary_mode_bare_cr_ends_the_line_at_once():
+    """Regression (samples/telnet.pcap): with client BINARY agreed (RFC 856) Enter is a
+    bare CR. It used to wait for a partner byte until the next keystroke, after the
+    server's "Login incorrect": the failed login was judged a success, the second
+    login name was listed as a command and the first echo of each line was shown."""
+    convo = [
+        S(b"\xff\xfd\x00\xff\xfb\x01"),              # DO BINARY, WILL ECHO
+        C(b"\xff\xfb\x00\xff\xfd\x01"),              # WILL BINARY, DO ECHO
+        S(b"vm login: "), *_typed_slowly(b"student", True, 1.0),
+        S(b"Password: "), *_typed_slowly(b"wrong", False, 2.0),
+        S(b"\r\nLogin incorrect\r\nvm login: "), *_typed_slowly(b"student", True, 3.0),
+        S(b"Password: "), *_typed_slowly(b"right", False, 4.0),
+        S(b"student@vm:~$ "), *_typed_slowly(b"id -un", True, 5.0),
+        S(b"student\r\nstudent@vm:~$ "),
+    ]
+    items = run_all_ways(tn(), convo)
+    creds = [(c.username, c.secret, c.success) for c in of_type(items, Credential)]
+    assert creds == [("student", "wrong", False), ("student", "right", True)]
+    assert record(items).commands == ["id -un"]
+    assert output(items) == (b"vm login: Password: \n\nLogin incorrect\nvm login: "
+                             b"Password: \nstudent@vm:~$ student\nstudent@vm:~$ ")
