@@ -71,6 +71,9 @@ _CTRL = {i: f"\\x{i:02x}" for i in range(32) if i not in (9, 10)}
 _CTRL[13] = "\\r"
 _CTRL[0x7F] = "\\x7f"
 _CTRL.update({c: f"\\u{c:04x}" for c in (0x2028, 0x2029, 0x202E, 0x200E, 0x200F, 0x202D)})
+_CTRL.update({c: f"\\u{c:04x}" for c in range(0x80, 0xA0)})          # C1 controls
+_CTRL.update({c: f"\\u{c:04x}" for c in range(0xFDD0, 0xFDF0)})      # noncharacters
+_CTRL.update({(p << 16) | low: f"\\U{(p << 16) | low:08x}" for p in range(17) for low in (0xFFFE, 0xFFFF)})
 _CTRL_ONE_LINE = dict(_CTRL)
 _CTRL_ONE_LINE[10] = "\\n"
 _CTRL_ONE_LINE[9] = "\\t"
@@ -88,7 +91,12 @@ def printable(value: Any, one_line: bool = False) -> str:
         value = bytes(value).decode("utf-8", "backslashreplace")
     elif not isinstance(value, str):
         value = str(value)
-    return value.translate(_CTRL_ONE_LINE if one_line else _CTRL)
+    value = value.translate(_CTRL_ONE_LINE if one_line else _CTRL)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:   # lone surrogates
+        value = value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return value
 
 
 def _fmt_ts(ts: Any) -> str:
@@ -820,9 +828,9 @@ class _Report:
             total += len(text)
             steps.append([round(ts - start, 4), d, text])
         screen = "".join(t for _, d, t in steps if d == 1 or not echo)
-        return {"steps": json.dumps({"echo": echo, "steps": steps}, ensure_ascii=False),
+        return {"steps": json.dumps({"echo": echo, "steps": steps}, ensure_ascii=True),
                 "final": _apply_backspaces(screen), "echo": echo,
-                "keys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0] if steps else 0)}
+                "nkeys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0] if steps else 0)}
 
     def session_context(self, c: dict) -> dict:
         uid = c["uid"]

@@ -1,0 +1,347 @@
+"""The HTML report: valid, self-contained, inert with hostile captures, usable in a browser.
+
+Static checks (always): every page parses with html5lib without errors, has exactly one
+inline script and no event-handler attributes, and references no external URL. Browser
+checks (headless Debian chromium through Playwright; skipped when either is absent): no
+console errors, the timeline shows every session, the filters work, a session page shows
+its ladder, the Telnet replay plays, and injected script/HTML in every decoded field stays
+text with nothing executed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import unquote
+
+import pytest
+
+html5lib = pytest.importorskip("html5lib")
+
+import reports.html as rh
+from reports.html import Masker, _apply_backspaces, _terminal_pieces, printable, write_report
+from tests.reports.conftest import Page, render
+from tests.reports.hostile import NOSPACE, PAYLOAD, PWN1, PWN2, write_hostile
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted(p for p in (ROOT / "samples").glob("*") if p.suffix in (".pcap", ".pcapng"))
+_SCHEME = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.\-]*:")
+
+
+# ----------------------------------------------------------------------------- static checks
+def check_page(path: Path) -> str:
+    """Parse a page and assert it is valid, self-contained and inert; returns its text."""
+    text = path.read_text(encoding="utf-8")
+    parser = html5lib.HTMLParser(tree=html5lib.treebuilders.getTreeBuilder("etree"), namespaceHTMLElements=False)
+    doc = parser.parse(text)
+    assert not parser.errors, f"{path.name}: html5lib errors {parser.errors[:5]}"
+    scripts = 0
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        if tag == "script":
+            scripts += 1
+            assert "src" not in el.attrib, f"{path.name}: external script"
+        assert tag not in ("iframe", "object", "embed", "img", "link", "base", "form", "meta") or \
+            (tag == "meta" and "http-equiv" in el.attrib or tag == "meta" and set(el.attrib) <= {
+                "charset", "name", "content", "http-equiv"}), f"{path.name}: unexpected <{tag}>"
+        for k, v in el.attrib.items():
+            name = k.rsplit("}", 1)[-1].lower()
+            assert not name.startswith("on"), f"{path.name}: event handler attribute {name}={v!r} on <{tag}>"
+            if name in ("href", "src", "action", "formaction", "poster", "srcset", "data"):
+                assert not v.startswith("//"), f"{path.name}: protocol-relative URL {v!r}"
+                assert not _SCHEME.match(v), f"{path.name}: URL with a scheme {v!r}"
+            if "url(" in v:
+                assert re.fullmatch(r"url\(#[\w-]+\)", v.strip()), f"{path.name}: url() reference {v!r}"
+    assert scripts <= 1, f"{path.name}: {scripts} script elements"
+    return text
+
+
+def local_links(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [unquote(h) for h in re.findall(r'href="([^"#]+)', text)]
+
+
+def all_pages(out: Path) -> list[Path]:
+    return sorted(out.glob("index*.html")) + sorted((out / "sessions").glob("*.html"))
+
+
+# ----------------------------------------------------------------------------- units
+def test_printable_makes_controls_visible_and_stays_str():
+    s = printable(b"a\x00b\r\n\x1b[31m\xff<")
+    assert s == "a\\x00b\\r\n\\x1b[31m\\xff<"
+    assert type(s) is str   # never Markup: autoescape still applies
+    assert printable("x\u202ey", one_line=True) == "x\\u202ey"
+    assert printable("a\nb", one_line=True) == "a\\nb"
+
+
+def test_masker_hides_secret_and_its_base64_forms():
+    import base64
+    m = Masker([{"username": "bob", "secret": "s3cret!"}], show=False)
+    assert m.text("PASS s3cret!") == "PASS ••••••"
+    plain = base64.b64encode(b"\0bob\0s3cret!").decode()
+    basic = base64.b64encode(b"bob:s3cret!").decode()
+    assert "s3cret" not in m.text(f"AUTH PLAIN {plain}") and plain not in m.text(f"AUTH PLAIN {plain}")
+    assert basic not in m.text(f"Authorization: Basic {basic}")
+    assert m.value("password", "anything") == "••••••"
+    assert m.ranges(b"xx s3cret! yy") == [(3, 10)]
+    assert Masker([{"username": "bob", "secret": "s3cret!"}], show=True).text("s3cret!") == "s3cret!"
+
+
+def test_terminal_pieces_strip_telnet_commands_across_chunks():
+    chunks = [(1.0, 1, b"hel\xff"), (2.0, 2, b"\xfb\x01lo\r\n\xff\xfa\x18"), (3.0, 3, b"\x01\xff\xf0\x1b[1mok\xff\xff")]
+    pieces = _terminal_pieces(chunks)
+    assert "".join(p[2] for p in pieces) == "hello\nok\ufffd"   # IAC IAC is a data 0xFF (not UTF-8)
+    assert [p[0] for p in pieces] == [1.0, 2.0, 3.0]
+    assert _apply_backspaces("ab\bc\n\bd") == "ac\nd"
+
+
+# ----------------------------------------------------------------------------- samples
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_sample_renders(sample, tmp_path):
+    a = render(sample, tmp_path)
+    conn = a.rows.get("conn", [])
+    pages = all_pages(tmp_path)
+    sessions = list((tmp_path / "sessions").glob("*.html"))
+    assert {p.stem for p in sessions} == {c["uid"] for c in conn}
+    secrets = {c["secret"] for c in a.rows.get("credentials", []) if c.get("secret") and len(c["secret"]) >= 3}
+    lanes = 0
+    for p in pages:
+        text = check_page(p)
+        assert "could not be rendered" not in text, p.name
+        for s in secrets:
+            assert s not in text, f"{p.name} shows a secret"
+        if p.name.startswith("index"):
+            lanes += text.count('<g class="lane"')
+        for link in local_links(p):
+            assert (p.parent / link).exists(), f"{p.name}: broken link {link}"
+    assert lanes == len(conn)
+    for t in (tmp_path / "sessions").glob("*.txt"):
+        for s in secrets:
+            assert s not in t.read_text(encoding="utf-8")
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    for e in a.rows.get("emails", [])[:rh.TABLE_ROWS]:
+        assert f'href="{e["eml"]}"' in index
+    for f in a.rows.get("files", [])[:rh.TABLE_ROWS]:
+        if f.get("path"):
+            assert (tmp_path / f["path"]).is_file()
+
+
+def _sample(name: str) -> Path:
+    p = ROOT / "samples" / name
+    if not p.is_file():
+        pytest.skip(f"samples/{name} is absent")
+    return p
+
+
+def test_show_secrets_shows_them(tmp_path):
+    a = render(_sample("ftp.pcap"), tmp_path, show_secrets=True)
+    secrets = {c["secret"] for c in a.rows["credentials"]}
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert secrets and all(s in index for s in secrets)
+    assert index.count("sent in cleartext") >= len(a.rows["credentials"])
+
+
+def test_ftp_data_grouped_under_control_and_on_its_ladder(tmp_path):
+    a = render(_sample("ftp.pcap"), tmp_path)
+    conn = a.rows["conn"]
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    order = re.findall(r'<g class="lane" data-proto="([^"]*)" data-uid="([^"]+)"', index)
+    by = {c["uid"]: c for c in conn}
+    for i, (_svc, uid) in enumerate(order):
+        parent = by[uid]["parent_uid"]
+        if parent:   # a child lane comes after its parent, with only siblings in between
+            j = [u for _, u in order].index(parent)
+            assert j < i and all(by[u]["parent_uid"] == parent for _, u in order[j + 1:i])
+    ctrl = next(u for u in by if any(c["parent_uid"] == u for c in conn))
+    page = (tmp_path / "sessions" / f"{ctrl}.html").read_text(encoding="utf-8")
+    kids = [c for c in conn if c["parent_uid"] == ctrl]
+    assert page.count('class="arrow child"') >= 2 * len(kids)
+    own = sum(1 for e in a.rows["timeline"] if e["uid"] == ctrl)
+    kid_events = sum(1 for e in a.rows["timeline"] if e["uid"] in {k["uid"] for k in kids})
+    assert page.count('<g class="arrow ') == min(own + kid_events + 2 * len(kids), rh.LADDER_EVENTS)
+
+
+def test_paging_keeps_every_session(tmp_path, monkeypatch):
+    monkeypatch.setattr(rh, "LANES_PER_PAGE", 4)
+    a = render(_sample("ftp.pcap"), tmp_path)
+    n = len(a.rows["conn"])
+    pages = sorted(tmp_path.glob("index*.html"))
+    assert len(pages) == math.ceil(n / 4)
+    uids = []
+    for p in pages:
+        text = check_page(p)
+        uids += re.findall(r'<g class="lane" data-proto="[^"]*" data-uid="([^"]+)"', text)
+        for q in pages:
+            assert f'href="{q.name}"' in text or q == p
+    assert sorted(uids) == sorted(c["uid"] for c in a.rows["conn"])
+
+
+def test_hostile_capture_static(tmp_path):
+    cap = tmp_path / "hostile.pcap"
+    write_hostile(cap)
+    out = tmp_path / "out"
+    a = render(cap, out)
+    services = {c["service"] for c in a.rows["conn"]}
+    assert services >= {"http", "smtp", "ftp", "ftp-data", "telnet", "dns", "snmp", "tftp"}
+    seen = ""
+    for p in all_pages(out):
+        text = check_page(p)
+        assert "<script>window" not in text and "<img src=x" not in text and "<svg/onload" not in text
+        assert "<svg onload" not in text
+        seen += text
+    # the payloads are there, as text
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in seen
+    assert "&lt;svg/onload=window.__pwned=4&gt;" in seen
+    assert "hunter2-Secret" not in seen and "pw-Secret-42" not in seen
+
+
+# ----------------------------------------------------------------------------- scale
+def _fake_analysis(n: int) -> SimpleNamespace:
+    conn, timeline = [], []
+    t0 = 1_700_000_000.0
+    svcs = ["http", "dns", "smtp", "ftp", "tftp", "snmp", "", "imap"]
+    for i in range(n):
+        uid = f"C{i:017d}"
+        ts = t0 + i * 0.05
+        svc = svcs[i % len(svcs)]
+        conn.append({"ts": ts, "uid": uid, "orig_h": f"10.0.{i // 250 % 250}.{i % 250}", "orig_p": 40000 + i % 20000,
+                     "resp_h": "192.0.2.1", "resp_p": 80, "proto": "udp" if svc in ("dns", "snmp", "tftp") else "tcp",
+                     "service": svc, "duration": 0.2, "orig_bytes": 120, "resp_bytes": 3400, "conn_state": "SF",
+                     "missed_bytes": 0, "history": "ShADadFf", "orig_pkts": 5, "resp_pkts": 6, "roles_guessed": False,
+                     "out_of_order": 0, "retransmissions": 0, "gaps": 0, "parent_uid": None, "expect_token": None,
+                     "nat": False, "first_frame": i * 11 + 1, "last_frame": i * 11 + 11, "close_reason": "finished"})
+        for k in range(2):
+            timeline.append({"ts": ts + k * 0.01, "uid": uid, "orig_h": "10.0.0.1", "orig_p": 1, "resp_h": "192.0.2.1",
+                             "resp_p": 80, "proto": svc, "direction": "orig" if k == 0 else "resp", "kind": "X",
+                             "summary": f"event {k}", "meaning": "", "frame": i * 11 + 4 + k})
+    summary = {"wiretale": "test", "captures": [{"path": "big.pcap", "format": "pcap", "size": 1, "gzip": False,
+                                                "linktypes": [1], "frames": n * 11, "first_ts": t0,
+                                                "last_ts": t0 + n * 0.05, "warnings": []}],
+               "errors": [], "packets": {"total": n * 11, "decoded": n * 11, "skipped": 0, "by_kind": {"tcp": n * 11}},
+               "flows": {"total": n, "tcp": n, "udp": 0}, "sessions": {}, "anomalies": {}, "limits_hit": {},
+               "files": 0, "emails": 0, "credentials": 0, "limits": {}}
+    return SimpleNamespace(rows={"conn": conn, "timeline": timeline}, summary=summary, out_dir=None, streams={})
+
+
+def test_ten_thousand_sessions_index_stays_small(tmp_path):
+    a = _fake_analysis(10_000)
+    write_report(a, tmp_path)
+    size = (tmp_path / "index.html").stat().st_size
+    assert size < 5 * 1024 * 1024, size
+    pages = sorted(tmp_path.glob("index*.html"))
+    assert len(pages) == math.ceil(10_000 / rh.LANES_PER_PAGE)
+    assert len(list((tmp_path / "sessions").glob("*.html"))) == 10_000
+    check_page(tmp_path / "index.html")
+    check_page(pages[-1])
+
+
+# ----------------------------------------------------------------------------- browser
+@pytest.fixture(scope="module")
+def ftp_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ftp-report")
+    a = render(_sample("ftp.pcap"), out)
+    return a, out
+
+
+def _no_network(page: Page) -> None:
+    assert all(u.startswith("file://") for u in page.requests), page.requests
+
+
+def test_browser_index_timeline_and_filter(page, ftp_report):
+    a, out = ftp_report
+    conn = a.rows["conn"]
+    pg = page.open(out / "index.html")
+    assert pg.locator("#tl g.lane").count() == len(conn)
+    assert pg.locator("tr.srow").count() == len(conn)
+    visible = "() => [...document.querySelectorAll('#tl g.lane')].filter(g => g.parentNode.style.display !== 'none').length"
+    assert pg.evaluate(visible) == len(conn)
+    pg.select_option("#proto", "ftp-data")
+    n_data = sum(1 for c in conn if c["service"] == "ftp-data")
+    assert pg.evaluate(visible) == n_data
+    assert pg.locator("tr.srow:visible").count() == n_data
+    assert pg.locator("#count").inner_text().startswith(f"{n_data} of {len(conn)}")
+    pg.select_option("#proto", "")
+    pg.fill("#q", conn[0]["uid"].lower())
+    assert pg.evaluate(visible) == 1
+    pg.fill("#q", "")
+    pg.click("#zin")
+    pg.click("#zin")
+    pg.click("#zreset")
+    assert page.errors() == []
+    _no_network(page)
+
+
+def test_browser_session_page_shows_ladder(page, ftp_report):
+    a, out = ftp_report
+    ctrl = next(c for c in a.rows["conn"] if c["service"] == "ftp" and
+                any(k["parent_uid"] == c["uid"] for k in a.rows["conn"]))
+    pg = page.open(out / "index.html")
+    pg.click(f'#stable a[href="sessions/{ctrl["uid"]}.html"]')
+    pg.wait_for_load_state("load")
+    assert pg.url.endswith(f"/sessions/{ctrl['uid']}.html")
+    ladder = pg.locator("#ladder-svg")
+    assert ladder.is_visible()
+    box = ladder.bounding_box()
+    assert box["height"] > 200
+    n_own = sum(1 for e in a.rows["timeline"] if e["uid"] == ctrl["uid"])
+    assert pg.locator("#ladder-svg g.arrow.orig, #ladder-svg g.arrow.resp").count() == min(n_own, rh.LADDER_EVENTS)
+    assert pg.locator("#ladder-svg g.arrow.child").count() >= 2
+    assert "USER" in pg.locator("#ladder-svg").inner_html()
+    rows = pg.locator("#ttable tr.ev")
+    assert rows.count() == n_own
+    pg.fill("#tq", "pasv")
+    assert 0 < pg.locator("#ttable tr.ev:visible").count() < n_own
+    assert page.errors() == []
+    _no_network(page)
+
+
+def test_browser_telnet_replay_plays(page, tmp_path):
+    render(_sample("telnet.pcap"), tmp_path)
+    sess = next((tmp_path / "sessions").glob("*.html"))
+    pg = page.open(sess)
+    final = pg.locator("#term").inner_text()
+    assert "login:" in final and "Telnet-Pass1" not in final
+    pg.select_option("#speed", "10")
+    pg.click("#play")
+    pg.wait_for_timeout(300)
+    early = pg.locator("#term").inner_text()
+    pg.click("#pause")
+    assert len(early) < len(final)
+    clock = pg.locator("#clock").inner_text()
+    pg.wait_for_timeout(300)
+    assert pg.locator("#clock").inner_text() == clock        # paused
+    pg.click("#play")
+    pg.wait_for_function("() => document.getElementById('clock').textContent.includes('(end)')", timeout=20000)
+    assert pg.locator("#term").inner_text().strip() == final.strip()
+    assert "Telnet-Pass1" not in pg.locator("#keys").inner_text()
+    assert page.errors() == []
+
+
+def test_browser_hostile_capture_is_inert(page, tmp_path):
+    cap = tmp_path / "hostile.pcap"
+    write_hostile(cap)
+    out = tmp_path / "out"
+    render(cap, out)
+    shown = ""
+    for p in all_pages(out):
+        pg = page.open(p)
+        assert pg.evaluate("typeof window.__pwned") == "undefined", p.name
+        assert pg.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0, p.name
+        assert pg.evaluate("document.querySelectorAll('script').length") == 1, p.name
+        assert pg.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+                           ".some(a => a.name.startsWith('on'))).length") == 0, p.name
+        if pg.locator("#play").count():        # the Telnet replay writes captured text too
+            pg.select_option("#speed", "10")
+            pg.click("#play")
+            pg.wait_for_function("() => document.getElementById('clock').textContent.includes('(end)')",
+                                 timeout=20000)
+            assert pg.evaluate("typeof window.__pwned") == "undefined"
+            assert pg.evaluate("document.querySelectorAll('#term *').length") == 0
+        shown += pg.evaluate("document.body.innerText")
+    assert PWN1 in shown and NOSPACE in shown and PWN2 in shown
+    assert page.errors() == [], page.errors()
+    _no_network(page)
