@@ -381,7 +381,8 @@ class _Report:
         ends = [(c.get("ts") or 0) + (c.get("duration") or 0) for c in self.conn]
         self.t1 = max(ts1 + ends) if (ts1 or ends) else self.t0
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               auto_reload=False)
         self.env.filters.update(printable=printable, ts=_fmt_ts, dur=_fmt_dur, bytes=_fmt_bytes,
                                 num=_fmt_num, value=_value, href=_href, color=_color,
                                 line=lambda v: printable(v, one_line=True))
@@ -525,6 +526,11 @@ class _Report:
 
     # -------------------------------------------------------------- pages
     def write(self) -> Path:
+        self._write_index()
+        self.write_sessions()
+        return self.out / "index.html"
+
+    def _write_index(self) -> None:
         (self.out / "sessions").mkdir(parents=True, exist_ok=True)
         lanes = self.lane_order()
         pages = [lanes[i:i + LANES_PER_PAGE] for i in range(0, len(lanes), LANES_PER_PAGE)] or [[]]
@@ -538,6 +544,13 @@ class _Report:
                 total_sessions=len(lanes), timeline=self.timeline_svg(page), services=services,
                 show_secrets=self.show, **common)
             (self.out / page_names[n]).write_text(html, encoding="utf-8")
+
+    def write_index(self) -> Path:
+        """Only the index pages (the 10 000-session size check uses it)."""
+        self._write_index()
+        return self.out / "index.html"
+
+    def write_sessions(self) -> None:
         stpl = self.env.get_template("session.html")
         for c in self.conn:
             try:
@@ -545,7 +558,6 @@ class _Report:
             except Exception as e:  # one bad session must not lose the report
                 html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
             (self.out / "sessions" / f"{c['uid']}.html").write_text(html, encoding="utf-8")
-        return self.out / "index.html"
 
     def index_common(self) -> dict:
         s = self.summary

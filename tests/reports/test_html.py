@@ -229,14 +229,21 @@ def _fake_analysis(n: int) -> SimpleNamespace:
 
 def test_ten_thousand_sessions_index_stays_small(tmp_path):
     a = _fake_analysis(10_000)
-    write_report(a, tmp_path)
+    rh._Report(a, tmp_path, False).write_index()     # session pages: see the test below (time)
     size = (tmp_path / "index.html").stat().st_size
     assert size < 5 * 1024 * 1024, size
     pages = sorted(tmp_path.glob("index*.html"))
     assert len(pages) == math.ceil(10_000 / rh.LANES_PER_PAGE)
-    assert len(list((tmp_path / "sessions").glob("*.html"))) == 10_000
+    assert sum(p.read_text(encoding="utf-8").count('<g class="lane"') for p in pages) == 10_000
     check_page(tmp_path / "index.html")
     check_page(pages[-1])
+
+
+def test_every_session_gets_a_page(tmp_path):
+    a = _fake_analysis(300)
+    write_report(a, tmp_path)
+    assert len(list((tmp_path / "sessions").glob("*.html"))) == 300
+    check_page(tmp_path / "sessions" / f"C{299:017d}.html")
 
 
 # ----------------------------------------------------------------------------- browser
