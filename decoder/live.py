@@ -567,16 +567,23 @@ class LiveSession:
                     self._worker.join(timeout=10)
 
     def _raise_worker_error(self) -> None:
+        """After the pipeline ended: a capture that never started is an error (one line); a
+        pipeline that broke after some packets is a warning (the rest comes from the file)."""
         err = self._worker_error
-        dump_err = "\n".join(self.stderr["dumpcap"])
-        ts_err = "\n".join(self.stderr["tshark"])
         if isinstance(err, LiveError):
             raise err
-        if self.delivered == 0 and any(l.startswith("dumpcap:") for l in self.stderr["dumpcap"]):
-            raise classify_error(dump_err, self.interface, self.dumpcap, self.bpf)
-        if err is not None and not self.capture_path.exists():
-            raise LiveError(f"live capture failed: {type(err).__name__}: {err}; "
-                            f"{_last_error(ts_err or dump_err)}", 1)
+        dump = [l for l in self.stderr["dumpcap"] if l.startswith("dumpcap:")]
+        tsh = [l for l in self.stderr["tshark"] if l.startswith("tshark:") and l.strip() != "tshark:"]
+        size = self.capture_path.stat().st_size if self.capture_path.exists() else 0
+        if self.delivered == 0 and dump:
+            raise classify_error("\n".join(self.stderr["dumpcap"]), self.interface, self.dumpcap, self.bpf)
+        if self.delivered == 0 and size == 0 and (err is not None or tsh):
+            why = tsh[-1].split(":", 1)[1].strip() if tsh else f"{type(err).__name__}: {err}"
+            raise LiveError(f"live capture failed: {why}", 1)
+        if err is not None or tsh:
+            why = f"{type(err).__name__}: {err}" if err is not None else tsh[-1]
+            self._info.warnings.append(f"live pipeline: {why}; frames after the last delivered one were "
+                                       "read from the capture file")
 
     def _tick(self, engine) -> None:
         """The interface is quiet: let idle flows time out on the wall clock (a little behind it,
