@@ -427,8 +427,14 @@ class _Report:
         step = _nice_step(span)
         ticks = []
         k = 0
+        unit, div = ("h", 3600.0) if span >= 7200 else ("min", 60.0) if span >= 120 else ("s", 1.0)
+        if span < 1:
+            unit, div = "ms", 0.001
         while k * step <= span * 1.0001 and k < 40:
-            ticks.append({"x": round(x0 + k * step * scale, 1), "label": _rel(k * step)})
+            x = x0 + k * step * scale
+            if x <= x1 - 24 or k == 0:
+                v = k * step / div
+                ticks.append({"x": round(x, 1), "label": f"+{v:.3g} {unit}" if k else "0"})
             k += 1
         out = []
         for i, (c, depth) in enumerate(lanes):

@@ -275,9 +275,13 @@ def test_browser_index_timeline_and_filter(page, ftp_report):
     pg.fill("#q", conn[0]["uid"].lower())
     assert pg.evaluate(visible) == 1
     pg.fill("#q", "")
+    bar = "() => document.querySelector('#tl g.lane g.bar').getAttribute('transform') || ''"
     pg.click("#zin")
     pg.click("#zin")
+    pg.click("#pr")
+    assert "scale(4" in pg.evaluate(bar)
     pg.click("#zreset")
+    assert "scale(1" in pg.evaluate(bar)
     assert page.errors() == []
     _no_network(page)
 
