@@ -249,6 +249,7 @@ def _build_classes() -> tuple[type, type]:
         def __init__(self, *, session: "LiveSession", eventloop: asyncio.AbstractEventLoop) -> None:
             self._session = session
             self._stop_args: list[str] = []
+            self._version = None
             if session.count:
                 self._stop_args += ["-c", str(session.count)]
             if session.duration:
@@ -258,6 +259,17 @@ def _build_classes() -> tuple[type, type]:
                              tshark_path=session.tshark, custom_parameters=list(_TSHARK_QUIET))
             self.dumpcap_process = None
             self.tshark_process = None
+
+        def _get_tshark_version(self):
+            # pyshark runs "tshark -v" in our process group, where a terminal's Ctrl-C kills it
+            if self._version is None:
+                from packaging import version
+
+                r = subprocess.run([self._session.tshark, "-v"], capture_output=True, text=True, check=False,
+                                   start_new_session=True)
+                m = re.search(r"TShark (?:\(Wireshark\) )?(\d+\.\d+\.\d+)", r.stdout)
+                self._version = version.parse(m.group(1) if m else "4.0.0")
+            return self._version
 
         def _setup_tshark_output_parser(self):
             return _PromptJsonParser(self._get_tshark_version())
@@ -575,6 +587,8 @@ class LiveSession:
         dump = [l for l in self.stderr["dumpcap"] if l.startswith("dumpcap:")]
         tsh = [l for l in self.stderr["tshark"] if l.startswith("tshark:") and l.strip() != "tshark:"]
         size = self.capture_path.stat().st_size if self.capture_path.exists() else 0
+        if self._stop_requested.is_set() and self.delivered == 0 and not dump and size == 0:
+            return      # stopped (Ctrl-C) before the capture had started: a clean, empty run
         if self.delivered == 0 and dump:
             raise classify_error("\n".join(self.stderr["dumpcap"]), self.interface, self.dumpcap, self.bpf)
         if self.delivered == 0 and size == 0 and (err is not None or tsh):
