@@ -70,9 +70,10 @@ def command(tool: str, path: Path, out: Path) -> list[str]:
     raise ValueError(tool)
 
 
-def run_once(cmd: list[str]) -> dict:
-    """Run ``cmd`` with stdout to /dev/null; wall time, CPU time and peak RSS of that child."""
-    with open(os.devnull, "wb") as null:
+def run_once(cmd: list[str], keep_stdout: bool = False) -> dict:
+    """Run ``cmd`` with stdout to /dev/null (or a temporary file when ``keep_stdout``: the
+    engine tools print one JSON line); wall time, CPU time and peak RSS of that child."""
+    with open(os.devnull, "wb") if not keep_stdout else tempfile.TemporaryFile() as null:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=null, stderr=subprocess.PIPE)
         stderr = p.stderr.read()
@@ -80,9 +81,19 @@ def run_once(cmd: list[str]) -> dict:
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         p.stderr.close()
+        inner = None
+        if keep_stdout:
+            null.seek(0)
+            try:
+                inner = json.loads(null.read().decode().strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                inner = None
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])}… exited {p.returncode}: {stderr.decode(errors='replace')[-500:]}")
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024}
+    res = {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024}
+    if inner is not None:
+        res["inner"] = inner
+    return res
 
 
 def count_packets(path: Path) -> int:
@@ -132,12 +143,13 @@ def bench_file(path: Path, tools: list[str], runs: int, log) -> dict:
         for i in range(runs):
             out = Path(tempfile.mkdtemp(prefix="wiretale-bench-"))
             try:
-                s = run_once(command(tool, path, out))
+                s = run_once(command(tool, path, out), keep_stdout=tool in ("engine", "detect"))
             finally:
                 shutil.rmtree(out, ignore_errors=True)
             samples.append(s)
             log(f"  {path.name} {tool} run {i + 1}/{runs}: {s['wall']:.1f} s wall, {s['cpu']:.1f} s CPU, "
-                f"{s['rss_mb']:.0f} MB")
+                f"{s['rss_mb']:.0f} MB" + (f" (engine {s['inner']['engine_cpu']:.1f} s CPU, result "
+                                          f"{s['inner']['tables_cpu']:.1f} s)" if "inner" in s else ""))
         wall = statistics.median(x["wall"] for x in samples)
         cpu = statistics.median(x["cpu"] for x in samples)
         res["tools"][tool] = {
@@ -148,6 +160,11 @@ def bench_file(path: Path, tools: list[str], runs: int, log) -> dict:
             "peak_rss_mb": round(max(x["rss_mb"] for x in samples), 1),
             "samples": samples,
         }
+        inner = [x["inner"] for x in samples if "inner" in x]
+        if inner:
+            ecpu = statistics.median(x["engine_cpu"] for x in inner)
+            res["tools"][tool].update(engine_cpu_s=round(ecpu, 2), mb_s_engine_cpu=round(size / 1e6 / ecpu, 1),
+                                      tables_cpu_s=round(statistics.median(x["tables_cpu"] for x in inner), 2))
     t = res["tools"]
     ratios = {}
     for name, num, den, target in (("engine / tshark -r", "engine", "tshark-r", 3.0),
@@ -157,6 +174,10 @@ def bench_file(path: Path, tools: list[str], runs: int, log) -> dict:
         if num in t and den in t:
             ratios[name] = {"wall": round(t[den]["wall_s"] / t[num]["wall_s"], 2),
                             "cpu": round(t[den]["cpu_s"] / t[num]["cpu_s"], 2), "target": target}
+    for tool in ("engine", "detect"):
+        if tool in t and "engine_cpu_s" in t[tool] and "tshark-r" in t:
+            ratios[f"{tool} (in-process engine CPU only) / tshark -r"] = {
+                "wall": None, "cpu": round(t["tshark-r"]["cpu_s"] / t[tool]["engine_cpu_s"], 2), "target": 3.0}
     res["ratios"] = ratios
     return res
 
@@ -172,10 +193,15 @@ def markdown(results: list[dict], info: dict) -> str:
         for tool, x in r["tools"].items():
             out.append(f"| {tool} | {x['wall_s']:.1f} | {x['mb_s']:.1f} | {x['pkts_s']:,} | {x['cpu_s']:.1f} | "
                        f"{x['mb_s_cpu']:.1f} | {x['pkts_s_cpu']:,} | {x['peak_rss_mb']:.0f} |")
+        for tool, x in r["tools"].items():
+            if "engine_cpu_s" in x:
+                out.append(f"| {tool}: inside the process, engine only | | | | {x['engine_cpu_s']:.1f} | "
+                           f"{x['mb_s_engine_cpu']:.1f} | {round(r['packets'] / x['engine_cpu_s']):,} | |")
         if r["ratios"]:
             out += ["", "| throughput ratio | wall | CPU | target | met (CPU) |", "| --- | ---: | ---: | ---: | --- |"]
             for name, x in r["ratios"].items():
-                out.append(f"| {name} | {x['wall']:.2f} | {x['cpu']:.2f} | ≥ {x['target']:g} | "
+                wall = "–" if x["wall"] is None else f"{x['wall']:.2f}"
+                out.append(f"| {name} | {wall} | {x['cpu']:.2f} | ≥ {x['target']:g} | "
                            f"{'yes' if x['cpu'] >= x['target'] else 'no'} |")
         out.append("")
     if len(results) >= 2:
