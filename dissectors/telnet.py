@@ -232,8 +232,11 @@ class TelnetInput(Event):
 
     MERGEABLE: ClassVar[bool] = True
     data: bytes = b""
+    secret: bool = False     # typed at a Password: prompt: the summary hides the characters
 
     def summary(self) -> str:
+        if self.secret:
+            return f"keystrokes at a password prompt: {'*' * min(len(self.data), 8)}"
         return f"keystrokes: {_txt(self.data)[:80]!r}"
 
     def meaning(self) -> str:
@@ -700,7 +703,8 @@ class TelnetDissector:
                 pos = end
                 if self.awaiting:
                     self._judge(typing=True, out=out)
-                out.append(TelnetInput(ts, ORIG, seg))
+                prompt = self.line_prompt if self.line else self.tail.rsplit("\n", 1)[-1]
+                out.append(TelnetInput(ts, ORIG, seg, secret=bool(_PASS_PROMPT.search(prompt))))
                 self._typed(seg, ts, out)
             return
         if self.pending_echo or self.echo_skip:
