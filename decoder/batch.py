@@ -1,0 +1,751 @@
+"""Many captures, one index; one large capture on several cores.
+
+``wiretale batch PATHS... -o OUT`` (:func:`run_batch`)
+    PATHS are files, folders (searched recursively for ``*.pcap``, ``*.pcapng``,
+    ``*.cap`` and ``*.gz``, hidden entries skipped) and globs (``**`` allowed).
+    Every capture is processed on its own by :func:`process_capture`, which runs
+    exactly the code of ``wiretale read CAPTURE -o OUT/captures/<name> --tables
+    parquet`` (its tables, files, e-mails, summary and HTML report). Then:
+
+    * ``OUT/tables/<table>.parquet``: every capture's table in one Parquet file
+      with a leading ``capture`` column (the capture's name), schemas unified
+      across captures (integers and floats → float; other disagreements → JSON
+      text), written one capture at a time so memory holds one capture's table;
+    * ``OUT/summary.csv``: one row per capture (status, error, packets, flows,
+      a column per service, e-mails, files, credentials, anomalies …);
+    * ``OUT/summary.json``: the same facts plus the batch's totals;
+    * ``OUT/index.html``: the index (:mod:`reports.batch`), linking each capture's
+      report (``--no-html`` skips the per-capture reports, not the index).
+
+    A capture that cannot be read is listed with its error; the batch goes on.
+    Exit code: 0 when at least one capture was read, 1 when every capture failed,
+    2 when PATHS name no capture at all (usage error).
+
+    Where it runs: a local process pool (``--workers N``, default all cores; 1
+    runs in this process), or a Dask cluster with ``--scheduler ADDRESS``: the
+    same :func:`process_capture` is mapped over the captures with
+    ``dask.distributed.Client(ADDRESS).map``. On a cluster, the input paths and
+    OUT must be on a file system every worker sees, and wiretale must be
+    installed on the workers.
+
+:func:`read_parallel` — one capture on several cores
+    Frames are shared out by host pair: the unordered pair of IP addresses is
+    hashed, so both directions of a flow, FTP control and data, and TFTP request
+    and transfer land in the same worker (IPv4/IPv6 fragments carry the
+    addresses too). Every worker reads the whole file and keeps only its share
+    (frame numbers stay those of the file, and uids, derived from endpoints,
+    first timestamp and first frame, are those of a single-process run); frames
+    without an IP header go to worker 0. Foreign frames still advance the
+    worker's clock (idle timeouts, expectation TTLs and end-of-capture times run
+    on the same capture time as in a single pass). The workers' rows are merged
+    (``conn`` by start time and first frame, other tables by time, frame and
+    uid), their files, e-mails and transcripts moved into OUT, and OUT is written
+    as ``wiretale read`` writes it. The result equals a single-process run, row
+    for row, except for what depends on counts across the whole capture: caps
+    (``max_flows``, ``max_files``, ``max_expectations``, ``max_fragment_sets``),
+    an expectation matched by port only (NAT) from a different host pair, and
+    the row order inside tables other than ``conn``.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import io
+import json
+import math
+import os
+import pickle
+import shutil
+import sys
+import time
+import traceback
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz")
+_GLOB_CHARS = set("*?[")
+
+
+# ----------------------------------------------------------------------------- finding captures
+def discover(paths: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Capture files named by ``paths`` (sorted per argument, duplicates removed) and the
+    arguments that named nothing, as ``(argument, error)``."""
+    found: list[str] = []
+    missing: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(p: str) -> None:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            found.append(p)
+
+    for arg in paths:
+        if os.path.isdir(arg):
+            hits = _walk(arg)
+            if not hits:
+                missing.append((arg, f"{arg}: no capture files (*.pcap, *.pcapng, *.cap, *.gz) in this folder"))
+            for p in hits:
+                add(p)
+        elif os.path.exists(arg):
+            add(arg)            # a file named explicitly is tried whatever its extension
+        elif _GLOB_CHARS & set(arg):
+            hits = sorted(glob.glob(arg, recursive=True))
+            files: list[str] = []
+            for h in hits:
+                if os.path.isdir(h):
+                    files.extend(_walk(h))
+                elif os.path.isfile(h):
+                    files.append(h)
+            if not files:
+                missing.append((arg, f"{arg}: no file matches this pattern"))
+            for p in files:
+                add(p)
+        else:
+            missing.append((arg, f"{arg}: no such file"))
+    return found, missing
+
+
+def _walk(folder: str) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            if not f.startswith(".") and f.lower().endswith(CAPTURE_SUFFIXES):
+                out.append(os.path.join(root, f))
+    return out
+
+
+def capture_names(paths: Sequence[str]) -> list[str]:
+    """A unique, file-system-safe name per capture (its folder under ``OUT/captures`` and its value in the
+    ``capture`` column): the path's last components made safe, ``-2``, ``-3`` … on collisions."""
+    from decoder.artifacts import safe_name
+
+    if not paths:
+        return []
+    try:
+        common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
+    except ValueError:
+        common = ""
+    names: list[str] = []
+    used: set[str] = set()
+    for p in paths:
+        rel = os.path.relpath(os.path.abspath(p), common) if common else os.path.basename(p)
+        base = safe_name(rel.replace(os.sep, "__").replace("/", "__"), "capture")
+        name = base
+        n = 2
+        while name.lower() in used:
+            name = f"{base}-{n}"
+            n += 1
+        used.add(name.lower())
+        names.append(name)
+    return names
+
+
+# ----------------------------------------------------------------------------- one capture
+def read_flags(args: Any) -> list[str]:
+    """The ``wiretale read`` flags a batch passes on to every capture."""
+    flags = ["--tables", "parquet"]
+    if getattr(args, "no_html", False):
+        flags.append("--no-html")
+    if getattr(args, "show_secrets", False):
+        flags.append("--show-secrets")
+    if getattr(args, "strict", False):
+        flags.append("--strict")
+    for item in getattr(args, "limit", None) or []:
+        flags += ["--limit", item]
+    return flags
+
+
+def process_capture(path: str, out: str, flags: Sequence[str] = ("--tables", "parquet"),
+                    name: str | None = None) -> dict:
+    """Run ``wiretale read PATH -o OUT FLAGS`` in this process and return the capture's facts.
+
+    This is the function the process pool and the Dask workers run. It never raises: a capture that
+    cannot be read, or a crash, comes back as ``ok=False`` with ``error`` set."""
+    from decoder import cli
+
+    t0 = time.monotonic()
+    outp = Path(out)
+    facts: dict[str, Any] = {"name": name or Path(path).name, "path": str(path), "out": str(outp), "ok": False,
+                             "error": None, "exit_code": None, "seconds": 0.0, "summary": None,
+                             "report": None, "hosts": 0, "credential_users": [], "tables": []}
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = cli.main(["read", str(path), "-o", str(outp), *flags])
+    except SystemExit as e:          # argparse refused a flag
+        code = e.code if isinstance(e.code, int) else 2
+    except Exception as e:           # --strict re-raises our own bugs
+        code = 3
+        err.write(f"wiretale: internal error: {type(e).__name__}: {e}\n{traceback.format_exc(limit=5)}")
+    facts["exit_code"] = code
+    facts["seconds"] = round(time.monotonic() - t0, 3)
+    summary = _load_json(outp / "summary.json")
+    facts["summary"] = summary
+    lines = [ln.removeprefix("wiretale: ") for ln in err.getvalue().splitlines() if ln.strip()
+             and not ln.startswith("wiretale: warning:")]
+    errors = list((summary or {}).get("errors") or [])
+    if code not in (0, 1) or summary is None:
+        errors.append("; ".join(lines) or f"wiretale read exited with code {code}")
+    read_ok = bool(summary and summary.get("captures"))
+    facts["ok"] = read_ok and not errors
+    facts["error"] = "; ".join(dict.fromkeys(errors)) or (None if read_ok else "the capture could not be read")
+    if (outp / "index.html").exists():
+        facts["report"] = "index.html"
+    tdir = outp / "tables"
+    if tdir.is_dir():
+        facts["tables"] = sorted(p.stem for p in tdir.glob("*.parquet"))
+    facts["hosts"], facts["credential_users"] = _extra_facts(tdir)
+    return facts
+
+
+def _load_json(p: Path) -> dict | None:
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _extra_facts(tdir: Path) -> tuple[int, list[str]]:
+    """Distinct hosts in ``conn`` and ``protocol:user`` of the credentials seen (no secrets)."""
+    import pyarrow.parquet as pq
+
+    hosts = 0
+    users: list[str] = []
+    try:
+        if (tdir / "conn.parquet").exists():
+            t = pq.read_table(tdir / "conn.parquet", columns=["orig_h", "resp_h"])
+            hosts = len({h for col in ("orig_h", "resp_h") for h in t.column(col).to_pylist() if h})
+        if (tdir / "credentials.parquet").exists():
+            t = pq.read_table(tdir / "credentials.parquet")
+            if t.num_rows and {"protocol", "username"} <= set(t.column_names):
+                seen = dict.fromkeys(f"{p}:{u}" for p, u in zip(t.column("protocol").to_pylist(),
+                                                              t.column("username").to_pylist()) if u)
+                users = list(seen)[:50]
+    except Exception:   # facts for the index only: never fail a capture over them
+        pass
+    return hosts, users
+
+
+# ----------------------------------------------------------------------------- the batch
+class BatchProgress:
+    """``[#####     ]  12/40  name`` on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.done_n = 0
+        self.failed = 0
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)()) and total > 0
+        self.t0 = time.monotonic()
+
+    def __call__(self, name: str, ok: bool) -> None:
+        self.done_n += 1
+        self.failed += 0 if ok else 1
+        if not self.enabled:
+            return
+        width = 30
+        frac = self.done_n / self.total
+        bar = "#" * int(frac * width)
+        el = time.monotonic() - self.t0
+        fail = f" {self.failed} failed" if self.failed else ""
+        self.stream.write(f"\r[{bar:<{width}}] {self.done_n}/{self.total}{fail} {el:5.0f}s {name[:30]:30}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 90 + "\r")
+            self.stream.flush()
+
+
+def run_local(jobs: Sequence[tuple[str, str, str]], flags: Sequence[str], workers: int,
+              on_done: Callable[[dict], None]) -> list[dict]:
+    """Run ``jobs`` (path, out, name) in a process pool (``workers`` ≤ 1: in this process)."""
+    results: list[dict | None] = [None] * len(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for i, (p, o, n) in enumerate(jobs):
+            results[i] = process_capture(p, o, flags, n)
+            on_done(results[i])
+        return results  # type: ignore[return-value]
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futs = {pool.submit(process_capture, p, o, list(flags), n): i for i, (p, o, n) in enumerate(jobs)}
+        for fut in as_completed(futs):
+            i = futs[fut]
+            try:
+                results[i] = fut.result()
+            except Exception as e:   # the worker process died (out of memory, killed)
+                p, o, n = jobs[i]
+                results[i] = _failed(p, o, n, f"worker failed: {type(e).__name__}: {e}")
+            on_done(results[i])
+    return results  # type: ignore[return-value]
+
+
+def run_dask(jobs: Sequence[tuple[str, str, str]], flags: Sequence[str], address: str,
+             on_done: Callable[[dict], None]) -> list[dict]:
+    """Run ``jobs`` on a Dask cluster: the same :func:`process_capture`, mapped by the scheduler."""
+    try:
+        from dask.distributed import Client, as_completed as dask_completed
+    except ImportError:
+        from decoder.cli import UsageError
+        raise UsageError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    results: list[dict | None] = [None] * len(jobs)
+    with Client(address, timeout=30) as client:
+        futs = client.map(process_capture, [j[0] for j in jobs], [j[1] for j in jobs],
+                          [list(flags)] * len(jobs), [j[2] for j in jobs], pure=False)
+        index = {f.key: i for i, f in enumerate(futs)}
+        for fut in dask_completed(futs):
+            i = index[fut.key]
+            try:
+                results[i] = fut.result()
+            except Exception as e:   # a worker died with the task
+                p, o, n = jobs[i]
+                results[i] = _failed(p, o, n, f"worker failed: {type(e).__name__}: {e}")
+            on_done(results[i])
+    return results  # type: ignore[return-value]
+
+
+def _failed(path: str, out: str, name: str, error: str) -> dict:
+    return {"name": name, "path": str(path), "out": str(out), "ok": False, "error": error, "exit_code": None,
+            "seconds": 0.0, "summary": None, "report": None, "hosts": 0, "credential_users": [], "tables": []}
+
+
+def run_batch(args: Any) -> int:
+    """The ``batch`` verb (see the module docstring)."""
+    from decoder.cli import UsageError
+
+    out = Path(args.output)
+    files, missing = discover(list(args.paths))
+    if not files:
+        raise UsageError("; ".join(m[1] for m in missing) or "no captures given")
+    names = capture_names(files + [m[0] for m in missing])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "captures").mkdir(exist_ok=True)
+    jobs = [(p, str(out / "captures" / n), n) for p, n in zip(files, names)]
+    flags = read_flags(args)
+    prog = BatchProgress(len(jobs) + len(missing))
+    done: list[dict] = []
+
+    def on_done(facts: dict) -> None:
+        done.append(facts)
+        prog(facts["name"], facts["ok"])
+
+    t0 = time.monotonic()
+    try:
+        if getattr(args, "scheduler", None):
+            results = run_dask(jobs, flags, args.scheduler, on_done)
+        else:
+            workers = args.workers if getattr(args, "workers", 0) and args.workers > 0 else (os.cpu_count() or 1)
+            results = run_local(jobs, flags, workers, on_done)
+    finally:
+        prog.close()
+    for (arg, error), name in zip(missing, names[len(files):]):
+        results.append(_failed(arg, str(out / "captures" / name), name, error))
+    elapsed = time.monotonic() - t0
+    finish_batch(results, out, elapsed=elapsed, where=(f"Dask cluster {args.scheduler}"
+                                                       if getattr(args, "scheduler", None) else "local"))
+    ok = sum(1 for r in results if r["ok"])
+    for r in results:
+        if not r["ok"]:
+            print(f"wiretale: {r['name']}: {r['error']}", file=sys.stderr)
+    print(f"{len(results)} captures ({ok} read, {len(results) - ok} failed) in {elapsed:.1f}s → {out / 'index.html'}")
+    return 0 if ok else 1
+
+
+def finish_batch(results: list[dict], out: Path, elapsed: float = 0.0, where: str = "local") -> None:
+    """Combined tables, summary.csv/json and the index, from the captures' facts and folders."""
+    for r in results:
+        try:
+            r["out"] = os.path.relpath(r["out"], out)
+        except ValueError:
+            pass
+    combine_tables(results, out)
+    rows = summary_rows(results)
+    write_summary_csv(rows, out / "summary.csv")
+    from reports.export import write_json
+
+    write_json({"captures": results, "totals": totals(results), "elapsed": round(elapsed, 3), "where": where},
+               out / "summary.json")
+    from reports.batch import write_index
+
+    write_index(results, rows, totals(results), out, elapsed=elapsed, where=where)
+
+
+# ----------------------------------------------------------------------------- combined Parquet tables
+def _nullish(t) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_null(t) or ((pa.types.is_list(t) or pa.types.is_large_list(t)) and _nullish(t.value_type))
+
+
+def unify_types(types: Sequence) -> Any:
+    """One Arrow type for a column seen with ``types`` in different captures."""
+    import pyarrow as pa
+
+    real = []
+    for t in types:
+        if not _nullish(t) and t not in real:
+            real.append(t)
+    if not real:
+        return pa.list_(pa.string()) if any(pa.types.is_list(t) for t in types) else pa.string()
+    if len(real) == 1:
+        return real[0]
+    if all(pa.types.is_integer(t) for t in real):
+        return pa.int64()
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in real):
+        return pa.float64()
+    return pa.string()
+
+
+def _conform(table, schema):
+    """``table`` with ``schema``'s columns, in its order, cast (or JSON-encoded into strings)."""
+    import pyarrow as pa
+
+    cols = []
+    n = table.num_rows
+    have = set(table.column_names)
+    for f in schema:
+        if f.name not in have:
+            cols.append(pa.nulls(n, type=f.type))
+            continue
+        col = table.column(f.name)
+        if col.type == f.type:
+            cols.append(col)
+            continue
+        try:
+            if pa.types.is_string(f.type) and not (pa.types.is_null(col.type) or pa.types.is_string(col.type)):
+                raise pa.ArrowInvalid("JSON text wanted")
+            cols.append(col.cast(f.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            if not pa.types.is_string(f.type):
+                raise
+            cols.append(pa.array([None if v is None else (v if isinstance(v, str) else
+                                                           json.dumps(v, ensure_ascii=False, default=str))
+                                  for v in col.to_pylist()], type=pa.string()))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def combine_tables(results: Sequence[dict], out: Path) -> dict[str, int]:
+    """``OUT/tables/<table>.parquet`` with a leading ``capture`` column, from the captures' Parquet tables
+    (read twice: schemas first, then one capture at a time). Returns rows per table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tdir = out / "tables"
+    tdir.mkdir(parents=True, exist_ok=True)
+    sources: dict[str, list[tuple[str, Path]]] = {}
+    for r in results:
+        if not r.get("tables"):
+            continue
+        base = out / r["out"] / "tables"
+        for t in r["tables"]:
+            sources.setdefault(t, []).append((r["name"], base / f"{t}.parquet"))
+    counts: dict[str, int] = {}
+    for table, srcs in sorted(sources.items()):
+        order: list[str] = []
+        types: dict[str, list] = {}
+        readable = []
+        for name, p in srcs:
+            try:
+                sch = pq.read_schema(p)
+            except (OSError, pa.ArrowException):
+                continue
+            readable.append((name, p))
+            for f in sch:
+                if f.name == "capture":
+                    continue
+                if f.name not in types:
+                    order.append(f.name)
+                    types[f.name] = []
+                types[f.name].append(f.type)
+        schema = pa.schema([pa.field("capture", pa.string())] +
+                           [pa.field(c, unify_types(types[c])) for c in order])
+        dest = tdir / f"{table}.parquet"
+        tmp = dest.with_suffix(".parquet.tmp")
+        total = 0
+        with pq.ParquetWriter(tmp, schema) as w:
+            for name, p in readable:
+                t = pq.read_table(p)
+                if "capture" in t.column_names:
+                    t = t.drop(["capture"])
+                t = t.add_column(0, "capture", pa.array([name] * t.num_rows, type=pa.string()))
+                if t.num_rows:
+                    w.write_table(_conform(t, schema))
+                total += t.num_rows
+            if not total:
+                w.write_table(schema.empty_table())
+        os.replace(tmp, dest)
+        counts[table] = total
+    return counts
+
+
+# ----------------------------------------------------------------------------- summary rows
+SUMMARY_COLUMNS = ("capture", "path", "status", "error", "format", "size", "frames", "first_ts", "last_ts",
+                   "duration", "packets", "packets_skipped", "flows", "tcp_flows", "udp_flows", "hosts",
+                   "protocols", "emails", "files", "credentials", "credential_users", "anomalies",
+                   "anomaly_kinds", "limits_hit", "warnings", "seconds", "report")
+
+
+def summary_rows(results: Sequence[dict]) -> list[dict]:
+    """One flat row per capture (``summary.csv``): fixed columns, then ``sessions_<service>`` per service."""
+    services = sorted({s for r in results for s in ((r.get("summary") or {}).get("sessions") or {})})
+    rows = []
+    for r in results:
+        s = r.get("summary") or {}
+        cap = (s.get("captures") or [{}])[0]
+        sess = s.get("sessions") or {}
+        an = s.get("anomalies") or {}
+        first, last = cap.get("first_ts"), cap.get("last_ts")
+        report = None
+        if r.get("report"):
+            report = f"{r['out']}/{r['report']}"
+        row = {
+            "capture": r["name"], "path": r["path"], "status": "ok" if r["ok"] else "error",
+            "error": r.get("error") or "", "format": cap.get("format", ""), "size": cap.get("size"),
+            "frames": cap.get("frames"), "first_ts": first, "last_ts": last,
+            "duration": round(last - first, 6) if first is not None and last is not None else None,
+            "packets": (s.get("packets") or {}).get("total"), "packets_skipped": (s.get("packets") or {}).get("skipped"),
+            "flows": (s.get("flows") or {}).get("total"), "tcp_flows": (s.get("flows") or {}).get("tcp"),
+            "udp_flows": (s.get("flows") or {}).get("udp"), "hosts": r.get("hosts"),
+            "protocols": " ".join(k for k in sorted(sess) if k != "(unknown)"),
+            "emails": s.get("emails"), "files": s.get("files"), "credentials": s.get("credentials"),
+            "credential_users": " ".join(r.get("credential_users") or []),
+            "anomalies": sum(an.values()) if an else (0 if s else None),
+            "anomaly_kinds": " ".join(f"{k}={v}" for k, v in sorted(an.items())),
+            "limits_hit": " ".join(f"{k}={v}" for k, v in sorted((s.get("limits_hit") or {}).items())),
+            "warnings": "; ".join(cap.get("warnings") or []), "seconds": r.get("seconds"), "report": report or "",
+        }
+        for svc in services:
+            row[f"sessions_{_col(svc)}"] = sess.get(svc, 0) if s else None
+        rows.append(row)
+    return rows
+
+
+def _col(s: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in s).strip("_") or "unknown"
+
+
+def write_summary_csv(rows: Sequence[dict], path: Path) -> None:
+    import csv
+
+    cols = list(SUMMARY_COLUMNS)
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+
+
+def totals(results: Sequence[dict]) -> dict:
+    t: Counter = Counter()
+    services: Counter = Counter()
+    for r in results:
+        s = r.get("summary") or {}
+        t["captures"] += 1
+        t["read"] += bool(r["ok"])
+        t["failed"] += not r["ok"]
+        t["packets"] += (s.get("packets") or {}).get("total") or 0
+        t["flows"] += (s.get("flows") or {}).get("total") or 0
+        for k in ("emails", "files", "credentials"):
+            t[k] += s.get(k) or 0
+        t["anomalies"] += sum((s.get("anomalies") or {}).values())
+        services.update(s.get("sessions") or {})
+    out = dict(t)
+    out["sessions"] = dict(sorted(services.items()))
+    return out
+
+
+# ----------------------------------------------------------------------------- one capture, many cores
+def owner(linktype: int, data: bytes, n: int) -> int:
+    """Which of ``n`` workers owns a frame: a hash of the unordered pair of its IP addresses
+    (0 for frames without an IP header). Deterministic across processes (no ``hash()`` of bytes)."""
+    if n <= 1:
+        return 0
+    if linktype == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] >> 4 == 4:
+        x = int.from_bytes(data[26:30], "big") ^ int.from_bytes(data[30:34], "big")
+    else:
+        from decoder.link import Skip, l3
+
+        try:
+            ver, off = l3(linktype, data)
+        except Skip:
+            return 0
+        if ver == 4 and len(data) >= off + 20:
+            x = int.from_bytes(data[off + 12:off + 16], "big") ^ int.from_bytes(data[off + 16:off + 20], "big")
+        elif ver == 6 and len(data) >= off + 40:
+            x = int.from_bytes(data[off + 8:off + 24], "big") ^ int.from_bytes(data[off + 24:off + 40], "big")
+        else:
+            return 0
+    # XOR is symmetric (the pair is unordered); fold and multiply to spread neighbouring addresses
+    x = (x ^ (x >> 64) ^ (x >> 32)) & 0xFFFFFFFF
+    return ((x * 0x9E3779B1) & 0xFFFFFFFF) % n
+
+
+def _share_engine_class():
+    from decoder.pipeline import Engine
+
+    class ShareEngine(Engine):
+        """An engine that decodes only the frames of its share and lets the others advance the clock."""
+
+        def __init__(self, share: int, n: int, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.share = share
+            self.n_shares = n
+            self._owners: dict[bytes, bool] = {}
+
+        def _fast(self, index: int, ts: float, lt: int, data: bytes) -> None:  # type: ignore[override]
+            if lt == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] >> 4 == 4:
+                key = data[26:34]
+                mine = self._owners.get(key)
+                if mine is None:
+                    if len(self._owners) > 200_000:
+                        self._owners.clear()
+                    mine = self._owners[key] = owner(lt, data, self.n_shares) == self.share
+            else:
+                mine = owner(lt, data, self.n_shares) == self.share
+            if mine:
+                Engine._fast(self, index, ts, lt, data)
+                return
+            # not ours: the clock still moves, as in a single pass
+            self.frame_no = index
+            self.now = ts
+            if ts >= self._next_sweep:
+                self._sweep(ts)
+
+    return ShareEngine
+
+
+def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any, strict: bool,
+                      transcripts: bool) -> dict:
+    """Decode one share of ``path`` into ``part_dir``; rows are pickled to ``part_dir/rows/<table>.pkl``."""
+    from decoder.pipeline import run_engine
+
+    pd_ = Path(part_dir)
+    pd_.mkdir(parents=True, exist_ok=True)
+    engine = _share_engine_class()(share, n, limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts)
+    run_engine(engine, [path])
+    engine._flush_counts()
+    res = engine.results
+    rows_dir = pd_ / "rows"
+    rows_dir.mkdir(exist_ok=True)
+    tables = []
+    for name, st in res.tables.items():
+        with open(rows_dir / f"{name}.pkl", "wb") as fh:
+            batch: list[dict] = []
+            for r in st:
+                batch.append(r)
+                if len(batch) >= 1000:
+                    pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    batch = []
+            if batch:
+                pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tables.append(name)
+    res.cleanup()
+    return {"tables": tables, "captures": res.captures, "errors": res.errors, "packets": dict(res.packets),
+            "limits_hit": dict(res.limits_hit)}
+
+
+def _row_key(r: dict) -> tuple:
+    ts = r.get("ts")
+    fr = r.get("frame", r.get("first_frame"))
+    return (ts if isinstance(ts, (int, float)) and not (isinstance(ts, float) and math.isnan(ts)) else 0.0,
+            fr if isinstance(fr, int) else 0, r.get("uid") or "", r.get("fuid") or "")
+
+
+class MergedRun:
+    """What the report and summary code need from an :class:`~decoder.pipeline.Engine`, rebuilt from the
+    workers' results (``out_dir``, ``results``, ``limits``, ``_flush_counts``)."""
+
+    def __init__(self, out_dir: Path, results: Any, limits: Any) -> None:
+        self.out_dir = out_dir
+        self.results = results
+        self.limits = limits
+
+    def _flush_counts(self) -> None:
+        pass
+
+
+def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: Any = None, strict: bool = False,
+                  html: bool = True, show_secrets: bool = False, tables: str = "jsonl") -> dict:
+    """Decode one capture on ``workers`` processes (split by host pair) and write OUT as ``wiretale read``
+    does (tables, files, e-mails, transcripts, summary.json, http.har and the HTML report unless
+    ``html=False``). Returns the summary. See the module docstring for what is and is not identical."""
+    from decoder.model import Limits
+    from decoder.pipeline import Analysis, Results, build_summary
+    from decoder.rows import RowStore, _load_iter
+    from reports.export import write_json, write_row_tables
+
+    path = str(path)
+    if path == "-":
+        raise ValueError("read_parallel needs a file: every worker reads it (stdin cannot be read twice)")
+    limits = limits or Limits()
+    n = workers if workers and workers > 0 else (os.cpu_count() or 1)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts_root = out / ".parts"
+    shutil.rmtree(parts_root, ignore_errors=True)
+    part_dirs = [str(parts_root / f"{i}") for i in range(n)]
+    argsets = [(path, part_dirs[i], i, n, limits, strict, html) for i in range(n)]
+    if n == 1:
+        parts = [_partition_worker(*argsets[0])]
+    else:
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            parts = list(pool.map(_partition_worker, *zip(*argsets)))
+    try:
+        # rows: one sorted, disk-backed store per table
+        res = Results(spill_dir=out / ".spill")
+        names = sorted({t for p in parts for t in p["tables"]})
+        for name in names:
+            key = (lambda r: (r["ts"], r["first_frame"])) if name == "conn" else _row_key
+            st = res.tables[name] = RowStore(name, res.spill_dir, key=key)
+            for i, p in enumerate(parts):
+                if name in p["tables"]:
+                    for r in _load_iter(Path(part_dirs[i]) / "rows" / f"{name}.pkl"):
+                        st.append(r)
+        for p in parts:
+            res.packets.update(p["packets"])
+            res.limits_hit.update(p["limits_hit"])
+        res.errors = list(dict.fromkeys(e for p in parts for e in p["errors"]))
+        caps = [dict(c) for c in parts[0]["captures"]]
+        for c_i, c in enumerate(caps):
+            c["packets_counted"] = sum(p["captures"][c_i]["packets_counted"] for p in parts
+                                       if len(p["captures"]) > c_i)
+        res.captures = caps
+        # files, e-mails and transcripts: names are unique (fuid, uid), so moving keeps every path
+        for d in part_dirs:
+            for sub in ("files", "emails", "streams"):
+                src = Path(d) / sub
+                if src.is_dir():
+                    dst = out / sub
+                    dst.mkdir(exist_ok=True)
+                    for f in src.iterdir():
+                        os.replace(f, dst / f.name)
+        run = MergedRun(out, res, limits)
+        if html:
+            from reports.html import write_report
+
+            a = Analysis(run, None)   # type: ignore[arg-type]
+            summary = a.summary
+            rows = a.rows
+            write_report(a, out, show_secrets=show_secrets)
+        else:
+            summary = build_summary(run)   # type: ignore[arg-type]
+            rows = res.tables
+        write_row_tables(rows, out / "tables", tables)
+        if rows.get("http"):
+            from reports.har import write_har
+            from reports.tables import frame
+
+            write_har({"http": frame("http", rows["http"]), "files": frame("files", rows.get("files", ()))},
+                      out / "files", out / "http.har")
+        res.cleanup()
+        write_json(summary, out / "summary.json")
+        return summary
+    finally:
+        shutil.rmtree(parts_root, ignore_errors=True)
