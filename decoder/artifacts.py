@@ -118,6 +118,7 @@ class ArtifactStore:
         self.files_dir = (root / "files") if root is not None else None
         self.limits = limits
         self._open: dict[str, _Open] = {}
+        self.open_by_uid: dict[str, int] = {}     # flows with objects still open
         self.rows: list[dict] = []
         self.capped = 0
         self.count = 0
@@ -135,6 +136,7 @@ class ArtifactStore:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / f"{fuid}-{safe_name(name_hint, kind)}"
             path.write_bytes(b"")
+        self.open_by_uid[uid] = self.open_by_uid.get(uid, 0) + 1
         self._open[fuid] = _Open(fuid, uid, ts, source, kind, name_hint, mime_type, total_size,
                                  direction, parent_fuid, path)
         return True
@@ -183,6 +185,11 @@ class ArtifactStore:
         o = self._open.pop(fuid, None)
         if o is None:
             return None
+        left = self.open_by_uid.get(o.uid, 1) - 1
+        if left > 0:
+            self.open_by_uid[o.uid] = left
+        else:
+            self.open_by_uid.pop(o.uid, None)
         self._flush(o)
         complete = complete and not o.missing and not o.capped
         if o.total_size is not None and o.seen + o.missing < o.total_size:

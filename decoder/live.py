@@ -602,12 +602,7 @@ class LiveSession:
     def _tick(self, engine) -> None:
         """The interface is quiet: let idle flows time out on the wall clock (a little behind it,
         so packets still in the pipe are not overtaken)."""
-        now = time.time() - 2.0
-        tick = getattr(engine, "tick", None)
-        if tick is not None:
-            tick(now)
-        elif now >= getattr(engine, "_next_sweep", float("inf")) and now >= engine.now:
-            engine._sweep(now)
+        engine.tick(time.time() - 2.0)
 
     def _recover_from_file(self, engine, info: CaptureInfo) -> None:
         """Feed every frame of the written file beyond the last one pyshark delivered."""
@@ -650,16 +645,14 @@ class LiveSession:
                 "received": received, "dropped": dropped, "seconds": round(time.monotonic() - self._t0, 3)}
 
     def _snapshot(self, engine):
-        """An Analysis of the rows so far without ending the run (Analysis() removes spill files)."""
+        """An Analysis of the rows so far without ending the run (spilled rows are kept)."""
         from decoder.pipeline import Analysis
 
         res = engine.results
         res.captures.append(self._capture_entry(engine, self._info))
-        res.cleanup = lambda: None           # type: ignore[method-assign]
         try:
-            return Analysis(engine, None)
+            return Analysis(engine, None, snapshot=True)
         finally:
-            del res.cleanup
             res.captures.pop()
 
     def _refresh(self, engine) -> None:

@@ -112,6 +112,7 @@ class Results:
     disk, so memory does not grow with the capture; :mod:`reports.tables` makes DataFrames)."""
 
     spill_dir: Path | None = None
+    mem_rows: int = 2000
     tables: dict[str, RowStore] = field(default_factory=dict)
     captures: list[dict] = field(default_factory=list)
     packets: Counter = field(default_factory=Counter)
@@ -122,7 +123,8 @@ class Results:
     def store(self, table: str) -> RowStore:
         st = self.tables.get(table)
         if st is None:
-            st = self.tables[table] = RowStore(table, self.spill_dir, key=ROW_KEYS.get(table))
+            st = self.tables[table] = RowStore(table, self.spill_dir, mem_rows=self.mem_rows,
+                                               key=ROW_KEYS.get(table))
         return st
 
     listener: Callable[[str, dict], None] | None = None   # sees every row as it is made (live mode)
@@ -160,7 +162,8 @@ class Engine:
         self.transcripts = transcripts and out_dir is not None
         self._tx: dict[Flow, TranscriptBuffer] = {}
         self.store = ArtifactStore(out_dir, self.limits)
-        self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None, listener=on_row)
+        self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None,
+                               mem_rows=self.limits.rows_in_memory, listener=on_row)
         self._file_eps: dict[str, tuple] = {}
         self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
@@ -221,6 +224,11 @@ class Engine:
             "packets_counted": sum(self.results.packets.values()) - counts_before,
         })
         return info
+
+    def tick(self, now: float) -> None:
+        """Live capture: time passes without packets; close flows idle by ``now``."""
+        if now >= self._next_sweep and now >= self.now:
+            self._sweep(now)
 
     def feed_frames(self, frames: Iterable[Frame], info: CaptureInfo) -> None:
         """Process frames from a source other than a file (live capture); call
@@ -749,6 +757,8 @@ class Engine:
         })
         flow.handler = None
         flow.halves = None
+        if flow.uid not in self.store.open_by_uid:
+            self._file_eps.pop(flow.uid, None)   # its objects are closed: endpoints no longer needed
         tx = self._tx.pop(flow, None)
         if tx is not None and self.out_dir is not None:
             tx.write(self.out_dir / "streams" / f"{flow.uid}.bin", flow.last_ts)
@@ -794,7 +804,7 @@ class Analysis:
     that is removed by :meth:`close` (or when the object is garbage collected).
     """
 
-    def __init__(self, engine: Engine, tmp: tempfile.TemporaryDirectory | None) -> None:
+    def __init__(self, engine: Engine, tmp: tempfile.TemporaryDirectory | None, snapshot: bool = False) -> None:
         from reports.tables import frames
 
         self._tmp = tmp
@@ -802,7 +812,8 @@ class Analysis:
         self.out_dir: Path | None = engine.out_dir
         self.summary = build_summary(engine)
         self.rows = {name: st.to_list() for name, st in engine.results.tables.items()}
-        engine.results.cleanup()
+        if not snapshot:      # a snapshot (live --refresh) leaves the spilled rows for the next one
+            engine.results.cleanup()
         self.tables = frames(self.rows)
         self.captures = engine.results.captures
         self.errors = engine.results.errors
