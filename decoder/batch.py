@@ -59,6 +59,7 @@ import shutil
 import sys
 import time
 import traceback
+import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -563,12 +564,13 @@ def totals(results: Sequence[dict]) -> dict:
 
 # ----------------------------------------------------------------------------- one capture, many cores
 def owner(linktype: int, data: bytes, n: int) -> int:
-    """Which of ``n`` workers owns a frame: a hash of the unordered pair of its IP addresses
-    (0 for frames without an IP header). Deterministic across processes (no ``hash()`` of bytes)."""
+    """Which of ``n`` workers owns a frame: CRC-32 of the unordered pair of its IP addresses (smaller
+    first) modulo ``n``; 0 for frames without an IP header. Deterministic across processes and machines
+    (``hash()`` of bytes is salted per process)."""
     if n <= 1:
         return 0
     if linktype == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] >> 4 == 4:
-        x = int.from_bytes(data[26:30], "big") ^ int.from_bytes(data[30:34], "big")
+        a, b = data[26:30], data[30:34]
     else:
         from decoder.link import Skip, l3
 
@@ -577,14 +579,12 @@ def owner(linktype: int, data: bytes, n: int) -> int:
         except Skip:
             return 0
         if ver == 4 and len(data) >= off + 20:
-            x = int.from_bytes(data[off + 12:off + 16], "big") ^ int.from_bytes(data[off + 16:off + 20], "big")
+            a, b = data[off + 12:off + 16], data[off + 16:off + 20]
         elif ver == 6 and len(data) >= off + 40:
-            x = int.from_bytes(data[off + 8:off + 24], "big") ^ int.from_bytes(data[off + 24:off + 40], "big")
+            a, b = data[off + 8:off + 24], data[off + 24:off + 40]
         else:
             return 0
-    # XOR is symmetric (the pair is unordered); fold and multiply to spread neighbouring addresses
-    x = (x ^ (x >> 64) ^ (x >> 32)) & 0xFFFFFFFF
-    return ((x * 0x9E3779B1) & 0xFFFFFFFF) % n
+    return zlib.crc32(a + b if a <= b else b + a) % n
 
 
 def _share_engine_class():

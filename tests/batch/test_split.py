@@ -1,0 +1,128 @@
+"""Acceptance 2 (part): one capture decoded on several processes, split by host pair, gives the same
+tables, summary and files as a single-process ``wiretale read``.
+
+The synthetic capture (tests/batch/synth.py) has fourteen host pairs with FTP control and data, TFTP
+request and transfer, IPv4 fragments, IPv6, non-IP frames, idle timeouts, lingering finished flows and
+port reuse; the shared captures add real traffic. Rows are compared as sorted canonical JSON (the merged
+tables are ordered by time, not by emission).
+
+Until the engine change of docs/BATCH.md ("Engine change") is in — each kind of flow swept on its own
+(``Engine.idle_lists``), events said at close attributed to the flow's last frame — a finished flow can
+linger behind an open one in a single run and be closed later than in its share, and a close event carries
+the frame of whichever flow delivered data last; the test then checks that ``conn.close_reason`` and
+``timeline.frame`` are the only differences and reports xfail.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from decoder import cli
+from decoder.batch import owner, read_parallel
+from decoder.capture import PcapFileSource
+from decoder.pipeline import Engine
+from tests.batch import synth
+from tests.batch.util import differences, jsonl_tables, equal_ignoring
+from tests.conftest import shared_captures
+
+SPLIT_SHARED = [p for p in shared_captures() if p.name.startswith((
+    "ftp-active-retr", "ftp-passive-retr", "ftp-ipv6-all-data", "ftp-multi-transfer", "tftp-",
+    "dns-ip-fragmented", "dns-tcp-udp-mixed", "http-appletv-images", "http-smtp-ftp-hackchallenge",
+    "http-ipv4-and-ipv6", "imap-client-and-smtp", "http-linux-sll-json"))]
+
+
+# what may differ until the engine change of docs/BATCH.md is in (then nothing may)
+TRANSITIONAL = {"conn": ("close_reason",), "timeline": ("frame",)}
+
+
+def _engine_patched() -> bool:
+    return hasattr(Engine(registry=()), "idle_lists")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("synth") / "synth.pcap"
+    synth.build(p)
+    return p
+
+
+def _single(path: Path, out: Path, html: bool = False) -> None:
+    argv = ["read", str(path), "-o", str(out)] + ([] if html else ["--no-html"])
+    assert cli.main(argv) in (0, 1)
+
+
+def _compare(path: Path, tmp: Path, workers: int = 2) -> None:
+    _single(path, tmp / "single")
+    read_parallel(path, tmp / "par", workers=workers, html=False)
+    a, b = jsonl_tables(tmp / "single"), jsonl_tables(tmp / "par")
+    assert set(a) == set(b)
+    sa = json.loads((tmp / "single" / "summary.json").read_text())
+    sb = json.loads((tmp / "par" / "summary.json").read_text())
+    if a != b and not _engine_patched() and equal_ignoring(a, b, TRANSITIONAL):
+        pytest.xfail("conn.close_reason / timeline.frame of close events differ: the engine change of "
+                     "docs/BATCH.md is not in yet")
+    assert a == b, "\n".join(differences(a, b))
+    assert sa == sb
+    # extracted objects: same names, same bytes
+    fa = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp / "single" / "files").glob("*")}
+    fb = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp / "par" / "files").glob("*")}
+    assert fa == fb
+    assert not (tmp / "par" / ".parts").exists()
+
+
+def test_owner_is_symmetric_and_stable():
+    from tests.builders import frame, tcp_packet
+
+    seen = Counter()
+    for i in range(64):
+        for link in ("eth", "vlan", "sll", "raw", "null"):
+            a = frame(tcp_packet(f"10.0.{i}.1", 1000 + i, f"192.168.{i}.9", 80, 1, 1, 0x10), link)
+            b = frame(tcp_packet(f"192.168.{i}.9", 80, f"10.0.{i}.1", 1000 + i, 1, 1, 0x10), link)
+            assert owner(*a, 4) == owner(*b, 4)
+            if link == "eth":
+                assert owner(*a, 4) == owner(*frame(tcp_packet(f"10.0.{i}.1", 1, f"192.168.{i}.9", 2, 1, 1, 0x10),
+                                                    "vlan"), 4)   # the pair decides, not ports or link
+                seen[owner(*a, 4)] += 1
+        v6a = frame(tcp_packet(f"2001:db8::{i + 1:x}", 5, "2001:db8::ff", 80, 1, 1, 0x10))
+        v6b = frame(tcp_packet("2001:db8::ff", 80, f"2001:db8::{i + 1:x}", 5, 1, 1, 0x10))
+        assert owner(*v6a, 3) == owner(*v6b, 3)
+    assert len(seen) == 4 and min(seen.values()) >= 6        # spread over every worker
+    assert owner(1, b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + bytes(28), 4) == 0   # ARP → worker 0
+    assert owner(1, b"\x00" * 5, 4) == 0
+
+
+def test_synthetic_capture_is_split_and_equal(synthetic, tmp_path):
+    shares = Counter(owner(lt, d, 2) for _i, _ts, lt, d, _w in PcapFileSource(synthetic).records())
+    assert shares[0] > 40 and shares[1] > 40      # both workers have real work
+    _compare(synthetic, tmp_path)
+
+
+def test_synthetic_three_workers(synthetic, tmp_path):
+    _compare(synthetic, tmp_path, workers=3)
+
+
+def test_html_report_from_parallel_run(synthetic, tmp_path):
+    read_parallel(synthetic, tmp_path / "par", workers=2, html=True)
+    out = tmp_path / "par"
+    assert (out / "index.html").exists()
+    conn = [json.loads(line) for line in (out / "tables" / "conn.jsonl").read_text().splitlines()]
+    assert conn and all((out / "sessions" / f"{c['uid']}.html").exists() for c in conn)
+    assert any((out / "streams").glob("*.bin"))
+
+
+def test_unreadable_capture(tmp_path):
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"this is not a capture at all, not even close")
+    s = read_parallel(bad, tmp_path / "out", workers=2, html=False)
+    assert s["errors"] and not s["captures"]
+    with pytest.raises(ValueError):
+        read_parallel("-", tmp_path / "out2", workers=2)
+
+
+@pytest.mark.parametrize("capture", SPLIT_SHARED, ids=lambda p: p.name)
+def test_shared_capture_split_equal(capture, tmp_path):
+    _compare(capture, tmp_path)
