@@ -44,7 +44,7 @@ Why this design (policy and splitter)
     part or depth cap. Here an explicit stack bounds depth
     (``limits.max_mime_depth``, anomaly ``mime_too_deep``: deeper content is kept as
     an opaque leaf), the number of nodes (``limits.max_mime_parts``,
-    ``mime_too_many_parts``), each header block (``limits.max_header_block``,
+    ``mime_parts_too_many``), each header block (``limits.max_header_block``,
     ``mime_header_block_too_long``) and each decoded payload
     (``limits.max_file_size``, ``mime_part_capped``: the data is truncated).
 
@@ -456,7 +456,7 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
         raw, path, depth, default_ct, is_top = stack.pop()
         is_root = is_top and path == ""
         if len(parts) >= limits.max_mime_parts:
-            note("mime_too_many_parts")
+            note("mime_parts_too_many")
             break
         head, body, capped = split_header_block(raw, limits.max_header_block)
         if capped:
@@ -498,7 +498,7 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
                 child_ct = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
                 room = limits.max_mime_parts - len(parts) - len(stack)
                 if len(children) > max(room, 0):
-                    note("mime_too_many_parts")
+                    note("mime_parts_too_many")
                     children = children[:max(room, 0)]
                 for k in range(len(children), 0, -1):
                     stack.append((children[k - 1], _child_path(path, k), depth + 1, child_ct, False))

@@ -135,7 +135,7 @@ def test_part_count_cap():
     parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % i for i in range(50))
     data = b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n"
     r = explode(data, Limits(max_mime_parts=10))
-    assert "mime_too_many_parts" in r.anomalies and len(r.parts) == 10
+    assert "mime_parts_too_many" in r.anomalies and len(r.parts) == 10
     r = explode(data, Limits())
     assert len(r.parts) == 51 and r.attachments[49].data == b"part 49"
 
