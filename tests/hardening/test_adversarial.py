@@ -336,3 +336,61 @@ def test_hostile_file_names_stay_inside_out(tmp_path, carrier, name):
         assert full.startswith(os.path.realpath(out / "files") + os.sep)
         assert os.path.isfile(full)
     assert not (sentinel / "etc").exists() and not (tmp_path / "etc").exists()
+
+
+# ----------------------------------------------------------------------------- script/HTML injection
+MARK = "wtINJ"
+PAYLOADS = [f"<script>{MARK}()</script>", f"<img src=x onerror={MARK}()>", f"\"><svg onload={MARK}()>",
+            f"javascript:{MARK}()", f"</textarea></pre><b id={MARK}>"]
+
+
+def test_injection_in_decoded_fields_is_escaped_in_the_html_report(tmp_path):
+    import html5lib
+    from reports.html import write_report
+
+    inj = " ".join(PAYLOADS).encode()
+    caps = []
+    p = tmp_path / "http.pcap"
+    body = inj + b"\n"
+    resp = (b"HTTP/1.1 200 OK\r\nServer: " + inj + b"\r\nContent-Type: text/html\r\nContent-Disposition: attachment; "
+            b"filename=\"" + PAYLOADS[1].encode() + b"\"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+            + body)
+    req = (b"GET /" + PAYLOADS[0].replace(" ", "%20").encode() + b" HTTP/1.1\r\nHost: " + PAYLOADS[2].encode() +
+           b"\r\nUser-Agent: " + inj + b"\r\nAuthorization: Basic " + base64.b64encode(inj + b":" + inj) +
+           b"\r\n\r\n")
+    tcp_conversation(p, [("c", req), ("s", resp)])
+    caps.append(p)
+    _smtp_capture(tmp_path / "smtp.pcap", PAYLOADS[3].encode())
+    caps.append(tmp_path / "smtp.pcap")
+    _ftp_capture(tmp_path / "ftp.pcap", PAYLOADS[4].encode())
+    caps.append(tmp_path / "ftp.pcap")
+    _tftp_capture(tmp_path / "tftp.pcap", PAYLOADS[0].encode())
+    caps.append(tmp_path / "tftp.pcap")
+    q = struct.pack("!HHHHHH", 3, 0x0100, 1, 0, 0, 0) + bytes([len(PAYLOADS[0])]) + PAYLOADS[0].encode() + \
+        b"\x00" + struct.pack("!HH", 1, 1)
+    udp_capture(tmp_path / "dns.pcap", [("c", q)])
+    caps.append(tmp_path / "dns.pcap")
+    out = tmp_path / "OUT"
+    r = guarded(caps, out_dir=out, measure=False, transcripts=True)
+    write_report(r.analysis, out)
+    pages = sorted(out.rglob("*.html"))
+    assert pages
+    seen_text = False
+    for page in pages:
+        doc = html5lib.parse(page.read_bytes(), namespaceHTMLElements=False)
+        for el in doc.iter():
+            if not isinstance(el.tag, str):
+                continue
+            tag = el.tag.lower()
+            for k, v in el.attrib.items():
+                assert not (k.lower().startswith("on") and MARK in v), f"{page.name}: injected handler {k}={v!r}"
+                assert not (k.lower() in ("href", "src", "action") and v.strip().lower().startswith("javascript:")), \
+                    f"{page.name}: javascript URL {v!r}"
+                assert not (k == "id" and v == MARK), f"{page.name}: injected element <{tag} id={v}>"
+            if tag in ("script", "style"):
+                assert MARK not in (el.text or ""), f"{page.name}: injected script"
+            if tag in ("svg", "img", "iframe", "b") and any(MARK in v for v in el.attrib.values()):
+                raise AssertionError(f"{page.name}: injected <{tag}> {el.attrib}")
+            if MARK in (el.text or "") or MARK in (el.tail or ""):
+                seen_text = True
+    assert seen_text, "the injected strings were not rendered at all (nothing checked)"
