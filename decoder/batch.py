@@ -121,20 +121,29 @@ def _walk(folder: str) -> list[str]:
 
 def capture_names(paths: Sequence[str]) -> list[str]:
     """A unique, file-system-safe name per capture (its folder under ``OUT/captures`` and its value in the
-    ``capture`` column): the path's last components made safe, ``-2``, ``-3`` … on collisions."""
+    ``capture`` column): the file name, with as many parent folders as it takes to tell apart captures of
+    the same name (``lab1__a.pcap``, ``lab2__a.pcap``), and ``-2``, ``-3`` … when even that is not enough."""
     from decoder.artifacts import safe_name
 
-    if not paths:
-        return []
-    try:
-        common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
-    except ValueError:
-        common = ""
+    parts = [os.path.abspath(p).replace("\\", "/").strip("/").split("/") for p in paths]
+    depth = [1] * len(paths)
+    while True:
+        groups: dict[str, list[int]] = {}
+        for i, comps in enumerate(parts):
+            groups.setdefault("/".join(comps[-depth[i]:]).lower(), []).append(i)
+        grew = False
+        for members in groups.values():
+            if len(members) > 1:
+                for i in members:
+                    if depth[i] < len(parts[i]):
+                        depth[i] += 1
+                        grew = True
+        if not grew:
+            break
     names: list[str] = []
     used: set[str] = set()
-    for p in paths:
-        rel = os.path.relpath(os.path.abspath(p), common) if common else os.path.basename(p)
-        base = safe_name(rel.replace(os.sep, "__").replace("/", "__"), "capture")
+    for i, comps in enumerate(parts):
+        base = safe_name("__".join(comps[-depth[i]:]), "capture")
         name = base
         n = 2
         while name.lower() in used:

@@ -40,3 +40,10 @@ def equal_ignoring(a: dict[str, list[str]], b: dict[str, list[str]], ignore: dic
 
     return all(strip(a.get(k, []), ignore.get(k, ())) == strip(b.get(k, []), ignore.get(k, ()))
                for k in set(a) | set(b))
+
+
+def parquet_rows(path: Path) -> list[str]:
+    """A Parquet file's rows as sorted canonical JSON."""
+    import pyarrow.parquet as pq
+
+    return sorted(json.dumps(r, sort_keys=True, default=str) for r in pq.read_table(path).to_pylist())
