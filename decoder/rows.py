@@ -5,7 +5,10 @@ the batch is sorted (when a key is given) and pickled to a spill file in the
 output folder's ``.spill/`` (removed at the end). Iteration yields every row:
 with a sort key, the spilled batches and the in-memory tail are merged
 (``heapq.merge``), so a table of 10 million connections is written in start
-order while memory holds one batch. This keeps ``wiretale read``'s memory a
+order while memory holds one batch. Spill files are compacted in levels (16 files of
+one level are merged, streaming, into one file of the next), so a merge reads from at
+most ``15 × levels`` files — memory stays logarithmic in the table size instead of
+one pickled chunk per spill file. This keeps ``wiretale read``'s memory a
 function of open flows, as DESIGN.md section 1.7 asks, not of the file size.
 """
 from __future__ import annotations
@@ -25,6 +28,8 @@ class RowStore:
         self.key = key
         self._rows: list[dict] = []
         self._spills: list[Path] = []
+        self._levels: list[int] = []     # compaction level of each spill file
+        self._serial = 0
         self._n = 0
 
     def append(self, row: dict) -> None:
@@ -42,12 +47,44 @@ class RowStore:
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         if self.key is not None:
             self._rows.sort(key=self.key)
-        p = self.spill_dir / f"{self.name}-{len(self._spills):05d}.pkl"
+        p = self._new_path()
         with open(p, "wb") as fh:   # small pickles, so a merge reads each batch a little at a time
             for i in range(0, len(self._rows), _CHUNK):
                 pickle.dump(self._rows[i:i + _CHUNK], fh, protocol=pickle.HIGHEST_PROTOCOL)
         self._spills.append(p)
+        self._levels.append(0)
         self._rows = []
+        self._compact()
+
+    def _new_path(self) -> Path:
+        assert self.spill_dir is not None
+        self._serial += 1
+        return self.spill_dir / f"{self.name}-{self._serial:06d}.pkl"
+
+    def _compact(self) -> None:
+        """Merge the last ``_FANIN`` spill files when they share a level (streaming, order kept)."""
+        while len(self._levels) >= _FANIN and len(set(self._levels[-_FANIN:])) == 1:
+            level = self._levels[-1]
+            group = self._spills[-_FANIN:]
+            sources = [_load_iter(q) for q in group]
+            merged = heapq.merge(*sources, key=self.key) if self.key is not None else \
+                (r for src in sources for r in src)
+            p = self._new_path()
+            with open(p, "wb") as fh:
+                batch: list[dict] = []
+                for r in merged:
+                    batch.append(r)
+                    if len(batch) >= _CHUNK:
+                        pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                        batch = []
+                if batch:
+                    pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            for q in group:
+                q.unlink(missing_ok=True)
+            del self._spills[-_FANIN:]
+            del self._levels[-_FANIN:]
+            self._spills.append(p)
+            self._levels.append(level + 1)
 
     def __len__(self) -> int:
         return self._n
@@ -81,6 +118,7 @@ class RowStore:
         for p in self._spills:
             p.unlink(missing_ok=True)
         self._spills = []
+        self._levels = []
         self._rows = []
         self._n = 0
 
@@ -93,6 +131,7 @@ class RowStore:
 
 
 _CHUNK = 500
+_FANIN = 16
 
 
 def _load_iter(p: Path) -> Iterator[dict]:
