@@ -686,9 +686,9 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     does (tables, files, e-mails, transcripts, summary.json, http.har and the HTML report unless
     ``html=False``). Returns the summary. See the module docstring for what is and is not identical."""
     from decoder.model import Limits
-    from decoder.pipeline import Analysis, Results, build_summary
+    from decoder.output import write_outputs
+    from decoder.pipeline import Results
     from decoder.rows import RowStore, _load_iter
-    from reports.export import write_json, write_row_tables
 
     path = str(path)
     if path == "-":
@@ -736,25 +736,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
                     for f in src.iterdir():
                         os.replace(f, dst / f.name)
         run = MergedRun(out, res, limits)
-        if html:
-            from reports.html import write_report
-
-            a = Analysis(run, None)   # type: ignore[arg-type]
-            summary = a.summary
-            rows = a.rows
-            write_report(a, out, show_secrets=show_secrets)
-        else:
-            summary = build_summary(run)   # type: ignore[arg-type]
-            rows = res.tables
-        write_row_tables(rows, out / "tables", tables)
-        if rows.get("http"):
-            from reports.har import write_har
-            from reports.tables import frame
-
-            write_har({"http": frame("http", rows["http"]), "files": frame("files", rows.get("files", ()))},
-                      out / "files", out / "http.har")
-        res.cleanup()
-        write_json(summary, out / "summary.json")
+        summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables)
         return summary
     finally:
         shutil.rmtree(parts_root, ignore_errors=True)

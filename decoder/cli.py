@@ -98,14 +98,16 @@ def _size(paths: Sequence[str]) -> int:
 
 # ----------------------------------------------------------------------------- verbs
 def cmd_read(args: argparse.Namespace) -> int:
-    from decoder.pipeline import Analysis, Engine, build_summary, run_engine
-    from reports.export import write_json, write_row_tables
+    from decoder.output import write_outputs
+    from decoder.pipeline import Engine, run_engine
 
     out = Path(args.output)
     paths = list(args.captures) + ([args.read] if args.read else [])
     if not paths:
         raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
     out.mkdir(parents=True, exist_ok=True)
+    if args.workers and args.workers > 1:
+        return _read_parallel(args, paths, out)
     prog = Progress(_size(paths), "reading")
     engine = Engine(limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
                     transcripts=not args.no_html)
@@ -117,31 +119,34 @@ def cmd_read(args: argparse.Namespace) -> int:
     for c in res.captures:
         for w in c["warnings"]:
             print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
-    if args.no_html:
-        # stream rows from disk-backed tables: memory stays flat however large the capture
-        summary = build_summary(engine)
-        tables = res.tables
-    else:
-        from reports.html import write_report
-
-        a = Analysis(engine, None)
-        summary = a.summary
-        tables = a.rows
-        write_report(a, out, show_secrets=args.show_secrets)
-    write_row_tables(tables, out / "tables", args.tables)
-    if tables.get("http"):
-        from reports.har import write_har
-        from reports.tables import frame
-
-        write_har({"http": frame("http", tables["http"]), "files": frame("files", tables.get("files", ()))},
-                  out / "files", out / "http.har")
-    res.cleanup()
-    write_json(summary, out / "summary.json")
+    summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables)
     s = summary
     print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
           f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}), "
           f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly → {out}")
     return 1 if res.errors else 0
+
+
+def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int:
+    from decoder.batch import read_parallel
+
+    if len(paths) != 1 or paths[0] == "-":
+        raise UsageError("--workers splits one capture file by host pair: give exactly one file (not stdin)")
+    try:
+        s = read_parallel(paths[0], out, args.workers, limits=_limits(args), strict=args.strict,
+                          html=not args.no_html, show_secrets=args.show_secrets, tables=args.tables)
+    except Exception as e:   # CaptureError and friends: one line
+        from decoder.capture import CaptureError
+
+        if isinstance(e, CaptureError):
+            print(f"wiretale: {e}", file=sys.stderr)
+            return 1
+        raise
+    for e in s.get("errors") or []:
+        print(f"wiretale: {e}", file=sys.stderr)
+    print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
+          f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}) on {args.workers} workers → {out}")
+    return 1 if s.get("errors") else 0
 
 
 def _fmt_bytes(n: int) -> str:
@@ -301,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--no-html", action="store_true", help="tables, files and summary only")
     p.add_argument("--show-secrets", action="store_true", help="show passwords in the HTML report")
+    p.add_argument("--workers", type=int, default=1,
+                   help="split one large capture by host pair across this many processes (same results)")
     _common(p)
     p.set_defaults(fn=cmd_read)
 

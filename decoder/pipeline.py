@@ -177,6 +177,10 @@ class Engine:
         self.tcp: dict[tuple, tuple[Flow, int]] = {}
         self.udp: dict[tuple, tuple[Flow, int]] = {}
         self.active: OrderedDict[Flow, None] = OrderedDict()
+        # the same flows by kind, each least recently active first and with one timeout per kind, so a sweep
+        # closes exactly the flows whose time is up whatever other flows exist (a run split by host pair agrees)
+        self.idle_lists: dict[str, OrderedDict[Flow, None]] = {
+            "tcp": OrderedDict(), "udp": OrderedDict(), "finished": OrderedDict()}
         self.defrag = Defragmenter(self.limits)
         self.expect = ExpectationTable(self.limits.max_expectations)
         self.frame_no = 0
@@ -389,6 +393,7 @@ class Engine:
         table[k1] = (flow, ORIG)
         table[k2] = (flow, RESP)
         self.active[flow] = None
+        self.idle_lists[proto][flow] = None
         if len(self.active) > self.limits.max_flows:
             oldest = next(iter(self.active))
             self.anomaly(ts, "flows_too_many",
@@ -441,6 +446,7 @@ class Engine:
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
             self.active.move_to_end(flow)
+            self.idle_lists["finished" if flow.finished else "tcp"].move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
         flow.pkts[d] += 1
@@ -507,6 +513,7 @@ class Engine:
         else:
             flow, d = ent
             self.active.move_to_end(flow)
+            self.idle_lists["finished" if flow.finished else "udp"].move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
         flow.pkts[d] += 1
@@ -705,9 +712,10 @@ class Engine:
             buffered, h.buffer = h.buffer, []
             if spec is not None:
                 self._attach(flow, spec, ts)
-                for bd, data, gap, bts, _bf in buffered:
+                for bd, data, gap, bts, bframe in buffered:
                     if h.state != ATTACHED:
                         break
+                    self.cur_frame = bframe
                     if data is None:
                         self._call(flow, "gap", Direction(bd), gap, bts)
                     else:
@@ -715,6 +723,9 @@ class Engine:
             else:
                 h.state = RAW
         if h.state == ATTACHED:
+            # what the dissector says at close belongs to the flow's last frame, not to whichever flow
+            # delivered data last (a run split by host pair agrees)
+            self.cur_frame = flow.last_frame
             self._call(flow, "close", ORIG, None, ts)
         if h.state == UNDECIDED:
             h.state = RAW
@@ -726,6 +737,8 @@ class Engine:
             for half in flow.halves:
                 half.tail.clear()
         flow.finished = True
+        if self.idle_lists[flow.proto].pop(flow, 0) is None:
+            self.idle_lists["finished"][flow] = None
 
     def _close_flow(self, flow: Flow, ts: float, reason: str) -> None:
         self._finish(flow, max(ts, flow.last_ts))
@@ -735,6 +748,8 @@ class Engine:
             if ent is not None and ent[0] is flow:
                 del table[k]
         self.active.pop(flow, None)
+        self.idle_lists["finished"].pop(flow, None)
+        self.idle_lists[flow.proto].pop(flow, None)
         h: Handler = flow.handler
         m = flow.expectation
         svc = h.spec.service_name if (h.spec is not None and h.state in (ATTACHED, STOPPED)) else ""
@@ -766,23 +781,15 @@ class Engine:
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + 1.0
         lim = self.limits
-        while self.active:
-            flow = next(iter(self.active))
-            idle = now - flow.last_ts
-            if flow.finished:
-                limit = CLOSED_LINGER
-            else:
-                limit = lim.tcp_idle_timeout if flow.proto == "tcp" else lim.udp_idle_timeout
-            if idle > limit:
-                self._close_flow(flow, flow.last_ts, "idle timeout" if not flow.finished else "finished")
-                continue
-            # the front is the least recently active; but finished flows linger less, so look a little further
-            break
-        # finished flows anywhere in the list whose linger passed
-        if len(self.active) > 1000 and now - getattr(self, "_last_full_sweep", 0.0) > 30.0:
-            self._last_full_sweep = now
-            for flow in [f for f in self.active if f.finished and now - f.last_ts > CLOSED_LINGER]:
-                self._close_flow(flow, flow.last_ts, "finished")
+        for kind, limit, reason in (("finished", CLOSED_LINGER, "finished"),
+                                    ("tcp", lim.tcp_idle_timeout, "idle timeout"),
+                                    ("udp", lim.udp_idle_timeout, "idle timeout")):
+            lst = self.idle_lists[kind]
+            while lst:
+                flow = next(iter(lst))
+                if now - flow.last_ts <= limit:
+                    break
+                self._close_flow(flow, flow.last_ts, reason)
         self.expect.sweep(now)
 
 
