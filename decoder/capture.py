@@ -26,11 +26,11 @@ warning, since no resynchronisation is reliable in pcap.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import struct
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -108,8 +108,47 @@ def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
     stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), 1 << 16)  # type: ignore[arg-type]
     if head == b"\x1f\x8b":
         info.gzip = True
-        stream = io.BufferedReader(gzip.GzipFile(fileobj=stream), 1 << 16)  # type: ignore[arg-type]
+        stream = io.BufferedReader(_Gunzip(stream, info), 1 << 16)  # type: ignore[arg-type]
     return stream, info
+
+
+class _Gunzip(io.RawIOBase):
+    """Streaming gzip (RFC 1952, several members too) that keeps everything decompressed before a
+    cut or a corrupt block: ``gzip.GzipFile`` raises at the end of a truncated file and loses the
+    data of that read. A cut or corrupt stream becomes a warning in ``info``."""
+
+    def __init__(self, inner: BinaryIO, info: CaptureInfo) -> None:
+        self._inner = inner
+        self._info = info
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._out = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        while not self._out and not self._done:
+            raw = self._inner.read(1 << 16)
+            try:
+                if not raw:
+                    self._out = self._d.flush()
+                    if not self._d.eof:
+                        self._info.warnings.append("the gzip stream is cut short; everything before the cut was read")
+                    self._done = True
+                    break
+                self._out = self._d.decompress(raw)
+                while self._d.eof and self._d.unused_data:      # next member
+                    rest = self._d.unused_data
+                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    self._out += self._d.decompress(rest)
+            except zlib.error as e:
+                self._info.warnings.append(f"the gzip stream is corrupt ({e}); everything before it was read")
+                self._done = True
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
 
 
 _PCAP_MAGICS = {
@@ -141,7 +180,7 @@ class PcapFileSource:
     def _read(self, n: int) -> bytes:
         try:
             data = self._stream.read(n)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, zlib.error) as e:
             # truncated or corrupt gzip: report what we had
             self.info.warnings.append(f"compressed stream ends early or is corrupt ({e})")
             return b""

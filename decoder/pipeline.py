@@ -485,6 +485,12 @@ class Engine:
                     flow.mark(d, "D")
             if me.retrans != retrans:
                 flow.mark(d, "T")
+            if me.cap_hit is not None:
+                self.anomaly(ts, me.cap_hit,
+                             f"more than {self.limits.tcp_hole_buffer} bytes or {self.limits.tcp_max_pending_segments} "
+                             "segments waited above a hole; the hole was declared a gap", flow=flow, direction=d,
+                             source="tcp")
+                me.cap_hit = None
             if differs:
                 self.anomaly(ts, "tcp_overlap_differs",
                              "a retransmitted or overlapping segment carried different bytes; "
@@ -528,7 +534,10 @@ class Engine:
             if tx is None:
                 tx = self._tx[flow] = TranscriptBuffer(self.limits.max_transcript)
             for is_gap, x in chunks:
-                tx.add(d, None if is_gap else x, x if is_gap else 0, ts, frame)
+                if tx.add(d, None if is_gap else x, x if is_gap else 0, ts, frame):
+                    self.anomaly(ts, "transcript_capped",
+                                 f"the report keeps {self.limits.max_transcript} bytes of this direction; "
+                                 "the rest is decoded but not shown raw", flow=flow, direction=d, source="engine")
         if self.keep_streams is True or (self.keep_streams and flow.uid in self.keep_streams):
             lst = self.results.streams.setdefault(flow.uid, [])
             for is_gap, x in chunks:

@@ -40,7 +40,7 @@ class Half:
 
     __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "tail",
                  "retrans", "ooo", "overlap_differs", "max_ack", "missed",
-                 "limits", "seen_syn", "closed")
+                 "limits", "seen_syn", "closed", "cap_hit")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -58,6 +58,7 @@ class Half:
         self.missed = 0
         self.seen_syn = False
         self.closed = False
+        self.cap_hit: str | None = None   # set when a cap forced a gap (the engine reports it)
 
     # ------------------------------------------------------------ helpers
     def offset(self, seq: int) -> int:
@@ -136,6 +137,8 @@ class Half:
         lim = self.limits
         while self.starts and (self.pending_bytes > lim.tcp_hole_buffer
                                or len(self.starts) > lim.tcp_max_pending_segments):
+            self.cap_hit = ("tcp_hole_buffer_limit" if self.pending_bytes > lim.tcp_hole_buffer
+                            else "tcp_pending_segments_limit")
             self._skip_hole(out)
         return differs
 

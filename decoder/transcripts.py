@@ -36,19 +36,25 @@ class TranscriptBuffer:
         self.dropped = [0, 0]
         self.cap = cap
 
-    def add(self, direction: int, data: bytes | None, gap: int, ts: float, frame: int) -> None:
+    def add(self, direction: int, data: bytes | None, gap: int, ts: float, frame: int) -> bool:
+        """Keep a chunk; True the first time this direction's cap cuts something."""
         if data is None:
             self.parts.append(_REC.pack(direction, 1, ts, frame, gap))
-            return
+            return False
         room = self.cap - self.kept[direction]
+        first_cut = not self.dropped[direction]
         if room <= 0:
             self.dropped[direction] += len(data)
-            return
+            return first_cut and len(data) > 0
         if len(data) > room:
             self.dropped[direction] += len(data) - room
             data = data[:room]
+            self.kept[direction] += len(data)
+            self.parts.append(_REC.pack(direction, 0, ts, frame, len(data)) + data)
+            return first_cut
         self.kept[direction] += len(data)
         self.parts.append(_REC.pack(direction, 0, ts, frame, len(data)) + data)
+        return False
 
     def write(self, path: Path, ts: float) -> None:
         for d in (0, 1):

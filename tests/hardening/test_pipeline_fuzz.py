@@ -121,18 +121,11 @@ def test_garbage_and_empty_files(work):
         assert s["packets"]["total"] == 0 or s["captures"]
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="engine bug (decoder/capture.py): a gzip stream whose deflate data is corrupt raises "
-                          "zlib.error out of analyze(); PcapFileSource._read catches OSError/EOFError/BadGzipFile "
-                          "but zlib.error is none of them")
 def test_corrupt_gzip_capture_is_a_clean_error(work):
     s = _run(b"\x1f\x8b\x08\x00" + b"\x00" * 20, work)
     assert s["errors"] or s["captures"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (decoder/capture.py): a truncated .pcap.gz reports 'empty file' and "
-                   "decodes nothing: the 64 KiB BufferedReader over GzipFile raises EOFError on its first fill, "
-                   "_read turns that into b'' and every record before the cut is lost")
 def test_truncated_gzip_capture_keeps_what_came_before(work):
     import gzip
     data = gzip.compress(BASES["dns.pcap"])
