@@ -767,8 +767,10 @@ class HttpDissector:
                 stop = pos
             else:
                 stop = data.find(b"\n\r\n", pos)
-                lf = data.find(b"\n\n", pos, stop if stop >= 0 else len(data))
-                if lf >= 0:
+                # a bare-LF end ("\n\n") may start one byte before a found "\n\r\n" ("…\r\n\n\r\n"):
+                # search up to where it could still end, and take whichever comes first
+                lf = data.find(b"\n\n", pos, stop + 2 if stop >= 0 else len(data))
+                if lf >= 0 and (stop < 0 or lf < stop):
                     stop = lf
             limit = self.lim.max_header_block - msg.header_bytes
             if 0 <= stop - pos <= limit and stop - pos <= 64 * self.lim.max_line:

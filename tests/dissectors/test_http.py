@@ -520,3 +520,13 @@ def test_capture_starting_inside_a_body_on_port_80_resyncs():
 def test_binary_on_another_port_is_a_violation():
     items = run(lambda: HttpDissector(ctx(resp=("10.0.0.2", 4444))), [S(b"\x00\x01\x02garbage\r\n")])
     assert of_type(items, Violation)
+
+
+def test_bare_lf_end_right_after_a_crlf_line_ends_headers_once():
+    """Regression (found by fuzz.mutate_many seed 23637): "Host: a\r\n\n\r\n" ended the header block
+    twice (the fast path split at the later "\n\r\n") and the second end met no message."""
+    items = run_all_ways(make(), [C(b"GET / HTTP/1.1\r\nHost: a\r\n\n\r\n"),
+                                S(b"HTTP/1.1 204 No Content\r\n\r\n")])
+    [rec] = txs(items)
+    assert rec.host == "a" and rec.status_code == 204
+    assert "http_bare_lf" in names(items)

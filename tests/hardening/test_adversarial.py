@@ -100,9 +100,6 @@ def test_http_chunk_size_overflow(tmp_path, size):
     assert r.peak < 32 * MB
 
 
-@pytest.mark.xfail(strict=True, reason="dissector bug (http.py, not ours to fix): a bare LF empty line inside a "
-                   "buffered header block ends the headers twice; the second _headers_done sees side.msg None "
-                   "(AttributeError). Found by fuzz.mutate_many seed 23637.")
 def test_http_bare_lf_empty_line_inside_header_block(tmp_path):
     req = b"GET / HTTP/1.1\r\nHost: a\r\n\n\r\n"
     tcp_conversation(tmp_path / "lf.pcap", [("c", req), ("s", b"HTTP/1.1 204 No Content\r\n\r\n")])
