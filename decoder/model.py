@@ -319,6 +319,9 @@ class DissectorSpec:
     service: str = ""                          # conn.service value; defaults to name
     expect_only: bool = False                  # reachable only through an expectation
     assemble: Assemble | None = None
+    # the tables ``assemble`` reads. ``conn`` and ``files`` arrive filtered to flows foreseen by an
+    # expectation (the children cross-flow joins are about), so memory does not grow with the capture
+    assemble_tables: tuple[str, ...] = ("conn", "files")
 
     @property
     def service_name(self) -> str:

@@ -123,11 +123,17 @@ class RowStore:
         self._n = 0
 
     def update_by(self, field: str, updates: dict[object, dict]) -> None:
-        """Replace rows whose ``field`` value is in ``updates`` (used to merge assembled rows)."""
+        """Replace rows whose ``field`` value is in ``updates`` (used to merge assembled rows).
+        Streams through a new store, so memory holds no more than one batch."""
         if not updates:
             return
-        rows = [updates.get(r.get(field), r) for r in self]
-        self.replace(rows)
+        new = RowStore(self.name + "~", self.spill_dir, self.mem_rows, self.key)
+        for r in self:
+            new.append(updates.get(r.get(field), r))
+        self.clear()
+        self._rows, self._spills, self._levels, self._n = new._rows, new._spills, new._levels, new._n
+        self._serial = max(self._serial, new._serial)
+        self.name = new.name
 
 
 _CHUNK = 500

@@ -78,45 +78,53 @@ def explode_email(engine: "Engine", row: dict) -> None:
 
 
 def assemble(engine: "Engine") -> None:
-    """Run each spec's ``assemble`` hook. It gets every table as lists except the two that grow with
-    the capture: ``timeline`` and ``anomalies`` are left out and ``conn`` holds only flows that were
-    foreseen by another (``parent_uid`` set) — the ones cross-flow joins need."""
+    """Run each spec's ``assemble`` hook over the tables it declares (``assemble_tables``).
+    ``conn`` holds only flows foreseen by another (``parent_uid`` set) and ``files`` only their
+    objects: the rows cross-flow joins are about. Rows a hook returns are merged back by key
+    (conn by uid, files by fuid) or replace their table; nothing is held whole in memory."""
     res = engine.results
-    hooks = []
+    hooks: list = []
+    wanted: set[str] = set()
     for spec in engine.registry:
-        if spec.assemble is not None and spec.assemble not in hooks:
-            hooks.append(spec.assemble)
-    if hooks:
-        small = {k: st.to_list() for k, st in res.tables.items() if k not in ("timeline", "anomalies", "conn")}
-        small["conn"] = [c for c in res.tables.get("conn", ()) if c.get("parent_uid") or c.get("expect_token")]
-        changed: set[str] = set()
-        for fn in hooks:
-            try:
-                new = fn({k: list(v) for k, v in small.items()})
-            except Exception as e:
-                if engine.strict:
-                    raise
-                engine.anomaly(0.0, "dissector_error", f"assemble ({getattr(fn, '__module__', '?')}): "
-                               f"{type(e).__name__}: {e}", source="assemble")
-                continue
-            for name, rows in (new or {}).items():
-                small[name] = list(rows)
-                changed.add(name)
-        for name in changed:
-            if name == "conn":
-                res.store("conn").update_by("uid", {r["uid"]: r for r in small["conn"]})
-            elif name not in ("timeline", "anomalies"):
-                res.store(name).replace(small[name])
-    # files whose name was learnt after the fact get it on disk too
-    files = res.tables.get("files")
-    if files:
-        rows = files.to_list()
-        renamed = False
-        for row in rows:
-            if row.get("filename") and row.get("path"):
-                want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
-                if not str(row["path"]).endswith(want):
-                    engine.store.rename(row, row["filename"])
-                    renamed = True
-        if renamed:
-            files.replace(rows)
+        if spec.assemble is not None and spec.assemble not in [h for h, _ in hooks]:
+            hooks.append((spec.assemble, spec.assemble_tables))
+            wanted.update(spec.assemble_tables)
+    if not hooks:
+        return
+    small: dict[str, list[dict]] = {}
+    child_uids: set[str] = set()
+    small["conn"] = []
+    for c in res.tables.get("conn", ()):
+        if c.get("parent_uid") or c.get("expect_token"):
+            small["conn"].append(c)
+            child_uids.add(c["uid"])
+    if "files" in wanted:
+        small["files"] = [f for f in res.tables.get("files", ()) if f.get("uid") in child_uids]
+    for name in wanted - {"conn", "files", "timeline", "anomalies"}:
+        small[name] = res.tables[name].to_list() if name in res.tables else []
+    changed: set[str] = set()
+    for fn, names in hooks:
+        try:
+            new = fn({k: list(small.get(k, ())) for k in names})
+        except Exception as e:
+            if engine.strict:
+                raise
+            engine.anomaly(0.0, "dissector_error", f"assemble ({getattr(fn, '__module__', '?')}): "
+                           f"{type(e).__name__}: {e}", source="assemble")
+            continue
+        for name, rows in (new or {}).items():
+            small[name] = list(rows)
+            changed.add(name)
+    for name in changed:
+        if name == "conn":
+            res.store("conn").update_by("uid", {r["uid"]: r for r in small["conn"]})
+        elif name == "files":
+            # objects whose name was learnt after the fact get it on disk too (names still ours)
+            for row in small["files"]:
+                if row.get("filename") and row.get("path"):
+                    want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
+                    if not str(row["path"]).endswith(want):
+                        engine.store.rename(row, row["filename"])
+            res.store("files").update_by("fuid", {r["fuid"]: r for r in small["files"]})
+        elif name not in ("timeline", "anomalies"):
+            res.store(name).replace(small[name])

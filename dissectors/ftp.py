@@ -1237,7 +1237,8 @@ def assemble(tables: Mapping[str, Sequence[dict]]) -> dict[str, list[dict]]:
 # ---------------------------------------------------------------- registration
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="ftp", transport=Transport.TCP, ports=frozenset({21}), probe=probe,
-                  factory=FtpDissector, service="ftp", assemble=assemble),
+                  factory=FtpDissector, service="ftp", assemble=assemble,
+                  assemble_tables=("conn", "ftp", "files", "ftp_listing")),
     DissectorSpec(name="ftp-data", transport=Transport.TCP, ports=frozenset(), probe=None,
                   factory=FtpDataDissector, service="ftp-data", expect_only=True),
 )

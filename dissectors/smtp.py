@@ -1076,15 +1076,7 @@ def probe(direction: Direction, data: bytes) -> Verdict:
     return Verdict.MAYBE
 
 
-def assemble(tables):
-    """Name the ``from_`` column ``from`` (Zeek's name; a keyword in Python)."""
-    rows = tables.get("smtp")
-    if not rows:
-        return {}
-    return {"smtp": [{SmtpTransaction.COLUMNS.get(k, k): v for k, v in r.items()} for r in rows]}
-
-
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="smtp", transport=Transport.TCP, ports=frozenset({25, 587, 2525}),
-                  probe=probe, factory=SmtpDissector, service="smtp", assemble=assemble),
+                  probe=probe, factory=SmtpDissector, service="smtp"),
 )

@@ -877,7 +877,7 @@ def assemble(tables: Mapping[str, Sequence[dict]]) -> Mapping[str, list[dict]]:
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(
         name="tftp", transport=Transport.UDP, ports=frozenset({69}), probe=probe,
-        factory=TftpDissector, service="tftp", assemble=assemble,
+        factory=TftpDissector, service="tftp", assemble=assemble, assemble_tables=("conn", "tftp"),
     ),
     DissectorSpec(
         name="tftp-data", transport=Transport.UDP, ports=frozenset(), probe=data_probe,

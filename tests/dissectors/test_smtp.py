@@ -384,9 +384,13 @@ def test_spec():
     assert 465 not in spec.ports
 
 
-def test_assemble_renames_from_column():
-    out = smtp.assemble({"smtp": [{"ts": 1.0, "from_": "a", "to": []}]})
-    assert list(out["smtp"][0]) == ["ts", "from", "to"]
+def test_smtp_table_has_zeek_from_column(tmp_path):
+    """``from`` is a Python keyword: the record's ``from_`` field is written as Zeek's ``from``."""
+    from reports.tables import schema
+
+    cols = schema("smtp")
+    assert "from" in cols and "from_" not in cols
+    assert smtp.SmtpTransaction.COLUMNS["from_"] == "from"
 
 
 def test_meanings_cover_rfc5321_codes():
