@@ -108,6 +108,7 @@ class _Open:
     missing: int = 0
     capped: bool = False
     gaps: int = 0
+    written: bool = False
 
 
 class ArtifactStore:
@@ -122,6 +123,7 @@ class ArtifactStore:
         self.rows: list[dict] = []
         self.capped = 0
         self.count = 0
+        self._dir_made = False
 
     def open(self, fuid: str, uid: str, ts: float, source: str, kind: str, name_hint: str | None,
              mime_type: str | None, total_size: int | None, direction: str | None,
@@ -133,9 +135,10 @@ class ArtifactStore:
         self.count += 1
         path = None
         if self.files_dir is not None:
-            self.files_dir.mkdir(parents=True, exist_ok=True)
+            if not self._dir_made:
+                self.files_dir.mkdir(parents=True, exist_ok=True)
+                self._dir_made = True
             path = self.files_dir / f"{fuid}-{safe_name(name_hint, kind)}"
-            path.write_bytes(b"")
         self.open_by_uid[uid] = self.open_by_uid.get(uid, 0) + 1
         self._open[fuid] = _Open(fuid, uid, ts, source, kind, name_hint, mime_type, total_size,
                                  direction, parent_fuid, path)
@@ -175,11 +178,15 @@ class ArtifactStore:
             o.missing += length
             o.gaps += 1
 
-    def _flush(self, o: _Open) -> None:
-        if o.path is not None and o.buf:
-            with open(o.path, "ab") as fh:
-                fh.write(o.buf)
-            o.buf.clear()
+    def _flush(self, o: _Open, final: bool = False) -> None:
+        """Write buffered data: the first write creates the file, later ones append; an empty
+        object is created at close. One open per object when it fits the buffer."""
+        if o.path is None or not (o.buf or (final and not o.written)):
+            return
+        with open(o.path, "ab" if o.written else "wb") as fh:
+            fh.write(o.buf)
+        o.written = True
+        o.buf.clear()
 
     def close(self, fuid: str, ts: float, complete: bool = True, reason: str = "") -> dict | None:
         o = self._open.pop(fuid, None)
@@ -190,7 +197,7 @@ class ArtifactStore:
             self.open_by_uid[o.uid] = left
         else:
             self.open_by_uid.pop(o.uid, None)
-        self._flush(o)
+        self._flush(o, final=True)
         complete = complete and not o.missing and not o.capped
         if o.total_size is not None and o.seen + o.missing < o.total_size:
             complete = False

@@ -47,6 +47,7 @@ from decoder.model import (
 _TCP = struct.Struct("!HHIIBBH")
 _UDP = struct.Struct("!HHH")
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+DIRS = (ORIG, RESP)
 CLOSED_LINGER = 120.0   # seconds a finished TCP flow keeps absorbing its last ACKs
 
 IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP",
@@ -165,6 +166,7 @@ class Engine:
         self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None,
                                mem_rows=self.limits.rows_in_memory, listener=on_row)
         self._file_eps: dict[str, tuple] = {}
+        self._fuids: dict[tuple[str, str], str] = {}   # open objects only
         self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
             p for s in self.registry for p in s.ports)
@@ -551,9 +553,9 @@ class Engine:
             st = h.state
             if st == ATTACHED:
                 if is_gap:
-                    self._call(flow, "gap", Direction(d), x, ts)
+                    self._call(flow, "gap", DIRS[d], x, ts)
                 else:
-                    self._call(flow, "feed", Direction(d), x, ts)
+                    self._call(flow, "feed", DIRS[d], x, ts)
             elif st == UNDECIDED:
                 self._detect(flow, h, d, is_gap, x, ts, frame)
 
@@ -585,9 +587,9 @@ class Engine:
                     break
                 self.cur_frame = bframe
                 if data is None:
-                    self._call(flow, "gap", Direction(bd), gap, bts)
+                    self._call(flow, "gap", DIRS[bd], gap, bts)
                 else:
-                    self._call(flow, "feed", Direction(bd), data, bts)
+                    self._call(flow, "feed", DIRS[bd], data, bts)
         elif final:
             h.state = RAW
             h.buffer = []
@@ -656,13 +658,13 @@ class Engine:
             elif isinstance(it, Anomaly):
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
             elif isinstance(it, FileData):
-                fuid = make_fuid(flow.uid, it.handle)
+                fuid = self._fuid(flow.uid, it.handle)
                 if not self.store.write(fuid, it.data):
                     self.anomaly(it.ts, "file_size_capped",
                                  f"object {fuid} is larger than {self.limits.max_file_size} bytes; the rest was "
                                  "not stored", flow=flow, source=svc)
             elif isinstance(it, FileOpen):
-                fuid = make_fuid(flow.uid, it.handle)
+                fuid = self._fuid(flow.uid, it.handle)
                 self._file_eps[flow.uid] = (flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p)
                 d = None if it.direction is None else ("orig" if it.direction == ORIG else "resp")
                 if not self.store.open(fuid, flow.uid, it.ts, it.source, it.kind, it.name_hint, it.mime_type,
@@ -670,9 +672,10 @@ class Engine:
                     self.anomaly(it.ts, "files_too_many", f"more than {self.limits.max_files} objects",
                                  flow=flow, source=svc)
             elif isinstance(it, FileGap):
-                self.store.gap(make_fuid(flow.uid, it.handle), it.length)
+                self.store.gap(self._fuid(flow.uid, it.handle), it.length)
             elif isinstance(it, FileClose):
-                row = self.store.close(make_fuid(flow.uid, it.handle), it.ts, it.complete, it.reason)
+                row = self.store.close(self._fuid(flow.uid, it.handle), it.ts, it.complete, it.reason)
+                self._fuids.pop((flow.uid, it.handle), None)
                 if row is not None:
                     self._file_closed(row)
             elif isinstance(it, Expect):
@@ -694,6 +697,14 @@ class Engine:
             elif isinstance(it, StopParsing):
                 h.state = STOPPED
                 return
+
+    def _fuid(self, uid: str, handle: str) -> str:
+        """The file id of a flow's object, hashed once per object (not per data item)."""
+        key = (uid, handle)
+        f = self._fuids.get(key)
+        if f is None:
+            f = self._fuids[key] = make_fuid(uid, handle)
+        return f
 
     def _file_closed(self, row: dict) -> None:
         eps = self._file_eps.get(row["uid"])
@@ -726,9 +737,9 @@ class Engine:
                         break
                     self.cur_frame = bframe
                     if data is None:
-                        self._call(flow, "gap", Direction(bd), gap, bts)
+                        self._call(flow, "gap", DIRS[bd], gap, bts)
                     else:
-                        self._call(flow, "feed", Direction(bd), data, bts)
+                        self._call(flow, "feed", DIRS[bd], data, bts)
             else:
                 h.state = RAW
         if h.state == ATTACHED:
