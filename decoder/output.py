@@ -31,10 +31,8 @@ def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str 
     write_row_tables(rows, out / "tables", fmt)
     if rows.get("http"):
         from reports.har import write_har
-        from reports.tables import frame
 
-        write_har({"http": frame("http", rows["http"]), "files": frame("files", rows.get("files", ()))},
-                  out / "files", out / "http.har")
+        write_har({"http": rows["http"], "files": rows.get("files", ())}, out / "files", out / "http.har")
     res.cleanup()
     write_json(summary, out / "summary.json")
     return summary

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported only where DataFrames are made (it costs ~0.4 s)
+    import pandas as pd
+
 
 
 def _jsonable(v: Any) -> Any:
@@ -33,27 +35,31 @@ def _jsonable(v: Any) -> Any:
             pass
     if hasattr(v, "tolist"):
         return _jsonable(v.tolist())
+    if v != v:   # NaN and NaT (pandas' missing values) are the values not equal to themselves
+        return None
     try:
+        import pandas as pd
+
         if pd.isna(v):
             return None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ImportError):
         pass
     return str(v)
 
 
-def rows_of(df: pd.DataFrame) -> list[dict]:
+def rows_of(df: "pd.DataFrame") -> list[dict]:
     cols = list(df.columns)
     return [{c: _jsonable(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
 
 
-def write_jsonl(df: pd.DataFrame, path: Path) -> None:
+def write_jsonl(df: "pd.DataFrame", path: Path) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows_of(df):
             fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
             fh.write("\n")
 
 
-def _flatten(df: pd.DataFrame) -> pd.DataFrame:
+def _flatten(df: "pd.DataFrame") -> "pd.DataFrame":
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object and out[c].map(lambda v: isinstance(v, (list, dict, tuple))).any():
@@ -62,11 +68,11 @@ def _flatten(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
+def write_csv(df: "pd.DataFrame", path: Path) -> None:
     _flatten(df).to_csv(path, index=False)
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
+def write_parquet(df: "pd.DataFrame", path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -88,7 +94,7 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "parquet": write_parquet}
 
 
-def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path, fmt: str = "jsonl") -> list[Path]:
+def write_tables(tables: Mapping[str, "pd.DataFrame"], out_dir: Path, fmt: str = "jsonl") -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = WRITERS[fmt]
     written = []

@@ -37,9 +37,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 __all__ = ["write_har", "build_har"]
@@ -57,12 +58,9 @@ def _v(x: Any) -> Any:
         return None
     if isinstance(x, float) and math.isnan(x):
         return None
-    try:
-        import pandas as pd
-        if x is pd.NA or x is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
+    pd = sys.modules.get("pandas")      # only rows that came from DataFrames can hold NA/NaT
+    if pd is not None and (x is pd.NA or x is pd.NaT):
+        return None
     return x
 
 
@@ -154,14 +152,21 @@ def _resp_cookies(row: Mapping) -> list[dict]:
     return out
 
 
+def _records(table: Any) -> Iterable[dict]:
+    """Rows of a DataFrame, a list of dicts or a disk-backed RowStore (streamed)."""
+    if table is None:
+        return ()
+    if hasattr(table, "to_dict"):
+        return table.to_dict("records") if len(table) else []
+    return table
+
+
 class _Files:
     def __init__(self, tables: Mapping[str, Any], files_dir: Path) -> None:
         self.dir = Path(files_dir)
         self.rows: dict[str, dict] = {}
-        ft = tables.get("files")
-        if ft is not None and len(ft):
-            for r in ft.to_dict("records"):
-                self.rows[str(r.get("fuid"))] = r
+        for r in _records(tables.get("files")):   # only what a lookup needs, so memory stays small
+            self.rows[str(r.get("fuid"))] = {"path": r.get("path")}
 
     def path(self, fuid: str) -> Path | None:
         r = self.rows.get(fuid)
@@ -295,10 +300,36 @@ def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = 1 <
     }}
 
 
-def write_har(tables: dict, files_dir: Path, out_path: Path, max_content: int = 1 << 20) -> None:
-    """Write ``out_path`` (HAR 1.2 JSON) from ``tables["http"]`` and the stored objects."""
-    doc = build_har(tables, files_dir, max_content)
+def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_content: int = 1 << 20) -> None:
+    """Write ``out_path`` (HAR 1.2 JSON) from ``tables["http"]`` and the stored objects.
+
+    Entries are written one at a time, so a capture with many transactions needs memory for one
+    entry, not the whole document. A DataFrame or list is sorted by time first; a disk-backed
+    table is written in the order its transactions completed."""
+    http = tables.get("http")
+    if hasattr(http, "to_dict") or isinstance(http, list):
+        rows: Iterable[dict] = sorted(_records(http), key=lambda r: (float(r["ts"]), str(r.get("uid")),
+                                                                     _int(r.get("trans_depth"), 0)))
+    else:
+        rows = _records(http)
+    files = _Files(tables, Path(files_dir))
+    try:
+        from importlib.metadata import version as _version
+        ver = _version("wiretale")
+    except Exception:  # not installed (running from a checkout)
+        ver = "0.1.0"
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    first = None
     with out_path.open("w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=1)
+        fh.write('{"log": {"version": %s, "creator": %s, "entries": [' % (
+            json.dumps(HAR_VERSION), json.dumps({"name": "wiretale", "version": ver})))
+        for i, r in enumerate(rows):
+            if first is None:
+                first = float(r["ts"])
+            fh.write(("," if i else "") + "\n" + json.dumps(_entry(r, files, max_content), ensure_ascii=False))
+        pages = [{"startedDateTime": _iso(first), "id": "page_1",
+                  "title": "HTTP transactions decoded from a packet capture",
+                  "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if first is not None else []
+        fh.write('\n], "pages": %s, "comment": %s}}\n' % (
+            json.dumps(pages), json.dumps("Built by wiretale from captured packets; bodies are de-chunked and decoded.")))

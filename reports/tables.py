@@ -8,9 +8,11 @@ columns); exporters decide how to write them.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-import pandas as pd
+if TYPE_CHECKING:  # imported lazily: the streaming writers need no pandas
+    import pandas as pd
+
 
 from decoder.model import Credential, Record
 
@@ -54,7 +56,9 @@ def schema(table: str) -> tuple[str, ...]:
     return LEAD + tuple(cols.get(f.name, f.name) for f in dataclasses.fields(cls) if f.name != "ts")
 
 
-def frame(table: str, rows: Iterable[dict]) -> pd.DataFrame:
+def frame(table: str, rows: Iterable[dict]) -> "pd.DataFrame":
+    import pandas as pd
+
     rows = list(rows)
     cols = list(schema(table))
     extra: list[str] = []
@@ -79,5 +83,5 @@ def names_for(tables: Mapping[str, object]) -> list[str]:
     return sorted(set(tables) | set(CORE) | {"credentials"} | set(_record_classes()))
 
 
-def frames(tables: Mapping[str, list[dict]]) -> dict[str, pd.DataFrame]:
+def frames(tables: Mapping[str, list[dict]]) -> dict[str, "pd.DataFrame"]:
     return {name: frame(name, tables.get(name, [])) for name in names_for(tables)}
