@@ -23,7 +23,7 @@ or global state.
 """
 from __future__ import annotations
 
-import base64
+import binascii
 import enum
 import hashlib
 from dataclasses import dataclass, field
@@ -85,6 +85,7 @@ class Limits:
     tcp_hole_buffer: int = 1024 * 1024   # bytes queued above a hole before it is declared a gap (loss recovery can take a window)
     tcp_max_pending_segments: int = 4096  # out-of-order segments per direction
     max_flows: int = 100_000             # open flows before the oldest is evicted
+    max_lingering_flows: int = 5_000     # finished TCP flows kept (for their last ACKs) before the oldest is written
     tcp_idle_timeout: float = 3600.0     # seconds of capture time
     udp_idle_timeout: float = 600.0
     fragment_timeout: float = 300.0
@@ -269,10 +270,14 @@ class ExpectationMatch:
     nat: bool = False     # matched on port only (announced address differed)
 
 
+_UID_CHARS = bytes.maketrans(b"+/", b"Zz")
+
+
 def short_uid(prefix: str, *parts: object) -> str:
-    """A deterministic Zeek-looking id: ``prefix`` + 17 base32 characters."""
-    h = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).digest()
-    return prefix + base64.b32encode(h).decode().rstrip("=")[:17]
+    """A deterministic Zeek-looking id: ``prefix`` + 17 letters and digits (a hash of ``parts``).
+    base64 through binascii (C) — ``base64.b32encode`` is pure Python and was a per-flow cost."""
+    h = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=13).digest()
+    return prefix + binascii.b2a_base64(h, newline=False)[:17].translate(_UID_CHARS).decode("ascii")
 
 
 def make_fuid(flow_uid: str, handle: str) -> str:

@@ -48,7 +48,7 @@ _TCP = struct.Struct("!HHIIBBH")
 _UDP = struct.Struct("!HHH")
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 DIRS = (ORIG, RESP)
-CLOSED_LINGER = 120.0   # seconds a finished TCP flow keeps absorbing its last ACKs
+CLOSED_LINGER = 120.0   # seconds of capture time a finished TCP flow keeps absorbing its last ACKs
 
 IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP",
                   51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
@@ -178,7 +178,7 @@ class Engine:
     def _reset_capture_state(self) -> None:
         self.tcp: dict[tuple, tuple[Flow, int]] = {}
         self.udp: dict[tuple, tuple[Flow, int]] = {}
-        self.active: OrderedDict[Flow, None] = OrderedDict()
+        self.active: dict[Flow, None] = {}      # every open flow (order: creation)
         # the same flows by kind, each least recently active first and with one timeout per kind, so a sweep
         # closes exactly the flows whose time is up whatever other flows exist (a run split by host pair agrees)
         self.idle_lists: dict[str, OrderedDict[Flow, None]] = {
@@ -397,7 +397,9 @@ class Engine:
         self.active[flow] = None
         self.idle_lists[proto][flow] = None
         if len(self.active) > self.limits.max_flows:
-            oldest = next(iter(self.active))
+            # the least recently active: the oldest of the fronts of the per-kind idle lists
+            fronts = [next(iter(lst)) for lst in self.idle_lists.values() if lst]
+            oldest = min((f for f in fronts if f is not flow), key=lambda f: f.last_ts, default=flow)
             self.anomaly(ts, "flows_too_many",
                          f"more than {self.limits.max_flows} open flows; the least recently active was closed",
                          flow=oldest, source="engine")
@@ -447,7 +449,6 @@ class Engine:
             flow = self._new_flow("tcp", orig, resp, ts, frame, guessed, flipped=orig[0] != src or orig[1] != sport)
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
-            self.active.move_to_end(flow)
             self.idle_lists["finished" if flow.finished else "tcp"].move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
@@ -520,7 +521,6 @@ class Engine:
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
             flow, d = ent
-            self.active.move_to_end(flow)
             self.idle_lists["finished" if flow.finished else "udp"].move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
@@ -531,6 +531,13 @@ class Engine:
 
     # ------------------------------------------------------------------ dissection
     def _deliver(self, flow: Flow, d: int, chunks: list, ts: float, frame: int) -> None:
+        h: Handler = flow.handler
+        if h.state >= RAW and not self.transcripts and not self.keep_streams:
+            for is_gap, _x in chunks:     # nobody decodes it (raw or stopped): gaps still count
+                if is_gap:
+                    flow.gaps += 1
+                    flow.mark(d, "G")
+            return
         if self.transcripts:
             tx = self._tx.get(flow)
             if tx is None:
@@ -544,7 +551,6 @@ class Engine:
             lst = self.results.streams.setdefault(flow.uid, [])
             for is_gap, x in chunks:
                 lst.append(Chunk(d, None if is_gap else x, x if is_gap else 0, ts, frame))
-        h: Handler = flow.handler
         self.cur_frame = frame
         for is_gap, x in chunks:
             if is_gap:
@@ -758,7 +764,10 @@ class Engine:
                 half.tail.clear()
         flow.finished = True
         if self.idle_lists[flow.proto].pop(flow, 0) is None:
-            self.idle_lists["finished"][flow] = None
+            lingering = self.idle_lists["finished"]
+            lingering[flow] = None
+            if len(lingering) > self.limits.max_lingering_flows:   # memory: the oldest finished goes now
+                self._close_flow(next(iter(lingering)), ts, "finished")
 
     def _close_flow(self, flow: Flow, ts: float, reason: str) -> None:
         self._finish(flow, max(ts, flow.last_ts))

@@ -40,7 +40,7 @@ class Half:
 
     __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "tail",
                  "retrans", "ooo", "overlap_differs", "max_ack", "missed",
-                 "limits", "seen_syn", "closed", "cap_hit")
+                 "limits", "seen_syn", "closed", "cap_hit", "raw_ack")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -59,6 +59,7 @@ class Half:
         self.seen_syn = False
         self.closed = False
         self.cap_hit: str | None = None   # set when a cap forced a gap (the engine reports it)
+        self.raw_ack: int | None = None   # latest acknowledgement number not yet unwrapped
 
     # ------------------------------------------------------------ helpers
     def offset(self, seq: int) -> int:
@@ -181,20 +182,34 @@ class Half:
         self._drain(out)
 
     def ack(self, ackno: int, out: list) -> None:
-        """The peer acknowledged up to ``ackno``: holes it covers are gaps now."""
+        """The peer acknowledged up to ``ackno``: holes it covers are gaps now. With nothing queued
+        (the common case) only the number is kept; it is unwrapped when it matters."""
         if self.base is None:
             return
+        if not self.starts:
+            self.raw_ack = ackno
+            return
+        self._note_ack()
         a = self.offset(ackno)
         if self.max_ack is None or a > self.max_ack:
             self.max_ack = a
         while self.starts and a >= self.starts[0] + len(self.datas[0]):
             self._skip_hole(out)
 
+    def _note_ack(self) -> None:
+        if self.raw_ack is not None:
+            a = self.offset(self.raw_ack)
+            if self.max_ack is None or a > self.max_ack:
+                self.max_ack = a
+            self.raw_ack = None
+
     def flush(self, out: list) -> None:
         """End of stream: every queued segment is delivered, holes become gaps,
         and bytes the peer acknowledged but the capture never showed are a final gap."""
         while self.starts:
             self._skip_hole(out)
+        if self.base is not None:
+            self._note_ack()
         if self.max_ack is not None:
             limit = self.max_ack
             if self.fin is not None:

@@ -123,13 +123,20 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
         p = out_dir / f"{name}.{fmt}"
         if fmt == "jsonl":
             cols = schema(name)
+            colset = set(cols)
+            encode = _FAST.encode
             with open(p, "w", encoding="utf-8") as fh:
                 for r in rows:
-                    ordered = {c: _jsonable(r.get(c)) for c in cols}
-                    for k, v in r.items():
-                        if k not in ordered:
-                            ordered[k] = _jsonable(v)
-                    fh.write(json.dumps(ordered, ensure_ascii=False, separators=(",", ":")))
+                    ordered = {c: r.get(c) for c in cols}
+                    if len(r) > len(colset) or not colset.issuperset(r):
+                        for k, v in r.items():
+                            if k not in colset:
+                                ordered[k] = v
+                    try:            # the C encoder; values it cannot take go through _jsonable
+                        line = encode(ordered)
+                    except (ValueError, TypeError):
+                        line = json.dumps(_jsonable(ordered), ensure_ascii=False, separators=(",", ":"))
+                    fh.write(line)
                     fh.write("\n")
         elif fmt == "csv":
             cols = list(schema(name))
@@ -148,6 +155,10 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
             write_parquet(frame(name, rows), p)
         written.append(p)
     return written
+
+
+_FAST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                         default=lambda o: _jsonable(o) if not isinstance(o, (list, dict)) else o)
 
 
 def _cell(v: Any) -> Any:

@@ -180,6 +180,8 @@ WINDOWS = {
     "detect_buffer": "probe window: bytes buffered per direction before detection gives up (the flow stays raw); "
                      "not a cap on what is decoded",
     "rows_in_memory": "working-set setting: table rows kept in memory before spilling to disk; nothing is lost",
+    "max_lingering_flows": "working-set setting: finished TCP flows kept to absorb their last ACKs; past it the "
+                           "oldest finished flow is written at once (its row is complete), nothing is lost",
     "tcp_idle_timeout": "time window: an idle TCP flow is closed (conn close_reason 'idle timeout')",
     "udp_idle_timeout": "time window: an idle UDP flow is closed (conn close_reason 'idle timeout')",
     "fragment_timeout": "time window: unfinished fragment sets expire (anomaly ip_fragments_incomplete)",
