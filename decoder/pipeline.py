@@ -585,20 +585,24 @@ class Engine:
             return
         spec, final = self.detector.decide(flow.proto, h.port_specs, h.heads, full)
         if spec is not None:
-            buffered = h.buffer
-            h.buffer = []
-            self._attach(flow, spec, ts)
-            for bd, data, gap, bts, bframe in buffered:
-                if h.state != ATTACHED:
-                    break
-                self.cur_frame = bframe
-                if data is None:
-                    self._call(flow, "gap", DIRS[bd], gap, bts)
-                else:
-                    self._call(flow, "feed", DIRS[bd], data, bts)
+            self._attach_and_replay(flow, h, spec, ts)
         elif final:
             h.state = RAW
             h.buffer = []
+
+    def _attach_and_replay(self, flow: Flow, h: Handler, spec: DissectorSpec, ts: float) -> None:
+        """Start ``spec``'s dissector and feed it what detection buffered, in the original order
+        and with each chunk's own time and frame."""
+        buffered, h.buffer = h.buffer, []
+        self._attach(flow, spec, ts)
+        for bd, data, gap, bts, bframe in buffered:
+            if h.state != ATTACHED:
+                break
+            self.cur_frame = bframe
+            if data is None:
+                self._call(flow, "gap", DIRS[bd], gap, bts)
+            else:
+                self._call(flow, "feed", DIRS[bd], data, bts)
 
     def _attach(self, flow: Flow, spec: DissectorSpec, ts: float) -> None:
         h: Handler = flow.handler
@@ -735,18 +739,10 @@ class Engine:
         if h.state == UNDECIDED and h.buffer:
             # decide with what we have
             spec, _final = self.detector.decide(flow.proto, h.port_specs, h.heads, True)
-            buffered, h.buffer = h.buffer, []
             if spec is not None:
-                self._attach(flow, spec, ts)
-                for bd, data, gap, bts, bframe in buffered:
-                    if h.state != ATTACHED:
-                        break
-                    self.cur_frame = bframe
-                    if data is None:
-                        self._call(flow, "gap", DIRS[bd], gap, bts)
-                    else:
-                        self._call(flow, "feed", DIRS[bd], data, bts)
+                self._attach_and_replay(flow, h, spec, ts)
             else:
+                h.buffer = []
                 h.state = RAW
         if h.state == ATTACHED:
             # what the dissector says at close belongs to the flow's last frame, not to whichever flow
