@@ -766,6 +766,8 @@ class Engine:
                 self._close_flow(next(iter(lingering)), ts, "finished")
 
     def _close_flow(self, flow: Flow, ts: float, reason: str) -> None:
+        if flow.handler is None:      # already closed (e.g. evicted while another flow finished)
+            return
         self._finish(flow, max(ts, flow.last_ts))
         table = self.tcp if flow.proto == "tcp" else self.udp
         for k in flow.keys:

@@ -257,3 +257,19 @@ def test_ip_fragments_that_never_complete(tmp_path):
     assert not a.rows.get("conn")
     assert [x for x in a.rows["anomalies"] if x["name"] == "ip_fragments_incomplete"]
     assert a.summary["packets"]["total"] == len(frags) - 1
+
+
+def test_lingering_flow_cap_writes_the_oldest_finished_flow(tmp_path):
+    """Past max_lingering_flows, finished flows are written at once; closing several flows at the
+    end of the capture while this happens must close each exactly once."""
+    pk = []
+    for i in range(12):
+        c = Conn(c=("10.0.0.1", 21000 + i))
+        pk += c.handshake() + [c.client(b"q%d" % i), c.server(b"a%d" % i)] + c.close()
+    for i in range(6):                       # left open: closed by the end of the capture
+        c = Conn(c=("10.0.0.3", 22000 + i))
+        pk += c.handshake() + [c.client(b"open")]
+    a = run(tmp_path, pk, limits=Limits(max_lingering_flows=3))
+    rows = a.rows["conn"]
+    assert len(rows) == 18 and len({r["uid"] for r in rows}) == 18
+    assert sum(r["conn_state"] == "SF" for r in rows) == 12
