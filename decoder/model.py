@@ -87,7 +87,7 @@ class Limits:
     max_flows: int = 100_000             # open flows before the oldest is evicted
     max_lingering_flows: int = 5_000     # finished TCP flows kept (for their last ACKs) before the oldest is written
     tcp_idle_timeout: float = 3600.0     # seconds of capture time
-    udp_idle_timeout: float = 600.0
+    udp_idle_timeout: float = 60.0       # Zeek's default UDP inactivity timeout
     fragment_timeout: float = 300.0
     max_fragment_bytes: int = 65_535 + 8
     max_fragment_sets: int = 10_000

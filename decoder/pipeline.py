@@ -588,12 +588,14 @@ class Engine:
             self._attach_and_replay(flow, h, spec, ts)
         elif final:
             h.state = RAW
+            h.heads = [b"", b""]
             h.buffer = []
 
     def _attach_and_replay(self, flow: Flow, h: Handler, spec: DissectorSpec, ts: float) -> None:
         """Start ``spec``'s dissector and feed it what detection buffered, in the original order
         and with each chunk's own time and frame."""
         buffered, h.buffer = h.buffer, []
+        h.heads = [b"", b""]          # detection is over: its window is no longer needed
         self._attach(flow, spec, ts)
         for bd, data, gap, bts, bframe in buffered:
             if h.state != ATTACHED:

@@ -245,7 +245,7 @@ def test_idle_timeouts_close_flows_by_capture_time(tmp_path):
 
     p1 = udp_packet("10.0.0.1", 1000, "10.0.0.2", 2000, b"a")
     write_pcap(tmp_path / "u.pcap", [(1_700_000_000.0, 1, b"\x02" * 12 + b"\x08\x00" + p1),
-                                     (1_700_000_100.0, 1, b"\x02" * 12 + b"\x08\x00" + p1)])
+                                     (1_700_000_030.0, 1, b"\x02" * 12 + b"\x08\x00" + p1)])
     with analyze(tmp_path / "u.pcap", limits=Limits(udp_idle_timeout=10), strict=True) as a:
         assert len(a.tables["conn"]) == 2 and "idle timeout" in set(a.tables["conn"]["close_reason"])
     with analyze(tmp_path / "u.pcap", strict=True) as a:
