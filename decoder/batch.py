@@ -63,7 +63,7 @@ import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz")
 _GLOB_CHARS = set("*?[")

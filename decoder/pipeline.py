@@ -39,7 +39,7 @@ from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
 from decoder.transcripts import TranscriptBuffer
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect, FileClose,
+    ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
     FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, Transport, Violation,
     make_fuid,
 )

@@ -99,14 +99,14 @@ import re
 import struct
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from decoder.model import (
     Anomaly, Confirm, Direction, DissectorSpec, Event, FlowContext, Item, Record,
     Transport, Verdict, Violation,
 )
 from dissectors._dns_wire import (
-    Message, Question, RR, class_name, parse_message, plausible_header, read_name,
+    Message, Question, RR, parse_message, plausible_header, read_name,
     Stop, type_name,
 )
 

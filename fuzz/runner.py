@@ -23,7 +23,7 @@ from pathlib import Path
 from decoder.model import Limits
 
 CAP_SUFFIXES = ("_too_long", "_too_many", "_too_deep", "_capped", "_limit")
-SAFE_FILE = re.compile(r"^F[A-Z2-7]{17}-[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SAFE_FILE = re.compile(r"^F[A-Za-z0-9]{17}-[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")   # fuid (decoder.model.short_uid) + safe name
 
 
 class InvariantError(AssertionError):

@@ -29,7 +29,6 @@ Telnet replay) unless ``show_secrets``.
 from __future__ import annotations
 
 import base64
-import bisect
 import json
 import math
 import re

@@ -20,14 +20,13 @@ Documented exceptions
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, shared_captures
+from tests.conftest import SAMPLES, shared_captures
 
 pipeline = pytest.importorskip("decoder.pipeline")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dpkt
 
-from tests.builders import A, F, P, Conn, fragments_v4, frame, tcp_packet, udp_bytes, udp_packet, write_pcap
+from tests.builders import A, F, Conn, fragments_v4, frame, tcp_packet, udp_bytes, udp_packet, write_pcap
 
 T0 = 1_700_000_000.0
 

@@ -7,7 +7,7 @@ import pytest
 
 from decoder.model import Limits
 from decoder.pipeline import analyze
-from tests.builders import A, F, P, R, S, Conn, fragments_v4, fragments_v6, tcp_packet, udp_bytes, write_pcap
+from tests.builders import A, R, Conn, fragments_v4, fragments_v6, tcp_packet, udp_bytes, write_pcap
 
 
 def run(tmp_path, packets, link="eth", limits=None, decode=False, **kw):

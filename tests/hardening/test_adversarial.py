@@ -15,8 +15,8 @@ import zlib
 import pytest
 
 from decoder.model import Limits
-from tests.builders import (Conn, frame, fragments_v4, fragments_v6, tcp_packet, udp_bytes, udp_packet,
-                            write_pcap, A, P)
+from tests.builders import (Conn, fragments_v4, fragments_v6, udp_bytes, udp_packet,
+                            write_pcap)
 from tests.hardening._build import (guarded, watchdog, raw_syn, tcp_conversation, tcp_stream_packets, udp_capture,
                                     write_frames)
 

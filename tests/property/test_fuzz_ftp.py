@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Event, Expect, ExpectationMatch, FileClose,
+    ORIG, RESP, Anomaly, Confirm, Event, Expect, ExpectationMatch, FileClose,
     FileData, FileGap, FileOpen, Record, StopParsing, Violation,
 )
 from dissectors.ftp import FtpDataDissector, FtpDissector, assemble

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Event, Record, Violation,
+    ORIG, RESP, Anomaly, Confirm, Event, Record, Violation,
 )
 from dissectors.telnet import TelnetDissector, TelnetRecord
 from tests.conversation import ctx

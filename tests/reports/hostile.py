@@ -7,7 +7,6 @@ data; TFTP file name; DNS names and TXT data; SNMP community; Telnet text.
 """
 from __future__ import annotations
 
-import struct
 
 import dns.message
 import dns.name

@@ -9,7 +9,6 @@ text with nothing executed.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -23,7 +22,7 @@ html5lib = pytest.importorskip("html5lib")
 import reports.html as rh
 from reports.html import Masker, _apply_backspaces, _terminal_pieces, printable, write_report
 from tests.reports.conftest import Page, render
-from tests.reports.hostile import NOSPACE, PAYLOAD, PWN1, PWN2, write_hostile
+from tests.reports.hostile import NOSPACE, PWN1, PWN2, write_hostile
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(p for p in (ROOT / "samples").glob("*") if p.suffix in (".pcap", ".pcapng"))

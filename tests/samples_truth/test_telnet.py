@@ -24,7 +24,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import SAMPLES
 from tests.samples_truth import load, rows_of, sessions
