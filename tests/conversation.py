@@ -133,3 +133,28 @@ def run_all_ways(factory: Callable[[], object], convo: Sequence[Step | Gap],
 
 def of_type(items: Sequence, cls: type) -> list:
     return [i for i in items if isinstance(i, cls)]
+
+
+def check_item_stream(items: Sequence, opened: set, closed: set) -> None:
+    """Fuzz invariant: only contract items come out, no internal-error anomalies, and file streams
+    are well formed (opened once, data only while open, closed once). Call it on every batch of
+    items of one flow with the same ``opened``/``closed`` sets; at the end ``closed == opened``."""
+    from decoder.model import (
+        Anomaly, Confirm, Credential, Event, FileClose, FileData, FileGap, FileOpen, Record, StopParsing,
+        Violation,
+    )
+
+    allowed = (Event, Record, Anomaly, FileOpen, FileData, FileGap, FileClose, Confirm, Violation,
+               StopParsing, Credential)
+    for it in items:
+        assert isinstance(it, allowed), it
+        if isinstance(it, Anomaly):
+            assert not it.name.endswith("internal_error"), it
+        if isinstance(it, FileOpen):
+            assert it.handle not in opened
+            opened.add(it.handle)
+        elif isinstance(it, (FileData, FileGap)):
+            assert it.handle in opened and it.handle not in closed
+        elif isinstance(it, FileClose):
+            assert it.handle in opened and it.handle not in closed
+            closed.add(it.handle)

@@ -6,14 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Event, FileClose, FileData, FileGap, FileOpen,
-    Limits, Record, StopParsing, Violation,
+    ORIG, RESP, FileClose, FileData, Limits,
 )
 from dissectors.imap import ImapDissector
-from tests.conversation import ctx
+from tests.conversation import check_item_stream, ctx
 
-ALLOWED = (Event, Record, Anomaly, FileOpen, FileData, FileGap, FileClose, Confirm, Violation,
-           StopParsing, Credential)
 
 FRAGMENTS = [
     b"* OK", b"* PREAUTH", b"* BYE", b"* 1 FETCH (", b"BODY[] ", b"BODY[HEADER] ", b"RFC822 ",
@@ -35,19 +32,7 @@ step = st.one_of(
 limits = st.sampled_from([Limits(), Limits(max_line=16, max_literal=40, max_header_block=64, max_pending_requests=3)])
 
 
-def check(items, opened, closed):
-    for it in items:
-        assert isinstance(it, ALLOWED), it
-        if isinstance(it, Anomaly):
-            assert not it.name.endswith("internal_error"), it
-        if isinstance(it, FileOpen):
-            assert it.handle not in opened
-            opened.add(it.handle)
-        elif isinstance(it, (FileData, FileGap)):
-            assert it.handle in opened and it.handle not in closed
-        elif isinstance(it, FileClose):
-            assert it.handle in opened and it.handle not in closed
-            closed.add(it.handle)
+check = check_item_stream
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
