@@ -864,6 +864,28 @@ class HttpDissector:
         self._anom("http_bad_header_line", f"header line without a name and colon: {line[:80]!r}",
                    side.dir)
 
+    def _headers_cut(self, side: _Side) -> None:
+        """A header block that a gap or the end cut off: keep what was read as the message's
+        headers, flag it, and finish the request (queued for its response) or the response."""
+        msg = side.msg
+        if side.dir is ORIG:
+            if side.tx is not None:
+                side.tx.req_headers = msg.headers
+                side.tx.flags.append("request_headers_gap")
+                self._push_pending(side.tx)
+                self._request_done(side)
+            return
+        tx = side.tx or (self.pending[0] if self.pending else None)
+        if tx is not None:
+            if self.pending and self.pending[0] is tx:
+                self.pending.popleft()
+            tx.status = msg.code
+            tx.status_msg = msg.reason
+            tx.resp_headers = msg.headers
+            tx.flags.append("response_headers_gap")
+            side.tx = tx
+            self._response_done(side)
+
     def _headers_done(self, side: _Side) -> None:
         if side.dir is ORIG:
             self._request_headers_done(side)
@@ -1444,25 +1466,8 @@ class HttpDissector:
             self._end_body(side, resync="gap in chunk framing")
             return
         if st == _HEADERS:
-            msg = side.msg
             side.buf.clear()
-            if d is ORIG and side.tx is not None:
-                tx = side.tx
-                tx.req_headers = msg.headers
-                tx.flags.append("request_headers_gap")
-                self._push_pending(tx)
-                self._request_done(side)
-            elif d is RESP:
-                tx = side.tx or (self.pending[0] if self.pending else None)
-                if tx is not None:
-                    if self.pending and self.pending[0] is tx:
-                        self.pending.popleft()
-                    tx.status = msg.code
-                    tx.status_msg = msg.reason
-                    tx.resp_headers = msg.headers
-                    tx.flags.append("response_headers_gap")
-                    side.tx = tx
-                    self._response_done(side)
+            self._headers_cut(side)
             self._resync(side, "gap in headers")
             side.resync_from_gap = True
             return
@@ -1543,23 +1548,7 @@ class HttpDissector:
             elif st == _HEADERS:
                 self._anom("http_headers_truncated", f"{side.dir.label} header block cut by the end "
                            "of the connection or capture", side.dir)
-                msg = side.msg
-                if side.dir is ORIG and side.tx is not None:
-                    side.tx.req_headers = msg.headers
-                    side.tx.flags.append("request_headers_gap")
-                    self._push_pending(side.tx)
-                    self._request_done(side)
-                elif side.dir is RESP:
-                    tx = side.tx or (self.pending[0] if self.pending else None)
-                    if tx is not None:
-                        if self.pending and self.pending[0] is tx:
-                            self.pending.popleft()
-                        tx.status = msg.code
-                        tx.status_msg = msg.reason
-                        tx.resp_headers = msg.headers
-                        tx.flags.append("response_headers_gap")
-                        side.tx = tx
-                        self._response_done(side)
+                self._headers_cut(side)
             elif st == _START and len(side.buf) and side.buf.data[side.buf.pos:].strip():
                 self._anom("http_truncated_start_line", f"{side.dir.label} start line cut by the end",
                            side.dir)

@@ -457,19 +457,8 @@ class SmtpDissector:
         self.replies_seen = 0
         self.last_reply: str | None = None
         self.nmsg = 0
-        # the message being received
-        self.msg_handle: str | None = None
-        self.msg_opened = False
-        self.msg_size = 0
-        self.msg_kept = 0
-        self.msg_missing = 0
-        self.msg_capped = False
-        self.msg_head = bytearray()
-        self.msg_head_done = False
-        self.msg_head_capped = False
-        self.msg_bol = True
-        self.msg_hold = b""
-        self.msg_ts = 0.0
+        self.msg_handle: str | None = None      # the message being received
+        self._reset_message(0.0)
         self.bdat_left = 0
         self.bdat_last = False
         self.bdat_open = False
@@ -787,6 +776,10 @@ class SmtpDissector:
     def _start_message(self, ts: float) -> None:
         self.nmsg += 1
         self.msg_handle = f"smtp-msg-{self.nmsg}"
+        self._reset_message(ts)
+
+    def _reset_message(self, ts: float) -> None:
+        """The per-message state, fresh (at start and for each DATA/BDAT message)."""
         self.msg_opened = False
         self.msg_size = 0
         self.msg_kept = 0
