@@ -43,12 +43,11 @@ class Flow:
         "uid", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "orig_raw", "resp_raw",
         "first_ts", "last_ts", "first_frame", "last_frame", "pkts", "bytes", "ip_bytes",
         "hist", "halves", "syn", "synack", "fin", "rst", "roles_guessed", "handler",
-        "finished", "number", "keys", "gaps", "expectation", "seen_a", "seen_d",
+        "finished", "keys", "gaps", "expectation", "seen_a", "seen_d",
     )
 
-    def __init__(self, number: int, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
+    def __init__(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
                  ts: float, frame: int, roles_guessed: bool, limits: Limits, capture: int = 0) -> None:
-        self.number = number
         self.proto = proto
         self.orig_raw, self.orig_p = orig
         self.resp_raw, self.resp_p = resp

@@ -171,7 +171,6 @@ class Engine:
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
             p for s in self.registry for p in s.ports)
         self._reset_capture_state()
-        self.flow_number = 0
         self.capture_no = 0
 
     # ------------------------------------------------------------------ per capture
@@ -384,8 +383,7 @@ class Engine:
     # ------------------------------------------------------------------ flows
     def _new_flow(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int], ts: float,
                   frame: int, guessed: bool, flipped: bool = False) -> Flow:
-        self.flow_number += 1
-        flow = Flow(self.flow_number, proto, orig, resp, ts, frame, guessed, self.limits, self.capture_no)
+        flow = Flow(proto, orig, resp, ts, frame, guessed, self.limits, self.capture_no)
         if flipped:
             flow.hist.append("^")
         table = self.tcp if proto == "tcp" else self.udp
