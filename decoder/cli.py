@@ -120,11 +120,15 @@ def cmd_read(args: argparse.Namespace) -> int:
         for w in c["warnings"]:
             print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
     summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables)
-    s = summary
+    _print_summary(summary, out)
+    return 1 if res.errors else 0
+
+
+def _print_summary(s: dict, out: Path, how: str = "") -> None:
+    """The one line ``read`` prints when it is done."""
     print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
           f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}), "
-          f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly → {out}")
-    return 1 if res.errors else 0
+          f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly{how} → {out}")
 
 
 def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int:
@@ -144,8 +148,7 @@ def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int
         raise
     for e in s.get("errors") or []:
         print(f"wiretale: {e}", file=sys.stderr)
-    print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
-          f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}) on {args.workers} workers → {out}")
+    _print_summary(s, out, f" on {args.workers} workers")
     return 1 if s.get("errors") else 0
 
 
