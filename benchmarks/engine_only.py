@@ -9,13 +9,11 @@ Modes:
 * ``raw``: ``decoder.pipeline.analyze(FILE, decode=False)`` — capture reading,
   link/IP parsing, defragmentation, flows, TCP reassembly, the ``conn`` table;
   no detection (the engine skips it when ``decode=False``).
-* ``detect``: the real registry's names, ports and probes, but every factory
-  makes a dissector that stops at once (``StopParsing`` on its first call).
-  So flows are detected exactly as in a full run (port + probe, content probe,
-  buffering and replay) and nothing is decoded afterwards. Expect-only specs
-  (FTP and TFTP data) are never reached, since nothing emits ``Expect``.
-  This is "engine throughput, no protocol decoding beyond detection" without
-  any engine flag.
+* ``detect``: ``Engine(detect_only=True)`` (what ``wiretale sessions --no-decode``
+  runs): flows are detected exactly as in a full run (port + probe, content
+  probe, buffering) and get their service, and no dissector is started.
+  Expect-only specs (FTP and TFTP data) are never reached, since nothing emits
+  ``Expect``. This is "engine throughput, no protocol decoding beyond detection".
 
 It runs the same steps as ``analyze`` (``Engine``, ``run_engine``, ``Analysis``)
 so it can time them apart. Prints one JSON line: file, mode, seconds (inside
@@ -26,37 +24,10 @@ pandas), packets, flows, and services seen.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
-
-
-class _Detected:
-    """A dissector that only marks the flow as detected and asks not to be fed again."""
-
-    __slots__ = ()
-
-    def __init__(self, ctx) -> None:
-        pass
-
-    def feed(self, direction, data, ts):
-        from decoder.model import StopParsing
-        return [StopParsing(ts, "benchmark: detection only")]
-
-    def gap(self, direction, length, ts):
-        return self.feed(direction, b"", ts)
-
-    def close(self, ts):
-        return []
-
-
-def detect_registry():
-    """The real registry with every factory replaced by :class:`_Detected`."""
-    from dissectors import REGISTRY
-
-    return tuple(dataclasses.replace(s, factory=_Detected, assemble=None) for s in REGISTRY)
 
 
 def run(path: str | Path, mode: str = "raw") -> dict:
@@ -69,10 +40,9 @@ def run(path: str | Path, mode: str = "raw") -> dict:
 
     if mode not in ("raw", "detect"):
         raise ValueError(mode)
-    registry = detect_registry() if mode == "detect" else None
     w0, c0 = time.perf_counter(), time.process_time()
     tmp = tempfile.TemporaryDirectory(prefix="wiretale-bench-")
-    engine = Engine(registry=registry, out_dir=Path(tmp.name), decode=mode != "raw")
+    engine = Engine(out_dir=Path(tmp.name), decode=mode != "raw", detect_only=mode == "detect")
     run_engine(engine, [path])
     w1, c1 = time.perf_counter(), time.process_time()
     a = Analysis(engine, tmp)

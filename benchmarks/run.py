@@ -10,6 +10,8 @@ Tools (each a whole process, started from the repository root, output thrown awa
 * ``engine``: ``python -m benchmarks.engine_only FILE --mode raw`` (``analyze(decode=False)``:
   reading, flows, reassembly, conn table; no detection);
 * ``detect``: ``python -m benchmarks.engine_only FILE --mode detect`` (detection, no decoding);
+* ``sessions``: ``wiretale sessions FILE --json --no-decode`` (the engine as a user runs it: reading,
+  flows, reassembly, detection of every flow's service, no decoding; the conn table as JSON lines);
 * ``tshark-r``: ``tshark -r FILE`` (one pass, summary lines to /dev/null);
 * ``tshark-fields``: ``tshark -r FILE -2 -T fields -e <app-layer fields>`` to /dev/null;
 * ``wiretale-2w`` (not in the default set): ``wiretale read … --workers 2`` (one capture split by
@@ -51,8 +53,8 @@ TSHARK_FIELDS = ("http.request.method", "http.host", "http.request.uri", "http.r
                  "ftp.response.code", "pop.request.command", "pop.request.parameter", "imap.request",
                  "imap.request.command", "imf.subject", "snmp.name", "tftp.opcode", "tftp.source_file",
                  "tftp.destination_file", "telnet.data")
-TOOLS = ("wiretale", "engine", "detect", "tshark-r", "tshark-fields", "wiretale-2w")
-DEFAULT_TOOLS = ("wiretale", "engine", "detect", "tshark-r", "tshark-fields")
+TOOLS = ("wiretale", "engine", "detect", "sessions", "tshark-r", "tshark-fields", "wiretale-2w")
+DEFAULT_TOOLS = ("wiretale", "engine", "detect", "sessions", "tshark-r", "tshark-fields")
 
 
 def command(tool: str, path: Path, out: Path) -> list[str]:
@@ -62,6 +64,9 @@ def command(tool: str, path: Path, out: Path) -> list[str]:
         return base + ["read", str(path), "-o", str(out), "--no-html"]
     if tool == "wiretale-2w":
         return command("wiretale", path, out) + ["--workers", "2"]
+    if tool == "sessions":
+        base = [wiretale] if wiretale else [sys.executable, "-m", "decoder.cli"]
+        return base + ["sessions", str(path), "--json", "--no-decode"]
     if tool == "engine":
         return [sys.executable, "-m", "benchmarks.engine_only", str(path), "--mode", "raw"]
     if tool == "detect":
@@ -175,6 +180,7 @@ def bench_file(path: Path, tools: list[str], runs: int, log) -> dict:
     ratios = {}
     for name, num, den, target in (("engine / tshark -r", "engine", "tshark-r", 3.0),
                                    ("detect / tshark -r", "detect", "tshark-r", 3.0),
+                                   ("sessions --no-decode / tshark -r", "sessions", "tshark-r", 3.0),
                                    ("wiretale / tshark -2 -T fields", "wiretale", "tshark-fields", 3.0),
                                    ("wiretale / tshark -r", "wiretale", "tshark-r", 1.0),
                                    ("wiretale 2 workers / 1 worker", "wiretale-2w", "wiretale", 1.7)):

@@ -120,7 +120,6 @@ class ArtifactStore:
         self.limits = limits
         self._open: dict[str, _Open] = {}
         self.open_by_uid: dict[str, int] = {}     # flows with objects still open
-        self.rows: list[dict] = []
         self.capped = 0
         self.count = 0
         self._dir_made = False
@@ -210,7 +209,6 @@ class ArtifactStore:
             "path": (os.path.relpath(o.path, self.root) if o.path is not None and self.root else None),
             "close_ts": ts, "close_reason": reason,
         }
-        self.rows.append(row)
         return row
 
     def add_bytes(self, fuid: str, uid: str, ts: float, source: str, kind: str, name_hint: str | None,

@@ -161,37 +161,44 @@ def _fmt_bytes(n: int) -> str:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from decoder.pipeline import analyze
+    import tempfile
 
-    a = analyze([args.capture], limits=_limits(args), strict=args.strict, decode=not args.no_decode)
-    try:
-        for e in a.errors:
+    from decoder.pipeline import Engine, run_engine
+
+    # the engine alone, rows streamed from its tables (no DataFrames: pandas is not even imported)
+    with tempfile.TemporaryDirectory(prefix="wiretale-") as tmp:
+        engine = Engine(limits=_limits(args), out_dir=Path(tmp), strict=args.strict, detect_only=args.no_decode)
+        run_engine(engine, [args.capture])
+        for e in engine.results.errors:
             print(f"wiretale: {e}", file=sys.stderr)
-        if not a.captures:
+        if not engine.results.captures:
             return 1
-        rows = a.rows.get("conn", [])
-        if args.json:
-            for r in rows:
-                sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
-            return 0
-        from datetime import datetime, timezone
+        return _print_sessions(engine.results.tables.get("conn") or [], args.json)
 
-        hdr = ("uid", "proto", "service", "client", "server", "start (UTC)", "dur", "c→s", "s→c", "pkts", "missed",
-               "history")
-        lines = [hdr]
+
+def _print_sessions(rows, as_json: bool) -> int:
+    """The conn rows as JSON lines or an aligned table (the whole table is measured first)."""
+    if as_json:
+        write = sys.stdout.write
         for r in rows:
-            lines.append((r["uid"], r["proto"], r["service"] or "-",
-                          _ep(r["orig_h"], r["orig_p"]), _ep(r["resp_h"], r["resp_p"]),
-                          datetime.fromtimestamp(r["ts"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-                          f"{r['duration']:.3f}", _fmt_bytes(r["orig_bytes"]), _fmt_bytes(r["resp_bytes"]),
-                          f"{r['orig_pkts']}/{r['resp_pkts']}", str(r["missed_bytes"]), r["history"]))
-        widths = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
-        for l in lines:
-            print("  ".join(str(v).ljust(w) for v, w in zip(l, widths)).rstrip())
-        print(f"{len(rows)} sessions", file=sys.stderr)
+            write(json.dumps(r, ensure_ascii=False) + "\n")
         return 0
-    finally:
-        a.close()
+    from datetime import datetime, timezone
+
+    hdr = ("uid", "proto", "service", "client", "server", "start (UTC)", "dur", "c→s", "s→c", "pkts", "missed",
+           "history")
+    lines = [hdr]
+    for r in rows:
+        lines.append((r["uid"], r["proto"], r["service"] or "-",
+                      _ep(r["orig_h"], r["orig_p"]), _ep(r["resp_h"], r["resp_p"]),
+                      datetime.fromtimestamp(r["ts"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                      f"{r['duration']:.3f}", _fmt_bytes(r["orig_bytes"]), _fmt_bytes(r["resp_bytes"]),
+                      f"{r['orig_pkts']}/{r['resp_pkts']}", str(r["missed_bytes"]), r["history"]))
+    widths = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
+    for l in lines:
+        print("  ".join(str(v).ljust(w) for v, w in zip(l, widths)).rstrip())
+    print(f"{len(rows)} sessions", file=sys.stderr)
+    return 0
 
 
 def _ep(h: str, p: int) -> str:
@@ -319,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("capture")
     p.add_argument("--json", action="store_true", help="JSON lines")
-    p.add_argument("--no-decode", action="store_true", help="skip protocol detection (faster)")
+    p.add_argument("--no-decode", action="store_true",
+                   help="find each flow's service by detection only and decode nothing (faster; FTP and TFTP "
+                        "data flows, found by decoding their control flow, then have no service)")
     _common(p)
     p.set_defaults(fn=cmd_sessions)
 

@@ -43,7 +43,7 @@ class Flow:
         "uid", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "orig_raw", "resp_raw",
         "first_ts", "last_ts", "first_frame", "last_frame", "pkts", "bytes", "ip_bytes",
         "hist", "halves", "syn", "synack", "fin", "rst", "roles_guessed", "handler",
-        "finished", "keys", "gaps", "expectation", "seen_a", "seen_d",
+        "finished", "keys", "gaps", "expectation", "seen_a", "seen_d", "idle",
     )
 
     def __init__(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
@@ -76,6 +76,7 @@ class Flow:
         self.expectation = None
         self.seen_a = [False, False]     # hot-path shortcuts for the two most frequent history letters
         self.seen_d = [False, False]
+        self.idle = None                 # the engine's idle list this flow is in (None once closed)
 
     def mark(self, direction: int, letter: str) -> None:
         ch = letter if direction == ORIG else letter.lower()

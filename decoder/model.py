@@ -85,9 +85,12 @@ class Limits:
     tcp_hole_buffer: int = 1024 * 1024   # bytes queued above a hole before it is declared a gap (loss recovery can take a window)
     tcp_max_pending_segments: int = 4096  # out-of-order segments per direction
     max_flows: int = 100_000             # open flows before the oldest is evicted
-    max_lingering_flows: int = 5_000     # finished TCP flows kept (for their last ACKs) before the oldest is written
+    max_lingering_flows: int = 1_000     # finished TCP flows kept (for their last ACKs) before the oldest is written
+    tcp_close_delay: float = 120.0       # seconds a finished TCP flow keeps absorbing late ACKs and copies
+                                         # (Zeek: 5 s; longer, as tshark folds them into the connection)
     tcp_idle_timeout: float = 3600.0     # seconds of capture time
     udp_idle_timeout: float = 60.0       # Zeek's default UDP inactivity timeout
+    dns_idle_timeout: float = 10.0       # a UDP flow decoded as DNS: Zeek's dns_session_timeout
     fragment_timeout: float = 300.0
     max_fragment_bytes: int = 65_535 + 8
     max_fragment_sets: int = 10_000
@@ -327,6 +330,9 @@ class DissectorSpec:
     # the tables ``assemble`` reads. ``conn`` and ``files`` arrive filtered to flows foreseen by an
     # expectation (the children cross-flow joins are about), so memory does not grow with the capture
     assemble_tables: tuple[str, ...] = ("conn", "files")
+    # the name of a :class:`Limits` field giving this service's own idle timeout for UDP flows (a DNS
+    # flow is done once answered: Zeek's dns_session_timeout); None: the transport's timeout
+    idle_timeout: str | None = None
 
     @property
     def service_name(self) -> str:

@@ -48,7 +48,6 @@ _TCP = struct.Struct("!HHIIBBH")
 _UDP = struct.Struct("!HHH")
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 DIRS = (ORIG, RESP)
-CLOSED_LINGER = 120.0   # seconds of capture time a finished TCP flow keeps absorbing its last ACKs
 
 IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP",
                   51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
@@ -84,6 +83,9 @@ class Chunk:
     gap: int
     ts: float
     frame: int
+
+
+_NO_HEADS = (b"", b"")   # a decided flow's detection window (never written to: detection is over)
 
 
 class Handler:
@@ -149,12 +151,18 @@ class Engine:
     def __init__(self, limits: Limits | None = None, registry: Sequence[DissectorSpec] | None = None,
                  out_dir: Path | None = None, strict: bool = False, keep_streams: bool | set[str] = False,
                  decode: bool = True, progress: Callable[[int], None] | None = None,
-                 transcripts: bool = False, on_row: Callable[[str, dict], None] | None = None) -> None:
+                 transcripts: bool = False, on_row: Callable[[str, dict], None] | None = None,
+                 detect_only: bool = False) -> None:
+        """``decode=False``: reassembly only, no detection (``follow`` and the oracle tests).
+        ``detect_only=True``: flows get their service by detection (ports, probes, content), then nothing
+        is decoded (``sessions --no-decode``); data flows of FTP and TFTP, found by decoding their
+        control flow, stay without a service."""
         if registry is None:
             from dissectors import REGISTRY
             registry = REGISTRY
         self.limits = limits or Limits()
         self.registry = tuple(registry) if decode else ()
+        self.detect_only = detect_only
         self.detector = Detector(self.registry)
         self.strict = strict
         self.keep_streams = keep_streams
@@ -178,10 +186,13 @@ class Engine:
         self.tcp: dict[tuple, tuple[Flow, int]] = {}
         self.udp: dict[tuple, tuple[Flow, int]] = {}
         self.active: dict[Flow, None] = {}      # every open flow (order: creation)
-        # the same flows by kind, each least recently active first and with one timeout per kind, so a sweep
-        # closes exactly the flows whose time is up whatever other flows exist (a run split by host pair agrees)
+        # the same flows by timeout, each least recently active first and with one timeout per list, so a sweep
+        # closes exactly the flows whose time is up whatever other flows exist (a run split by host pair
+        # agrees). Keyed by the Limits field holding the list's timeout: tcp_idle_timeout, udp_idle_timeout,
+        # tcp_close_delay (TCP flows ended by FIN or RST) and any a service names as its own UDP idle
+        # timeout (DissectorSpec.idle_timeout, e.g. dns_idle_timeout)
         self.idle_lists: dict[str, OrderedDict[Flow, None]] = {
-            "tcp": OrderedDict(), "udp": OrderedDict(), "finished": OrderedDict()}
+            "tcp_idle_timeout": OrderedDict(), "udp_idle_timeout": OrderedDict(), "tcp_close_delay": OrderedDict()}
         self.defrag = Defragmenter(self.limits)
         self.expect = ExpectationTable(self.limits.max_expectations)
         self.frame_no = 0
@@ -393,7 +404,8 @@ class Engine:
         table[k1] = (flow, ORIG)
         table[k2] = (flow, RESP)
         self.active[flow] = None
-        self.idle_lists[proto][flow] = None
+        idle = flow.idle = self.idle_lists["tcp_idle_timeout" if proto == "tcp" else "udp_idle_timeout"]
+        idle[flow] = None
         if len(self.active) > self.limits.max_flows:
             # the least recently active: the oldest of the fronts of the per-kind idle lists
             fronts = [next(iter(lst)) for lst in self.idle_lists.values() if lst]
@@ -447,7 +459,7 @@ class Engine:
             flow = self._new_flow("tcp", orig, resp, ts, frame, guessed, flipped=orig[0] != src or orig[1] != sport)
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
-            self.idle_lists["finished" if flow.finished else "tcp"].move_to_end(flow)
+            flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
         flow.pkts[d] += 1
@@ -456,6 +468,17 @@ class Engine:
             return
         halves = flow.halves
         me, other = halves[d], halves[1 - d]
+        if flags == ACK and not payload and not other.starts:
+            # a pure ACK with nothing queued on the other side (about half of all TCP packets): the
+            # acknowledgement number is kept raw (see Half.ack), the history noted
+            if me.base is None:
+                me.base = seq & 0xFFFFFFFF
+            if other.base is not None:
+                other.raw_ack = ack
+            if not flow.seen_a[d]:
+                flow.seen_a[d] = True
+                flow.mark(d, "A")
+            return
         out_other: list = []
         out: list = []
         if flags & SYN:
@@ -519,7 +542,7 @@ class Engine:
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
             flow, d = ent
-            self.idle_lists["finished" if flow.finished else "udp"].move_to_end(flow)
+            flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
         flow.pkts[d] += 1
@@ -586,14 +609,14 @@ class Engine:
             self._attach_and_replay(flow, h, spec, ts)
         elif final:
             h.state = RAW
-            h.heads = [b"", b""]
+            h.heads = _NO_HEADS
             h.buffer = []
 
     def _attach_and_replay(self, flow: Flow, h: Handler, spec: DissectorSpec, ts: float) -> None:
         """Start ``spec``'s dissector and feed it what detection buffered, in the original order
         and with each chunk's own time and frame."""
         buffered, h.buffer = h.buffer, []
-        h.heads = [b"", b""]          # detection is over: its window is no longer needed
+        h.heads = _NO_HEADS            # detection is over: its window is no longer needed
         self._attach(flow, spec, ts)
         for bd, data, gap, bts, bframe in buffered:
             if h.state != ATTACHED:
@@ -606,11 +629,21 @@ class Engine:
 
     def _attach(self, flow: Flow, spec: DissectorSpec, ts: float) -> None:
         h: Handler = flow.handler
-        ctx = FlowContext(uid=flow.uid, transport=Transport(flow.proto), orig_h=flow.orig_h,
-                          orig_p=flow.orig_p, resp_h=flow.resp_h, resp_p=flow.resp_p, limits=self.limits,
-                          expectation=flow.expectation, roles_guessed=flow.roles_guessed)
-        h.ctx = ctx
         h.spec = spec
+        if spec.idle_timeout and flow.idle is self.idle_lists["udp_idle_timeout"]:
+            # the service's own idle timeout: the flow has just been active, so it goes last in that list
+            lst = self.idle_lists.get(spec.idle_timeout)
+            if lst is None:
+                lst = self.idle_lists[spec.idle_timeout] = OrderedDict()
+            flow.idle.pop(flow, None)
+            lst[flow] = None
+            flow.idle = lst
+        if self.detect_only:
+            h.state = STOPPED
+            return
+        ctx = h.ctx = FlowContext(uid=flow.uid, transport=Transport(flow.proto), orig_h=flow.orig_h,
+                                  orig_p=flow.orig_p, resp_h=flow.resp_h, resp_p=flow.resp_p, limits=self.limits,
+                                  expectation=flow.expectation, roles_guessed=flow.roles_guessed)
         try:
             h.dissector = spec.factory(ctx)
         except Exception as e:
@@ -751,17 +784,22 @@ class Engine:
             self._call(flow, "close", ORIG, None, ts)
         if h.state == UNDECIDED:
             h.state = RAW
-        # a finished flow lingers to absorb its last ACKs: keep only what the port-reuse check needs
+        # a finished flow lingers to absorb its last ACKs: keep only what the port-reuse check and the
+        # conn row need (up to max_lingering_flows of them are held)
         h.dissector = None
         h.buffer = []
-        h.heads = [b"", b""]
+        h.heads = _NO_HEADS
+        h.ctx = None
+        h.port_specs = ()
         if flow.halves is not None:
             for half in flow.halves:
-                half.tail.clear()
+                half.compact()
         flow.finished = True
-        if self.idle_lists[flow.proto].pop(flow, 0) is None:
-            lingering = self.idle_lists["finished"]
+        lingering = self.idle_lists["tcp_close_delay"]
+        if flow.idle is not None and flow.idle is not lingering:
+            flow.idle.pop(flow, None)
             lingering[flow] = None
+            flow.idle = lingering
             if len(lingering) > self.limits.max_lingering_flows:   # memory: the oldest finished goes now
                 self._close_flow(next(iter(lingering)), ts, "finished")
 
@@ -775,8 +813,9 @@ class Engine:
             if ent is not None and ent[0] is flow:
                 del table[k]
         self.active.pop(flow, None)
-        self.idle_lists["finished"].pop(flow, None)
-        self.idle_lists[flow.proto].pop(flow, None)
+        if flow.idle is not None:
+            flow.idle.pop(flow, None)
+            flow.idle = None
         h: Handler = flow.handler
         m = flow.expectation
         svc = h.spec.service_name if (h.spec is not None and h.state in (ATTACHED, STOPPED)) else ""
@@ -808,10 +847,9 @@ class Engine:
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + 1.0
         lim = self.limits
-        for kind, limit, reason in (("finished", CLOSED_LINGER, "finished"),
-                                    ("tcp", lim.tcp_idle_timeout, "idle timeout"),
-                                    ("udp", lim.udp_idle_timeout, "idle timeout")):
-            lst = self.idle_lists[kind]
+        for key, lst in self.idle_lists.items():
+            limit = getattr(lim, key)
+            reason = "finished" if key == "tcp_close_delay" else "idle timeout"
             while lst:
                 flow = next(iter(lst))
                 if now - flow.last_ts <= limit:

@@ -32,6 +32,7 @@ from decoder.ranges import insert_first_copy
 
 M32 = 0xFFFFFFFF
 TAIL_CHUNKS = 8
+_NO_TAIL: tuple = ()     # a finished direction's tail (nothing more is compared)
 
 
 class Half:
@@ -60,6 +61,13 @@ class Half:
         self.closed = False
         self.cap_hit: str | None = None   # set when a cap forced a gap (the engine reports it)
         self.raw_ack: int | None = None   # latest acknowledgement number not yet unwrapped
+
+    def compact(self) -> None:
+        """The stream ended: drop what only reassembly needed (counters, base and flags stay)."""
+        self.tail = _NO_TAIL
+        self.starts = []
+        self.datas = []
+        self.pending_bytes = 0
 
     # ------------------------------------------------------------ helpers
     def offset(self, seq: int) -> int:

@@ -784,7 +784,7 @@ def _tcp_factory(ctx: FlowContext) -> DnsDissector:
 
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="dns", transport=Transport.UDP, ports=frozenset({53, 5353, 5355}),
-                  probe=probe_udp, factory=_udp_factory, service="dns"),
+                  probe=probe_udp, factory=_udp_factory, service="dns", idle_timeout="dns_idle_timeout"),
     DissectorSpec(name="dns", transport=Transport.TCP, ports=frozenset({53}),
                   probe=probe_tcp, factory=_tcp_factory, service="dns"),
 )

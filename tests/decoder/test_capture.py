@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +165,21 @@ def test_every_frame_is_accounted_for(tmp_path):
         assert k["by_kind"]["skipped: truncated Ethernet header"] == 1
         assert k["by_kind"]["other IP protocol: ICMP"] == 1
         assert any(x["name"] == "packet_malformed" for x in a.rows["anomalies"])
+
+
+def test_sessions_no_decode_detects_services_and_decodes_nothing():
+    """``sessions --no-decode`` lists the same flows as a full run; every flow a dissector would
+    take gets its service by detection; FTP data flows (found by decoding the control flow) get none
+    and are not linked to their control flow."""
+    root = Path(__file__).resolve().parents[2]
+    cap = root / "samples" / "ftp.pcap"
+    full, fast = ([json.loads(l) for l in subprocess.run(
+        [sys.executable, "-m", "decoder.cli", "sessions", str(cap), "--json", *extra],
+        capture_output=True, text=True, check=True, cwd=root).stdout.splitlines()] for extra in ((), ("--no-decode",)))
+    assert [r["uid"] for r in full] == [r["uid"] for r in fast]
+    linked = ("service", "parent_uid", "expect_token", "nat")     # what decoding the control flow adds
+    for a, b in zip(full, fast):
+        assert {k: v for k, v in a.items() if k not in linked} == {k: v for k, v in b.items() if k not in linked}
+        assert b["parent_uid"] is None
+        assert b["service"] == ("" if a["service"] == "ftp-data" else a["service"])
+    assert {r["service"] for r in full} >= {"ftp", "ftp-data"}

@@ -273,3 +273,53 @@ def test_lingering_flow_cap_writes_the_oldest_finished_flow(tmp_path):
     rows = a.rows["conn"]
     assert len(rows) == 18 and len({r["uid"] for r in rows}) == 18
     assert sum(r["conn_state"] == "SF" for r in rows) == 12
+
+
+def _dns_query(qid: int, name: bytes = b"\x07example\x03com\x00") -> bytes:
+    return qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + name + b"\x00\x01\x00\x01"
+
+
+def test_dns_flows_time_out_after_the_dns_idle_timeout_other_udp_after_the_udp_one(tmp_path):
+    """A UDP flow decoded as DNS is closed after Limits.dns_idle_timeout of silence (Zeek's
+    dns_session_timeout, 10 s); an undecoded UDP flow keeps the UDP idle timeout (60 s). So the same
+    4-tuple 30 s later is a second DNS flow but still the first of the other kind."""
+    from tests.builders import frame, udp_packet
+
+    pk = []
+    for t, p in ((1000.0, udp_packet("10.0.0.1", 40000, "10.0.0.53", 53, _dns_query(1))),
+                 (1000.1, udp_packet("10.0.0.1", 40001, "10.0.0.9", 7777, b"hello")),
+                 (1030.0, udp_packet("10.0.0.1", 40000, "10.0.0.53", 53, _dns_query(2))),
+                 (1030.1, udp_packet("10.0.0.1", 40001, "10.0.0.9", 7777, b"again"))):
+        pk.append((t, *frame(p)))
+    p = tmp_path / "t.pcap"
+    write_pcap(p, pk)
+    a = analyze(p, strict=True)
+    rows = a.rows["conn"]
+    dns = [r for r in rows if r["resp_p"] == 53]
+    other = [r for r in rows if r["resp_p"] == 7777]
+    assert [r["service"] for r in dns] == ["dns", "dns"]
+    assert dns[0]["close_reason"] == "idle timeout" and dns[0]["orig_pkts"] == 1
+    assert len(other) == 1 and other[0]["orig_pkts"] == 2 and other[0]["service"] == ""
+    a2 = analyze(p, strict=True, limits=Limits(dns_idle_timeout=60.0))
+    assert len([r for r in a2.rows["conn"] if r["resp_p"] == 53]) == 1
+
+
+def test_every_service_idle_timeout_names_a_limit():
+    from dissectors import REGISTRY
+
+    named = [s for s in REGISTRY if s.idle_timeout]
+    assert named, "DNS declares its own idle timeout"
+    for s in named:
+        assert isinstance(getattr(Limits(), s.idle_timeout), float), s
+
+
+def test_finished_flow_keeps_absorbing_acks_after_compaction(tmp_path):
+    """A finished flow drops its reassembly state but still absorbs late ACKs (no new flow) and a
+    retransmitted SYN of the same connection; a new SYN (another ISN) is port reuse."""
+    c = Conn()
+    pk = c.handshake() + [c.client(b"ping"), c.server(b"pong")] + c.close()
+    pk += [c.client_ack(), c.client_ack()]
+    a = run(tmp_path, pk)
+    r = only_conn(a)
+    assert r["conn_state"] == "SF" and side(a, r["uid"], 0) == b"ping" and side(a, r["uid"], 1) == b"pong"
+    assert r["orig_pkts"] + r["resp_pkts"] == len(pk)

@@ -183,6 +183,9 @@ WINDOWS = {
                            "oldest finished flow is written at once (its row is complete), nothing is lost",
     "tcp_idle_timeout": "time window: an idle TCP flow is closed (conn close_reason 'idle timeout')",
     "udp_idle_timeout": "time window: an idle UDP flow is closed (conn close_reason 'idle timeout')",
+    "dns_idle_timeout": "time window: an idle UDP flow decoded as DNS is closed (conn close_reason 'idle timeout')",
+    "tcp_close_delay": "time window: a finished TCP flow absorbs late ACKs and copies for this long, then its row "
+                       "is written (conn close_reason 'finished')",
     "fragment_timeout": "time window: unfinished fragment sets expire (anomaly ip_fragments_incomplete)",
     "ftp_expect_ttl": "time window: an FTP data expectation expires unmatched",
     "tftp_expect_ttl": "time window: a TFTP transfer expectation expires unmatched",
