@@ -233,36 +233,40 @@ class PcapFileSource:
         ts = 0.0
         try:
             while True:
-                if len(buf) - pos < rec_len:
-                    more = read(_BLOCK)
-                    buf = buf[pos:] + more
-                    pos = 0
-                    if len(buf) < rec_len:
-                        if buf:
-                            info.warnings.append(f"capture is cut short inside the header of record {index + 1}")
+                # refill: keep the unread tail, add a block (or as much as the next record needs)
+                need = rec_len
+                if len(buf) - pos >= rec_len:
+                    incl = unpack(buf, pos)[2]
+                    if incl > MAX_RECORD:
+                        info.warnings.append(
+                            f"record {index + 1} claims {incl} bytes (over {MAX_RECORD}); the file is corrupt "
+                            "from there on and reading stopped")
                         return
-                sec, frac, incl, orig = unpack(buf, pos)
-                if incl > MAX_RECORD:
-                    info.warnings.append(
-                        f"record {index + 1} claims {incl} bytes (over {MAX_RECORD}); the file is corrupt "
-                        "from there on and reading stopped")
-                    return
-                end = pos + rec_len + incl
-                if end > len(buf):
-                    buf = buf[pos:] + read(max(_BLOCK, end - pos))
-                    pos = 0
-                    end = rec_len + incl
-                    if end > len(buf):
+                    need = rec_len + incl
+                buf = buf[pos:] + read(max(_BLOCK, need - (len(buf) - pos)))
+                pos = 0
+                blen = len(buf)
+                if blen < need:
+                    if buf and need == rec_len:
+                        info.warnings.append(f"capture is cut short inside the header of record {index + 1}")
+                    elif buf:
                         info.warnings.append(f"capture is cut short inside record {index + 1} "
-                                             f"({len(buf) - rec_len} of {incl} bytes)")
-                        return
-                data = buf[pos + rec_len:end]
-                pos = end
-                index += 1
-                ts = sec + frac * scale
+                                             f"({blen - rec_len} of {need - rec_len} bytes)")
+                    return
                 if first_ts is None:
-                    first_ts = info.first_ts = ts
-                yield index, ts, linktype, data, orig if orig > incl else incl
+                    first_ts = info.first_ts = unpack(buf, 0)[0] + unpack(buf, 0)[1] * scale
+                # the hot loop: every record wholly inside the buffer
+                last = blen - rec_len
+                while pos <= last:
+                    sec, frac, incl, orig = unpack(buf, pos)
+                    start = pos + rec_len
+                    end = start + incl
+                    if end > blen or incl > MAX_RECORD:
+                        break
+                    index += 1
+                    ts = sec + frac * scale
+                    yield index, ts, linktype, buf[start:end], orig if orig > incl else incl
+                    pos = end
         finally:
             info.frames = index
             if index:
