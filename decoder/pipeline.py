@@ -57,6 +57,15 @@ class DissectorBug(Exception):
     """Raised in strict mode when a dissector raised (our own bug)."""
 
 
+_ITEM_KINDS = (Event, Record, Anomaly, FileData, FileOpen, FileGap, FileClose, Expect, Confirm, Violation,
+               StopParsing)   # in this order: the first that matches decides
+
+
+def _item_kind(it: Any) -> type | None:
+    """Which of the item kinds a dissector's item is (its class or a base); None: not an item."""
+    return next((k for k in _ITEM_KINDS if isinstance(it, k)), None)
+
+
 def plain(v: Any) -> Any:
     """A record field as a JSON-friendly value (lists stay lists)."""
     if v is None or isinstance(v, (str, int, float, bool)):
@@ -176,6 +185,7 @@ class Engine:
         self._file_eps: dict[str, tuple] = {}
         self._fuids: dict[tuple[str, str], str] = {}   # open objects only
         self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
+        self._kinds: dict[type, type | None] = {}       # item class → its kind (see _route)
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
             p for s in self.registry for p in s.ports)
         self._reset_capture_state()
@@ -678,15 +688,25 @@ class Engine:
     def _route(self, flow: Flow, h: Handler, items: Iterable) -> None:
         res = self.results
         svc = h.spec.service_name if h.spec else ""
+        kinds = self._kinds
         for it in items:
-            if isinstance(it, Event):
+            k = kinds.get(type(it))
+            if k is None:
+                k = kinds[type(it)] = _item_kind(it)
+            if k is FileData:      # the most frequent item: object bytes
+                fuid = self._fuid(flow.uid, it.handle)
+                if not self.store.write(fuid, it.data):
+                    self.anomaly(it.ts, "file_size_capped",
+                                 f"object {fuid} is larger than {self.limits.max_file_size} bytes; the rest was "
+                                 "not stored", flow=flow, source=svc)
+            elif k is Event:
                 row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": svc,
                        "direction": "orig" if it.direction == ORIG else "resp",
                        "kind": type(it).__name__, "summary": _safe_text(it, "summary"),
                        "meaning": _safe_text(it, "meaning"), "frame": self.cur_frame}
                 res.add("timeline", row)
-            elif isinstance(it, Record):
+            elif k is Record:
                 row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p}
                 names = self._fields.get(type(it))
@@ -698,15 +718,9 @@ class Engine:
                 for n, col in names:
                     row[col] = plain(getattr(it, n))
                 res.add(it.TABLE or type(it).__name__.lower(), row)
-            elif isinstance(it, Anomaly):
+            elif k is Anomaly:
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
-            elif isinstance(it, FileData):
-                fuid = self._fuid(flow.uid, it.handle)
-                if not self.store.write(fuid, it.data):
-                    self.anomaly(it.ts, "file_size_capped",
-                                 f"object {fuid} is larger than {self.limits.max_file_size} bytes; the rest was "
-                                 "not stored", flow=flow, source=svc)
-            elif isinstance(it, FileOpen):
+            elif k is FileOpen:
                 fuid = self._fuid(flow.uid, it.handle)
                 self._file_eps[flow.uid] = (flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p)
                 d = None if it.direction is None else ("orig" if it.direction == ORIG else "resp")
@@ -714,21 +728,21 @@ class Engine:
                                        it.total_size, d, it.parent_fuid):
                     self.anomaly(it.ts, "files_too_many", f"more than {self.limits.max_files} objects",
                                  flow=flow, source=svc)
-            elif isinstance(it, FileGap):
+            elif k is FileGap:
                 self.store.gap(self._fuid(flow.uid, it.handle), it.length)
-            elif isinstance(it, FileClose):
+            elif k is FileClose:
                 row = self.store.close(self._fuid(flow.uid, it.handle), it.ts, it.complete, it.reason)
                 self._fuids.pop((flow.uid, it.handle), None)
                 if row is not None:
                     self._file_closed(row)
-            elif isinstance(it, Expect):
+            elif k is Expect:
                 if not self.expect.add(it, flow.uid, it.ts):
                     self.anomaly(it.ts, "expectations_too_many",
                                  f"more than {self.limits.max_expectations} pending expectations; the oldest "
                                  "was dropped", flow=flow, source=svc)
-            elif isinstance(it, Confirm):
+            elif k is Confirm:
                 h.confirmed = True
-            elif isinstance(it, Violation):
+            elif k is Violation:
                 if not h.confirmed:
                     self.anomaly(it.ts, "protocol_violation", f"{h.spec.name if h.spec else '?'}: {it.reason}; "
                                  "decoding stopped, the flow is kept as a raw transcript", flow=flow, source=svc)
@@ -737,7 +751,7 @@ class Engine:
                     h.dissector = None
                     return
                 self.anomaly(it.ts, f"{svc}_violation", it.reason, flow=flow, source=svc)
-            elif isinstance(it, StopParsing):
+            elif k is StopParsing:
                 h.state = STOPPED
                 return
 
