@@ -25,14 +25,12 @@ eight chunks delivered (kept to compare retransmissions with; no copies).
 """
 from __future__ import annotations
 
-from collections import deque
-
 from decoder.model import Limits
 from decoder.ranges import insert_first_copy
 
 M32 = 0xFFFFFFFF
 TAIL_CHUNKS = 8
-_NO_TAIL: tuple = ()     # a finished direction's tail (nothing more is compared)
+_NO_TAIL: tuple = ()     # a finished direction's tail (nothing more is delivered or compared)
 
 
 class Half:
@@ -51,7 +49,8 @@ class Half:
         self.datas: list[bytes] = []
         self.pending_bytes = 0
         self.fin: int | None = None    # offset of FIN
-        self.tail: deque[tuple[int, bytes]] = deque(maxlen=TAIL_CHUNKS)   # recent deliveries (no copies)
+        self.tail: list[tuple[int, bytes]] | tuple = []   # the last TAIL_CHUNKS deliveries (no copies; a list is
+                                                  # a tenth of an empty deque's size, and there are two per flow)
         self.retrans = 0
         self.ooo = 0
         self.overlap_differs = 0
@@ -83,7 +82,10 @@ class Half:
         self.seen_syn = True
 
     def _remember(self, off: int, data: bytes) -> None:
-        self.tail.append((off, data))
+        tail = self.tail
+        tail.append((off, data))
+        if len(tail) > TAIL_CHUNKS:
+            del tail[0]
 
     def _compare_old(self, off: int, data: bytes) -> bool:
         """True when ``data`` at ``off`` (already delivered) differs from what was delivered
