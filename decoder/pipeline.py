@@ -66,6 +66,9 @@ def _item_kind(it: Any) -> type | None:
     return next((k for k in _ITEM_KINDS if isinstance(it, k)), None)
 
 
+_SCALARS = frozenset({str, int, float, bool})   # exact types plain() returns as they are
+
+
 def plain(v: Any) -> Any:
     """A record field as a JSON-friendly value (lists stay lists)."""
     if v is None or isinstance(v, (str, int, float, bool)):
@@ -716,7 +719,8 @@ class Engine:
                                   if f.name != "ts")
                     self._fields[type(it)] = names
                 for n, col in names:
-                    row[col] = plain(getattr(it, n))
+                    v = getattr(it, n)
+                    row[col] = v if v is None or type(v) in _SCALARS else plain(v)
                 res.add(it.TABLE or type(it).__name__.lower(), row)
             elif k is Anomaly:
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
