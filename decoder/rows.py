@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import pickle
+from itertools import chain, islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -68,16 +69,10 @@ class RowStore:
             group = self._spills[-_FANIN:]
             sources = [_load_iter(q) for q in group]
             merged = heapq.merge(*sources, key=self.key) if self.key is not None else \
-                (r for src in sources for r in src)
+                chain.from_iterable(sources)
             p = self._new_path()
             with open(p, "wb") as fh:
-                batch: list[dict] = []
-                for r in merged:
-                    batch.append(r)
-                    if len(batch) >= _CHUNK:
-                        pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                        batch = []
-                if batch:
+                while batch := list(islice(merged, _CHUNK)):
                     pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
             for q in group:
                 q.unlink(missing_ok=True)
@@ -100,7 +95,7 @@ class RowStore:
         sources = self._sources()
         if self.key is not None and len(sources) > 1:
             return heapq.merge(*sources, key=self.key)
-        return (r for src in sources for r in src)
+        return chain.from_iterable(sources)
 
     def to_list(self) -> list[dict]:
         return list(self)
@@ -141,10 +136,15 @@ _FANIN = 16
 
 
 def _load_iter(p: Path) -> Iterator[dict]:
+    """The rows of a file of pickled row lists (a spill file, or a worker's rows in decoder.batch),
+    one list in memory at a time."""
+    return chain.from_iterable(_load_batches(p))
+
+
+def _load_batches(p: Path) -> Iterator[list[dict]]:
     with open(p, "rb") as fh:
         while True:
             try:
-                rows = pickle.load(fh)
+                yield pickle.load(fh)
             except EOFError:
                 return
-            yield from rows

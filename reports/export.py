@@ -4,13 +4,22 @@ JSON lines keep lists and dicts as JSON values. CSV, a flat format, writes
 lists and dicts as JSON text in their cell. Parquet keeps scalar columns typed;
 a column whose values pyarrow cannot type consistently (lists of mixed
 dicts, for instance) is written as JSON text, so every table is always written.
+
+The engine's rows are written as JSON lines by orjson, a batch of rows per C call
+chain, when their values are plain (:func:`plain_values`); any other row is written
+by json.dumps as it always was, so every line reads back to the same values
+(tests/test_output_encoding.py holds the two to each other).
 """
 from __future__ import annotations
 
 import json
 import math
+from functools import partial
+from itertools import chain, compress, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import orjson
 
 if TYPE_CHECKING:  # pandas is imported only where DataFrames are made (it costs ~0.4 s)
     import pandas as pd
@@ -122,22 +131,7 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
         rows = tables.get(name, ())
         p = out_dir / f"{name}.{fmt}"
         if fmt == "jsonl":
-            cols = schema(name)
-            colset = set(cols)
-            encode = _FAST.encode
-            with open(p, "w", encoding="utf-8") as fh:
-                for r in rows:
-                    ordered = {c: r.get(c) for c in cols}
-                    if len(r) > len(colset) or not colset.issuperset(r):
-                        for k, v in r.items():
-                            if k not in colset:
-                                ordered[k] = v
-                    try:            # the C encoder; values it cannot take go through _jsonable
-                        line = encode(ordered)
-                    except (ValueError, TypeError):
-                        line = json.dumps(_jsonable(ordered), ensure_ascii=False, separators=(",", ":"))
-                    fh.write(line)
-                    fh.write("\n")
+            _write_jsonl_rows(rows, schema(name), p)
         elif fmt == "csv":
             cols = list(schema(name))
             seen = set(cols)
@@ -157,8 +151,136 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
     return written
 
 
+# ---------------------------------------------------------------- JSON lines of plain rows
+#
+# A row is written as its schema's columns in order, then any other keys it has in its own order.
+# Rows of plain values (str, int, bool, None, finite float, and lists, tuples and dicts of them) are
+# encoded by orjson, a batch of rows at a time with no Python code per row. orjson writes such values
+# as json.dumps did, up to the spelling of some floats (1e-05 is written 0.00001): the same values
+# once parsed; NaN is null in both. Every other row takes json.dumps as before (_stdlib_line): rows with
+# an infinite float (orjson would write null, json.dumps writes Infinity), an enum (orjson writes its
+# value, we wrote its str()), a non-str dict key, an int beyond 64 bits, a str with a lone surrogate,
+# or an object of any other type.
+
+_BATCH = 1000                                  # rows encoded by one C call chain
+# subclasses of str, int, dict and list, datetimes and dataclasses go to _refuse (json.dumps wrote
+# them differently), and so does any type orjson does not know
+_ORJSON_OPTS = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
+                | orjson.OPT_PASSTHROUGH_DATACLASS)
+_SCALARS = frozenset({str, int, bool, type(None)})
+_SCALARS_F = _SCALARS | {float}
+_PLAIN = _SCALARS_F | {list, tuple, dict}
+_is_float = frozenset({float}).__contains__
+_is_dict = frozenset({dict}).__contains__
+_SEQ = frozenset({list, tuple})
+_is_seq = _SEQ.__contains__
+_INF, _NINF = math.inf, -math.inf
+_DICT = frozenset({dict})
+
+
+def _refuse(o: Any) -> Any:
+    raise TypeError(type(o).__name__)
+
+
+orjson_bytes = partial(orjson.dumps, default=_refuse, option=_ORJSON_OPTS)
+"""orjson.dumps for values that :func:`plain_values` accepted (raises TypeError for the rest)."""
+_orjson_line = partial(orjson.dumps, default=_refuse, option=_ORJSON_OPTS | orjson.OPT_APPEND_NEWLINE)
+
+
+def plain_values(values: Iterable[Any]) -> bool:
+    """True when every value, at any depth, is plain: one of str, int, bool, None, a finite float, or a
+    list, tuple or dict of plain values (dict keys are not looked at: orjson refuses non-str keys).
+    Looks at one nesting level of all values at a time, in C (map, set, compress, chain, sum), so the
+    cost is a few C calls per level, not Python code per value."""
+    vals = list(values)
+    while vals:
+        tl = list(map(type, vals))
+        types = set(tl)
+        if types <= _SCALARS:
+            return True
+        if not types <= _PLAIN:
+            return False
+        if float in types:
+            if not math.isfinite(sum(compress(vals, map(_is_float, tl)))):   # inf, NaN or an overflow
+                floats = list(compress(vals, map(_is_float, tl)))
+                if _INF in floats or _NINF in floats:
+                    return False
+            if types <= _SCALARS_F:
+                return True
+        nested = []
+        if dict in types:
+            nested.extend(chain.from_iterable(map(dict.values, compress(vals, map(_is_dict, tl)))))
+        if not types.isdisjoint(_SEQ):
+            nested.extend(chain.from_iterable(compress(vals, map(_is_seq, tl))))
+        vals = nested
+    return True
+
+
 _FAST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                          default=lambda o: _jsonable(o) if not isinstance(o, (list, dict)) else o)
+_FAST_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False,
+                               default=_FAST.default)
+
+
+def _stdlib_line(row: dict) -> bytes:
+    """One row as json.dumps writes it (the path every row took before orjson), in UTF-8 with a newline.
+    A str with a lone surrogate (not encodable in UTF-8; writing it used to fail) makes the row be
+    written with \\u escapes for everything beyond ASCII, which read back the same values."""
+    try:
+        return _json_text(row, False).encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        return _json_text(row, True).encode("ascii") + b"\n"
+
+
+def _json_text(row: dict, ascii: bool) -> str:
+    try:            # the C encoder; values it cannot take go through _jsonable
+        return (_FAST_ASCII if ascii else _FAST).encode(row)
+    except (ValueError, TypeError):
+        return json.dumps(_jsonable(row), ensure_ascii=ascii, separators=(",", ":"))
+
+
+def _row_line(row: dict) -> bytes:
+    """One row as a JSON line (bytes ending in a newline): orjson when its values are plain, else json."""
+    if plain_values(row.values()):
+        try:
+            return _orjson_line(row)
+        except TypeError:      # a non-str dict key or an int beyond 64 bits
+            pass
+    return _stdlib_line(row)
+
+
+def _write_jsonl_rows(rows: Iterable[dict], schema_cols: Iterable[str], path: Path) -> None:
+    cols = tuple(schema_cols)
+    n = len(cols)
+    colset = set(cols)
+
+    def ordered(r: Mapping) -> dict:
+        o = dict(zip(cols, map(r.get, cols)))
+        if not colset.issuperset(r):
+            for k, v in r.items():
+                if k not in colset:
+                    o[k] = v
+        return o
+
+    it = iter(rows)
+    with open(path, "wb") as fh:
+        while True:
+            batch = list(islice(it, _BATCH))
+            if not batch:
+                break
+            if not set(map(type, batch)) <= _DICT:      # other mappings become dicts, as before
+                batch = [r if type(r) is dict else ordered(r) for r in batch]
+            keys = list(map(tuple, batch))
+            odd = {k for k in set(keys) if k[:n] != cols}   # key orders that are not schema-first
+            if odd:
+                batch = [ordered(r) if k in odd else r for r, k in zip(batch, keys)]
+            if plain_values(chain.from_iterable(map(dict.values, batch))):
+                try:
+                    fh.write(b"".join(map(_orjson_line, batch)))
+                    continue
+                except TypeError:      # a non-str key or an int beyond 64 bits somewhere in the batch
+                    pass
+            fh.write(b"".join(map(_row_line, batch)))
 
 
 def _cell(v: Any) -> Any:

@@ -30,18 +30,24 @@ time order. What each entry carries and where it comes from:
 
 Objects are found in ``files_dir`` through the ``files`` table's ``path``
 column, else by the engine's naming ``<fuid>-<name>``. Reads tables only,
-never dissector internals.
+never dissector internals. :func:`write_har` writes one entry per line, with orjson
+(compact JSON) unless an entry holds a value orjson would write differently from
+json.dumps (see ``_entry_json``).
 """
 from __future__ import annotations
 
 import base64
 import json
 import math
+import os
 import sys
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 from urllib.parse import parse_qsl
+
+from reports.export import orjson_bytes
 
 __all__ = ["write_har", "build_har"]
 
@@ -52,10 +58,13 @@ TEXT_TYPES = ("text/", "application/json", "application/javascript", "applicatio
               "application/atom+xml")
 
 
+_NEVER_NA = frozenset({str, int, bool, list, dict, tuple})   # never a missing value: returned at once
+
+
 def _v(x: Any) -> Any:
     """NaN/NaT/None from pandas -> None."""
-    if x is None:
-        return None
+    if x is None or type(x) in _NEVER_NA:
+        return x
     if isinstance(x, float) and math.isnan(x):
         return None
     pd = sys.modules.get("pandas")      # only rows that came from DataFrames can hold NA/NaT
@@ -65,6 +74,9 @@ def _v(x: Any) -> Any:
 
 
 def _list(x: Any) -> list:
+    """``x`` as a list to read (a list is returned as it is, not copied)."""
+    if type(x) is list:
+        return x
     x = _v(x)
     if x is None:
         return []
@@ -98,11 +110,8 @@ def _int(x: Any, default: int = -1) -> int:
 
 
 def _headers(x: Any) -> list[dict]:
-    out = []
-    for h in _list(x):
-        if isinstance(h, Mapping):
-            out.append({"name": str(h.get("name", "")), "value": str(h.get("value", ""))})
-    return out
+    return [{"name": str(h.get("name", "")), "value": str(h.get("value", ""))}
+            for h in _list(x) if type(h) is dict or isinstance(h, Mapping)]
 
 
 def _url(row: Mapping) -> str:
@@ -185,10 +194,11 @@ class _Files:
         p = self.path(fuid)
         if p is None:
             return {"comment": "object not stored"}
-        size = p.stat().st_size
-        if size > cap:
-            return {"comment": f"content left out: {size} bytes, over the {cap}-byte cap"}
-        data = p.read_bytes()
+        with open(p, "rb") as fh:      # one open for the size and the bytes
+            size = os.fstat(fh.fileno()).st_size
+            if size > cap:
+                return {"comment": f"content left out: {size} bytes, over the {cap}-byte cap"}
+            data = fh.read()
         if mime.startswith(TEXT_TYPES) or not mime:
             try:
                 return {"text": data.decode("utf-8")}
@@ -321,15 +331,41 @@ def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_co
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     first = None
-    with out_path.open("w", encoding="utf-8") as fh:
-        fh.write('{"log": {"version": %s, "creator": %s, "entries": [' % (
-            json.dumps(HAR_VERSION), json.dumps({"name": "wiretale", "version": ver})))
-        for i, r in enumerate(rows):
+    with out_path.open("wb") as fh:
+        fh.write(('{"log": {"version": %s, "creator": %s, "entries": [' % (
+            json.dumps(HAR_VERSION), json.dumps({"name": "wiretale", "version": ver}))).encode("utf-8"))
+        sep = b"\n"
+        for r in rows:
             if first is None:
                 first = float(r["ts"])
-            fh.write(("," if i else "") + "\n" + json.dumps(_entry(r, files, max_content), ensure_ascii=False))
+            fh.write(sep)
+            fh.write(_entry_json(_entry(r, files, max_content)))
+            sep = b",\n"
         pages = [{"startedDateTime": _iso(first), "id": "page_1",
                   "title": "HTTP transactions decoded from a packet capture",
                   "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if first is not None else []
-        fh.write('\n], "pages": %s, "comment": %s}}\n' % (
-            json.dumps(pages), json.dumps("Built by wiretale from captured packets; bodies are de-chunked and decoded.")))
+        fh.write(('\n], "pages": %s, "comment": %s}}\n' % (
+            json.dumps(pages), json.dumps("Built by wiretale from captured packets; bodies are de-chunked and decoded.")
+        )).encode("utf-8"))
+
+
+def _entry_json(entry: dict) -> bytes:
+    """An entry as JSON: orjson (compact) when it writes what json.dumps wrote, else json.dumps as before.
+
+    :func:`_entry` makes every value itself (``str()``, ``int()``, ``bool()``, ``round()``, its own lists
+    and dicts) except the four it takes from the row as they are, so those four and the timings (their
+    sum ``time`` is finite only when each is) decide: orjson would write an infinite or NaN timing as
+    null where json.dumps wrote Infinity or NaN, and would write an enum that json.dumps refuses. A lone
+    surrogate in a str, which UTF-8 cannot carry (writing it used to fail), makes the entry be written
+    with \\u escapes."""
+    req, resp = entry["request"], entry["response"]
+    if type(req["method"]) is str and type(req["url"]) is str and type(resp["statusText"]) is str \
+            and type(resp["redirectURL"]) is str and math.isfinite(entry["time"]):
+        try:
+            return orjson_bytes(entry)
+        except TypeError:      # an int beyond 64 bits, a lone surrogate
+            pass
+    try:
+        return json.dumps(entry, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(entry).encode("ascii")
