@@ -199,6 +199,10 @@ _PROBE_REQ09 = re.compile(rb"GET /[^ \t\r\n]*\r?\n")
 _PROBE_STATUS = re.compile(rb"HTTP/\d\.\d \d{3}[ \r\n]")
 _PROBE_PARTIAL = re.compile(rb"[A-Z][A-Z0-9_\-]{0,23}(?: [^ \t\r\n]*(?: H?T?T?P?/?\d?\.?\d?\r?)?)?")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
+# one well-formed header line of a latin-1 decoded block, anchored at a line start: a name
+# that neither starts nor ends with white space, the colon, the value without the white
+# space around it, CRLF. The same split as the line-by-line path for such lines.
+_HEADER_LINE = re.compile(r"^([^:\n \t][^:\n]*(?<![ \t])):[ \t]*((?:[^\n]*[^ \t\n])?)[ \t]*\r\n", re.M)
 _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 _DIGEST_PARAM = re.compile(r'([A-Za-z0-9_\-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
 _PASSWORD_FIELDS = frozenset({"password", "passwd", "pass", "pwd", "pw", "passwort", "senha",
@@ -445,7 +449,7 @@ class _Tx:
                  "req_body", "req_done", "req_end_ts", "status", "status_msg", "resp_version",
                  "resp_headers", "resp_hsize", "info_code", "info_msg", "resp_body", "resp_done",
                  "resp_ts", "resp_end_ts", "flags", "emitted", "has_request", "orig_files",
-                 "resp_files", "form_creds")
+                 "resp_files", "form_creds", "resp_hx")
 
     def __init__(self, depth: int, ts: float) -> None:
         self.ts = ts
@@ -467,6 +471,7 @@ class _Tx:
         self.status_msg: str | None = None
         self.resp_version: str | None = None
         self.resp_headers: list[tuple[str, str]] = []
+        self.resp_hx: dict[str, list[str]] | None = None     # resp_headers indexed, when made
         self.resp_hsize = -1
         self.info_code: int | None = None
         self.info_msg: str | None = None
@@ -503,17 +508,26 @@ def _index(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
     """Header values by lower-cased name, in order."""
     idx: dict[str, list[str]] = {}
     for k, v in headers:
-        idx.setdefault(k.lower(), []).append(v)
+        k = k.lower()
+        vals = idx.get(k)
+        if vals is None:
+            idx[k] = [v]
+        else:
+            vals.append(v)
     return idx
 
 
-def _hget(idx: dict[str, list[str]], name: str) -> list[str]:
-    return idx.get(name, [])
+_NONE = (None,)     # ``hx.get(name, _NONE)[0]``: the first value of a header, or None
 
 
-def _first(idx: dict[str, list[str]], name: str) -> str | None:
-    v = idx.get(name)
-    return v[0] if v else None
+_INCOMPLETE_FLAGS = ("no_response", "request_headers_gap", "response_headers_gap")
+
+
+def _file_columns(files: list[tuple[str, str | None, str | None]]) -> tuple[list, list, list]:
+    """fuids, file names and MIME types (the names and types that are known) of a message's objects."""
+    if not files:
+        return [], [], []
+    return [f for f, _, _ in files], [n for _, n, _ in files if n], [m for _, _, m in files if m]
 
 
 def _last_segment(uri: str | None) -> str | None:
@@ -556,9 +570,38 @@ class HttpDissector:
         self.ts = ts
         side = self.sides[direction]
         side.ever = True
-        if side.state in (_START, _RESYNC_ST) and side.unit_ts is None and not len(side.buf):
-            side.unit_ts = ts
-        side.buf.push(data)
+        buf = side.buf
+        st = side.state
+        if buf.pos != len(buf.data):
+            buf.push(data)
+        elif st == _BODY_LEN or st == _CHUNK_DATA:
+            # nothing buffered, inside a body: the segment is stored as it came (no copy, no
+            # loop); only what follows the end of the body or chunk goes to the buffer
+            if type(data) is not bytes:
+                data = bytes(data)
+            rem = side.remaining
+            if len(data) < rem:
+                side.remaining = rem - len(data)
+                self._body_data(side, data)
+                return self.out
+            side.remaining = 0
+            if len(data) > rem:
+                buf.push(data[rem:])
+                data = data[:rem]
+            self._body_data(side, data)
+            if st == _BODY_LEN:
+                self._end_body(side)
+            else:
+                side.state = _CHUNK_CRLF
+            if buf.pos == len(buf.data):
+                return self.out
+        elif st == _BODY_CLOSE:
+            self._body_data(side, data if type(data) is bytes else bytes(data))
+            return self.out
+        else:
+            if (st == _START or st == _RESYNC_ST) and side.unit_ts is None:
+                side.unit_ts = ts
+            buf.push(data)
         self._run(side)
         if self.rerun_orig and not self.stopped:
             self.rerun_orig = False
@@ -760,51 +803,27 @@ class HttpDissector:
     def _headers(self, side: _Side) -> bool:
         msg = side.msg
         buf = side.buf
-        # fast path: the whole (small) block is buffered; split it at once
-        if not buf.discarding:
+        if side.state == _HEADERS and not buf.discarding:
+            # fast path: the whole block is buffered and every line is a plain "Name: value" ending
+            # in CRLF (the usual case): found and split by one regex pass, no Python per line
             data, pos = buf.data, buf.pos
-            if data.startswith(b"\r\n", pos) or data.startswith(b"\n", pos):
-                stop = pos
-            else:
-                stop = data.find(b"\n\r\n", pos)
-                # a bare-LF end ("\n\n") may start one byte before a found "\n\r\n" ("…\r\n\n\r\n"):
-                # search up to where it could still end, and take whichever comes first
-                lf = data.find(b"\n\n", pos, stop + 2 if stop >= 0 else len(data))
-                if lf >= 0 and (stop < 0 or lf < stop):
-                    stop = lf
-            limit = self.lim.max_header_block - msg.header_bytes
-            if 0 <= stop - pos <= limit and stop - pos <= 64 * self.lim.max_line:
-                lines = bytes(data[pos:stop]).split(b"\n") if stop > pos else []
-                buf.pos = stop + (1 if stop > pos else 0)
-                append = msg.headers.append
-                plain = side.state != _TRAILERS
-                max_line = self.lim.max_line
-                for line in lines:
-                    # common case inline: "Name: value\r", no fold, no odd spacing
-                    colon = line.find(b":")
-                    if (plain and colon > 0 and line[-1:] == b"\r" and line[0] not in (0x20, 0x09)
-                            and line[colon - 1] not in (0x20, 0x09) and len(line) <= max_line):
-                        msg.header_bytes += len(line) + 1
-                        if msg.header_bytes <= self.lim.max_header_block:
-                            append((line[:colon].decode("latin-1"),
-                                    line[colon + 1:-1].strip(b" \t").decode("latin-1")))
-                            continue
-                        msg.header_bytes -= len(line) + 1
-                    if len(line) > self.lim.max_line:
-                        self._anom("http_header_line_too_long",
-                                   f"header line over {self.lim.max_line} bytes", side.dir)
-                        msg.header_bytes += self.lim.max_line
-                        continue
-                    if line.endswith(b"\r"):
-                        self._header_line(side, msg, line[:-1], False)
-                    else:
-                        self._header_line(side, msg, line, True)
-                # the terminating empty line
-                got = buf.line(self.lim.max_line)
-                if got is None or got == "too_long":   # cannot happen: it is buffered
+            room = self.lim.max_header_block - msg.header_bytes     # for the block, CRLFs included
+            end = data.find(b"\r\n\r\n", pos, pos + room + 2) if room > 0 else -1
+            n = end + 2 - pos
+            if end > pos:
+                text = data[pos:end + 2].decode("latin-1")
+                pairs = _HEADER_LINE.findall(text)
+                if len(pairs) == text.count("\n") and (
+                        n <= self.lim.max_line or max(map(len, text.split("\n"))) <= self.lim.max_line):
+                    msg.headers += pairs
+                    msg.header_bytes += n + 2
+                    buf.pos = end + 4
+                    if msg.bare_lf:
+                        self._anom("http_bare_lf", "header lines end in LF without CR", side.dir)
+                    self._headers_done(side)
                     return True
-                self._header_line(side, msg, got[0], got[1])
-                return True
+        # the tolerant path, line by line: a block not whole yet, trailers, and whatever is odd
+        # (bare LF, obs-fold, white space before a colon, no colon, a line or block over its limit)
         got = buf.line(self.lim.max_line)
         if got is None:
             return False
@@ -817,6 +836,8 @@ class HttpDissector:
         return True
 
     def _header_line(self, side: _Side, msg: _Msg, line: bytes, bare: bool) -> None:
+        if side.state == _TRAILERS and side.tx is not None:
+            side.tx.resp_hx = None     # trailers join the record's response headers: index anew
         if bare and not msg.bare_lf:
             msg.bare_lf = True
         msg.header_bytes += len(line) + (1 if bare else 2)
@@ -882,6 +903,7 @@ class HttpDissector:
             tx.status = msg.code
             tx.status_msg = msg.reason
             tx.resp_headers = msg.headers
+            tx.resp_hx = None
             tx.flags.append("response_headers_gap")
             side.tx = tx
             self._response_done(side)
@@ -895,8 +917,14 @@ class HttpDissector:
     def _framing(self, side: _Side, hx: dict[str, list[str]], is_request: bool,
                  ) -> tuple[str, int]:
         """("none"|"length"|"chunked"|"close", length)."""
-        te = ",".join(_hget(hx, "transfer-encoding")).lower()
-        cls = _hget(hx, "content-length")
+        cls = hx.get("content-length")
+        if cls is not None and len(cls) == 1 and "transfer-encoding" not in hx:
+            # the usual case: one Content-Length, no Transfer-Encoding
+            v = cls[0].strip()
+            if v.isdigit() and len(v) <= 18:
+                n = int(v)
+                return ("length", n) if n else ("none", 0)
+        te = ",".join(hx.get("transfer-encoding", ())).lower()
         if te.strip():
             codings = [c.strip() for c in te.split(",") if c.strip()]
             if cls:
@@ -926,16 +954,19 @@ class HttpDissector:
         tx.req_headers = h
         tx.req_hsize = msg.header_bytes
         hx = _index(h)
-        tx.host = _first(hx, "host")
-        tx.ua = _first(hx, "user-agent")
-        tx.referrer = _first(hx, "referer")
-        tx.origin = _first(hx, "origin")
-        tx.range = _first(hx, "range")
-        for c in _hget(hx, "cookie"):
-            tx.cookies.extend(p.strip() for p in c.split(";") if p.strip())
-        for name in ("authorization", "proxy-authorization"):
-            for v in _hget(hx, name):
-                self._auth(tx, v)
+        get = hx.get
+        tx.host = get("host", _NONE)[0]
+        tx.ua = get("user-agent", _NONE)[0]
+        tx.referrer = get("referer", _NONE)[0]
+        tx.origin = get("origin", _NONE)[0]
+        tx.range = get("range", _NONE)[0]
+        if "cookie" in hx:
+            for c in hx["cookie"]:
+                tx.cookies.extend(p.strip() for p in c.split(";") if p.strip())
+        if "authorization" in hx or "proxy-authorization" in hx:
+            for name in ("authorization", "proxy-authorization"):
+                for v in get(name, ()):
+                    self._auth(tx, v)
         self.out.append(HttpRequest(msg.ts, ORIG, tx.depth, tx.method or "", tx.uri or "",
                                     tx.version or "", tuple(h)))
         kind, n = self._framing(side, hx, True)
@@ -1016,9 +1047,10 @@ class HttpDissector:
         tx.status_msg = msg.reason
         tx.resp_version = msg.version
         tx.resp_headers = h
+        tx.resp_hx = hx
         tx.resp_hsize = msg.header_bytes
         if code == 101 or (tx.method == "CONNECT" and 200 <= code < 300):
-            what = ("upgrade to " + (_first(hx, "upgrade") or "another protocol")) if code == 101 \
+            what = ("upgrade to " + (hx.get("upgrade", _NONE)[0] or "another protocol")) if code == 101 \
                 else f"tunnel to {tx.uri}"
             tx.resp_done = True
             tx.resp_end_ts = self.ts
@@ -1049,7 +1081,7 @@ class HttpDissector:
         side.body = self._open_body(side, tx, h, tx.uri, hx)
         tx.resp_body = side.body
         if code == 206:
-            side.body.partial = _first(hx, "content-range") or "unknown range"
+            side.body.partial = hx.get("content-range", _NONE)[0] or "unknown range"
         self._enter_body(side, kind, n)
 
     def _response_done(self, side: _Side) -> None:
@@ -1070,17 +1102,19 @@ class HttpDissector:
         b.fuid = self.ctx.fuid(b.handle)
         if hx is None:
             hx = _index(h)
-        ctype = _first(hx, "content-type")
-        params: dict[str, str] = {}
+        get = hx.get
+        ctype = get("content-type", _NONE)[0]
         if ctype:
-            b.mime, params = multipart.header_params(ctype)
-            b.mime = b.mime or None
-        cd = _first(hx, "content-disposition")
+            # the media type as multipart.header_params gives it; its parameters only where used
+            b.mime = ctype.partition(";")[0].strip().lower() or None
+        cd = get("content-disposition", _NONE)[0]
         name = multipart.disposition_filename(cd) if cd else None
         b.filename = name
         hint = name or _last_segment(uri)
-        enc = ",".join(_hget(hx, "content-encoding")).lower()
-        codings = [c.strip() for c in enc.split(",") if c.strip() and c.strip() != "identity"]
+        codings = []
+        if "content-encoding" in hx:
+            enc = ",".join(hx["content-encoding"]).lower()
+            codings = [c.strip() for c in enc.split(",") if c.strip() and c.strip() != "identity"]
         total = None
         if codings:
             b.encoding = ", ".join(codings)
@@ -1091,13 +1125,15 @@ class HttpDissector:
                            f"content coding {', '.join(b.decoder.unknown)!r} not decoded; stored as sent",
                            side.dir)
         else:
-            cl = _first(hx, "content-length")
-            if cl and cl.strip().isdigit() and not _hget(hx, "transfer-encoding"):
+            cl = get("content-length", _NONE)[0]
+            if cl and cl.strip().isdigit() and not hx.get("transfer-encoding"):
                 total = int(cl.strip())
         if side.dir is ORIG:
-            if b.mime == "multipart/form-data" and params.get("boundary"):
+            boundary = multipart.header_params(ctype)[1].get("boundary") \
+                if b.mime == "multipart/form-data" else None
+            if boundary:
                 b.kind = "multipart"
-                b.boundary = params["boundary"].encode("latin-1", "replace")
+                b.boundary = boundary.encode("latin-1", "replace")
                 b.collect = bytearray()
                 b.collect_cap = self.lim.max_message
             elif b.mime == "application/x-www-form-urlencoded":
@@ -1113,7 +1149,11 @@ class HttpDissector:
             return
         b.wire += len(raw)
         if b.decoder is None:
-            self._store(side, b, [raw])
+            if b.collect is None:           # stored as it came: the usual case
+                b.length += len(raw)
+                self.out.append(FileData(self.ts, b.handle, raw))
+            else:
+                self._store(side, b, [raw])
             return
         before, anomaly, after = b.decoder.feed(raw)
         self._store(side, b, before)
@@ -1380,34 +1420,32 @@ class HttpDissector:
             self.out.append(Credential(tx.ts, protocol="http", username=user, secret=secret,
                                        kind="form", success=None))
         rh = tx.resp_headers
-        rhx = _index(rh)
+        rhx = tx.resp_hx if tx.resp_hx is not None else _index(rh)
+        rget = rhx.get
         query = []
         if tx.uri and "?" in tx.uri:
             qs = tx.uri.split("?", 1)[1].split("#", 1)[0]
             query = [{"name": k, "value": v} for k, v in
                      parse_qsl(qs, keep_blank_values=True, errors="replace")]
         complete = (tx.req_done and tx.resp_done and tx.has_request
-                    and not any(f.endswith("incomplete") or f in ("no_response", "request_headers_gap",
-                                                                   "response_headers_gap")
-                                for f in tx.flags))
+                    and not (tx.flags and any(f.endswith("incomplete") or f in _INCOMPLETE_FLAGS
+                                              for f in tx.flags)))
         partial = tx.status == 206
         rb, qb = tx.resp_body, tx.req_body
+        orig_fuids, orig_names, orig_mimes = _file_columns(tx.orig_files)
+        resp_fuids, resp_names, resp_mimes = _file_columns(tx.resp_files)
         self.out.append(HttpTransaction(
             ts=tx.ts, trans_depth=tx.depth, method=tx.method, host=tx.host, uri=tx.uri,
             referrer=tx.referrer, version=tx.version, user_agent=tx.ua, origin=tx.origin,
             request_body_len=qb.length if qb else 0, response_body_len=rb.length if rb else 0,
             status_code=tx.status, status_msg=tx.status_msg, info_code=tx.info_code,
             info_msg=tx.info_msg, username=tx.username,
-            orig_fuids=[f for f, _, _ in tx.orig_files],
-            orig_filenames=[n for _, n, _ in tx.orig_files if n],
-            orig_mime_types=[m for _, _, m in tx.orig_files if m],
-            resp_fuids=[f for f, _, _ in tx.resp_files],
-            resp_filenames=[n for _, n, _ in tx.resp_files if n],
-            resp_mime_types=[m for _, _, m in tx.resp_files if m],
-            cookies=list(tx.cookies), set_cookies=_hget(rhx, "set-cookie"),
-            location=_first(rhx, "location"),
-            content_encoding=(rb.encoding or None) if rb else _first(rhx, "content-encoding"),
-            range=tx.range, content_range=_first(rhx, "content-range"), partial=partial,
+            orig_fuids=orig_fuids, orig_filenames=orig_names, orig_mime_types=orig_mimes,
+            resp_fuids=resp_fuids, resp_filenames=resp_names, resp_mime_types=resp_mimes,
+            cookies=list(tx.cookies), set_cookies=rget("set-cookie", []),
+            location=rget("location", _NONE)[0],
+            content_encoding=(rb.encoding or None) if rb else rget("content-encoding", _NONE)[0],
+            range=tx.range, content_range=rget("content-range", _NONE)[0], partial=partial,
             complete=complete, flags=list(tx.flags), resp_version=tx.resp_version,
             request_headers=[{"name": k, "value": v} for k, v in tx.req_headers],
             response_headers=[{"name": k, "value": v} for k, v in rh],
