@@ -921,7 +921,7 @@ class HttpDissector:
         if cls is not None and len(cls) == 1 and "transfer-encoding" not in hx:
             # the usual case: one Content-Length, no Transfer-Encoding
             v = cls[0].strip()
-            if v.isdigit() and len(v) <= 18:
+            if v.isdigit() and v.isascii() and len(v) <= 18:
                 n = int(v)
                 return ("length", n) if n else ("none", 0)
         te = ",".join(hx.get("transfer-encoding", ())).lower()
@@ -941,10 +941,11 @@ class HttpDissector:
             return "close", 0
         if cls:
             vals = {v.strip() for c in cls for v in c.split(",")}
-            if len(vals) != 1 or not next(iter(vals)).isdigit() or len(next(iter(vals))) > 18:
+            v = next(iter(vals))
+            if len(vals) != 1 or not (v.isdigit() and v.isascii()) or len(v) > 18:
                 self._anom("http_bad_content_length", f"Content-Length {cls!r}", side.dir)
                 return ("none", 0) if is_request else ("close", 0)
-            n = int(next(iter(vals)))
+            n = int(v)
             return ("length", n) if n else ("none", 0)
         return ("none", 0) if is_request else ("close", 0)
 
@@ -1126,7 +1127,7 @@ class HttpDissector:
                            side.dir)
         else:
             cl = get("content-length", _NONE)[0]
-            if cl and cl.strip().isdigit() and not hx.get("transfer-encoding"):
+            if cl and cl.strip().isdigit() and cl.isascii() and not hx.get("transfer-encoding"):
                 total = int(cl.strip())
         if side.dir is ORIG:
             boundary = multipart.header_params(ctype)[1].get("boundary") \

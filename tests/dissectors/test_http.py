@@ -303,6 +303,19 @@ def test_malformed_headers_are_anomalies_not_lost_sessions():
     assert t2.uri == "/fine"
 
 
+@pytest.mark.parametrize("value", ["\xb2", "1\xb3", "\xb9\xb9"])
+def test_content_length_of_non_ascii_digits_is_bad_not_a_crash(value):
+    """Regression: str.isdigit() accepts the latin-1 superscripts (0xB2, 0xB3, 0xB9) that int()
+    refuses, so such a Content-Length stopped the dissector with a ValueError."""
+    cl = f"Content-Length: {value}".encode("latin-1")
+    convo = [C(b"POST /u HTTP/1.1\r\nHost: h\r\n" + cl + b"\r\n\r\n"),
+             S(b"HTTP/1.1 200 OK\r\n" + cl + b"\r\n\r\nuntil close")]
+    items = run_all_ways(make(), convo)
+    assert "http_bad_content_length" in names(items)
+    (t,) = txs(items)
+    assert (t.uri, t.status_code, t.request_body_len, t.response_body_len) == ("/u", 200, 0, 11)
+
+
 def test_bad_chunk_size_and_overflow_resync():
     for size in (b"zz", b"FFFFFFFFFFFFFFFFFFFF"):
         convo = [C(get("/a") + get("/b")),
