@@ -21,6 +21,7 @@ from typing import Sequence
 from decoder.model import Direction, DissectorSpec, Transport, Verdict
 
 UNDECIDED, ATTACHED, RAW, STOPPED = 0, 1, 2, 3
+_DIRS = (Direction.ORIG, Direction.RESP)
 
 
 def _verdict(spec: DissectorSpec, heads: Sequence[bytes]) -> tuple[bool, bool]:
@@ -32,7 +33,7 @@ def _verdict(spec: DissectorSpec, heads: Sequence[bytes]) -> tuple[bool, bool]:
         if not head:
             continue
         try:
-            v = spec.probe(Direction(d), head)
+            v = spec.probe(_DIRS[d], head)
         except Exception:  # a probe bug must not stop detection; treated as NO
             v = Verdict.NO
         if v is Verdict.YES:
