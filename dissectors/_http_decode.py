@@ -8,7 +8,9 @@ decoded object:
 * zlib objects are driven with ``decompress(data, max_length)`` and their
   ``unconsumed_tail``; brotli with ``process(data, output_buffer_limit)``; input
   is fed in slices of :data:`_IN_STEP` bytes, output taken in pieces of
-  :data:`_OUT_STEP`;
+  :data:`_OUT_STEP`; the usual piece of a gzip or deflate body (one coding, at
+  most one input slice, at most one output piece, no further gzip member in it)
+  takes a single ``decompress`` call and none of the general loop's bookkeeping;
 * an output cap (``max_out``, ``Limits.max_decompressed``) and a ratio cap
   (``max_ratio``, ``Limits.max_decompression_ratio``: decoded bytes per
   encoded byte, enforced once more than :data:`RATIO_GRACE` bytes came out so
@@ -218,6 +220,10 @@ class ContentDecoder:
             else:
                 self._held_over = True
                 self._held.clear()
+        if len(self.stages) == 1 and len(data) <= _IN_STEP:
+            done = self._feed_simple(self.stages[0], data)
+            if done is not None:
+                return done
         failure: Exception | None = None
         try:
             chunks = [data]
@@ -259,6 +265,44 @@ class ContentDecoder:
             self.stopped = self.stopped or "error"
             return out, "http_content_encoding_error", []
         out, a = self._emit(chunks)
+        return out, a, []
+
+    def _over_at(self, n: int) -> bool:
+        """The cap check of :meth:`feed` (the single stage's ``over``) for ``n`` more bytes out."""
+        n += self.out_total
+        if n > self.max_out:
+            self._over = self._over or "capped"
+            return True
+        if n > RATIO_GRACE and n > self.max_ratio * max(self.consumed, 1):
+            self._over = self._over or "ratio"
+            return True
+        return False
+
+    def _feed_simple(self, st: _Stage, data: bytes) -> tuple[list[bytes], str, list[bytes]] | None:
+        """The usual piece of a gzip or deflate body, in one ``decompress`` call: what
+        :meth:`feed` does for it, without its general loop. None, with the stage as it was,
+        when the piece needs the general path (the stream's first bytes, corrupt data,
+        output beyond one step, a further gzip member)."""
+        obj = st.obj
+        if obj is None or st.done or st.coding == "br":
+            return None
+        saved = obj.copy()
+        try:
+            chunk = obj.decompress(data, _OUT_STEP)
+        except Exception:
+            st.obj = saved
+            return None
+        if obj.unconsumed_tail or (obj.eof and obj.unused_data and st.coding != "deflate"):
+            st.obj = saved
+            return None
+        self.consumed += len(data)
+        hit = self._over_at(len(chunk))
+        if obj.eof and not (chunk and hit):
+            if st.coding == "deflate":
+                st.done = True
+            else:
+                st.obj = None                 # maybe another gzip member
+        out, a = self._emit([chunk] if chunk else [])
         return out, a, []
 
     def _error(self, data: bytes, pos: int | None) -> tuple[list[bytes], str, list[bytes]]:

@@ -226,6 +226,14 @@ def _s(b: bytes) -> str:
     return b.decode("latin-1")
 
 
+def _header_value(headers: tuple[tuple[str, str], ...], name: str) -> str:
+    """The first value of header ``name`` (lower case), or ""."""
+    for k, v in headers:
+        if k.lower() == name:
+            return v
+    return ""
+
+
 # ---------------------------------------------------------------- events and record
 @dataclass(frozen=True, slots=True)
 class HttpRequest(Event):
@@ -238,7 +246,7 @@ class HttpRequest(Event):
     headers: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
-        host = next((v for k, v in self.headers if k.lower() == "host"), "")
+        host = _header_value(self.headers, "host")
         ver = f" HTTP/{self.version}" if self.version and self.version != "0.9" else ""
         return f"{self.method} {self.uri}{ver}" + (f" (Host: {host})" if host else "")
 
@@ -257,7 +265,7 @@ class HttpResponse(Event):
     headers: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
-        ctype = next((v for k, v in self.headers if k.lower() == "content-type"), "")
+        ctype = _header_value(self.headers, "content-type")
         return f"{self.status_code} {self.status_msg}".rstrip() + (f" ({ctype})" if ctype else "")
 
     def meaning(self) -> str:
@@ -528,6 +536,20 @@ def _file_columns(files: list[tuple[str, str | None, str | None]]) -> tuple[list
     if not files:
         return [], [], []
     return [f for f, _, _ in files], [n for _, n, _ in files if n], [m for _, _, m in files if m]
+
+
+def _query_string(qs: str) -> list[dict[str, str]]:
+    """HAR's queryString: ``parse_qsl(qs, keep_blank_values=True)`` as name/value pairs; without
+    "%" or "+" there is nothing to unquote, and the split is done here."""
+    if "%" in qs or "+" in qs:
+        return [{"name": k, "value": v} for k, v in
+                parse_qsl(qs, keep_blank_values=True, errors="replace")]
+    out = []
+    for pair in qs.split("&"):
+        if pair:
+            k, _, v = pair.partition("=")
+            out.append({"name": k, "value": v})
+    return out
 
 
 def _last_segment(uri: str | None) -> str | None:
@@ -836,8 +858,6 @@ class HttpDissector:
         return True
 
     def _header_line(self, side: _Side, msg: _Msg, line: bytes, bare: bool) -> None:
-        if side.state == _TRAILERS and side.tx is not None:
-            side.tx.resp_hx = None     # trailers join the record's response headers: index anew
         if bare and not msg.bare_lf:
             msg.bare_lf = True
         msg.header_bytes += len(line) + (1 if bare else 2)
@@ -849,6 +869,8 @@ class HttpDissector:
             else:
                 self._headers_done(side)
             return
+        if side.state == _TRAILERS and side.tx is not None:
+            side.tx.resp_hx = None     # trailers join the record's response headers: index anew
         if msg.header_bytes > self.lim.max_header_block:
             if not msg.over:
                 msg.over = True
@@ -1160,7 +1182,8 @@ class HttpDissector:
         self._store(side, b, before)
         if anomaly:     # after the data decoded before the problem, whatever the split
             self._decoder_anomaly(side, anomaly)
-        self._store(side, b, after)
+        if after:
+            self._store(side, b, after)
 
     def _store(self, side: _Side, b: _Body, pieces: list[bytes]) -> None:
         for data in pieces:
@@ -1423,11 +1446,8 @@ class HttpDissector:
         rh = tx.resp_headers
         rhx = tx.resp_hx if tx.resp_hx is not None else _index(rh)
         rget = rhx.get
-        query = []
-        if tx.uri and "?" in tx.uri:
-            qs = tx.uri.split("?", 1)[1].split("#", 1)[0]
-            query = [{"name": k, "value": v} for k, v in
-                     parse_qsl(qs, keep_blank_values=True, errors="replace")]
+        query = _query_string(tx.uri.split("?", 1)[1].split("#", 1)[0]) \
+            if tx.uri and "?" in tx.uri else []
         complete = (tx.req_done and tx.resp_done and tx.has_request
                     and not (tx.flags and any(f.endswith("incomplete") or f in _INCOMPLETE_FLAGS
                                               for f in tx.flags)))

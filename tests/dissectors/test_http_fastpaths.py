@@ -3,6 +3,9 @@ came) against the tolerant line-by-line path: the same items whatever the split,
 blocks and for every odd line the fast path must hand over."""
 from __future__ import annotations
 
+import gzip
+from urllib.parse import parse_qsl
+
 import pytest
 
 from decoder.model import ORIG, RESP, Anomaly, FileData, Limits
@@ -119,3 +122,44 @@ def test_body_segments_of_other_buffer_types_are_stored_as_bytes(kind):
     out = d.feed(RESP, kind(b"abc"), 1.1) + d.feed(RESP, kind(b"defHTTP/1.1 204 x\r\n\r\n"), 1.2)
     data = [i.data for i in out if isinstance(i, FileData)]
     assert data == [b"abc", b"def"] and all(type(x) is bytes for x in data)
+
+
+@pytest.mark.parametrize("qs", ["a=1&b=2", "a&b=", "=x&&y=1=2", "a=%20b&c+d=e", "k=v#frag", "é=ü;x=1", ""])
+def test_query_string_as_parse_qsl(qs):
+    uri = "/p?" + qs
+    items = run_all_ways(make(), [C(f"GET {uri} HTTP/1.1\r\n\r\n".encode("latin-1")),
+                                  S(reply(b"Content-Length: 0\r\n"))])
+    (tx,) = of_type(items, HttpTransaction)
+    expect = [{"name": k, "value": v} for k, v in
+              parse_qsl(qs.split("#")[0], keep_blank_values=True, errors="replace")]
+    assert tx.query_string == expect
+
+
+def _segments(data: bytes, size: int) -> list:
+    return [S(data[i:i + size], ts=2.0) for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 1460, 20000])
+@pytest.mark.parametrize("damage", ["none", "corrupt", "trailing bytes", "cut"])
+def test_gzip_body_in_segments_same_as_whole(size, damage):
+    """Pieces decoded in one call each (the usual case) or by the general loop (first bytes,
+    beyond one input step, a second gzip member, corrupt data) give the same object."""
+    raw = b" ".join(b"word%d" % (i * 7919 % 1000) for i in range(20000))
+    body = gzip.compress(raw)
+    if damage == "second member":
+        body += gzip.compress(b"and more")
+    elif damage == "corrupt":
+        body = body[:len(body) // 2] + b"\xff" * 8 + body[len(body) // 2 + 8:]
+    elif damage == "trailing bytes":
+        body += b"\x00junk"
+    elif damage == "cut":
+        body = body[:len(body) * 2 // 3]
+    head = reply(b"Content-Encoding: gzip\r\nContent-Length: %d\r\n" % len(body))
+    request = C(b"GET /z HTTP/1.1\r\n\r\n", ts=1.0)
+    whole = normalize(run(make(), [request, S(head + body, ts=2.0)]))
+    assert normalize(run(make(), [request, S(head, ts=2.0)] + _segments(body, size))) == whole
+    data = b"".join(i.data for i in whole if isinstance(i, FileData))
+    if damage in ("none", "trailing bytes"):
+        assert data == raw
+    elif damage == "second member":
+        assert data == raw + b"and more"
