@@ -157,7 +157,9 @@ class _Stage:
                     if over(total):
                         return out, total
                 if self.obj.eof:
-                    rest = self.obj.unused_data + piece + data[pos:]
+                    # what follows the end of the stream is in unused_data; unconsumed_tail may
+                    # hold the same bytes again (when an earlier call stopped at max_length)
+                    rest = self.obj.unused_data + data[pos:]
                     if self.coding in ("gzip", "x-gzip"):
                         self.obj = None                      # maybe another gzip member
                         if rest:

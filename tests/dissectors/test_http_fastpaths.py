@@ -140,7 +140,7 @@ def _segments(data: bytes, size: int) -> list:
 
 
 @pytest.mark.parametrize("size", [1, 7, 1460, 20000])
-@pytest.mark.parametrize("damage", ["none", "corrupt", "trailing bytes", "cut"])
+@pytest.mark.parametrize("damage", ["none", "second member", "corrupt", "trailing bytes", "cut"])
 def test_gzip_body_in_segments_same_as_whole(size, damage):
     """Pieces decoded in one call each (the usual case) or by the general loop (first bytes,
     beyond one input step, a second gzip member, corrupt data) give the same object."""
