@@ -9,7 +9,7 @@ captures from ``benchmarks.generate`` with seeds 1..N and sizes cycling through
 lab exercise. Timed, each as whole processes (CPU = user + system of the child and
 its children from ``os.wait4``; peak RSS the largest single process):
 
-* ``wiretale batch DIR -o TMP --no-html --workers 1`` and ``--workers 2``;
+* ``wiretale batch FILES -o TMP --no-html --workers 1`` and ``--workers 2``;
 * ``tshark -r FILE`` and ``tshark -r FILE -2 -T fields`` (the application fields of
   ``benchmarks.run``) once per capture, summed.
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tempfile.mkdtemp(prefix="wiretale-batch-"))
         try:
             res[f"wiretale batch, {w} worker{'s' if w > 1 else ''}"] = run_once(
-                base + ["batch", str(DATA), "-o", str(out), "--no-html", "--workers", str(w)])
+                base + ["batch", *map(str, caps), "-o", str(out), "--no-html", "--workers", str(w)])
             rows = _conn_rows(out)
             per_cap: dict[str, int] = {}
             for r in rows:
