@@ -73,6 +73,8 @@ def plain(v: Any) -> Any:
     """A record field as a JSON-friendly value (lists stay lists)."""
     if v is None or isinstance(v, (str, int, float, bool)):
         return v
+    if type(v) is list or type(v) is tuple:     # the common containers: scalars need no call
+        return [x if x is None or type(x) in _SCALARS else plain(x) for x in v]
     if isinstance(v, enum.Enum):
         return v.value if not isinstance(v, Direction) else ("orig" if v is ORIG else "resp")
     if isinstance(v, (list, tuple, set, frozenset)):
