@@ -208,6 +208,9 @@ class Engine:
         # timeout (DissectorSpec.idle_timeout, e.g. dns_idle_timeout)
         self.idle_lists: dict[str, OrderedDict[Flow, None]] = {
             "tcp_idle_timeout": OrderedDict(), "udp_idle_timeout": OrderedDict(), "tcp_close_delay": OrderedDict()}
+        for spec in self.registry:
+            if spec.idle_timeout:
+                self.idle_lists.setdefault(spec.idle_timeout, OrderedDict())
         self.defrag = Defragmenter(self.limits)
         self.expect = ExpectationTable(self.limits.max_expectations)
         self.frame_no = 0
@@ -647,9 +650,7 @@ class Engine:
         h.spec = spec
         if spec.idle_timeout and flow.idle is self.idle_lists["udp_idle_timeout"]:
             # the service's own idle timeout: the flow has just been active, so it goes last in that list
-            lst = self.idle_lists.get(spec.idle_timeout)
-            if lst is None:
-                lst = self.idle_lists[spec.idle_timeout] = OrderedDict()
+            lst = self.idle_lists[spec.idle_timeout]     # made with the others: a sweep may be iterating them
             flow.idle.pop(flow, None)
             lst[flow] = None
             flow.idle = lst
