@@ -28,7 +28,11 @@ def explode_email(engine: "Engine", row: dict) -> None:
         from dissectors._mime import explode
     except ImportError:  # the MIME parser is not there yet
         return
-    data = engine.store.read(row, engine.limits.max_message)
+    limit = engine.limits.max_message
+    seen = row.get("seen_bytes")
+    if isinstance(seen, int) and 0 <= seen < limit:
+        limit = seen      # the object's size: read(limit) allocates ``limit`` bytes first
+    data = engine.store.read(row, limit)
     if data is None:
         return
     try:
@@ -41,9 +45,12 @@ def explode_email(engine: "Engine", row: dict) -> None:
     eml_path = None
     if engine.out_dir is not None:
         d = engine.out_dir / "emails"
-        d.mkdir(parents=True, exist_ok=True)
         p = d / f"{row['fuid']}.eml"
-        p.write_bytes(data)
+        try:
+            p.write_bytes(data)
+        except FileNotFoundError:     # the first e-mail of the run
+            d.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
         eml_path = f"emails/{p.name}"
     child_fuids: list[str] = []
     names: list[str | None] = []

@@ -37,7 +37,13 @@ Why this design (policy and splitter)
     builds the structured header objects of ``policy.default``, whose parser has
     raised on hostile headers in the past (and is several times slower); its
     ``get_param``/``get_filename``/``get_content_charset`` do RFC 2231 decoding. Its
-    defects are recorded in ``defects`` (class names), never raised. The *multipart
+    defects are recorded in ``defects`` (class names), never raised. A block whose
+    lines are all ``name: value`` fields or their continuations, ended by LF or CRLF
+    (nearly every block), is split here into exactly the fields that parser stores,
+    without its line-by-line machinery; anything else goes to the parser. The
+    parameters of a field are parsed once per part (the stdlib's getters would parse
+    Content-Type once each). Payloads are transfer-decoded whole
+    (``binascii.a2b_base64``/``a2b_qp`` on the part), never line by line. The *multipart
     structure* is split here, iteratively, with ``bytes.find`` on the boundary:
     ``email.feedparser`` descends nested multiparts through nested generators, so a
     message nested 1,000 deep would exhaust the recursion limit and it offers no
@@ -62,7 +68,7 @@ import re
 from dataclasses import dataclass, field
 from email.header import decode_header
 from email.message import Message
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
@@ -98,7 +104,30 @@ class MailParse:
     anomalies: list = field(default_factory=list)
 
 
-_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+class _Part(Message):
+    """A compat32 message whose parameter lists are parsed once per header field:
+    ``get_content_charset``, ``get_filename`` and ``get_boundary`` each ask for the
+    Content-Type parameters again (results and errors are kept as they came; the
+    message is never changed after parsing)."""
+
+    def _get_params_preserve(self, failobj, header):   # the stdlib's (private) hook
+        cache = self.__dict__.setdefault("_wt_params", {})
+        key = header.lower()
+        hit = cache.get(key)
+        if hit is None:
+            try:
+                hit = cache[key] = (super()._get_params_preserve(_MISSING, header), None)
+            except Exception as exc:
+                hit = cache[key] = (None, exc)
+        params, exc = hit
+        if exc is not None:
+            raise exc
+        return failobj if params is _MISSING else params
+
+
+_MISSING = object()
+_HEADER_PARSER = HeaderParser(_Part, policy=compat32)   # bytes decoded as BytesHeaderParser does
+_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+:")     # feedparser's headerRE, name not empty
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _IP = re.compile(r"\[?((?:\d{1,3}\.){3}\d{1,3}|(?:IPv6:)?[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]?")
@@ -208,15 +237,21 @@ def split_header_block(data: bytes, max_block: int) -> tuple[bytes, bytes, bool]
         return b"", data[1:], False
     if not _HEADER_LINE.match(data[:1000]):
         return b"", data, False
-    i = data.find(b"\n\r\n")
-    j = data.find(b"\n\n")
-    cands = [(i, 3), (j, 2)]
-    cands = [c for c in cands if c[0] >= 0]
-    if not cands:
-        head, body = data, b""
+    # the first empty line ("\n\r\n" or "\n\n"): looked for in the first 8 KiB, where
+    # header blocks end, before the whole part (two whole scans per part otherwise)
+    end = min(len(data), 8192)
+    while True:
+        i = data.find(b"\n\r\n", 0, end)
+        j = data.find(b"\n\n", 0, i + 1 if i >= 0 else end)
+        if i >= 0 or j >= 0 or end == len(data):
+            break
+        end = len(data)
+    if j >= 0:
+        head, body = data[:j + 1], data[j + 2:]
+    elif i >= 0:
+        head, body = data[:i + 1], data[i + 3:]
     else:
-        k, n = min(cands)
-        head, body = data[:k + 1], data[k + n:]
+        head, body = data, b""
     capped = False
     if len(head) > max_block:
         head, capped = head[:max_block], True
@@ -226,43 +261,89 @@ def split_header_block(data: bytes, max_block: int) -> tuple[bytes, bytes, bool]
     return head, body, capped
 
 
+def _plain_fields(text: str) -> list[tuple[str, str]] | None:
+    """The (name, value) pairs ``email.feedparser`` with compat32 stores for a header
+    block whose every line is a ``name:`` field or its continuation and whose line
+    ends are LF or CRLF; None for anything else (a line that is not a field, a
+    leading continuation, a ``From `` line, a lone CR): those go to the parser, which
+    records the defects. The value is the text after the colon, leading blanks
+    removed, continuation lines joined with their line ends, trailing CR/LF removed
+    (``Compat32.header_source_parse``)."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None
+    lines = text.split("\n")
+    if not lines[-1]:
+        lines.pop()
+    fields: list[tuple[str, str]] = []
+    name = None
+    value: list[str] = []
+    match = _FIELD_NAME.match
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            if name is None:
+                return None
+            value.append(line)
+            continue
+        m = match(line)
+        if m is None:
+            return None
+        if name is not None:
+            fields.append((name, "\n".join(value).rstrip("\r\n")))
+        k = m.end()
+        name = line[:k - 1]
+        value = [line[k:].lstrip(" \t")]
+    if name is not None:
+        fields.append((name, "\n".join(value).rstrip("\r\n")))
+    return fields
+
+
 def _parse_block(block: bytes) -> Message:
-    return _HEADER_PARSER.parsebytes(block, headersonly=True)
-
-
-def _raw_all(msg: Message, name: str) -> list[str]:
-    """Raw values (``raw_items``: compat32 would wrap 8-bit values in a Header
-    object whose ``str()`` loses them)."""
-    name = name.lower()
-    try:
-        return [v if isinstance(v, str) else str(v) for k, v in msg.raw_items() if k.lower() == name]
-    except Exception:
-        return []
-
-
-def _get(msg: Message, name: str) -> str | None:
-    vals = _raw_all(msg, name)
-    return decode_words(vals[0]) if vals else None
+    """The header block as a compat32 :class:`Message`, as ``BytesHeaderParser``
+    makes it; plain blocks (the usual case) are split directly (:func:`_plain_fields`)."""
+    text = block.decode("ascii", "surrogateescape")
+    fields = _plain_fields(text)
+    if fields is None:
+        return _HEADER_PARSER.parsestr(text)
+    msg = _Part(policy=compat32)
+    for name, value in fields:
+        msg.set_raw(name, value)
+    return msg
 
 
 def _fields_of(msg: Message) -> dict:
+    raw: dict[str, list] = {}
+    for k, v in msg.raw_items():
+        raw.setdefault(k.lower(), []).append(v)
+
+    def values(name: str) -> list[str]:
+        """Raw values (``raw_items``: compat32 would wrap 8-bit values in a Header
+        object whose ``str()`` loses them)."""
+        try:
+            return [v if isinstance(v, str) else str(v) for v in raw.get(name, ())]
+        except Exception:
+            return []
+
+    def get(name: str) -> str | None:
+        vals = values(name)
+        return decode_words(vals[0]) if vals else None
+
     f: dict = {k: None for k in FIELD_NAMES}
-    f["date"] = _get(msg, "Date")
-    f["from"] = _get(msg, "From")
-    f["to"] = _split_addresses(_get(msg, "To"))
-    f["cc"] = _split_addresses(_get(msg, "Cc"))
-    f["reply_to"] = _get(msg, "Reply-To")
-    f["msg_id"] = _get(msg, "Message-ID")
-    f["in_reply_to"] = _get(msg, "In-Reply-To")
-    f["subject"] = _get(msg, "Subject")
-    xoip = _get(msg, "X-Originating-IP")
+    f["date"] = get("date")
+    f["from"] = get("from")
+    f["to"] = _split_addresses(get("to"))
+    f["cc"] = _split_addresses(get("cc"))
+    f["reply_to"] = get("reply-to")
+    f["msg_id"] = get("message-id")
+    f["in_reply_to"] = get("in-reply-to")
+    f["subject"] = get("subject")
+    xoip = get("x-originating-ip")
     if xoip:
         m = _IP.search(xoip)
         xoip = m.group(1) if m else xoip.strip("[] ")
     f["x_originating_ip"] = xoip
-    ua = _get(msg, "User-Agent") or _get(msg, "X-Mailer")
+    ua = get("user-agent") or get("x-mailer")
     f["user_agent"] = ua
-    received = [decode_words(v) or "" for v in _raw_all(msg, "Received")]
+    received = [decode_words(v) or "" for v in values("received")]
     f["received"] = received
     f["first_received"] = received[-1] if received else None
     f["second_received"] = received[-2] if len(received) > 1 else None
@@ -378,16 +459,14 @@ def _disposition(msg: Message) -> str | None:
 
 
 def _filename(msg: Message) -> str | None:
-    name = None
     try:
         name = msg.get_filename()
     except Exception:
-        name = None
-    if name is None:
+        # get_filename looks at Content-Type's name when Content-Disposition has no
+        # filename; here only when Content-Disposition could not be read at all
         try:
             p = msg.get_param("name")
-            if p is not None:
-                name = collapse_rfc2231_value(p)
+            name = collapse_rfc2231_value(p) if p is not None else None
         except Exception:
             name = None
     if name is None:

@@ -560,7 +560,7 @@ class FtpDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.lim = ctx.limits
-        self.bufs = (LineBuffer(ctx.limits.max_line), LineBuffer(ctx.limits.max_line))
+        self.bufs = tuple(LineBuffer(ctx.limits.max_line, "ftp_line_too_long", d) for d in (ORIG, RESP))
         self.pending: deque[_Cmd] = deque()
         self.multi: tuple[bytes, list[bytes], int, float] | None = None
         self.confirmed = False
@@ -584,19 +584,11 @@ class FtpDissector:
         out: list[Item] = []
         buf = self.bufs[direction]
         buf.push(data)
-        while not (self.stopped or self.violated):
-            line = buf.next_line()
-            if line is None:
+        handle = self._command if direction is ORIG else self._reply_line
+        for line in buf.lines(ts, out):
+            handle(line, ts, out)
+            if self.stopped or self.violated:
                 break
-            if line is TOO_LONG:
-                out.append(Anomaly(ts, "ftp_line_too_long",
-                                   f"{direction.label} line longer than {self.lim.max_line} bytes",
-                                   direction))
-                continue
-            if direction is ORIG:
-                self._command(line, ts, out)
-            else:
-                self._reply_line(line, ts, out)
         if self.stopped or self.violated:
             buf.clear()
         return out

@@ -76,8 +76,8 @@ from decoder.model import (
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Transport, Verdict, Violation,
 )
-from dissectors._lines import TOO_LONG, LineBuffer
-from dissectors.pop3 import SaslExchange, _b64
+from dissectors._lines import LineBuffer
+from dissectors._sasl import SaslExchange
 
 __all__ = [
     "ImapCommand", "ImapResponse", "ImapContinuation", "ImapAuthResponse", "ImapDone",
@@ -399,8 +399,8 @@ class _Side:
                  "lit_opened", "lit_value", "lit_meta", "lit_got", "lit_missing",
                  "lit_capped", "resync", "fuids", "sections")
 
-    def __init__(self, max_line: int) -> None:
-        self.buf = LineBuffer(max_line)
+    def __init__(self, max_line: int, d: Direction) -> None:
+        self.buf = LineBuffer(max_line, "imap_line_too_long", d, self.lost_line)
         self.parts: list | None = None
         self.ts = 0.0
         self.tag = ""
@@ -423,6 +423,11 @@ class _Side:
         self.fuids: list[str] = []
         self.sections: list[str] = []
 
+    def lost_line(self) -> None:
+        """An over-long line was dropped: resynchronise on the next line that parses."""
+        self.parts = None
+        self.resync = True
+
 
 # ---------------------------------------------------------------- dissector
 class ImapDissector:
@@ -431,7 +436,7 @@ class ImapDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self._lim = ctx.limits
-        self._side = (_Side(ctx.limits.max_line), _Side(ctx.limits.max_line))
+        self._side = (_Side(ctx.limits.max_line, ORIG), _Side(ctx.limits.max_line, RESP))
         self._pending: dict[str, _Pending] = {}
         self._orphans: list[tuple[str, str]] = []
         self._confirmed = False
@@ -546,25 +551,22 @@ class ImapDissector:
         while not self._stopped and not self._violated:
             if side.lit_on:
                 if side.lit_left:
-                    n = len(buf)
-                    if n == 0:
+                    chunk = buf.take(side.lit_left)
+                    if not chunk:
                         return
-                    chunk = buf.take(min(n, side.lit_left))
                     side.lit_left -= len(chunk)
                     self._lit_data(d, side, chunk, ts, out)
+                    if side.lit_left:     # the buffer is empty
+                        return
                 if side.lit_left == 0:
                     self._lit_end(d, side, ts, out)
                 continue
-            line = buf.next_line()
-            if line is None:
+            for line in buf.lines(ts, out):
+                self._line(d, side, line, ts, out)
+                if side.lit_on or self._stopped or self._violated:
+                    break
+            else:
                 return
-            if line is TOO_LONG:
-                out.append(Anomaly(ts, "imap_line_too_long",
-                                   f"{d.label} line longer than {self._lim.max_line} bytes", d))
-                side.parts = None
-                side.resync = True
-                continue
-            self._line(d, side, line, ts, out)
 
     # ------------------------------------------------------------ lines
     def _line(self, d: Direction, side: _Side, line: bytes, ts: float, out: list) -> None:
@@ -670,17 +672,9 @@ class ImapDissector:
         if last.status:
             return False
         if last.sasl is not None and not side.resync:
-            s = last.sasl
-            if s.wants_response(self._seen_server) or line.strip() == b"*":
-                txt = _text(line.strip())
-                if txt == "*":
-                    s.cancelled = True
-                s.responses.append(txt)
-                dec = _b64(txt)
-                decoded = ""
-                if dec and all(32 <= c < 127 or c == 0 for c in dec):
-                    decoded = dec.replace(b"\x00", b"\\0").decode("ascii")
-                out.append(ImapAuthResponse(ts, ORIG, tag=last.tag, data=txt, decoded=decoded))
+            r = last.sasl.client_line(line, self._seen_server)
+            if r is not None:
+                out.append(ImapAuthResponse(ts, ORIG, tag=last.tag, data=r[0], decoded=r[1]))
                 return True
         if last.command == "IDLE" and line.strip().upper() == b"DONE":
             out.append(ImapDone(ts, ORIG, tag=last.tag))
@@ -878,10 +872,7 @@ class ImapDissector:
             elif last is not None and not last.status:
                 if last.sasl is not None:
                     purpose = "sasl"
-                    last.sasl.challenges.append(txt)
-                    dec = _b64(txt)
-                    if dec and all(32 <= c < 127 for c in dec):
-                        decoded = dec.decode("ascii")
+                    decoded = last.sasl.challenge(txt)
                 elif last.command == "IDLE":
                     purpose = "idle"
             out.append(ImapContinuation(ts, RESP, text=txt, decoded=decoded, purpose=purpose))

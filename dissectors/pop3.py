@@ -63,8 +63,6 @@ Limits
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -76,11 +74,12 @@ from decoder.model import (
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Transport, Verdict, Violation,
 )
-from dissectors._lines import TOO_LONG, LineBuffer
+from dissectors._lines import LineBuffer
+from dissectors._sasl import SaslExchange
 
 __all__ = [
     "Pop3Command", "Pop3Reply", "Pop3AuthData", "Pop3Listing", "Pop3Message",
-    "Pop3Transaction", "Pop3Dissector", "probe", "SPECS", "SaslExchange",
+    "Pop3Transaction", "Pop3Dissector", "probe", "SPECS",
 ]
 
 # ---------------------------------------------------------------- constant tables
@@ -158,93 +157,6 @@ _TERM = b"\r\n.\r\n"
 
 def _text(b: bytes) -> str:
     return b.decode("utf-8", "backslashreplace")
-
-
-def _b64(s: str) -> bytes | None:
-    s = s.strip()
-    if s in ("", "="):
-        return b""
-    try:
-        return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-# ---------------------------------------------------------------- SASL (shared with IMAP)
-class SaslExchange:
-    """Collects one SASL exchange (mechanism, client responses, server challenges)
-    and turns it into ``(username, secret, kind)`` for PLAIN (RFC 4616), LOGIN,
-    CRAM-MD5 (RFC 2195), XOAUTH2 and OAUTHBEARER (RFC 7628). Used by POP3 AUTH and
-    IMAP AUTHENTICATE. Never raises."""
-
-    __slots__ = ("mechanism", "responses", "challenges", "cancelled", "initial")
-
-    #: client lines expected when the server side is not visible
-    EXPECTED = MappingProxyType({"PLAIN": 1, "LOGIN": 2, "CRAM-MD5": 1, "XOAUTH2": 1,
-                                 "OAUTHBEARER": 1, "EXTERNAL": 1, "ANONYMOUS": 1})
-
-    def __init__(self, mechanism: str, initial: str | None = None) -> None:
-        self.mechanism = mechanism.upper()
-        self.responses: list[str] = []
-        self.challenges: list[str] = []
-        self.cancelled = False
-        self.initial = initial is not None
-        if initial is not None:
-            self.responses.append(initial)
-
-    def expected(self) -> int:
-        return self.EXPECTED.get(self.mechanism, 1)
-
-    def wants_response(self, server_seen: bool) -> bool:
-        """Is the next client line a SASL response (rather than a new command)?"""
-        if server_seen:
-            return len(self.responses) - int(self.initial) < len(self.challenges)
-        return len(self.responses) < self.expected()
-
-    def credential(self) -> tuple[str, str, str] | None:
-        if self.cancelled or not self.responses:
-            return None
-        dec = [_b64(r) for r in self.responses]
-        m = self.mechanism
-        if m == "PLAIN":
-            raw = next((d for d in dec if d), None)
-            if raw is None:
-                return None
-            parts = raw.split(b"\x00")
-            if len(parts) != 3:
-                return None
-            return _text(parts[1]), _text(parts[2]), "password"
-        if m == "LOGIN":
-            vals = [d for d in dec if d is not None]
-            if len(vals) < 2:
-                return (_text(vals[0]), "", "password") if vals and vals[0] else None
-            return _text(vals[-2]), _text(vals[-1]), "password"
-        if m == "CRAM-MD5":
-            raw = next((d for d in dec if d), None)
-            if raw is None:
-                return None
-            user, _, digest = raw.rpartition(b" ")
-            return _text(user), _text(digest), "cram-md5"
-        if m in ("XOAUTH2", "OAUTHBEARER"):
-            raw = next((d for d in dec if d), None)
-            if raw is None:
-                return None
-            user = token = ""
-            for part in raw.split(b"\x01"):
-                if part.startswith(b"user="):
-                    user = _text(part[5:])
-                elif part.lower().startswith(b"auth="):
-                    token = _text(part[5:])
-                    if token.lower().startswith("bearer "):
-                        token = token[7:]
-                elif m == "OAUTHBEARER" and part.startswith(b"n,"):
-                    for kv in part.split(b","):
-                        if kv.startswith(b"a="):
-                            user = _text(kv[2:])
-            if not user and not token:
-                return None
-            return user, token, "oauth2"
-        return None
 
 
 # ---------------------------------------------------------------- events and records
@@ -385,7 +297,7 @@ class Pop3Dissector:
         self.ctx = ctx
         lim = ctx.limits
         self._lim = lim
-        self._buf = (LineBuffer(lim.max_line), LineBuffer(lim.max_line))
+        self._buf = tuple(LineBuffer(lim.max_line, "pop3_line_too_long", d) for d in (ORIG, RESP))
         self._pending: deque[_Pending] = deque()
         self._confirmed = False
         self._violated = False
@@ -514,16 +426,10 @@ class Pop3Dissector:
 
     # ------------------------------------------------------------ client side
     def _client(self, ts: float, out: list) -> None:
-        buf = self._buf[ORIG]
-        while not self._violated and not self._stopped:
-            line = buf.next_line()
-            if line is None:
-                return
-            if line is TOO_LONG:
-                out.append(Anomaly(ts, "pop3_line_too_long",
-                                   f"client line longer than {self._lim.max_line} bytes", ORIG))
-                continue
+        for line in self._buf[ORIG].lines(ts, out):
             self._client_line(line, ts, out)
+            if self._violated or self._stopped:
+                return
 
     def _auth_pending(self) -> _Pending | None:
         if self._pending and self._pending[-1].command == "AUTH" and not self._pending[-1].status:
@@ -535,17 +441,9 @@ class Pop3Dissector:
     def _client_line(self, line: bytes, ts: float, out: list) -> None:
         p = self._auth_pending()
         if p is not None and p.sasl is not None and not self._resync[ORIG]:
-            s = p.sasl
-            if s.wants_response(self._seen_server) or line.strip() == b"*":
-                txt = _text(line.strip())
-                if txt == "*":
-                    s.cancelled = True
-                s.responses.append(txt)
-                dec = _b64(txt)
-                decoded = ""
-                if dec and all(32 <= c < 127 or c == 0 for c in dec):
-                    decoded = dec.replace(b"\x00", b"\\0").decode("ascii")
-                out.append(Pop3AuthData(ts, ORIG, data=txt, decoded=decoded))
+            r = p.sasl.client_line(line, self._seen_server)
+            if r is not None:
+                out.append(Pop3AuthData(ts, ORIG, data=r[0], decoded=r[1]))
                 return
         m = _CMD_RE.match(line)
         if m is None:
@@ -614,14 +512,12 @@ class Pop3Dissector:
                     continue
                 self._start_body(self._guess_for, ts, out, guess_line=first)
                 continue
-            line = buf.next_line()
-            if line is None:
+            for line in buf.lines(ts, out):
+                self._status_line(line, ts, out)
+                if self._mode != "status" or self._violated or self._stopped:
+                    break
+            else:
                 return
-            if line is TOO_LONG:
-                out.append(Anomaly(ts, "pop3_line_too_long",
-                                   f"server line longer than {self._lim.max_line} bytes", RESP))
-                continue
-            self._status_line(line, ts, out)
 
     def _status_line(self, line: bytes, ts: float, out: list) -> None:
         if line.startswith(b"+OK") or line.startswith(b"-ERR"):
@@ -640,9 +536,7 @@ class Pop3Dissector:
             p = self._auth_pending()
             if p is not None and p.sasl is not None:
                 txt = _text(line[2:].strip())
-                p.sasl.challenges.append(txt)
-                dec = _b64(txt)
-                decoded = dec.decode("ascii") if dec and all(32 <= c < 127 for c in dec) else ""
+                decoded = p.sasl.challenge(txt)
                 self._resync[RESP] = False
                 out.append(Pop3AuthData(ts, RESP, data=txt, decoded=decoded))
                 return
@@ -762,13 +656,13 @@ class Pop3Dissector:
             self._at_bol = True
             self._end_body(ts, out, complete=self._missing == 0 and not self._capped)
             return True
-        pend = buf.pending()
-        nl = pend.rfind(b"\n")
+        nl = buf.pending().rfind(b"\n")
         if nl >= 0:
             chunk = buf.take(nl + 1)
             self._body_data(self._unstuff(chunk), ts, out)
             self._at_bol = True
-            return True
+            # what is left has no line end: another scan could only cut an over-long line
+            return len(buf) > self._lim.max_line
         if n > self._lim.max_line:
             chunk = buf.take(n - 4)
             self._body_data(self._unstuff(chunk), ts, out)

@@ -93,7 +93,7 @@ from decoder.model import (
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Transport, Verdict, Violation,
 )
-from dissectors._lines import TOO_LONG, LineBuffer
+from dissectors._lines import LineBuffer
 from dissectors._mime import parse_headers, received_ips
 
 __all__ = ["SmtpCommand", "SmtpReply", "SmtpAuthData", "SmtpMessage", "SmtpTransaction",
@@ -174,6 +174,7 @@ _TXN_VERBS = frozenset({"MAIL", "RCPT", "DATA", "BDAT", "."})
 _REPLY_RE = re.compile(rb"^([2-5][0-9][0-9])(?:([ -])(.*)|)$", re.S)
 _VERB_RE = re.compile(rb"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _BINARY_RE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_TLS_RECORD = b"\x16\x03"
 _SIZE_RE = re.compile(r"(?:^|\s)SIZE=(\d{1,20})(?:\s|$)", re.I)
 
 
@@ -432,7 +433,7 @@ class SmtpDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.limits = ctx.limits
-        self.lb = {ORIG: LineBuffer(self.limits.max_line), RESP: LineBuffer(self.limits.max_line)}
+        self.lb = {d: LineBuffer(self.limits.max_line, "smtp_line_too_long", d) for d in (ORIG, RESP)}
         self.synced = {ORIG: False, RESP: False}
         self.confirmed = False
         self.stopped = False
@@ -645,8 +646,9 @@ class SmtpDissector:
                 if not chunk:
                     return
                 rest = self._data_scan(chunk, ts, out)
-                if rest:
-                    lb.push(rest)
+                if not rest:          # all of it was message data (or ended just with it)
+                    return
+                lb.push(rest)
                 continue
             if self.mode == "bdat":
                 if self.bdat_left:
@@ -655,20 +657,21 @@ class SmtpDissector:
                         return
                     self.bdat_left -= len(chunk)
                     self._msg_bytes(chunk, ts, out)
+                    if self.bdat_left:    # the buffer is empty
+                        return
                 if self.bdat_left == 0:
                     self._bdat_chunk_done(ts, out)
                 continue
-            if self.starttls_sent and lb.startswith(b"\x16\x03"):
-                self._stop(ts, out, "tls")
+            # after STARTTLS, a TLS record where a line would start ends the parsing
+            halt = _TLS_RECORD if self.starttls_sent else None
+            for line in lb.lines(ts, out, halt):
+                self._client_line(line, ts, out)
+                if self.stopped or self.mode != "cmd" or (halt is None and self.starttls_sent):
+                    break
+            else:
+                if halt is not None and lb.startswith(halt):
+                    self._stop(ts, out, "tls")
                 return
-            line = lb.next_line()
-            if line is None:
-                return
-            if line is TOO_LONG:
-                out.append(Anomaly(ts, "smtp_line_too_long",
-                                   f"client line longer than {self.limits.max_line} bytes", ORIG))
-                continue
-            self._client_line(line, ts, out)
 
     def _client_line(self, line: bytes, ts: float, out: list) -> None:
         strict = _strict_command(line)
@@ -934,16 +937,10 @@ class SmtpDissector:
 
     # ------------------------------------------------------------ server side
     def _server(self, ts: float, out: list) -> None:
-        lb = self.lb[RESP]
-        while not self.stopped:
-            line = lb.next_line()
-            if line is None:
-                return
-            if line is TOO_LONG:
-                out.append(Anomaly(ts, "smtp_line_too_long",
-                                   f"server line longer than {self.limits.max_line} bytes", RESP))
-                continue
+        for line in self.lb[RESP].lines(ts, out):
             self._server_line(line, ts, out)
+            if self.stopped:
+                return
 
     def _server_line(self, line: bytes, ts: float, out: list) -> None:
         m = _REPLY_RE.match(line)
