@@ -1,11 +1,12 @@
 """Session assembly: what is joined or derived after the flows are done.
 
 * **E-mails**: every object of kind ``email`` (SMTP DATA/BDAT, POP3 RETR, IMAP
-  FETCH/APPEND) is parsed with :func:`dissectors._mime.explode` (the standard
-  ``email`` package, tolerant policy); it becomes a row of ``emails``, an
-  ``emails/<fuid>.eml`` file with the exact transmitted bytes, and one child
-  object per MIME leaf part (attachments and bodies) in ``files`` with
-  ``parent_fuid`` set.
+  FETCH/APPEND) is read back from its stored file (at most ``limits.max_message``
+  bytes) and parsed with :func:`dissectors._mime.explode` (header fields as the
+  standard ``email`` package's compat32 model has them, MIME structure split with
+  bounds); it becomes a row of ``emails``, an ``emails/<fuid>.eml`` file with the
+  exact transmitted bytes, and one child object per MIME leaf part (attachments and
+  bodies) in ``files`` with ``parent_fuid`` set.
 * **Cross-flow joins**: each spec's ``assemble(tables)`` (FTP data ↔ command,
   TFTP request ↔ transfer) runs over all rows; files it renames are renamed on
   disk (names still chosen by us).
