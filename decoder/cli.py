@@ -387,8 +387,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "fn", None):
         ap.print_help()
         return 2
+    from decoder.gcpolicy import bulk
+
     try:
-        return int(args.fn(args) or 0)
+        with bulk():      # the whole verb: decoding, then writing tables and reports
+            return int(args.fn(args) or 0)
     except UsageError as e:
         print(f"wiretale: {e}", file=sys.stderr)
         return 2

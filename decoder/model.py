@@ -113,7 +113,7 @@ class Limits:
     max_decompression_ratio: int = 1000
     max_files: int = 100_000
     max_transcript: int = 1024 * 1024     # bytes per direction kept for a session's transcript view
-    rows_in_memory: int = 2000            # rows per table held in memory before spilling to disk
+    rows_in_memory: int = 5000            # table rows held in memory (all tables together) before spilling
 
     def replace(self, **changes: Any) -> "Limits":
         import dataclasses

@@ -34,6 +34,7 @@ from decoder.capture import CaptureError, CaptureInfo, Frame, PcapFileSource
 from decoder.defrag import Defragmenter
 from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
+from decoder.gcpolicy import bulk
 from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str
 from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
@@ -123,19 +124,29 @@ class Handler:
 ROW_KEYS: dict[str, Callable[[dict], Any]] = {"conn": lambda r: (r["ts"], r["first_frame"])}
 
 
+_BUDGET_CHECK = 256      # rows added between two looks at the in-memory total
+_MIN_SPILL = 64          # a table holding fewer rows is not worth a spill file of its own
+
+
 @dataclass
 class Results:
     """Rows gathered by the engine (plain dicts in :class:`RowStore` tables that spill to
-    disk, so memory does not grow with the capture; :mod:`reports.tables` makes DataFrames)."""
+    disk, so memory does not grow with the capture; :mod:`reports.tables` makes DataFrames).
+
+    ``mem_rows`` is one budget for all tables together (``Limits.rows_in_memory``): when
+    the rows held in memory pass it, the tables holding most spill until half the budget
+    is left. A per-table limit would let memory grow with the number of tables a capture
+    fills (twenty-odd at 2,000 rows each held ~30 MB at 1 GB; benchmarks/README.md)."""
 
     spill_dir: Path | None = None
-    mem_rows: int = 2000
+    mem_rows: int = 5000
     tables: dict[str, RowStore] = field(default_factory=dict)
     captures: list[dict] = field(default_factory=list)
     packets: Counter = field(default_factory=Counter)
     limits_hit: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     streams: dict[str, list[Chunk]] = field(default_factory=dict)
+    _since_check: int = 0
 
     def store(self, table: str) -> RowStore:
         st = self.tables.get(table)
@@ -153,6 +164,23 @@ class Results:
         st.append(row)
         if self.listener is not None:
             self.listener(table, row)
+        self._since_check += 1
+        if self._since_check >= _BUDGET_CHECK:
+            self._since_check = 0
+            self._keep_budget()
+
+    def _keep_budget(self) -> None:
+        """Spill the tables holding most rows while more than ``mem_rows`` are held in all."""
+        if self.spill_dir is None:
+            return
+        held = sum(st.held for st in self.tables.values())
+        if held <= self.mem_rows:
+            return
+        for st in sorted(self.tables.values(), key=lambda t: t.held, reverse=True):
+            if held <= self.mem_rows // 2 or st.held < _MIN_SPILL:
+                break
+            held -= st.held
+            st.spill()
 
     def cleanup(self) -> None:
         for st in self.tables.values():
@@ -990,7 +1018,8 @@ def run_engine(engine: Engine, paths: Sequence[str | Path]) -> Engine:
     """Run every capture through ``engine`` and assemble sessions (rows stay in RowStores)."""
     from decoder.session import assemble
 
-    for p in paths:
-        engine.run(p)
-    assemble(engine)
+    with bulk():
+        for p in paths:
+            engine.run(p)
+        assemble(engine)
     return engine

@@ -39,6 +39,16 @@ class RowStore:
         if self.spill_dir is not None and len(self._rows) >= self.mem_rows:
             self._spill()
 
+    @property
+    def held(self) -> int:
+        """Rows held in memory now."""
+        return len(self._rows)
+
+    def spill(self) -> None:
+        """Write the rows held in memory to a spill file now (nothing when there is no spill folder)."""
+        if self.spill_dir is not None and self._rows:
+            self._spill()
+
     def extend(self, rows: Iterable[dict]) -> None:
         for r in rows:
             self.append(r)
