@@ -1,0 +1,102 @@
+"""The engine's row tables: one in-memory budget for all tables, nothing lost when spilling,
+and the garbage-collector settings a run uses (restored afterwards)."""
+from __future__ import annotations
+
+import gc
+import random
+
+from decoder.gcpolicy import YOUNG_THRESHOLD, bulk
+from decoder.pipeline import ROW_KEYS, Engine, Results
+
+
+def _conn(i: int, ts: float) -> dict:
+    return {"ts": ts, "first_frame": i, "uid": f"C{i}", "n": i}
+
+
+def test_budget_holds_for_all_tables_together(tmp_path):
+    res = Results(spill_dir=tmp_path / "spill", mem_rows=300)
+    rng = random.Random(7)
+    want: dict[str, list[dict]] = {"conn": [], "timeline": [], "dns": [], "tiny": []}
+    peak = 0
+    for i in range(6000):
+        name = rng.choice(("conn", "timeline", "timeline", "dns"))
+        row = _conn(i, rng.random() * 100) if name == "conn" else {"ts": float(i), "i": i}
+        res.add(name, row)
+        want[name].append(row)
+        if i % 1000 == 0:
+            res.add("tiny", {"ts": float(i), "i": i})
+            want["tiny"].append({"ts": float(i), "i": i})
+        peak = max(peak, sum(st.held for st in res.tables.values()))
+    # the budget is checked every 256 rows: never more than the budget plus one check's worth
+    assert peak <= 300 + 256
+    assert any(st._spills for st in res.tables.values())
+    # every row comes back; conn in its key order, the others in the order they were added
+    assert list(res.tables["conn"]) == sorted(want["conn"], key=ROW_KEYS["conn"])
+    for name in ("timeline", "dns", "tiny"):
+        assert list(res.tables[name]) == want[name]
+        assert len(res.tables[name]) == len(want[name])
+    res.cleanup()
+
+
+def test_small_tables_are_not_spilled_one_row_at_a_time(tmp_path):
+    res = Results(spill_dir=tmp_path / "spill", mem_rows=100)
+    for i in range(2000):
+        res.add("big", {"ts": float(i)})
+        if i % 100 == 0:
+            res.add("small", {"ts": float(i)})
+    assert res.tables["big"]._spills
+    assert not res.tables["small"]._spills        # 20 rows: under the minimum worth a spill file
+    assert len(res.tables["small"]) == 20
+    res.cleanup()
+
+
+def test_no_spill_folder_keeps_everything_in_memory():
+    res = Results(spill_dir=None, mem_rows=10)
+    for i in range(1000):
+        res.add("t", {"ts": float(i)})
+    assert res.tables["t"].held == 1000
+    assert len(list(res.tables["t"])) == 1000
+
+
+def test_engine_row_budget_comes_from_limits(tmp_path):
+    from decoder.model import Limits
+
+    e = Engine(limits=Limits(rows_in_memory=123), out_dir=tmp_path)
+    assert e.results.mem_rows == 123
+
+
+def test_bulk_gc_settings_are_restored():
+    before = gc.get_threshold()
+    with bulk():
+        assert gc.get_threshold()[0] == max(YOUNG_THRESHOLD, before[0])
+        assert gc.get_threshold()[1:] == before[1:]
+        with bulk():                       # nested: leaves the outer settings alone
+            assert gc.get_threshold()[0] == max(YOUNG_THRESHOLD, before[0])
+        assert gc.get_threshold()[0] == max(YOUNG_THRESHOLD, before[0])
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_bulk_gc_still_collects_cycles():
+    import weakref
+
+    class Node:
+        pass
+
+    with bulk():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ref = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert ref() is None
+
+
+def test_bulk_leaves_a_disabled_collector_alone():
+    gc.disable()
+    try:
+        with bulk():
+            assert not gc.isenabled()
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
