@@ -32,6 +32,11 @@ WELL_KNOWN_SERVER_PORTS = frozenset({
 })
 
 
+_NO_FLAGS = (False, False)
+# where Flow.n keeps each counter: index + direction (ORIG 0, RESP 1)
+N_PKTS, N_IP_BYTES, N_BYTES = 0, 2, 4    # a UDP flow's fin/rst/seen_a/seen_d (only TCP writes them)
+
+
 def addr_str(raw: bytes) -> str:
     if len(raw) == 4:
         return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
@@ -41,7 +46,7 @@ def addr_str(raw: bytes) -> str:
 class Flow:
     __slots__ = (
         "uid", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "orig_raw", "resp_raw",
-        "first_ts", "last_ts", "first_frame", "last_frame", "pkts", "bytes", "ip_bytes",
+        "first_ts", "last_ts", "first_frame", "last_frame", "n",
         "hist", "halves", "syn", "synack", "fin", "rst", "roles_guessed", "handler",
         "finished", "keys", "gaps", "expectation", "seen_a", "seen_d", "idle",
     )
@@ -59,23 +64,25 @@ class Flow:
                              *(("capture", capture) if capture else ()))
         self.first_ts = self.last_ts = ts
         self.first_frame = self.last_frame = frame
-        self.pkts = [0, 0]
-        self.bytes = [0, 0]
-        self.ip_bytes = [0, 0]
+        self.n = [0, 0, 0, 0, 0, 0]      # packets, IP bytes, payload bytes (orig, resp each): one list, see N_*
         self.hist: list[str] = []
-        self.halves = (Half(limits), Half(limits)) if proto == "tcp" else None
         self.syn = False
         self.synack = False
-        self.fin = [False, False]
-        self.rst = [False, False]
+        if proto == "tcp":
+            self.halves = (Half(limits), Half(limits))
+            self.fin = [False, False]
+            self.rst = [False, False]
+            self.seen_a = [False, False]     # hot-path shortcuts for the two most frequent history letters
+            self.seen_d = [False, False]
+        else:                                # TCP's flags and halves: one shared, never-written tuple
+            self.halves = None
+            self.fin = self.rst = self.seen_a = self.seen_d = _NO_FLAGS
         self.roles_guessed = roles_guessed
         self.handler = None
         self.finished = False
         self.keys: tuple = ()
         self.gaps = 0
         self.expectation = None
-        self.seen_a = [False, False]     # hot-path shortcuts for the two most frequent history letters
-        self.seen_d = [False, False]
         self.idle = None                 # the engine's idle list this flow is in (None once closed)
 
     def mark(self, direction: int, letter: str) -> None:
@@ -84,14 +91,26 @@ class Flow:
             self.hist.append(ch)
 
     @property
+    def pkts(self) -> tuple[int, int]:
+        return (self.n[0], self.n[1])
+
+    @property
+    def ip_bytes(self) -> tuple[int, int]:
+        return (self.n[2], self.n[3])
+
+    @property
+    def bytes(self) -> tuple[int, int]:
+        return (self.n[4], self.n[5])
+
+    @property
     def history(self) -> str:
         return "".join(self.hist)
 
     def conn_state(self) -> str:
         if self.proto != "tcp":
-            if self.pkts[ORIG] and self.pkts[RESP]:
+            if self.n[N_PKTS + ORIG] and self.n[N_PKTS + RESP]:
                 return "SF"
-            return "S0" if self.pkts[ORIG] else "SHR"
+            return "S0" if self.n[N_PKTS + ORIG] else "SHR"
         fo, fr = self.fin
         ro, rr = self.rst
         if self.syn and not self.synack:

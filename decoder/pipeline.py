@@ -54,6 +54,15 @@ IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "
                   51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
 
 
+_PORTS = struct.Struct("!HH")
+
+
+def flow_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
+    """A flow table key: the addresses and ports as they are on the wire (src, dst, sport, dport,
+    network order), so the fast path takes it from an IPv4 header with one slice."""
+    return src + dst + _PORTS.pack(sport, dport)
+
+
 class DissectorBug(Exception):
     """Raised in strict mode when a dissector raised (our own bug)."""
 
@@ -101,6 +110,7 @@ class Chunk:
 
 
 _NO_HEADS = (b"", b"")   # a decided flow's detection window (never written to: detection is over)
+_NO_BUFFER: tuple = ()   # a decided flow's replay buffer (likewise)
 
 
 class Handler:
@@ -357,14 +367,15 @@ class Engine:
                     doff = (offb >> 4) * 4
                     if doff >= 20 and 34 + doff <= end:
                         self.n_tcp += 1
-                        self._tcp(data[26:30], sport, data[30:34], dport, seq, ack, flags,
+                        # the flow key is the header's own src, dst, sport, dport bytes: one slice
+                        self._tcp(data[26:38], sport, dport, seq, ack, flags,
                                   data[34 + doff:end], total - 20, ts, index)
                         return
                 elif proto == 17 and total >= 28:
                     sport, dport, ulen = _UDP.unpack_from(data, 34)
                     pend = end if not (8 <= ulen <= total - 20) else 34 + ulen
                     self.n_udp += 1
-                    self._udp(data[26:30], sport, data[30:34], dport, data[42:pend], total - 20, ts, index)
+                    self._udp(data[26:38], sport, dport, data[42:pend], total - 20, ts, index)
                     return
         self._slow(index, ts, lt, data)
 
@@ -419,7 +430,8 @@ class Engine:
                 return
             if not counted:
                 self.n_tcp += 1
-            self._tcp(src, sport, dst, dport, seq, ack, flags, data[start + doff:end], end - start, ts, frame)
+            self._tcp(src + dst + data[start:start + 4], sport, dport, seq, ack, flags, data[start + doff:end],
+                      end - start, ts, frame)
         elif proto == 17:
             if end - start < 8:
                 if not counted:
@@ -432,7 +444,7 @@ class Engine:
                 pend = start + ulen
             if not counted:
                 self.n_udp += 1
-            self._udp(src, sport, dst, dport, data[start + 8:pend], end - start, ts, frame)
+            self._udp(src + dst + data[start:start + 4], sport, dport, data[start + 8:pend], end - start, ts, frame)
         else:
             if not counted:
                 pk["other IP protocol: " + IP_PROTO_NAMES.get(proto, str(proto))] += 1
@@ -444,8 +456,8 @@ class Engine:
         if flipped:
             flow.hist.append("^")
         table = self.tcp if proto == "tcp" else self.udp
-        k1 = (orig[0], orig[1], resp[0], resp[1])
-        k2 = (resp[0], resp[1], orig[0], orig[1])
+        k1 = flow_key(orig[0], orig[1], resp[0], resp[1])
+        k2 = flow_key(resp[0], resp[1], orig[0], orig[1])
         flow.keys = (k1, k2)
         table[k1] = (flow, ORIG)
         table[k2] = (flow, RESP)
@@ -479,9 +491,10 @@ class Engine:
                 h.state = RAW
         return flow
 
-    def _tcp(self, src: bytes, sport: int, dst: bytes, dport: int, seq: int, ack: int, flags: int,
+    def _tcp(self, key: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
              payload: bytes, seglen: int, ts: float, frame: int) -> None:
-        ent = self.tcp.get((src, sport, dst, dport))
+        """One TCP segment; ``key`` is :func:`flow_key` of its (src, sport, dst, dport)."""
+        ent = self.tcp.get(key)
         syn_only = (flags & (SYN | ACK)) == SYN
         if ent is not None:
             flow, d = ent
@@ -491,6 +504,8 @@ class Engine:
                     self._close_flow(flow, ts, "port reused")
                     ent = None
         if ent is None:
+            half = (len(key) - 4) >> 1
+            src, dst = key[:half], key[half:2 * half]
             if flags & SYN and not flags & ACK:
                 orig, resp, guessed = (src, sport), (dst, dport), False
             elif flags & SYN and flags & ACK:
@@ -508,8 +523,9 @@ class Engine:
             flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
-        flow.pkts[d] += 1
-        flow.ip_bytes[d] += seglen
+        n = flow.n
+        n[d] += 1                  # packets, IP bytes (flows.N_*)
+        n[2 + d] += seglen
         if flow.finished:
             return
         halves = flow.halves
@@ -549,7 +565,7 @@ class Engine:
             retrans = me.retrans
             differs = me.segment(seq, payload, bool(flags & FIN), out)
             if payload:
-                flow.bytes[d] += len(payload)
+                n[4 + d] += len(payload)
                 if not flow.seen_d[d]:
                     flow.seen_d[d] = True
                     flow.mark(d, "D")
@@ -576,10 +592,13 @@ class Engine:
                            and not me.starts and not other.starts):
             self._finish(flow, ts)
 
-    def _udp(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, iplen: int,
+    def _udp(self, key: bytes, sport: int, dport: int, payload: bytes, iplen: int,
              ts: float, frame: int) -> None:
-        ent = self.udp.get((src, sport, dst, dport))
+        """One UDP datagram; ``key`` is :func:`flow_key` of its (src, sport, dst, dport)."""
+        ent = self.udp.get(key)
         if ent is None:
+            half = (len(key) - 4) >> 1
+            src, dst = key[:half], key[half:2 * half]
             if sport in self.server_ports and dport not in self.server_ports and \
                     self.expect.match("udp", addr_str(src), sport, addr_str(dst), dport, ts) is None:
                 flow = self._new_flow("udp", (dst, dport), (src, sport), ts, frame, True, flipped=True)
@@ -591,9 +610,10 @@ class Engine:
             flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
-        flow.pkts[d] += 1
-        flow.ip_bytes[d] += iplen
-        flow.bytes[d] += len(payload)
+        n = flow.n
+        n[d] += 1
+        n[2 + d] += iplen
+        n[4 + d] += len(payload)
         self._deliver(flow, d, [(False, payload)], ts, frame)
 
     # ------------------------------------------------------------------ dissection
@@ -648,7 +668,7 @@ class Engine:
         if not any(h.heads):
             if full:
                 h.state = RAW
-                h.buffer = []
+                h.buffer = _NO_BUFFER
             return
         spec, final = self.detector.decide(flow.proto, h.port_specs, h.heads, full)
         if spec is not None:
@@ -656,12 +676,12 @@ class Engine:
         elif final:
             h.state = RAW
             h.heads = _NO_HEADS
-            h.buffer = []
+            h.buffer = _NO_BUFFER
 
     def _attach_and_replay(self, flow: Flow, h: Handler, spec: DissectorSpec, ts: float) -> None:
         """Start ``spec``'s dissector and feed it what detection buffered, in the original order
         and with each chunk's own time and frame."""
-        buffered, h.buffer = h.buffer, []
+        buffered, h.buffer = h.buffer, _NO_BUFFER
         h.heads = _NO_HEADS            # detection is over: its window is no longer needed
         self._attach(flow, spec, ts)
         for bd, data, gap, bts, bframe in buffered:
@@ -824,7 +844,7 @@ class Engine:
             if spec is not None:
                 self._attach_and_replay(flow, h, spec, ts)
             else:
-                h.buffer = []
+                h.buffer = _NO_BUFFER
                 h.state = RAW
         if h.state == ATTACHED:
             # what the dissector says at close belongs to the flow's last frame, not to whichever flow
@@ -836,7 +856,7 @@ class Engine:
         # a finished flow lingers to absorb its last ACKs: keep only what the port-reuse check and the
         # conn row need (up to max_lingering_flows of them are held)
         h.dissector = None
-        h.buffer = []
+        h.buffer = _NO_BUFFER
         h.heads = _NO_HEADS
         h.ctx = None
         h.port_specs = ()
@@ -873,10 +893,10 @@ class Engine:
         self.results.add("conn", {
             "ts": flow.first_ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
             "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": flow.proto, "service": svc,
-            "duration": round(flow.last_ts - flow.first_ts, 6), "orig_bytes": flow.bytes[ORIG],
-            "resp_bytes": flow.bytes[RESP], "conn_state": flow.conn_state(), "missed_bytes": flow.missed_bytes,
-            "history": flow.history, "orig_pkts": flow.pkts[ORIG], "resp_pkts": flow.pkts[RESP],
-            "orig_ip_bytes": flow.ip_bytes[ORIG], "resp_ip_bytes": flow.ip_bytes[RESP],
+            "duration": round(flow.last_ts - flow.first_ts, 6), "orig_bytes": flow.n[4],
+            "resp_bytes": flow.n[5], "conn_state": flow.conn_state(), "missed_bytes": flow.missed_bytes,
+            "history": flow.history, "orig_pkts": flow.n[0], "resp_pkts": flow.n[1],
+            "orig_ip_bytes": flow.n[2], "resp_ip_bytes": flow.n[3],
             "roles_guessed": flow.roles_guessed,
             "out_of_order": (flow.halves[0].ooo + flow.halves[1].ooo) if flow.halves else 0,
             "retransmissions": (flow.halves[0].retrans + flow.halves[1].retrans) if flow.halves else 0,

@@ -127,21 +127,21 @@ class RowStore:
         self._rows = []
         self._n = 0
 
-    def update_by(self, field: str, updates: dict[object, dict]) -> None:
-        """Replace rows whose ``field`` value is in ``updates`` (used to merge assembled rows).
-        Streams through a new store, so memory holds no more than one batch."""
-        if not updates:
+    def patch_by(self, field: str, patches: dict[object, dict]) -> None:
+        """Merge ``patches[row[field]]`` into each row that has one (its keys overwrite, the row's
+        other keys stay). Streams through a new store, so memory holds no more than one batch."""
+        if not patches:
             return
         new = RowStore(self.name + "~", self.spill_dir, self.mem_rows, self.key)
         for r in self:
-            new.append(updates.get(r.get(field), r))
+            p = patches.get(r.get(field))
+            new.append({**r, **p} if p is not None else r)
         self.clear()
         self._rows, self._spills, self._levels, self._n = new._rows, new._spills, new._levels, new._n
         self._serial = max(self._serial, new._serial)
-        self.name = new.name
 
 
-_CHUNK = 500
+_CHUNK = 100    # rows per pickle in a spill file: a merge holds one chunk per file it reads
 _FANIN = 16
 
 

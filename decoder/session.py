@@ -85,11 +85,27 @@ def explode_email(engine: "Engine", row: dict) -> None:
     })
 
 
+# What an assemble hook sees of the child flows' ``conn`` and ``files`` rows: the join keys and
+# what a join may change. A returned conn or files row is merged into the stored row of the same
+# uid/fuid (its keys overwrite), so the columns a hook never saw are kept as they were.
+ASSEMBLE_COLUMNS = {
+    "conn": ("uid", "service", "parent_uid", "expect_token", "nat"),
+    "files": ("uid", "fuid", "source", "kind", "seen_bytes", "missing_bytes", "mime_type", "filename", "path"),
+}
+_MERGE_KEYS = {"conn": "uid", "files": "fuid"}
+
+
 def assemble(engine: "Engine") -> None:
     """Run each spec's ``assemble`` hook over the tables it declares (``assemble_tables``).
-    ``conn`` holds only flows foreseen by another (``parent_uid`` set) and ``files`` only their
-    objects: the rows cross-flow joins are about. Rows a hook returns are merged back by key
-    (conn by uid, files by fuid) or replace their table; nothing is held whole in memory."""
+
+    ``conn`` and ``files`` hold only flows foreseen by another (``parent_uid`` or ``expect_token``
+    set) and their objects, with the columns of :data:`ASSEMBLE_COLUMNS`: the rows cross-flow joins
+    are about. Every other table is the engine's disk-backed store itself (re-iterable, never loaded
+    whole). A hook returns iterables of rows, which are consumed in the mapping's order, each to its
+    end before the next, and streamed into new stores: conn and files rows are merged into the
+    stored rows by uid/fuid, any other table is replaced. So memory holds the child flows' few
+    columns and whatever a hook keeps per join, not the tables (at 1 GB the old whole-table join
+    was the one step whose memory followed the file: benchmarks/README.md)."""
     res = engine.results
     hooks: list = []
     wanted: set[str] = set()
@@ -99,40 +115,66 @@ def assemble(engine: "Engine") -> None:
             wanted.update(spec.assemble_tables)
     if not hooks:
         return
-    small: dict[str, list[dict]] = {}
+    small: dict[str, list[dict]] = {"conn": []}
     child_uids: set[str] = set()
-    small["conn"] = []
+    ccols = ASSEMBLE_COLUMNS["conn"]
     for c in res.tables.get("conn", ()):
         if c.get("parent_uid") or c.get("expect_token"):
-            small["conn"].append(c)
+            small["conn"].append({k: c.get(k) for k in ccols})
             child_uids.add(c["uid"])
     if "files" in wanted:
-        small["files"] = [f for f in res.tables.get("files", ()) if f.get("uid") in child_uids]
-    for name in wanted - {"conn", "files", "timeline", "anomalies"}:
-        small[name] = res.tables[name].to_list() if name in res.tables else []
-    changed: set[str] = set()
+        fcols = ASSEMBLE_COLUMNS["files"]
+        small["files"] = [{k: f.get(k) for k in fcols} for f in res.tables.get("files", ())
+                          if f.get("uid") in child_uids]
     for fn, names in hooks:
+        tables = {k: (small[k] if k in small else res.tables.get(k) or []) for k in names
+                  if k not in ("timeline", "anomalies")}
         try:
-            new = fn({k: list(small.get(k, ())) for k in names})
+            new = fn(tables) or {}
+            for name, rows in new.items():
+                if name in ("timeline", "anomalies"):
+                    for _ in rows:        # not replaceable by a join: consumed, ignored
+                        pass
+                elif name in _MERGE_KEYS:
+                    small[name] = _merge_back(engine, name, rows)
+                else:
+                    _replace(res, name, rows)
         except Exception as e:
             if engine.strict:
                 raise
             engine.anomaly(0.0, "dissector_error", f"assemble ({getattr(fn, '__module__', '?')}): "
                            f"{type(e).__name__}: {e}", source="assemble")
             continue
-        for name, rows in (new or {}).items():
-            small[name] = list(rows)
-            changed.add(name)
-    for name in changed:
-        if name == "conn":
-            res.store("conn").update_by("uid", {r["uid"]: r for r in small["conn"]})
-        elif name == "files":
-            # objects whose name was learnt after the fact get it on disk too (names still ours)
-            for row in small["files"]:
-                if row.get("filename") and row.get("path"):
-                    want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
-                    if not str(row["path"]).endswith(want):
-                        engine.store.rename(row, row["filename"])
-            res.store("files").update_by("fuid", {r["fuid"]: r for r in small["files"]})
-        elif name not in ("timeline", "anomalies"):
-            res.store(name).replace(small[name])
+
+
+def _replace(res: Any, name: str, rows: Any) -> None:
+    """Stream ``rows`` into a new store for table ``name`` and put it in the old one's place
+    (the rows may be read from the old store while the new one is written)."""
+    from decoder.rows import RowStore
+
+    old = res.tables.get(name)
+    # a quarter of the run's row budget: the other tables still hold their share while this one is made
+    new = RowStore(name + "~", res.spill_dir, max(64, res.mem_rows // 4), old.key if old is not None else None)
+    for r in rows:
+        new.append(r)
+    if old is not None:
+        old.clear()
+    new.name = name
+    res.tables[name] = new
+
+
+def _merge_back(engine: "Engine", name: str, rows: Any) -> list[dict]:
+    """Merge a hook's conn/files rows into the stored rows by key; files whose name was learnt
+    get it on disk too (names still ours). Returns the hook's rows (the next hook sees them)."""
+    key = _MERGE_KEYS[name]
+    got = [dict(r) for r in rows]
+    patches = {r[key]: r for r in got if r.get(key) is not None}
+    if name == "files":
+        for row in got:
+            if row.get("filename") and row.get("path"):
+                want = f"{row['fuid']}-{safe_name(row['filename'], row.get('kind') or 'file')}"
+                if not str(row["path"]).endswith(want):
+                    engine.store.rename(row, row["filename"])     # sets row["path"]
+    if patches:
+        engine.results.store(name).patch_by(key, patches)
+    return got

@@ -349,6 +349,10 @@ class _Stream:
 
 class DnsDissector:
     """Sans-IO DNS dissector for one UDP or TCP flow."""
+    # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
+    __slots__ = ("confirmed", "ctx", "max_pending", "max_ptrs", "mdns", "pending", "proto", "qindex",
+                 "serial", "streams", "tcp", "violated", "xfr")
+
 
     def __init__(self, ctx: FlowContext, tcp: bool | None = None) -> None:
         self.ctx = ctx
@@ -365,7 +369,7 @@ class DnsDissector:
         self.serial = 0
         self.xfr: dict[int, int] = {}         # trans_id -> serial of an open zone transfer
         self.qindex: dict[tuple, int] = {}    # (id, question key) -> serial of an unanswered query
-        self.streams = (_Stream(), _Stream())
+        self.streams = (_Stream(), _Stream()) if self.tcp else ()   # TCP framing only (RFC 1035 4.2.2)
 
     # -------------------------------------------------------------- contract
     def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]:
@@ -591,6 +595,14 @@ class DnsDissector:
         tx = self.pending.pop(serial)
         self._forget(serial, tx)
         out.append(self._record(tx))
+        if not self.pending:
+            # every query answered: fresh empty dicts (a dict keeps its table after deletions, and
+            # an answered UDP flow waits out its idle timeout with this state: memory per open flow)
+            self.pending = {}
+            if not self.qindex:
+                self.qindex = {}
+            if not self.xfr:
+                self.xfr = {}
 
     def _unindex(self, serial: int, tx: _Tx) -> None:
         key = (tx.trans_id, _qkey(tx.question))

@@ -80,7 +80,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from decoder.model import (
     Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect,
@@ -1123,107 +1123,112 @@ def _basename(path: str | None) -> str | None:
     return b or None
 
 
-def assemble(tables: Mapping[str, Sequence[dict]]) -> dict[str, list[dict]]:
+def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
     """Join data connections to the commands that used them (see module docstring).
-    Pure: returns new row dicts for ``ftp``, ``files`` and ``ftp_listing``."""
-    conn = tables.get("conn") or []
-    ftp_rows = tables.get("ftp") or []
-    files = tables.get("files") or []
-    listing = tables.get("ftp_listing") or []
 
-    data_conn: dict[str, dict] = {}      # token -> conn row
-    for c in conn:
+    Pure and streaming: returns new row dicts for ``ftp``, ``files`` and ``ftp_listing`` as
+    iterators, to be consumed in that order (the engine does: ``decoder.session``), each to its
+    end before the next — the ``files`` and ``ftp_listing`` rows depend on what the ``ftp`` rows
+    taught. Memory holds the data connections and their files (children of an expectation,
+    with the few columns the join reads), one entry per transfer, and one row at a time of the
+    ``ftp`` and ``ftp_listing`` tables."""
+    data_conn: dict[str, tuple[str | None, bool]] = {}      # token -> (data conn uid, nat)
+    for c in tables.get("conn") or ():
         tok = c.get("expect_token")
         if tok and c.get("service") == "ftp-data" and tok not in data_conn:
-            data_conn[tok] = c
-    files_by_uid: dict[str, list[dict]] = {}
-    for f in files:
+            data_conn[tok] = (c.get("uid"), bool(c.get("nat")))
+    files_by_uid: dict[str, list[tuple[str | None, int, int, str | None]]] = {}   # uid -> fuid, seen, missing, mime
+    for f in tables.get("files") or ():
         if f.get("source") == "FTP_DATA" and f.get("uid"):
-            files_by_uid.setdefault(f["uid"], []).append(f)
+            files_by_uid.setdefault(f["uid"], []).append(
+                (f.get("fuid"), f.get("seen_bytes") or 0, f.get("missing_bytes") or 0, f.get("mime_type")))
 
-    new_ftp: list[dict] = []
-    by_data_uid: dict[str, dict] = {}    # data conn uid -> ftp row (transfer commands)
-    file_names: dict[str, tuple[str | None, str | None]] = {}   # fuid -> (name, mime)
-    for row in ftp_rows:
-        r = dict(row)
-        new_ftp.append(r)
-        tok = r.get("data_token")
-        cmd = r.get("command")
-        if not tok or cmd not in TRANSFER_COMMANDS:
-            continue
-        c = data_conn.get(tok)
-        status = r.get("data_status")
-        if c is None:
-            if status == "complete":
-                r["data_status"] = "no_data_connection"
-            continue
-        uid = c.get("uid")
-        dc = r.get("data_channel")
-        if dataclasses.is_dataclass(dc) and not isinstance(dc, type):
-            dc = dataclasses.asdict(dc)
-        dc = dict(dc) if isinstance(dc, Mapping) else {}
-        dc["uid"] = uid
-        dc["nat"] = bool(c.get("nat"))     # matched by port only: the announced address differed
-        r["data_channel"] = dc
-        by_data_uid[uid] = r
-        fl = files_by_uid.get(uid, [])
-        if not fl:
-            if status == "complete":
-                r["data_status"] = "complete" if cmd in LISTING_COMMANDS else "no_data"
-            continue
-        f = max(fl, key=lambda x: x.get("seen_bytes") or 0)
-        r["fuid"] = f.get("fuid")
-        seen = f.get("seen_bytes") or 0
-        missing = f.get("missing_bytes") or 0
-        name = _basename(r.get("path"))
-        if cmd in LISTING_COMMANDS:
-            where = name or ("root" if r.get("path") == "/" else "cwd")
-            name = f"{cmd.lower()}-{where}.txt"
-            mime = "text/plain"
-        else:
-            mime = f.get("mime_type")
-            if not mime and name and "." in name:
-                mime = _EXT_MIME.get(name.rsplit(".", 1)[1].lower())
-        r["mime_type"] = r.get("mime_type") or mime
-        if r.get("file_size") is None:
-            r["file_size"] = seen + missing
-        announced = row.get("file_size")
-        short = bool(missing) or (announced is not None and seen < announced)
-        if status == "complete" and short:
-            r["data_status"] = "partial"
-        elif status is None:
-            # no final reply in the capture: judge from the bytes alone
-            if short:
+    by_data_uid: dict[str, tuple[str | None, str | None, str | None]] = {}   # data uid -> command, path, control uid
+    file_names: dict[str | None, tuple[str | None, str | None]] = {}        # fuid -> (name, mime)
+
+    def ftp_rows() -> Iterator[dict]:
+        for row in tables.get("ftp") or ():
+            r = dict(row)
+            tok = r.get("data_token")
+            cmd = r.get("command")
+            if not tok or cmd not in TRANSFER_COMMANDS:
+                yield r
+                continue
+            c = data_conn.get(tok)
+            status = r.get("data_status")
+            if c is None:
+                if status == "complete":
+                    r["data_status"] = "no_data_connection"
+                yield r
+                continue
+            uid, nat = c
+            dc = r.get("data_channel")
+            if dataclasses.is_dataclass(dc) and not isinstance(dc, type):
+                dc = dataclasses.asdict(dc)
+            dc = dict(dc) if isinstance(dc, Mapping) else {}
+            dc["uid"] = uid
+            dc["nat"] = nat                  # matched by port only: the announced address differed
+            r["data_channel"] = dc
+            if uid is not None:
+                by_data_uid[uid] = (cmd, r.get("path"), r.get("uid"))
+            fl = files_by_uid.get(uid, []) if uid is not None else []
+            if not fl:
+                if status == "complete":
+                    r["data_status"] = "complete" if cmd in LISTING_COMMANDS else "no_data"
+                yield r
+                continue
+            fuid, seen, missing, fmime = max(fl, key=lambda x: x[1])
+            r["fuid"] = fuid
+            name = _basename(r.get("path"))
+            if cmd in LISTING_COMMANDS:
+                where = name or ("root" if r.get("path") == "/" else "cwd")
+                name = f"{cmd.lower()}-{where}.txt"
+                mime = "text/plain"
+            else:
+                mime = fmime
+                if not mime and name and "." in name:
+                    mime = _EXT_MIME.get(name.rsplit(".", 1)[1].lower())
+            r["mime_type"] = r.get("mime_type") or mime
+            if r.get("file_size") is None:
+                r["file_size"] = seen + missing
+            announced = row.get("file_size")
+            short = bool(missing) or (announced is not None and seen < announced)
+            if status == "complete" and short:
                 r["data_status"] = "partial"
-            elif announced is not None:
-                r["data_status"] = "complete"
-        for ff in fl:
-            file_names[ff.get("fuid")] = (name, mime)
+            elif status is None:
+                # no final reply in the capture: judge from the bytes alone
+                if short:
+                    r["data_status"] = "partial"
+                elif announced is not None:
+                    r["data_status"] = "complete"
+            for ff in fl:
+                file_names[ff[0]] = (name, mime)
+            yield r
 
-    new_files: list[dict] = []
-    for f in files:
-        nf = dict(f)
-        hit = file_names.get(f.get("fuid"))
-        if hit:
-            name, mime = hit
-            if name:
-                nf["filename"] = name
-            if mime and not nf.get("mime_type"):
-                nf["mime_type"] = mime
-        new_files.append(nf)
+    def new_files() -> Iterator[dict]:
+        for f in tables.get("files") or ():
+            nf = dict(f)
+            hit = file_names.get(f.get("fuid"))
+            if hit:
+                name, mime = hit
+                if name:
+                    nf["filename"] = name
+                if mime and not nf.get("mime_type"):
+                    nf["mime_type"] = mime
+            yield nf
 
-    new_listing: list[dict] = []
-    for row in listing:
-        r = by_data_uid.get(row.get("uid"))
-        if r is None or r.get("command") not in LISTING_COMMANDS:
-            continue
-        nr = dict(row)
-        nr["path"] = r.get("path")
-        nr["command"] = r.get("command")
-        nr["control_uid"] = r.get("uid")
-        new_listing.append(nr)
+    def new_listing() -> Iterator[dict]:
+        for row in tables.get("ftp_listing") or ():
+            r = by_data_uid.get(row.get("uid"))
+            if r is None or r[0] not in LISTING_COMMANDS:
+                continue
+            nr = dict(row)
+            nr["path"] = r[1]
+            nr["command"] = r[0]
+            nr["control_uid"] = r[2]
+            yield nr
 
-    return {"ftp": new_ftp, "files": new_files, "ftp_listing": new_listing}
+    return {"ftp": ftp_rows(), "files": new_files(), "ftp_listing": new_listing()}
 
 
 # ---------------------------------------------------------------- registration

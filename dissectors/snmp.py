@@ -535,6 +535,10 @@ def probe(direction: Direction, data: bytes) -> Verdict:
 # ---------------------------------------------------------------- dissector
 class SnmpDissector:
     """One instance per UDP flow; both directions, one message per datagram."""
+    # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
+    __slots__ = ("communities", "community", "confirmed", "counts", "ctx", "display_string", "first_ts",
+                 "last_ts", "limits", "pending", "pending_capped", "up_since", "version")
+
 
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
@@ -641,6 +645,8 @@ class SnmpDissector:
             pend = self.pending.get(key)
             if pend is not None and pend[1] != direction:
                 del self.pending[key]
+                if not self.pending:
+                    self.pending = {}    # all answered: a fresh dict (deleting keeps the table's size)
                 rtt = round(ts - pend[0], 6)
                 if msg.community is not None and msg.community in self.communities:
                     self.communities[msg.community][1] = True

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from decoder.model import (
     Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose, FileData,
@@ -369,6 +369,13 @@ def _int_opt(opts: Mapping[str, str], name: str) -> int | None:
 class _Transfer:
     """DATA/ACK/OACK/ERROR bookkeeping of one transfer."""
 
+    # thirty-odd fields, kept per transfer flow while it waits out its idle timeout: no __dict__
+    __slots__ = ("aborted", "acks_seen", "blksize", "blksize_known", "block_acked", "block_sent",
+                 "complete", "duplicates", "error_code", "error_msg", "file_closed", "file_open",
+                 "filename", "final_abs", "finished", "first_ts", "missing_blocks", "missing_bytes",
+                 "mode", "next_abs", "oack_seen", "op", "pending", "req_options", "request_ts",
+                 "seen_packets", "sender", "size", "token", "tsize", "windowsize", "wrap_mode")
+
     def __init__(self, op: str | None, filename: str | None, mode: str | None,
                  req_options: Mapping[str, str], request_ts: float | None,
                  token: str | None) -> None:
@@ -429,6 +436,9 @@ class _Transfer:
 
 class TftpDissector:
     """One instance per UDP flow: a request flow (port 69) or a transfer flow."""
+    # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
+    __slots__ = ("confirmed", "ctx", "done", "limits", "requests", "transfer")
+
 
     HANDLE = "tftp"
 
@@ -839,10 +849,14 @@ _TRANSFER_FIELDS = ("size", "block_sent", "block_acked", "blksize", "tsize", "co
                     "fuid")
 
 
-def assemble(tables: Mapping[str, Sequence[dict]]) -> Mapping[str, list[dict]]:
+def assemble(tables: Mapping[str, Iterable[dict]]) -> Mapping[str, Iterator[dict]]:
     """Fold each transfer row into its request row (one row per request, keyed by
-    the request flow's uid, ``uid_data`` = the transfer flow's uid)."""
-    rows = list(tables.get("tftp") or ())
+    the request flow's uid, ``uid_data`` = the transfer flow's uid).
+
+    Pure and streaming: the ``tftp`` table is read twice (it must be re-iterable, as the
+    engine's tables are): once for what each transfer adds to its request, once to yield
+    the rows. Memory holds one small entry per transfer, not the table."""
+    rows = tables.get("tftp") or ()
     if not rows:
         return {}
     parent = {}
@@ -850,28 +864,42 @@ def assemble(tables: Mapping[str, Sequence[dict]]) -> Mapping[str, list[dict]]:
         p, tok = c.get("parent_uid"), c.get("expect_token")
         if isinstance(p, str) and p and isinstance(tok, str):
             parent[c.get("uid")] = (p, tok)
-    requests: dict[tuple[str, str], int] = {}
-    for i, r in enumerate(rows):
+    # pass 1: which (request uid, token) pairs exist, and each transfer's fields for its request
+    requests: dict[tuple[Any, str], int] = {}      # key -> how many request rows have it
+    transfers: dict[tuple[Any, str], list[dict]] = {}
+    for r in rows:
         tok = r.get("expect_token")
         if r.get("uid_data") != r.get("uid") and isinstance(tok, str) and tok:
-            requests[(r.get("uid"), tok)] = i
-    out = [dict(r) for r in rows]
-    drop: set[int] = set()
-    for i, r in enumerate(rows):
-        if r.get("uid_data") != r.get("uid") or r.get("uid") not in parent:
-            continue
-        j = requests.get(parent[r["uid"]])
-        if j is None:
-            continue
-        target = out[j]
-        target["uid_data"] = r["uid"]
-        for f in _TRANSFER_FIELDS:
-            if r.get(f) is not None:
-                target[f] = r[f]
-        if target.get("error_code") is None and r.get("error_code") is not None:
-            target["error_code"], target["error_msg"] = r["error_code"], r.get("error_msg")
-        drop.add(i)
-    return {"tftp": [r for i, r in enumerate(out) if i not in drop]}
+            requests[(r.get("uid"), tok)] = requests.get((r.get("uid"), tok), 0) + 1
+        elif r.get("uid_data") == r.get("uid") and r.get("uid") in parent:
+            transfers.setdefault(parent[r["uid"]], []).append(
+                {"uid": r["uid"], **{f: r.get(f) for f in _TRANSFER_FIELDS},
+                 "error_code": r.get("error_code"), "error_msg": r.get("error_msg")})
+    folded = {k: v for k, v in transfers.items() if k in requests}
+    dropped = {t["uid"] for v in folded.values() for t in v}
+
+    def out() -> Iterator[dict]:
+        seen_req: dict[tuple[Any, str], int] = {}
+        for r in rows:
+            tok = r.get("expect_token")
+            if r.get("uid_data") == r.get("uid") and r.get("uid") in dropped:
+                continue
+            target = dict(r)
+            key = (r.get("uid"), tok)
+            if r.get("uid_data") != r.get("uid") and key in folded:
+                seen_req[key] = seen_req.get(key, 0) + 1
+            if r.get("uid_data") != r.get("uid") and key in folded and seen_req[key] == requests[key]:
+                # the last request row with this key takes its transfers (as it always has)
+                for t in folded[key]:
+                    target["uid_data"] = t["uid"]
+                    for f in _TRANSFER_FIELDS:
+                        if t[f] is not None:
+                            target[f] = t[f]
+                    if target.get("error_code") is None and t["error_code"] is not None:
+                        target["error_code"], target["error_msg"] = t["error_code"], t["error_msg"]
+            yield target
+
+    return {"tftp": out()}
 
 
 SPECS: tuple[DissectorSpec, ...] = (

@@ -162,7 +162,7 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
 # value, we wrote its str()), a non-str dict key, an int beyond 64 bits, a str with a lone surrogate,
 # or an object of any other type.
 
-_BATCH = 1000                                  # rows encoded by one C call chain
+_BATCH = 250                                   # rows encoded by one C call chain (and held, re-ordered, at once)
 # subclasses of str, int, dict and list, datetimes and dataclasses go to _refuse (json.dumps wrote
 # them differently), and so does any type orjson does not know
 _ORJSON_OPTS = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME

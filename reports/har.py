@@ -170,17 +170,69 @@ def _records(table: Any) -> Iterable[dict]:
     return table
 
 
+_INDEX_IN_MEMORY = 10_000    # stored paths kept in a dict up to this many objects; past it, in SQLite on disk
+
+
 class _Files:
+    """Where each object was stored, by fuid. Up to ``_INDEX_IN_MEMORY`` objects the index is a
+    dict; a larger files table goes to a temporary SQLite database (stdlib ``sqlite3``), so the
+    HAR of a 1 GB capture (51,000 objects) does not hold one entry per object in memory."""
+
     def __init__(self, tables: Mapping[str, Any], files_dir: Path) -> None:
         self.dir = Path(files_dir)
-        self.rows: dict[str, dict] = {}
-        for r in _records(tables.get("files")):   # only what a lookup needs, so memory stays small
-            self.rows[str(r.get("fuid"))] = {"path": r.get("path")}
+        self._mem: dict[str, Any] = {}
+        self._db: Any = None
+        self._tmp: Any = None
+        for r in _records(tables.get("files")):   # only what a lookup needs
+            if self._db is None and len(self._mem) >= _INDEX_IN_MEMORY:
+                self._to_disk()
+            fuid, path = str(r.get("fuid")), r.get("path")
+            path = str(path) if _v(path) else None
+            if self._db is not None:
+                self._pending.append((fuid, path))
+                if len(self._pending) >= 1000:
+                    self._flush()
+            else:
+                self._mem[fuid] = path
+        if self._db is not None:
+            self._flush()
+
+    def _to_disk(self) -> None:
+        import sqlite3
+        import tempfile
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="wiretale-har-")
+        self._db = sqlite3.connect(str(Path(self._tmp.name) / "files.db"))
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE f (fuid TEXT PRIMARY KEY, path TEXT)")
+        self._pending: list[tuple[str, str | None]] = list(self._mem.items())
+        self._mem = {}
+        self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO f VALUES (?, ?)", self._pending)
+        self._pending = []
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _stored(self, fuid: str) -> tuple[bool, str | None]:
+        """(known, stored path) of an object."""
+        if self._db is None:
+            return (fuid in self._mem, self._mem.get(fuid))
+        row = self._db.execute("SELECT path FROM f WHERE fuid = ?", (fuid,)).fetchone()
+        return (row is not None, row[0] if row is not None else None)
 
     def path(self, fuid: str) -> Path | None:
-        r = self.rows.get(fuid)
-        if r is not None and _v(r.get("path")):
-            p = Path(str(r["path"]))
+        known, stored = self._stored(fuid)
+        if known and stored:
+            p = Path(stored)
             for cand in (p, self.dir / p.name):
                 if cand.is_file():
                     return cand
@@ -335,12 +387,15 @@ def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_co
         fh.write(('{"log": {"version": %s, "creator": %s, "entries": [' % (
             json.dumps(HAR_VERSION), json.dumps({"name": "wiretale", "version": ver}))).encode("utf-8"))
         sep = b"\n"
-        for r in rows:
-            if first is None:
-                first = float(r["ts"])
-            fh.write(sep)
-            fh.write(_entry_json(_entry(r, files, max_content)))
-            sep = b",\n"
+        try:
+            for r in rows:
+                if first is None:
+                    first = float(r["ts"])
+                fh.write(sep)
+                fh.write(_entry_json(_entry(r, files, max_content)))
+                sep = b",\n"
+        finally:
+            files.close()
         pages = [{"startedDateTime": _iso(first), "id": "page_1",
                   "title": "HTTP transactions decoded from a packet capture",
                   "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if first is not None else []

@@ -229,3 +229,23 @@ def test_build_har_is_json_serialisable():
     json.dumps(doc)
     validate(doc)
     assert doc["log"]["entries"][0]["request"]["url"] == "http://[2001:db8::1]:8080/"
+
+
+def test_file_index_on_disk_gives_the_same_har(tmp_path, monkeypatch):
+    """Past _INDEX_IN_MEMORY objects the fuid → stored path index moves to SQLite on disk (memory must not
+    grow with the number of objects); the HAR written must be byte for byte the one the dict gives."""
+    import reports.har as har
+    from decoder import analyze
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "http.pcap"
+    a = analyze(sample, out_dir=tmp_path / "o")
+    tables = {"http": a.rows["http"], "files": a.rows["files"]}
+    assert len(tables["files"]) > 5
+    write_har(tables, tmp_path / "o" / "files", tmp_path / "mem.har")
+    monkeypatch.setattr(har, "_INDEX_IN_MEMORY", 3)
+    write_har(tables, tmp_path / "o" / "files", tmp_path / "disk.har")
+    mem, disk = (tmp_path / "mem.har").read_bytes(), (tmp_path / "disk.har").read_bytes()
+    assert mem == disk
+    entries = json.loads(disk)["log"]["entries"]
+    assert sum(1 for e in entries if e["response"]["content"].get("text")) >= 3
+    a.close()

@@ -509,7 +509,7 @@ def test_assemble_joins_and_is_pure():
     import copy
     t = _tables()
     before = copy.deepcopy(t)
-    out = assemble(t)
+    out = {k: list(v) for k, v in assemble(t).items()}   # consumed in order, as the engine does
     assert t == before                        # input untouched
     f = {r["ts"]: r for r in out["ftp"]}
     assert f[2.0]["data_channel"]["uid"] == "Cd1" and f[2.0]["fuid"] == "F1"
@@ -534,7 +534,7 @@ def test_assemble_joins_and_is_pure():
 
 
 def test_assemble_on_empty_tables():
-    out = assemble({})
+    out = {k: list(v) for k, v in assemble({}).items()}
     assert out == {"ftp": [], "files": [], "ftp_listing": []}
 
 

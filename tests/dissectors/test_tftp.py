@@ -313,14 +313,14 @@ def test_assemble_folds_transfer_row_into_request_row():
             {"uid": "Cdata", "parent_uid": "Creq", "expect_token": "tftp0"},
             {"uid": "Cother", "parent_uid": float("nan"), "expect_token": float("nan")}]
     tables = {"tftp": [req, dat, other], "conn": conn}
-    out = assemble(tables)["tftp"]
+    out = list(assemble(tables)["tftp"])
     assert len(out) == 2
     merged = out[0]
     assert (merged["uid"], merged["uid_data"], merged["size"], merged["fuid"],
             merged["complete"]) == ("Creq", "Cdata", 10, "Fx", True)
     assert out[1]["uid"] == "Cother"
     assert tables["tftp"][0]["uid_data"] is None     # input not mutated
-    assert assemble({"tftp": out, "conn": conn})["tftp"] == out   # idempotent
+    assert list(assemble({"tftp": out, "conn": conn})["tftp"]) == out   # idempotent
 
 
 # -- probes and specs

@@ -56,7 +56,8 @@ def test_fuzz_control(steps):
             if isinstance(r, Record) and r.TABLE == "ftp"]
     conn = [dict(uid="Cd", service="ftp-data", parent_uid="Cctl", expect_token=e.token)
             for e in out if isinstance(e, Expect)]
-    assemble({"ftp": rows, "conn": conn, "files": [], "ftp_listing": []})
+    out = {k: list(v) for k, v in assemble({"ftp": rows, "conn": conn, "files": [], "ftp_listing": []}).items()}
+    assert len(out["ftp"]) == len(rows)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
