@@ -51,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import io
+import heapq
 import json
 import math
 import os
@@ -643,21 +644,71 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     res = engine.results
     rows_dir = pd_ / "rows"
     rows_dir.mkdir(exist_ok=True)
+    from decoder.rows import RowStore
+
     tables = []
+    counts = {}
     for name, st in res.tables.items():
+        # sorted here, in parallel, by the key the parent merges on (the parent only interleaves)
+        ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=merge_key(name))
+        for r in st:
+            ordered.append(r)
         with open(rows_dir / f"{name}.pkl", "wb") as fh:
             batch: list[dict] = []
-            for r in st:
+            for r in ordered:
                 batch.append(r)
-                if len(batch) >= 1000:
+                if len(batch) >= 100:
                     pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
                     batch = []
             if batch:
                 pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        ordered.clear()
         tables.append(name)
+        counts[name] = len(st)
     res.cleanup()
-    return {"tables": tables, "captures": res.captures, "errors": res.errors, "packets": dict(res.packets),
-            "limits_hit": dict(res.limits_hit)}
+    return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
+            "packets": dict(res.packets), "limits_hit": dict(res.limits_hit)}
+
+
+def _conn_key(r: dict) -> tuple:
+    return (r["ts"], r["first_frame"])
+
+
+def merge_key(table: str) -> Any:
+    """The order of a table in a run split by host pair: conn by start, the others by :func:`_row_key`."""
+    return _conn_key if table == "conn" else _row_key
+
+
+class MergedTable:
+    """A table of a split run: the workers' sorted row files interleaved by key as they are read
+    (nothing is loaded or copied first). Re-iterable, with the parts of the RowStore interface
+    the writers use (``len``, ``to_list``, ``clear_spills``)."""
+
+    def __init__(self, name: str, files: list[Path], count: int) -> None:
+        self.name = name
+        self.files = files
+        self._n = count
+        self.key = merge_key(name)
+
+    def __iter__(self):
+        from decoder.rows import _load_iter
+
+        sources = [_load_iter(f) for f in self.files]
+        if len(sources) == 1:
+            return iter(sources[0])
+        return heapq.merge(*sources, key=self.key)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __bool__(self) -> bool:
+        return self._n > 0
+
+    def to_list(self) -> list[dict]:
+        return list(self)
+
+    def clear_spills(self) -> None:
+        pass     # the files are the workers' (removed with .parts)
 
 
 def _row_key(r: dict) -> tuple:
@@ -688,7 +739,6 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     from decoder.model import Limits
     from decoder.output import write_outputs
     from decoder.pipeline import Results
-    from decoder.rows import RowStore, _load_iter
 
     path = str(path)
     if path == "-":
@@ -711,12 +761,10 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
         res = Results(spill_dir=out / ".spill")
         names = sorted({t for p in parts for t in p["tables"]})
         for name in names:
-            key = (lambda r: (r["ts"], r["first_frame"])) if name == "conn" else _row_key
-            st = res.tables[name] = RowStore(name, res.spill_dir, key=key)
-            for i, p in enumerate(parts):
-                if name in p["tables"]:
-                    for r in _load_iter(Path(part_dirs[i]) / "rows" / f"{name}.pkl"):
-                        st.append(r)
+            res.tables[name] = MergedTable(   # type: ignore[assignment]
+                name, [Path(part_dirs[i]) / "rows" / f"{name}.pkl" for i, p in enumerate(parts)
+                       if name in p["tables"]],
+                sum(p["counts"].get(name, 0) for p in parts))
         for p in parts:
             res.packets.update(p["packets"])
             res.limits_hit.update(p["limits_hit"])
@@ -736,7 +784,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
                     for f in src.iterdir():
                         os.replace(f, dst / f.name)
         run = MergedRun(out, res, limits)
-        summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables)
+        summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables, processes=n)
         return summary
     finally:
         shutil.rmtree(parts_root, ignore_errors=True)

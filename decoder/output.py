@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 
-def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str = "jsonl") -> dict:
+def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str = "jsonl",
+                  processes: int = 1) -> dict:
     """``run`` is an :class:`~decoder.pipeline.Engine` (or anything with ``results``,
-    ``limits``, ``out_dir``). Returns the summary that was written."""
+    ``limits``, ``out_dir``). Returns the summary that was written.
+
+    ``processes > 1`` (``read --workers N``, which was given the cores): without the report, the
+    HAR and the timeline table are written by a forked child while this process writes the other
+    tables (both only read the disk-backed tables). Where ``fork`` is not available, or the child
+    fails, this process writes them itself: the files are the same either way."""
     from decoder.pipeline import Analysis, build_summary
     from reports.export import write_json, write_row_tables
 
@@ -28,11 +34,45 @@ def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str 
     else:
         summary = build_summary(run)
         rows = res.tables
-    write_row_tables(rows, out / "tables", fmt)
+    child = _start_side_writer(rows, out, fmt) if processes > 1 and not html else None
+    if child is None:
+        write_row_tables(rows, out / "tables", fmt)
+        _write_har(rows, out)
+    else:
+        write_row_tables(rows, out / "tables", fmt, skip=_SIDE_TABLES)
+        child.join()
+        if child.exitcode != 0:          # not expected; the output must be whole all the same
+            write_row_tables(rows, out / "tables", fmt, only=_SIDE_TABLES)
+            _write_har(rows, out)
+    res.cleanup()
+    write_json(summary, out / "summary.json")
+    return summary
+
+
+_SIDE_TABLES = frozenset({"timeline"})   # with the HAR, about as long to write as all the other tables
+
+
+def _write_har(rows: Any, out: Path) -> None:
     if rows.get("http"):
         from reports.har import write_har
 
         write_har({"http": rows["http"], "files": rows.get("files", ())}, out / "files", out / "http.har")
-    res.cleanup()
-    write_json(summary, out / "summary.json")
-    return summary
+
+
+def _side_writer(rows: Any, out: Path, fmt: str) -> None:
+    from reports.export import write_row_tables
+
+    write_row_tables(rows, out / "tables", fmt, only=_SIDE_TABLES)
+    _write_har(rows, out)
+
+
+def _start_side_writer(rows: Any, out: Path, fmt: str) -> Any:
+    import multiprocessing
+
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:            # no fork on this platform
+        return None
+    p = ctx.Process(target=_side_writer, args=(rows, out, fmt), daemon=True)
+    p.start()
+    return p

@@ -118,16 +118,22 @@ def write_json(obj: Any, path: Path) -> None:
     path.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl") -> list[Path]:
+def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl",
+                     skip: Iterable[str] = (), only: Iterable[str] | None = None) -> list[Path]:
     """Write tables straight from row iterables (the engine's RowStores) without building DataFrames
-    for JSON lines and CSV, so memory stays flat for large captures; Parquet builds one table at a time."""
+    for JSON lines and CSV, so memory stays flat for large captures; Parquet builds one table at a time.
+    ``skip`` / ``only``: leave out these tables / write just these (the parallel writer's split)."""
     import csv
 
     from reports.tables import frame, names_for, schema
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    skip = set(skip)
+    keep = None if only is None else set(only)
     for name in names_for(tables):
+        if name in skip or (keep is not None and name not in keep):
+            continue
         rows = tables.get(name, ())
         p = out_dir / f"{name}.{fmt}"
         if fmt == "jsonl":

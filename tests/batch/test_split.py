@@ -71,6 +71,13 @@ def _compare(path: Path, tmp: Path, workers: int = 2) -> None:
     fa = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp / "single" / "files").glob("*")}
     fb = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp / "par" / "files").glob("*")}
     assert fa == fb
+    # the HAR (written by a side process in the parallel run): the same entries
+    ha, hb = (tmp / "single" / "http.har"), (tmp / "par" / "http.har")
+    assert ha.exists() == hb.exists()
+    if ha.exists():
+        ea, eb = (sorted(json.dumps(e, sort_keys=True) for e in json.loads(h.read_text())["log"]["entries"])
+                  for h in (ha, hb))
+        assert ea == eb
     assert not (tmp / "par" / ".parts").exists()
 
 
