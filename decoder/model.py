@@ -27,7 +27,7 @@ import binascii
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping, Protocol, Sequence, Union
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, Union
 
 __all__ = [
     "Direction", "ORIG", "RESP", "Transport", "Verdict", "Limits",
@@ -312,9 +312,12 @@ class Dissector(Protocol):
 
 
 Probe = Callable[[Direction, bytes], Verdict]
-# assemble(tables) -> tables: cross-flow joins after all flows are done, on plain
-# row dicts keyed by table name (see decoder.session). Must not mutate its input.
-Assemble = Callable[[Mapping[str, Sequence[dict]]], Mapping[str, list[dict]]]
+# assemble(tables) -> tables: cross-flow joins after all flows are done (see decoder.session).
+# ``tables`` maps each name of ``assemble_tables`` to a re-iterable of plain row dicts (conn and files:
+# child flows only, with decoder.session.ASSEMBLE_COLUMNS). Returns iterables of rows, consumed in the
+# mapping's order, each to its end before the next; conn/files rows are merged back by uid/fuid, other
+# tables replaced. Must not mutate its input, and should not hold whole tables (memory follows open flows).
+Assemble = Callable[[Mapping[str, Iterable[dict]]], Mapping[str, Iterable[dict]]]
 
 
 @dataclass(frozen=True, slots=True)
