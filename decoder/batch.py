@@ -670,13 +670,12 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
             "packets": dict(res.packets), "limits_hit": dict(res.limits_hit)}
 
 
-def _conn_key(r: dict) -> tuple:
-    return (r["ts"], r["first_frame"])
-
-
 def merge_key(table: str) -> Any:
-    """The order of a table in a run split by host pair: conn by start, the others by :func:`_row_key`."""
-    return _conn_key if table == "conn" else _row_key
+    """The order of a table in a run split by host pair: the engine's own sort key where it has one
+    (conn by start), the others by :func:`_row_key`."""
+    from decoder.pipeline import ROW_KEYS
+
+    return ROW_KEYS.get(table, _row_key)
 
 
 class MergedTable:

@@ -16,7 +16,6 @@ Exit codes: 0 success, 1 a capture could not be read at all, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys

@@ -32,9 +32,9 @@ WELL_KNOWN_SERVER_PORTS = frozenset({
 })
 
 
-_NO_FLAGS = (False, False)
-# where Flow.n keeps each counter: index + direction (ORIG 0, RESP 1)
-N_PKTS, N_IP_BYTES, N_BYTES = 0, 2, 4    # a UDP flow's fin/rst/seen_a/seen_d (only TCP writes them)
+_NO_FLAGS = (False, False)    # a UDP flow's fin/rst/seen_a/seen_d (only TCP writes them)
+# where Flow.n keeps each counter: index + direction (ORIG 0, RESP 1); the engine's hot path spells them out
+N_PKTS, N_IP_BYTES, N_BYTES = 0, 2, 4
 
 
 def addr_str(raw: bytes) -> str:
@@ -89,18 +89,6 @@ class Flow:
         ch = letter if direction == ORIG else letter.lower()
         if ch not in self.hist:
             self.hist.append(ch)
-
-    @property
-    def pkts(self) -> tuple[int, int]:
-        return (self.n[0], self.n[1])
-
-    @property
-    def ip_bytes(self) -> tuple[int, int]:
-        return (self.n[2], self.n[3])
-
-    @property
-    def bytes(self) -> tuple[int, int]:
-        return (self.n[4], self.n[5])
 
     @property
     def history(self) -> str:

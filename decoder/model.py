@@ -27,7 +27,7 @@ import binascii
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, Union
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Union
 
 __all__ = [
     "Direction", "ORIG", "RESP", "Transport", "Verdict", "Limits",

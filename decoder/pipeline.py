@@ -430,7 +430,7 @@ class Engine:
                 return
             if not counted:
                 self.n_tcp += 1
-            self._tcp(src + dst + data[start:start + 4], sport, dport, seq, ack, flags, data[start + doff:end],
+            self._tcp(flow_key(src, sport, dst, dport), sport, dport, seq, ack, flags, data[start + doff:end],
                       end - start, ts, frame)
         elif proto == 17:
             if end - start < 8:
@@ -444,7 +444,7 @@ class Engine:
                 pend = start + ulen
             if not counted:
                 self.n_udp += 1
-            self._udp(src + dst + data[start:start + 4], sport, dport, data[start + 8:pend], end - start, ts, frame)
+            self._udp(flow_key(src, sport, dst, dport), sport, dport, data[start + 8:pend], end - start, ts, frame)
         else:
             if not counted:
                 pk["other IP protocol: " + IP_PROTO_NAMES.get(proto, str(proto))] += 1

@@ -353,7 +353,6 @@ class DnsDissector:
     __slots__ = ("confirmed", "ctx", "max_pending", "max_ptrs", "mdns", "pending", "proto", "qindex",
                  "serial", "streams", "tcp", "violated", "xfr")
 
-
     def __init__(self, ctx: FlowContext, tcp: bool | None = None) -> None:
         self.ctx = ctx
         self.tcp = (ctx.transport is Transport.TCP) if tcp is None else tcp

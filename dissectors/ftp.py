@@ -80,7 +80,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 from decoder.model import (
     Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect,

@@ -539,7 +539,6 @@ class SnmpDissector:
     __slots__ = ("communities", "community", "confirmed", "counts", "ctx", "display_string", "first_ts",
                  "last_ts", "limits", "pending", "pending_capped", "up_since", "version")
 
-
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.limits = ctx.limits

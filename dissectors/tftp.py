@@ -865,12 +865,12 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> Mapping[str, Iterator[dict
         if isinstance(p, str) and p and isinstance(tok, str):
             parent[c.get("uid")] = (p, tok)
     # pass 1: which (request uid, token) pairs exist, and each transfer's fields for its request
-    requests: dict[tuple[Any, str], int] = {}      # key -> how many request rows have it
+    requests: dict[tuple[Any, str], int] = {}      # key -> index of the last request row with it
     transfers: dict[tuple[Any, str], list[dict]] = {}
-    for r in rows:
+    for i, r in enumerate(rows):
         tok = r.get("expect_token")
         if r.get("uid_data") != r.get("uid") and isinstance(tok, str) and tok:
-            requests[(r.get("uid"), tok)] = requests.get((r.get("uid"), tok), 0) + 1
+            requests[(r.get("uid"), tok)] = i
         elif r.get("uid_data") == r.get("uid") and r.get("uid") in parent:
             transfers.setdefault(parent[r["uid"]], []).append(
                 {"uid": r["uid"], **{f: r.get(f) for f in _TRANSFER_FIELDS},
@@ -879,17 +879,12 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> Mapping[str, Iterator[dict
     dropped = {t["uid"] for v in folded.values() for t in v}
 
     def out() -> Iterator[dict]:
-        seen_req: dict[tuple[Any, str], int] = {}
-        for r in rows:
-            tok = r.get("expect_token")
+        for i, r in enumerate(rows):
             if r.get("uid_data") == r.get("uid") and r.get("uid") in dropped:
                 continue
             target = dict(r)
-            key = (r.get("uid"), tok)
-            if r.get("uid_data") != r.get("uid") and key in folded:
-                seen_req[key] = seen_req.get(key, 0) + 1
-            if r.get("uid_data") != r.get("uid") and key in folded and seen_req[key] == requests[key]:
-                # the last request row with this key takes its transfers (as it always has)
+            key = (r.get("uid"), r.get("expect_token"))
+            if key in folded and requests[key] == i:     # the last request row with this key takes them
                 for t in folded[key]:
                     target["uid_data"] = t["uid"]
                     for f in _TRANSFER_FIELDS:

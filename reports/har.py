@@ -183,6 +183,7 @@ class _Files:
         self._mem: dict[str, Any] = {}
         self._db: Any = None
         self._tmp: Any = None
+        self._pending: list[tuple[str, str | None]] = []
         for r in _records(tables.get("files")):   # only what a lookup needs
             if self._db is None and len(self._mem) >= _INDEX_IN_MEMORY:
                 self._to_disk()
@@ -206,7 +207,7 @@ class _Files:
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE f (fuid TEXT PRIMARY KEY, path TEXT)")
-        self._pending: list[tuple[str, str | None]] = list(self._mem.items())
+        self._pending = list(self._mem.items())
         self._mem = {}
         self._flush()
 
@@ -222,16 +223,16 @@ class _Files:
             self._tmp.cleanup()
             self._tmp = None
 
-    def _stored(self, fuid: str) -> tuple[bool, str | None]:
-        """(known, stored path) of an object."""
+    def _stored(self, fuid: str) -> str | None:
+        """The path an object was stored under (None: unknown, or not stored)."""
         if self._db is None:
-            return (fuid in self._mem, self._mem.get(fuid))
+            return self._mem.get(fuid)
         row = self._db.execute("SELECT path FROM f WHERE fuid = ?", (fuid,)).fetchone()
-        return (row is not None, row[0] if row is not None else None)
+        return row[0] if row is not None else None
 
     def path(self, fuid: str) -> Path | None:
-        known, stored = self._stored(fuid)
-        if known and stored:
+        stored = self._stored(fuid)
+        if stored:
             p = Path(stored)
             for cand in (p, self.dir / p.name):
                 if cand.is_file():
