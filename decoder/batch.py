@@ -42,9 +42,12 @@
     uid), their files, e-mails and transcripts moved into OUT, and OUT is written
     as ``wiretale read`` writes it. The result equals a single-process run, row
     for row, except for what depends on counts across the whole capture: caps
-    (``max_flows``, ``max_files``, ``max_expectations``, ``max_fragment_sets``),
+    (``max_flows``, ``max_files``, ``max_expectations``, ``max_fragment_sets``;
+    ``max_lingering_flows`` closes a finished flow early, so a stray ACK after it may start a new flow),
     an expectation matched by port only (NAT) from a different host pair, and
-    the row order inside tables other than ``conn``.
+    the row order inside tables other than ``conn``. With JSON lines and no report
+    (``read --workers N --no-html``), the workers also encode their tables' lines
+    and their HTTP rows' HAR entries, and the parent only interleaves bytes.
 """
 from __future__ import annotations
 
@@ -55,7 +58,6 @@ import heapq
 import json
 import math
 import os
-import pickle
 import shutil
 import sys
 import time
@@ -63,6 +65,8 @@ import traceback
 import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -632,9 +636,12 @@ def _share_engine_class():
 
 
 def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any, strict: bool,
-                      transcripts: bool) -> dict:
-    """Decode one share of ``path`` into ``part_dir``; rows are pickled to ``part_dir/rows/<table>.pkl``."""
-    from decoder.pipeline import run_engine
+                      transcripts: bool, encode: bool = False) -> dict:
+    """Decode one share of ``path`` into ``part_dir``. Each table is sorted by its merge key and written
+    to ``part_dir/rows``: as rows (``<table>.pkl``), or, with ``encode`` (JSON lines, no report: what the
+    parent writes needs no rows), as (key, JSON line) pairs (``<table>.lines``), the HTTP rows' HAR
+    entries as (key, start, entry JSON) (``http.har.pkl``) and the counts the summary takes from rows."""
+    from decoder.pipeline import count_for_summary, run_engine
 
     pd_ = Path(part_dir)
     pd_.mkdir(parents=True, exist_ok=True)
@@ -644,30 +651,48 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     res = engine.results
     rows_dir = pd_ / "rows"
     rows_dir.mkdir(exist_ok=True)
-    from decoder.rows import RowStore
+    from decoder.rows import RowStore, dump_batches
 
     tables = []
     counts = {}
     for name, st in res.tables.items():
         # sorted here, in parallel, by the key the parent merges on (the parent only interleaves)
-        ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=merge_key(name))
+        key = merge_key(name)
+        ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=key)
         for r in st:
             ordered.append(r)
-        with open(rows_dir / f"{name}.pkl", "wb") as fh:
-            batch: list[dict] = []
-            for r in ordered:
-                batch.append(r)
-                if len(batch) >= 100:
-                    pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                    batch = []
-            if batch:
-                pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if encode:
+            _write_encoded(name, ordered, key, rows_dir, res, pd_ / "files")
+        else:
+            dump_batches(rows_dir / f"{name}.pkl", ordered)
         ordered.clear()
         tables.append(name)
         counts[name] = len(st)
+    summary_counts = count_for_summary(res.tables) if encode else None
     res.cleanup()
     return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
-            "packets": dict(res.packets), "limits_hit": dict(res.limits_hit)}
+            "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts}
+
+
+def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: Any, files_dir: Path) -> None:
+    from decoder.rows import dump_batches
+    from reports.export import JsonlEncoder
+    from reports.tables import schema
+
+    encode = JsonlEncoder(schema(name))
+
+    def pairs():
+        it = iter(ordered)
+        while batch := list(islice(it, encode.batch)):
+            yield from zip(map(key, batch), encode(batch))
+
+    dump_batches(rows_dir / f"{name}.lines", pairs())
+    if name == "http" and len(ordered):
+        from reports.har import har_entries
+
+        dump_batches(rows_dir / "http.har.pkl",
+                      ((key(r), float(r["ts"]), e) for r, e in
+                       har_entries(ordered, {"files": res.tables.get("files", ())}, files_dir)))
 
 
 def merge_key(table: str) -> Any:
@@ -682,6 +707,8 @@ class MergedTable:
     """A table of a split run: the workers' sorted row files interleaved by key as they are read
     (nothing is loaded or copied first). Re-iterable, with the parts of the RowStore interface
     the writers use (``len``, ``to_list``, ``clear_spills``)."""
+
+    suffix = ".pkl"       # the workers' file of each table: pickled row lists
 
     def __init__(self, name: str, files: list[Path], count: int) -> None:
         self.name = name
@@ -708,6 +735,56 @@ class MergedTable:
 
     def clear_spills(self) -> None:
         pass     # the files are the workers' (removed with .parts)
+
+
+class EncodedTable(MergedTable):
+    """A table of a split run whose workers wrote (key, JSON line) pairs: iterating gives the lines,
+    interleaved by key."""
+
+    suffix = ".lines"
+
+    def __iter__(self):
+        return (line for _k, line in _merged(self.files))
+
+    def to_list(self) -> list[dict]:
+        raise TypeError(f"{self.name}: a split run's encoded table holds JSON lines, not rows")
+
+
+def _merged(files: Sequence[Path]) -> Any:
+    """The items of the workers' pickled (key, ...) files, interleaved by key (ties: worker order)."""
+    from decoder.rows import _load_iter
+
+    sources = [_load_iter(f) for f in files]
+    if len(sources) == 1:
+        return iter(sources[0])
+    return heapq.merge(*sources, key=itemgetter(0))
+
+
+def write_encoded_outputs(run: Any, out: Path, counts: dict, har_parts: Sequence[Path]) -> dict:
+    """OUT of a split run with JSON lines and no report, from what the workers encoded: each table's
+    lines and the HAR's entries interleaved as they are read, and summary.json from the counts the
+    workers took. The same files as :func:`decoder.output.write_outputs` writes for that run."""
+    from decoder.pipeline import build_summary
+    from reports.export import write_json
+    from reports.har import write_har_entries
+    from reports.tables import names_for
+
+    res = run.results
+    summary = build_summary(run, counts)
+    tdir = out / "tables"
+    tdir.mkdir(parents=True, exist_ok=True)
+    for name in names_for(res.tables):
+        table = res.tables.get(name)
+        with open(tdir / f"{name}.jsonl", "wb") as fh:
+            if table:
+                it = iter(table)
+                while chunk := list(islice(it, 1000)):
+                    fh.write(b"".join(chunk))
+    if res.tables.get("http"):
+        write_har_entries(out / "http.har", ((ts, e) for _k, ts, e in _merged(har_parts)))
+    res.cleanup()
+    write_json(summary, out / "summary.json")
+    return summary
 
 
 def _row_key(r: dict) -> tuple:
@@ -749,7 +826,9 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     parts_root = out / ".parts"
     shutil.rmtree(parts_root, ignore_errors=True)
     part_dirs = [str(parts_root / f"{i}") for i in range(n)]
-    argsets = [(path, part_dirs[i], i, n, limits, strict, html) for i in range(n)]
+    # JSON lines and no report: the workers encode the lines and HAR entries, the parent interleaves bytes
+    encode = tables == "jsonl" and not html
+    argsets = [(path, part_dirs[i], i, n, limits, strict, html, encode) for i in range(n)]
     if n == 1:
         parts = [_partition_worker(*argsets[0])]
     else:
@@ -759,9 +838,10 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
         # rows: one sorted, disk-backed store per table
         res = Results(spill_dir=out / ".spill")
         names = sorted({t for p in parts for t in p["tables"]})
+        kind = EncodedTable if encode else MergedTable
         for name in names:
-            res.tables[name] = MergedTable(   # type: ignore[assignment]
-                name, [Path(part_dirs[i]) / "rows" / f"{name}.pkl" for i, p in enumerate(parts)
+            res.tables[name] = kind(   # type: ignore[assignment]
+                name, [Path(part_dirs[i]) / "rows" / f"{name}{kind.suffix}" for i, p in enumerate(parts)
                        if name in p["tables"]],
                 sum(p["counts"].get(name, 0) for p in parts))
         for p in parts:
@@ -780,9 +860,15 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
                 if src.is_dir():
                     dst = out / sub
                     dst.mkdir(exist_ok=True)
-                    for f in src.iterdir():
-                        os.replace(f, dst / f.name)
+                    with os.scandir(src) as entries:     # tens of thousands of files: no Path per file
+                        for f in entries:
+                            os.replace(f.path, os.path.join(dst, f.name))
         run = MergedRun(out, res, limits)
+        if encode:
+            counts = {k: sum((Counter(p["summary_counts"][k]) for p in parts), Counter())
+                      for k in ("services", "protos", "anomalies")}
+            har = [Path(d) / "rows" / "http.har.pkl" for d in part_dirs]
+            return write_encoded_outputs(run, out, counts, [h for h in har if h.exists()])
         summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables, processes=n)
         return summary
     finally:

@@ -27,7 +27,7 @@ import tempfile
 from collections import OrderedDict, Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from decoder.artifacts import ArtifactStore
 from decoder.capture import CaptureError, CaptureInfo, Frame, PcapFileSource
@@ -324,7 +324,9 @@ class Engine:
 
     def finish_capture(self) -> None:
         for flow in list(self.active):
-            self._close_flow(flow, self.now, "end of capture")
+            # a flow that had ended (FIN both ways, RST) and lingered for its last ACKs is "finished",
+            # whether its linger was up or not: its row does not depend on when the capture stopped
+            self._close_flow(flow, self.now, "finished" if flow.finished else "end of capture")
         self.defrag.expire(None)
         self._defrag_events()
         for row in self.store.close_all(self.now):
@@ -975,17 +977,28 @@ class Analysis:
         self.close()
 
 
-def build_summary(engine: Engine) -> dict:
+def count_for_summary(tables: Mapping[str, Any]) -> dict[str, Counter]:
+    """What the summary counts from rows: sessions by service, flows by transport, anomalies by name.
+    A run split across processes counts in each worker and adds the counts up."""
+    services: Counter = Counter()
+    protos: Counter = Counter()
+    for c in tables.get("conn", ()):
+        services[c["service"] or "(unknown)"] += 1
+        protos[c["proto"]] += 1
+    anomalies = Counter(a["name"] for a in tables.get("anomalies", ()))
+    return {"services": services, "protos": protos, "anomalies": anomalies}
+
+
+def build_summary(engine: Engine, counts: Mapping[str, Counter] | None = None) -> dict:
+    """summary.json of a run; ``counts`` as :func:`count_for_summary` gives them, when the rows are not
+    at hand (the split's parent holds encoded lines)."""
     from decoder import __version__
 
     engine._flush_counts()
     res = engine.results
-    services: Counter = Counter()
-    protos: Counter = Counter()
-    for c in res.tables.get("conn", ()):
-        services[c["service"] or "(unknown)"] += 1
-        protos[c["proto"]] += 1
-    anomalies = Counter(a["name"] for a in res.tables.get("anomalies", []))
+    if counts is None:
+        counts = count_for_summary(res.tables)
+    services, protos, anomalies = counts["services"], counts["protos"], counts["anomalies"]
     total = sum(res.packets.values())
     decoded = sum(n for k, n in res.packets.items() if not k.startswith("skipped"))
     return {

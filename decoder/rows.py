@@ -17,7 +17,7 @@ import heapq
 import pickle
 from itertools import chain, islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 
 class RowStore:
@@ -59,9 +59,7 @@ class RowStore:
         if self.key is not None:
             self._rows.sort(key=self.key)
         p = self._new_path()
-        with open(p, "wb") as fh:   # small pickles, so a merge reads each batch a little at a time
-            for i in range(0, len(self._rows), _CHUNK):
-                pickle.dump(self._rows[i:i + _CHUNK], fh, protocol=pickle.HIGHEST_PROTOCOL)
+        dump_batches(p, self._rows)
         self._spills.append(p)
         self._levels.append(0)
         self._rows = []
@@ -81,9 +79,7 @@ class RowStore:
             merged = heapq.merge(*sources, key=self.key) if self.key is not None else \
                 chain.from_iterable(sources)
             p = self._new_path()
-            with open(p, "wb") as fh:
-                while batch := list(islice(merged, _CHUNK)):
-                    pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            dump_batches(p, merged)
             for q in group:
                 q.unlink(missing_ok=True)
             del self._spills[-_FANIN:]
@@ -145,7 +141,16 @@ _CHUNK = 100    # rows per pickle in a spill file: a merge holds one chunk per f
 _FANIN = 16
 
 
-def _load_iter(p: Path) -> Iterator[dict]:
+def dump_batches(p: Path, items: Iterable[Any]) -> None:
+    """Write ``items`` to ``p`` as pickled lists of ``_CHUNK`` (what :func:`_load_iter` reads back): small
+    pickles, so a merge holds one batch per file it reads. Spill files, and a split run's worker files."""
+    it = iter(items)
+    with open(p, "wb") as fh:
+        while batch := list(islice(it, _CHUNK)):
+            pickle.dump(batch, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_iter(p: Path) -> Iterator[Any]:
     """The rows of a file of pickled row lists (a spill file, or a worker's rows in decoder.batch),
     one list in memory at a time."""
     return chain.from_iterable(_load_batches(p))

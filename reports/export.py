@@ -256,37 +256,49 @@ def _row_line(row: dict) -> bytes:
 
 
 def _write_jsonl_rows(rows: Iterable[dict], schema_cols: Iterable[str], path: Path) -> None:
-    cols = tuple(schema_cols)
-    n = len(cols)
-    colset = set(cols)
-
-    def ordered(r: Mapping) -> dict:
-        o = dict(zip(cols, map(r.get, cols)))
-        if not colset.issuperset(r):
-            for k, v in r.items():
-                if k not in colset:
-                    o[k] = v
-        return o
-
+    encode = JsonlEncoder(schema_cols)
     it = iter(rows)
     with open(path, "wb") as fh:
         while True:
-            batch = list(islice(it, _BATCH))
+            batch = list(islice(it, encode.batch))
             if not batch:
                 break
-            if not set(map(type, batch)) <= _DICT:      # other mappings become dicts, as before
-                batch = [r if type(r) is dict else ordered(r) for r in batch]
-            keys = list(map(tuple, batch))
-            odd = {k for k in set(keys) if k[:n] != cols}   # key orders that are not schema-first
-            if odd:
-                batch = [ordered(r) if k in odd else r for r, k in zip(batch, keys)]
-            if plain_values(chain.from_iterable(map(dict.values, batch))):
-                try:
-                    fh.write(b"".join(map(_orjson_line, batch)))
-                    continue
-                except TypeError:      # a non-str key or an int beyond 64 bits somewhere in the batch
-                    pass
-            fh.write(b"".join(map(_row_line, batch)))
+            fh.write(b"".join(encode(batch)))
+
+
+class JsonlEncoder:
+    """Rows of one table (schema ``cols``) as JSON lines, a batch at a time: ``encoder(rows)`` is the
+    list of their lines, in order. The same bytes whatever the batches (a row's encoding depends on the
+    row alone); the parallel split encodes in its workers with it and the parent writes the lines."""
+
+    batch = _BATCH         # rows per call that keeps the C encoder busy
+
+    def __init__(self, schema_cols: Iterable[str]) -> None:
+        self.cols = tuple(schema_cols)
+        self.colset = set(self.cols)
+
+    def _ordered(self, r: Mapping) -> dict:
+        o = dict(zip(self.cols, map(r.get, self.cols)))
+        if not self.colset.issuperset(r):
+            for k, v in r.items():
+                if k not in self.colset:
+                    o[k] = v
+        return o
+
+    def __call__(self, batch: list) -> list[bytes]:
+        cols, n, ordered = self.cols, len(self.cols), self._ordered
+        if not set(map(type, batch)) <= _DICT:      # other mappings become dicts, as before
+            batch = [r if type(r) is dict else ordered(r) for r in batch]
+        keys = list(map(tuple, batch))
+        odd = {k for k in set(keys) if k[:n] != cols}   # key orders that are not schema-first
+        if odd:
+            batch = [ordered(r) if k in odd else r for r, k in zip(batch, keys)]
+        if plain_values(chain.from_iterable(map(dict.values, batch))):
+            try:
+                return list(map(_orjson_line, batch))
+            except TypeError:      # a non-str key or an int beyond 64 bits somewhere in the batch
+                pass
+        return list(map(_row_line, batch))
 
 
 def _cell(v: Any) -> Any:

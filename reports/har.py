@@ -44,7 +44,7 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl
 
 from reports.export import orjson_bytes
@@ -375,7 +375,24 @@ def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_co
                                                                      _int(r.get("trans_depth"), 0)))
     else:
         rows = _records(http)
+    write_har_entries(out_path, ((float(r["ts"]), e) for r, e in har_entries(rows, tables, files_dir, max_content)))
+
+
+def har_entries(rows: Iterable[Mapping], tables: Mapping[str, Any], files_dir: Path,
+                max_content: int = 1 << 20) -> Iterator[tuple[Mapping, bytes]]:
+    """Each of ``rows`` (http rows, in the order given) with its HAR entry as JSON bytes; bodies are
+    looked up through ``tables["files"]`` below ``files_dir``."""
     files = _Files(tables, Path(files_dir))
+    try:
+        for r in rows:
+            yield r, _entry_json(_entry(r, files, max_content))
+    finally:
+        files.close()
+
+
+def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) -> None:
+    """Write the HAR document around ``entries`` (start time, entry JSON), in the order given.
+    The parallel split (decoder.batch) encodes entries in its workers and writes them with this."""
     try:
         from importlib.metadata import version as _version
         ver = _version("wiretale")
@@ -388,15 +405,12 @@ def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_co
         fh.write(('{"log": {"version": %s, "creator": %s, "entries": [' % (
             json.dumps(HAR_VERSION), json.dumps({"name": "wiretale", "version": ver}))).encode("utf-8"))
         sep = b"\n"
-        try:
-            for r in rows:
-                if first is None:
-                    first = float(r["ts"])
-                fh.write(sep)
-                fh.write(_entry_json(_entry(r, files, max_content)))
-                sep = b",\n"
-        finally:
-            files.close()
+        for ts, entry in entries:
+            if first is None:
+                first = ts
+            fh.write(sep)
+            fh.write(entry)
+            sep = b",\n"
         pages = [{"startedDateTime": _iso(first), "id": "page_1",
                   "title": "HTTP transactions decoded from a packet capture",
                   "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if first is not None else []

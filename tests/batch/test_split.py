@@ -133,3 +133,21 @@ def test_unreadable_capture(tmp_path):
 @pytest.mark.parametrize("capture", SPLIT_SHARED, ids=lambda p: p.name)
 def test_shared_capture_split_equal(capture, tmp_path):
     _compare(capture, tmp_path)
+
+
+def test_csv_tables_from_parallel_run(synthetic, tmp_path):
+    """Other table formats take the rows path (the workers' rows merged, then written as a single run writes
+    them); JSON lines without the report take the encoded path that _compare covers."""
+    import csv
+
+    assert cli.main(["read", str(synthetic), "-o", str(tmp_path / "single"), "--no-html", "--tables", "csv"]) in (0, 1)
+    read_parallel(synthetic, tmp_path / "par", workers=2, html=False, tables="csv")
+
+    def rows(out: Path) -> dict[str, list]:
+        return {p.stem: sorted(map(tuple, csv.reader(p.open(encoding="utf-8"))))
+                for p in (out / "tables").glob("*.csv")}
+
+    a, b = rows(tmp_path / "single"), rows(tmp_path / "par")
+    assert a == b and a["conn"] and a["http"]
+    assert json.loads((tmp_path / "single" / "summary.json").read_text()) == \
+        json.loads((tmp_path / "par" / "summary.json").read_text())
