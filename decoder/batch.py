@@ -64,7 +64,7 @@ import time
 import traceback
 import zlib
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -640,7 +640,8 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     """Decode one share of ``path`` into ``part_dir``. Each table is sorted by its merge key and written
     to ``part_dir/rows``: as rows (``<table>.pkl``), or, with ``encode`` (JSON lines, no report: what the
     parent writes needs no rows), as (key, JSON line) pairs (``<table>.lines``), the HTTP rows' HAR
-    entries as (key, start, entry JSON) (``http.har.pkl``) and the counts the summary takes from rows."""
+    entries (``http.har.bin``, indexed by (key, start, offset, length) in ``http.har.pkl``) and the counts
+    the summary takes from rows."""
     from decoder.pipeline import count_for_summary, run_engine
 
     pd_ = Path(part_dir)
@@ -657,14 +658,14 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     counts = {}
     for name, st in res.tables.items():
         # sorted here, in parallel, by the key the parent merges on (the parent only interleaves)
+        # (key, row) pairs: the key is computed once per row, the sort and merges compare it in C
         key = merge_key(name)
-        ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=key)
-        for r in st:
-            ordered.append(r)
+        ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=_FIRST)
+        ordered.extend((key(r), r) for r in st)
         if encode:
             _write_encoded(name, ordered, key, rows_dir, res, pd_ / "files")
         else:
-            dump_batches(rows_dir / f"{name}.pkl", ordered)
+            dump_batches(rows_dir / f"{name}.pkl", map(_SECOND, ordered))
         ordered.clear()
         tables.append(name)
         counts[name] = len(st)
@@ -672,6 +673,9 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     res.cleanup()
     return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
             "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts}
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: Any, files_dir: Path) -> None:
@@ -684,15 +688,23 @@ def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: 
     def pairs():
         it = iter(ordered)
         while batch := list(islice(it, encode.batch)):
-            yield from zip(map(key, batch), encode(batch))
+            yield from zip(map(_FIRST, batch), encode(list(map(_SECOND, batch))))
 
     dump_batches(rows_dir / f"{name}.lines", pairs())
     if name == "http" and len(ordered):
         from reports.har import har_entries
 
-        dump_batches(rows_dir / "http.har.pkl",
-                      ((key(r), float(r["ts"]), e) for r, e in
-                       har_entries(ordered, {"files": res.tables.get("files", ())}, files_dir)))
+        # the entries (bodies included: 800 MB for the 1 GB benchmark) go to a flat file once; the parent
+        # merges the small index (key, start, offset, length) and reads each entry with one pread
+        with open(rows_dir / "http.har.bin", "wb") as fh:
+            def index():
+                off = 0
+                for r, e in har_entries(map(_SECOND, ordered), {"files": res.tables.get("files", ())}, files_dir):
+                    fh.write(e)
+                    yield key(r), float(r["ts"]), off, len(e)
+                    off += len(e)
+
+            dump_batches(rows_dir / "http.har.pkl", index())
 
 
 def merge_key(table: str) -> Any:
@@ -763,28 +775,65 @@ def _merged(files: Sequence[Path]) -> Any:
 def write_encoded_outputs(run: Any, out: Path, counts: dict, har_parts: Sequence[Path]) -> dict:
     """OUT of a split run with JSON lines and no report, from what the workers encoded: each table's
     lines and the HAR's entries interleaved as they are read, and summary.json from the counts the
-    workers took. The same files as :func:`decoder.output.write_outputs` writes for that run."""
+    workers took. The same files as :func:`decoder.output.write_outputs` writes for that run.
+    ``har_parts``: the workers' row folders with HAR entries (``http.har.pkl`` index, ``http.har.bin``)."""
     from decoder.pipeline import build_summary
     from reports.export import write_json
-    from reports.har import write_har_entries
     from reports.tables import names_for
 
     res = run.results
     summary = build_summary(run, counts)
-    tdir = out / "tables"
-    tdir.mkdir(parents=True, exist_ok=True)
-    for name in names_for(res.tables):
-        table = res.tables.get(name)
-        with open(tdir / f"{name}.jsonl", "wb") as fh:
-            if table:
-                it = iter(table)
-                while chunk := list(islice(it, 1000)):
-                    fh.write(b"".join(chunk))
-    if res.tables.get("http"):
-        write_har_entries(out / "http.har", ((ts, e) for _k, ts, e in _merged(har_parts)))
+    with ThreadPoolExecutor(max_workers=1) as side:   # the HAR (the most bytes) beside the tables
+        har = side.submit(_write_merged_har, out / "http.har", har_parts) if res.tables.get("http") else None
+        tdir = out / "tables"
+        tdir.mkdir(parents=True, exist_ok=True)
+        for name in names_for(res.tables):
+            table = res.tables.get(name)
+            with open(tdir / f"{name}.jsonl", "wb") as fh:
+                if table:
+                    it = iter(table)
+                    while chunk := list(islice(it, 1000)):
+                        fh.write(b"".join(chunk))
+        if har is not None:
+            har.result()
     res.cleanup()
     write_json(summary, out / "summary.json")
     return summary
+
+
+def _write_merged_har(path: Path, har_parts: Sequence[Path]) -> None:
+    """The HAR of a split run: the workers' entries, read with one pread each, in the merged index order."""
+    from reports.har import write_har_entries
+
+    fds = [os.open(h / "http.har.bin", os.O_RDONLY) for h in har_parts]
+    try:
+        tagged = [_har_index(h / "http.har.pkl", fd) for h, fd in zip(har_parts, fds)]
+        merged = heapq.merge(*tagged, key=itemgetter(0)) if len(tagged) > 1 else tagged[0]
+        write_har_entries(path, ((ts, os.pread(fd, n, off)) for _k, ts, fd, off, n in merged))
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _move_objects(part_dirs: Sequence[str], out: Path) -> None:
+    """The workers' files, e-mails and transcripts into OUT: names are unique (fuid, uid), so moving keeps
+    every path the tables name."""
+    for d in part_dirs:
+        for sub in ("files", "emails", "streams"):
+            src = Path(d) / sub
+            if src.is_dir():
+                dst = out / sub
+                dst.mkdir(exist_ok=True)
+                with os.scandir(src) as entries:     # tens of thousands of files: no Path per file
+                    for f in entries:
+                        os.replace(f.path, os.path.join(dst, f.name))
+
+
+def _har_index(path: Path, fd: int) -> Any:
+    """A worker's HAR index, each item tagged with the descriptor of its entries file."""
+    from decoder.rows import _load_iter
+
+    return ((k, ts, fd, off, n) for k, ts, off, n in _load_iter(path))
 
 
 def _row_key(r: dict) -> tuple:
@@ -853,22 +902,17 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
             c["packets_counted"] = sum(p["captures"][c_i]["packets_counted"] for p in parts
                                        if len(p["captures"]) > c_i)
         res.captures = caps
-        # files, e-mails and transcripts: names are unique (fuid, uid), so moving keeps every path
-        for d in part_dirs:
-            for sub in ("files", "emails", "streams"):
-                src = Path(d) / sub
-                if src.is_dir():
-                    dst = out / sub
-                    dst.mkdir(exist_ok=True)
-                    with os.scandir(src) as entries:     # tens of thousands of files: no Path per file
-                        for f in entries:
-                            os.replace(f.path, os.path.join(dst, f.name))
         run = MergedRun(out, res, limits)
         if encode:
             counts = {k: sum((Counter(p["summary_counts"][k]) for p in parts), Counter())
                       for k in ("services", "protos", "anomalies")}
-            har = [Path(d) / "rows" / "http.har.pkl" for d in part_dirs]
-            return write_encoded_outputs(run, out, counts, [h for h in har if h.exists()])
+            rows = [Path(d) / "rows" for d in part_dirs]
+            with ThreadPoolExecutor(max_workers=1) as side:     # 51,000 renames at 1 GB, beside the writing
+                moved = side.submit(_move_objects, part_dirs, out)
+                summary = write_encoded_outputs(run, out, counts, [r for r in rows if (r / "http.har.pkl").exists()])
+                moved.result()
+            return summary
+        _move_objects(part_dirs, out)
         summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables, processes=n)
         return summary
     finally:
