@@ -70,6 +70,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)     # of the (key, …) pairs a split run's workers write
+
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz")
 _GLOB_CHARS = set("*?[")
 
@@ -675,9 +677,6 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
             "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts}
 
 
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
-
-
 def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: Any, files_dir: Path) -> None:
     from decoder.rows import dump_batches
     from reports.export import JsonlEncoder
@@ -729,12 +728,7 @@ class MergedTable:
         self.key = merge_key(name)
 
     def __iter__(self):
-        from decoder.rows import _load_iter
-
-        sources = [_load_iter(f) for f in self.files]
-        if len(sources) == 1:
-            return iter(sources[0])
-        return heapq.merge(*sources, key=self.key)
+        return _merged(self.files, self.key)
 
     def __len__(self) -> int:
         return self._n
@@ -756,20 +750,20 @@ class EncodedTable(MergedTable):
     suffix = ".lines"
 
     def __iter__(self):
-        return (line for _k, line in _merged(self.files))
+        return map(_SECOND, _merged(self.files, _FIRST))
 
     def to_list(self) -> list[dict]:
         raise TypeError(f"{self.name}: a split run's encoded table holds JSON lines, not rows")
 
 
-def _merged(files: Sequence[Path]) -> Any:
-    """The items of the workers' pickled (key, ...) files, interleaved by key (ties: worker order)."""
+def _merged(files: Sequence[Path], key: Callable) -> Any:
+    """The items of the workers' sorted files of pickled lists, interleaved by ``key`` (ties: worker order)."""
     from decoder.rows import _load_iter
 
     sources = [_load_iter(f) for f in files]
     if len(sources) == 1:
         return iter(sources[0])
-    return heapq.merge(*sources, key=itemgetter(0))
+    return heapq.merge(*sources, key=key)
 
 
 def write_encoded_outputs(run: Any, out: Path, counts: dict, har_parts: Sequence[Path]) -> dict:
@@ -808,7 +802,7 @@ def _write_merged_har(path: Path, har_parts: Sequence[Path]) -> None:
     fds = [os.open(h / "http.har.bin", os.O_RDONLY) for h in har_parts]
     try:
         tagged = [_har_index(h / "http.har.pkl", fd) for h, fd in zip(har_parts, fds)]
-        merged = heapq.merge(*tagged, key=itemgetter(0)) if len(tagged) > 1 else tagged[0]
+        merged = heapq.merge(*tagged, key=_FIRST) if len(tagged) > 1 else tagged[0]
         write_har_entries(path, ((ts, os.pread(fd, n, off)) for _k, ts, fd, off, n in merged))
     finally:
         for fd in fds:
