@@ -106,9 +106,17 @@ class RowStore:
     def to_list(self) -> list[dict]:
         return list(self)
 
-    def replace(self, rows: Iterable[dict]) -> None:
+    def replace(self, rows: Iterable[dict], mem_rows: int | None = None) -> None:
+        """Put ``rows`` in place of this store's rows. They may be read from this very store (a join
+        or a patch over it): they are streamed into new spill files first, numbered after this store's
+        own so that no file being read is written, and the old files go once the new rows are whole.
+        ``mem_rows``: rows held in memory from now on (default: as before)."""
+        new = RowStore(self.name, self.spill_dir, mem_rows or self.mem_rows, self.key)
+        new._serial = self._serial
+        new.extend(rows)
         self.clear()
-        self.extend(rows)
+        self._rows, self._spills, self._levels, self._n = new._rows, new._spills, new._levels, new._n
+        self._serial, self.mem_rows = new._serial, new.mem_rows
 
     def clear_spills(self) -> None:
         """Forget the spill files (after the rows were read for the last time)."""
@@ -128,13 +136,13 @@ class RowStore:
         other keys stay). Streams through a new store, so memory holds no more than one batch."""
         if not patches:
             return
-        new = RowStore(self.name + "~", self.spill_dir, self.mem_rows, self.key)
-        for r in self:
-            p = patches.get(r.get(field))
-            new.append({**r, **p} if p is not None else r)
-        self.clear()
-        self._rows, self._spills, self._levels, self._n = new._rows, new._spills, new._levels, new._n
-        self._serial = max(self._serial, new._serial)
+
+        def patched() -> Iterator[dict]:
+            for r in self:
+                p = patches.get(r.get(field))
+                yield {**r, **p} if p is not None else r
+
+        self.replace(patched())
 
 
 _CHUNK = 100    # rows per pickle in a spill file: a merge holds one chunk per file it reads

@@ -148,19 +148,9 @@ def assemble(engine: "Engine") -> None:
 
 
 def _replace(res: Any, name: str, rows: Any) -> None:
-    """Stream ``rows`` into a new store for table ``name`` and put it in the old one's place
-    (the rows may be read from the old store while the new one is written)."""
-    from decoder.rows import RowStore
-
-    old = res.tables.get(name)
+    """Stream ``rows`` into table ``name`` in place of its rows (they may be read from it meanwhile)."""
     # a quarter of the run's row budget: the other tables still hold their share while this one is made
-    new = RowStore(name + "~", res.spill_dir, max(64, res.mem_rows // 4), old.key if old is not None else None)
-    for r in rows:
-        new.append(r)
-    if old is not None:
-        old.clear()
-    new.name = name
-    res.tables[name] = new
+    res.store(name).replace(rows, max(64, res.mem_rows // 4))
 
 
 def _merge_back(engine: "Engine", name: str, rows: Any) -> list[dict]:

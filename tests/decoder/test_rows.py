@@ -100,3 +100,22 @@ def test_bulk_leaves_a_disabled_collector_alone():
             assert gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_patch_and_replace_twice_over_spilled_rows(tmp_path):
+    """Two joins over the same spilled table (FTP's and TFTP's assemble both patch conn): the second one
+    writes new spill files while it reads those the first one made, so their names must not meet."""
+    from decoder.rows import RowStore
+
+    st = RowStore("conn", tmp_path, mem_rows=10, key=lambda r: r["i"])
+    for i in range(100):
+        st.append({"i": i, "v": 0})
+    st.patch_by("i", {i: {"v": 1} for i in range(100)})
+    st.patch_by("i", {i: {"v": 2} for i in range(0, 100, 2)})
+    assert [(r["i"], r["v"]) for r in st] == [(i, 2 if i % 2 == 0 else 1) for i in range(100)]
+    st.replace(({**r, "w": r["i"] * 2} for r in st), mem_rows=7)
+    st.replace(r for r in st if r["i"] % 3)
+    rows = list(st)
+    assert [r["i"] for r in rows] == [i for i in range(100) if i % 3] and len(st) == len(rows)
+    assert all(r["w"] == 2 * r["i"] for r in rows) and st.mem_rows == 7
+    assert len(list(tmp_path.iterdir())) == len(st._spills)      # the old spill files are gone
