@@ -339,27 +339,45 @@ def _entry(row: Mapping, files: _Files, cap: int) -> dict:
     return entry
 
 
-def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = 1 << 20) -> dict:
-    """The HAR document (a dict) for the ``http`` table."""
-    http = tables.get("http")
-    rows = [] if http is None or not len(http) else http.to_dict("records")
-    rows.sort(key=lambda r: (float(r["ts"]), str(r.get("uid")), _int(r.get("trans_depth"), 0)))
-    files = _Files(tables, Path(files_dir))
-    entries = [_entry(r, files, max_content) for r in rows]
+def _time_order(r: Mapping) -> tuple:
+    return (float(r["ts"]), str(r.get("uid")), _int(r.get("trans_depth"), 0))
+
+
+def _creator() -> dict:
     try:
         from importlib.metadata import version as _version
         ver = _version("wiretale")
     except Exception:  # not installed (running from a checkout)
         ver = "0.1.0"
-    first = float(rows[0]["ts"]) if rows else 0.0
+    return {"name": "wiretale", "version": ver}
+
+
+def _pages(first: float | None) -> list[dict]:
+    """The one page every entry refers to, started by the first entry (none without entries)."""
+    return [{"startedDateTime": _iso(first), "id": "page_1",
+             "title": "HTTP transactions decoded from a packet capture",
+             "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if first is not None else []
+
+
+_COMMENT = "Built by wiretale from captured packets; bodies are de-chunked and decoded."
+
+
+def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = 1 << 20) -> dict:
+    """The HAR document (a dict) for the ``http`` table."""
+    http = tables.get("http")
+    rows = [] if http is None or not len(http) else http.to_dict("records")
+    rows.sort(key=_time_order)
+    files = _Files(tables, Path(files_dir))
+    try:
+        entries = [_entry(r, files, max_content) for r in rows]
+    finally:
+        files.close()
     return {"log": {
         "version": HAR_VERSION,
-        "creator": {"name": "wiretale", "version": ver},
-        "pages": [{"startedDateTime": _iso(first), "id": "page_1",
-                   "title": "HTTP transactions decoded from a packet capture",
-                   "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if rows else [],
+        "creator": _creator(),
+        "pages": _pages(float(rows[0]["ts"]) if rows else None),
         "entries": entries,
-        "comment": "Built by wiretale from captured packets; bodies are de-chunked and decoded.",
+        "comment": _COMMENT,
     }}
 
 
@@ -371,8 +389,7 @@ def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_co
     table is written in the order its transactions completed."""
     http = tables.get("http")
     if hasattr(http, "to_dict") or isinstance(http, list):
-        rows: Iterable[dict] = sorted(_records(http), key=lambda r: (float(r["ts"]), str(r.get("uid")),
-                                                                     _int(r.get("trans_depth"), 0)))
+        rows: Iterable[dict] = sorted(_records(http), key=_time_order)
     else:
         rows = _records(http)
     write_har_entries(out_path, ((float(r["ts"]), e) for r, e in har_entries(rows, tables, files_dir, max_content)))
@@ -393,17 +410,12 @@ def har_entries(rows: Iterable[Mapping], tables: Mapping[str, Any], files_dir: P
 def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) -> None:
     """Write the HAR document around ``entries`` (start time, entry JSON), in the order given.
     The parallel split (decoder.batch) encodes entries in its workers and writes them with this."""
-    try:
-        from importlib.metadata import version as _version
-        ver = _version("wiretale")
-    except Exception:  # not installed (running from a checkout)
-        ver = "0.1.0"
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     first = None
     with out_path.open("wb") as fh:
         fh.write(('{"log": {"version": %s, "creator": %s, "entries": [' % (
-            json.dumps(HAR_VERSION), json.dumps({"name": "wiretale", "version": ver}))).encode("utf-8"))
+            json.dumps(HAR_VERSION), json.dumps(_creator()))).encode("utf-8"))
         sep = b"\n"
         for ts, entry in entries:
             if first is None:
@@ -411,12 +423,8 @@ def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) ->
             fh.write(sep)
             fh.write(entry)
             sep = b",\n"
-        pages = [{"startedDateTime": _iso(first), "id": "page_1",
-                  "title": "HTTP transactions decoded from a packet capture",
-                  "pageTimings": {"onContentLoad": -1, "onLoad": -1}}] if first is not None else []
-        fh.write(('\n], "pages": %s, "comment": %s}}\n' % (
-            json.dumps(pages), json.dumps("Built by wiretale from captured packets; bodies are de-chunked and decoded.")
-        )).encode("utf-8"))
+        fh.write(('\n], "pages": %s, "comment": %s}}\n' % (json.dumps(_pages(first)), json.dumps(_COMMENT))
+                  ).encode("utf-8"))
 
 
 def _entry_json(entry: dict) -> bytes:
