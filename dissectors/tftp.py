@@ -439,7 +439,6 @@ class TftpDissector:
     # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
     __slots__ = ("confirmed", "ctx", "done", "limits", "requests", "transfer")
 
-
     HANDLE = "tftp"
 
     def __init__(self, ctx: FlowContext) -> None:
