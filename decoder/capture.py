@@ -33,7 +33,7 @@ import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 MAX_RECORD = 256 * 1024
 MAX_BLOCK = MAX_RECORD + 4096
@@ -194,7 +194,19 @@ class PcapFileSource:
             yield Frame(*rec)
 
     def records(self) -> Iterator[tuple[int, float, int, bytes, int]]:
-        """Frames as plain tuples ``(index, ts, linktype, data, wirelen)`` (the engine's fast path)."""
+        """Frames as plain tuples ``(index, ts, linktype, data, wirelen)``."""
+        pending: list[tuple] = []
+        for _ in self._blocks(lambda *rec: pending.append(rec)):
+            yield from pending
+            pending.clear()
+
+    def each(self, fn: Callable[[int, float, int, bytes, int], object]) -> Iterator[None]:
+        """Call ``fn(index, ts, linktype, data, wirelen)`` for every frame (the engine's hot path: no
+        generator step and no tuple per frame). A generator itself: it yields after every block read
+        (about 64 KiB), so the caller can report progress; exhaust it to read the whole file."""
+        return self._blocks(fn)
+
+    def _blocks(self, fn: Callable[..., object]) -> Iterator[None]:
         try:
             head = self._read(4)
             if len(head) < 4:
@@ -202,13 +214,15 @@ class PcapFileSource:
                                    f"{self.info.path}: too short to be a capture ({len(head)} bytes)")
             if head == b"\x0a\x0d\x0d\x0a":
                 self.info.format = "pcapng"
-                yield from self._pcapng(head)
+                for rec in self._pcapng(head):
+                    fn(*rec)
+                    yield
                 return
             for order in ("<", ">"):
                 magic = struct.unpack(order + "I", head)[0]
                 if magic in _PCAP_MAGICS:
                     self.info.format = "pcap" + ("-ns" if magic == 0xA1B23C4D else "")
-                    yield from self._pcap(order, magic)
+                    yield from self._pcap(order, magic, fn)
                     return
             raise CaptureError(f"{self.info.path}: not a pcap or pcapng capture "
                                f"(starts with {head.hex()})")
@@ -216,7 +230,8 @@ class PcapFileSource:
             self.close()
 
     # -------------------------------------------------------------- pcap
-    def _pcap(self, order: str, magic: int) -> Iterator[tuple]:
+    def _pcap(self, order: str, magic: int, fn: Callable[..., object]) -> Iterator[None]:
+        """Read records into ``fn``, one block at a time (yielding after each)."""
         scale, rec_len = _PCAP_MAGICS[magic]
         rest = self._read(20)
         if len(rest) < 20:
@@ -267,8 +282,9 @@ class PcapFileSource:
                         break
                     index += 1
                     ts = sec + frac * scale
-                    yield index, ts, linktype, buf[start:end], orig if orig > incl else incl
+                    fn(index, ts, linktype, buf[start:end], orig if orig > incl else incl)
                     pos = end
+                yield
         finally:
             info.frames = index
             if index:

@@ -47,6 +47,8 @@ from decoder.model import (
 
 _TCP = struct.Struct("!HHIIBBH")
 _UDP = struct.Struct("!HHH")
+# from byte 12 of an Ethernet frame: EtherType, IPv4 version/IHL, total length, flags/fragment offset, protocol
+_ETH_IP4 = struct.Struct("!HBxHxxHxB")
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 DIRS = (ORIG, RESP)
 
@@ -221,6 +223,7 @@ class Engine:
         self.progress = progress
         self.out_dir = out_dir
         self.transcripts = transcripts and out_dir is not None
+        self._watched = bool(self.transcripts or keep_streams)   # someone reads raw bytes of undecoded flows
         self._tx: dict[Flow, TranscriptBuffer] = {}
         self.store = ArtifactStore(out_dir, self.limits)
         self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None,
@@ -270,11 +273,9 @@ class Engine:
         self._flush_counts()
         counts_before = sum(self.results.packets.values())
         try:
-            fast = self._fast
             progress = self.progress
             next_report = 1 << 22
-            for index, ts, lt, data, _wirelen in src.records():
-                fast(index, ts, lt, data)
+            for _block in src.each(self._fast):
                 if progress is not None and src.bytes_read > next_report:
                     next_report = src.bytes_read + (1 << 22)
                     progress(src.bytes_read)
@@ -350,20 +351,21 @@ class Engine:
     def frame(self, fr: Frame) -> None:
         self._fast(fr.index, fr.ts, fr.linktype, fr.data)
 
-    def _fast(self, index: int, ts: float, lt: int, data: bytes) -> None:
+    def _fast(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:
         """The per-frame hot path: Ethernet + IPv4 + TCP/UDP without options of interest parsed inline
         with ``struct``; everything else goes through :meth:`_slow`."""
         self.frame_no = index
         self.now = ts
         if ts >= self._next_sweep:
             self._sweep(ts)
-        if lt == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] == 0x45:
+        if lt == 1 and len(data) >= 34:
+            etype, vihl, total, frag, proto = _ETH_IP4.unpack_from(data, 12)
+        else:
+            etype = 0
+        if etype == 0x0800 and vihl == 0x45:
             # Ethernet II, IPv4 without options
-            total = (data[16] << 8) | data[17]
-            frag = ((data[20] << 8) | data[21]) & 0x3FFF
             end = 14 + total
-            if not frag and total >= 20 and end <= len(data):
-                proto = data[23]
+            if not frag & 0x3FFF and total >= 20 and end <= len(data):
                 if proto == 6 and total >= 40:
                     sport, dport, seq, ack, offb, flags, _w = _TCP.unpack_from(data, 34)
                     doff = (offb >> 4) * 4
@@ -556,7 +558,10 @@ class Engine:
         if flags & ACK:
             if me.base is None and not flags & SYN:
                 me.base = seq & 0xFFFFFFFF
-            other.ack(ack, out_other)
+            if other.starts:
+                other.ack(ack, out_other)
+            elif other.base is not None:
+                other.raw_ack = ack          # Half.ack with nothing queued, inlined (most data segments)
             if not payload and not flags & (SYN | FIN | RST) and not flow.seen_a[d]:
                 flow.seen_a[d] = True
                 flow.mark(d, "A")
@@ -588,7 +593,8 @@ class Engine:
             flow.mark(d, "F")
         if out_other:
             self._deliver(flow, 1 - d, out_other, ts, frame)
-        if out:
+        if out and (len(out) > 1 or out[0][0] or flow.handler.state < RAW or self._watched):
+            # (one data chunk of a flow nobody reads — raw or stopped, no transcript, no follow — needs no call)
             self._deliver(flow, d, out, ts, frame)
         if flags & RST or (flow.fin[0] and flow.fin[1] and me.closed and other.closed
                            and not me.starts and not other.starts):

@@ -104,7 +104,10 @@ class Half:
         if self.base is None:
             self.base = seq & M32
             self.next = 0
-        off = self.offset(seq)
+        diff = (seq - self.base - self.next) & M32     # self.offset(seq), inlined: once per segment
+        if diff >= 0x80000000:
+            diff -= 0x100000000
+        off = self.next + diff
         n = len(data)
         if fin:
             f = off + n
@@ -120,10 +123,13 @@ class Half:
         end = off + n
         nxt = self.next
         differs = 0
-        if off == nxt and not self.starts:            # fast path
+        if off == nxt and not self.starts:            # fast path (self._remember inlined)
             self.next = end
             out.append((False, data))
-            self._remember(off, data)
+            tail = self.tail
+            tail.append((off, data))
+            if len(tail) > TAIL_CHUNKS:
+                del tail[0]
             return 0
         if end <= nxt:                                # all old
             self.retrans += 1
