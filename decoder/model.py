@@ -26,6 +26,7 @@ from __future__ import annotations
 import binascii
 import enum
 import hashlib
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Union
 
@@ -318,6 +319,23 @@ Probe = Callable[[Direction, bytes], Verdict]
 # mapping's order, each to its end before the next; conn/files rows are merged back by uid/fuid, other
 # tables replaced. Must not mutate its input, and should not hold whole tables (memory follows open flows).
 Assemble = Callable[[Mapping[str, Iterable[dict]]], Mapping[str, Iterable[dict]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Lazy:
+    """A callable named ``"module:attribute"``, imported at its first call: a spec's ``factory`` and
+    ``assemble``, so that detection (the registry: ports and probes) does not import the dissector
+    modules (their dataclasses and the ``email`` package cost more than reading 10 MB of capture);
+    ``wiretale sessions --no-decode`` never imports them, a full run imports those its flows need."""
+
+    target: str
+
+    def resolve(self) -> Callable[..., Any]:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)   # sys.modules caches the import
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,11 +83,14 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 from decoder.model import (
-    Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, Expect,
+    Anomaly, Confirm, Credential, Direction, Event, Expect,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Item, ORIG, RESP,
-    Record, StopParsing, Transport, Verdict, Violation,
+    Record, StopParsing, Transport, Violation,
 )
 from dissectors._lines import TOO_LONG, LineBuffer
+from dissectors.probes.ftp import (  # noqa: F401 - SPECS and the probe are re-exported
+    SPECS, COMMAND_MEANINGS, _FTP_WORD_RE, KNOWN_COMMANDS, probe, _REPLY_RE,
+)
 
 __all__ = [
     "FtpCommand", "FtpReply", "FtpRecord", "FtpListing", "FtpDataSummary",
@@ -96,65 +99,6 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------- constant tables
-#: RFC 959 section 4.1 (and RFC 2228, 2389, 2428, 3659, 775) command meanings.
-COMMAND_MEANINGS: Mapping[str, str] = MappingProxyType({
-    "USER": "sends the user name to log in with",
-    "PASS": "sends the password, in cleartext",
-    "ACCT": "sends account information (some systems need it after the password)",
-    "CWD": "changes the working directory",
-    "XCWD": "changes the working directory (old RFC 775 form)",
-    "CDUP": "changes to the parent directory",
-    "XCUP": "changes to the parent directory (old RFC 775 form)",
-    "SMNT": "mounts a different file system structure",
-    "REIN": "reinitialises the session (logs out, keeps the connection)",
-    "QUIT": "logs out and closes the control connection",
-    "PORT": "active mode: tells the server which client address and port to connect to for data",
-    "PASV": "passive mode: asks the server to listen on a port for the data connection",
-    "EPRT": "extended PORT (RFC 2428): client address (IPv4 or IPv6) and port for data",
-    "EPSV": "extended PASV (RFC 2428): asks for a data port on the server's own address",
-    "LPRT": "long PORT (RFC 1639)",
-    "LPSV": "long PASV (RFC 1639)",
-    "TYPE": "sets the representation type: A (ASCII text) or I (binary image)",
-    "STRU": "sets the file structure (F file, R record, P page)",
-    "MODE": "sets the transfer mode (S stream, B block, C compressed)",
-    "RETR": "downloads a file over the data connection",
-    "STOR": "uploads a file over the data connection (replacing any existing one)",
-    "STOU": "uploads a file under a unique name chosen by the server",
-    "APPE": "uploads data and appends it to a file",
-    "ALLO": "reserves storage space before an upload",
-    "REST": "sets the restart offset for the next transfer (resuming)",
-    "RNFR": "names the file to rename (rename from)",
-    "RNTO": "gives the new name (rename to)",
-    "ABOR": "aborts the transfer in progress",
-    "DELE": "deletes a file",
-    "RMD": "removes a directory",
-    "XRMD": "removes a directory (old RFC 775 form)",
-    "MKD": "creates a directory",
-    "XMKD": "creates a directory (old RFC 775 form)",
-    "PWD": "asks for the current working directory",
-    "XPWD": "asks for the current working directory (old RFC 775 form)",
-    "LIST": "asks for a detailed directory listing over the data connection",
-    "NLST": "asks for a list of names over the data connection",
-    "MLSD": "asks for a machine-readable directory listing over the data connection (RFC 3659)",
-    "MLST": "asks for machine-readable facts about one file on the control connection (RFC 3659)",
-    "SITE": "site-specific command",
-    "SYST": "asks for the server's operating system type",
-    "STAT": "asks for status (of the server, or of a file)",
-    "HELP": "asks for help on commands",
-    "NOOP": "does nothing (keeps the connection alive)",
-    "FEAT": "asks which extensions the server supports (RFC 2389)",
-    "OPTS": "sets options of a command (RFC 2389), e.g. UTF8 ON",
-    "SIZE": "asks for the size of a file (RFC 3659)",
-    "MDTM": "asks for the modification time of a file (RFC 3659)",
-    "AUTH": "asks to secure the control connection (RFC 2228), e.g. AUTH TLS",
-    "ADAT": "sends security data (RFC 2228)",
-    "PBSZ": "sets the protection buffer size (RFC 2228)",
-    "PROT": "sets the data channel protection level (RFC 2228)",
-    "CCC": "clears the command channel protection (RFC 2228)",
-    "CLNT": "tells the server the client software's name",
-    "LANG": "selects the language of replies (RFC 2640)",
-    "HOST": "names the virtual host to use (RFC 7151)",
-})
 
 #: RFC 959 section 4.2.2 reply texts (plus RFC 2228, 2428, 1123).
 REPLY_MEANINGS: Mapping[int, str] = MappingProxyType({
@@ -221,7 +165,6 @@ UPLOAD_COMMANDS = frozenset({"STOR", "STOU", "APPE"})
 PATH_COMMANDS = frozenset({"RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD", "MLST",
                            "SIZE", "MDTM", "DELE", "RMD", "XRMD", "MKD", "XMKD", "RNFR", "RNTO",
                            "CWD", "XCWD", "STAT"})
-KNOWN_COMMANDS = frozenset(COMMAND_MEANINGS)
 ANONYMOUS_USERS = frozenset({"anonymous", "ftp"})
 #: Listing rows kept per data connection before ``ftp_listing_too_many``.
 MAX_LISTING_ROWS = 50_000
@@ -403,7 +346,6 @@ _PASV_RE = re.compile(rb"(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3
 _EPSV_RE = re.compile(rb"\(([!-~])\1\1(\d{1,5})\1\)")
 _SIZE_RE = re.compile(rb"\((\d+)\s+bytes?\)", re.I)
 _QUOTED_RE = re.compile(rb'"((?:[^"]|"")*)"')
-_REPLY_RE = re.compile(rb"(\d{3})([ -]|$)")
 _CMD_RE = re.compile(rb"[A-Za-z]{3,4}$")
 _IAC_RE = re.compile(rb"\xff[\xf0-\xfe]|\xff\xff")
 
@@ -491,47 +433,6 @@ def _listing_arg(arg: str) -> str:
 
 
 # ---------------------------------------------------------------- probe
-_FTP_WORD_RE = re.compile(rb"ftp|filezilla|serv-u|wu-\d|\bwar-ftpd|pure-ftpd", re.I)
-
-
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """Server greeting ``220`` naming FTP → YES; client ``AUTH TLS``/``AUTH SSL``
-    → YES; other plausible first lines → MAYBE; Telnet IAC or foreign bytes → NO."""
-    if not data:
-        return Verdict.MAYBE
-    if data[:1] == b"\xff":
-        return Verdict.NO              # Telnet negotiation (even on port 21)
-    line_end = data.find(b"\n")
-    line = data if line_end < 0 else data[:line_end]
-    if direction is RESP:
-        m = _REPLY_RE.match(line)
-        if not m:
-            if len(line) < 4 and line.isdigit():
-                return Verdict.MAYBE
-            return Verdict.NO
-        code = int(m.group(1))
-        if code in (220, 120) and _FTP_WORD_RE.search(line):
-            return Verdict.YES
-        if code in (220, 120, 421, 530, 500):
-            if re.search(rb"smtp|imap|pop3|\+OK", line, re.I):
-                return Verdict.NO
-            return Verdict.MAYBE
-        return Verdict.MAYBE
-    word = line.split(b" ", 1)[0].strip().upper()
-    if line.upper().startswith((b"AUTH TLS", b"AUTH SSL")):
-        return Verdict.YES
-    if word == b"USER" and len(line) > 5:
-        # POP3 has USER too: on POP3's port its spec wins; see the module limits.
-        return Verdict.YES
-    if word in (b"PORT", b"EPRT", b"PASV", b"EPSV", b"SYST", b"FEAT", b"OPTS"):
-        return Verdict.MAYBE
-    if line_end < 0 and len(line) < 5 and line.isalpha():
-        return Verdict.MAYBE
-    try:
-        w = word.decode("ascii")
-    except UnicodeDecodeError:
-        return Verdict.NO
-    return Verdict.MAYBE if w in KNOWN_COMMANDS else Verdict.NO
 
 
 # ---------------------------------------------------------------- control dissector
@@ -1232,10 +1133,3 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
 
 
 # ---------------------------------------------------------------- registration
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(name="ftp", transport=Transport.TCP, ports=frozenset({21}), probe=probe,
-                  factory=FtpDissector, service="ftp", assemble=assemble,
-                  assemble_tables=("conn", "ftp", "files", "ftp_listing")),
-    DissectorSpec(name="ftp-data", transport=Transport.TCP, ports=frozenset(), probe=None,
-                  factory=FtpDataDissector, service="ftp-data", expect_only=True),
-)

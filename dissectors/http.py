@@ -104,12 +104,12 @@ from typing import ClassVar
 from urllib.parse import parse_qsl, unquote
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, FileClose,
-    FileData, FileGap, FileOpen, FlowContext, Record, StopParsing, Transport, Verdict,
-    Violation,
+    ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event, FileClose,
+    FileData, FileGap, FileOpen, FlowContext, Record, StopParsing, Violation,
 )
 from dissectors import _http_multipart as multipart
 from dissectors._http_decode import ContentDecoder
+from dissectors.probes.http import SPECS, HTTP_PORTS, probe  # noqa: F401 - SPECS, probe: re-exported
 
 __all__ = ["HttpRequest", "HttpResponse", "HttpBody", "HttpTransaction", "HttpDissector",
            "probe", "SPECS", "METHODS", "STATUS"]
@@ -205,10 +205,6 @@ _RESYNC = {
     ORIG: re.compile(rb"(?m)^[A-Z][A-Z0-9_\-]{0,23}[ \t]+[^ \t\r\n]+[ \t]+HTTP/\d\.\d[ \t]*\r?\n"),
     RESP: re.compile(rb"(?m)^HTTP/\d\.\d[ \t]+\d{3}(?:[ \t][^\r\n]*)?\r?\n"),
 }
-_PROBE_REQ = re.compile(rb"[A-Z][A-Z0-9_\-]{1,23} [^ \t\r\n]+ HTTP/\d\.\d\r?\n")
-_PROBE_REQ09 = re.compile(rb"GET /[^ \t\r\n]*\r?\n")
-_PROBE_STATUS = re.compile(rb"HTTP/\d\.\d \d{3}[ \r\n]")
-_PROBE_PARTIAL = re.compile(rb"[A-Z][A-Z0-9_\-]{0,23}(?: [^ \t\r\n]*(?: H?T?T?P?/?\d?\.?\d?\r?)?)?")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
 # one well-formed header line of a latin-1 decoded block, anchored at a line start: a name
 # that neither starts nor ends with white space, the colon, the value without the white
@@ -224,7 +220,6 @@ _FORM_BUFFER = 64 * 1024
 _MAX_CHUNK_HEX = 16
 _UNCONFIRMED_BUDGET = 16 * 1024          # bytes scanned for a start line before Violation
 _UNCONFIRMED_BUDGET_PORT = 256 * 1024    # ... on an HTTP port (capture started mid-body)
-HTTP_PORTS = frozenset({80, 8080, 8000, 8008, 3128})
 
 
 def _meaning_status(code: int | None) -> str:
@@ -1623,38 +1618,3 @@ class HttpDissector:
                 self._anom("http_truncated_start_line", f"{side.dir.label} start line cut by the end",
                            side.dir)
         self._flush_all("end of connection")
-
-
-# ---------------------------------------------------------------- probe and registration
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """YES on ``METHOD SP target SP HTTP/x.y`` or ``HTTP/x.y NNN``; NO when the first
-    bytes cannot start either; MAYBE while a plausible first line is incomplete."""
-    if not data:
-        return Verdict.MAYBE
-    head = data.lstrip(b"\r\n")
-    if not head:
-        return Verdict.MAYBE
-    if _PROBE_STATUS.match(head) or _PROBE_REQ.match(head) or _PROBE_REQ09.match(head):
-        return Verdict.YES
-    nl = head.find(b"\n")
-    first = head if nl < 0 else head[:nl]
-    if b"HTTP/"[:len(first)] == first[:5] or first.startswith(b"HTTP/"):
-        if nl < 0 and len(first) < 16:
-            return Verdict.MAYBE
-        return Verdict.NO
-    m = _PROBE_PARTIAL.match(first)
-    if m and nl < 0 and len(first) < 4096:
-        return Verdict.MAYBE
-    return Verdict.NO
-
-
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(
-        name="http",
-        transport=Transport.TCP,
-        ports=HTTP_PORTS,
-        probe=probe,
-        factory=HttpDissector,
-        service="http",
-    ),
-)

@@ -72,12 +72,15 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event,
+    ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
-    Transport, Verdict, Violation,
+    Violation,
 )
 from dissectors._lines import LineBuffer
 from dissectors._sasl import SaslExchange
+from dissectors.probes.imap import (  # noqa: F401 - SPECS and the probe are re-exported
+    SPECS, _CMD_RE, COMMAND_MEANINGS, _KNOWN, probe, _TAG,
+)
 
 __all__ = [
     "ImapCommand", "ImapResponse", "ImapContinuation", "ImapAuthResponse", "ImapDone",
@@ -86,47 +89,6 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------- constant tables
-COMMAND_MEANINGS = MappingProxyType({
-    "CAPABILITY": "asks which capabilities (extensions, auth mechanisms) the server has",
-    "NOOP": "does nothing; lets the server send pending updates",
-    "LOGOUT": "ends the session; the server says BYE",
-    "STARTTLS": "asks to switch to TLS; after OK everything is encrypted",
-    "AUTHENTICATE": "starts a SASL login; challenges and answers follow in base64",
-    "LOGIN": "logs in with a user name and a password sent in clear text",
-    "ENABLE": "turns on protocol extensions",
-    "SELECT": "opens a mailbox for reading and changing",
-    "EXAMINE": "opens a mailbox read-only",
-    "CREATE": "creates a mailbox",
-    "DELETE": "deletes a mailbox",
-    "RENAME": "renames a mailbox",
-    "SUBSCRIBE": "adds a mailbox to the subscribed list",
-    "UNSUBSCRIBE": "removes a mailbox from the subscribed list",
-    "LIST": "lists mailbox names matching a pattern",
-    "LSUB": "lists subscribed mailbox names",
-    "NAMESPACE": "asks for the mailbox name prefixes and separators",
-    "STATUS": "asks for counters (messages, unseen, next UID) of a mailbox",
-    "APPEND": "uploads a message into a mailbox (as a literal)",
-    "IDLE": "asks the server to push mailbox changes until the client sends DONE",
-    "CHECK": "asks for a mailbox checkpoint",
-    "CLOSE": "closes the mailbox, removing messages flagged \\Deleted",
-    "UNSELECT": "closes the mailbox without removing anything",
-    "EXPUNGE": "permanently removes messages flagged \\Deleted",
-    "SEARCH": "asks for the numbers of messages matching criteria",
-    "FETCH": "downloads data (flags, envelope, headers, bodies) of messages",
-    "STORE": "changes the flags of messages",
-    "COPY": "copies messages to another mailbox",
-    "MOVE": "moves messages to another mailbox",
-    "UID FETCH": "FETCH with unique identifiers instead of sequence numbers",
-    "UID SEARCH": "SEARCH answering unique identifiers",
-    "UID STORE": "STORE addressed by unique identifiers",
-    "UID COPY": "COPY addressed by unique identifiers",
-    "UID MOVE": "MOVE addressed by unique identifiers",
-    "UID EXPUNGE": "EXPUNGE of the given unique identifiers only",
-    "ID": "exchanges client and server software names (RFC 2971)",
-    "COMPRESS": "turns on DEFLATE compression of the rest of the connection (RFC 4978)",
-    "GETQUOTAROOT": "asks for the quota of a mailbox",
-    "XLIST": "lists mailboxes with special-use flags (Gmail extension)",
-})
 
 STATUS_MEANINGS = MappingProxyType({
     "OK": "the command completed successfully",
@@ -156,18 +118,12 @@ UNTAGGED_MEANINGS = MappingProxyType({
     "XLIST": "one mailbox with special-use flags",
 })
 
-_KNOWN = frozenset(c for c in COMMAND_MEANINGS if not c.startswith("UID ")) | {
-    "UID", "GETQUOTA", "SETQUOTA", "GETACL", "SETACL", "MYRIGHTS", "LISTRIGHTS",
-    "GETMETADATA", "SETMETADATA", "SORT", "THREAD", "UNAUTHENTICATE", "XAPPLEPUSHSERVICE",
-}
 _UNTAGGED_WORDS = frozenset({b"OK", b"NO", b"BAD", b"BYE", b"PREAUTH", b"CAPABILITY", b"LIST",
                              b"LSUB", b"STATUS", b"SEARCH", b"ESEARCH", b"FLAGS", b"ENABLED",
                              b"ID", b"NAMESPACE", b"QUOTA", b"QUOTAROOT", b"XLIST", b"SORT",
                              b"THREAD", b"METADATA", b"ACL", b"MYRIGHTS", b"LISTRIGHTS"})
 _NUMBERED = frozenset({b"EXISTS", b"RECENT", b"EXPUNGE", b"FETCH"})
 
-_TAG = rb"[^\x00-\x20(){%*\"\\+\x7f]+"
-_CMD_RE = re.compile(rb"^(" + _TAG + rb") ([A-Za-z][A-Za-z0-9._-]*)(?: |$)")
 _TAGGED_RE = re.compile(rb"^(" + _TAG + rb") (OK|NO|BAD)(?: |$)", re.I)
 _UNTAGGED_RE = re.compile(rb"^\* (?:(\d+) )?([A-Za-z][A-Za-z0-9._-]*)", re.I)
 _LIT_RE = re.compile(rb"(~?)\{(\d+)(\+?)\}$")
@@ -955,51 +911,3 @@ class ImapDissector:
         out.append(ImapTransaction(p.ts, tag=p.tag, command=p.command, arg=p.arg, status=p.status,
                                    reply_text=p.text, user=self._user, mailbox=mailbox,
                                    fuids=tuple(p.fuids), sections=tuple(p.sections)))
-
-
-# ---------------------------------------------------------------- probe and spec
-_PROBE_YES_CMDS = frozenset({b"CAPABILITY", b"LOGIN", b"AUTHENTICATE", b"STARTTLS", b"SELECT",
-                             b"EXAMINE", b"ID", b"UID", b"FETCH", b"LIST", b"LSUB", b"NAMESPACE"})
-
-
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """Server: ``* OK``/``* PREAUTH`` greeting mentioning IMAP (or a CAPABILITY code)
-    → YES, ``* OK`` otherwise MAYBE. Client: ``tag CAPABILITY|LOGIN|AUTHENTICATE|…``
-    → YES, another tagged IMAP command → MAYBE."""
-    if not data:
-        return Verdict.MAYBE
-    line = data.split(b"\n", 1)[0].rstrip(b"\r")
-    complete = b"\n" in data
-    if direction is RESP:
-        for head in (b"* OK", b"* PREAUTH", b"* BYE"):
-            if line[:len(head)].upper() == head:
-                if line[len(head):len(head) + 1] not in (b"", b" ", b"\r"):
-                    return Verdict.NO
-                up = line.upper()
-                if b"IMAP" in up or b"CAPABILITY" in up:
-                    return Verdict.YES
-                return Verdict.MAYBE
-            if len(line) < len(head) and head.startswith(line.upper()) and not complete:
-                return Verdict.MAYBE
-        return Verdict.NO
-    m = _CMD_RE.match(line)
-    if m is not None and m.group(1).upper() in (b"AUTH", b"USER", b"PASS", b"MAIL", b"RCPT", b"SITE"):
-        return Verdict.NO   # POP3/SMTP/FTP commands that happen to look tagged
-    if m is None:
-        if not complete and len(line) < 64 and re.match(rb"^" + _TAG + rb"(?: [A-Za-z]*)?$", line):
-            return Verdict.MAYBE
-        return Verdict.NO
-    word = m.group(2).upper()
-    if word in _PROBE_YES_CMDS:
-        return Verdict.YES
-    if word.decode("ascii") in _KNOWN:
-        return Verdict.MAYBE
-    if not complete and m.end() == len(line):
-        return Verdict.MAYBE
-    return Verdict.NO
-
-
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(name="imap", transport=Transport.TCP, ports=frozenset({143}),
-                  probe=probe, factory=ImapDissector, service="imap"),
-)

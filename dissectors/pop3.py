@@ -70,12 +70,13 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event,
+    ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
-    Transport, Verdict, Violation,
+    Violation,
 )
 from dissectors._lines import LineBuffer
 from dissectors._sasl import SaslExchange
+from dissectors.probes.pop3 import SPECS, probe  # noqa: F401 - SPECS, probe: re-exported
 
 __all__ = [
     "Pop3Command", "Pop3Reply", "Pop3AuthData", "Pop3Listing", "Pop3Message",
@@ -725,44 +726,3 @@ class Pop3Dissector:
             if self._missing:
                 out.append(Anomaly(ts, "pop3_listing_gap", f"{self._missing} bytes of a listing are missing", RESP))
         self._finish(p, ts, out)
-
-
-# ---------------------------------------------------------------- probe and spec
-_CLIENT_YES = frozenset({b"CAPA", b"STLS", b"APOP", b"UIDL"})
-_CLIENT_MAYBE = frozenset({b"USER", b"AUTH", b"PASS", b"LIST", b"RETR", b"TOP", b"QUIT",
-                           b"NOOP", b"DELE", b"RSET", b"STAT"})
-
-
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """Server: an ``+OK`` greeting → YES (``-ERR`` → MAYBE). Client: ``CAPA``, ``STLS``,
-    ``APOP``, ``UIDL`` → YES; ``USER``, ``AUTH``, ``STAT``… are shared with FTP and
-    SMTP → MAYBE; anything else → NO."""
-    if not data:
-        return Verdict.MAYBE
-    if direction is RESP:
-        if data.startswith(b"+OK"):
-            if len(data) == 3:
-                return Verdict.MAYBE
-            return Verdict.YES if data[3:4] in (b" ", b"\r", b"\n", b"\t") else Verdict.NO
-        if data.startswith(b"-ERR"):
-            return Verdict.MAYBE if data[4:5] in (b"", b" ", b"\r", b"\n") else Verdict.NO
-        if len(data) < 4 and (b"-ERR".startswith(data) or b"+OK".startswith(data)):
-            return Verdict.MAYBE
-        return Verdict.NO
-    line = data.split(b"\n", 1)[0].rstrip(b"\r")
-    word = line.split(b" ", 1)[0].upper()
-    complete = b"\n" in data or b" " in line or len(line) > 4
-    if not complete:
-        return (Verdict.MAYBE if any(w.startswith(word) for w in _CLIENT_YES | _CLIENT_MAYBE)
-                else Verdict.NO)
-    if word in _CLIENT_YES:
-        return Verdict.YES
-    if word in _CLIENT_MAYBE:
-        return Verdict.MAYBE
-    return Verdict.NO
-
-
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(name="pop3", transport=Transport.TCP, ports=frozenset({110}),
-                  probe=probe, factory=Pop3Dissector, service="pop3"),
-)

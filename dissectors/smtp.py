@@ -89,12 +89,13 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Credential, Direction, DissectorSpec, Event,
+    ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
-    Transport, Verdict, Violation,
+    Violation,
 )
 from dissectors._lines import LineBuffer
 from dissectors._mime import parse_headers, received_ips
+from dissectors.probes.smtp import SPECS, probe, _REPLY_RE  # noqa: F401 - SPECS, probe: re-exported
 
 __all__ = ["SmtpCommand", "SmtpReply", "SmtpAuthData", "SmtpMessage", "SmtpTransaction",
            "SmtpDissector", "probe", "SPECS"]
@@ -171,7 +172,6 @@ _CLASS_MEANINGS = MappingProxyType({
 KNOWN_VERBS = frozenset(k for k in COMMAND_MEANINGS if k != ".")
 _TXN_VERBS = frozenset({"MAIL", "RCPT", "DATA", "BDAT", "."})
 
-_REPLY_RE = re.compile(rb"^([2-5][0-9][0-9])(?:([ -])(.*)|)$", re.S)
 _VERB_RE = re.compile(rb"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _BINARY_RE = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 _TLS_RECORD = b"\x16\x03"
@@ -1026,47 +1026,3 @@ class SmtpDissector:
             return
         if p is not None:
             self._answered(p, ts, out)
-
-
-# ---------------------------------------------------------------- probe and spec
-_SMTP_WORDS = (b"smtp", b"esmtp", b"mail", b"postfix", b"exim", b"sendmail", b"exchange",
-               b"qmail", b"mta", b"mx")
-_OTHER_CLIENT = (b"GET ", b"POST", b"HEAD", b"PUT ", b"USER", b"PASS", b"+OK", b"-ERR",
-                 b"* OK", b"SSH-", b"\x16\x03", b"CAPA", b"STLS")
-
-
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """SMTP by content: a ``220`` greeting naming mail software, or EHLO/HELO."""
-    if not data:
-        return Verdict.MAYBE
-    if direction == RESP:
-        if len(data) < 4:
-            return Verdict.MAYBE if data.isdigit() else Verdict.NO
-        if data[:3] == b"220" and data[3:4] in (b" ", b"-"):
-            first = data.split(b"\n", 1)[0].lower()
-            if b"ftp" in first:
-                return Verdict.NO
-            if any(w in first for w in _SMTP_WORDS):
-                return Verdict.YES
-            return Verdict.MAYBE
-        if _REPLY_RE.match(data.split(b"\n", 1)[0].rstrip(b"\r")):
-            return Verdict.MAYBE
-        return Verdict.NO
-    head = data[:5].upper()
-    if head in (b"EHLO ", b"HELO "):
-        return Verdict.YES
-    if len(data) < 5 and (b"EHLO ".startswith(head) or b"HELO ".startswith(head)):
-        return Verdict.MAYBE
-    if head.startswith(b"MAIL") and data[4:11].upper().lstrip().startswith(b"FROM:"):
-        return Verdict.YES
-    if any(data.startswith(o) for o in _OTHER_CLIENT):
-        return Verdict.NO
-    # other binary or text: MAYBE (a capture may start inside DATA, and clients do send
-    # junk to SMTP servers); content detection on unknown ports needs a YES anyway
-    return Verdict.MAYBE
-
-
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(name="smtp", transport=Transport.TCP, ports=frozenset({25, 587, 2525}),
-                  probe=probe, factory=SmtpDissector, service="smtp"),
-)

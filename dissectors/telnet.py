@@ -61,8 +61,11 @@ from types import MappingProxyType
 from typing import ClassVar, Mapping
 
 from decoder.model import (
-    Anomaly, Confirm, Credential, Direction, DissectorSpec, Event, FlowContext,
-    Item, ORIG, RESP, Record, Transport, Verdict, Violation,
+    Anomaly, Confirm, Credential, Direction, Event, FlowContext,
+    Item, ORIG, RESP, Record, Verdict, Violation,
+)
+from dissectors.probes.telnet import (  # noqa: F401 - SPECS and the probe are re-exported
+    SPECS, _CTRL, DO, DONT, IAC, probe, SB, SE, WILL, WONT,
 )
 
 __all__ = [
@@ -71,7 +74,6 @@ __all__ = [
     "OPTION_NAMES",
 ]
 
-IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 CR, LF, NUL, BS, DEL = 13, 10, 0, 8, 127
 OPT_BINARY, OPT_ECHO, OPT_TTYPE, OPT_NAWS, OPT_TSPEED, OPT_LINEMODE, OPT_XDISPLOC = (
     0, 1, 24, 31, 32, 34, 35)
@@ -143,7 +145,6 @@ _FAIL = re.compile(r"incorrect|invalid|fail|denied|bad password|not allowed|try 
                    r"|authentication error|access denied", re.I)
 _SHELL_PROMPT = re.compile(r"(?:[$#>%\]]|->)\s*$")
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[O\]].|\x1b.")
-_CTRL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _txt(b: bytes) -> str:
@@ -279,20 +280,6 @@ class TelnetRecord(Record):
 
 
 # ---------------------------------------------------------------- probe
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """IAC followed by WILL/WONT/DO/DONT/SB at the start of either direction → YES."""
-    if not data:
-        return Verdict.MAYBE
-    if data[0] == IAC:
-        if len(data) == 1:
-            return Verdict.MAYBE
-        return Verdict.YES if data[1] >= SB else Verdict.MAYBE
-    if data.startswith((b"SSH-", b"\x16\x03", b"GET ", b"POST ", b"HTTP/")):
-        return Verdict.NO
-    head = data[:256]
-    ctrl = len(_CTRL.findall(head.replace(b"\r", b"").replace(b"\n", b"")
-                             .replace(b"\x1b", b"").replace(b"\t", b"")))
-    return Verdict.NO if ctrl * 4 > len(head) else Verdict.MAYBE
 
 
 # ---------------------------------------------------------------- dissector
@@ -849,7 +836,3 @@ class TelnetDissector:
 _EDIT = re.compile(rb"[\r\n\x08\x7f\x15\x17]")
 _EOL = re.compile(rb"[\r\n]")
 
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(name="telnet", transport=Transport.TCP, ports=frozenset({23}), probe=probe,
-                  factory=TelnetDissector, service="telnet"),
-)

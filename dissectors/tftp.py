@@ -60,8 +60,11 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from decoder.model import (
-    Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose, FileData,
-    FileGap, FileOpen, FlowContext, Item, Record, Transport, Verdict, Violation, ORIG, RESP,
+    Anomaly, Confirm, Direction, Event, Expect, FileClose, FileData,
+    FileGap, FileOpen, FlowContext, Item, Record, Transport, Violation, ORIG, RESP,
+)
+from dissectors.probes.tftp import (  # noqa: F401 - SPECS and the probe are re-exported
+    SPECS, ACK, DATA, data_probe, ERROR, MAX_BLKSIZE, MAX_OPTIONS, MODES, OACK, probe, RRQ, WRQ,
 )
 
 __all__ = [
@@ -70,7 +73,6 @@ __all__ = [
     "OPCODES", "ERROR_CODES",
 ]
 
-RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
 
 OPCODES: Mapping[int, str] = MappingProxyType({
     RRQ: "RRQ", WRQ: "WRQ", DATA: "DATA", ACK: "ACK", ERROR: "ERROR", OACK: "OACK",
@@ -97,16 +99,7 @@ ERROR_CODES: Mapping[int, str] = MappingProxyType({
     8: "Option negotiation refused (RFC 2347): terminate the transfer",
 })
 
-MODES = frozenset({"netascii", "octet", "mail"})
-KNOWN_OPTIONS = frozenset({"blksize", "tsize", "timeout", "windowsize", "multicast",
-                           "rollover", "utimeout"})
 DEFAULT_BLKSIZE = 512
-MAX_BLKSIZE = 65464
-MAX_OPTIONS = 64
-# Full DATA blocks of these sizes are what a transfer met mid-way looks like
-# (512 by default; the others are common negotiated blksize values, e.g. PXE).
-COMMON_BLKSIZES = frozenset({512, 1024, 1228, 1408, 1428, 1432, 1456, 1468, 1476, 2048,
-                             4096, 8192, 16384, 32768, 65464})
 
 
 # ---------------------------------------------------------------- items
@@ -280,78 +273,6 @@ def parse_packet(data: bytes) -> _Pkt | None:
                     problems=tuple(problems))
     parts = _strings(data[2:], "OACK", problems)
     return _Pkt(op, options=_options(parts, problems), problems=tuple(problems))
-
-
-def _printable_ascii(b: bytes) -> bool:
-    return bool(b) and all(0x20 <= c < 0x7F for c in b)
-
-
-def _strict_request(data: bytes) -> bool:
-    body = data[2:]
-    if not body.endswith(b"\0"):
-        return False
-    parts = body[:-1].split(b"\0")
-    if len(parts) < 2 or len(parts) % 2 or len(parts) > 2 + 2 * MAX_OPTIONS:
-        return False
-    if not _printable_ascii(parts[0]) or parts[1].lower().decode("latin-1") not in MODES:
-        return False
-    return all(_printable_ascii(p) for p in parts[2:])
-
-
-def _strict_oack(data: bytes) -> bool:
-    body = data[2:]
-    if not body.endswith(b"\0"):
-        return False
-    parts = body[:-1].split(b"\0")
-    if not parts or len(parts) % 2 or len(parts) > 2 * MAX_OPTIONS:
-        return False
-    for i in range(0, len(parts), 2):
-        if parts[i].lower().decode("latin-1") not in KNOWN_OPTIONS:
-            return False
-        if not _printable_ascii(parts[i + 1]):
-            return False
-    return True
-
-
-def data_probe(direction: Direction, data: bytes) -> Verdict:
-    """Strict recognition of a transfer's first datagram (no request seen):
-    YES for a full DATA block of the default or a common negotiated size
-    (516 bytes on the wire for 512) or an OACK whose option names are all
-    known; MAYBE for other DATA, a bare 4-byte ACK or a well-formed ERROR
-    (four fixed bytes are too weak a signature on their own); NO otherwise."""
-    if len(data) < 4 or data[0] != 0:
-        return Verdict.NO if len(data) >= 2 else Verdict.MAYBE
-    op = data[1]
-    if op == DATA:
-        if len(data) - 4 in COMMON_BLKSIZES:
-            return Verdict.YES
-        return Verdict.MAYBE if len(data) <= 4 + MAX_BLKSIZE else Verdict.NO
-    if op == ACK:
-        return Verdict.MAYBE if len(data) == 4 else Verdict.NO
-    if op == ERROR:
-        code = (data[2] << 8) | data[3]
-        msg = data[4:]
-        if code <= 8 and msg.endswith(b"\0") and b"\0" not in msg[:-1] and (
-                len(msg) == 1 or _printable_ascii(msg[:-1])):
-            return Verdict.MAYBE
-        return Verdict.NO
-    if op == OACK:
-        return Verdict.YES if _strict_oack(data) else Verdict.NO
-    return Verdict.NO
-
-
-def probe(direction: Direction, data: bytes) -> Verdict:
-    """Probe of the ``tftp`` spec: YES for a well-formed RRQ/WRQ (printable file
-    name, mode netascii/octet/mail, printable options) and for what
-    :func:`data_probe` accepts; MAYBE for other packets with a TFTP opcode."""
-    if len(data) < 2:
-        return Verdict.MAYBE
-    if data[0] != 0 or not 1 <= data[1] <= 6:
-        return Verdict.NO
-    if data[1] in (RRQ, WRQ):
-        return Verdict.YES if _strict_request(data) else Verdict.MAYBE
-    v = data_probe(direction, data)
-    return v if v is Verdict.YES else Verdict.MAYBE
 
 
 # ---------------------------------------------------------------- transfer state
@@ -896,13 +817,3 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> Mapping[str, Iterator[dict
     return {"tftp": out()}
 
 
-SPECS: tuple[DissectorSpec, ...] = (
-    DissectorSpec(
-        name="tftp", transport=Transport.UDP, ports=frozenset({69}), probe=probe,
-        factory=TftpDissector, service="tftp", assemble=assemble, assemble_tables=("conn", "tftp"),
-    ),
-    DissectorSpec(
-        name="tftp-data", transport=Transport.UDP, ports=frozenset(), probe=data_probe,
-        factory=TftpDissector, service="tftp", expect_only=True,
-    ),
-)

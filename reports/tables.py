@@ -35,6 +35,9 @@ CORE: dict[str, tuple[str, ...]] = {
 
 
 def _record_classes() -> dict[str, type]:
+    from dissectors import load_all
+
+    load_all()          # a dissector module is imported when its protocol is first met: the tables are all
     out: dict[str, type] = {}
     stack = list(Record.__subclasses__())
     while stack:

@@ -540,7 +540,7 @@ def test_assemble_on_empty_tables():
 
 def test_specs():
     names = {s.name: s for s in ftp.SPECS}
-    assert names["ftp"].ports == frozenset({21}) and names["ftp"].assemble is assemble
+    assert names["ftp"].ports == frozenset({21}) and names["ftp"].assemble.resolve() is assemble
     assert names["ftp-data"].expect_only and names["ftp-data"].service_name == "ftp-data"
 
 

@@ -347,7 +347,7 @@ def test_specs():
     req, dat = tftp.SPECS
     assert (req.name, req.ports, req.service_name, req.expect_only) == (
         "tftp", frozenset({69}), "tftp", False)
-    assert req.assemble is assemble
+    assert req.assemble.resolve() is assemble
     assert (dat.name, dat.service_name, dat.expect_only) == ("tftp-data", "tftp", True)
 
 

@@ -1,0 +1,50 @@
+"""Recognising HTTP: its ports, content probe and spec (the dissector: :mod:`dissectors.http`, imported lazily).
+
+See :mod:`dissectors.probes` for why this is apart from the dissector.
+"""
+from __future__ import annotations
+
+import re
+
+from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+
+
+_PROBE_REQ = re.compile(rb"[A-Z][A-Z0-9_\-]{1,23} [^ \t\r\n]+ HTTP/\d\.\d\r?\n")
+_PROBE_REQ09 = re.compile(rb"GET /[^ \t\r\n]*\r?\n")
+_PROBE_STATUS = re.compile(rb"HTTP/\d\.\d \d{3}[ \r\n]")
+_PROBE_PARTIAL = re.compile(rb"[A-Z][A-Z0-9_\-]{0,23}(?: [^ \t\r\n]*(?: H?T?T?P?/?\d?\.?\d?\r?)?)?")
+HTTP_PORTS = frozenset({80, 8080, 8000, 8008, 3128})
+
+
+def probe(direction: Direction, data: bytes) -> Verdict:
+    """YES on ``METHOD SP target SP HTTP/x.y`` or ``HTTP/x.y NNN``; NO when the first
+    bytes cannot start either; MAYBE while a plausible first line is incomplete."""
+    if not data:
+        return Verdict.MAYBE
+    head = data.lstrip(b"\r\n")
+    if not head:
+        return Verdict.MAYBE
+    if _PROBE_STATUS.match(head) or _PROBE_REQ.match(head) or _PROBE_REQ09.match(head):
+        return Verdict.YES
+    nl = head.find(b"\n")
+    first = head if nl < 0 else head[:nl]
+    if b"HTTP/"[:len(first)] == first[:5] or first.startswith(b"HTTP/"):
+        if nl < 0 and len(first) < 16:
+            return Verdict.MAYBE
+        return Verdict.NO
+    m = _PROBE_PARTIAL.match(first)
+    if m and nl < 0 and len(first) < 4096:
+        return Verdict.MAYBE
+    return Verdict.NO
+
+
+SPECS: tuple[DissectorSpec, ...] = (
+    DissectorSpec(
+        name="http",
+        transport=Transport.TCP,
+        ports=HTTP_PORTS,
+        probe=probe,
+        factory=Lazy("dissectors.http:HttpDissector"),
+        service="http",
+    ),
+)

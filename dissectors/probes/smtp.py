@@ -1,0 +1,53 @@
+"""Recognising SMTP: its ports, content probe and spec (the dissector: :mod:`dissectors.smtp`, imported lazily).
+
+See :mod:`dissectors.probes` for why this is apart from the dissector.
+"""
+from __future__ import annotations
+
+import re
+
+from decoder.model import RESP, Direction, DissectorSpec, Lazy, Transport, Verdict
+
+
+_REPLY_RE = re.compile(rb"^([2-5][0-9][0-9])(?:([ -])(.*)|)$", re.S)
+_SMTP_WORDS = (b"smtp", b"esmtp", b"mail", b"postfix", b"exim", b"sendmail", b"exchange",
+               b"qmail", b"mta", b"mx")
+_OTHER_CLIENT = (b"GET ", b"POST", b"HEAD", b"PUT ", b"USER", b"PASS", b"+OK", b"-ERR",
+                 b"* OK", b"SSH-", b"\x16\x03", b"CAPA", b"STLS")
+
+
+def probe(direction: Direction, data: bytes) -> Verdict:
+    """SMTP by content: a ``220`` greeting naming mail software, or EHLO/HELO."""
+    if not data:
+        return Verdict.MAYBE
+    if direction == RESP:
+        if len(data) < 4:
+            return Verdict.MAYBE if data.isdigit() else Verdict.NO
+        if data[:3] == b"220" and data[3:4] in (b" ", b"-"):
+            first = data.split(b"\n", 1)[0].lower()
+            if b"ftp" in first:
+                return Verdict.NO
+            if any(w in first for w in _SMTP_WORDS):
+                return Verdict.YES
+            return Verdict.MAYBE
+        if _REPLY_RE.match(data.split(b"\n", 1)[0].rstrip(b"\r")):
+            return Verdict.MAYBE
+        return Verdict.NO
+    head = data[:5].upper()
+    if head in (b"EHLO ", b"HELO "):
+        return Verdict.YES
+    if len(data) < 5 and (b"EHLO ".startswith(head) or b"HELO ".startswith(head)):
+        return Verdict.MAYBE
+    if head.startswith(b"MAIL") and data[4:11].upper().lstrip().startswith(b"FROM:"):
+        return Verdict.YES
+    if any(data.startswith(o) for o in _OTHER_CLIENT):
+        return Verdict.NO
+    # other binary or text: MAYBE (a capture may start inside DATA, and clients do send
+    # junk to SMTP servers); content detection on unknown ports needs a YES anyway
+    return Verdict.MAYBE
+
+
+SPECS: tuple[DissectorSpec, ...] = (
+    DissectorSpec(name="smtp", transport=Transport.TCP, ports=frozenset({25, 587, 2525}),
+                  probe=probe, factory=Lazy("dissectors.smtp:SmtpDissector"), service="smtp"),
+)

@@ -1,0 +1,66 @@
+"""Recognising SNMP: its ports, content probe and spec (the dissector: :mod:`dissectors.snmp`, imported lazily).
+
+See :mod:`dissectors.probes` for why this is apart from the dissector.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from dissectors._ber import BerError, Reader, Tlv
+
+
+VERSIONS: Mapping[int, str] = MappingProxyType({0: "1", 1: "2c", 2: "2u", 3: "3"})
+PDU_TYPES: Mapping[int, str] = MappingProxyType({
+    0xA0: "get_request", 0xA1: "get_next_request", 0xA2: "response",
+    0xA3: "set_request", 0xA4: "trap", 0xA5: "get_bulk_request",
+    0xA6: "inform", 0xA7: "trapv2", 0xA8: "report",
+})
+
+
+def probe(direction: Direction, data: bytes) -> Verdict:
+    """YES for a BER SEQUENCE holding version 0/1/2 followed by a community and a
+    PDU tag (v1/v2c/v2u) or version 3 with an msgGlobalData SEQUENCE starting
+    with two INTEGERs (msgID, msgMaxSize). NO when the first octet is not a
+    SEQUENCE or the version is not an SNMP one; MAYBE when the header is SNMP's
+    but what follows is broken (on ports 161/162 the dissector then reports it)."""
+    if not data:
+        return Verdict.MAYBE
+    if data[0] != 0x30:
+        return Verdict.NO
+    top = Reader(data)
+    try:
+        outer = top.read()
+    except BerError as e:
+        if e.name not in ("length_past_end", "indefinite_length", "truncated"):
+            return Verdict.NO
+        if len(data) < 2:
+            return Verdict.MAYBE
+        hdr = 2 if data[1] <= 0x80 else 2 + (data[1] & 0x7F)
+        outer = Tlv(0x30, 0, True, 16, 0, min(hdr, len(data)), len(data))
+    r = top.enter(outer)
+    try:
+        v = r.expect(0x02, "version")
+    except BerError:
+        return Verdict.NO
+    if v.length != 1 or data[v.vstart] not in VERSIONS:
+        return Verdict.NO
+    try:
+        if data[v.vstart] == 3:
+            g = r.enter(r.expect(0x30, "msgGlobalData"))
+            g.expect(0x02, "msgID")
+            g.expect(0x02, "msgMaxSize")
+            return Verdict.YES
+        r.expect(0x04, "community")
+        return Verdict.YES if r.peek_tag() in PDU_TYPES else Verdict.MAYBE
+    except BerError:
+        return Verdict.MAYBE
+
+
+SPECS: tuple[DissectorSpec, ...] = (
+    DissectorSpec(
+        name="snmp", transport=Transport.UDP, ports=frozenset({161, 162}),
+        probe=probe, factory=Lazy("dissectors.snmp:SnmpDissector"), service="snmp",
+    ),
+)

@@ -1,0 +1,37 @@
+"""Recognising TELNET: its ports, content probe and spec (the dissector: :mod:`dissectors.telnet`, imported lazily).
+
+See :mod:`dissectors.probes` for why this is apart from the dissector.
+"""
+from __future__ import annotations
+
+import re
+
+from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+
+
+IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+
+
+_CTRL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def probe(direction: Direction, data: bytes) -> Verdict:
+    """IAC followed by WILL/WONT/DO/DONT/SB at the start of either direction → YES."""
+    if not data:
+        return Verdict.MAYBE
+    if data[0] == IAC:
+        if len(data) == 1:
+            return Verdict.MAYBE
+        return Verdict.YES if data[1] >= SB else Verdict.MAYBE
+    if data.startswith((b"SSH-", b"\x16\x03", b"GET ", b"POST ", b"HTTP/")):
+        return Verdict.NO
+    head = data[:256]
+    ctrl = len(_CTRL.findall(head.replace(b"\r", b"").replace(b"\n", b"")
+                             .replace(b"\x1b", b"").replace(b"\t", b"")))
+    return Verdict.NO if ctrl * 4 > len(head) else Verdict.MAYBE
+
+
+SPECS: tuple[DissectorSpec, ...] = (
+    DissectorSpec(name="telnet", transport=Transport.TCP, ports=frozenset({23}), probe=probe,
+                  factory=Lazy("dissectors.telnet:TelnetDissector"), service="telnet"),
+)

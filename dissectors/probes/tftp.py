@@ -1,0 +1,108 @@
+"""Recognising TFTP: its ports, content probe and spec (the dissector: :mod:`dissectors.tftp`, imported lazily).
+
+See :mod:`dissectors.probes` for why this is apart from the dissector.
+"""
+from __future__ import annotations
+
+from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+
+
+MODES = frozenset({"netascii", "octet", "mail"})
+KNOWN_OPTIONS = frozenset({"blksize", "tsize", "timeout", "windowsize", "multicast",
+                           "rollover", "utimeout"})
+MAX_OPTIONS = 64
+RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
+
+
+MAX_BLKSIZE = 65464
+
+
+# Full DATA blocks of these sizes are what a transfer met mid-way looks like
+# (512 by default; the others are common negotiated blksize values, e.g. PXE).
+COMMON_BLKSIZES = frozenset({512, 1024, 1228, 1408, 1428, 1432, 1456, 1468, 1476, 2048,
+                             4096, 8192, 16384, 32768, 65464})
+
+
+def _printable_ascii(b: bytes) -> bool:
+    return bool(b) and all(0x20 <= c < 0x7F for c in b)
+
+
+def _strict_request(data: bytes) -> bool:
+    body = data[2:]
+    if not body.endswith(b"\0"):
+        return False
+    parts = body[:-1].split(b"\0")
+    if len(parts) < 2 or len(parts) % 2 or len(parts) > 2 + 2 * MAX_OPTIONS:
+        return False
+    if not _printable_ascii(parts[0]) or parts[1].lower().decode("latin-1") not in MODES:
+        return False
+    return all(_printable_ascii(p) for p in parts[2:])
+
+
+def _strict_oack(data: bytes) -> bool:
+    body = data[2:]
+    if not body.endswith(b"\0"):
+        return False
+    parts = body[:-1].split(b"\0")
+    if not parts or len(parts) % 2 or len(parts) > 2 * MAX_OPTIONS:
+        return False
+    for i in range(0, len(parts), 2):
+        if parts[i].lower().decode("latin-1") not in KNOWN_OPTIONS:
+            return False
+        if not _printable_ascii(parts[i + 1]):
+            return False
+    return True
+
+
+def data_probe(direction: Direction, data: bytes) -> Verdict:
+    """Strict recognition of a transfer's first datagram (no request seen):
+    YES for a full DATA block of the default or a common negotiated size
+    (516 bytes on the wire for 512) or an OACK whose option names are all
+    known; MAYBE for other DATA, a bare 4-byte ACK or a well-formed ERROR
+    (four fixed bytes are too weak a signature on their own); NO otherwise."""
+    if len(data) < 4 or data[0] != 0:
+        return Verdict.NO if len(data) >= 2 else Verdict.MAYBE
+    op = data[1]
+    if op == DATA:
+        if len(data) - 4 in COMMON_BLKSIZES:
+            return Verdict.YES
+        return Verdict.MAYBE if len(data) <= 4 + MAX_BLKSIZE else Verdict.NO
+    if op == ACK:
+        return Verdict.MAYBE if len(data) == 4 else Verdict.NO
+    if op == ERROR:
+        code = (data[2] << 8) | data[3]
+        msg = data[4:]
+        if code <= 8 and msg.endswith(b"\0") and b"\0" not in msg[:-1] and (
+                len(msg) == 1 or _printable_ascii(msg[:-1])):
+            return Verdict.MAYBE
+        return Verdict.NO
+    if op == OACK:
+        return Verdict.YES if _strict_oack(data) else Verdict.NO
+    return Verdict.NO
+
+
+def probe(direction: Direction, data: bytes) -> Verdict:
+    """Probe of the ``tftp`` spec: YES for a well-formed RRQ/WRQ (printable file
+    name, mode netascii/octet/mail, printable options) and for what
+    :func:`data_probe` accepts; MAYBE for other packets with a TFTP opcode."""
+    if len(data) < 2:
+        return Verdict.MAYBE
+    if data[0] != 0 or not 1 <= data[1] <= 6:
+        return Verdict.NO
+    if data[1] in (RRQ, WRQ):
+        return Verdict.YES if _strict_request(data) else Verdict.MAYBE
+    v = data_probe(direction, data)
+    return v if v is Verdict.YES else Verdict.MAYBE
+
+
+SPECS: tuple[DissectorSpec, ...] = (
+    DissectorSpec(
+        name="tftp", transport=Transport.UDP, ports=frozenset({69}), probe=probe,
+        factory=Lazy("dissectors.tftp:TftpDissector"), service="tftp",
+        assemble=Lazy("dissectors.tftp:assemble"), assemble_tables=("conn", "tftp"),
+    ),
+    DissectorSpec(
+        name="tftp-data", transport=Transport.UDP, ports=frozenset(), probe=data_probe,
+        factory=Lazy("dissectors.tftp:TftpDissector"), service="tftp", expect_only=True,
+    ),
+)
