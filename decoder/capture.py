@@ -107,7 +107,11 @@ def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
             raise CaptureError(f"{name}: cannot open ({e.strerror or e})") from None
         info = CaptureInfo(path=name, size=os.fstat(raw.fileno()).st_size)
     head = raw.read(2)
-    stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), 1 << 16)  # type: ignore[arg-type]
+    if raw.seekable():
+        raw.seek(0)                # a file: read it directly (no Python-level copy per block)
+        stream: BinaryIO = raw
+    else:
+        stream = io.BufferedReader(_Prefixed(head, raw), 1 << 16)  # type: ignore[arg-type]
     if head == b"\x1f\x8b":
         info.gzip = True
         stream = io.BufferedReader(_Gunzip(stream, info), 1 << 16)  # type: ignore[arg-type]
