@@ -38,6 +38,7 @@ from decoder.gcpolicy import bulk
 from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str
 from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
+from decoder.tcp import TAIL_CHUNKS
 from decoder.transcripts import TranscriptBuffer
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
@@ -544,6 +545,25 @@ class Engine:
             if not flow.seen_a[d]:
                 flow.seen_a[d] = True
                 flow.mark(d, "A")
+            return
+        if (flags == ACK or flags == ACK | PSH) and payload and not me.starts and not other.starts \
+                and me.base is not None and me.fin is None and not (seq - me.base - me.next) & 0xFFFFFFFF:
+            # in-order data, nothing queued either way (most data segments): Half.segment's and Half.ack's
+            # fast paths, inlined
+            if other.base is not None:
+                other.raw_ack = ack
+            nxt = me.next
+            me.next = nxt + len(payload)
+            tail = me.tail
+            tail.append((nxt, payload))
+            if len(tail) > TAIL_CHUNKS:
+                del tail[0]
+            n[4 + d] += len(payload)
+            if not flow.seen_d[d]:
+                flow.seen_d[d] = True
+                flow.mark(d, "D")
+            if flow.handler.state < RAW or self._watched:
+                self._deliver(flow, d, [(False, payload)], ts, frame)
             return
         out_other: list = []
         out: list = []
