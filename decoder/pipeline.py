@@ -372,9 +372,50 @@ class Engine:
                     doff = (offb >> 4) * 4
                     if doff >= 20 and 34 + doff <= end:
                         self.n_tcp += 1
-                        # the flow key is the header's own src, dst, sport, dport bytes: one slice
-                        self._tcp(data[26:38], sport, dport, seq, ack, flags,
-                                  data[34 + doff:end], total - 20, ts, index)
+                        key = data[26:38]  # the flow key is the header's own src, dst, sport, dport bytes
+                        if flags == ACK or flags == ACK | PSH:
+                            # the two most frequent segments (nine in ten on the benchmark capture) of a known,
+                            # unfinished flow, with nothing queued either way: a pure ACK, and in-order data.
+                            # What _tcp and Half.segment/Half.ack would do, without their calls
+                            ent = self.tcp.get(key)
+                            if ent is not None and not ent[0].finished:
+                                flow, d = ent
+                                me, other = flow.halves[d], flow.halves[1 - d]
+                                plen = end - 34 - doff
+                                if not other.starts and (
+                                        (not plen and flags == ACK) or
+                                        (plen and not me.starts and me.base is not None and me.fin is None
+                                         and not (seq - me.base - me.next) & 0xFFFFFFFF)):
+                                    flow.idle.move_to_end(flow)
+                                    flow.last_ts = ts
+                                    flow.last_frame = index
+                                    n = flow.n
+                                    n[d] += 1                  # packets, IP bytes, payload bytes (flows.N_*)
+                                    n[2 + d] += total - 20
+                                    if other.base is not None:
+                                        other.raw_ack = ack    # kept raw, unwrapped when it matters (Half.ack)
+                                    if not plen:
+                                        if me.base is None:
+                                            me.base = seq
+                                        if not flow.seen_a[d]:
+                                            flow.seen_a[d] = True
+                                            flow.mark(d, "A")
+                                        return
+                                    payload = data[34 + doff:end]
+                                    nxt = me.next
+                                    me.next = nxt + plen
+                                    tail = me.tail         # the last chunks delivered (Half._remember)
+                                    tail.append((nxt, payload))
+                                    if len(tail) > TAIL_CHUNKS:
+                                        del tail[0]
+                                    n[4 + d] += plen
+                                    if not flow.seen_d[d]:
+                                        flow.seen_d[d] = True
+                                        flow.mark(d, "D")
+                                    if flow.handler.state < RAW or self._watched:
+                                        self._deliver(flow, d, [(False, payload)], ts, index)
+                                    return
+                        self._tcp(key, sport, dport, seq, ack, flags, data[34 + doff:end], total - 20, ts, index)
                         return
                 elif proto == 17 and total >= 28:
                     sport, dport, ulen = _UDP.unpack_from(data, 34)
@@ -535,36 +576,6 @@ class Engine:
             return
         halves = flow.halves
         me, other = halves[d], halves[1 - d]
-        if flags == ACK and not payload and not other.starts:
-            # a pure ACK with nothing queued on the other side (about half of all TCP packets): the
-            # acknowledgement number is kept raw (see Half.ack), the history noted
-            if me.base is None:
-                me.base = seq & 0xFFFFFFFF
-            if other.base is not None:
-                other.raw_ack = ack
-            if not flow.seen_a[d]:
-                flow.seen_a[d] = True
-                flow.mark(d, "A")
-            return
-        if (flags == ACK or flags == ACK | PSH) and payload and not me.starts and not other.starts \
-                and me.base is not None and me.fin is None and not (seq - me.base - me.next) & 0xFFFFFFFF:
-            # in-order data, nothing queued either way (most data segments): Half.segment's and Half.ack's
-            # fast paths, inlined
-            if other.base is not None:
-                other.raw_ack = ack
-            nxt = me.next
-            me.next = nxt + len(payload)
-            tail = me.tail
-            tail.append((nxt, payload))
-            if len(tail) > TAIL_CHUNKS:
-                del tail[0]
-            n[4 + d] += len(payload)
-            if not flow.seen_d[d]:
-                flow.seen_d[d] = True
-                flow.mark(d, "D")
-            if flow.handler.state < RAW or self._watched:
-                self._deliver(flow, d, [(False, payload)], ts, frame)
-            return
         out_other: list = []
         out: list = []
         if flags & SYN:
