@@ -65,7 +65,7 @@ class Flow:
         self.first_ts = self.last_ts = ts
         self.first_frame = self.last_frame = frame
         self.n = [0, 0, 0, 0, 0, 0]      # packets, IP bytes, payload bytes (orig, resp each): one list, see N_*
-        self.hist: list[str] = []
+        self.hist = ""                   # the history letters so far (a str: smaller than a list)
         self.syn = False
         self.synack = False
         if proto == "tcp":
@@ -88,11 +88,11 @@ class Flow:
     def mark(self, direction: int, letter: str) -> None:
         ch = letter if direction == ORIG else letter.lower()
         if ch not in self.hist:
-            self.hist.append(ch)
+            self.hist += ch
 
     @property
     def history(self) -> str:
-        return "".join(self.hist)
+        return self.hist
 
     def conn_state(self) -> str:
         if self.proto != "tcp":

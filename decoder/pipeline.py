@@ -240,8 +240,10 @@ class Engine:
 
     # ------------------------------------------------------------------ per capture
     def _reset_capture_state(self) -> None:
-        self.tcp: dict[tuple, tuple[Flow, int]] = {}
-        self.udp: dict[tuple, tuple[Flow, int]] = {}
+        # flow key (both orientations) → flow; the direction is which of flow.keys the packet's key equals
+        # (a (flow, direction) tuple per key was 112 bytes per open flow)
+        self.tcp: dict[bytes, Flow] = {}
+        self.udp: dict[bytes, Flow] = {}
         self.active: dict[Flow, None] = {}      # every open flow (order: creation)
         # the same flows by timeout, each least recently active first and with one timeout per list, so a sweep
         # closes exactly the flows whose time is up whatever other flows exist (a run split by host pair
@@ -377,9 +379,9 @@ class Engine:
                             # the two most frequent segments (nine in ten on the benchmark capture) of a known,
                             # unfinished flow, with nothing queued either way: a pure ACK, and in-order data.
                             # What _tcp and Half.segment/Half.ack would do, without their calls
-                            ent = self.tcp.get(key)
-                            if ent is not None and not ent[0].finished:
-                                flow, d = ent
+                            flow = self.tcp.get(key)
+                            if flow is not None and not flow.finished:
+                                d = ORIG if key == flow.keys[0] else RESP
                                 me, other = flow.halves[d], flow.halves[1 - d]
                                 plen = end - 34 - doff
                                 if not other.starts and (
@@ -500,13 +502,13 @@ class Engine:
                   frame: int, guessed: bool, flipped: bool = False) -> Flow:
         flow = Flow(proto, orig, resp, ts, frame, guessed, self.limits, self.capture_no)
         if flipped:
-            flow.hist.append("^")
+            flow.hist += "^"
         table = self.tcp if proto == "tcp" else self.udp
         k1 = flow_key(orig[0], orig[1], resp[0], resp[1])
         k2 = flow_key(resp[0], resp[1], orig[0], orig[1])
         flow.keys = (k1, k2)
-        table[k1] = (flow, ORIG)
-        table[k2] = (flow, RESP)
+        table[k2] = flow
+        table[k1] = flow
         self.active[flow] = None
         idle = flow.idle = self.idle_lists["tcp_idle_timeout" if proto == "tcp" else "udp_idle_timeout"]
         idle[flow] = None
@@ -540,16 +542,16 @@ class Engine:
     def _tcp(self, key: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
              payload: bytes, seglen: int, ts: float, frame: int) -> None:
         """One TCP segment; ``key`` is :func:`flow_key` of its (src, sport, dst, dport)."""
-        ent = self.tcp.get(key)
+        flow = self.tcp.get(key)
         syn_only = (flags & (SYN | ACK)) == SYN
-        if ent is not None:
-            flow, d = ent
+        if flow is not None:
+            d = ORIG if key == flow.keys[0] else RESP
             if syn_only and (flow.finished or any(flow.fin) or any(flow.rst)):
                 h = flow.halves[d] if d == ORIG else None
                 if h is None or not h.seen_syn or h.base != ((seq + 1) & 0xFFFFFFFF):
                     self._close_flow(flow, ts, "port reused")
-                    ent = None
-        if ent is None:
+                    flow = None
+        if flow is None:
             half = (len(key) - 4) >> 1
             src, dst = key[:half], key[half:2 * half]
             if flags & SYN and not flags & ACK:
@@ -634,8 +636,8 @@ class Engine:
     def _udp(self, key: bytes, sport: int, dport: int, payload: bytes, iplen: int,
              ts: float, frame: int) -> None:
         """One UDP datagram; ``key`` is :func:`flow_key` of its (src, sport, dst, dport)."""
-        ent = self.udp.get(key)
-        if ent is None:
+        flow = self.udp.get(key)
+        if flow is None:
             half = (len(key) - 4) >> 1
             src, dst = key[:half], key[half:2 * half]
             if sport in self.server_ports and dport not in self.server_ports and \
@@ -645,7 +647,7 @@ class Engine:
                 flow = self._new_flow("udp", (src, sport), (dst, dport), ts, frame, False)
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
-            flow, d = ent
+            d = ORIG if key == flow.keys[0] else RESP
             flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
@@ -917,8 +919,7 @@ class Engine:
         self._finish(flow, max(ts, flow.last_ts))
         table = self.tcp if flow.proto == "tcp" else self.udp
         for k in flow.keys:
-            ent = table.get(k)
-            if ent is not None and ent[0] is flow:
+            if table.get(k) is flow:
                 del table[k]
         self.active.pop(flow, None)
         if flow.idle is not None:
