@@ -487,28 +487,38 @@ def _parse(data: bytes, max_depth: int, msg: _Msg) -> None:
     _decode_pdu(r, msg)
 
 
+_NOTHING_PENDING: Mapping[tuple[str, int], tuple[float, Direction]] = MappingProxyType({})
+
+
 # ---------------------------------------------------------------- dissector
 class SnmpDissector:
     """One instance per UDP flow; both directions, one message per datagram."""
     # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
-    __slots__ = ("communities", "community", "confirmed", "counts", "ctx", "display_string", "first_ts",
-                 "last_ts", "limits", "pending", "pending_capped", "up_since", "version")
+    __slots__ = ("community", "community_answered", "community_ts", "confirmed", "ctx", "display_string",
+                 "first_ts", "last_ts", "limits", "more_communities", "n_bulk", "n_get", "n_resp", "n_set",
+                 "pending", "pending_capped", "up_since", "version")
 
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.limits = ctx.limits
         self.confirmed = False
-        self.pending: dict[tuple[str, int], tuple[float, Direction]] = {}
+        # unanswered requests; _NOTHING_PENDING (shared, read-only) while there are none, as in most flows
+        self.pending: Mapping[tuple[str, int], tuple[float, Direction]] = _NOTHING_PENDING
         self.pending_capped = False
         self.first_ts: float | None = None
         self.last_ts: float | None = None
         self.version: str | None = None
         self.community: str | None = None
-        self.counts = {"get": 0, "bulk": 0, "resp": 0, "set": 0}
+        # variable bindings in get/get-next requests, get-bulk requests, responses, set requests (four slots,
+        # not a dict: one instance per open SNMP flow)
+        self.n_get = self.n_bulk = self.n_resp = self.n_set = 0
         self.display_string: str | None = None
         self.up_since: float | None = None
-        # community -> [first ts, answered]
-        self.communities: dict[str, list[Any]] = {}
+        # the communities seen: the first (``community``) in slots, when it was first seen and whether a request
+        # using it was answered; any other in ``more_communities``: community -> [first ts, answered]
+        self.community_ts: float | None = None
+        self.community_answered = False
+        self.more_communities: dict[str, list[Any]] | None = None
 
     # -- contract
     def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]:
@@ -538,18 +548,19 @@ class SnmpDissector:
 
     def close(self, ts: float) -> list[Item]:
         out: list[Item] = []
-        for comm, (first, answered) in self.communities.items():
+        seen = [] if self.community_ts is None else [(self.community, (self.community_ts, self.community_answered))]
+        for comm, (first, answered) in seen + list((self.more_communities or {}).items()):
             out.append(Credential(first, protocol="snmp", username="", secret=comm,
                                   kind="community", success=True if answered else None))
         if self.first_ts is not None:
-            c = self.counts
             out.append(SnmpRecord(
                 self.first_ts, duration=round((self.last_ts or self.first_ts) - self.first_ts, 6),
                 version=self.version or "", community=self.community,
-                get_requests=c["get"], get_bulk_requests=c["bulk"], get_responses=c["resp"],
-                set_requests=c["set"], display_string=self.display_string,
+                get_requests=self.n_get, get_bulk_requests=self.n_bulk, get_responses=self.n_resp,
+                set_requests=self.n_set, display_string=self.display_string,
                 up_since=self.up_since))
-        self.communities.clear()
+        self.community_ts = None
+        self.more_communities = None
         self.first_ts = None
         return out
 
@@ -565,21 +576,30 @@ class SnmpDissector:
         ptype = msg.pdu_type or ("unknown" if not msg.encrypted else "encrypted")
         nvb = len(msg.varbinds)
         if ptype in ("get_request", "get_next_request"):
-            self.counts["get"] += nvb
+            self.n_get += nvb
         elif ptype == "get_bulk_request":
-            self.counts["bulk"] += nvb
+            self.n_bulk += nvb
         elif ptype == "response":
-            self.counts["resp"] += nvb
+            self.n_resp += nvb
         elif ptype == "set_request":
-            self.counts["set"] += nvb
+            self.n_set += nvb
         if ptype in ("response", "trapv2", "inform"):
             for vb in msg.varbinds:
                 if vb.oid == "1.3.6.1.2.1.1.1.0" and vb.type == "octet_string":
                     self.display_string = vb.value
                 elif vb.oid == "1.3.6.1.2.1.1.3.0" and vb.type == "timeticks":
                     self.up_since = round(ts - int(vb.value) / 100.0, 6)
-        if msg.community is not None and msg.community not in self.communities:
-            self.communities[msg.community] = [ts, False]
+        comm = msg.community
+        if comm is not None:
+            if comm == self.community:
+                if self.community_ts is None:
+                    self.community_ts = ts
+            else:
+                more = self.more_communities
+                if more is None:
+                    more = self.more_communities = {}
+                if comm not in more:
+                    more[comm] = [ts, False]
 
         # pairing: v3 by msgID (also covers encrypted PDUs), else request-id
         key: tuple[str, int] | None = None
@@ -598,22 +618,27 @@ class SnmpDissector:
         if key is not None and is_answer:
             pend = self.pending.get(key)
             if pend is not None and pend[1] != direction:
-                del self.pending[key]
+                del self.pending[key]   # type: ignore[attr-defined]
                 if not self.pending:
-                    self.pending = {}    # all answered: a fresh dict (deleting keeps the table's size)
+                    self.pending = _NOTHING_PENDING    # all answered (a dict keeps its size after deletions)
                 rtt = round(ts - pend[0], 6)
-                if msg.community is not None and msg.community in self.communities:
-                    self.communities[msg.community][1] = True
+                if comm is not None:
+                    if comm == self.community:
+                        self.community_answered = True
+                    elif self.more_communities and comm in self.more_communities:
+                        self.more_communities[comm][1] = True
         elif key is not None and is_request:
             if key not in self.pending:
+                if self.pending is _NOTHING_PENDING:
+                    self.pending = {}
                 if len(self.pending) >= self.limits.max_pending_requests:
-                    self.pending.pop(next(iter(self.pending)))
+                    self.pending.pop(next(iter(self.pending)))   # type: ignore[attr-defined]
                     if not self.pending_capped:
                         self.pending_capped = True
                         out.append(Anomaly(ts, "snmp_pending_too_many",
                                            f"more than {self.limits.max_pending_requests} "
                                            "unanswered requests; oldest forgotten", direction))
-                self.pending[key] = (ts, direction)
+                self.pending[key] = (ts, direction)   # type: ignore[index]
 
         vbs = tuple(msg.varbinds)
         out.append(SnmpPdu(ts, direction, pdu_type=ptype, version=msg.version or "",

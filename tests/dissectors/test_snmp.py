@@ -370,3 +370,22 @@ def test_spec():
     (spec,) = snmp.SPECS
     assert spec.transport is Transport.UDP and spec.ports == frozenset({161, 162})
     assert spec.service_name == "snmp" and spec.probe is probe
+
+
+def test_each_community_is_a_credential_in_first_seen_order_with_its_own_answer():
+    # the first community lives in the dissector's slots, later ones in a dict: both kinds keep their
+    # first time and whether a request using them was answered
+    convo = [
+        C(get(1, "1.3.6.1.2.1.1.5.0", community=b"guess1"), ts=10.0),
+        C(get(2, "1.3.6.1.2.1.1.5.0", community=b"guess2"), ts=11.0),
+        C(get(3, "1.3.6.1.2.1.1.5.0", community=b"public"), ts=12.0),
+        S(msg(1, b"public", pdu(0xA2, 3, 0, 0, ("1.3.6.1.2.1.1.5.0", OCT(b"sw1")))), ts=12.1),
+        C(get(4, "1.3.6.1.2.1.1.5.0", community=b"guess1"), ts=13.0),
+        S(msg(1, b"guess1", pdu(0xA2, 4, 0, 0, ("1.3.6.1.2.1.1.5.0", OCT(b"sw1")))), ts=13.2),
+    ]
+    items = run(convo)
+    creds = of_type(items, Credential)
+    assert [(c.secret, c.ts, c.success) for c in creds] == [
+        ("guess1", 10.0, True), ("guess2", 11.0, None), ("public", 12.0, True)]
+    (flow,) = of_type(items, SnmpRecord)
+    assert flow.community == "guess1" and (flow.get_requests, flow.get_responses) == (4, 2)
