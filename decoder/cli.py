@@ -390,8 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "fn", None):
         ap.print_help()
         return 2
-    from decoder.gcpolicy import bulk
+    from decoder.gcpolicy import bulk, fixed_mmap_threshold
 
+    fixed_mmap_threshold()
     try:
         with bulk():      # the whole verb: decoding, then writing tables and reports
             return int(args.fn(args) or 0)

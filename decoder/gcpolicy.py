@@ -22,10 +22,22 @@ program that calls :func:`decoder.analyze` keeps its own settings afterwards.
 
 This is process state, not dissector state: only the entry points that run a
 whole capture (``run_engine``, the CLI's report writing) use it.
+
+:func:`fixed_mmap_threshold` is the command line's other process setting, for the C allocator:
+glibc serves a request of 128 KiB or more with a fresh mapping, returned to the system on free,
+but raises that threshold to the size of every such block freed (up to 32 MiB). After the first
+large buffer (a 1 MiB body read for the HAR, its base64 and its JSON) the next ones come from the
+heap, where they leave holes that later small objects pin: the process's peak grew with how many
+large objects a capture held (71 MB for the 1 GB benchmark where the same run with the threshold
+fixed peaked at 68 MB; benchmarks/README.md). Fixing it keeps large transient buffers out of the
+heap. Only the CLI sets it (a program that imports :mod:`decoder` keeps its allocator as it is), and
+not when the user chose one (``MALLOC_MMAP_THRESHOLD_``); elsewhere than glibc it does nothing.
 """
 from __future__ import annotations
 
 import gc
+import os
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -46,3 +58,22 @@ def bulk(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
+
+
+M_MMAP_THRESHOLD = -3          # glibc's mallopt parameter number (malloc.h)
+MMAP_THRESHOLD = 128 * 1024    # glibc's initial value, kept fixed (the capture reader's 64 KiB blocks stay below)
+
+
+def fixed_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Fix glibc's mmap threshold (see the module docstring); True when it was set."""
+    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt     # the C library this process runs on
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return mallopt(M_MMAP_THRESHOLD, threshold) == 1

@@ -184,7 +184,14 @@ class _Files:
         self._db: Any = None
         self._tmp: Any = None
         self._pending: list[tuple[str, str | None]] = []
-        for r in _records(tables.get("files")):   # only what a lookup needs
+        ftable = tables.get("files")
+        try:
+            large = len(ftable) > _INDEX_IN_MEMORY     # known in advance: on disk from the start
+        except TypeError:
+            large = False
+        if large:
+            self._to_disk()
+        for r in _records(ftable):   # only what a lookup needs
             if self._db is None and len(self._mem) >= _INDEX_IN_MEMORY:
                 self._to_disk()
             fuid, path = str(r.get("fuid")), r.get("path")
@@ -206,6 +213,7 @@ class _Files:
         self._db = sqlite3.connect(str(Path(self._tmp.name) / "files.db"))
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA cache_size=-256")      # KiB: lookups are by primary key, in entry order
         self._db.execute("CREATE TABLE f (fuid TEXT PRIMARY KEY, path TEXT)")
         self._pending = list(self._mem.items())
         self._mem = {}
