@@ -287,6 +287,20 @@ def _int_opt(opts: Mapping[str, str], name: str) -> int | None:
     return n if n >= 0 else None
 
 
+class _Request:
+    """One RRQ/WRQ as the request flow keeps it until its row is written at close."""
+
+    # kept per request flow while it waits out its idle timeout: slots, not a dict per request
+    __slots__ = ("dir", "error_code", "error_msg", "filename", "mode", "op", "options", "opts", "token", "ts")
+
+    def __init__(self, ts: float, op: str, filename: str, mode: str, options: tuple, opts: dict[str, str],
+                 token: str, direction: Direction) -> None:
+        self.ts, self.op, self.filename, self.mode = ts, op, filename, mode
+        self.options, self.opts, self.token, self.dir = options, opts, token, direction
+        self.error_code: int | None = None
+        self.error_msg: str | None = None
+
+
 class _Transfer:
     """DATA/ACK/OACK/ERROR bookkeeping of one transfer."""
 
@@ -366,7 +380,7 @@ class TftpDissector:
         self.ctx = ctx
         self.limits = ctx.limits
         self.confirmed = False
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[_Request] = []
         self.transfer: _Transfer | None = None
         self.done = False
         exp = ctx.expectation
@@ -404,7 +418,7 @@ class TftpDissector:
             out.extend(self._request(direction, pkt, ts))
         elif op == ERROR and self.transfer is None and self.requests:
             req = self.requests[-1]
-            req["error_code"], req["error_msg"] = pkt.code, pkt.message
+            req.error_code, req.error_msg = pkt.code, pkt.message
             out.append(TftpError(ts, direction, pkt.code, pkt.message))
         else:
             t = self.transfer
@@ -435,12 +449,12 @@ class TftpDissector:
         t = self.transfer
         in_flow_transfer = t is not None and t.seen_packets
         for i, req in enumerate(self.requests):
-            rec = dict(ts=req["ts"], wrq=req["op"] == "WRQ", fname=req["filename"],
-                       mode=req["mode"], error_code=req.get("error_code"),
-                       error_msg=req.get("error_msg"),
-                       blksize=_int_opt(req["opts"], "blksize"),
-                       tsize=_int_opt(req["opts"], "tsize"),
-                       expect_token=req["token"])
+            rec = dict(ts=req.ts, wrq=req.op == "WRQ", fname=req.filename,
+                       mode=req.mode, error_code=req.error_code,
+                       error_msg=req.error_msg,
+                       blksize=_int_opt(req.opts, "blksize"),
+                       tsize=_int_opt(req.opts, "tsize"),
+                       expect_token=req.token)
             if in_flow_transfer and i == len(self.requests) - 1:
                 # The server answered from port 69 itself: one row for both.
                 out.extend(self._finish(t, ts))
@@ -468,9 +482,8 @@ class TftpDissector:
         if not self.requests:
             return _Transfer(None, None, None, {}, None, None)
         req = self.requests[-1]
-        t = _Transfer(req["op"], req["filename"], req["mode"], req["opts"], req["ts"],
-                      req["token"])
-        t.sender = req["dir"].other if req["op"] == "RRQ" else req["dir"]
+        t = _Transfer(req.op, req.filename, req.mode, req.opts, req.ts, req.token)
+        t.sender = req.dir.other if req.op == "RRQ" else req.dir
         return t
 
     # -- request flow
@@ -481,9 +494,9 @@ class TftpDissector:
         out.append(TftpRequest(ts, direction, op, pkt.filename, pkt.mode, pkt.options))
         if self.requests:
             last = self.requests[-1]
-            if (last["op"], last["filename"], last["mode"], last["options"]) == (
+            if (last.op, last.filename, last.mode, last.options) == (
                     op, pkt.filename, pkt.mode, pkt.options) and \
-                    ts - last["ts"] <= self.limits.tftp_expect_ttl:
+                    ts - last.ts <= self.limits.tftp_expect_ttl:
                 return out   # retransmitted request: same expectation still pending
         if direction is ORIG:
             client_h, client_p, server_h = self.ctx.orig_h, self.ctx.orig_p, self.ctx.resp_h
@@ -494,13 +507,9 @@ class TftpDissector:
         token = f"tftp{len(self.requests)}"
         if not pkt.mode:
             # Truncated request: recorded, but nothing sensible to expect.
-            self.requests.append(dict(ts=ts, op=op, filename=pkt.filename, mode=pkt.mode,
-                                      options=pkt.options, opts=opts, token="",
-                                      dir=direction))
+            self.requests.append(_Request(ts, op, pkt.filename, pkt.mode, pkt.options, opts, "", direction))
             return out
-        self.requests.append(dict(ts=ts, op=op, filename=pkt.filename, mode=pkt.mode,
-                                  options=pkt.options, opts=opts, token=token,
-                                  dir=direction))
+        self.requests.append(_Request(ts, op, pkt.filename, pkt.mode, pkt.options, opts, token, direction))
         out.append(Expect(
             ts, Transport.UDP, "tftp-data", resp_h=client_h, resp_p=client_p,
             orig_h=server_h, orig_p=None, token=token, ttl=self.limits.tftp_expect_ttl,
