@@ -48,7 +48,7 @@ class Flow:
         "uid", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "orig_raw", "resp_raw",
         "first_ts", "last_ts", "first_frame", "last_frame", "n",
         "hist", "halves", "syn", "synack", "fin", "rst", "roles_guessed", "handler",
-        "finished", "keys", "gaps", "expectation", "seen_a", "seen_d", "idle",
+        "finished", "key0", "key1", "gaps", "expectation", "seen_a", "seen_d", "idle",
     )
 
     def __init__(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
@@ -80,7 +80,7 @@ class Flow:
         self.roles_guessed = roles_guessed
         self.handler = None
         self.finished = False
-        self.keys: tuple = ()
+        self.key0 = self.key1 = b""      # its flow-table keys: as the originator sends, as the responder sends
         self.gaps = 0
         self.expectation = None
         self.idle = None                 # the engine's idle list this flow is in (None once closed)

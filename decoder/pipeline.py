@@ -240,7 +240,7 @@ class Engine:
 
     # ------------------------------------------------------------------ per capture
     def _reset_capture_state(self) -> None:
-        # flow key (both orientations) → flow; the direction is which of flow.keys the packet's key equals
+        # flow key (both orientations) → flow; the direction is which of flow.key0/key1 the packet's key equals
         # (a (flow, direction) tuple per key was 112 bytes per open flow)
         self.tcp: dict[bytes, Flow] = {}
         self.udp: dict[bytes, Flow] = {}
@@ -381,7 +381,7 @@ class Engine:
                             # What _tcp and Half.segment/Half.ack would do, without their calls
                             flow = self.tcp.get(key)
                             if flow is not None and not flow.finished:
-                                d = ORIG if key == flow.keys[0] else RESP
+                                d = ORIG if key == flow.key0 else RESP
                                 me, other = flow.halves[d], flow.halves[1 - d]
                                 plen = end - 34 - doff
                                 if not other.starts and (
@@ -506,7 +506,7 @@ class Engine:
         table = self.tcp if proto == "tcp" else self.udp
         k1 = flow_key(orig[0], orig[1], resp[0], resp[1])
         k2 = flow_key(resp[0], resp[1], orig[0], orig[1])
-        flow.keys = (k1, k2)
+        flow.key0, flow.key1 = k1, k2
         table[k2] = flow
         table[k1] = flow
         self.active[flow] = None
@@ -545,7 +545,7 @@ class Engine:
         flow = self.tcp.get(key)
         syn_only = (flags & (SYN | ACK)) == SYN
         if flow is not None:
-            d = ORIG if key == flow.keys[0] else RESP
+            d = ORIG if key == flow.key0 else RESP
             if syn_only and (flow.finished or any(flow.fin) or any(flow.rst)):
                 h = flow.halves[d] if d == ORIG else None
                 if h is None or not h.seen_syn or h.base != ((seq + 1) & 0xFFFFFFFF):
@@ -647,7 +647,7 @@ class Engine:
                 flow = self._new_flow("udp", (src, sport), (dst, dport), ts, frame, False)
             d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
-            d = ORIG if key == flow.keys[0] else RESP
+            d = ORIG if key == flow.key0 else RESP
             flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
@@ -918,7 +918,7 @@ class Engine:
             return
         self._finish(flow, max(ts, flow.last_ts))
         table = self.tcp if flow.proto == "tcp" else self.udp
-        for k in flow.keys:
+        for k in (flow.key0, flow.key1):
             if table.get(k) is flow:
                 del table[k]
         self.active.pop(flow, None)

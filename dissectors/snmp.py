@@ -52,6 +52,7 @@ read. Encrypted scoped PDUs are not decrypted (no keys). SNMP over TCP
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
@@ -572,7 +573,7 @@ class SnmpDissector:
             self.version = msg.version
         self.last_ts = ts
         if self.community is None and msg.community is not None:
-            self.community = msg.community
+            self.community = sys.intern(msg.community)    # one str for every flow using it (most share a few)
         ptype = msg.pdu_type or ("unknown" if not msg.encrypted else "encrypted")
         nvb = len(msg.varbinds)
         if ptype in ("get_request", "get_next_request"):
@@ -586,7 +587,8 @@ class SnmpDissector:
         if ptype in ("response", "trapv2", "inform"):
             for vb in msg.varbinds:
                 if vb.oid == "1.3.6.1.2.1.1.1.0" and vb.type == "octet_string":
-                    self.display_string = vb.value
+                    v = vb.value     # an agent's sysDescr, the same in its every flow: one str for all
+                    self.display_string = sys.intern(v) if type(v) is str else v
                 elif vb.oid == "1.3.6.1.2.1.1.3.0" and vb.type == "timeticks":
                     self.up_since = round(ts - int(vb.value) / 100.0, 6)
         comm = msg.community

@@ -265,7 +265,9 @@ class _Files:
                 return {"text": data.decode("utf-8")}
             except UnicodeDecodeError:
                 pass
-        return {"text": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+        b64 = base64.b64encode(data)
+        del data                # a 1 MiB body: not held beside its base64 bytes and their str
+        return {"text": b64.decode("ascii"), "encoding": "base64"}
 
 
 def _entry(row: Mapping, files: _Files, cap: int) -> dict:
