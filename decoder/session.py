@@ -132,6 +132,8 @@ def assemble(engine: "Engine") -> None:
     stored rows by uid/fuid, any other table is replaced. So memory holds the child flows' few
     columns and whatever a hook keeps per join, not the tables (at 1 GB the old whole-table join
     was the one step whose memory followed the file: benchmarks/README.md)."""
+    if engine.detect_only:
+        return          # nothing was decoded: no protocol table to join (and no dissector module to load)
     res = engine.results
     hooks: list = []
     wanted: set[str] = set()
