@@ -1,4 +1,9 @@
-"""Recognising DNS: its ports, content probe and spec (the dissector: :mod:`dissectors.dns`, imported lazily).
+"""Recognising DNS: ports, content probe and spec (the dissector: :mod:`dissectors.dns`, imported lazily).
+
+UDP 53, 5353 (mDNS) and 5355 (LLMNR), TCP 53. By content: a header that passes strict checks and a first
+question of a known type and class (RFC 1035 section 4.1), parsing cleanly to its end; over TCP after the two-
+byte length (section 4.2.2). Limits: NetBIOS name service (RFC 1002), which reuses the layout, is refused by
+its encoded names and NB type.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

@@ -1,4 +1,8 @@
-"""Recognising FTP: its ports, content probe and spec (the dissector: :mod:`dissectors.ftp`, imported lazily).
+"""Recognising FTP: ports, content probe and spec (the dissector: :mod:`dissectors.ftp`, imported lazily).
+
+Port 21 (control; ``ftp-data`` is reached only through an expectation). By content: a ``220``/``120`` greeting
+naming FTP server software (RFC 959 section 4.2), or ``AUTH TLS``/``AUTH SSL`` (RFC 4217) or ``USER`` from the
+client. Limits: Telnet negotiation on port 21 is refused; a greeting naming no FTP software is MAYBE.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

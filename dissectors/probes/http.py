@@ -1,4 +1,8 @@
-"""Recognising HTTP: its ports, content probe and spec (the dissector: :mod:`dissectors.http`, imported lazily).
+"""Recognising HTTP: ports, content probe and spec (the dissector: :mod:`dissectors.http`, imported lazily).
+
+The usual web ports (``HTTP_PORTS``). By content, on any port: a request line ``METHOD SP target SP HTTP/x.y``
+(RFC 9112 section 3), a status line ``HTTP/x.y NNN`` (section 4), or an HTTP/0.9 ``GET /path``. Limits: MAYBE
+while a plausible first line is still incomplete (up to 4 KiB).
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

@@ -1,4 +1,8 @@
-"""Recognising IMAP: its ports, content probe and spec (the dissector: :mod:`dissectors.imap`, imported lazily).
+"""Recognising IMAP: ports, content probe and spec (the dissector: :mod:`dissectors.imap`, imported lazily).
+
+Port 143. By content: an untagged ``* OK``/``* PREAUTH`` greeting naming IMAP or carrying a CAPABILITY code
+(RFC 9051 section 7.1), or a tagged client command such as ``CAPABILITY``, ``LOGIN``, ``SELECT`` (section 6).
+Limits: other tagged commands are MAYBE; POP3/SMTP/FTP verbs that happen to look tagged are refused.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

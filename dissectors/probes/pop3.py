@@ -1,4 +1,8 @@
-"""Recognising POP3: its ports, content probe and spec (the dissector: :mod:`dissectors.pop3`, imported lazily).
+"""Recognising POP3: ports, content probe and spec (the dissector: :mod:`dissectors.pop3`, imported lazily).
+
+Port 110. By content: a ``+OK`` greeting (RFC 1939 section 4), or ``CAPA``/``STLS``/``APOP``/``UIDL`` from the
+client (RFC 2449, 2595, RFC 1939 section 7). Limits: ``USER``, ``PASS``, ``STAT`` and the like are shared with
+FTP and SMTP and stay MAYBE on other ports.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

@@ -1,4 +1,9 @@
-"""Recognising SMTP: its ports, content probe and spec (the dissector: :mod:`dissectors.smtp`, imported lazily).
+"""Recognising SMTP: ports, content probe and spec (the dissector: :mod:`dissectors.smtp`, imported lazily).
+
+Ports 25, 587 and 2525. By content: a ``220`` greeting naming mail software (RFC 5321 section 4.2, the reply
+format of 4.2.1), or a client opening with ``EHLO``/``HELO`` (4.1.1.1) or ``MAIL FROM:`` (4.1.1.2). Limits: a
+greeting that names no mail software is only MAYBE, so SMTP on an unknown port with a bare ``220`` banner is
+found only once the client speaks.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

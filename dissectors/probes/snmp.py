@@ -1,4 +1,8 @@
-"""Recognising SNMP: its ports, content probe and spec (the dissector: :mod:`dissectors.snmp`, imported lazily).
+"""Recognising SNMP: ports, content probe and spec (the dissector: :mod:`dissectors.snmp`, imported lazily).
+
+UDP 161 and 162. By content: a BER SEQUENCE holding version 0, 1 or 2, a community and a PDU tag (RFC 1157,
+RFC 3416), or version 3 with an msgGlobalData SEQUENCE starting with two INTEGERs (RFC 3412 section 6).
+Limits: a broken message behind a valid header is MAYBE (on 161/162 the dissector then reports the fault).
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

@@ -1,4 +1,8 @@
-"""Recognising TELNET: its ports, content probe and spec (the dissector: :mod:`dissectors.telnet`, imported lazily).
+"""Recognising Telnet: ports, content probe and spec (the dissector: :mod:`dissectors.telnet`, imported lazily).
+
+Port 23. By content: IAC followed by WILL/WONT/DO/DONT/SB at the start of either direction (RFC 854 and 855).
+Limits: a Telnet session without option negotiation is only MAYBE (text with few control characters), so it is
+found on port 23 but not elsewhere.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """

@@ -1,4 +1,9 @@
-"""Recognising TFTP: its ports, content probe and spec (the dissector: :mod:`dissectors.tftp`, imported lazily).
+"""Recognising TFTP: ports, content probe and spec (the dissector: :mod:`dissectors.tftp`, imported lazily).
+
+Port 69 (requests; a transfer's own ports are reached through an expectation, or by ``data_probe``). By
+content: a well-formed RRQ/WRQ (RFC 1350 section 5: printable file name, mode netascii/octet/mail, options of
+RFC 2347), a full DATA block of a common size, or an OACK of known options. Limits: a bare ACK or ERROR is
+four fixed bytes, too weak alone: MAYBE.
 
 See :mod:`dissectors.probes` for why this is apart from the dissector.
 """
