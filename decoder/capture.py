@@ -207,7 +207,8 @@ class PcapFileSource:
     def each(self, fn: Callable[[int, float, int, bytes, int], object]) -> Iterator[None]:
         """Call ``fn(index, ts, linktype, data, wirelen)`` for every frame (the engine's hot path: no
         generator step and no tuple per frame). A generator itself: it yields after every block read
-        (about 64 KiB), so the caller can report progress; exhaust it to read the whole file."""
+        (pcap: about 64 KiB; pcapng: every record), so the caller can report progress; exhaust it to read
+        the whole file."""
         return self._blocks(fn)
 
     def _blocks(self, fn: Callable[..., object]) -> Iterator[None]:
