@@ -178,12 +178,12 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def _print_sessions(rows, as_json: bool) -> int:
     """The conn rows as JSON lines or an aligned table (the whole table is measured first)."""
     if as_json:
-        from reports.export import _row_line     # orjson for plain rows (all conn rows are), else json
+        from reports.export import row_line      # orjson for plain rows (all conn rows are), else json
 
         sys.stdout.flush()
         write = sys.stdout.buffer.write
         for r in rows:
-            write(_row_line(r))
+            write(row_line(r))
         sys.stdout.buffer.flush()
         return 0
     from datetime import datetime, timezone

@@ -245,7 +245,7 @@ def _json_text(row: dict, ascii: bool) -> str:
         return json.dumps(_jsonable(row), ensure_ascii=ascii, separators=(",", ":"))
 
 
-def _row_line(row: dict) -> bytes:
+def row_line(row: dict) -> bytes:
     """One row as a JSON line (bytes ending in a newline): orjson when its values are plain, else json."""
     if plain_values(row.values()):
         try:
@@ -298,7 +298,7 @@ class JsonlEncoder:
                 return list(map(_orjson_line, batch))
             except TypeError:      # a non-str key or an int beyond 64 bits somewhere in the batch
                 pass
-        return list(map(_row_line, batch))
+        return list(map(row_line, batch))
 
 
 def _cell(v: Any) -> Any:

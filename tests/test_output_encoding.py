@@ -109,7 +109,7 @@ TRICKY = {
     "bool and int": {"a": True, "b": False, "c": 0, "d": 1},
     "nested lists and dicts": {"extra": [[], {}, [[[{"k": ["v", 1, None, True, 2.5]}]]], {"a": {"b": {"c": []}}}]},
     "tuples": {"extra": (1, (2, "three"), [4, (5,)])},
-    "non-str keys": {"extra": {1: "int", 2.5: "float", True: "bool", None: "none", "s": "str"}},
+    "non-str keys": {"extra": {1: "int", 2.5: "float", False: "bool", None: "none", "s": "str"}},
     "tuple key": {"extra": {(1, 2): "pair"}},
     "enums": {"a": Colour.RED, "b": Small.TWO, "c": Word.HI, "d": [Colour.RED]},
     "subclasses": {"a": Name("n"), "b": Count(7), "c": OrderedDict(x=1), "d": Pair(1, 2), "e": {Name("k"): 1}},
