@@ -566,7 +566,7 @@ class Engine:
                 else:
                     orig, resp = (src, sport), (dst, dport)
             flow = self._new_flow("tcp", orig, resp, ts, frame, guessed, flipped=orig[0] != src or orig[1] != sport)
-            d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
+            d = ORIG if key == flow.key0 else RESP
         else:
             flow.idle.move_to_end(flow)
         flow.last_ts = ts
@@ -591,10 +591,7 @@ class Engine:
         if flags & ACK:
             if me.base is None and not flags & SYN:
                 me.base = seq & 0xFFFFFFFF
-            if other.starts:
-                other.ack(ack, out_other)
-            elif other.base is not None:
-                other.raw_ack = ack          # Half.ack with nothing queued, inlined (most data segments)
+            other.ack(ack, out_other)
             if not payload and not flags & (SYN | FIN | RST) and not flow.seen_a[d]:
                 flow.seen_a[d] = True
                 flow.mark(d, "A")
@@ -626,8 +623,7 @@ class Engine:
             flow.mark(d, "F")
         if out_other:
             self._deliver(flow, 1 - d, out_other, ts, frame)
-        if out and (len(out) > 1 or out[0][0] or flow.handler.state < RAW or self._watched):
-            # (one data chunk of a flow nobody reads — raw or stopped, no transcript, no follow — needs no call)
+        if out:
             self._deliver(flow, d, out, ts, frame)
         if flags & RST or (flow.fin[0] and flow.fin[1] and me.closed and other.closed
                            and not me.starts and not other.starts):
@@ -645,10 +641,9 @@ class Engine:
                 flow = self._new_flow("udp", (dst, dport), (src, sport), ts, frame, True, flipped=True)
             else:
                 flow = self._new_flow("udp", (src, sport), (dst, dport), ts, frame, False)
-            d = ORIG if (src, sport) == (flow.orig_raw, flow.orig_p) else RESP
         else:
-            d = ORIG if key == flow.key0 else RESP
             flow.idle.move_to_end(flow)
+        d = ORIG if key == flow.key0 else RESP
         flow.last_ts = ts
         flow.last_frame = frame
         n = flow.n
@@ -660,7 +655,7 @@ class Engine:
     # ------------------------------------------------------------------ dissection
     def _deliver(self, flow: Flow, d: int, chunks: list, ts: float, frame: int) -> None:
         h: Handler = flow.handler
-        if h.state >= RAW and not self.transcripts and not self.keep_streams:
+        if h.state >= RAW and not self._watched:
             for is_gap, _x in chunks:     # nobody decodes it (raw or stopped): gaps still count
                 if is_gap:
                     flow.gaps += 1

@@ -142,14 +142,9 @@ class RowStore:
                 p = patches.get(r.get(field))
                 yield {**r, **p} if p is not None else r
 
-        # while the old rows are read, the new store holds few: a patch runs after decoding, when the old
-        # store's own batch is still in memory (a 5,000-row second batch was the 1 GB benchmark's peak)
-        keep = self.mem_rows
-        self.replace(patched(), mem_rows=min(keep, _PATCH_ROWS))
-        self.mem_rows = keep
+        self.replace(patched())
 
 
-_PATCH_ROWS = 1000   # rows a patch's new store holds in memory before it spills
 _CHUNK = 100    # rows per pickle in a spill file: a merge holds one chunk per file it reads
 _FANIN = 16
 

@@ -104,10 +104,7 @@ class Half:
         if self.base is None:
             self.base = seq & M32
             self.next = 0
-        diff = (seq - self.base - self.next) & M32     # self.offset(seq), inlined: once per segment
-        if diff >= 0x80000000:
-            diff -= 0x100000000
-        off = self.next + diff
+        off = self.offset(seq)
         n = len(data)
         if fin:
             f = off + n
@@ -123,13 +120,10 @@ class Half:
         end = off + n
         nxt = self.next
         differs = 0
-        if off == nxt and not self.starts:            # fast path (self._remember inlined)
+        if off == nxt and not self.starts:            # fast path
             self.next = end
             out.append((False, data))
-            tail = self.tail
-            tail.append((off, data))
-            if len(tail) > TAIL_CHUNKS:
-                del tail[0]
+            self._remember(off, data)
             return 0
         if end <= nxt:                                # all old
             self.retrans += 1
