@@ -6,7 +6,8 @@ arrived. A spec is chosen
 
 1. by a pending expectation (the engine passes it in), else
 2. when its port hint matches the responder port (or either port when roles
-   were guessed) and its probe does not say NO about the bytes seen, else
+   were guessed) and its probe (or its cheaper ``veto``) does not say NO about
+   the bytes seen, else
 3. when its content probe says YES for one direction and NO for neither.
 
 When every probe says NO, or the buffer fills with nothing better than MAYBE,
@@ -43,6 +44,23 @@ def _verdict(spec: DissectorSpec, heads: Sequence[bytes]) -> tuple[bool, bool]:
     return yes, no
 
 
+def _vetoed(spec: DissectorSpec, heads: Sequence[bytes]) -> bool:
+    """Whether the bytes rule out a spec its port chose: any NO of its veto (else its probe)."""
+    check = spec.veto or spec.probe
+    if check is None:
+        return False
+    for d, head in enumerate(heads):
+        if not head:
+            continue
+        try:
+            v = check(_DIRS[d], head)
+        except Exception:  # as in _verdict: a probe bug counts as NO
+            return True
+        if v is Verdict.NO:
+            return True
+    return False
+
+
 class Detector:
     """Chooses a spec for a flow from its first bytes. Stateless between flows."""
 
@@ -73,8 +91,7 @@ class Detector:
                full: bool) -> tuple[DissectorSpec | None, bool]:
         """Return (spec, final). ``final`` with spec None means: stay raw."""
         for spec in port_specs:
-            yes, no = _verdict(spec, heads)
-            if not no:
+            if not _vetoed(spec, heads):
                 return spec, True
         maybe = False
         for spec in self.content.get(transport, ()):

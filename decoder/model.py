@@ -354,6 +354,10 @@ class DissectorSpec:
     # the name of a :class:`Limits` field giving this service's own idle timeout for UDP flows (a DNS
     # flow is done once answered: Zeek's dns_session_timeout); None: the transport's timeout
     idle_timeout: str | None = None
+    # when the port already matched, detection only asks whether the bytes rule the spec out (a NO from
+    # ``probe``): a cheaper check that answers NO exactly when ``probe`` would, skipping what only tells
+    # YES from MAYBE (DNS: the parse of the whole message). None: ``probe`` is asked
+    veto: Probe | None = None
 
     @property
     def service_name(self) -> str:

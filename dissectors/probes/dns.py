@@ -57,13 +57,14 @@ def _question_ok(wire: bytes) -> bool | None:
     return qt in _KNOWN_QTYPES and qc in _KNOWN_CLASSES
 
 
-def _convincing(wire: bytes, msglen: int) -> Verdict:
+def _convincing(wire: bytes, msglen: int, parse: bool = True) -> Verdict:
     """Verdict for a DNS message (complete when ``len(wire) >= msglen``).
 
     NO: shorter than a header when complete, or an unknown opcode, or a header
     that fails the strict checks and carries no parsable question. YES: strict
     header, first question of a known type/class, and (when complete) a clean
-    parse to the last byte. MAYBE otherwise (a port match still selects DNS)."""
+    parse to the last byte. MAYBE otherwise (a port match still selects DNS).
+    ``parse=False`` (the veto) skips the whole-message parse, which never makes a NO."""
     complete = len(wire) >= msglen
     if len(wire) < 12:
         return Verdict.NO if complete else Verdict.MAYBE
@@ -76,7 +77,7 @@ def _convincing(wire: bytes, msglen: int) -> Verdict:
         return Verdict.NO
     if not strict:
         return Verdict.MAYBE
-    if complete:
+    if complete and parse:
         m = parse_message(wire[:msglen], 16)
         # trailing bytes are tolerated: the engine may hand several UDP datagrams of one
         # direction concatenated (and Windows tools append bytes to queries)
@@ -101,7 +102,7 @@ def probe_udp(direction: Direction, data: bytes) -> Verdict:
         return Verdict.NO
 
 
-def probe_tcp(direction: Direction, data: bytes) -> Verdict:
+def probe_tcp(direction: Direction, data: bytes, parse: bool = True) -> Verdict:
     """TCP: a 2-byte length (>= 12) followed by a message judged as for UDP."""
     try:
         if len(data) < 2:
@@ -109,15 +110,28 @@ def probe_tcp(direction: Direction, data: bytes) -> Verdict:
         mlen = (data[0] << 8) | data[1]
         if mlen < 12:
             return Verdict.NO
-        return _convincing(bytes(data[2:2 + mlen]), mlen)
+        return _convincing(bytes(data[2:2 + mlen]), mlen, parse)
     except Exception:  # pragma: no cover
         return Verdict.NO
+
+
+def veto_udp(direction: Direction, data: bytes) -> Verdict:
+    """On a DNS port: NO exactly when :func:`probe_udp` says NO, without parsing the whole message."""
+    try:
+        return _convincing(bytes(data), len(data), parse=False)
+    except Exception:  # pragma: no cover
+        return Verdict.NO
+
+
+def veto_tcp(direction: Direction, data: bytes) -> Verdict:
+    """On TCP 53: NO exactly when :func:`probe_tcp` says NO, without parsing the whole message."""
+    return probe_tcp(direction, data, parse=False)
 
 
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="dns", transport=Transport.UDP, ports=frozenset({53, 5353, 5355}),
                   probe=probe_udp, factory=Lazy("dissectors.dns:_udp_factory"), service="dns",
-                  idle_timeout="dns_idle_timeout"),
+                  idle_timeout="dns_idle_timeout", veto=veto_udp),
     DissectorSpec(name="dns", transport=Transport.TCP, ports=frozenset({53}),
-                  probe=probe_tcp, factory=Lazy("dissectors.dns:_tcp_factory"), service="dns"),
+                  probe=probe_tcp, factory=Lazy("dissectors.dns:_tcp_factory"), service="dns", veto=veto_tcp),
 )

@@ -106,3 +106,30 @@ def test_tcp_framed_chunks_and_gaps(steps):
             _check(d.gap(direction, n + 1, ts))
         assert D.probe_tcp(direction, struct.pack("!H", len(data)) + data) in Verdict
     _check(d.close(ts + 1))
+
+
+@SETTINGS
+@given(st.one_of(mutated(), st.binary(max_size=300)), st.booleans())
+def test_veto_says_no_exactly_when_the_probe_does(data, framed):
+    """Detection asks a port-matched spec's veto instead of its probe: the two must agree on NO."""
+    from dissectors.probes import dns as P
+
+    if framed:
+        data = struct.pack("!H", len(data)) + data
+        probe, veto = P.probe_tcp, P.veto_tcp
+    else:
+        probe, veto = P.probe_udp, P.veto_udp
+    assert (veto(ORIG, data) is Verdict.NO) == (probe(ORIG, data) is Verdict.NO)
+
+
+def test_veto_skips_only_the_parse():
+    """A message whose header and question pass but whose body does not parse: the probe says MAYBE, not
+    YES (so elsewhere than port 53 it is not claimed); on port 53 the veto lets it through."""
+    from dissectors.probes import dns as P
+
+    good = SEEDS[0]
+    broken = good + b"\xc0"               # a dangling byte where a record would start
+    hdr = bytearray(broken)
+    hdr[7] = 1                            # one answer claimed, none present
+    assert P.probe_udp(ORIG, bytes(hdr)) is Verdict.MAYBE
+    assert P.veto_udp(ORIG, bytes(hdr)) is Verdict.YES     # header and question alone
