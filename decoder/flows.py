@@ -32,8 +32,9 @@ WELL_KNOWN_SERVER_PORTS = frozenset({
 })
 
 
-_NO_FLAGS = (False, False)    # a UDP flow's fin/rst/seen_a/seen_d (only TCP writes them)
-# where Flow.n keeps each counter: index + direction (ORIG 0, RESP 1); the engine's hot path spells them out
+_NO_FLAGS = (False, False)    # a UDP flow's fin/rst (only TCP writes them)
+# where a UDP flow's ``n`` keeps each counter: index + direction (ORIG 0, RESP 1); the engine spells them out.
+# A TCP flow keeps them in its halves (Half.pkts, seg_bytes, data_bytes): see Flow.counters
 N_PKTS, N_IP_BYTES, N_BYTES = 0, 2, 4
 
 
@@ -48,7 +49,7 @@ class Flow:
         "uid", "proto", "orig_h", "orig_p", "resp_h", "resp_p", "orig_raw", "resp_raw",
         "first_ts", "last_ts", "first_frame", "last_frame", "n",
         "hist", "halves", "syn", "synack", "fin", "rst", "roles_guessed", "handler",
-        "finished", "key0", "key1", "gaps", "expectation", "seen_a", "seen_d", "idle",
+        "finished", "key0", "key1", "gaps", "expectation", "idle",
     )
 
     def __init__(self, proto: str, orig: tuple[bytes, int], resp: tuple[bytes, int],
@@ -64,7 +65,6 @@ class Flow:
                              *(("capture", capture) if capture else ()))
         self.first_ts = self.last_ts = ts
         self.first_frame = self.last_frame = frame
-        self.n = [0, 0, 0, 0, 0, 0]      # packets, IP bytes, payload bytes (orig, resp each): one list, see N_*
         self.hist = ""                   # the history letters so far (a str: smaller than a list)
         self.syn = False
         self.synack = False
@@ -72,11 +72,11 @@ class Flow:
             self.halves = (Half(limits), Half(limits))
             self.fin = [False, False]
             self.rst = [False, False]
-            self.seen_a = [False, False]     # hot-path shortcuts for the two most frequent history letters
-            self.seen_d = [False, False]
+            self.n = None                    # counted in the halves
         else:                                # TCP's flags and halves: one shared, never-written tuple
             self.halves = None
-            self.fin = self.rst = self.seen_a = self.seen_d = _NO_FLAGS
+            self.fin = self.rst = _NO_FLAGS
+            self.n = [0, 0, 0, 0, 0, 0]      # packets, IP bytes, payload bytes (orig, resp each), see N_*
         self.roles_guessed = roles_guessed
         self.handler = None
         self.finished = False
@@ -93,6 +93,14 @@ class Flow:
     @property
     def history(self) -> str:
         return self.hist
+
+    def counters(self) -> tuple[int, int, int, int, int, int]:
+        """Packets, IP payload bytes (transport header and data), data bytes: originator's then responder's
+        each (an open or just closing flow: a closed TCP flow has dropped its halves)."""
+        if self.n is not None:
+            return tuple(self.n)   # type: ignore[return-value]
+        o, r = self.halves
+        return o.pkts, r.pkts, o.seg_bytes, r.seg_bytes, o.data_bytes, r.data_bytes
 
     def conn_state(self) -> str:
         if self.proto != "tcp":

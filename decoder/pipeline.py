@@ -380,46 +380,43 @@ class Engine:
                     sport, dport, seq, ack, offb, flags, _w = _TCP.unpack_from(data, 34)
                     doff = (offb >> 4) * 4
                     if doff >= 20 and 34 + doff <= end:
-                        self.n_tcp += 1
                         key = data[26:38]  # the flow key is the header's own src, dst, sport, dport bytes
                         if flags == ACK or flags == ACK | PSH:
                             # the two most frequent segments (nine in ten on the benchmark capture) of a known,
                             # unfinished flow, with nothing queued either way: a pure ACK, and in-order data.
                             # What _tcp and Half.segment/Half.ack would do, without their calls
-                            flow = self.tcp.get(key)
-                            if flow is not None and not flow.finished:
-                                d = ORIG if key == flow.key0 else RESP
-                                me, other = flow.halves[d], flow.halves[1 - d]
+                            ent = self.tcp.get(key)
+                            if ent is not None:
+                                flow, d, me, other = ent
                                 plen = end - 34 - doff
-                                if not other.starts and (
-                                        (not plen and flags == ACK) or
-                                        (plen and not me.starts and me.base is not None and me.fin is None
-                                         and not (seq - me.base - me.next) & 0xFFFFFFFF)):
+                                if not flow.finished and not other.starts and (
+                                        (not plen and flags == ACK) or (plen and seq == me.expect)):
                                     flow.idle.move_to_end(flow)
                                     flow.last_ts = ts
                                     flow.last_frame = index
-                                    n = flow.n
-                                    n[d] += 1                  # packets, IP bytes, payload bytes (flows.N_*)
-                                    n[2 + d] += total - 20
+                                    me.pkts += 1
+                                    me.seg_bytes += total - 20
                                     if other.base is not None:
                                         other.raw_ack = ack    # kept raw, unwrapped when it matters (Half.ack)
                                     if not plen:
                                         if me.base is None:
                                             me.base = seq
-                                        if not flow.seen_a[d]:
-                                            flow.seen_a[d] = True
+                                            me.rearm()
+                                        if not me.seen_a:
+                                            me.seen_a = True
                                             flow.mark(d, "A")
                                         return
                                     payload = data[34 + doff:end]
                                     nxt = me.next
                                     me.next = nxt + plen
+                                    me.expect = (seq + plen) & 0xFFFFFFFF
                                     tail = me.tail         # the last chunks delivered (Half._remember)
                                     tail.append((nxt, payload))
                                     if len(tail) > TAIL_CHUNKS:
                                         del tail[0]
-                                    n[4 + d] += plen
-                                    if not flow.seen_d[d]:
-                                        flow.seen_d[d] = True
+                                    me.data_bytes += plen
+                                    if not me.seen_d:
+                                        me.seen_d = True
                                         flow.mark(d, "D")
                                     if flow.handler.state < RAW or self._watched:
                                         self.frame_no = index
@@ -433,7 +430,6 @@ class Engine:
                 elif proto == 17 and total >= 28:
                     sport, dport, ulen = _UDP.unpack_from(data, 34)
                     pend = end if not (8 <= ulen <= total - 20) else 34 + ulen
-                    self.n_udp += 1
                     self.frame_no = index
                     self.now = ts
                     self._udp(data[26:38], sport, dport, data[42:pend], total - 20, ts, index)
@@ -491,8 +487,8 @@ class Engine:
                     pk["skipped: bad TCP header length"] += 1
                 self.anomaly(ts, "packet_malformed", f"TCP data offset {doff} is invalid", source="tcp")
                 return
-            if not counted:
-                self.n_tcp += 1
+            if counted:
+                self.n_tcp -= 1      # a flow counts its packets (_close_flow); a reassembled one is an "ip fragment"
             self._tcp(flow_key(src, sport, dst, dport), sport, dport, seq, ack, flags, data[start + doff:end],
                       end - start, ts, frame)
         elif proto == 17:
@@ -505,8 +501,8 @@ class Engine:
             pend = end
             if 8 <= ulen <= end - start:
                 pend = start + ulen
-            if not counted:
-                self.n_udp += 1
+            if counted:
+                self.n_udp -= 1
             self._udp(flow_key(src, sport, dst, dport), sport, dport, data[start + 8:pend], end - start, ts, frame)
         else:
             if not counted:
@@ -518,12 +514,16 @@ class Engine:
         flow = Flow(proto, orig, resp, ts, frame, guessed, self.limits, self.capture_no)
         if flipped:
             flow.hist += "^"
-        table = self.tcp if proto == "tcp" else self.udp
         k1 = flow_key(orig[0], orig[1], resp[0], resp[1])
         k2 = flow_key(resp[0], resp[1], orig[0], orig[1])
         flow.key0, flow.key1 = k1, k2
-        table[k2] = flow
-        table[k1] = flow
+        if proto == "tcp":
+            h0, h1 = flow.halves
+            self.tcp[k2] = (flow, RESP, h1, h0)
+            self.tcp[k1] = (flow, ORIG, h0, h1)
+        else:
+            self.udp[k2] = flow
+            self.udp[k1] = flow
         self.active[flow] = None
         idle = flow.idle = self.idle_lists["tcp_idle_timeout" if proto == "tcp" else "udp_idle_timeout"]
         idle[flow] = None
@@ -557,13 +557,12 @@ class Engine:
     def _tcp(self, key: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
              payload: bytes, seglen: int, ts: float, frame: int) -> None:
         """One TCP segment; ``key`` is :func:`flow_key` of its (src, sport, dst, dport)."""
-        flow = self.tcp.get(key)
-        syn_only = (flags & (SYN | ACK)) == SYN
-        if flow is not None:
-            d = ORIG if key == flow.key0 else RESP
-            if syn_only and (flow.finished or any(flow.fin) or any(flow.rst)):
-                h = flow.halves[d] if d == ORIG else None
-                if h is None or not h.seen_syn or h.base != ((seq + 1) & 0xFFFFFFFF):
+        ent = self.tcp.get(key)
+        flow = None
+        if ent is not None:
+            flow, d, me, other = ent
+            if (flags & (SYN | ACK)) == SYN and (flow.finished or any(flow.fin) or any(flow.rst)):
+                if d != ORIG or not me.seen_syn or me.base != ((seq + 1) & 0xFFFFFFFF):
                     self._close_flow(flow, ts, "port reused")
                     flow = None
         if flow is None:
@@ -581,18 +580,15 @@ class Engine:
                 else:
                     orig, resp = (src, sport), (dst, dport)
             flow = self._new_flow("tcp", orig, resp, ts, frame, guessed, flipped=orig[0] != src or orig[1] != sport)
-            d = ORIG if key == flow.key0 else RESP
+            flow, d, me, other = self.tcp[key]
         else:
             flow.idle.move_to_end(flow)
         flow.last_ts = ts
         flow.last_frame = frame
-        n = flow.n
-        n[d] += 1                  # packets, IP bytes (flows.N_*)
-        n[2 + d] += seglen
+        me.pkts += 1
+        me.seg_bytes += seglen
         if flow.finished:
             return
-        halves = flow.halves
-        me, other = halves[d], halves[1 - d]
         out_other: list = []
         out: list = []
         if flags & SYN:
@@ -607,8 +603,8 @@ class Engine:
             if me.base is None and not flags & SYN:
                 me.base = seq & 0xFFFFFFFF
             other.ack(ack, out_other)
-            if not payload and not flags & (SYN | FIN | RST) and not flow.seen_a[d]:
-                flow.seen_a[d] = True
+            if not payload and not flags & (SYN | FIN | RST) and not me.seen_a:
+                me.seen_a = True
                 flow.mark(d, "A")
         if flags & RST:
             flow.rst[d] = True
@@ -617,9 +613,9 @@ class Engine:
             retrans = me.retrans
             differs = me.segment(seq, payload, bool(flags & FIN), out)
             if payload:
-                n[4 + d] += len(payload)
-                if not flow.seen_d[d]:
-                    flow.seen_d[d] = True
+                me.data_bytes += len(payload)
+                if not me.seen_d:
+                    me.seen_d = True
                     flow.mark(d, "D")
             if me.retrans != retrans:
                 flow.mark(d, "T")
@@ -636,6 +632,8 @@ class Engine:
         if flags & FIN:
             flow.fin[d] = True
             flow.mark(d, "F")
+        me.rearm()                 # for the in-order path of _fast
+        other.rearm()
         if out_other:
             self._deliver(flow, 1 - d, out_other, ts, frame)
         if out:
@@ -927,10 +925,15 @@ class Engine:
         if flow.handler is None:      # already closed (e.g. evicted while another flow finished)
             return
         self._finish(flow, max(ts, flow.last_ts))
-        table = self.tcp if flow.proto == "tcp" else self.udp
-        for k in (flow.key0, flow.key1):
-            if table.get(k) is flow:
-                del table[k]
+        if flow.proto == "tcp":
+            for k in (flow.key0, flow.key1):
+                ent = self.tcp.get(k)
+                if ent is not None and ent[0] is flow:
+                    del self.tcp[k]
+        else:
+            for k in (flow.key0, flow.key1):
+                if self.udp.get(k) is flow:
+                    del self.udp[k]
         self.active.pop(flow, None)
         if flow.idle is not None:
             flow.idle.pop(flow, None)
@@ -940,13 +943,18 @@ class Engine:
         svc = h.spec.service_name if (h.spec is not None and h.state in (ATTACHED, STOPPED)) else ""
         if not svc and h.spec is not None and h.confirmed:
             svc = h.spec.service_name
+        o_pkts, r_pkts, o_ip, r_ip, o_bytes, r_bytes = flow.counters()
+        if flow.proto == "tcp":          # the packet counts of the summary (packets of flows count at close)
+            self.n_tcp += o_pkts + r_pkts
+        else:
+            self.n_udp += o_pkts + r_pkts
         self.results.add("conn", {
             "ts": flow.first_ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
             "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": flow.proto, "service": svc,
-            "duration": round(flow.last_ts - flow.first_ts, 6), "orig_bytes": flow.n[4],
-            "resp_bytes": flow.n[5], "conn_state": flow.conn_state(), "missed_bytes": flow.missed_bytes,
-            "history": flow.history, "orig_pkts": flow.n[0], "resp_pkts": flow.n[1],
-            "orig_ip_bytes": flow.n[2], "resp_ip_bytes": flow.n[3],
+            "duration": round(flow.last_ts - flow.first_ts, 6), "orig_bytes": o_bytes,
+            "resp_bytes": r_bytes, "conn_state": flow.conn_state(), "missed_bytes": flow.missed_bytes,
+            "history": flow.history, "orig_pkts": o_pkts, "resp_pkts": r_pkts,
+            "orig_ip_bytes": o_ip, "resp_ip_bytes": r_ip,
             "roles_guessed": flow.roles_guessed,
             "out_of_order": (flow.halves[0].ooo + flow.halves[1].ooo) if flow.halves else 0,
             "retransmissions": (flow.halves[0].retrans + flow.halves[1].retrans) if flow.halves else 0,

@@ -39,7 +39,8 @@ class Half:
 
     __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "tail",
                  "retrans", "ooo", "overlap_differs", "max_ack", "missed",
-                 "limits", "seen_syn", "closed", "cap_hit", "raw_ack")
+                 "limits", "seen_syn", "closed", "cap_hit", "raw_ack", "expect",
+                 "pkts", "seg_bytes", "data_bytes", "seen_a", "seen_d")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -60,10 +61,26 @@ class Half:
         self.closed = False
         self.cap_hit: str | None = None   # set when a cap forced a gap (the engine reports it)
         self.raw_ack: int | None = None   # latest acknowledgement number not yet unwrapped
+        # the engine's: the sequence number that continues this direction in order when nothing is queued
+        # and no FIN seen (-1 otherwise; :meth:`rearm`), and this direction's counters for the conn row
+        self.expect = -1
+        self.pkts = 0
+        self.seg_bytes = 0                # TCP header and payload
+        self.data_bytes = 0               # payload
+        self.seen_a = False               # shortcuts for the two most frequent history letters (Flow.mark)
+        self.seen_d = False
+
+    def rearm(self) -> None:
+        """Recompute :attr:`expect` after anything but the engine's in-order path changed this half."""
+        if self.base is not None and self.fin is None and not self.starts:
+            self.expect = (self.base + self.next) & M32
+        else:
+            self.expect = -1
 
     def compact(self) -> None:
         """The stream ended: drop what only reassembly needed (counters, base and flags stay)."""
         self.tail = _NO_TAIL
+        self.expect = -1
         self.starts = []
         self.datas = []
         self.pending_bytes = 0
