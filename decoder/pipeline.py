@@ -375,7 +375,7 @@ class Engine:
         if etype == 0x0800 and vihl == 0x45:
             # Ethernet II, IPv4 without options
             end = 14 + total
-            if not frag & 0x3FFF and total >= 20 and end <= len(data):
+            if not frag & 0x3FFF and end <= len(data):      # (a total under 40 or 28 falls through to _slow)
                 if proto == 6 and total >= 40:
                     sport, dport, seq, ack, offb, flags, _w = _TCP.unpack_from(data, 34)
                     doff = (offb >> 4) * 4
