@@ -19,22 +19,22 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from decoder.model import Direction, DissectorSpec, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Probe, Transport, Verdict
 
 UNDECIDED, ATTACHED, RAW, STOPPED = 0, 1, 2, 3
 _DIRS = (Direction.ORIG, Direction.RESP)
 
 
-def _verdict(spec: DissectorSpec, heads: Sequence[bytes]) -> tuple[bool, bool]:
-    """(any YES, any NO) of a spec's probe over the directions that have bytes."""
-    if spec.probe is None:
+def _verdict(probe: Probe | None, heads: Sequence[bytes]) -> tuple[bool, bool]:
+    """(any YES, any NO) of ``probe`` (a spec's probe or veto) over the directions that have bytes."""
+    if probe is None:
         return False, False
     yes = no = False
     for d, head in enumerate(heads):
         if not head:
             continue
         try:
-            v = spec.probe(_DIRS[d], head)
+            v = probe(_DIRS[d], head)
         except Exception:  # a probe bug must not stop detection; treated as NO
             v = Verdict.NO
         if v is Verdict.YES:
@@ -42,23 +42,6 @@ def _verdict(spec: DissectorSpec, heads: Sequence[bytes]) -> tuple[bool, bool]:
         elif v is Verdict.NO:
             no = True
     return yes, no
-
-
-def _vetoed(spec: DissectorSpec, heads: Sequence[bytes]) -> bool:
-    """Whether the bytes rule out a spec its port chose: any NO of its veto (else its probe)."""
-    check = spec.veto or spec.probe
-    if check is None:
-        return False
-    for d, head in enumerate(heads):
-        if not head:
-            continue
-        try:
-            v = check(_DIRS[d], head)
-        except Exception:  # as in _verdict: a probe bug counts as NO
-            return True
-        if v is Verdict.NO:
-            return True
-    return False
 
 
 class Detector:
@@ -91,13 +74,14 @@ class Detector:
                full: bool) -> tuple[DissectorSpec | None, bool]:
         """Return (spec, final). ``final`` with spec None means: stay raw."""
         for spec in port_specs:
-            if not _vetoed(spec, heads):
+            # the port chose it: only a NO counts, so the spec's cheaper veto is asked when it has one
+            if not _verdict(spec.veto or spec.probe, heads)[1]:
                 return spec, True
         maybe = False
         for spec in self.content.get(transport, ()):
             if spec in port_specs:
                 continue
-            yes, no = _verdict(spec, heads)
+            yes, no = _verdict(spec.probe, heads)
             if yes and not no:
                 return spec, True
             if not no:
