@@ -287,9 +287,6 @@ class Engine:
             return None
         finally:
             src.close()
-            if info.frames and info.last_ts is not None:     # the fast path leaves them behind (_fast)
-                self.frame_no = info.frames
-                self.now = info.last_ts
             self.finish_capture()
         for w in info.warnings:
             self.results.add("anomalies", {"ts": info.last_ts, "uid": None, "orig_h": None, "orig_p": None,
@@ -356,17 +353,13 @@ class Engine:
 
     def frame(self, fr: Frame) -> None:
         self._fast(fr.index, fr.ts, fr.linktype, fr.data)
-        self.frame_no = fr.index
-        self.now = fr.ts
 
     def _fast(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:
         """The per-frame hot path: Ethernet + IPv4 + TCP/UDP without options of interest parsed inline
-        with ``struct``; everything else goes through :meth:`_slow`. ``frame_no`` and ``now`` are set
-        before anything but the two inlined cases runs (those read neither); :meth:`run` sets them to the
-        last frame's at the end."""
+        with ``struct``; everything else goes through :meth:`_slow`."""
+        self.frame_no = index
+        self.now = ts
         if ts >= self._next_sweep:
-            self.frame_no = index
-            self.now = ts
             self._sweep(ts)
         if lt == 1 and len(data) >= 34:
             etype, vihl, total, frag, proto = _ETH_IP4.unpack_from(data, 12)
@@ -419,23 +412,15 @@ class Engine:
                                         me.seen_d = True
                                         flow.mark(d, "D")
                                     if flow.handler.state < RAW or self._watched:
-                                        self.frame_no = index
-                                        self.now = ts
                                         self._deliver(flow, d, [(False, payload)], ts, index)
                                     return
-                        self.frame_no = index
-                        self.now = ts
                         self._tcp(key, sport, dport, seq, ack, flags, data[34 + doff:end], total - 20, ts, index)
                         return
                 elif proto == 17 and total >= 28:
                     sport, dport, ulen = _UDP.unpack_from(data, 34)
                     pend = end if not (8 <= ulen <= total - 20) else 34 + ulen
-                    self.frame_no = index
-                    self.now = ts
                     self._udp(data[26:38], sport, dport, data[42:pend], total - 20, ts, index)
                     return
-        self.frame_no = index
-        self.now = ts
         self._slow(index, ts, lt, data)
 
     def _slow(self, index: int, ts: float, lt: int, data: bytes) -> None:
