@@ -45,9 +45,14 @@
     (``max_flows``, ``max_files``, ``max_expectations``, ``max_fragment_sets``;
     ``max_lingering_flows`` closes a finished flow early, so a stray ACK after it may start a new flow),
     an expectation matched by port only (NAT) from a different host pair, and
-    the row order inside tables other than ``conn``. With JSON lines and no report
+    the row order inside tables other than ``conn``, and the order of the HAR's
+    entries (each worker's in time order, one worker after another). Workers keep
+    every table sorted by the merge key as it fills (sorted spill runs), so their
+    rows are written without a second sorting pass. With JSON lines and no report
     (``read --workers N --no-html``), the workers also encode their tables' lines
-    and their HTTP rows' HAR entries, and the parent only interleaves bytes.
+    and their HTTP rows' HAR entries (as blocks of the final document: worker 0's
+    is renamed into place, the others appended by ``copy_file_range``), and the
+    parent only interleaves bytes.
 """
 from __future__ import annotations
 
@@ -71,6 +76,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)     # of the (key, …) pairs a split run's workers write
+HAR_BLOCK = "http.har.part"     # a split run's worker: its HAR entries (decoder.batch._write_har_block)
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz")
 _GLOB_CHARS = set("*?[")
@@ -639,45 +645,62 @@ def _share_engine_class():
 
 def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any, strict: bool,
                       transcripts: bool, encode: bool = False) -> dict:
-    """Decode one share of ``path`` into ``part_dir``. Each table is sorted by its merge key and written
+    """Decode one share of ``path`` into ``part_dir``. Each table, kept sorted by its merge key, is written
     to ``part_dir/rows``: as rows (``<table>.pkl``), or, with ``encode`` (JSON lines, no report: what the
     parent writes needs no rows), as (key, JSON line) pairs (``<table>.lines``), the HTTP rows' HAR
-    entries (``http.har.bin``, indexed by (key, start, offset, length) in ``http.har.pkl``) and the counts
-    the summary takes from rows."""
+    entries (``http.har.part``, a block the parent appends as it is) and the counts the summary takes
+    from rows."""
     from decoder.pipeline import count_for_summary, run_engine
 
     pd_ = Path(part_dir)
     pd_.mkdir(parents=True, exist_ok=True)
     engine = _share_engine_class()(share, n, limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts)
+    # every table kept in the order the parent merges on: spills are sorted runs and iterating a table
+    # merges them, so the rows are written here without a second pass through a sorting store
+    engine.results.row_key = merge_key
     run_engine(engine, [path])
     engine._flush_counts()
     res = engine.results
     rows_dir = pd_ / "rows"
     rows_dir.mkdir(exist_ok=True)
-    from decoder.rows import RowStore, dump_batches
+    from decoder.rows import dump_batches
 
     tables = []
     counts = {}
+    har_first = None
     for name, st in res.tables.items():
-        # sorted here, in parallel, by the key the parent merges on (the parent only interleaves)
-        # (key, row) pairs: the key is computed once per row, the sort and merges compare it in C
-        key = merge_key(name)
-        ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=_FIRST)
-        ordered.extend((key(r), r) for r in st)
+        ordered = _in_merge_order(name, st, res)
         if encode:
-            _write_encoded(name, ordered, key, rows_dir, res, pd_ / "files")
+            _write_encoded(name, ordered, merge_key(name), rows_dir, res, pd_ / "files")
+            if name == "http" and len(ordered):
+                har_first = _write_har_block(ordered, rows_dir / HAR_BLOCK, share == 0, res, pd_ / "files")
         else:
-            dump_batches(rows_dir / f"{name}.pkl", map(_SECOND, ordered))
-        ordered.clear()
+            dump_batches(rows_dir / f"{name}.pkl", ordered)
+        if ordered is not st:
+            ordered.clear()
         tables.append(name)
         counts[name] = len(st)
     summary_counts = count_for_summary(res.tables) if encode else None
     res.cleanup()
     return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
-            "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts}
+            "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts,
+            "har_first": har_first}
+
+
+def _in_merge_order(name: str, st: Any, res: Any) -> Any:
+    """``st`` itself when it keeps its rows in the merge order of ``name``, else a sorted copy."""
+    from decoder.rows import RowStore
+
+    key = merge_key(name)
+    if st.key is key:
+        return st
+    ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=key)
+    ordered.extend(st)
+    return ordered
 
 
 def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: Any, files_dir: Path) -> None:
+    """``ordered`` (rows in merge order) as (key, JSON line) pairs, and for ``http`` the HAR entries."""
     from decoder.rows import dump_batches
     from reports.export import JsonlEncoder
     from reports.tables import schema
@@ -687,23 +710,32 @@ def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: 
     def pairs():
         it = iter(ordered)
         while batch := list(islice(it, encode.batch)):
-            yield from zip(map(_FIRST, batch), encode(list(map(_SECOND, batch))))
+            yield from zip(map(key, batch), encode(batch))
 
     dump_batches(rows_dir / f"{name}.lines", pairs())
-    if name == "http" and len(ordered):
-        from reports.har import har_entries
 
-        # the entries (bodies included: 800 MB for the 1 GB benchmark) go to a flat file once; the parent
-        # merges the small index (key, start, offset, length) and reads each entry with one pread
-        with open(rows_dir / "http.har.bin", "wb") as fh:
-            def index():
-                off = 0
-                for r, e in har_entries(map(_SECOND, ordered), {"files": res.tables.get("files", ())}, files_dir):
-                    fh.write(e)
-                    yield key(r), float(r["ts"]), off, len(e)
-                    off += len(e)
 
-            dump_batches(rows_dir / "http.har.pkl", index())
+def _write_har_block(ordered: Any, path: Path, head: bool, res: Any, files_dir: Path) -> float | None:
+    """The HAR entries of ``ordered`` (http rows) to ``path``, each after ``ENTRY_SEP``: a block the parent
+    appends as it is. ``head``: the first worker's block, which starts the document (the parent renames
+    it into place and appends the others: the entries, 800 MB at 1 GB with bodies, are copied once
+    fewer). Returns the earliest entry's start (None: no entries)."""
+    from reports.har import ENTRY_SEP, har_entries, har_head
+
+    first = None
+    with open(path, "wb") as fh:
+        sep = ENTRY_SEP
+        if head:
+            fh.write(har_head())
+            sep = b"\n"
+        for r, e in har_entries(ordered, {"files": res.tables.get("files", ())}, files_dir):
+            ts = float(r["ts"])
+            if first is None or ts < first:
+                first = ts
+            fh.write(sep)
+            fh.write(e)
+            sep = ENTRY_SEP
+    return first
 
 
 def merge_key(table: str) -> Any:
@@ -766,11 +798,11 @@ def _merged(files: Sequence[Path], key: Callable) -> Any:
     return heapq.merge(*sources, key=key)
 
 
-def write_encoded_outputs(run: Any, out: Path, counts: dict, har_parts: Sequence[Path]) -> dict:
+def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequence[tuple[Path, float, bool]]) -> dict:
     """OUT of a split run with JSON lines and no report, from what the workers encoded: each table's
-    lines and the HAR's entries interleaved as they are read, and summary.json from the counts the
-    workers took. The same files as :func:`decoder.output.write_outputs` writes for that run.
-    ``har_parts``: the workers' row folders with HAR entries (``http.har.pkl`` index, ``http.har.bin``)."""
+    lines interleaved as they are read, the HAR from the workers' blocks, and summary.json from the counts
+    the workers took. The same files as :func:`decoder.output.write_outputs` writes for that run.
+    ``har_blocks``: see :func:`_join_har_blocks`."""
     from decoder.pipeline import build_summary
     from reports.export import write_json
     from reports.tables import names_for
@@ -778,7 +810,7 @@ def write_encoded_outputs(run: Any, out: Path, counts: dict, har_parts: Sequence
     res = run.results
     summary = build_summary(run, counts)
     with ThreadPoolExecutor(max_workers=1) as side:   # the HAR (the most bytes) beside the tables
-        har = side.submit(_write_merged_har, out / "http.har", har_parts) if res.tables.get("http") else None
+        har = side.submit(_join_har_blocks, out / "http.har", har_blocks) if res.tables.get("http") else None
         tdir = out / "tables"
         tdir.mkdir(parents=True, exist_ok=True)
         for name in names_for(res.tables):
@@ -795,18 +827,58 @@ def write_encoded_outputs(run: Any, out: Path, counts: dict, har_parts: Sequence
     return summary
 
 
-def _write_merged_har(path: Path, har_parts: Sequence[Path]) -> None:
-    """The HAR of a split run: the workers' entries, read with one pread each, in the merged index order."""
-    from reports.har import write_har_entries
+def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float, bool]]) -> None:
+    """The HAR of a split run: the first block renamed into place when it starts the document (worker
+    0's), the others appended in the kernel (``copy_file_range``: no copy through this process, and none
+    at all where the file system shares extents), then the end of the document. ``blocks``: (file,
+    earliest start, starts the document) of each worker with HTTP rows, in worker order."""
+    from reports.har import har_head, har_tail
 
-    fds = [os.open(h / "http.har.bin", os.O_RDONLY) for h in har_parts]
+    blocks = list(blocks)
+    first = min((f for _p, f, _h in blocks), default=None)
+    skip = 1              # the first entry follows "[" and a newline: the next block's leading comma goes
+    if blocks and blocks[0][2]:
+        os.replace(blocks[0][0], path)
+        blocks = blocks[1:]
+        skip = 0
+    else:
+        path.write_bytes(har_head())
+    fd = os.open(path, os.O_WRONLY)     # not O_APPEND: copy_file_range refuses an appending descriptor
     try:
-        tagged = [_har_index(h / "http.har.pkl", fd) for h, fd in zip(har_parts, fds)]
-        merged = heapq.merge(*tagged, key=_FIRST) if len(tagged) > 1 else tagged[0]
-        write_har_entries(path, ((ts, os.pread(fd, n, off)) for _k, ts, fd, off, n in merged))
+        os.lseek(fd, 0, os.SEEK_END)
+        for p, _first, _head in blocks:
+            _append_file(fd, p, skip)
+            skip = 0
+        _write_all(fd, har_tail(first))
     finally:
-        for fd in fds:
-            os.close(fd)
+        os.close(fd)
+
+
+def _append_file(dst: int, src: Path, skip: int = 0) -> None:
+    """Append ``src`` (from byte ``skip``) at the position of descriptor ``dst``, with ``copy_file_range``,
+    or a read/write loop where the kernel or file system has none."""
+    with open(src, "rb") as fh:
+        fd = fh.fileno()
+        off, left = skip, os.fstat(fd).st_size - skip
+        try:
+            while left > 0:
+                n = os.copy_file_range(fd, dst, min(left, 1 << 30), off)
+                if n == 0:
+                    break
+                off += n
+                left -= n
+        except (AttributeError, OSError):     # no copy_file_range (other OS, old kernel, EXDEV …)
+            pass
+        if left > 0:
+            fh.seek(off)
+            while chunk := fh.read(1 << 20):
+                _write_all(dst, chunk)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _move_objects(part_dirs: Sequence[str], out: Path) -> None:
@@ -821,13 +893,6 @@ def _move_objects(part_dirs: Sequence[str], out: Path) -> None:
                 with os.scandir(src) as entries:     # tens of thousands of files: no Path per file
                     for f in entries:
                         os.replace(f.path, os.path.join(dst, f.name))
-
-
-def _har_index(path: Path, fd: int) -> Any:
-    """A worker's HAR index, each item tagged with the descriptor of its entries file."""
-    from decoder.rows import _load_iter
-
-    return ((k, ts, fd, off, n) for k, ts, off, n in _load_iter(path))
 
 
 def _row_key(r: dict) -> tuple:
@@ -903,7 +968,9 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
             rows = [Path(d) / "rows" for d in part_dirs]
             with ThreadPoolExecutor(max_workers=1) as side:     # 51,000 renames at 1 GB, beside the writing
                 moved = side.submit(_move_objects, part_dirs, out)
-                summary = write_encoded_outputs(run, out, counts, [r for r in rows if (r / "http.har.pkl").exists()])
+                blocks = [(r / HAR_BLOCK, p["har_first"], i == 0) for i, (r, p) in enumerate(zip(rows, parts))
+                          if p["har_first"] is not None]
+                summary = write_encoded_outputs(run, out, counts, blocks)
                 moved.result()
             return summary
         _move_objects(part_dirs, out)

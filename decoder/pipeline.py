@@ -159,13 +159,16 @@ class Results:
     limits_hit: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     streams: dict[str, list[Chunk]] = field(default_factory=dict)
+    #: each table's sort key (None: the order rows came in); a split run's workers sort every table
+    #: by the key the parent merges on (decoder.batch.merge_key), so their stores come out merge-ready
+    row_key: Callable[[str], Callable[[dict], Any] | None] = ROW_KEYS.get
     _since_check: int = 0
 
     def store(self, table: str) -> RowStore:
         st = self.tables.get(table)
         if st is None:
             st = self.tables[table] = RowStore(table, self.spill_dir, mem_rows=self.mem_rows,
-                                               key=ROW_KEYS.get(table))
+                                               key=self.row_key(table))
         return st
 
     listener: Callable[[str, dict], None] | None = None   # sees every row as it is made (live mode)

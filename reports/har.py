@@ -6,7 +6,10 @@ HAR ("HTTP Archive", the format browser developer tools save and open; spec
     {"log": {"version": "1.2", "creator": {...}, "pages": [...], "entries": [...]}}
 
 One entry per row of the ``http`` table (one request and its response), in
-time order. What each entry carries and where it comes from:
+time order (a table that spilled to disk: in the order the transactions
+completed; a run split over workers: each worker's entries in time order, one
+worker after another — the spec asks readers to sort by ``startedDateTime``,
+and browser tools do). The page starts with the earliest entry. What each entry carries and where it comes from:
 
 * ``startedDateTime``: the request's first byte (``ts``), ISO 8601 in UTC;
 * ``request``: method, absolute URL (``http://`` + Host, or the server address,
@@ -418,23 +421,36 @@ def har_entries(rows: Iterable[Mapping], tables: Mapping[str, Any], files_dir: P
 
 
 def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) -> None:
-    """Write the HAR document around ``entries`` (start time, entry JSON), in the order given.
-    The parallel split (decoder.batch) encodes entries in its workers and writes them with this."""
+    """Write the HAR document around ``entries`` (start time, entry JSON), in the order given; the page
+    starts with the earliest entry."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     first = None
     with out_path.open("wb") as fh:
-        fh.write(('{"log": {"version": %s, "creator": %s, "entries": [' % (
-            json.dumps(HAR_VERSION), json.dumps(_creator()))).encode("utf-8"))
+        fh.write(har_head())
         sep = b"\n"
         for ts, entry in entries:
-            if first is None:
+            if first is None or ts < first:
                 first = ts
             fh.write(sep)
             fh.write(entry)
-            sep = b",\n"
-        fh.write(('\n], "pages": %s, "comment": %s}}\n' % (json.dumps(_pages(first)), json.dumps(_COMMENT))
-                  ).encode("utf-8"))
+            sep = ENTRY_SEP
+        fh.write(har_tail(first))
+
+
+#: what goes before each entry but the first (which has b"\n"): entries are one per line
+ENTRY_SEP = b",\n"
+
+
+def har_head() -> bytes:
+    """The bytes of a HAR document before its first entry."""
+    return ('{"log": {"version": %s, "creator": %s, "entries": [' % (
+        json.dumps(HAR_VERSION), json.dumps(_creator()))).encode("utf-8")
+
+
+def har_tail(first: float | None) -> bytes:
+    """The bytes of a HAR document after its last entry; ``first``: the earliest entry's start (None: no entries)."""
+    return ('\n], "pages": %s, "comment": %s}}\n' % (json.dumps(_pages(first)), json.dumps(_COMMENT))).encode("utf-8")
 
 
 def _entry_json(entry: dict) -> bytes:

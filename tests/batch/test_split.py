@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -75,9 +76,11 @@ def _compare(path: Path, tmp: Path, workers: int = 2) -> None:
     ha, hb = (tmp / "single" / "http.har"), (tmp / "par" / "http.har")
     assert ha.exists() == hb.exists()
     if ha.exists():
-        ea, eb = (sorted(json.dumps(e, sort_keys=True) for e in json.loads(h.read_text())["log"]["entries"])
-                  for h in (ha, hb))
+        da, db = (json.loads(h.read_text())["log"] for h in (ha, hb))
+        ea, eb = (sorted(json.dumps(e, sort_keys=True) for e in d["entries"]) for d in (da, db))
         assert ea == eb
+        assert da["pages"] == db["pages"] and da["pages"][0]["startedDateTime"] == \
+            min(e["startedDateTime"] for e in da["entries"])
     assert not (tmp / "par" / ".parts").exists()
 
 
@@ -151,3 +154,36 @@ def test_csv_tables_from_parallel_run(synthetic, tmp_path):
     assert a == b and a["conn"] and a["http"]
     assert json.loads((tmp_path / "single" / "summary.json").read_text()) == \
         json.loads((tmp_path / "par" / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("head", [True, False])
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, head, kernel_copy):
+    """The workers' HAR blocks make one valid document: with or without worker 0's block (which starts
+    the document and is renamed into place), with copy_file_range or the read/write fallback."""
+    from decoder.batch import _join_har_blocks
+    from reports.har import ENTRY_SEP, har_head
+
+    entries = [{"startedDateTime": f"e{i}", "n": i, "blob": "x" * (i * 40_000)} for i in range(5)]
+    raw = [json.dumps(e).encode() for e in entries]
+    blocks = []
+    if head:
+        p0 = tmp_path / "0" / "rows" / "http.har.part"
+        p0.parent.mkdir(parents=True)
+        p0.write_bytes(har_head() + b"\n" + raw[0] + ENTRY_SEP + raw[1])
+        blocks.append((p0, 20.0, True))
+    for w, part in ((1, raw[2:4]), (2, raw[4:])):
+        p = tmp_path / str(w) / "rows" / "http.har.part"
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"".join(ENTRY_SEP + e for e in part))
+        blocks.append((p, 10.0 + w, False))
+    if not kernel_copy:
+        def refuse(*a, **k):
+            raise OSError(38, "Function not implemented")
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    out = tmp_path / "http.har"
+    _join_har_blocks(out, blocks)
+    doc = json.loads(out.read_text())["log"]
+    assert doc["entries"] == (entries if head else entries[2:])
+    assert doc["pages"][0]["startedDateTime"].startswith("1970-01-01T00:00:11")
+    assert out.read_bytes().count(b"\n") == len(doc["entries"]) + 2
