@@ -48,7 +48,9 @@
     the row order inside tables other than ``conn``, and the order of the HAR's
     entries (each worker's in time order, one worker after another). Workers keep
     every table sorted by the merge key as it fills (sorted spill runs), so their
-    rows are written without a second sorting pass. With JSON lines and no report
+    rows are written without a second sorting pass; the tables an assemble hook
+    reads (ftp, files, tftp, ftp_listing) keep the engine's order until the hook
+    has run, as in a single run, and are sorted after it. With JSON lines and no report
     (``read --workers N --no-html``), the workers also encode their tables' lines
     and their HTTP rows' HAR entries (as blocks of the final document: worker 0's
     is renamed into place, the others appended by ``copy_file_range``), and the
@@ -57,6 +59,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import io
 import heapq
@@ -656,8 +659,11 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     pd_.mkdir(parents=True, exist_ok=True)
     engine = _share_engine_class()(share, n, limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts)
     # every table kept in the order the parent merges on: spills are sorted runs and iterating a table
-    # merges them, so the rows are written here without a second pass through a sorting store
-    engine.results.row_key = merge_key
+    # merges them, so the rows are written here without a second pass through a sorting store. Not the
+    # tables an assemble hook reads (ftp, files, tftp …): a hook may take "the last row" of a kind, so it
+    # gets them in the order a single run gives it, and they are sorted after it (_in_merge_order)
+    engine.results.row_key = functools.partial(_worker_row_key, {
+        t for spec in engine.registry if spec.assemble is not None for t in spec.assemble_tables})
     run_engine(engine, [path])
     engine._flush_counts()
     res = engine.results
@@ -685,6 +691,12 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
             "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts,
             "har_first": har_first}
+
+
+def _worker_row_key(hooked: set[str], table: str) -> Any:
+    from decoder.pipeline import ROW_KEYS
+
+    return ROW_KEYS.get(table) if table in hooked else merge_key(table)
 
 
 def _in_merge_order(name: str, st: Any, res: Any) -> Any:

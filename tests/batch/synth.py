@@ -2,7 +2,8 @@
 
 Fourteen host pairs, their conversations interleaved frame by frame: HTTP with a
 body, passive FTP (control, PASV, a data connection carrying a file), TFTP (a
-read request to port 69 answered from a new port), DNS over UDP, a DNS query in
+read request to port 69 answered from a new port; one sent twice and answered
+from two ports), DNS over UDP, a DNS query in
 IPv4 fragments, IPv6 HTTP, ARP frames (no IP: worker 0), then a second phase
 2000 s later (UDP flows idle past their timeout, finished TCP flows past their
 linger, the same 4-tuples reused) and a third at +5000 s (an open TCP flow
@@ -56,6 +57,20 @@ def _tftp(i: int) -> list[bytes]:
     return [udp_packet(cli, 3000 + i, srv, 69, b"\x00\x01" + f"boot{i}.cfg".encode() + b"\x00octet\x00"),
             udp_packet(srv, 6000 + i, cli, 3000 + i, b"\x00\x03\x00\x01" + body),
             udp_packet(cli, 3000 + i, srv, 6000 + i, b"\x00\x04\x00\x01")]
+
+
+def _tftp_answered_twice() -> list[bytes]:
+    """A read request sent twice and answered from two server ports, the answer that starts first ending
+    last: one request row, whose transfer is the first answer's flow (the expectation is used up by it)."""
+    cli, srv = "10.3.9.5", "10.4.9.6"
+    rrq = udp_packet(cli, 3100, srv, 69, b"\x00\x01boot-twice.cfg\x00octet\x00")
+    return [rrq, rrq,
+            udp_packet(srv, 6100, cli, 3100, b"\x00\x03\x00\x01" + b"A" * 512),
+            udp_packet(srv, 6101, cli, 3100, b"\x00\x03\x00\x01" + b"B" * 100),
+            udp_packet(cli, 3100, srv, 6101, b"\x00\x04\x00\x01"),
+            udp_packet(cli, 3100, srv, 6100, b"\x00\x04\x00\x01"),
+            udp_packet(srv, 6100, cli, 3100, b"\x00\x03\x00\x02" + b"A" * 50),
+            udp_packet(cli, 3100, srv, 6100, b"\x00\x04\x00\x02")]
 
 
 def _dns_msgs(i: int) -> tuple[bytes, bytes]:
@@ -117,6 +132,7 @@ def build(path) -> int:
         streams.append(_tftp(i))
         streams.append(_dns(i, 33000 + i))
         streams.append(_dns_fragmented(i))
+    streams.append(_tftp_answered_twice())
     streams.append(_http(Conn(("2001:db8::1", 40100), ("2001:db8::2", 80), cisn=77, sisn=88), 9))
     for c in open_conns:   # never closed: resumed in phase 3
         streams.append(c.handshake() + [c.client(b"GET /open HTTP/1.1\r\nHost: x\r\n\r\n")])
