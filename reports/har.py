@@ -9,7 +9,8 @@ One entry per row of the ``http`` table (one request and its response), in
 time order (a table that spilled to disk: in the order the transactions
 completed; a run split over workers: each worker's entries in time order, one
 worker after another — the spec asks readers to sort by ``startedDateTime``,
-and browser tools do). The page starts with the earliest entry. What each entry carries and where it comes from:
+and browser tools do). The page starts with the earliest entry. What each
+entry carries and where it comes from:
 
 * ``startedDateTime``: the request's first byte (``ts``), ISO 8601 in UTC;
 * ``request``: method, absolute URL (``http://`` + Host, or the server address,
