@@ -245,10 +245,12 @@ class _Files:
     def path(self, fuid: str) -> Path | None:
         stored = self._stored(fuid)
         if stored:
+            # the files table's path is relative to OUT (``files/<name>``): look in files_dir, never below
+            # the working directory, which may hold another run's ``files/`` with the same names
             p = Path(stored)
-            for cand in (p, self.dir / p.name):
-                if cand.is_file():
-                    return cand
+            cand = p if p.is_absolute() else self.dir / p.name
+            if cand.is_file():
+                return cand
         if self.dir.is_dir():
             for cand in sorted(self.dir.glob(f"{fuid}*")):
                 if cand.is_file() and (cand.name == fuid or cand.name.startswith(fuid + "-")):

@@ -262,3 +262,19 @@ def test_write_har_entries_as_before(tmp_path):
     expected = [json.loads(json.dumps(_entry(r, files, 1 << 20)))
                 for r in sorted(rows, key=lambda r: (float(r["ts"]), str(r.get("uid")), r["trans_depth"]))]
     assert doc["log"]["entries"] == expected
+
+
+def test_har_bodies_come_from_out_not_the_working_directory(tmp_path, monkeypatch):
+    """The files table's ``files/<name>`` is relative to OUT: a ``files/`` folder of another run in the
+    working directory, with the same names, is never read."""
+    out = tmp_path / "out"
+    (out / "files").mkdir(parents=True)
+    (out / "files" / "F1-body").write_bytes(b"the body of this run")
+    cwd = tmp_path / "elsewhere"
+    (cwd / "files").mkdir(parents=True)
+    (cwd / "files" / "F1-body").write_bytes(b"a decoy from another run")
+    monkeypatch.chdir(cwd)
+    files = _Files({"files": [{"fuid": "F1", "path": "files/F1-body"}]}, out / "files")
+    assert files.content("F1", "text/plain", 1 << 20) == {"text": "the body of this run"}
+    absolute = _Files({"files": [{"fuid": "F2", "path": str(out / "files" / "F1-body")}]}, cwd / "nowhere")
+    assert absolute.content("F2", "text/plain", 1 << 20) == {"text": "the body of this run"}
