@@ -5,10 +5,13 @@ the batch is sorted (when a key is given) and pickled to a spill file in the
 output folder's ``.spill/`` (removed at the end). Iteration yields every row:
 with a sort key, the spilled batches and the in-memory tail are merged
 (``heapq.merge``), so a table of 10 million connections is written in start
-order while memory holds one batch. Spill files are compacted in levels (16 files of
-one level are merged, streaming, into one file of the next), so a merge reads from at
-most ``15 × levels`` files — memory stays logarithmic in the table size instead of
-one pickled chunk per spill file. This keeps ``wiretale read``'s memory a
+order while memory holds one batch. A sorted store's spill files are compacted in
+levels (16 files of one level are merged, streaming, into one file of the next), so a
+merge reads from at most ``15 × levels`` files — memory stays logarithmic in the table
+size instead of one pickled chunk per spill file. A store without a key is read one
+file after the other (one chunk in memory however many files there are), so its files
+are never compacted: compaction would only read and write every row once more per level
+(twice for the 1 GB benchmark's timeline). This keeps ``wiretale read``'s memory a
 function of open flows, as DESIGN.md section 1.7 asks, not of the file size.
 """
 from __future__ import annotations
@@ -63,7 +66,8 @@ class RowStore:
         self._spills.append(p)
         self._levels.append(0)
         self._rows = []
-        self._compact()
+        if self.key is not None:      # only a merge holds a chunk per file
+            self._compact()
 
     def _new_path(self) -> Path:
         assert self.spill_dir is not None

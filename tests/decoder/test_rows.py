@@ -119,3 +119,19 @@ def test_patch_and_replace_twice_over_spilled_rows(tmp_path):
     assert [r["i"] for r in rows] == [i for i in range(100) if i % 3] and len(st) == len(rows)
     assert all(r["w"] == 2 * r["i"] for r in rows) and st.mem_rows == 7
     assert len(list(tmp_path.iterdir())) == len(st._spills)      # the old spill files are gone
+
+
+def test_sorted_spills_are_compacted_and_unsorted_ones_are_not(tmp_path):
+    """A sorted store merges its spill files at iteration (one chunk each in memory), so they are compacted
+    in levels of 16; an unsorted store reads them one after the other, so rewriting them would only cost."""
+    from decoder.rows import _FANIN, RowStore
+
+    keyed = RowStore("k", tmp_path / "k", mem_rows=10, key=lambda r: r["i"])
+    plain = RowStore("p", tmp_path / "p", mem_rows=10)
+    n = 10 * _FANIN * 3 + 5
+    for i in range(n):
+        keyed.append({"i": (i * 7919) % n})
+        plain.append({"i": i})
+    assert len(keyed._spills) < _FANIN and [r["i"] for r in keyed] == list(range(n))
+    assert len(plain._spills) == n // 10 and [r["i"] for r in plain] == list(range(n))
+    assert len(list((tmp_path / "k").iterdir())) == len(keyed._spills)
