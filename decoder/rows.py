@@ -10,14 +10,16 @@ levels (16 files of one level are merged, streaming, into one file of the next),
 merge reads from at most ``15 × levels`` files — memory stays logarithmic in the table
 size instead of one pickled chunk per spill file. A store without a key is read one
 file after the other (one chunk in memory however many files there are), so its files
-are never compacted: compaction would only read and write every row once more per level
-(twice for the 1 GB benchmark's timeline). This keeps ``wiretale read``'s memory a
+are not merged (that read and wrote every row once more per level: twice for the 1 GB
+benchmark's timeline) but concatenated byte for byte, 256 at a time, which only bounds
+how many there are. This keeps ``wiretale read``'s memory a
 function of open flows, as DESIGN.md section 1.7 asks, not of the file size.
 """
 from __future__ import annotations
 
 import heapq
 import pickle
+import shutil
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -66,8 +68,7 @@ class RowStore:
         self._spills.append(p)
         self._levels.append(0)
         self._rows = []
-        if self.key is not None:      # only a merge holds a chunk per file
-            self._compact()
+        self._compact()
 
     def _new_path(self) -> Path:
         assert self.spill_dir is not None
@@ -75,19 +76,26 @@ class RowStore:
         return self.spill_dir / f"{self.name}-{self._serial:06d}.pkl"
 
     def _compact(self) -> None:
-        """Merge the last ``_FANIN`` spill files when they share a level (streaming, order kept)."""
-        while len(self._levels) >= _FANIN and len(set(self._levels[-_FANIN:])) == 1:
+        """Join the last spill files when enough share a level (order kept): a sorted store's ``_FANIN``
+        files are merged (streaming), an unsorted store's ``_CONCAT`` files are concatenated byte for byte
+        (a file of pickled lists followed by another is one), which bounds their number without reading
+        a row."""
+        fanin = _FANIN if self.key is not None else _CONCAT
+        while len(self._levels) >= fanin and len(set(self._levels[-fanin:])) == 1:
             level = self._levels[-1]
-            group = self._spills[-_FANIN:]
-            sources = [_load_iter(q) for q in group]
-            merged = heapq.merge(*sources, key=self.key) if self.key is not None else \
-                chain.from_iterable(sources)
+            group = self._spills[-fanin:]
             p = self._new_path()
-            dump_batches(p, merged)
+            if self.key is not None:
+                dump_batches(p, heapq.merge(*[_load_iter(q) for q in group], key=self.key))
+            else:
+                with open(p, "wb") as out:
+                    for q in group:
+                        with open(q, "rb") as fh:
+                            shutil.copyfileobj(fh, out, 1 << 20)
             for q in group:
                 q.unlink(missing_ok=True)
-            del self._spills[-_FANIN:]
-            del self._levels[-_FANIN:]
+            del self._spills[-fanin:]
+            del self._levels[-fanin:]
             self._spills.append(p)
             self._levels.append(level + 1)
 
@@ -150,7 +158,8 @@ class RowStore:
 
 
 _CHUNK = 100    # rows per pickle in a spill file: a merge holds one chunk per file it reads
-_FANIN = 16
+_FANIN = 16     # a sorted store's files merged into one
+_CONCAT = 256   # an unsorted store's files concatenated into one
 
 
 def dump_batches(p: Path, items: Iterable[Any]) -> None:

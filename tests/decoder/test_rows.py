@@ -121,10 +121,11 @@ def test_patch_and_replace_twice_over_spilled_rows(tmp_path):
     assert len(list(tmp_path.iterdir())) == len(st._spills)      # the old spill files are gone
 
 
-def test_sorted_spills_are_compacted_and_unsorted_ones_are_not(tmp_path):
-    """A sorted store merges its spill files at iteration (one chunk each in memory), so they are compacted
-    in levels of 16; an unsorted store reads them one after the other, so rewriting them would only cost."""
-    from decoder.rows import _FANIN, RowStore
+def test_sorted_spills_are_merged_and_unsorted_ones_concatenated(tmp_path):
+    """A sorted store merges its spill files at iteration (one chunk each in memory), so they are merged in
+    levels of 16; an unsorted store reads them one after the other, so they are only concatenated (256 at a
+    time, byte for byte), which bounds their number without reading a row."""
+    from decoder.rows import _CONCAT, _FANIN, RowStore
 
     keyed = RowStore("k", tmp_path / "k", mem_rows=10, key=lambda r: r["i"])
     plain = RowStore("p", tmp_path / "p", mem_rows=10)
@@ -135,3 +136,10 @@ def test_sorted_spills_are_compacted_and_unsorted_ones_are_not(tmp_path):
     assert len(keyed._spills) < _FANIN and [r["i"] for r in keyed] == list(range(n))
     assert len(plain._spills) == n // 10 and [r["i"] for r in plain] == list(range(n))
     assert len(list((tmp_path / "k").iterdir())) == len(keyed._spills)
+    many = RowStore("m", tmp_path / "m", mem_rows=3)
+    m = 3 * (_CONCAT * 2 + 7) + 1
+    for i in range(m):
+        many.append({"i": i, "s": "x" * (i % 50)})
+    assert len(many._spills) == 2 + 7 and many._levels[:2] == [1, 1]
+    assert [r["i"] for r in many] == list(range(m)) and len(many) == m
+    assert len(list((tmp_path / "m").iterdir())) == len(many._spills)
