@@ -428,21 +428,29 @@ def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) ->
     starts with the earliest entry."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    first = None
     with out_path.open("wb") as fh:
         fh.write(har_head())
-        sep = b"\n"
-        for ts, entry in entries:
-            if first is None or ts < first:
-                first = ts
-            fh.write(sep)
-            fh.write(entry)
-            sep = ENTRY_SEP
+        first = write_entries(fh, entries)
         fh.write(har_tail(first))
 
 
 #: what goes before each entry but the first (which has b"\n"): entries are one per line
 ENTRY_SEP = b",\n"
+
+
+def write_entries(fh: Any, entries: Iterable[tuple[float, bytes]], first_sep: bytes = b"\n") -> float | None:
+    """Write ``entries`` (start time, entry JSON) to ``fh``, the first after ``first_sep`` and each other
+    after ``ENTRY_SEP``; returns the earliest start (None: no entries). A split run's workers write their
+    blocks with ``first_sep=ENTRY_SEP`` (decoder.batch)."""
+    first = None
+    sep = first_sep
+    for ts, entry in entries:
+        if first is None or ts < first:
+            first = ts
+        fh.write(sep)
+        fh.write(entry)
+        sep = ENTRY_SEP
+    return first
 
 
 def har_head() -> bytes:
