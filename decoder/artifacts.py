@@ -28,6 +28,13 @@ _IOV = 1024               # chunks per writev (Linux's IOV_MAX)
 _writev = getattr(os, "writev", None)      # not on Windows
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write all of ``data`` to descriptor ``fd`` (``os.write`` may take part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def safe_name(hint: str | None, default: str = "file") -> str:
     """A file-system-safe name from a captured one (never a path)."""
     if not hint:
@@ -197,9 +204,7 @@ class ArtifactStore:
                 part = buf[i:i + _IOV]
                 n = _writev(fd, part) if _writev is not None else 0
                 if n < sum(map(len, part)):       # a short write (a signal, a full disk), or no writev
-                    rest = memoryview(b"".join(part))[n:]
-                    while rest:
-                        rest = rest[os.write(fd, rest):]
+                    write_all(fd, memoryview(b"".join(part))[n:])
         finally:
             os.close(fd)
         o.written = True

@@ -732,22 +732,13 @@ def _write_har_block(ordered: Any, path: Path, head: bool, res: Any, files_dir: 
     appends as it is. ``head``: the first worker's block, which starts the document (the parent renames
     it into place and appends the others: the entries, 800 MB at 1 GB with bodies, are copied once
     fewer). Returns the earliest entry's start (None: no entries)."""
-    from reports.har import ENTRY_SEP, har_entries, har_head
+    from reports.har import ENTRY_SEP, har_entries, har_head, write_entries
 
-    first = None
     with open(path, "wb") as fh:
-        sep = ENTRY_SEP
         if head:
             fh.write(har_head())
-            sep = b"\n"
-        for r, e in har_entries(ordered, {"files": res.tables.get("files", ())}, files_dir):
-            ts = float(r["ts"])
-            if first is None or ts < first:
-                first = ts
-            fh.write(sep)
-            fh.write(e)
-            sep = ENTRY_SEP
-    return first
+        entries = har_entries(ordered, {"files": res.tables.get("files", ())}, files_dir)
+        return write_entries(fh, ((float(r["ts"]), e) for r, e in entries), b"\n" if head else ENTRY_SEP)
 
 
 def merge_key(table: str) -> Any:
@@ -844,6 +835,7 @@ def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float, bool]]) -> 
     0's), the others appended in the kernel (``copy_file_range``: no copy through this process, and none
     at all where the file system shares extents), then the end of the document. ``blocks``: (file,
     earliest start, starts the document) of each worker with HTTP rows, in worker order."""
+    from decoder.artifacts import write_all
     from reports.har import har_head, har_tail
 
     blocks = list(blocks)
@@ -861,7 +853,7 @@ def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float, bool]]) -> 
         for p, _first, _head in blocks:
             _append_file(fd, p, skip)
             skip = 0
-        _write_all(fd, har_tail(first))
+        write_all(fd, har_tail(first))
     finally:
         os.close(fd)
 
@@ -869,6 +861,8 @@ def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float, bool]]) -> 
 def _append_file(dst: int, src: Path, skip: int = 0) -> None:
     """Append ``src`` (from byte ``skip``) at the position of descriptor ``dst``, with ``copy_file_range``,
     or a read/write loop where the kernel or file system has none."""
+    from decoder.artifacts import write_all
+
     with open(src, "rb") as fh:
         fd = fh.fileno()
         off, left = skip, os.fstat(fd).st_size - skip
@@ -884,13 +878,7 @@ def _append_file(dst: int, src: Path, skip: int = 0) -> None:
         if left > 0:
             fh.seek(off)
             while chunk := fh.read(1 << 20):
-                _write_all(dst, chunk)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+                write_all(dst, chunk)
 
 
 def _move_objects(part_dirs: Sequence[str], out: Path) -> None:
