@@ -39,13 +39,20 @@ from pathlib import Path
 CLASSES = ("python", "generated", "libpython", "native")
 
 
+def _split(frame: str) -> tuple[str, str]:
+    """A py-spy raw frame ``name (where)`` as (name, where without its ``:line``)."""
+    name, sep, where = frame.rpartition(" (")
+    if not (sep and where.endswith(")")):
+        return frame, frame
+    where = where[:-1]
+    return name, where.rsplit(":", 1)[0] if ":" in where else where
+
+
 def classify(frame: str) -> str:
     """The class of one py-spy frame, as written in its raw output: ``name (where)``,
     where ``where`` is ``file.py:line``, ``<frozen ...>:line``, ``<string>:line``, a shared
     library's name (``libc.so.6``) or a C source file (``_pickle.c:3317``)."""
-    name, sep, where = frame.rpartition(" (")
-    where = where[:-1] if sep and where.endswith(")") else frame
-    path = where.rsplit(":", 1)[0] if ":" in where else where
+    path = _split(frame)[1]
     if path == "<string>":
         return "generated"
     if path.endswith(".py") or path.startswith("<frozen"):
@@ -71,8 +78,8 @@ def shares(lines) -> tuple[collections.Counter, collections.Counter, int]:
         cls = classify(leaf)
         by_class[cls] += n
         if cls in ("native", "libpython"):
-            by_leaf[leaf.split(" (", 1)[-1].rstrip(")").split(":")[0] if cls == "native"
-                    else leaf.split(" (", 1)[0]] += n
+            name, path = _split(leaf)
+            by_leaf[path if cls == "native" else name] += n
         total += n
     return by_class, by_leaf, total
 
