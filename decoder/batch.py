@@ -86,6 +86,15 @@ _GLOB_CHARS = set("*?[")
 
 
 # ----------------------------------------------------------------------------- finding captures
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask, which a container's cpuset or ``taskset``
+    narrows), else the machine's count: what ``--workers 0`` means for ``batch`` and ``read``."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):      # not on Linux
+        return os.cpu_count() or 1
+
+
 def discover(paths: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """Capture files named by ``paths`` (sorted per argument, duplicates removed) and the
     arguments that named nothing, as ``(argument, error)``."""
@@ -363,7 +372,7 @@ def run_batch(args: Any) -> int:
         if getattr(args, "scheduler", None):
             results = run_dask(jobs, flags, args.scheduler, on_done)
         else:
-            workers = args.workers if getattr(args, "workers", 0) and args.workers > 0 else (os.cpu_count() or 1)
+            workers = args.workers if getattr(args, "workers", 0) and args.workers > 0 else usable_cores()
             results = run_local(jobs, flags, workers, on_done)
     finally:
         prog.close()
@@ -928,7 +937,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     if path == "-":
         raise ValueError("read_parallel needs a file: every worker reads it (stdin cannot be read twice)")
     limits = limits or Limits()
-    n = workers if workers and workers > 0 else (os.cpu_count() or 1)
+    n = workers if workers and workers > 0 else usable_cores()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts_root = out / ".parts"

@@ -104,8 +104,12 @@ def cmd_read(args: argparse.Namespace) -> int:
     paths = list(args.captures) + ([args.read] if args.read else [])
     if not paths:
         raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
+    if args.workers == 0:
+        from decoder.batch import usable_cores
+
+        args.workers = usable_cores()
     out.mkdir(parents=True, exist_ok=True)
-    if args.workers and args.workers > 1:
+    if args.workers > 1:
         return _read_parallel(args, paths, out)
     prog = Progress(_size(paths), "reading")
     engine = Engine(limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
@@ -296,6 +300,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _workers(value: str) -> int:
+    """``--workers``: a number of processes, 0 for every core."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"a number of processes (0: every core), not {value!r}")
+    return n
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="re-raise wiretale's own bugs instead of recording them")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -319,8 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--no-html", action="store_true", help="tables, files and summary only")
     p.add_argument("--show-secrets", action="store_true", help="show passwords in the HTML report")
-    p.add_argument("--workers", type=int, default=1,
-                   help="split one large capture by host pair across this many processes (same results)")
+    p.add_argument("--workers", type=_workers, default=1,
+                   help="split one large capture by host pair across this many processes, 0 for every core "
+                        "(same results; default 1)")
     _common(p)
     p.set_defaults(fn=cmd_read)
 
@@ -375,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", help="files, folders or globs")
     p.add_argument("-o", "--output", default="wiretale-batch")
-    p.add_argument("--workers", type=int, default=0, help="processes (default: all cores)")
+    p.add_argument("--workers", type=_workers, default=0, help="processes (default 0: every core this process may use)")
     p.add_argument("--scheduler", help="Dask scheduler address (runs on a cluster)")
     p.add_argument("--no-html", action="store_true")
     p.add_argument("--show-secrets", action="store_true")

@@ -187,3 +187,23 @@ def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, head, kernel_c
     assert doc["entries"] == (entries if head else entries[2:])
     assert doc["pages"][0]["startedDateTime"].startswith("1970-01-01T00:00:11")
     assert out.read_bytes().count(b"\n") == len(doc["entries"]) + 2
+
+
+def test_workers_zero_means_every_usable_core(synthetic, tmp_path, capsys, monkeypatch):
+    """``read --workers 0`` splits over the cores this process may use (its affinity mask) and gives the
+    single run's tables; a negative or non-numeric count is a usage error, not a traceback."""
+    from decoder.batch import usable_cores
+
+    if hasattr(os, "sched_getaffinity"):
+        assert usable_cores() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr("decoder.batch.usable_cores", lambda: 2)    # the same on a one-core runner
+    _single(synthetic, tmp_path / "single")
+    capsys.readouterr()
+    assert cli.main(["read", str(synthetic), "-o", str(tmp_path / "all"), "--no-html", "--workers", "0"]) in (0, 1)
+    assert "on 2 workers" in capsys.readouterr().out
+    assert jsonl_tables(tmp_path / "single") == jsonl_tables(tmp_path / "all")
+    for bad in ("-1", "two"):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["read", str(synthetic), "-o", str(tmp_path / "bad"), "--workers", bad])
+        assert e.value.code == 2
+        assert "a number of processes" in capsys.readouterr().err
