@@ -95,6 +95,11 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def worker_count(workers: int | None) -> int:
+    """``workers`` processes, or :func:`usable_cores` when it is 0 or None."""
+    return workers if workers and workers > 0 else usable_cores()
+
+
 def discover(paths: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """Capture files named by ``paths`` (sorted per argument, duplicates removed) and the
     arguments that named nothing, as ``(argument, error)``."""
@@ -372,7 +377,7 @@ def run_batch(args: Any) -> int:
         if getattr(args, "scheduler", None):
             results = run_dask(jobs, flags, args.scheduler, on_done)
         else:
-            workers = args.workers if getattr(args, "workers", 0) and args.workers > 0 else usable_cores()
+            workers = worker_count(getattr(args, "workers", 0))
             results = run_local(jobs, flags, workers, on_done)
     finally:
         prog.close()
@@ -937,7 +942,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     if path == "-":
         raise ValueError("read_parallel needs a file: every worker reads it (stdin cannot be read twice)")
     limits = limits or Limits()
-    n = workers if workers and workers > 0 else usable_cores()
+    n = worker_count(workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts_root = out / ".parts"

@@ -105,9 +105,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
     if args.workers == 0:
-        from decoder.batch import usable_cores
+        from decoder.batch import worker_count
 
-        args.workers = usable_cores()
+        args.workers = worker_count(0)
     out.mkdir(parents=True, exist_ok=True)
     if args.workers > 1:
         return _read_parallel(args, paths, out)
