@@ -37,7 +37,8 @@ Followed:
 
 Extracted: events :class:`HttpRequest`, :class:`HttpResponse`, :class:`HttpBody`
 (timeline, with ``meaning()`` from the RFC tables); one :class:`HttpTransaction`
-row per request/response pair in table ``http`` (Zeek's http.log field names plus
+row per request/response pair in table ``http`` (Zeek's http.log field names with
+Zeek 7.0's meaning — ``version`` is the reply's, the request's is ``request_version`` — plus
 what a HAR export needs: headers as ``[{name, value}]``, query string, header and
 body sizes, request start/end and response first-byte/end timestamps);
 objects: each request and response body as stored by ``tshark --export-objects
@@ -309,7 +310,7 @@ class HttpTransaction(Record):
     host: str | None = None
     uri: str | None = None
     referrer: str | None = None
-    version: str | None = None
+    version: str | None = None                 # the reply's, as Zeek 7.0 logs it
     user_agent: str | None = None
     origin: str | None = None
     request_body_len: int = 0
@@ -334,7 +335,7 @@ class HttpTransaction(Record):
     partial: bool = False
     complete: bool = True
     flags: list = field(default_factory=list)
-    resp_version: str | None = None
+    request_version: str | None = None         # the request line's ("0.9" for HTTP/0.9)
     request_headers: list = field(default_factory=list)   # [{name, value}]
     response_headers: list = field(default_factory=list)
     query_string: list = field(default_factory=list)      # [{name, value}]
@@ -1463,7 +1464,7 @@ class HttpDissector:
         resp_fuids, resp_names, resp_mimes = _file_columns(tx.resp_files)
         self.out.append(HttpTransaction(
             ts=tx.ts, trans_depth=tx.depth, method=tx.method, host=tx.host, uri=tx.uri,
-            referrer=tx.referrer, version=tx.version, user_agent=tx.ua, origin=tx.origin,
+            referrer=tx.referrer, version=tx.resp_version, user_agent=tx.ua, origin=tx.origin,
             request_body_len=qb.length if qb else 0, response_body_len=rb.length if rb else 0,
             status_code=tx.status, status_msg=tx.status_msg, info_code=tx.info_code,
             info_msg=tx.info_msg, username=tx.username,
@@ -1473,7 +1474,7 @@ class HttpDissector:
             location=rget("location", _NONE)[0],
             content_encoding=(rb.encoding or None) if rb else rget("content-encoding", _NONE)[0],
             range=tx.range, content_range=rget("content-range", _NONE)[0], partial=partial,
-            complete=complete, flags=list(tx.flags), resp_version=tx.resp_version,
+            complete=complete, flags=list(tx.flags), request_version=tx.version,
             request_headers=[{"name": k, "value": v} for k, v in tx.req_headers],
             response_headers=[{"name": k, "value": v} for k, v in rh],
             query_string=query, request_header_size=tx.req_hsize,

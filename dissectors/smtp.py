@@ -37,11 +37,13 @@ What is extracted
       smtp.log fields ``trans_depth, helo, mailfrom, rcptto, date, from, to, cc,
       reply_to, msg_id, in_reply_to, subject, x_originating_ip, first_received,
       second_received, last_reply, path, user_agent, tls, fuids`` plus
-      ``rejected_rcptto`` (recipients the server refused with 4xx/5xx; as in Zeek
-      they stay in ``rcptto`` too), ``auth_user``, ``declared_size`` (RFC 1870),
+      ``rejected_rcptto`` (mailboxes of the recipients the server refused with
+      4xx/5xx; as in Zeek they stay in ``rcptto`` too), ``auth_user``, ``declared_size`` (RFC 1870),
       ``msg_size`` (bytes of the message seen) and ``complete`` (the whole message
-      was seen). As in Zeek, ``mailfrom``/``rcptto`` are the paths as sent (with
-      ``<>``, parameters removed) and ``path`` is ``[resp_h, orig_h]`` followed by
+      was seen). As in Zeek 7.0, ``mailfrom``/``rcptto`` are the mailboxes of the
+      MAIL/RCPT paths without ``<>``, source route and parameters (``mailfrom`` is
+      empty for the null path ``<>``); the paths as sent (with ``<>``, parameters
+      removed) are in ``mailfrom_path``/``rcptto_path``; ``path`` is ``[resp_h, orig_h]`` followed by
       the addresses in the ``from`` clauses of the Received fields. The Python
       field for ``from`` is ``from_`` (``from`` is a keyword); its column is
       ``from`` (see :data:`SmtpTransaction.COLUMNS`; the spec's ``assemble`` renames it). Header fields are read from
@@ -298,6 +300,8 @@ class SmtpTransaction(Record):
     declared_size: int | None = None
     msg_size: int | None = None
     complete: bool | None = None
+    mailfrom_path: str | None = None
+    rcptto_path: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- internal state
@@ -391,7 +395,7 @@ class _Auth:
 
 
 def _path_arg(arg: str) -> tuple[str, str]:
-    """The path after ``FROM:``/``TO:`` as sent (Zeek style) and the parameters."""
+    """The path after ``FROM:``/``TO:`` as sent (with ``<>``) and the parameters."""
     _, _, rest = arg.partition(":")
     rest = rest.lstrip()
     if rest.startswith("<"):
@@ -400,6 +404,21 @@ def _path_arg(arg: str) -> tuple[str, str]:
             return rest[:end + 1], rest[end + 1:].strip()
     path, _, params = rest.partition(" ")
     return path, params.strip()
+
+
+def _mailbox(path: str | None) -> str | None:
+    """The mailbox of a reverse/forward path (RFC 5321 section 4.1.2) as Zeek logs it:
+    ``<>`` and the source route ``@a,@b:`` removed; ``None`` for the null path."""
+    if path is None:
+        return None
+    box = path[1:-1] if path.startswith("<") and path.endswith(">") else path
+    if box.startswith("@") and ":" in box:
+        box = box.split(":", 1)[1]
+    return box or None
+
+
+def _mailboxes(paths: list[str]) -> list[str]:
+    return [b for b in map(_mailbox, paths) if b]
 
 
 def _strict_command(line: bytes) -> tuple[str, str] | None:
@@ -607,16 +626,17 @@ class SmtpDissector:
         f = t.fields or {}
         path = [self.ctx.resp_h, self.ctx.orig_h] + received_ips(f.get("received") or [])
         out.append(SmtpTransaction(
-            ts=t.ts, trans_depth=t.depth, helo=self.helo, mailfrom=t.mailfrom,
-            rcptto=list(t.rcptto), date=f.get("date"), from_=f.get("from"),
+            ts=t.ts, trans_depth=t.depth, helo=self.helo, mailfrom=_mailbox(t.mailfrom),
+            rcptto=_mailboxes(t.rcptto), date=f.get("date"), from_=f.get("from"),
             to=list(f.get("to") or []), cc=list(f.get("cc") or []), reply_to=f.get("reply_to"),
             msg_id=f.get("msg_id"), in_reply_to=f.get("in_reply_to"), subject=f.get("subject"),
             x_originating_ip=f.get("x_originating_ip"), first_received=f.get("first_received"),
             second_received=f.get("second_received"), last_reply=t.last_reply,
             path=path if t.fields is not None else [self.ctx.resp_h, self.ctx.orig_h],
             user_agent=f.get("user_agent"), tls=t.tls, fuids=list(t.fuids),
-            rejected_rcptto=list(t.rejected), auth_user=self.auth_user,
-            declared_size=t.declared_size, msg_size=t.msg_size, complete=t.complete))
+            rejected_rcptto=_mailboxes(t.rejected), auth_user=self.auth_user,
+            declared_size=t.declared_size, msg_size=t.msg_size, complete=t.complete,
+            mailfrom_path=t.mailfrom, rcptto_path=list(t.rcptto)))
 
     def _push_pending(self, command: str, arg: str, txn: _Txn | None, ts: float, out: list) -> None:
         if txn is not None:

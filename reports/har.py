@@ -278,8 +278,8 @@ class _Files:
 
 def _entry(row: Mapping, files: _Files, cap: int) -> dict:
     ts = float(row["ts"])
-    version = _v(row.get("version")) or "1.1"
-    resp_version = _v(row.get("resp_version")) or version
+    version = _v(row.get("request_version")) or "1.1"
+    resp_version = _v(row.get("version")) or version
     status = _int(row.get("status_code"), 0)
     req_headers = _headers(row.get("request_headers"))
     resp_headers = _headers(row.get("response_headers"))

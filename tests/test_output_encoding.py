@@ -211,7 +211,7 @@ def test_sample_tables_as_before(capture, tmp_path):
 def _http_row(**over) -> dict:
     row = {"ts": 1700000000.5, "uid": "C1", "orig_h": "10.0.0.1", "orig_p": 40000, "resp_h": "10.0.0.2",
            "resp_p": 80, "trans_depth": 1, "method": "GET", "host": "example.com", "uri": "/a?b=c",
-           "version": "1.1", "status_code": 200, "status_msg": "OK", "resp_version": "1.1",
+           "version": "1.1", "status_code": 200, "status_msg": "OK", "request_version": "1.1",
            "request_headers": [{"name": "Host", "value": "example.com"}, {"name": "X-Ü", "value": "é\x01"}],
            "response_headers": [{"name": "Content-Type", "value": "text/plain"}],
            "query_string": [{"name": "b", "value": "c"}], "cookies": ["a=1"], "set_cookies": ["s=2; Path=/"],

@@ -215,11 +215,14 @@ def test_sample_every_mail_recovered_with_headers_and_attachments(sample):
         if "from" in m:
             assert e["from"] == m["from"] and ", ".join(e["to"]) == m["to"] and e["date"] == m["date"]
         [row] = [r for r in rows if e["fuid"] in r["fuids"]]
-        assert row["mailfrom"] == f"<{m['mail_from']}>" and row["helo"] == m["helo"]
-        rejected = [f"<{x['address']}>" for x in m["rejected_rcpt"]]
+        # Zeek 7.0 meaning: mailboxes without <>; the paths as sent in mailfrom_path/rcptto_path
+        assert row["mailfrom"] == m["mail_from"] and row["helo"] == m["helo"]
+        assert row["mailfrom_path"] == f"<{m['mail_from']}>"
+        rejected = [x["address"] for x in m["rejected_rcpt"]]
         assert row["rejected_rcptto"] == rejected
         # as in Zeek, rcptto lists every RCPT sent, accepted or not
-        assert sorted(row["rcptto"]) == sorted([f"<{x}>" for x in m["rcpt_to"]] + rejected)
+        assert sorted(row["rcptto"]) == sorted(list(m["rcpt_to"]) + rejected)
+        assert sorted(row["rcptto_path"]) == sorted(f"<{x}>" for x in row["rcptto"])
         assert row["subject"] == m["subject"] and row["tls"] is False and row["complete"]
         children = [f for f in files if f.get("parent_fuid") == e["fuid"]]
         named = [f for f in children if isinstance(f["filename"], str)]

@@ -114,6 +114,17 @@ def test_chunked_with_trailers_and_extensions():
     assert not names(items) & {"http_bad_chunk_size", "http_resync"}
 
 
+def test_version_is_the_replys_as_in_zeek():
+    """Zeek 7.0 http.log: ``version`` is "the version portion of the reply"; the request
+    line's version has its own column, ``request_version``."""
+    convo = [C(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"),
+             S(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+             C(b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n")]
+    answered, unanswered = txs(run_all_ways(make(), convo))
+    assert (answered.version, answered.request_version) == ("1.0", "1.1")
+    assert (unanswered.version, unanswered.request_version) == (None, "1.1")
+
+
 def test_close_delimited_body_ends_at_close():
     convo = [C(b"GET /old HTTP/1.0\r\n\r\n"), S(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nline1\nline2\n")]
     items = run_all_ways(make(), convo)
@@ -283,7 +294,7 @@ def test_http_09():
     convo = [C(b"GET /old.html\r\n"), S(b"<html>ancient</html>\n")]
     items = run_all_ways(make(), convo)
     (t,) = txs(items)
-    assert (t.method, t.uri, t.version, t.resp_version) == ("GET", "/old.html", "0.9", "0.9")
+    assert (t.method, t.uri, t.request_version, t.version) == ("GET", "/old.html", "0.9", "0.9")
     assert list(files(items).values()) == [b"<html>ancient</html>\n"]
 
 

@@ -126,9 +126,12 @@ def test_pipelined_transaction_with_rejected_recipient_and_dot_unstuffing():
     [m] = of_type(items, SmtpMessage)
     assert m.size == len(MESSAGE) and m.complete and m.subject == "café"
     [row] = of_type(items, SmtpTransaction)
-    assert row.mailfrom == "<anna@example.net>" and row.declared_size == 500
-    assert row.rcptto == ["<bob@example.org>", "<nobody@example.org>", "<carl@example.org>"]
-    assert row.rejected_rcptto == ["<nobody@example.org>"]
+    # Zeek 7.0 smtp.log meaning: mailboxes without <>; the paths as sent in *_path
+    assert row.mailfrom == "anna@example.net" and row.declared_size == 500
+    assert row.mailfrom_path == "<anna@example.net>"
+    assert row.rcptto == ["bob@example.org", "nobody@example.org", "carl@example.org"]
+    assert row.rcptto_path == ["<bob@example.org>", "<nobody@example.org>", "<carl@example.org>"]
+    assert row.rejected_rcptto == ["nobody@example.org"]
     assert row.from_ == "Anna <anna@example.net>"
     assert row.to == ["Bob <bob@example.org>", "carl@example.org"]
     assert row.subject == "café" and row.msg_id == "<m1@example.net>"
@@ -155,7 +158,7 @@ def test_two_transactions_with_rset():
                 C(b"QUIT\r\n"), S(b"221 bye\r\n")])
     rows = of_type(items, SmtpTransaction)
     assert [(r.trans_depth, r.mailfrom, r.subject, len(r.fuids)) for r in rows] == [
-        (1, "<a@x.org>", None, 0), (2, "<c@x.org>", "two", 1), (3, "<e@x.org>", "three", 1)]
+        (1, "a@x.org", None, 0), (2, "c@x.org", "two", 1), (3, "e@x.org", "three", 1)]
     assert rows[2].last_reply == "250 queued 3"
     handles = [o.handle for o in of_type(items, FileOpen)]
     assert len(set(handles)) == 2
@@ -228,7 +231,7 @@ def test_data_refused():
     assert not of_type(items, FileOpen)
     assert [c.command for c in of_type(items, SmtpCommand)] == ["HELO", "MAIL", "RCPT", "DATA", "QUIT"]
     [row] = of_type(items, SmtpTransaction)
-    assert row.rejected_rcptto == ["<b@y>"] and row.last_reply == "554 no valid recipients"
+    assert row.rejected_rcptto == ["b@y"] and row.last_reply == "554 no valid recipients"
 
 
 # ---------------------------------------------------------------- negative cases
@@ -303,7 +306,7 @@ def test_client_side_only():
     assert (cred.username, cred.secret, cred.success) == ("anna", "pw", None)
     assert file_bytes(items) == b"Subject: one-sided\r\n\r\nhi\r\n"
     [row] = of_type(items, SmtpTransaction)
-    assert row.subject == "one-sided" and row.mailfrom == "<a@x>" and row.last_reply is None
+    assert row.subject == "one-sided" and row.mailfrom == "a@x" and row.last_reply is None
 
 
 def test_mid_stream_start_inside_data():
@@ -398,3 +401,19 @@ def test_meanings_cover_rfc5321_codes():
                  503, 504, 550, 551, 552, 553, 554, 555):
         assert SmtpReply(0.0, RESP, code).meaning()
     assert SmtpReply(0.0, RESP, 299).meaning() == "success"
+
+
+@pytest.mark.parametrize("mail,rcpt,mailfrom,rcptto", [
+    (b"MAIL FROM:<> SIZE=10", b"RCPT TO:<@relay.example,@b.example:joe@c.example> NOTIFY=NEVER",
+     None, ["joe@c.example"]),
+    (b"MAIL FROM:bare@x.example", b"RCPT TO:<Postmaster>", "bare@x.example", ["Postmaster"]),
+])
+def test_mailbox_columns_follow_zeek(mail, rcpt, mailfrom, rcptto):
+    """Zeek 7.0 smtp.log: ``mailfrom``/``rcptto`` are mailboxes (no <>, no source route, no
+    parameters); the null reverse path <> leaves ``mailfrom`` empty and is kept in ``mailfrom_path``."""
+    items = go([GREETING, C(b"HELO h\r\n"), S(b"250 ok\r\n"), C(mail + b"\r\n"), S(b"250 ok\r\n"),
+                C(rcpt + b"\r\n"), S(b"250 ok\r\n"), C(b"QUIT\r\n"), S(b"221 bye\r\n")])
+    [row] = of_type(items, SmtpTransaction)
+    assert (row.mailfrom, row.rcptto) == (mailfrom, rcptto)
+    assert row.mailfrom_path == mail.split(b":", 1)[1].split(b" ")[0].decode()
+    assert row.rcptto_path == [rcpt.split(b":", 1)[1].split(b" ")[0].decode()]
