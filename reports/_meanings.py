@@ -4,6 +4,10 @@ Command and reply meanings come from the dissectors (the timeline's ``meaning``
 column); this module only explains what the *engine* reports: anomaly names,
 Zeek-style ``conn_state`` and ``history`` letters, link types and the packet
 kinds of the summary. Everything is a constant table.
+
+Every anomaly name the code can emit has an explanation: listed in ``ANOMALIES``, or, for the
+families of limits (``*_too_long``, ``*_too_many``…) and ``<service>_violation``, by its ending.
+tests/test_anomaly_names.py finds the names in the source with ``ast`` and fails on a missing one.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ ANOMALIES = MappingProxyType({
     "capture_truncated": "The capture file ends in the middle of a packet (the recording was cut off). "
                          "Everything before the cut was decoded.",
     "packet_malformed": "A packet's headers did not make sense (too short or inconsistent), so it was skipped.",
-    "dissector_error": "wiretale itself failed on this session (a bug in wiretale, not in the traffic). "
+    "dissector_error": "The wiretale decoder itself failed on this session (a bug in wiretale, not in the traffic). "
                        "The session is still listed, but its decoding stopped at that point.",
     "protocol_violation": "The bytes did not follow the protocol that was first guessed for this connection, "
                           "so decoding stopped and the session is shown as raw bytes.",
@@ -59,6 +63,146 @@ ANOMALIES = MappingProxyType({
     "tftp_transfer_incomplete": "A TFTP transfer ended without its final short block.",
     "tftp_duplicate_block": "A TFTP block was sent twice (a retransmission after a lost ACK); the copy was ignored.",
     "telnet_sb_unterminated": "A Telnet option subnegotiation (IAC SB) was never closed by IAC SE.",
+    "telnet_sb_empty": "A Telnet subnegotiation was empty: IAC SB followed at once by IAC SE, with no option "
+                       "number.",
+    "telnet_sb_malformed": "A Telnet option subnegotiation did not follow its option's RFC (for example a command "
+                           "other than IAC SE inside it, or neither IS nor SEND); it was skipped.",
+    "telnet_auth_malformed": "A Telnet AUTHENTICATION subnegotiation (RFC 2941) lacked its authentication type "
+                             "and modifier pair.",
+    "telnet_encrypt_keyid_oversized": "A Telnet ENCRYPT subnegotiation carried a key id longer than servers "
+                                      "accept (64 bytes). The CVE-2011-4862 telnetd buffer-overflow attack looks "
+                                      "exactly like this.",
+    # FTP (RFC 959, 2428)
+    "ftp_bad_command": "A line from the FTP client was not an FTP command (RFC 959 section 5.3); it was skipped.",
+    "ftp_bad_reply": "A line from the FTP server was not a reply (three digits then text, RFC 959 section 4.2).",
+    "ftp_bad_port": "The address in a PORT or EPRT command could not be read (RFC 959 h1,h2,h3,h4,p1,p2 or "
+                    "RFC 2428 |proto|addr|port|), so its data connection cannot be linked.",
+    "ftp_bad_pasv": "A 227 (passive mode) reply did not carry a readable h1,h2,h3,h4,p1,p2 address, so its data "
+                    "connection cannot be linked to this session.",
+    "ftp_bad_epsv": "A 229 (extended passive mode) reply did not carry a readable (|||port|), so its data "
+                    "connection cannot be linked to this session.",
+    "ftp_reply_unterminated": "A multi-line FTP reply (code and '-') never got its last line (code and a space) "
+                              "before the connection or capture ended.",
+    # HTTP (RFC 9110, 9112)
+    "http_bad_request_line": "A request line was not 'METHOD target HTTP/x.y'; the decoder skipped to the next "
+                             "request it could recognise.",
+    "http_bad_status_line": "A status line was not 'HTTP/x.y code reason'; the decoder skipped to the next response "
+                            "it could recognise.",
+    "http_bad_status_code": "A response's status code was below 100, which HTTP does not define.",
+    "http_bad_header_line": "A header line had no name, or a continuation line came before any header; it was "
+                            "ignored.",
+    "http_header_space_before_colon": "A header name was followed by white space before its colon, which RFC 9112 "
+                                      "section 5.1 forbids (servers must reject it; some attacks use it).",
+    "http_request_line_spacing": "A request line used extra or odd spaces between method, target and version "
+                                 "(RFC 9112 section 3 wants one space each).",
+    "http_lowercase_method": "A request method was not in upper case. Methods are case-sensitive (RFC 9110 "
+                             "section 9.1), so 'get' is not GET.",
+    "http_truncated_start_line": "The connection or capture ended in the middle of a request or status line, "
+                                 "so that message could not be decoded.",
+    "http_resync_skipped": "Bytes that were not a recognisable HTTP message were skipped until the next request or "
+                           "response; the detail says how many.",
+    "http_bad_content_length": "A Content-Length header was not a plain number (or several disagreed); a request "
+                               "was then read without a body, a response's body up to the connection's end.",
+    "http_bad_transfer_encoding": "A Transfer-Encoding header did not end with chunked; RFC 9112 section 6.1 says "
+                                  "the body then lasts until the connection closes.",
+    "http_transfer_encoding_unsupported": "A body used a transfer coding besides chunked (such as gzip as a "
+                                          "transfer coding); the chunks were joined but that coding was not undone.",
+    "http_bad_chunk_size": "A chunked body's size line was not a hexadecimal number, so the body's framing was "
+                           "lost; the decoder skipped to the next message.",
+    "http_chunk_size_spacing": "A chunk size line had white space around the number (RFC 9112 section 7.1 allows "
+                               "none); it was read anyway.",
+    "http_chunk_extra_crlf": "An empty line stood where a chunk size was expected (an extra CR LF after a chunk); "
+                             "it was skipped.",
+    "http_chunk_missing_crlf": "A chunk's data was not followed by CR LF: the chunk was longer than its declared "
+                               "size, or its end was missing.",
+    "http_unknown_content_encoding": "A body's Content-Encoding is one wiretale does not decode; the file was saved "
+                                     "as sent, still encoded.",
+    "http_content_encoding_error": "A compressed body (gzip, deflate, brotli…) was corrupt; what could be "
+                                   "decompressed was kept, or the body was saved as sent.",
+    "http_bad_multipart": "A multipart/form-data body (an upload) was not well formed; the parts that could be "
+                          "read were kept.",
+    # POP3 (RFC 1939), IMAP (RFC 9051), SMTP (RFC 5321)
+    "pop3_bad_command": "A line from the POP3 client was not a POP3 command; it was skipped.",
+    "pop3_bad_reply": "A line from the POP3 server was neither +OK nor -ERR (RFC 1939 section 3); it was skipped.",
+    "pop3_internal_error": "The POP3 decoder failed on this data (a bug in wiretale, not in the traffic); it "
+                           "dropped the buffered bytes and went on.",
+    "imap_bad_command": "A line from the IMAP client could not be parsed as a tagged command (RFC 9051); it was "
+                        "skipped.",
+    "imap_bad_response": "A line from the IMAP server could not be parsed as a response (RFC 9051); it was skipped.",
+    "imap_internal_error": "The IMAP decoder failed on this data (a bug in wiretale, not in the traffic); it "
+                           "dropped the buffered bytes and went on.",
+    "smtp_bad_command": "A line from the SMTP client was not a command (RFC 5321 section 4.1); it was skipped.",
+    "smtp_bad_reply": "A line from the SMTP server was not a reply (three digits, RFC 5321 section 4.2).",
+    "smtp_bad_bdat": "A BDAT command (RFC 3030 CHUNKING) had no valid size, so its data chunk cannot be framed.",
+    "smtp_partial_line": "The connection ended with bytes that were not a complete line (no CR LF).",
+    "smtp_reply_incomplete": "A multi-line SMTP reply was cut off before its last line; what arrived is shown.",
+    # DNS (RFC 1035, 6891, 8945)
+    "dns_trailing_bytes": "A DNS message had extra bytes after its last record. Harmless padding, or data hidden "
+                          "in DNS (a covert channel).",
+    "dns_rdata_trailing": "A DNS record's data (RDATA) was longer than its type needs; the extra bytes were "
+                          "ignored.",
+    "dns_rdata_malformed": "A DNS record's data (RDATA) did not fit its type's format; the record is shown as "
+                           "raw bytes.",
+    "dns_name_bad_pointer": "A compressed DNS name pointed outside the message (RFC 1035 section 4.1.4), so it "
+                            "could not be read.",
+    "dns_name_forward_pointer": "A compressed DNS name pointed forward in the message. RFC 1035 expects pointers "
+                                "to earlier names; forward pointers are a parser trap.",
+    "dns_opt_misplaced": "An EDNS OPT record was outside the additional section (RFC 6891 section 6.1.1).",
+    "dns_opt_bad_owner": "An EDNS OPT record was owned by a name other than the root (RFC 6891 section 6.1.2).",
+    "dns_opt_duplicate": "A message carried more than one EDNS OPT record; RFC 6891 section 6.1.1 allows one. "
+                         "The first was used.",
+    "dns_opt_malformed": "An EDNS option in the OPT record was cut short or ran past the record.",
+    "dns_tsig_misplaced": "A TSIG signature record was not the last record of the message (RFC 8945 section 5.1).",
+    "dns_tcp_empty_message": "DNS over TCP announced a message of length zero (RFC 1035 section 4.2.2).",
+    "dns_tcp_truncated_message": "DNS over TCP: the connection ended before the message its length prefix "
+                                 "announced was complete.",
+    "dns_tcp_resync": "DNS over TCP: the two-byte length prefixes stopped making sense; the decoder skipped bytes "
+                      "until it found a message again.",
+    # SNMP (RFC 3416, 3412, X.690 BER)
+    "snmp_bad_value": "An SNMP value did not fit its type (for example an IpAddress that is not 4 bytes); it is "
+                      "shown in hexadecimal.",
+    "snmp_trailing_bytes": "An SNMP message carried extra bytes after a value or after its variable bindings.",
+    "snmp_unknown_pdu": "An SNMP message carried a PDU type that SNMP does not define (RFC 3416 section 3).",
+    "snmp_v3_flags_mismatch": "An SNMPv3 message's privacy flag disagreed with its content (encrypted data without "
+                              "the flag, or the flag on plaintext).",
+    "snmp_ber_bad_length": "An SNMP message used a BER length that X.690 forbids (reserved octet, or too many "
+                           "length octets).",
+    "snmp_ber_bad_oid": "An object identifier (OID) in an SNMP message was not valid BER.",
+    "snmp_ber_empty_integer": "An SNMP INTEGER had no content bytes, which BER forbids.",
+    "snmp_ber_indefinite_length": "An SNMP message used BER's indefinite length form, which SNMP's encoding rules "
+                                  "forbid.",
+    "snmp_ber_length_past_end": "A BER length in an SNMP message pointed past the end of the datagram: the message "
+                                "was cut or lies about its size.",
+    "snmp_ber_non_minimal_tag": "An SNMP PDU tag used BER's long (high-tag-number) form where the short one "
+                                "fits.",
+    "snmp_ber_unexpected_tag": "An SNMP message had a BER element of the wrong type where the RFC requires another "
+                               "one.",
+    "snmp_ber_unknown_pdu": "An SNMP message carried a PDU type that SNMP does not define.",
+    "snmp_ber_unknown_version": "An SNMP message had a version number other than 1, 2c or 3.",
+    # TFTP (RFC 1350, 2347-2349)
+    "tftp_bad_opcode": "A datagram of a TFTP transfer did not start with a TFTP opcode (1 to 6).",
+    "tftp_bad_request": "A TFTP read or write request lacked its transfer mode (RFC 1350).",
+    "tftp_bad_mode": "A TFTP request named a transfer mode other than netascii, octet or mail.",
+    "tftp_bad_option": "A TFTP option (RFC 2347) was malformed: a name without a value, or a server answer "
+                       "larger than what was asked.",
+    "tftp_bad_block": "A TFTP DATA block number did not fit the transfer (it would come before its first "
+                      "block); the block was ignored.",
+    "tftp_unterminated_string": "A file name, mode or option in a TFTP packet did not end with a zero byte.",
+    "tftp_trailing_bytes": "A TFTP ACK carried extra bytes after its block number.",
+    "tftp_request_from_server": "A TFTP request came from the side that answered first; the roles were swapped to "
+                                "follow it.",
+    "tftp_data_wrong_direction": "A TFTP DATA block came from the side that should be receiving the file (a read "
+                                 "request's client, or a write request's server); it was not added to the file.",
+    "tftp_data_after_error": "A TFTP DATA block arrived after an ERROR had ended the transfer; it was ignored.",
+    "tftp_transfer_aborted": "A TFTP transfer was stopped by an ERROR packet before its last block; the saved file "
+                             "is incomplete. The detail gives the error code and message.",
+    "tftp_blksize_inferred": "The capture lacks the TFTP option negotiation, so the block size was taken from the "
+                             "first data block.",
+    "tftp_late_oack": "A TFTP option acknowledgement (OACK, RFC 2347) came after data had started; it was ignored.",
+    "tftp_oack_unrequested_option": "A TFTP server acknowledged options the client had not asked for (RFC 2347 "
+                                    "forbids it).",
+    "tftp_option_refused": "The client refused the server's TFTP options with ERROR 8 (RFC 2347), ending the "
+                           "transfer.",
 })
 
 #: Name-ending → explanation for names not listed above.
@@ -75,22 +219,12 @@ ANOMALY_SUFFIXES = (
     ("_violation", "The traffic broke the protocol's rules after it had been recognised."),
 )
 
-ANOMALY_PREFIXES = (
-    ("_bad_", "A malformed protocol element (it does not follow the RFC syntax); wiretale noted it and went on."),
-    ("_malformed", "A malformed protocol element; wiretale noted it and went on."),
-    ("_unknown", "A value wiretale does not know; it was kept as it was."),
-)
-
-
 def explain_anomaly(name: str) -> str:
     """A plain-word explanation for an anomaly name ("" when none is known)."""
     if name in ANOMALIES:
         return ANOMALIES[name]
     for suffix, text in ANOMALY_SUFFIXES:
         if name.endswith(suffix):
-            return text
-    for part, text in ANOMALY_PREFIXES:
-        if part in name:
             return text
     return ""
 

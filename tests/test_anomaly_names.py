@@ -1,0 +1,126 @@
+"""Every anomaly name the code can emit has a plain-word explanation (issue 23).
+
+The names are found by reading decoder/ and dissectors/ with ``ast``, not from a list kept by
+hand, so a new anomaly without an explanation fails here:
+
+* every string constant shaped like a name that starts with a protocol or layer prefix
+  (``http_``, ``tftp_``, ``ip_``…), minus the few such constants that are not anomaly names
+  (tables, limits, fields: ``NOT_ANOMALIES`` below);
+* every constant name given to ``Anomaly(...)``, ``engine.anomaly(...)`` or an anomaly row
+  (``{"name": ...}`` added to the ``anomalies`` table), whatever its prefix;
+* names composed with an f-string (``f"snmp_ber_{e.name}"``, ``f"{svc}_violation"``), expanded
+  over what can fill them (the ``BerError`` names, the registered services). An f-string of an
+  unknown shape fails the test, so it cannot slip through.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+from dissectors import PROTOCOLS, REGISTRY
+from reports import _meanings
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+PREFIXES = ("ip_", "tcp_", "udp_", "dns_", "ftp_", "http_", "imap_", "pop3_", "smtp_", "snmp_",
+            "telnet_", "tftp_", "mime_")
+#: Prefixed constants that are not anomaly names, and what they are.
+NOT_ANOMALIES = {
+    "ftp_listing": "table", "snmp_pdus": "table", "tcp_flows": "summary count",
+    "udp_flows": "summary count", "udp_datagrams": "summary count",
+    "tcp_close_delay": "limit", "tcp_idle_timeout": "limit", "udp_idle_timeout": "limit",
+    "dns_idle_timeout": "limit", "dns_counts_exceed_message": "limit",
+    "ip_address": "SNMP value type", "mime_part": "files column", "mime_type": "files column",
+}
+#: f-string shapes (literal parts, "{}" for a field) that build anomaly names.
+COMPOSED = {"snmp_ber_{}", "{}_violation"}
+#: f-string shapes that look like names but are not anomaly names.
+NOT_COMPOSED = {"unknown_0x{}": "an SNMP value type shown for an unknown tag",
+                "sessions_{}": "a batch summary.csv column"}
+
+
+def _sources() -> list[Path]:
+    return sorted(p for d in ("decoder", "dissectors") for p in (ROOT / d).rglob("*.py"))
+
+
+def _shape(node: ast.JoinedStr) -> str:
+    return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+
+
+def _is_anomaly_call(node: ast.Call) -> bool:
+    f = node.func
+    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+    return name in ("Anomaly", "anomaly", "_anom")
+
+
+def _walk() -> tuple[set[str], set[str], set[str]]:
+    """(plain names, composed shapes, BerError names) found in the source."""
+    names: set[str] = set()
+    shapes: set[str] = set()
+    ber: set[str] = set()
+    for path in _sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and NAME.match(node.value) \
+                    and node.value.startswith(PREFIXES) and node.value not in NOT_ANOMALIES:
+                names.add(node.value)
+            elif isinstance(node, ast.JoinedStr):
+                shape = _shape(node)
+                if re.fullmatch(r"[a-z0-9_{}]*_[a-z0-9_{}]*", shape) and "{}" in shape \
+                        and shape not in NOT_COMPOSED:
+                    shapes.add(shape)
+            elif isinstance(node, ast.Call):
+                if _is_anomaly_call(node):
+                    for arg in node.args[:2]:
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and NAME.match(arg.value):
+                            names.add(arg.value)
+                f = node.func
+                if isinstance(f, ast.Name) and f.id == "BerError" and node.args \
+                        and isinstance(node.args[0], ast.Constant):
+                    ber.add(node.args[0].value)
+                if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "anomalies":
+                    for d in ast.walk(node):
+                        if isinstance(d, ast.Dict):
+                            for k, v in zip(d.keys, d.values):
+                                if isinstance(k, ast.Constant) and k.value == "name" \
+                                        and isinstance(v, ast.Constant):
+                                    names.add(v.value)
+    return names, shapes, ber
+
+
+def all_anomaly_names() -> set[str]:
+    names, shapes, ber = _walk()
+    assert shapes <= COMPOSED, f"anomaly names built by an f-string of unknown shape: {shapes - COMPOSED}"
+    out = set(names)
+    out |= {f"snmp_ber_{b}" for b in ber}
+    out |= {f"{s}_violation" for s in {spec.name for spec in REGISTRY} | set(PROTOCOLS)}
+    return out
+
+
+def test_the_walk_finds_the_anomalies_of_every_layer():
+    names = all_anomaly_names()
+    for expected in ("capture_truncated", "tcp_overlap_differs", "ip_fragments_incomplete", "dissector_error",
+                     "tftp_transfer_aborted", "dns_trailing_bytes", "snmp_ber_indefinite_length",
+                     "smtp_violation", "mime_too_deep", "tcp_hole_buffer_limit"):
+        assert expected in names
+    assert len(names) > 150
+
+
+def test_every_anomaly_name_has_an_explanation():
+    missing = sorted(n for n in all_anomaly_names() if not _meanings.explain_anomaly(n))
+    assert not missing, f"anomaly names without an explanation in reports/_meanings.py: {missing}"
+
+
+def test_every_anomaly_of_the_golden_tables_is_found_by_the_walk():
+    found = all_anomaly_names()
+    seen = set()
+    for p in (ROOT / "tests" / "golden").glob("*/anomalies.jsonl"):
+        seen |= {json.loads(line)["name"] for line in p.read_text().splitlines() if line.strip()}
+    assert seen <= found, f"anomalies the source walk missed: {seen - found}"
+
+
+def test_explanations_are_sentences():
+    for name, text in _meanings.ANOMALIES.items():
+        assert text[0].isupper() and text.rstrip().endswith((".", ")")), name
