@@ -84,7 +84,9 @@ class Limits:
     # detection and reassembly
     detect_buffer: int = 4096            # bytes per direction buffered for content probes
     tcp_hole_buffer: int = 1024 * 1024   # bytes queued above a hole before it is declared a gap (loss recovery can take a window)
-    tcp_max_pending_segments: int = 4096  # out-of-order segments per direction
+    tcp_max_pending_segments: int = 65536  # separate (non-adjacent) ranges queued above holes per direction: a
+    # second guard beside tcp_hole_buffer against many tiny pieces (adjacent pieces are coalesced; 100,000
+    # shuffled one-byte segments peak near 25,000 ranges; ~80 bytes of bookkeeping per range)
     max_flows: int = 100_000             # open flows before the oldest is evicted
     max_lingering_flows: int = 1_000     # finished TCP flows kept (for their last ACKs) before the oldest is written
     tcp_close_delay: float = 120.0       # seconds a finished TCP flow keeps absorbing late ACKs and copies

@@ -610,7 +610,7 @@ class Engine:
             if me.cap_hit is not None:
                 self.anomaly(ts, me.cap_hit,
                              f"more than {self.limits.tcp_hole_buffer} bytes or {self.limits.tcp_max_pending_segments} "
-                             "segments waited above a hole; the hole was declared a gap", flow=flow, direction=d,
+                             "separate ranges waited above a hole; the hole was declared a gap", flow=flow, direction=d,
                              source="tcp")
                 me.cap_hit = None
             if differs:

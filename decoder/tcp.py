@@ -12,24 +12,41 @@ What it does with each segment:
   repeated bytes differ from what was already delivered (compared against a
   the last chunks delivered) an overlap anomaly is raised — **first copy wins**;
 * **ahead of a hole** → queued (sorted, non-overlapping, first copy wins with an
-  anomaly when overlapping copies differ) until the hole fills.
+  anomaly when overlapping copies differ) until the hole fills. Adjacent queued
+  pieces are **coalesced** into one range (a ``bytearray`` grown in place; a
+  piece is joined to the range before it only when that copies at most
+  ``COALESCE_COPY`` bytes, so no order of arrival makes queueing quadratic), so
+  a body sent as 100,000 one-byte segments in any order waits as a few
+  thousand ranges, not 100,000 entries.
 
 A hole is never zero-filled. It is declared a **gap** (``("gap", length)``)
 when the peer acknowledges data beyond it (the data was received, so it will
 not be retransmitted: the capture missed it), when more than
-``limits.tcp_hole_buffer`` bytes (or ``tcp_max_pending_segments`` segments) wait
-above it, or when the stream ends (FIN, RST, idle timeout, end of capture).
+``limits.tcp_hole_buffer`` bytes wait above it (the bound on pending data; the
+number of separate pending ranges, ``tcp_max_pending_segments``, is a second
+guard against many tiny non-adjacent pieces), or when the stream ends (FIN, RST,
+idle timeout, end of capture).
 
-Limits: memory per direction is bounded by the hole buffer plus references to the last
-eight chunks delivered (kept to compare retransmissions with; no copies).
+Counters say what the capture shows: ``missed`` counts bytes never seen (a
+hole a cap forced to be skipped whose bytes arrive later is taken back out of
+``missed``, and those late bytes are not retransmissions); ``retrans`` counts
+segments carrying at least one byte already delivered or already queued.
+
+Limits: memory per direction is bounded by the hole buffer (plus per-range bookkeeping
+for at most ``tcp_max_pending_segments`` ranges) and references to the last eight chunks
+delivered (kept to compare retransmissions with; no copies).
 """
 from __future__ import annotations
+
+import bisect
 
 from decoder.model import Limits
 from decoder.ranges import insert_first_copy
 
 M32 = 0xFFFFFFFF
 TAIL_CHUNKS = 8
+COALESCE_COPY = 4096     # at most this many bytes are copied to join a queued range to the one before it
+SKIPPED_KEPT = 16        # holes skipped by a cap remembered, to recognise their bytes arriving late
 _NO_TAIL: tuple = ()     # a finished direction's tail (nothing more is delivered or compared)
 
 
@@ -40,7 +57,7 @@ class Half:
     __slots__ = ("base", "next", "starts", "datas", "pending_bytes", "fin", "tail",
                  "retrans", "ooo", "overlap_differs", "max_ack", "missed",
                  "limits", "seen_syn", "closed", "cap_hit", "raw_ack", "expect",
-                 "pkts", "seg_bytes", "data_bytes", "seen_a", "seen_d")
+                 "pkts", "seg_bytes", "data_bytes", "seen_a", "seen_d", "skipped")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -69,6 +86,7 @@ class Half:
         self.data_bytes = 0               # payload
         self.seen_a = False               # shortcuts for the two most frequent history letters (Flow.mark)
         self.seen_d = False
+        self.skipped: list[list[int]] = []  # [start, end) of holes a cap skipped (last SKIPPED_KEPT)
 
     def rearm(self) -> None:
         """Recompute :attr:`expect` after anything but the engine's in-order path changed this half."""
@@ -84,6 +102,7 @@ class Half:
         self.starts = []
         self.datas = []
         self.pending_bytes = 0
+        self.skipped = []
 
     # ------------------------------------------------------------ helpers
     def offset(self, seq: int) -> int:
@@ -143,45 +162,71 @@ class Half:
             self._remember(off, data)
             return 0
         if end <= nxt:                                # all old
+            if self.skipped and self._late(off, end) == n:
+                return 0                              # bytes of a skipped hole, late: not a repeat
             self.retrans += 1
             if n > 1 and self._compare_old(off, data):
                 self.overlap_differs += 1
                 differs += 1
             return differs
+        repeated = False
         if off < nxt:                                 # partly old
-            self.retrans += 1
+            repeated = not (self.skipped and self._late(off, nxt) == nxt - off)
             if self._compare_old(off, data[: nxt - off]):
                 self.overlap_differs += 1
                 differs += 1
             data = data[nxt - off:]
             off = nxt
+        if off != nxt:
+            self.ooo += 1
+        added, differs_q = self._queue(off, data)
+        differs += differs_q
+        if repeated or added < len(data):             # some bytes were delivered or queued already
+            self.retrans += 1
         if off == nxt:
-            # may overlap queued segments: queue it (first copy wins), then drain
-            differs += self._queue(off, data)
             self._drain(out)
             return differs
-        self.ooo += 1
-        differs += self._queue(off, data)
         lim = self.limits
         while self.starts and (self.pending_bytes > lim.tcp_hole_buffer
                                or len(self.starts) > lim.tcp_max_pending_segments):
             self.cap_hit = ("tcp_hole_buffer_limit" if self.pending_bytes > lim.tcp_hole_buffer
                             else "tcp_pending_segments_limit")
-            self._skip_hole(out)
+            self._skip_hole(out, forced=True)
         return differs
 
-    def _queue(self, off: int, data: bytes) -> int:
+    def _queue(self, off: int, data: bytes) -> tuple[int, int]:
+        """Queue ``data`` at ``off`` (first copy wins) and coalesce it with its neighbours;
+        returns (bytes added, 1 if overlapping queued bytes differed else 0)."""
         added, differs = insert_first_copy(self.starts, self.datas, off, data)
-        self.pending_bytes += added
+        if added:
+            self.pending_bytes += added
+            self._coalesce(off, off + len(data))
         if differs:
             self.overlap_differs += 1
-        return int(differs)
+        return added, int(differs)
+
+    def _coalesce(self, lo: int, hi: int) -> None:
+        """Join touching queued ranges around [lo, hi): the left range becomes a bytearray grown
+        in place; the right one is copied into it only when it holds at most COALESCE_COPY bytes."""
+        starts, datas = self.starts, self.datas
+        i = max(bisect.bisect_left(starts, lo) - 1, 0)
+        while i + 1 < len(starts) and starts[i] <= hi:
+            left, right = datas[i], datas[i + 1]
+            if starts[i] + len(left) == starts[i + 1] and len(right) <= COALESCE_COPY:
+                if type(left) is not bytearray:
+                    left = datas[i] = bytearray(left)
+                left += right
+                del starts[i + 1]
+                del datas[i + 1]
+            else:
+                i += 1
 
     def _drain(self, out: list) -> None:
         starts, datas = self.starts, self.datas
-        while starts and starts[0] <= self.next:
-            s = starts.pop(0)
-            d = datas.pop(0)
+        k = 0
+        while k < len(starts) and starts[k] <= self.next:
+            s, d = starts[k], datas[k]
+            k += 1
             self.pending_bytes -= len(d)
             e = s + len(d)
             if e <= self.next:
@@ -194,19 +239,44 @@ class Half:
                 e = s + len(d)
                 if not d:
                     continue
+            if type(d) is not bytes:
+                d = bytes(d)
             out.append((False, d))
             self._remember(s, d)
             self.next = e
+        if k:
+            del starts[:k]
+            del datas[:k]
 
-    def _skip_hole(self, out: list) -> None:
+    def _skip_hole(self, out: list, forced: bool = False) -> None:
         if not self.starts:
             return
         hole = self.starts[0] - self.next
         if hole > 0:
             out.append((True, hole))
             self.missed += hole
+            if forced:                                # its bytes may still be in the capture
+                self.skipped.append([self.next, self.starts[0]])
+                if len(self.skipped) > SKIPPED_KEPT:
+                    del self.skipped[0]
             self.next = self.starts[0]
         self._drain(out)
+
+    def _late(self, off: int, end: int) -> int:
+        """Bytes of [off, end) inside holes a cap skipped: they are in the capture after all, so
+        they leave ``missed`` and the hole (a second copy of them is then a retransmission)."""
+        got = 0
+        kept: list[list[int]] = []
+        for h in self.skipped:
+            s, e = max(off, h[0]), min(end, h[1])
+            if s >= e:
+                kept.append(h)
+                continue
+            got += e - s
+            kept += [p for p in ([h[0], s], [e, h[1]]) if p[0] < p[1]]
+        self.skipped = kept[-SKIPPED_KEPT:]
+        self.missed -= got
+        return got
 
     def ack(self, ackno: int, out: list) -> None:
         """The peer acknowledged up to ``ackno``: holes it covers are gaps now. With nothing queued

@@ -259,7 +259,11 @@ def test_engine_caps_appear_in_limits_hit(tmp_path, name):
     c = Conn()
     pkts = c.handshake()
     lost = c.client(b"L" * 1000)                       # never captured: a hole
-    pkts += [c.client(b"D" * 1000) for _ in range(20)]  # queued above the hole
+    for i in range(20):                                  # queued above the hole, every other one missing too
+        if i % 2:                                        # (so they stay separate ranges, not coalesced)
+            c.cseq += 1000
+        else:
+            pkts.append(c.client(b"D" * 1000))
     pkts += [c.server(b"S" * 1000) for _ in range(5)]
     del lost
     write_pcap(tmp_path / "t.pcap", pkts)
