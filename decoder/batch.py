@@ -387,10 +387,15 @@ def run_batch(args: Any) -> int:
     finish_batch(results, out, elapsed=elapsed, where=(f"Dask cluster {args.scheduler}"
                                                        if getattr(args, "scheduler", None) else "local"))
     ok = sum(1 for r in results if r["ok"])
+    undecodable = [r for r in results if status(r) == "undecodable"]
     for r in results:
         if not r["ok"]:
             print(f"wiretale: {r['name']}: {r['error']}", file=sys.stderr)
-    print(f"{len(results)} captures ({ok} read, {len(results) - ok} failed) in {elapsed:.1f}s → {out / 'index.html'}")
+    for r in undecodable:
+        print(f"wiretale: {r['name']}: nothing decoded: {r['summary']['undecodable']}", file=sys.stderr)
+    also = f", {len(undecodable)} with nothing decoded" if undecodable else ""
+    print(f"{len(results)} captures ({ok} read, {len(results) - ok} failed{also}) in {elapsed:.1f}s → "
+          f"{out / 'index.html'}")
     return 0 if ok else 1
 
 
@@ -542,8 +547,8 @@ def summary_rows(results: Sequence[dict]) -> list[dict]:
         if r.get("report"):
             report = f"{r['out']}/{r['report']}"
         row = {
-            "capture": r["name"], "path": r["path"], "status": "ok" if r["ok"] else "error",
-            "error": r.get("error") or "", "format": cap.get("format", ""), "size": cap.get("size"),
+            "capture": r["name"], "path": r["path"], "status": status(r),
+            "error": r.get("error") or s.get("undecodable") or "", "format": cap.get("format", ""), "size": cap.get("size"),
             "frames": cap.get("frames"), "first_ts": first, "last_ts": last,
             "duration": round(last - first, 6) if first is not None and last is not None else None,
             "packets": (s.get("packets") or {}).get("total"), "packets_skipped": (s.get("packets") or {}).get("skipped"),
@@ -561,6 +566,13 @@ def summary_rows(results: Sequence[dict]) -> list[dict]:
             row[f"sessions_{_col(svc)}"] = sess.get(svc, 0) if s else None
         rows.append(row)
     return rows
+
+
+def status(r: dict) -> str:
+    """A capture's batch status: ``error`` (not read), ``undecodable`` (read, nothing decoded) or ``ok``."""
+    if not r["ok"]:
+        return "error"
+    return "undecodable" if (r.get("summary") or {}).get("undecodable") else "ok"
 
 
 def _col(s: str) -> str:

@@ -11,7 +11,8 @@ Verbs (flags follow tcpdump/tshark habits where they overlap: ``-r``, ``-i``,
 * ``batch PATHS... -o OUT``  many captures, one index
 
 Errors are one line on stderr, never a traceback (``--debug`` shows it).
-Exit codes: 0 success, 1 a capture could not be read at all, 2 usage error.
+Exit codes: 0 success, 1 a capture could not be read at all or nothing in it could be decoded
+(``read``: the reason is on stderr and in ``summary.json``'s ``undecodable``), 2 usage error.
 """
 from __future__ import annotations
 
@@ -124,7 +125,15 @@ def cmd_read(args: argparse.Namespace) -> int:
             print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
     summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables)
     _print_summary(summary, out)
-    return 1 if res.errors else 0
+    return _read_status(summary)
+
+
+def _read_status(s: dict) -> int:
+    """``read``'s exit code; an undecodable capture says why on stderr."""
+    if s.get("undecodable"):
+        print(f"wiretale: nothing decoded: {s['undecodable']}", file=sys.stderr)
+        return 1
+    return 1 if s.get("errors") else 0
 
 
 def _print_summary(s: dict, out: Path, how: str = "") -> None:
@@ -152,7 +161,7 @@ def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int
     for e in s.get("errors") or []:
         print(f"wiretale: {e}", file=sys.stderr)
     _print_summary(s, out, f" on {args.workers} workers")
-    return 1 if s.get("errors") else 0
+    return _read_status(s)
 
 
 def _fmt_bytes(n: int) -> str:

@@ -1033,6 +1033,23 @@ def count_for_summary(tables: Mapping[str, Any]) -> dict[str, Counter]:
     return {"services": services, "protos": protos, "anomalies": anomalies}
 
 
+def undecodable_reason(packets: Mapping[str, int], captures: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why nothing in the capture(s) could be decoded, in one sentence; ``None`` when some packet was.
+
+    A capture that could not be opened is an error, not this (its ``captures`` entry is missing)."""
+    if not captures or any(not k.startswith("skipped") for k in packets):
+        return None
+    if not any(c.get("frames") for c in captures):
+        return "the capture holds no packets"
+    skipped = Counter({k.partition(": ")[2]: n for k, n in packets.items()})
+    links = [k for k in skipped if k.startswith("unsupported link type")]
+    if len(links) == len(skipped):
+        return (f"{' and '.join(links)}: wiretale decodes Ethernet, Linux cooked (SLL, SLL2), BSD loopback "
+                "and raw IP captures")
+    top = ", ".join(f"{k} ({n:,})" for k, n in skipped.most_common(3))
+    return f"none of its {sum(skipped.values()):,} packets carries IP that wiretale decodes ({top})"
+
+
 def build_summary(engine: Engine, counts: Mapping[str, Counter] | None = None) -> dict:
     """summary.json of a run; ``counts`` as :func:`count_for_summary` gives them, when the rows are not
     at hand (the split's parent holds encoded lines)."""
@@ -1049,6 +1066,7 @@ def build_summary(engine: Engine, counts: Mapping[str, Counter] | None = None) -
         "wiretale": __version__,
         "captures": res.captures,
         "errors": res.errors,
+        "undecodable": undecodable_reason(res.packets, res.captures),
         "packets": {
             "total": total,
             "decoded": decoded,

@@ -72,7 +72,7 @@ def index_rows(results: Sequence[dict], rows: Sequence[dict]) -> list[dict]:
             link = ""
         out.append({
             "name": printable(r["name"]), "path": printable(r["path"]), "ok": bool(r["ok"]),
-            "error": printable(r.get("error") or ""), "link": link,
+            "status": row["status"], "error": printable(row.get("error") or ""), "link": link,
             "has_report": bool(r.get("report")), "format": row.get("format") or "",
             "frames": row.get("frames"), "packets": row.get("packets"), "flows": row.get("flows"),
             "hosts": row.get("hosts"), "protocols": [printable(k) for k in sorted(sess) if k != "(unknown)"],
