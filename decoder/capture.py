@@ -172,9 +172,14 @@ class PcapFileSource:
     empty, missing); later problems become ``info.warnings``.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, stream: io.RawIOBase | None = None) -> None:
+        """Read the file at ``path``, or, with ``stream``, those bytes (``path`` then only names them:
+        a live capture file that another process is still writing, see decoder/dumpcap.py)."""
         self.path = str(path)
-        self._stream, self.info = _open(path)
+        if stream is None:
+            self._stream, self.info = _open(path)
+        else:
+            self._stream, self.info = io.BufferedReader(stream, _BLOCK), CaptureInfo(path=self.path)
         self.bytes_read = 0
 
     def close(self) -> None:

@@ -386,6 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--no-html", action="store_true")
     p.add_argument("--show-secrets", action="store_true")
+    p.add_argument("--ring", metavar="files:N,filesize:MB",
+                   help="a ring of N capture files of MB megabytes (or duration:SEC) each, as dumpcap -b: "
+                        "for runs of hours; the oldest file is deleted when the ring is full")
+    p.add_argument("--via", choices=("dumpcap", "pyshark"), default="dumpcap",
+                   help="packet path: dumpcap's capture file read as it grows (default, line rate), or "
+                        "dumpcap → tshark JSON → pyshark (the older path, ~1,000 packets/s)")
     _common(p)
     p.set_defaults(fn=cmd_live)
 

@@ -3,8 +3,27 @@
 ``wiretale live -i IFACE [-f BPF] [-c N] [-a duration:SEC] [-w FILE] -o OUT [--refresh SEC]``
 and, from Python, :class:`LiveSession` (an iterator of rows, or a callback).
 
-How packets travel
-==================
+How packets travel (``--via dumpcap``, the default)
+=================================================
+::
+
+    dumpcap -i IFACE -f BPF [-c N] [-a duration:S] -B 64 [-b ring…] -w FILE   (own session)
+       | FILE (pcapng), read while it grows: decoder/dumpcap.py GrowingFiles
+    our pcapng reader (decoder/capture.py) in a reader thread
+       | bounded queue of batches of up to 256 records (index, ts, linktype, data, wirelen)
+    Engine.feed_records (the same per-frame hot path as ``read``)  →  rows (on_row)  →  tables, report
+
+* The capture file is the queue: when decoding falls behind, the backlog waits on disk, not in the
+  kernel's buffer, so a burst costs latency (``max_seconds_behind`` in the summary), not packets. Why a
+  growing file and not ``dumpcap -w -``: see decoder/dumpcap.py.
+* Kernel drops are dumpcap's own count (its last stderr lines); ``lost_files`` counts ring files that
+  dumpcap created and deleted before we opened them (a backlog longer than the ring); both are in
+  ``summary["live"]`` and in the last line printed.
+* Frames are numbered as in the written file, and timestamps are the file's, so the tables of a live
+  run equal those of ``wiretale read`` on the capture file afterwards (tests/live checks it).
+
+How packets travel (``--via pyshark``, the fallback kept for comparison)
+=====================================================================
 ::
 
     dumpcap -i IFACE -f BPF [-c N] [-a duration:S] -w -      (own session: Ctrl-C does not reach it)
@@ -24,8 +43,8 @@ How packets travel
 * tshark writes every packet to the capture file (``-w``, default ``OUT/capture.pcapng``)
   itself, through its own dumpcap: the file is complete even if wiretale dies.
 
-The pyshark traps and what is done about them
-=============================================
+The pyshark traps and what is done about them (``--via pyshark``)
+=================================================================
 * **The held-back packet.** pyshark 0.6 finds the end of a packet in tshark's
   JSON by the separator tshark prints *before the next packet* (``"  },\\n"``), so
   the last packet waits until another one arrives (forever on an idle
@@ -55,6 +74,9 @@ The pyshark traps and what is done about them
   clock while the interface is quiet. tshark's own per-packet state is reset every
   ``TSHARK_SESSION_RESET`` packets (``-M``) so it does not grow either.
 
+pyshark is used in both paths to list interfaces (``wiretale interfaces``) and not at all for the
+packets of ``--via dumpcap``; :class:`LiveSession` is the same API either way.
+
 Limits: one interface per run; the refreshed tables and report (``--refresh``)
 hold only flows that have ended so far and are not yet joined across flows
 (``assemble`` runs once, at the end); a kernel-dropped packet is lost to the
@@ -79,11 +101,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from decoder.capture import CaptureError, CaptureInfo, Frame, PcapFileSource
+from decoder.dumpcap import GrowingFiles, RingSpec, dumpcap_command, parse_ring, ring_pattern
 from decoder.model import Limits
 
 LIVE_TCP_IDLE = 120.0
 LIVE_UDP_IDLE = 30.0
 QUEUE_FRAMES = 2048            # frames between pyshark's thread and the engine (≤ 128 MiB at 64 KiB each)
+BATCH = 256                    # records per batch from the file reader (dumpcap path)
+QUEUE_BATCHES = 8              # batches between the reader thread and the engine: the rest waits on disk
+VIAS = ("dumpcap", "pyshark")
 TSHARK_SESSION_RESET = 100_000  # tshark -M: forget per-packet state every this many packets
 DRAIN_TIMEOUT = 20.0           # seconds allowed for tshark to finish after dumpcap stopped
 TICK = 0.25                    # seconds between idle checks when no packet arrives
@@ -358,7 +384,19 @@ class LiveSession:
                  duration: float | None = None, write: str | Path | None = None,
                  out_dir: str | Path | None = None, limits: Limits | None = None, strict: bool = False,
                  refresh: float = 0.0, tables: str = "jsonl", html: bool = True, show_secrets: bool = False,
-                 keep_analysis: bool = True, transcripts: bool | None = None) -> None:
+                 keep_analysis: bool = True, transcripts: bool | None = None, via: str = "dumpcap",
+                 ring: RingSpec | str | None = None) -> None:
+        if via not in VIAS:
+            raise LiveError(f"--via takes {' or '.join(VIAS)}, not {via!r}", 2)
+        if isinstance(ring, str):
+            try:
+                ring = parse_ring(ring)
+            except ValueError as e:
+                raise LiveError(str(e), 2) from None
+        if ring is not None and via != "dumpcap":
+            raise LiveError("--ring needs --via dumpcap", 2)
+        self.via = via
+        self.ring: RingSpec | None = ring
         self.interface = interface
         self.bpf = bpf or None
         self.count = count if count and count > 0 else None
@@ -389,9 +427,12 @@ class LiveSession:
         self.report_error: str | None = None    # the HTML report failed (our bug); everything else was written
         self.stderr: dict[str, deque] = {"dumpcap": deque(maxlen=50), "tshark": deque(maxlen=50)}
         self.ready = threading.Event()          # set when dumpcap is capturing (or the capture ended)
-        self.delivered = 0                      # frames that came through pyshark
+        self.delivered = 0                      # frames handed to the engine as they were captured
+        self.max_behind = 0.0                   # the most a batch's last packet was behind the wall clock (s)
+        self._files: GrowingFiles | None = None
+        self._proc: subprocess.Popen | None = None
         self.recovered = 0                      # frames read back from the capture file at the end
-        self._q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._q: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES if via == "dumpcap" else QUEUE_FRAMES)
         self._stop_requested = threading.Event()
         self._abort = threading.Event()
         self._dumpcap_pid: int | None = None
@@ -418,6 +459,11 @@ class LiveSession:
                 pass
 
     def _kill_all(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                self._proc.kill()
+            except ProcessLookupError:
+                pass
         for pid in (self._dumpcap_pid, self._tshark_pid):
             if pid is not None:
                 try:
@@ -438,6 +484,76 @@ class LiveSession:
             # device is open with its filter set and packets are being taken
             if who == "dumpcap" and text.startswith("File:"):
                 self.ready.set()
+
+    # ------------------------------------------------------------------ dumpcap path
+    def _start_dumpcap(self) -> None:
+        cmd = dumpcap_command(self.dumpcap, self.interface, self.capture_path, self.bpf, self.count,
+                              self.duration, self.ring)
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, start_new_session=True)
+        self._dumpcap_pid = self._proc.pid
+        threading.Thread(target=self._stderr_lines, args=(self._proc.stderr, "dumpcap"),
+                         name="wiretale-dumpcap-stderr", daemon=True).start()
+        if self._stop_requested.is_set():
+            self._signal_dumpcap()
+
+    def _stderr_lines(self, stream, who: str) -> None:
+        buf = self.stderr[who]
+        for line in iter(stream.readline, b""):
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                buf.append(text)
+            if who == "dumpcap" and text.startswith("File:"):
+                self.ready.set()
+        stream.close()
+
+    def _read_files(self) -> None:
+        """Reader thread: records of the growing capture file(s) → batches on the queue. A batch is handed
+        on when full or when the reader is about to wait for dumpcap (so a quiet link is not delayed)."""
+        proc = self._proc
+        assert proc is not None
+        batch: list[tuple] = []
+
+        def flush() -> None:
+            if batch:
+                self._put(batch[:])
+                batch.clear()
+
+        files = GrowingFiles(self.capture_path, producer_done=lambda: proc.poll() is not None,
+                             ring=self.ring is not None, abort=self._abort, on_wait=flush)
+        self._files = files
+        src = PcapFileSource(self.capture_path, stream=files)
+        try:
+            for rec in src.records():
+                batch.append(rec)
+                if len(batch) >= BATCH:
+                    flush()
+            flush()
+        except CaptureError as e:
+            if files.bytes:                  # an empty file is a capture that never started: see stderr
+                self._worker_error = e
+        except BaseException as e:  # reported by the consuming thread
+            self._worker_error = e
+        finally:
+            files.close()
+            self._info.warnings.extend(src.info.warnings)
+            try:
+                proc.wait(timeout=DRAIN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+            self.ready.set()
+            self._put(_END)
+
+    def _capture_files(self) -> list[Path]:
+        """The file(s) dumpcap wrote: the one path, or the ring files still on disk."""
+        if self.ring is None:
+            return [self.capture_path]
+        pat = ring_pattern(self.capture_path)
+        try:
+            names = sorted(n for n in os.listdir(self.capture_path.parent) if pat.match(n))
+        except OSError:
+            return []
+        return [self.capture_path.parent / n for n in names]
 
     # ------------------------------------------------------------------ pyshark thread
     def _pump(self) -> None:
@@ -510,6 +626,11 @@ class LiveSession:
                 pass
         except OSError as e:
             raise LiveError(f"cannot write the capture file {self.capture_path}: {e.strerror or e}", 1) from None
+        if self.via == "dumpcap":
+            # the reader follows what dumpcap writes at this path: nothing older may be found there
+            stale = [self.capture_path] + (self._capture_files() if self.ring is not None else [])
+            for p in stale:
+                p.unlink(missing_ok=True)
 
     def rows(self) -> Iterator[tuple[str, dict]]:
         """Start the capture and yield ``(table, row)`` as rows are made, until it ends."""
@@ -528,7 +649,11 @@ class LiveSession:
         info.linktypes.add(self.linktype)
         self._info = info
         self._t0 = time.monotonic()
-        self._worker = threading.Thread(target=self._pump, name="wiretale-pyshark", daemon=True)
+        if self.via == "dumpcap":
+            self._start_dumpcap()
+            self._worker = threading.Thread(target=self._read_files, name="wiretale-reader", daemon=True)
+        else:
+            self._worker = threading.Thread(target=self._pump, name="wiretale-pyshark", daemon=True)
         self._worker.start()
         next_refresh = time.monotonic() + self.refresh if self.refresh else None
         stop_deadline = None
@@ -546,6 +671,12 @@ class LiveSession:
                     item = None
                 if item is _END:
                     done = True
+                elif type(item) is list:
+                    engine.feed_records(item, info)
+                    self.delivered += len(item)
+                    behind = time.time() - item[-1][1]
+                    if behind > self.max_behind:
+                        self.max_behind = behind
                 elif item is not None:
                     engine.feed_frames((item,), info)
                 else:
@@ -565,7 +696,8 @@ class LiveSession:
                     stop_deadline = float("inf")
             self._worker.join(timeout=10)
             self._raise_worker_error()
-            self._recover_from_file(engine, info)
+            if self.via == "pyshark":
+                self._recover_from_file(engine, info)
             while pending:
                 yield pending.popleft()
             self._finish(engine, info)
@@ -586,7 +718,7 @@ class LiveSession:
             raise err
         dump = [l for l in self.stderr["dumpcap"] if l.startswith("dumpcap:")]
         tsh = [l for l in self.stderr["tshark"] if l.startswith("tshark:") and l.strip() != "tshark:"]
-        size = self.capture_path.stat().st_size if self.capture_path.exists() else 0
+        size = sum(p.stat().st_size for p in self._capture_files() if p.exists())
         if self._stop_requested.is_set() and self.delivered == 0 and not dump and size == 0:
             return      # stopped (Ctrl-C) before the capture had started: a clean, empty run
         if self.delivered == 0 and dump:
@@ -628,8 +760,10 @@ class LiveSession:
         info.size = self.capture_path.stat().st_size
 
     def _capture_entry(self, engine, info: CaptureInfo) -> dict:
-        size = self.capture_path.stat().st_size if self.capture_path.exists() else 0
-        return {"path": str(self.capture_path), "format": "pcapng", "size": size, "gzip": False,
+        files = [p for p in self._capture_files() if p.exists()]
+        size = sum(p.stat().st_size for p in files)
+        extra = {"ring_files": [str(p) for p in files]} if self.ring is not None else {}
+        return {"path": str(self.capture_path), "format": "pcapng", "size": size, "gzip": False, **extra,
                 "linktypes": sorted(info.linktypes), "frames": info.frames, "first_ts": info.first_ts,
                 "last_ts": info.last_ts, "warnings": list(info.warnings),
                 "packets_counted": sum(engine.results.packets.values())}
@@ -640,9 +774,19 @@ class LiveSession:
             m = re.search(r"received/dropped on interface .*?: (\d+)/(\d+)", line)
             if m:
                 received, dropped = int(m.group(1)), int(m.group(2))
-        return {"interface": self.interface, "filter": self.bpf, "count": self.count, "duration": self.duration,
-                "delivered_by_pyshark": self.delivered, "recovered_from_file": self.recovered,
-                "received": received, "dropped": dropped, "seconds": round(time.monotonic() - self._t0, 3)}
+        facts = {"interface": self.interface, "filter": self.bpf, "count": self.count, "duration": self.duration,
+                 "via": self.via, "received": received, "dropped": dropped,
+                 "seconds": round(time.monotonic() - self._t0, 3)}
+        if self.via == "pyshark":
+            facts.update(delivered_by_pyshark=self.delivered, recovered_from_file=self.recovered)
+        else:
+            files = self._files
+            facts.update(delivered=self.delivered, max_seconds_behind=round(max(self.max_behind, 0.0), 3),
+                         lost_files=files.lost_files if files is not None else 0,
+                         ring=None if self.ring is None else {"files": self.ring.files,
+                                                              "filesize_kb": self.ring.filesize_kb,
+                                                              "duration": self.ring.duration})
+        return facts
 
     def _snapshot(self, engine):
         """An Analysis of the rows so far without ending the run (spilled rows are kept)."""
@@ -873,7 +1017,8 @@ def run_live(args) -> int:
         session = LiveSession(args.interface, bpf=args.bpf, count=count, duration=duration, write=args.write,
                               out_dir=out, limits=limits, strict=args.strict, refresh=args.refresh,
                               tables=args.tables, html=not args.no_html, show_secrets=args.show_secrets,
-                              keep_analysis=not args.no_html)
+                              keep_analysis=not args.no_html, via=getattr(args, "via", "dumpcap"),
+                              ring=getattr(args, "ring", None))
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
         def on_row(table: str, row: dict) -> None:
@@ -917,6 +1062,9 @@ def run_live(args) -> int:
     s = res.summary
     live = s["live"]
     drop = f", {live['dropped']} dropped by the kernel" if live.get("dropped") else ""
+    if live.get("lost_files"):
+        drop += (f", {live['lost_files']} ring file{'s' if live['lost_files'] != 1 else ''} deleted by dumpcap "
+                 "before they could be read (decoding fell behind by more than the ring holds)")
     print(f"{s['packets']['total']} packets{drop}, {s['flows']['total']} flows "
           f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}), "
           f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly → {out} "

@@ -320,6 +320,23 @@ class Engine:
             info.linktypes.add(fr.linktype)
             self.frame(fr)
 
+    def feed_records(self, records: list[tuple[int, float, int, bytes, int]], info: CaptureInfo) -> None:
+        """Process a batch of frames as the capture reader's plain tuples ``(index, ts, linktype, data,
+        wirelen)`` through the same per-frame path as :meth:`run` (live capture from dumpcap's file); call
+        :meth:`finish_capture` at the end. ``info`` is updated for the batch."""
+        if not records:
+            return
+        fast = self._fast
+        links = info.linktypes
+        for rec in records:
+            fast(*rec)
+            if rec[2] not in links:
+                links.add(rec[2])
+        if info.first_ts is None:
+            info.first_ts = records[0][1]
+        info.frames = records[-1][0]
+        info.last_ts = records[-1][1]
+
     def _flush_counts(self) -> None:
         pk = self.results.packets
         if getattr(self, "n_tcp", 0):

@@ -88,6 +88,21 @@ def file_frames(path: Path) -> list:
         src.close()
 
 
+@pytest.fixture(params=["dumpcap", "pyshark"])
+def via(request) -> str:
+    """The packet path: dumpcap's growing file read by our reader (default), or tshark JSON via pyshark."""
+    return request.param
+
+
+def delivered(live_facts: dict) -> int:
+    """Frames handed to the engine while the capture ran (not read back from the file afterwards)."""
+    if live_facts["via"] == "pyshark":
+        assert live_facts["recovered_from_file"] == 0
+        return live_facts["delivered_by_pyshark"]
+    assert live_facts["lost_files"] == 0
+    return live_facts["delivered"]
+
+
 def tshark_count(path: Path) -> int:
     r = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number"], capture_output=True,
                        text=True, check=True)
@@ -96,7 +111,7 @@ def tshark_count(path: Path) -> int:
 
 # ----------------------------------------------------------------------------- acceptance 1
 @needs_capture
-def test_live_smtp_http_dns(tmp_path):
+def test_live_smtp_http_dns(tmp_path, via):
     pytest.importorskip("aiosmtpd")
     smtp_port, http_port = traffic.free_port(), traffic.free_port()
     dns_port = traffic.free_port(traffic.socket.SOCK_DGRAM)
@@ -105,7 +120,7 @@ def test_live_smtp_http_dns(tmp_path):
     dnss = traffic.DnsServer(dns_port).start()
     out = tmp_path / "out"
     bpf = f"(tcp port {smtp_port} or tcp port {http_port} or udp port {dns_port}) and host 127.0.0.1"
-    live = Live(out, bpf, "-a", "duration:6")
+    live = Live(out, bpf, "-a", "duration:6", "--via", via)
     try:
         live.wait_ready()
         traffic.send_mail(smtp_port, "alice@example.org", ["bob@example.net", "carol@example.net"],
@@ -165,8 +180,7 @@ def test_live_smtp_http_dns(tmp_path):
     conn = jsonl(tables / "conn.jsonl")
     assert sum(c["orig_pkts"] + c["resp_pkts"] for c in conn) == len(frames)
     assert {c["service"] for c in conn} >= {"smtp", "http", "dns"}
-    assert summary["live"]["delivered_by_pyshark"] == len(frames)
-    assert summary["live"]["recovered_from_file"] == 0
+    assert delivered(summary["live"]) == len(frames)
     assert summary["live"]["dropped"] == 0
 
     # live decoding = offline decoding of the file it wrote
@@ -190,10 +204,10 @@ def test_live_smtp_http_dns(tmp_path):
 
 # ----------------------------------------------------------------------------- acceptance 2
 @needs_capture
-def test_single_dns_query_on_idle_interface_is_reported(tmp_path):
+def test_single_dns_query_on_idle_interface_is_reported(tmp_path, via):
     port = traffic.free_port(traffic.socket.SOCK_DGRAM)
     out = tmp_path / "out"
-    live = Live(out, f"udp port {port} and host 127.0.0.1", "-a", "duration:3")
+    live = Live(out, f"udp port {port} and host 127.0.0.1", "-a", "duration:3", "--via", via)
     live.wait_ready()
     wire = traffic.dns_send_only(port, "lonely.example.")
     assert live.wait() == 0, live.err
@@ -205,17 +219,40 @@ def test_single_dns_query_on_idle_interface_is_reported(tmp_path):
     frames = file_frames(out / "capture.pcapng")
     assert len(frames) == 1 and frames[0].data.endswith(wire)
     live_facts = json.loads((out / "summary.json").read_text())["live"]
-    # delivered through pyshark (no packet held back until another arrives), not recovered from the file
-    assert live_facts["delivered_by_pyshark"] == 1 and live_facts["recovered_from_file"] == 0
+    # delivered as it was captured (no packet held back until another arrives), not recovered afterwards
+    assert delivered(live_facts) == 1
     assert any("lonely.example" in l for l in live.out)
+
+
+@needs_capture
+def test_an_answered_query_is_printed_while_the_capture_runs(tmp_path, via):
+    """Nothing waits for a next packet or for the end: the row of a complete exchange is printed within
+    a second or two of its answer on an otherwise idle interface."""
+    port = traffic.free_port(traffic.socket.SOCK_DGRAM)
+    dnss = traffic.DnsServer(port).start()
+    out = tmp_path / "out"
+    try:
+        live = Live(out, f"udp port {port} and host 127.0.0.1", "-a", "duration:10", "--no-html", "--via", via)
+        live.wait_ready()
+        traffic.dns_query(port, "prompt.example.")
+        asked = time.monotonic()
+        while time.monotonic() - asked < 5 and not any("prompt.example" in l for l in live.out):
+            time.sleep(0.05)
+        printed_after = time.monotonic() - asked
+        still_running = live.proc.poll() is None
+        assert live.wait() == 0, live.err
+    finally:
+        dnss.stop()
+    assert still_running and any("prompt.example" in l for l in live.out), live.out
+    assert printed_after < 3
 
 
 # ----------------------------------------------------------------------------- stop conditions
 @needs_capture
-def test_count_stops_the_capture(tmp_path):
+def test_count_stops_the_capture(tmp_path, via):
     port = traffic.free_port(traffic.socket.SOCK_DGRAM)
     out = tmp_path / "out"
-    live = Live(out, f"udp port {port} and host 127.0.0.1", "-c", "3", "-a", "duration:20")
+    live = Live(out, f"udp port {port} and host 127.0.0.1", "-c", "3", "-a", "duration:20", "--via", via)
     live.wait_ready()
     t0 = time.monotonic()
     with traffic.socket.socket(traffic.socket.AF_INET, traffic.socket.SOCK_DGRAM) as s:
@@ -231,10 +268,10 @@ def test_count_stops_the_capture(tmp_path):
 
 
 @needs_capture
-def test_sigint_stops_cleanly_and_keeps_everything(tmp_path):
+def test_sigint_stops_cleanly_and_keeps_everything(tmp_path, via):
     port = traffic.free_port(traffic.socket.SOCK_DGRAM)
     out = tmp_path / "out"
-    live = Live(out, f"udp port {port} and host 127.0.0.1", "--no-html")
+    live = Live(out, f"udp port {port} and host 127.0.0.1", "--no-html", "--via", via)
     live.wait_ready()
     wire = traffic.dns_send_only(port, "interrupted.example.")
     time.sleep(0.5)
@@ -269,6 +306,51 @@ def test_refresh_writes_tables_during_the_run(tmp_path):
     finally:
         http.stop()
     assert json.loads((out / "summary.json").read_text())["live"]["running"] is False
+
+
+@needs_capture
+def test_ring_keeps_n_files_and_every_packet_is_decoded(tmp_path):
+    """--ring files:3,filesize:1: dumpcap keeps the newest 3 files of 1 MB; every packet was decoded as it
+    came, the deleted files' packets included (the reader opens each ring file as it appears)."""
+    port = traffic.free_port(traffic.socket.SOCK_DGRAM)
+    out = tmp_path / "out"
+    live = Live(out, f"udp port {port} and host 127.0.0.1", "--ring", "files:3,filesize:1", "--no-html")
+    live.wait_ready()
+    sent = 0
+    payload = b"r" * 1200
+    with traffic.socket.socket(traffic.socket.AF_INET, traffic.socket.SOCK_DGRAM) as s:
+        for i in range(5000):                       # 6 MB: six files written, three kept
+            s.sendto(payload, ("127.0.0.1", port))
+            sent += 1
+            if i % 200 == 199:
+                time.sleep(0.02)                    # well under the kernel buffer
+    time.sleep(1.0)
+    live.proc.send_signal(signal.SIGINT)
+    assert live.wait() == 0, live.err
+    from decoder.dumpcap import ring_pattern
+
+    pat = ring_pattern(out / "capture.pcapng")
+    kept = sorted(p for p in out.iterdir() if pat.match(p.name))
+    assert len(kept) == 3, kept
+    assert not (out / "capture.pcapng").exists()
+    numbers = [int(pat.match(p.name).group(1)) for p in kept]
+    assert numbers[0] > 1                           # older files were rotated away
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["live"]["dropped"] == 0 and summary["live"]["lost_files"] == 0
+    assert summary["packets"]["total"] == summary["live"]["delivered"] == sent
+    assert summary["captures"][0]["ring_files"] == [str(p) for p in kept]
+    conn = jsonl(out / "tables" / "conn.jsonl")
+    assert sum(c["orig_pkts"] for c in conn) == sent
+
+
+def test_ring_option_errors_are_one_line(tmp_path):
+    for bad, says in (("files:1,filesize:1", "at least 2"), ("files:3", "filesize:MB or duration:SEC"),
+                      ("files:3,size:2", "not 'size'"), ("files:x,filesize:1", "whole number")):
+        r = subprocess.run([sys.executable, "-m", "decoder.cli", "live", "-i", "lo", "-o", str(tmp_path / "o"),
+                            "--ring", bad], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, (bad, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and says in lines[0] and "Traceback" not in r.stderr, (bad, r.stderr)
 
 
 # ----------------------------------------------------------------------------- Python API
