@@ -120,8 +120,10 @@ def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
 
 class _Gunzip(io.RawIOBase):
     """Streaming gzip (RFC 1952, several members too) that keeps everything decompressed before a
-    cut or a corrupt block: ``gzip.GzipFile`` raises at the end of a truncated file and loses the
-    data of that read. A cut or corrupt stream becomes a warning in ``info``."""
+    cut or a corrupt byte: ``gzip.GzipFile`` raises at the end of a truncated file and loses the
+    data of that read. When a block of input fails, it is decompressed again from the state before
+    it, one byte at a time, so every byte zlib could produce before the corruption is kept, and
+    the warning names the compressed offset where it failed ("corrupt at byte N")."""
 
     def __init__(self, inner: BinaryIO, info: CaptureInfo) -> None:
         self._inner = inner
@@ -129,28 +131,53 @@ class _Gunzip(io.RawIOBase):
         self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._out = b""
         self._done = False
+        self._pos = 0          # compressed bytes consumed before the current block
 
     def readable(self) -> bool:
         return True
 
+    def _inflate(self, d, raw: bytes) -> bytes:
+        """Decompress ``raw`` with ``d`` (and the members after it); updates ``self._d``."""
+        out = d.decompress(raw)
+        while d.eof and d.unused_data:      # next member
+            rest = d.unused_data
+            d = self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += d.decompress(rest)
+        return out
+
+    def _salvage(self, saved, raw: bytes) -> tuple[bytes, int]:
+        """Replay ``raw`` byte by byte from ``saved``: (what came out before the failure, its offset)."""
+        self._d = saved
+        parts = []
+        for i in range(len(raw)):
+            try:
+                parts.append(self._inflate(self._d, raw[i:i + 1]))
+            except zlib.error:
+                return b"".join(parts), self._pos + i
+        return b"".join(parts), self._pos + len(raw)
+
     def readinto(self, b) -> int:  # type: ignore[override]
         while not self._out and not self._done:
             raw = self._inner.read(1 << 16)
-            try:
-                if not raw:
+            if not raw:
+                try:
                     self._out = self._d.flush()
-                    if not self._d.eof:
-                        self._info.warnings.append("the gzip stream is cut short; everything before the cut was read")
-                    self._done = True
-                    break
-                self._out = self._d.decompress(raw)
-                while self._d.eof and self._d.unused_data:      # next member
-                    rest = self._d.unused_data
-                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    self._out += self._d.decompress(rest)
-            except zlib.error as e:
-                self._info.warnings.append(f"the gzip stream is corrupt ({e}); everything before it was read")
+                except zlib.error:          # pragma: no cover - flush of a decompressor does not raise in CPython
+                    self._out = b""
+                if not self._d.eof:
+                    self._info.warnings.append(f"the gzip stream is cut short at byte {self._pos}; "
+                                               "everything before the cut was read")
                 self._done = True
+                break
+            saved = self._d.copy()
+            try:
+                self._out = self._inflate(self._d, raw)
+            except zlib.error as e:
+                self._out, at = self._salvage(saved, raw)
+                self._info.warnings.append(f"the gzip stream is corrupt at byte {at} ({e}); "
+                                           "everything decompressed before it was read")
+                self._done = True
+            self._pos += len(raw)
         n = min(len(b), len(self._out))
         b[:n] = self._out[:n]
         self._out = self._out[n:]

@@ -183,3 +183,43 @@ def test_sessions_no_decode_detects_services_and_decodes_nothing():
         assert b["parent_uid"] is None
         assert b["service"] == ("" if a["service"] == "ftp-data" else a["service"])
     assert {r["service"] for r in full} >= {"ftp", "ftp-data"}
+
+
+def test_corrupt_byte_in_gzip_keeps_every_record_before_it(tmp_path):
+    """A corrupt byte inside the second 64 KiB of a .gz: every record decompressed before it is
+    read (the whole 64 KiB input block used to be thrown away), then 'corrupt at byte N'."""
+    import struct as st
+
+    p = tmp_path / "t.pcap"
+    write_pcap(p, [udp_packet("10.0.0.5", 5353, "10.0.0.6", 5353, bytes([i % 251]) * 200) for i in range(900)])
+    plain = p.read_bytes()
+    z = bytearray(gzip.compress(plain, compresslevel=0, mtime=0))   # stored blocks: offsets are known
+    first_len = st.unpack("<H", z[11:13])[0]
+    nlen_at = 10 + 5 + first_len + 3                                 # NLEN of the second stored block
+    z[nlen_at] ^= 0xFF
+    gz = tmp_path / "t.pcap.gz"
+    gz.write_bytes(bytes(z))
+    whole = list(PcapFileSource(p))
+    src = PcapFileSource(gz)
+    got = list(src)
+    # records wholly inside the first stored block's bytes (24-byte file header, 16-byte record headers)
+    fit, pos = 0, 24
+    while pos + 16 + len(whole[fit].data) <= first_len:
+        pos += 16 + len(whole[fit].data)
+        fit += 1
+    assert fit >= 18 and len(got) == fit
+    assert [f.data for f in got] == [f.data for f in whole[:fit]]
+    # zlib sees the damage once NLEN is read whole: its second byte
+    assert any(f"corrupt at byte {nlen_at + 1} " in w for w in src.info.warnings), src.info.warnings
+
+
+def test_corrupt_gzip_trailer_keeps_every_record(tmp_path):
+    p = tmp_path / "t.pcap"
+    write_pcap(p, conv())
+    z = bytearray(gzip.compress(p.read_bytes()))
+    z[-6] ^= 0x01                                                    # the CRC-32 no longer matches
+    gz = tmp_path / "t.pcap.gz"
+    gz.write_bytes(bytes(z))
+    src = PcapFileSource(gz)
+    assert len(list(src)) == len(list(PcapFileSource(p)))
+    assert any("corrupt at byte" in w for w in src.info.warnings)
