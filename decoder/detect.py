@@ -70,6 +70,24 @@ class Detector:
                 c = c + tuple(s for s in c2 if s not in c)
         return c
 
+    def sent_by_responder(self, transport: str, sport: int, dport: int, data: bytes) -> bool | None:
+        """What the specs say of a flow's first datagram (``DissectorSpec.is_reply``): True for a reply,
+        False for a request, None when none can tell. Specs on either port are asked directly; others
+        (a protocol on an odd port) only when their content probe says YES to the datagram."""
+        on_port = self.by_port.get((transport, sport), ()) + self.by_port.get((transport, dport), ())
+        for spec in on_port + self.content.get(transport, ()):
+            if spec.is_reply is None:
+                continue
+            try:
+                if spec not in on_port and spec.probe(_DIRS[0], data) is not Verdict.YES:
+                    continue
+                said = spec.is_reply(data)
+            except Exception:  # a hint's bug must not stop the flow: the ports decide
+                continue
+            if said is not None:
+                return said
+        return None
+
     def decide(self, transport: str, port_specs: Sequence[DissectorSpec], heads: Sequence[bytes],
                full: bool) -> tuple[DissectorSpec | None, bool]:
         """Return (spec, final). ``final`` with spec None means: stay raw."""

@@ -81,7 +81,9 @@ class ExpectationTable:
         return keep
 
     def match(self, transport: str, orig_h: str, orig_p: int, resp_h: str, resp_p: int,
-              now: float) -> ExpectationMatch | None:
+              now: float, consume: bool = True) -> ExpectationMatch | None:
+        """The pending expectation this flow fulfils, marked used unless ``consume`` is False (a look
+        only: the engine asks before it chooses a new flow's roles)."""
         if not self._count:
             return None
         best: tuple[_Entry, bool] | None = None
@@ -102,8 +104,9 @@ class ExpectationTable:
         if best is None:
             return None
         e, nat = best
-        e.used = True
-        self.matched += 1
+        if consume:
+            e.used = True
+            self.matched += 1
         return ExpectationMatch(parent_uid=e.parent_uid, token=e.exp.token, service=e.exp.service,
                                 meta=dict(e.exp.meta), nat=nat)
 

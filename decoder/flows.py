@@ -7,8 +7,11 @@ at one object, so a lookup is one hash and tells the direction). Roles:
   of a SYN+ACK likewise. Otherwise (the capture started mid-connection) the side
   on a well-known service port is taken as the responder and
   ``roles_guessed`` is set (Zeek's ``^`` flip is recorded in ``history``).
-* UDP: the first sender is the originator, unless it sends *from* a well-known
-  service port to a port that is not one (a reply seen first).
+* UDP: when a spec on the flow's ports can tell a reply from a request
+  (``DissectorSpec.is_reply``: DNS, SNMP, TFTP), the peer that asked is the
+  originator, as Zeek flips such flows (a multicast or broadcast address never
+  is); otherwise the first sender is the originator, unless it sends *from* a
+  well-known service port to a port that is not one (a reply seen first).
 
 ``history`` follows Zeek's letters (conn.log): ``S`` SYN, ``H`` SYN+ACK, ``A``
 pure ACK, ``D`` data, ``F`` FIN, ``R`` RST, ``T`` retransmission, ``G`` content
@@ -42,6 +45,14 @@ def addr_str(raw: bytes) -> str:
     if len(raw) == 4:
         return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
     return str(ipaddress.IPv6Address(raw))
+
+
+def group_address(raw: bytes) -> bool:
+    """A multicast or limited-broadcast address (IPv4 224/4 and 255.255.255.255, IPv6 ff00::/8): never a
+    flow's originator, whatever its first datagram says."""
+    if len(raw) == 4:
+        return 224 <= raw[0] <= 239 or raw == b"\xff\xff\xff\xff"
+    return raw[:1] == b"\xff"
 
 
 class Flow:

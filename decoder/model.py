@@ -360,6 +360,11 @@ class DissectorSpec:
     # ``probe``): a cheaper check that answers NO exactly when ``probe`` would, skipping what only tells
     # YES from MAYBE (DNS: the parse of the whole message). None: ``probe`` is asked
     veto: Probe | None = None
+    # UDP: who sends this first datagram of a flow? True when only a responder sends it (a DNS response,
+    # an SNMP Response), False when only an originator does (a query, a Get), None when it cannot tell.
+    # Asked by the engine for specs on the flow's ports, so that a capture starting at a reply still makes
+    # the peer that asked the originator (as Zeek flips such flows). None: roles from ports
+    is_reply: Callable[[bytes], bool | None] | None = None
 
     @property
     def service_name(self) -> str:

@@ -35,7 +35,7 @@ from decoder.defrag import Defragmenter
 from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.gcpolicy import bulk
-from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str
+from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str, group_address
 from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
 from decoder.tcp import TAIL_CHUNKS
@@ -654,9 +654,15 @@ class Engine:
         if flow is None:
             half = (len(key) - 4) >> 1
             src, dst = key[:half], key[half:2 * half]
-            if sport in self.server_ports and dport not in self.server_ports and \
-                    self.expect.match("udp", addr_str(src), sport, addr_str(dst), dport, ts) is None:
-                flow = self._new_flow("udp", (dst, dport), (src, sport), ts, frame, True, flipped=True)
+            # roles from content when a spec on these ports can tell a reply from a request (the peer that
+            # asked is the originator, never a group address), else from the ports
+            reply = self.detector.sent_by_responder("udp", sport, dport, payload)
+            if reply is None:
+                flip = sport in self.server_ports and dport not in self.server_ports
+            else:
+                flip = reply and not group_address(dst)
+            if flip and self.expect.match("udp", addr_str(src), sport, addr_str(dst), dport, ts, consume=False) is None:
+                flow = self._new_flow("udp", (dst, dport), (src, sport), ts, frame, reply is None, flipped=True)
             else:
                 flow = self._new_flow("udp", (src, sport), (dst, dport), ts, frame, False)
         else:

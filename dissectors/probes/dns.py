@@ -128,10 +128,18 @@ def veto_tcp(direction: Direction, data: bytes) -> Verdict:
     return probe_tcp(direction, data, parse=False)
 
 
+def is_reply(data: bytes) -> bool | None:
+    """The QR bit of a plausible header (RFC 1035 section 4.1.1): True for a response, False for a query,
+    None when the datagram is not a DNS message."""
+    if not plausible_header(data, 0, strict=True):
+        return None
+    return bool(data[2] & 0x80)
+
+
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="dns", transport=Transport.UDP, ports=frozenset({53, 5353, 5355}),
                   probe=probe_udp, factory=Lazy("dissectors.dns:_udp_factory"), service="dns",
-                  idle_timeout="dns_idle_timeout", veto=veto_udp),
+                  idle_timeout="dns_idle_timeout", veto=veto_udp, is_reply=is_reply),
     DissectorSpec(name="dns", transport=Transport.TCP, ports=frozenset({53}),
                   probe=probe_tcp, factory=Lazy("dissectors.dns:_tcp_factory"), service="dns", veto=veto_tcp),
 )

@@ -62,9 +62,30 @@ def probe(direction: Direction, data: bytes) -> Verdict:
         return Verdict.MAYBE
 
 
+# RFC 3416 section 2.2 / RFC 3411 3.2: Response and Report come from the side that was asked; the rest
+# (requests, traps and informs) start an exchange
+_REPLY_PDUS = frozenset({0xA2, 0xA8})
+
+
+def is_reply(data: bytes) -> bool | None:
+    """True for a Response/Report PDU, False for a request, trap or inform (v1/v2c/v2u), None for
+    SNMPv3 (the PDU may be encrypted) and anything that does not parse."""
+    try:
+        r = Reader(data)
+        r = r.enter(r.expect(0x30, "message"))
+        v = r.expect(0x02, "version")
+        if v.length != 1 or data[v.vstart] not in (0, 1, 2):
+            return None
+        r.expect(0x04, "community")
+        tag = r.peek_tag()
+    except BerError:
+        return None
+    return (tag in _REPLY_PDUS) if tag in PDU_TYPES else None
+
+
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(
         name="snmp", transport=Transport.UDP, ports=frozenset({161, 162}),
-        probe=probe, factory=Lazy("dissectors.snmp:SnmpDissector"), service="snmp",
+        probe=probe, factory=Lazy("dissectors.snmp:SnmpDissector"), service="snmp", is_reply=is_reply,
     ),
 )

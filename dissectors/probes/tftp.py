@@ -100,10 +100,20 @@ def probe(direction: Direction, data: bytes) -> Verdict:
     return v if v is Verdict.YES else Verdict.MAYBE
 
 
+def is_reply(data: bytes) -> bool | None:
+    """False for a well-formed RRQ/WRQ (only a client sends it), True for a strict OACK (only a server
+    does), None for DATA, ACK and ERROR, which either side sends."""
+    if len(data) < 4 or data[0] != 0:
+        return None
+    if data[1] in (RRQ, WRQ):
+        return False if _strict_request(data) else None
+    return True if data[1] == OACK and _strict_oack(data) else None
+
+
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(
         name="tftp", transport=Transport.UDP, ports=frozenset({69}), probe=probe,
-        factory=Lazy("dissectors.tftp:TftpDissector"), service="tftp",
+        factory=Lazy("dissectors.tftp:TftpDissector"), service="tftp", is_reply=is_reply,
         assemble=Lazy("dissectors.tftp:assemble"), assemble_tables=("conn", "tftp"),
     ),
     DissectorSpec(
