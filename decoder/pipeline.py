@@ -291,6 +291,7 @@ class Engine:
         finally:
             src.close()
             self.finish_capture()
+        self.capture_rows(info)
         for w in info.warnings:
             self.results.add("anomalies", {"ts": info.last_ts, "uid": None, "orig_h": None, "orig_p": None,
                                            "resp_h": None, "resp_p": None, "name": "capture_truncated",
@@ -303,6 +304,11 @@ class Engine:
             "packets_counted": sum(self.results.packets.values()) - counts_before,
         })
         return info
+
+    def capture_rows(self, info: CaptureInfo) -> None:
+        """Rows about the capture file itself: its pcapng comments (``comments`` table)."""
+        for c in info.comments:
+            self.results.add("comments", {"ts": c.ts, "frame": c.frame, "scope": c.scope, "text": c.text})
 
     def tick(self, now: float) -> None:
         """Live capture: time passes without packets; close flows idle by ``now``."""

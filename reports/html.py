@@ -61,7 +61,7 @@ COLORS = {
 }
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
-ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials")
+ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials", "comments")
 SECRET_COLUMNS = frozenset({"password", "secret", "pass", "passwd"})
 MASK = "••••••"
 

@@ -4,13 +4,15 @@
 return packets with the right sequence numbers; tests reorder, duplicate, drop
 or overlap them before writing. Link layers are added by :func:`frame`, files
 written by :func:`write_pcap` (pcap, µs or ns, either byte order) and
-:func:`write_pcapng` (several interfaces and sections).
+:func:`write_pcapng` (one interface, with section, interface and packet comments;
+:func:`pcapng_shb`, :func:`pcapng_idb` and :func:`pcapng_epb` build other layouts).
 """
 from __future__ import annotations
 
 import socket
 import struct
 from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import dpkt
 
@@ -166,22 +168,53 @@ def _block(btype: int, body: bytes, o: str = "<") -> bytes:
     return struct.pack(o + "II", btype, length) + body + b"\x00" * pad + struct.pack(o + "I", length)
 
 
-def pcapng_shb(o: str = "<") -> bytes:
-    return _block(0x0A0D0D0A, struct.pack(o + "IHHq", 0x1A2B3C4D, 1, 0, -1), o)
+def _comments(comments: Sequence[str], o: str) -> bytes:
+    """``opt_comment`` options (code 1, UTF-8, padded to 4 bytes)."""
+    out = b""
+    for c in comments:
+        raw = c.encode("utf-8")
+        out += struct.pack(o + "HH", 1, len(raw)) + raw + b"\x00" * ((-len(raw)) % 4)
+    return out
 
 
-def pcapng_idb(linktype: int, tsresol: int | None = None, o: str = "<") -> bytes:
-    opts = b""
+def _end_options(opts: bytes, o: str) -> bytes:
+    return opts + struct.pack(o + "HH", 0, 0) if opts else b""
+
+
+def pcapng_shb(o: str = "<", comments: Sequence[str] = ()) -> bytes:
+    return _block(0x0A0D0D0A, struct.pack(o + "IHHq", 0x1A2B3C4D, 1, 0, -1)
+                  + _end_options(_comments(comments, o), o), o)
+
+
+def pcapng_idb(linktype: int, tsresol: int | None = None, o: str = "<", comments: Sequence[str] = ()) -> bytes:
+    opts = _comments(comments, o)
     if tsresol is not None:
         opts += struct.pack(o + "HH", 9, 1) + bytes([tsresol]) + b"\x00\x00\x00"
-    if opts:
-        opts += struct.pack(o + "HH", 0, 0)
-    return _block(1, struct.pack(o + "HHI", linktype, 0, 262144) + opts, o)
+    return _block(1, struct.pack(o + "HHI", linktype, 0, 262144) + _end_options(opts, o), o)
 
 
-def pcapng_epb(iface: int, ts_units: int, data: bytes, o: str = "<") -> bytes:
+def pcapng_epb(iface: int, ts_units: int, data: bytes, o: str = "<", comments: Sequence[str] = ()) -> bytes:
+    pad = b"\x00" * ((-len(data)) % 4)
     return _block(6, struct.pack(o + "IIIII", iface, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data), len(data))
-                  + data, o)
+                  + data + pad + _end_options(_comments(comments, o), o), o)
+
+
+def write_pcapng(path, packets, t0: float = 1_700_000_000.0, step: float = 0.001, link: str = "eth",
+                 capture_comments: Sequence[str] = (), interface_comments: Sequence[str] = (),
+                 packet_comments: Mapping[int, Sequence[str]] | None = None) -> None:
+    """Write IP packets as a pcapng file (one Ethernet interface, microseconds) with comments:
+    the section's, the interface's and ``packet_comments`` by 1-based frame number."""
+    packet_comments = packet_comments or {}
+    out = [pcapng_shb(comments=capture_comments)]
+    lt = None
+    blocks = []
+    for i, p in enumerate(packets):
+        lt_i, data = frame(p, link)
+        lt = lt_i if lt is None else lt
+        blocks.append(pcapng_epb(0, round((t0 + i * step) * 1e6), data, comments=packet_comments.get(i + 1, ())))
+    out.append(pcapng_idb(lt if lt is not None else 1, comments=interface_comments))
+    with open(path, "wb") as fh:
+        fh.write(b"".join(out + blocks))
 
 
 def fragments_v4(src: str, dst: str, proto: int, payload: bytes, size: int, ident: int = 77) -> list[bytes]:
