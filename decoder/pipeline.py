@@ -24,6 +24,7 @@ import enum
 import shutil
 import struct
 import tempfile
+from array import array
 from collections import OrderedDict, Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,7 @@ class Handler:
     """Per-flow detection state and the attached dissector."""
 
     __slots__ = ("state", "spec", "dissector", "confirmed", "buffer", "heads", "port_specs",
-                 "ctx", "udp_datagrams")
+                 "ctx", "udp_datagrams", "recent")
 
     def __init__(self) -> None:
         self.state = UNDECIDED
@@ -132,6 +133,46 @@ class Handler:
         self.port_specs: tuple = ()
         self.ctx: FlowContext | None = None
         self.udp_datagrams = 0
+        self.recent: Recent | None = None
+
+
+RECENT_FRAMES = 64
+
+
+class Recent:
+    """The time and frame of the last :data:`RECENT_FRAMES` packets fed to a flow's dissector (one entry
+    per distinct time), so an event stamped with an earlier packet's time (a Telnet line at its first
+    keystroke, a transfer's end at its last data packet, reported at close) gets that packet's frame.
+    Two fixed arrays: 1 KiB per decoded flow, no object per packet."""
+
+    __slots__ = ("ts", "frames", "n")
+
+    def __init__(self) -> None:
+        self.ts = array("d", bytes(8 * RECENT_FRAMES))
+        self.frames = array("q", bytes(8 * RECENT_FRAMES))
+        self.n = 0          # packets recorded; slot n % RECENT_FRAMES is the next
+
+    def add(self, ts: float, frame: int) -> None:
+        n = self.n
+        if n and self.ts[(n - 1) % RECENT_FRAMES] == ts:
+            return
+        i = n % RECENT_FRAMES
+        self.ts[i] = ts
+        self.frames[i] = frame
+        self.n = n + 1
+
+    def frame_at(self, ts: float, default: int) -> int:
+        """The frame of the latest packet recorded at or before ``ts`` (the oldest one still known when
+        ``ts`` is older than all of them; ``default`` when none was recorded)."""
+        n = self.n
+        if not n:
+            return default
+        lo = max(0, n - RECENT_FRAMES)
+        for k in range(n - 1, lo - 1, -1):
+            i = k % RECENT_FRAMES
+            if self.ts[i] <= ts:
+                return self.frames[i]
+        return self.frames[lo % RECENT_FRAMES]
 
 
 ROW_KEYS: dict[str, Callable[[dict], Any]] = {"conn": lambda r: (r["ts"], r["first_frame"])}
@@ -262,6 +303,7 @@ class Engine:
         self.expect = ExpectationTable(self.limits.max_expectations)
         self.frame_no = 0
         self.cur_frame = 0
+        self.cur_ts = 0.0
         self.now = 0.0
         self._flush_counts()
         self._next_sweep = 0.0
@@ -705,6 +747,9 @@ class Engine:
             for is_gap, x in chunks:
                 lst.append(Chunk(d, None if is_gap else x, x if is_gap else 0, ts, frame))
         self.cur_frame = frame
+        self.cur_ts = ts
+        if h.state == ATTACHED:
+            h.recent.add(ts, frame)
         for is_gap, x in chunks:
             if is_gap:
                 flow.gaps += 1
@@ -754,6 +799,8 @@ class Engine:
             if h.state != ATTACHED:
                 break
             self.cur_frame = bframe
+            self.cur_ts = bts
+            h.recent.add(bts, bframe)
             if data is None:
                 self._call(flow, "gap", DIRS[bd], gap, bts)
             else:
@@ -784,6 +831,7 @@ class Engine:
             h.state = RAW
             return
         h.state = ATTACHED
+        h.recent = Recent()
 
     def _call(self, flow: Flow, what: str, d: Direction, x: Any, ts: float) -> None:
         h: Handler = flow.handler
@@ -824,7 +872,8 @@ class Engine:
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": svc,
                        "direction": "orig" if it.direction == ORIG else "resp",
                        "kind": type(it).__name__, "summary": _safe_text(it, "summary"),
-                       "meaning": _safe_text(it, "meaning"), "frame": self.cur_frame}
+                       "meaning": _safe_text(it, "meaning"),
+                       "frame": self.cur_frame if it.ts == self.cur_ts else h.recent.frame_at(it.ts, self.cur_frame)}
                 res.add("timeline", row)
             elif k is Record:
                 row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
@@ -902,7 +951,7 @@ class Engine:
                 out: list = []
                 flow.halves[d].flush(out)
                 if out:
-                    self._deliver(flow, d, out, ts, self.frame_no)
+                    self._deliver(flow, d, out, ts, flow.last_frame)
         h: Handler = flow.handler
         if h.state == UNDECIDED and h.buffer:
             # decide with what we have
@@ -914,8 +963,10 @@ class Engine:
                 h.state = RAW
         if h.state == ATTACHED:
             # what the dissector says at close belongs to the flow's last frame, not to whichever flow
-            # delivered data last (a run split by host pair agrees)
+            # delivered data last (a run split by host pair agrees); an event stamped earlier, to the
+            # packet of its time
             self.cur_frame = flow.last_frame
+            self.cur_ts = ts
             self._call(flow, "close", ORIG, None, ts)
         if h.state == UNDECIDED:
             h.state = RAW
@@ -925,6 +976,7 @@ class Engine:
         h.buffer = _NO_BUFFER
         h.heads = _NO_HEADS
         h.ctx = None
+        h.recent = None
         h.port_specs = ()
         if flow.halves is not None:
             for half in flow.halves:
@@ -941,7 +993,9 @@ class Engine:
     def _close_flow(self, flow: Flow, ts: float, reason: str) -> None:
         if flow.handler is None:      # already closed (e.g. evicted while another flow finished)
             return
-        self._finish(flow, max(ts, flow.last_ts))
+        # the flow's own last packet time: what its dissector says at close belongs to the flow, not to
+        # the packet or the capture end that closed it
+        self._finish(flow, flow.last_ts)
         if flow.proto == "tcp":
             for k in (flow.key0, flow.key1):
                 ent = self.tcp.get(k)

@@ -938,6 +938,7 @@ class FtpDataDissector:
         self.streams: dict[Direction, _Stream] = {}
         self.confirmed = False
         self.closed = False
+        self.last_ts: float | None = None     # the last data (or gap): where the transfer ended
 
     def _stream(self, d: Direction) -> _Stream:
         s = self.streams.get(d)
@@ -964,6 +965,7 @@ class FtpDataDissector:
         s = self._stream(direction)
         if not s.bytes and not s.gaps:
             s.ts = ts
+        self.last_ts = ts
         s.bytes += len(data)
         if s.opened:
             out.append(FileData(ts, s.handle, data))
@@ -981,6 +983,7 @@ class FtpDataDissector:
         s = self._stream(direction)
         if not s.bytes and not s.gaps:
             s.ts = ts
+        self.last_ts = ts
         if not s.opened:
             self._open(s, direction, ts, out)
         s.gaps += 1
@@ -997,6 +1000,8 @@ class FtpDataDissector:
         self.closed = True
         out: list[Item] = []
         rows = 0
+        if self.last_ts is not None:
+            ts = self.last_ts          # the transfer ended with its last data, not with the FIN after it
         for d in (ORIG, RESP):
             s = self.streams.get(d)
             if s is None:

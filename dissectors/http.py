@@ -418,9 +418,10 @@ _START, _HEADERS, _BODY_LEN, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _
 class _Body:
     __slots__ = ("handle", "fuid", "decoder", "encoding", "wire", "length", "missing", "complete",
                  "reason", "mime", "filename", "collect", "collect_cap", "collect_over", "kind",
-                 "partial", "boundary")
+                 "partial", "boundary", "last_ts")
 
     def __init__(self) -> None:
+        self.last_ts: float | None = None        # the body's last data (or gap): where a body cut by close ended
         self.handle = ""
         self.fuid = ""
         self.decoder: ContentDecoder | None = None
@@ -1177,6 +1178,7 @@ class HttpDissector:
         b = side.body
         if b is None or not raw:
             return
+        b.last_ts = self.ts
         b.wire += len(raw)
         if b.decoder is None:
             if b.collect is None:           # stored as it came: the usual case
@@ -1594,8 +1596,12 @@ class HttpDissector:
         return False
 
     def _close(self) -> None:
+        close_ts = self.ts
         for side in (self.sides[RESP], self.sides[ORIG]):
             st = side.state
+            # a body that ends with the connection ended with its last data, not with the FIN after it
+            b = side.body
+            self.ts = b.last_ts if (b is not None and b.last_ts is not None) else close_ts
             if st == _BODY_CLOSE:
                 self._end_body(side)
             elif st in (_BODY_LEN, _CHUNK_DATA, _CHUNK_SIZE, _CHUNK_CRLF, _TRAILERS):
@@ -1618,4 +1624,5 @@ class HttpDissector:
             elif st == _START and len(side.buf) and side.buf.data[side.buf.pos:].strip():
                 self._anom("http_truncated_start_line", f"{side.dir.label} start line cut by the end",
                            side.dir)
+        self.ts = close_ts
         self._flush_all("end of connection")

@@ -372,7 +372,7 @@ class _Report:
         # protocol tables also list rows by the uid of a child flow (ftp data_channel.uid, tftp uid_data)
         for t0 in ("timeline",):
             for lst in self.group[t0].values():
-                lst.sort(key=lambda r: (r.get("ts") or 0))
+                lst.sort(key=_frame_order)
         ts0 = [c["first_ts"] for c in self.summary.get("captures", []) if c.get("first_ts") is not None]
         t_conn = [c["ts"] for c in self.conn if c.get("ts") is not None]
         self.t0 = min(ts0 + t_conn) if (ts0 or t_conn) else 0.0
@@ -656,7 +656,7 @@ class _Report:
                           "text": f"{svc} connection ends: {_fmt_num(ch.get('orig_bytes') or 0)} B → / "
                                   f"{_fmt_num(ch.get('resp_bytes') or 0)} B ← ({ch.get('conn_state') or ''})",
                           "meaning": "the data connection is over", "frame": ch.get("last_frame"), "dir": "orig"})
-        items.sort(key=lambda r: (r["ts"], r["frame"] or 0))
+        items.sort(key=_frame_order)
         total = len(items)
         items = items[:LADDER_EVENTS]
         width, lx, rx = 980, 220, 820
@@ -883,6 +883,12 @@ class _Report:
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS},
             "colors": COLORS,
         }
+
+
+def _frame_order(r: dict) -> tuple:
+    """A session's events in frame order (the order the packets were captured, which is what a ladder
+    shows even where a capture's clock steps back), by time where frames tie."""
+    return (r.get("frame") or 0, r.get("ts") or 0)
 
 
 def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:

@@ -80,3 +80,24 @@ def conversations(path: str, proto: str) -> list[tuple[tuple[str, int], tuple[st
             except ValueError:
                 continue
     return pairs
+
+
+def frame_packets(path: str) -> dict[int, tuple[float, tuple[str, int], tuple[str, int]]]:
+    """Each frame's time and TCP/UDP endpoints (source, destination) as tshark reads them; frames without
+    ports (ARP, ICMP, fragments before the last) are left out. For an IP-in-IP or ICMP-quoted packet
+    tshark lists several addresses: the innermost (last) one is the packet's."""
+    out = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch",
+                          "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst",
+                          "-e", "tcp.srcport", "-e", "udp.srcport", "-e", "tcp.dstport", "-e", "udp.dstport"],
+                         capture_output=True, text=True, check=False).stdout
+    frames = {}
+    for line in out.splitlines():
+        f = line.split("\t")
+        if len(f) < 10:
+            continue
+        src, dst = (f[2] or f[3]).split(",")[-1], (f[4] or f[5]).split(",")[-1]
+        sport, dport = (f[6] or f[7]).split(",")[-1], (f[8] or f[9]).split(",")[-1]
+        if src and dst and sport and dport:
+            frames[int(f[0])] = (float(f[1]), (str(ipaddress.ip_address(src)), int(sport)),
+                                 (str(ipaddress.ip_address(dst)), int(dport)))
+    return frames
