@@ -357,6 +357,14 @@ def run_batch(args: Any) -> int:
     from decoder.cli import UsageError
 
     out = Path(args.output)
+    rubric = None
+    if getattr(args, "rubric", None):
+        from reports.rubric import RubricError, load_rubric
+
+        try:
+            rubric = load_rubric(args.rubric)        # refused before any capture is read
+        except RubricError as e:
+            raise UsageError(str(e)) from None
     files, missing = discover(list(args.paths))
     if not files:
         raise UsageError("; ".join(m[1] for m in missing) or "no captures given")
@@ -384,8 +392,8 @@ def run_batch(args: Any) -> int:
     for (arg, error), name in zip(missing, names[len(files):]):
         results.append(_failed(arg, str(out / "captures" / name), name, error))
     elapsed = time.monotonic() - t0
-    finish_batch(results, out, elapsed=elapsed, where=(f"Dask cluster {args.scheduler}"
-                                                       if getattr(args, "scheduler", None) else "local"))
+    grades = finish_batch(results, out, elapsed=elapsed, rubric=rubric,
+                          where=f"Dask cluster {args.scheduler}" if getattr(args, "scheduler", None) else "local")
     ok = sum(1 for r in results if r["ok"])
     undecodable = [r for r in results if status(r) == "undecodable"]
     for r in results:
@@ -396,11 +404,16 @@ def run_batch(args: Any) -> int:
     also = f", {len(undecodable)} with nothing decoded" if undecodable else ""
     print(f"{len(results)} captures ({ok} read, {len(results) - ok} failed{also}) in {elapsed:.1f}s → "
           f"{out / 'index.html'}")
+    if rubric is not None:
+        passed = sum(g.passed for g in grades)
+        print(f"{rubric.title}: {passed} of {len(grades)} captures pass every check → {out / 'grades.csv'}")
     return 0 if ok else 1
 
 
-def finish_batch(results: list[dict], out: Path, elapsed: float = 0.0, where: str = "local") -> None:
-    """Combined tables, summary.csv/json and the index, from the captures' facts and folders."""
+def finish_batch(results: list[dict], out: Path, elapsed: float = 0.0, where: str = "local",
+                 rubric: Any = None) -> list:
+    """Combined tables, summary.csv/json and the index, from the captures' facts and folders; with a
+    :class:`reports.rubric.Rubric`, every capture graded (``grades.csv``, the index's grid): its grades."""
     for r in results:
         try:
             r["out"] = os.path.relpath(r["out"], out)
@@ -411,11 +424,33 @@ def finish_batch(results: list[dict], out: Path, elapsed: float = 0.0, where: st
     write_summary_csv(rows, out / "summary.csv")
     from reports.export import write_json
 
+    grades, grid = _grade_all(rubric, results, out) if rubric is not None else ([], "")
     write_json({"captures": results, "totals": totals(results), "elapsed": round(elapsed, 3), "where": where},
                out / "summary.json")
     from reports.batch import write_index
 
-    write_index(results, rows, totals(results), out, elapsed=elapsed, where=where)
+    write_index(results, rows, totals(results), out, elapsed=elapsed, where=where, grid=grid)
+    return grades
+
+
+def _grade_all(rubric: Any, results: Sequence[dict], out: Path) -> tuple[list, str]:
+    """Each capture graded over its own tables (``error`` for every check of a capture not read),
+    ``OUT/grades.csv`` and the grid's HTML; each capture's facts get its ``grade``."""
+    from reports.grid import render_grid
+    from reports.rubric import grade, unreadable, write_grades_csv
+
+    grades = []
+    for r in results:
+        tables = out / r["out"] / "tables"
+        if r["ok"] and r.get("tables"):
+            g = grade(rubric, tables, r["name"])
+        else:
+            g = unreadable(rubric, r["name"], f"the capture could not be read: {r.get('error') or 'no tables'}")
+        r["grade"] = {"points": g.points, "max_points": g.max_points,
+                      "checks": {o.check.id: o.status for o in g.outcomes}}
+        grades.append(g)
+    write_grades_csv(rubric, grades, out / "grades.csv")
+    return grades, render_grid(rubric, grades, results, out)
 
 
 # ----------------------------------------------------------------------------- combined Parquet tables

@@ -8,7 +8,8 @@ Verbs (flags follow tcpdump/tshark habits where they overlap: ``-r``, ``-i``,
 * ``follow CAPTURE UID``     one conversation, both directions in capture order
 * ``live -i IFACE``          sniff and decode as it happens
 * ``interfaces``             list capture interfaces
-* ``batch PATHS... -o OUT``  many captures, one index
+* ``batch PATHS... -o OUT``  many captures, one index (``--rubric R.toml``: and their grades)
+* ``check CAPTURE --rubric R.toml``  grade one capture with a rubric
 
 Errors are one line on stderr, never a traceback (``--debug`` shows it).
 Exit codes: 0 success, 1 a capture could not be read at all or nothing in it could be decoded
@@ -37,6 +38,7 @@ examples:
   wiretale follow samples/smtp.pcap CAbc123 --raw --side client > client.bin
   wiretale live -i lo -a duration:30 -o out         # sniff, decode, report
   wiretale batch captures/ -o report                # many captures, one index
+  wiretale check lab.pcap --rubric ftp.toml         # does this capture pass the lab's rubric?
 """
 
 
@@ -308,6 +310,35 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return run_batch(args)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Grade one capture with a rubric: the rubric is checked first, then the capture read
+    (``read --tables parquet`` into OUT, or a temporary folder without a report), then graded."""
+    import tempfile
+
+    from decoder.batch import process_capture
+    from reports.rubric import RubricError, grade, load_rubric, text_report, unreadable
+
+    try:
+        rubric = load_rubric(args.rubric)
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    if not os.path.exists(args.capture):
+        raise UsageError(f"{args.capture}: no such file")
+    with tempfile.TemporaryDirectory(prefix="wiretale-check-") as tmp:
+        out = Path(args.output) if args.output else Path(tmp) / "out"
+        flags = ["--tables", "parquet"] + ([] if args.output else ["--no-html"])
+        flags += [x for item in args.limit or [] for x in ("--limit", item)]
+        facts = process_capture(args.capture, str(out), flags, Path(args.capture).name)
+        if facts["ok"] and facts["tables"]:
+            result = grade(rubric, out / "tables", facts["name"])
+        else:
+            result = unreadable(rubric, facts["name"], f"the capture could not be read: {facts['error']}")
+        if facts["error"]:
+            print(f"wiretale: {facts['name']}: {facts['error']}", file=sys.stderr)
+        print(text_report(result, rubric, args.capture, out / "sessions" if args.output else None))
+    return 0 if result.passed else 1
+
+
 # ----------------------------------------------------------------------------- parser
 def _workers(value: str) -> int:
     """``--workers``: a number of processes, 0 for every core."""
@@ -395,6 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(fn=cmd_live)
 
+    p = sub.add_parser("check", help="grade one capture with a rubric (exit 0 when every check passes)",
+                       epilog="examples:\n  wiretale check lab.pcap --rubric samples/rubrics/ftp.toml\n"
+                              "  wiretale check lab.pcap --rubric ftp.toml -o out   # keep the report: "
+                              "evidence links to its session pages\n",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("capture")
+    p.add_argument("--rubric", required=True, metavar="R.toml", help="the rubric (docs/COURSEWORK.md)")
+    p.add_argument("-o", "--output", help="also keep the capture's wiretale read output (report, tables) here")
+    _common(p)
+    p.set_defaults(fn=cmd_check)
+
     p = sub.add_parser("interfaces", help="list capture interfaces", epilog="example:\n  wiretale interfaces\n",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
@@ -402,12 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="many captures, one index",
                        epilog="examples:\n  wiretale batch labs/ -o report\n"
-                              "  wiretale batch 'week/*.pcap' -o report --scheduler tcp://127.0.0.1:8786\n",
+                              "  wiretale batch 'week/*.pcap' -o report --scheduler tcp://127.0.0.1:8786\n"
+                              "  wiretale batch class/ -o grades --rubric samples/rubrics/ftp.toml\n",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", help="files, folders or globs")
     p.add_argument("-o", "--output", default="wiretale-batch")
     p.add_argument("--workers", type=_workers, default=0, help="processes (default 0: every core this process may use)")
     p.add_argument("--scheduler", help="Dask scheduler address (runs on a cluster)")
+    p.add_argument("--rubric", metavar="R.toml",
+                   help="grade every capture with this rubric: a grid in OUT/index.html, OUT/grades.csv")
     p.add_argument("--no-html", action="store_true")
     p.add_argument("--show-secrets", action="store_true")
     _common(p)
