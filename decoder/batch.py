@@ -433,19 +433,28 @@ def finish_batch(results: list[dict], out: Path, elapsed: float = 0.0, where: st
     return grades
 
 
+def grade_capture(rubric: Any, facts: dict, folder: Path) -> Any:
+    """A capture graded over ``folder/tables`` (what :func:`process_capture` wrote); every check
+    ``error`` when the capture was not read or nothing in it was decoded."""
+    from reports.rubric import grade, unreadable
+
+    st = status(facts)
+    if st == "ok" and facts.get("tables"):
+        return grade(rubric, folder / "tables", facts["name"])
+    if st == "undecodable":
+        return unreadable(rubric, facts["name"], f"nothing decoded: {facts['summary']['undecodable']}")
+    return unreadable(rubric, facts["name"], f"the capture could not be read: {facts.get('error') or 'no tables'}")
+
+
 def _grade_all(rubric: Any, results: Sequence[dict], out: Path) -> tuple[list, str]:
     """Each capture graded over its own tables (``error`` for every check of a capture not read),
     ``OUT/grades.csv`` and the grid's HTML; each capture's facts get its ``grade``."""
     from reports.grid import render_grid
-    from reports.rubric import grade, unreadable, write_grades_csv
+    from reports.rubric import write_grades_csv
 
     grades = []
     for r in results:
-        tables = out / r["out"] / "tables"
-        if r["ok"] and r.get("tables"):
-            g = grade(rubric, tables, r["name"])
-        else:
-            g = unreadable(rubric, r["name"], f"the capture could not be read: {r.get('error') or 'no tables'}")
+        g = grade_capture(rubric, r, out / r["out"])
         r["grade"] = {"points": g.points, "max_points": g.max_points,
                       "checks": {o.check.id: o.status for o in g.outcomes}}
         grades.append(g)

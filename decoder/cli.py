@@ -315,8 +315,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     (``read --tables parquet`` into OUT, or a temporary folder without a report), then graded."""
     import tempfile
 
-    from decoder.batch import process_capture
-    from reports.rubric import RubricError, grade, load_rubric, text_report, unreadable
+    from decoder.batch import grade_capture, process_capture
+    from reports.rubric import RubricError, load_rubric, text_report
 
     try:
         rubric = load_rubric(args.rubric)
@@ -329,10 +329,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         flags = ["--tables", "parquet"] + ([] if args.output else ["--no-html"])
         flags += [x for item in args.limit or [] for x in ("--limit", item)]
         facts = process_capture(args.capture, str(out), flags, Path(args.capture).name)
-        if facts["ok"] and facts["tables"]:
-            result = grade(rubric, out / "tables", facts["name"])
-        else:
-            result = unreadable(rubric, facts["name"], f"the capture could not be read: {facts['error']}")
+        result = grade_capture(rubric, facts, out)
         if facts["error"]:
             print(f"wiretale: {facts['name']}: {facts['error']}", file=sys.stderr)
         print(text_report(result, rubric, args.capture, out / "sessions" if args.output else None))

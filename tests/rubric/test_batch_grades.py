@@ -12,6 +12,7 @@ import pytest
 from decoder import cli
 from tests.conftest import SAMPLES
 from tests.rubric.test_check import FTP_RUBRIC
+from tests.test_undecodable import user0_capture
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,8 @@ def graded(tmp_path_factory) -> Path:
     caps.mkdir()
     for name, src in (("alice.pcap", "ftp.pcap"), ("bob.pcap", "http.pcap"), ("carol.pcap", "ftp-ipv6.pcapng")):
         shutil.copy(SAMPLES / src, caps / name)
-    (caps / "dave.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)    # pcap magic, then nothing decodable
+    (caps / "dave.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)    # pcap magic, then not a capture
+    user0_capture(caps / "erin.pcap")                                      # read, but nothing decoded
     rubric = tmp / "ftp.toml"
     rubric.write_text(FTP_RUBRIC, encoding="utf-8")
     out = tmp / "out"
@@ -37,6 +39,7 @@ def test_grades_csv_one_row_per_capture(graded):
     assert by["alice.pcap"] == ["pass", "pass", "3", "3"]
     assert by["bob.pcap"] == ["fail", "fail", "0", "3"]
     assert by["dave.pcap"] == ["error", "error", "0", "3"]
+    assert by["erin.pcap"] == ["error", "error", "0", "3"]
     # ftp-ipv6: an FTP session over IPv6 with logins (tests/golden/ftp-ipv6.pcapng)
     assert by["carol.pcap"][1] == "pass" and by["carol.pcap"][3] == "3"
     summary = json.loads((graded / "summary.json").read_text(encoding="utf-8"))
@@ -49,11 +52,11 @@ def test_grid_in_the_index_sorts_and_links_evidence(graded, page):
     grid = p.locator("#grid")
     assert grid.locator("thead th").all_inner_texts()[:3] == ["capture", "passive-retr\n2 pt", "login-ok\n1 pt"]
     names = lambda: grid.locator("tbody tr td:first-child").all_inner_texts()   # noqa: E731
-    assert names() == ["alice.pcap", "bob.pcap", "carol.pcap", "dave.pcap"]
-    assert grid.locator("tfoot td").all_inner_texts()[1].startswith("2 pass, 1 error")
+    assert names() == ["alice.pcap", "bob.pcap", "carol.pcap", "dave.pcap", "erin.pcap"]
+    assert grid.locator("tfoot td").all_inner_texts()[1].startswith("2 pass, 2 error")
     points = grid.locator("thead th").last
     points.click()
-    assert names()[-1] in ("alice.pcap", "carol.pcap") and names()[0] in ("bob.pcap", "dave.pcap")
+    assert names()[-1] in ("alice.pcap", "carol.pcap") and names()[0] in ("bob.pcap", "dave.pcap", "erin.pcap")
     points.click()
     assert names()[0] in ("alice.pcap", "carol.pcap")
     alice = grid.locator("tbody tr", has_text="alice.pcap")
@@ -65,5 +68,7 @@ def test_grid_in_the_index_sorts_and_links_evidence(graded, page):
     assert href.startswith("captures/alice.pcap/sessions/") and (graded / href).is_file()
     dave = grid.locator("tbody tr", has_text="dave.pcap")
     assert "the capture could not be read" in dave.locator("td.error").first.get_attribute("title")
+    erin = grid.locator("tbody tr", has_text="erin.pcap")
+    assert "nothing decoded: unsupported link type 147" in erin.locator("td.error").first.get_attribute("title")
     assert page.errors() == []
     assert all(u.startswith("file://") for u in page.requests)

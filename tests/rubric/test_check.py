@@ -60,6 +60,15 @@ def test_check_fails_on_a_capture_without_the_behaviour_and_exits_1(tmp_path, ca
     assert "0/3 points, 0 of 2 checks pass" in out
 
 
+def test_an_undecodable_capture_errs_every_check(tmp_path, capsys):
+    from tests.test_undecodable import user0_capture
+
+    r = _write(tmp_path, FTP_RUBRIC)
+    code, out, _ = _check(capsys, str(user0_capture(tmp_path / "user0.pcap")), "--rubric", str(r))
+    assert code == 1
+    assert out.count("error  0/") == 2 and "nothing decoded: unsupported link type 147" in out
+
+
 def test_an_unreadable_capture_errs_every_check(tmp_path, capsys):
     r = _write(tmp_path, FTP_RUBRIC)
     bad = tmp_path / "bad.pcap"
