@@ -74,8 +74,8 @@ The pyshark traps and what is done about them (``--via pyshark``)
   clock while the interface is quiet. tshark's own per-packet state is reset every
   ``TSHARK_SESSION_RESET`` packets (``-M``) so it does not grow either.
 
-pyshark is used in both paths to list interfaces (``wiretale interfaces``) and not at all for the
-packets of ``--via dumpcap``; :class:`LiveSession` is the same API either way.
+pyshark carries the packets of ``--via pyshark`` only; interfaces are listed and filters checked with
+dumpcap itself (``dumpcap -D``, ``dumpcap -d -f``). :class:`LiveSession` is the same API either way.
 
 Limits: one interface per run; the refreshed tables and report (``--refresh``)
 hold only flows that have ended so far and are not yet joined across flows
