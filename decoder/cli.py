@@ -201,7 +201,7 @@ def _print_sessions(rows, as_json: bool) -> int:
             write(row_line(r))
         sys.stdout.buffer.flush()
         return 0
-    from datetime import datetime, timezone
+    from decoder.model import utc_text
 
     hdr = ("uid", "proto", "service", "client", "server", "start (UTC)", "dur", "c→s", "s→c", "pkts", "missed",
            "history")
@@ -209,7 +209,7 @@ def _print_sessions(rows, as_json: bool) -> int:
     for r in rows:
         lines.append((r["uid"], r["proto"], r["service"] or "-",
                       _ep(r["orig_h"], r["orig_p"]), _ep(r["resp_h"], r["resp_p"]),
-                      datetime.fromtimestamp(r["ts"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                      utc_text(r["ts"]),
                       f"{r['duration']:.3f}", _fmt_bytes(r["orig_bytes"]), _fmt_bytes(r["resp_bytes"]),
                       f"{r['orig_pkts']}/{r['resp_pkts']}", str(r["missed_bytes"]), r["history"]))
     widths = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]

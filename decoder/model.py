@@ -27,6 +27,8 @@ import binascii
 import enum
 import hashlib
 import importlib
+import math
+from datetime import date, datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Union
 
@@ -277,6 +279,44 @@ class ExpectationMatch:
 
 
 _UID_CHARS = bytes.maketrans(b"+/", b"Zz")
+
+
+def _civil_from_days(z: int) -> tuple[int, int, int]:
+    """(year, month, day) of day ``z`` counted from 1970-01-01 in the proleptic Gregorian calendar, for
+    any integer (H. Hinnant's ``civil_from_days``)."""
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def utc_text(ts: float, sep: str = " ", digits: int = 3) -> str:
+    """``YYYY-MM-DD HH:MM:SS.mmm`` (UTC, ``digits`` ≤ 6 of fraction, truncated) for any finite time a
+    capture can carry: pcapng's 64-bit counts and signed offsets reach far outside ``datetime``'s years
+    1–9999, so those years are written as ISO 8601 expanded years (``+10000-01-01``, ``-0001-12-31``).
+    A non-finite value is returned as its text."""
+    if not math.isfinite(ts):
+        return str(ts)
+    try:                      # datetime's rounding (to the microsecond, half even) inside its range
+        t = datetime.fromtimestamp(ts, timezone.utc)
+        days, sod, sub = (t.date() - _EPOCH_DAY).days, t.hour * 3600 + t.minute * 60 + t.second, t.microsecond
+        frac = sub // 10 ** (6 - digits)
+    except (OverflowError, OSError, ValueError):
+        q = math.floor(ts * 10 ** digits) if abs(ts) < 2 ** 52 / 10 ** digits else int(ts) * 10 ** digits
+        secs, frac = divmod(q, 10 ** digits)
+        days, sod = divmod(secs, 86400)
+    y, mo, d = _civil_from_days(days)
+    year = f"{y:04d}" if 0 < y <= 9999 else f"{y:+05d}"
+    text = f"{year}-{mo:02d}-{d:02d}{sep}{sod // 3600:02d}:{sod // 60 % 60:02d}:{sod % 60:02d}"
+    return f"{text}.{frac:0{digits}d}" if digits else text
 
 
 def short_uid(prefix: str, *parts: object) -> str:

@@ -22,6 +22,8 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from decoder.model import utc_text
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -38,10 +40,7 @@ def printable(v: Any) -> str:
 def _when(ts: Any) -> str:
     if not isinstance(ts, (int, float)):
         return ""
-    try:
-        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    except (OverflowError, OSError, ValueError):
-        return ""
+    return utc_text(ts, digits=0)
 
 
 def _dur(sec: Any) -> str:

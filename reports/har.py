@@ -46,11 +46,11 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl
 
+from decoder.model import utc_text
 from reports.export import orjson_bytes
 
 __all__ = ["write_har", "build_har"]
@@ -93,7 +93,7 @@ def _list(x: Any) -> list:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return utc_text(ts, "T") + "+00:00"     # ISO 8601; years past 9999 in the expanded form (+10000-…)
 
 
 def _ms(a: Any, b: Any) -> float:

@@ -33,13 +33,13 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from decoder.model import utc_text
 from reports import _meanings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -101,10 +101,7 @@ def printable(value: Any, one_line: bool = False) -> str:
 def _fmt_ts(ts: Any) -> str:
     if ts is None or not isinstance(ts, (int, float)) or math.isnan(ts):
         return "–"
-    try:
-        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
-    except (OverflowError, OSError, ValueError):
-        return str(ts)
+    return utc_text(ts) + " UTC"
 
 
 def _fmt_dur(s: Any) -> str:
@@ -420,8 +417,8 @@ class _Report:
         width, label_w, right = 1160, 360, 14
         x0, x1 = label_w + 10, width - right
         lane_h, top = 18, 34
-        t0, t1 = self.t0, max(self.t1, self.t0 + 1e-6)
-        span = t1 - t0
+        t0 = self.t0
+        span = max(self.t1 - t0, 1e-6)   # (t0 + 1e-6 == t0 past 2242: floats are that coarse there)
         scale = (x1 - x0) / span
         step = _nice_step(span)
         ticks = []
