@@ -102,6 +102,7 @@ class Limits:
     max_expectations: int = 10_000
     ftp_expect_ttl: float = 300.0
     tftp_expect_ttl: float = 60.0
+    rpc_expect_ttl: float = 300.0         # a port the portmapper announced (RFC 1833 GETPORT/GETADDR/DUMP)
     # application units
     max_line: int = 8 * 1024
     max_header_block: int = 64 * 1024
@@ -112,6 +113,13 @@ class Limits:
     max_ber_depth: int = 64
     max_mime_depth: int = 50
     max_mime_parts: int = 1000
+    rpc_max_record: int = 4 * 1024 * 1024   # an ONC RPC message (TCP record or UDP datagram)
+    xdr_max_string: int = 64 * 1024       # an XDR string or opaque other than READ/WRITE data
+    xdr_max_array: int = 100_000          # elements of an XDR array or links of a list
+    xdr_max_depth: int = 32               # nested XDR structures
+    nfs_max_handles: int = 100_000        # file handle → path entries per flow
+    nfs_max_files: int = 1000             # files being reassembled at once per flow
+    nfs_reorder_buffer: int = 16 * 1024 * 1024   # READ/WRITE bytes held above a hole, per flow
     # artifacts
     max_file_size: int = 100 * 1024 * 1024
     max_decompressed: int = 64 * 1024 * 1024

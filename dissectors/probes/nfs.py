@@ -1,0 +1,85 @@
+"""Recognising ONC RPC's file-system family: NFS, MOUNT and the portmapper (the dissector:
+:mod:`dissectors.nfs`, imported lazily).
+
+Ports: NFS 2049 (RFC 1813 section 4 / RFC 7530 section 3.1), the portmapper/rpcbind 111 (RFC 1833);
+MOUNT has no fixed port (the portmapper tells it: an expectation). By content: an RPC call (RFC 5531
+section 9: xid, msg_type CALL, rpcvers 2, program, version, procedure) to the spec's program and a
+version and procedure it defines is YES; a well-formed call to another program is NO; an RPC reply
+(it names no program) is MAYBE. Over TCP the message follows a record mark (section 11: last-fragment
+bit and a 31-bit length, which must be plausible).
+
+See :mod:`dissectors.probes` for why this is apart from the dissector.
+"""
+from __future__ import annotations
+
+import struct
+
+from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+
+PMAP_PROG, NFS_PROG, MOUNT_PROG = 100000, 100003, 100005
+CALL, REPLY = 0, 1
+RPC_VERSION = 2
+LAST_FRAGMENT = 0x8000_0000
+
+# program → {version: number of procedures}
+PROCEDURE_COUNTS: dict[int, dict[int, int]] = {
+    PMAP_PROG: {2: 6, 3: 9, 4: 13},
+    NFS_PROG: {2: 18, 3: 22, 4: 2},
+    MOUNT_PROG: {1: 6, 2: 7, 3: 6},
+}
+SERVICES: dict[int, str] = {PMAP_PROG: "portmapper", NFS_PROG: "nfs", MOUNT_PROG: "mount"}
+MAX_PROBE_RECORD = 64 * 1024 * 1024     # a first record mark claiming more is not RPC
+
+_HEAD = struct.Struct(">IIIIII")
+
+
+def rpc_head(data: bytes, tcp: bool) -> tuple[int, ...] | None | bool:
+    """The first six words of the first message (xid, msg_type, then rpcvers, prog, vers, proc for a
+    call); None when too few bytes; False when a TCP record mark is implausible."""
+    if tcp:
+        if len(data) < 4:
+            return None
+        mark = struct.unpack_from(">I", data)[0]
+        if not 8 <= mark & ~LAST_FRAGMENT <= MAX_PROBE_RECORD:
+            return False
+        data = data[4:]
+    if len(data) < 12:
+        return None
+    if len(data) < 24:
+        data = data + b"\0" * (24 - len(data))
+    return _HEAD.unpack_from(data)
+
+
+def _probe_for(program: int, tcp: bool):
+    def probe(direction: Direction, data: bytes) -> Verdict:
+        head = rpc_head(data, tcp)
+        if head is None:
+            return Verdict.MAYBE
+        if head is False:
+            return Verdict.NO
+        _, mtype, a, prog, vers, proc = head
+        if mtype == REPLY:
+            return Verdict.MAYBE if a in (0, 1) else Verdict.NO
+        if mtype != CALL or a != RPC_VERSION:
+            return Verdict.NO
+        if len(data) < (28 if tcp else 24):
+            return Verdict.MAYBE
+        if prog != program:
+            return Verdict.NO
+        return Verdict.YES if proc < PROCEDURE_COUNTS[program].get(vers, 0) else Verdict.NO
+    probe.__name__ = f"probe_{SERVICES[program]}_{'tcp' if tcp else 'udp'}"
+    probe.__doc__ = (f"YES for an RPC call to program {program} ({SERVICES[program]}) with a known version "
+                     "and procedure; MAYBE for a reply or too few bytes; NO otherwise.")
+    return probe
+
+
+def _specs() -> tuple[DissectorSpec, ...]:
+    ports = {NFS_PROG: frozenset({2049}), PMAP_PROG: frozenset({111}), MOUNT_PROG: frozenset()}
+    return tuple(
+        DissectorSpec(name=SERVICES[prog], transport=t, ports=ports[prog], probe=_probe_for(prog, t is Transport.TCP),
+                      factory=Lazy("dissectors.nfs:RpcDissector"), service=SERVICES[prog],
+                      assemble=Lazy("dissectors.nfs:assemble"), assemble_tables=("nfs",))
+        for prog in (NFS_PROG, MOUNT_PROG, PMAP_PROG) for t in (Transport.TCP, Transport.UDP))
+
+
+SPECS: tuple[DissectorSpec, ...] = _specs()
