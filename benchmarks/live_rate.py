@@ -42,6 +42,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.live_rss import rss_kb  # noqa: E402
+
 NS = "wtliverate"
 CORPUS = ROOT / "benchmarks" / "data" / "ref-100m.pcap"
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
@@ -74,17 +78,6 @@ def wait4(proc: subprocess.Popen) -> tuple[int, float, int]:
     _pid, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, ru.ru_utime + ru.ru_stime, ru.ru_maxrss // 1024
-
-
-def rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def tables_of(out: Path) -> dict[str, list[str]]:
