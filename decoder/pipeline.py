@@ -276,6 +276,7 @@ class Engine:
         self._file_eps: dict[str, tuple] = {}
         self._fuids: dict[tuple[str, str], str] = {}   # open objects only
         self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
+        self._efields: dict[type, tuple[str, ...]] = {}
         self._kinds: dict[type, type | None] = {}       # item class → its kind (see _route)
         self.server_ports = WELL_KNOWN_SERVER_PORTS | frozenset(
             p for s in self.registry for p in s.ports)
@@ -853,6 +854,19 @@ class Engine:
         if items:
             self._route(flow, h, items)
 
+    def _event_fields(self, ev: Event) -> dict:
+        """An event's own fields (all but ts and direction) as plain values: the timeline row keeps the
+        event's structure, so readers (the report's Telnet replay, notebooks) need not parse summaries."""
+        names = self._efields.get(type(ev))
+        if names is None:
+            names = self._efields[type(ev)] = tuple(f.name for f in dataclasses.fields(ev)
+                                                    if f.name not in ("ts", "direction"))
+        out = {}
+        for n in names:
+            v = getattr(ev, n)
+            out[n] = v if v is None or type(v) in _SCALARS else plain(v)
+        return out
+
     def _route(self, flow: Flow, h: Handler, items: Iterable) -> None:
         res = self.results
         svc = h.spec.service_name if h.spec else ""
@@ -873,7 +887,8 @@ class Engine:
                        "direction": "orig" if it.direction == ORIG else "resp",
                        "kind": type(it).__name__, "summary": _safe_text(it, "summary"),
                        "meaning": _safe_text(it, "meaning"),
-                       "frame": self.cur_frame if it.ts == self.cur_ts else h.recent.frame_at(it.ts, self.cur_frame)}
+                       "frame": self.cur_frame if it.ts == self.cur_ts else h.recent.frame_at(it.ts, self.cur_frame),
+                       "fields": self._event_fields(it)}
                 res.add("timeline", row)
             elif k is Record:
                 row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,

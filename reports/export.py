@@ -17,7 +17,7 @@ import math
 from functools import partial
 from itertools import chain, compress, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import orjson
 
@@ -119,10 +119,13 @@ def write_json(obj: Any, path: Path) -> None:
 
 
 def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl",
-                     skip: Iterable[str] = (), only: Iterable[str] | None = None) -> list[Path]:
+                     skip: Iterable[str] = (), only: Iterable[str] | None = None,
+                     observe: Callable[[str, dict], None] | None = None) -> list[Path]:
     """Write tables straight from row iterables (the engine's RowStores) without building DataFrames
     for JSON lines and CSV, so memory stays flat for large captures; Parquet builds one table at a time.
-    ``skip`` / ``only``: leave out these tables / write just these (the parallel writer's split)."""
+    ``skip`` / ``only``: leave out these tables / write just these (the parallel writer's split).
+    ``observe(table, row)`` is called with every row as it is written (the HTML report's collector),
+    ``conn`` first."""
     import csv
 
     from reports.tables import frame, names_for, schema
@@ -131,13 +134,13 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
     written = []
     skip = set(skip)
     keep = None if only is None else set(only)
-    for name in names_for(tables):
+    for name in sorted(names_for(tables), key=lambda n: (n != "conn", n)):
         if name in skip or (keep is not None and name not in keep):
             continue
         rows = tables.get(name, ())
         p = out_dir / f"{name}.{fmt}"
         if fmt == "jsonl":
-            _write_jsonl_rows(rows, schema(name), p)
+            _write_jsonl_rows(_observed(name, rows, observe), schema(name), p)
         elif fmt == "csv":
             cols = list(schema(name))
             seen = set(cols)
@@ -149,12 +152,18 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
             with open(p, "w", encoding="utf-8", newline="") as fh:
                 w = csv.writer(fh)
                 w.writerow(cols)
-                for r in rows:
+                for r in _observed(name, rows, observe):
                     w.writerow([_cell(r.get(c)) for c in cols])
         else:
-            write_parquet(frame(name, rows), p)
+            write_parquet(frame(name, _observed(name, rows, observe)), p)
         written.append(p)
     return written
+
+
+def _observed(name: str, rows: Iterable[dict], observe: Callable[[str, dict], None] | None) -> Iterable[dict]:
+    if observe is None:
+        return rows
+    return (observe(name, r) or r for r in rows)
 
 
 # ---------------------------------------------------------------- JSON lines of plain rows

@@ -41,18 +41,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from decoder.model import utc_text
 from reports import _meanings
+from reports.collect import EVENT_TICKS, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
-TABLE_ROWS = 300            # rows of DNS/HTTP/files/e-mails/credentials shown on the index
 LADDER_EVENTS = 300         # arrows on a ladder diagram
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
 RAW_BYTES = 64 * 1024       # raw text view per session page
 HEX_BYTES = 16 * 1024       # hex view per session page
 FIELD_ROWS = 200            # rows per protocol table on a session page
 REPLAY_BYTES = 256 * 1024   # Telnet replay text
-EVENT_TICKS = 60            # event ticks per timeline lane
 HOST_ROWS = 200
 
 COLORS = {
@@ -241,61 +240,31 @@ def _apply_ranges(data: bytes, start: int, ranges: list[tuple[int, int]]) -> byt
 
 
 # ---------------------------------------------------------------------------- transcripts
-def _load_transcript(analysis, uid: str) -> tuple[list, str]:
-    """The flow's chunks as (direction, kind, ts, frame, length, data) and where they came from."""
-    out_dir = getattr(analysis, "out_dir", None)
+def _load_transcript(out_dir: Path | None, streams: Any, uid: str) -> tuple[list, str]:
+    """The flow's chunks as (direction, kind, ts, frame, length, data) and where they came from:
+    ``OUT/streams/<uid>.bin`` when the engine wrote it, else the engine's in-memory ``streams``."""
     if out_dir is not None:
         p = Path(out_dir) / "streams" / f"{uid}.bin"
         if p.is_file():
             from decoder.transcripts import read_transcript
             return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data) for c in read_transcript(p)], "transcript"
-    streams = getattr(analysis, "streams", None) or {}
+    streams = streams or {}
     if uid in streams:
         return [(c.direction, 0 if c.data is not None else 1, c.ts, c.frame,
                  len(c.data) if c.data is not None else c.gap, c.data or b"") for c in streams[uid]], "memory"
     return [], ""
 
 
-_IAC_RE = re.compile(rb"\xff(?:\xfa.*?\xff\xf0|[\xfb-\xfe].|[\xf0-\xf9]|\xff)", re.S)
-_ANSI_RE = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])")
-_TERM_DROP = bytes(c for c in range(32) if c not in (8, 9, 10)) + b"\x7f"
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])")
+_TERM_DROP = dict.fromkeys(c for c in range(32) if c not in (8, 9, 10))
+_TERM_DROP[0x7F] = None
 
 
-def _terminal_pieces(chunks: list[tuple[float, int, bytes]]) -> list[tuple[float, int, str]]:
-    """Telnet chunks (ts, frame, bytes of one direction, already masked) as terminal text pieces.
-
-    Strips IAC commands and ANSI escapes across chunk boundaries; CR LF → LF; other
-    control characters except backspace dropped."""
-    blob = b"".join(c[2] for c in chunks)
-    drops: list[tuple[int, int, bytes]] = []
-    for rx in (_IAC_RE, _ANSI_RE):
-        for m in rx.finditer(blob):
-            keep = b"\xff" if m.group(0) == b"\xff\xff" else b""
-            drops.append((m.start(), m.end(), keep))
-    drops.sort()
-    out = []
-    pos = 0
-    di = 0
-    for ts, frame, data in chunks:
-        s, e = pos, pos + len(data)
-        pos = e
-        parts = []
-        cur = s
-        while di < len(drops) and drops[di][0] < e:
-            ds, de, keep = drops[di]
-            if ds >= cur:
-                parts.append(blob[cur:ds])
-                parts.append(keep)
-            cur = max(cur, min(de, e))
-            if de > e:
-                break
-            di += 1
-        parts.append(blob[cur:e])
-        b = b"".join(parts).replace(b"\r\n", b"\n").replace(b"\r\0", b"").replace(b"\n\r", b"\n")
-        b = b.translate(None, _TERM_DROP)
-        if b:
-            out.append((ts, frame, b.decode("utf-8", "replace")))
-    return out
+def _terminal_text(text: str) -> str:
+    """A Telnet event's text as a terminal shows it: ANSI escapes removed, Enter (CR LF, CR NUL, CR) as
+    a line feed, other control characters except backspace and tab dropped."""
+    text = _ANSI_RE.sub("", text).replace("\r\n", "\n").replace("\r\0", "\n").replace("\n\r", "\n")
+    return text.replace("\r", "\n").translate(_TERM_DROP)
 
 
 def _apply_backspaces(text: str) -> str:
@@ -309,6 +278,10 @@ def _apply_backspaces(text: str) -> str:
         else:
             buf.append(ch)
     return "".join(buf)
+
+
+def _services(c: Counter) -> str:
+    return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
 
 # ---------------------------------------------------------------------------- SVG helpers
@@ -340,36 +313,23 @@ def _rel(t: float) -> str:
 
 # ---------------------------------------------------------------------------- the report
 class _Report:
-    def __init__(self, analysis, out: Path, show_secrets: bool) -> None:
-        self.a = analysis
+    def __init__(self, col: ReportCollector, out: Path, summary: dict, show_secrets: bool,
+                 out_dir: Path | None = None, streams: Any = None) -> None:
+        self.col = col
         self.out = Path(out)
+        self.out_dir = out_dir
+        self.streams = streams
         self.show = show_secrets
-        rows = getattr(analysis, "rows", None)
-        if rows is None:
-            rows = {k: df.to_dict("records") for k, df in analysis.tables.items()}
-        self.rows: dict[str, list[dict]] = {k: v for k, v in rows.items()}
-        self.summary: dict = analysis.summary
-        self.conn = sorted(self.rows.get("conn", []), key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
-        self.by_uid = {c["uid"]: c for c in self.conn}
-        self.creds = self.rows.get("credentials", [])
+        self.summary = summary
+        self.conn = sorted(col.sessions, key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
+        self.by_uid = col.by_uid
+        self.creds = col.creds
         self.masker = Masker(self.creds, show_secrets)
         self.children: dict[str, list[dict]] = defaultdict(list)
         for c in self.conn:
             p = c.get("parent_uid")
             if p and p in self.by_uid and p != c["uid"]:
                 self.children[p].append(c)
-        self.group: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for name, lst in self.rows.items():
-            if name == "conn":
-                continue
-            for r in lst:
-                u = r.get("uid")
-                if u:
-                    self.group[name][u].append(r)
-        # protocol tables also list rows by the uid of a child flow (ftp data_channel.uid, tftp uid_data)
-        for t0 in ("timeline",):
-            for lst in self.group[t0].values():
-                lst.sort(key=_frame_order)
         ts0 = [c["first_ts"] for c in self.summary.get("captures", []) if c.get("first_ts") is not None]
         t_conn = [c["ts"] for c in self.conn if c.get("ts") is not None]
         self.t0 = min(ts0 + t_conn) if (ts0 or t_conn) else 0.0
@@ -440,15 +400,12 @@ class _Report:
             bw = max(d * scale, 3.0)
             if bx + bw > x1 + 1:
                 bx = max(x0, x1 - bw)
-            ev = self.group["timeline"].get(c["uid"], [])
-            ticks_ev = []
-            if ev:
-                stride = max(1, len(ev) // EVENT_TICKS)
-                for e in ev[::stride][:EVENT_TICKS]:
-                    ticks_ev.append(round(x0 + ((e.get("ts") or t0) - t0) * scale, 1))
+            n_ev = self.col.events[c["uid"]]
+            ticks_ev = [round(x0 + ((ts or t0) - t0) * scale, 1)
+                        for ts in self.col.ticks.get(c["uid"], ())[:EVENT_TICKS]]
             out.append({
                 "c": c, "depth": depth, "y": top + i * lane_h, "bx": round(bx, 1), "bw": round(bw, 1),
-                "t0f": round(s / span, 6), "t1f": round((s + d) / span, 6), "events": len(ev), "ticks": ticks_ev,
+                "t0f": round(s / span, 6), "t1f": round((s + d) / span, 6), "events": n_ev, "ticks": ticks_ev,
                 "label": ("↳ " if depth else "") + self.session_label(c),
                 "color": _color(c.get("service")),
                 "start": _rel(s), "dur": _fmt_dur(d),
@@ -458,12 +415,7 @@ class _Report:
                 "lane_h": lane_h, "ticks": ticks, "lanes": out, "span": span}
 
     def protocol_mix(self) -> dict:
-        sessions: Counter = Counter()
-        nbytes: Counter = Counter()
-        for c in self.conn:
-            s = c.get("service") or f"unknown {c.get('proto', '')}".strip()
-            sessions[s] += 1
-            nbytes[s] += int(c.get("orig_bytes") or 0) + int(c.get("resp_bytes") or 0)
+        sessions, nbytes = self.col.mix_sessions, self.col.mix_bytes
         names = sorted(sessions, key=lambda n: (-sessions[n], n))
         smax = max(sessions.values(), default=1) or 1
         bmax = max(nbytes.values(), default=1) or 1
@@ -477,46 +429,17 @@ class _Report:
         return {"rows": rows, "height": 40 + len(rows) * 26, "bar_w": bar_w}
 
     def hosts(self) -> tuple[list[dict], list[dict], int, int]:
-        hosts: dict[str, dict] = {}
-        pairs: dict[tuple, dict] = {}
-        for c in self.conn:
-            o, r = c.get("orig_h"), c.get("resp_h")
-            ob, rb = int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)
-            svc = c.get("service") or c.get("proto") or "?"
-            for h, role, sent, recv in ((o, "client", ob, rb), (r, "server", rb, ob)):
-                e = hosts.setdefault(h, {"host": h, "client": 0, "server": 0, "sent": 0, "received": 0,
-                                         "services": Counter()})
-                e[role] += 1
-                e["sent"] += sent
-                e["received"] += recv
-                e["services"][svc] += 1
-            p = pairs.setdefault((o, r), {"client": o, "server": r, "sessions": 0, "bytes": 0,
-                                          "services": Counter(), "first": c.get("uid")})
-            p["sessions"] += 1
-            p["bytes"] += ob + rb
-            p["services"][svc] += 1
-        hl = sorted(hosts.values(), key=lambda e: -(e["sent"] + e["received"]))
-        pl = sorted(pairs.values(), key=lambda e: (-e["sessions"], -e["bytes"]))
-        for e in hl + pl:
-            e["services"] = ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in e["services"].most_common())
-        return hl[:HOST_ROWS], pl[:HOST_ROWS], len(hl), len(pl)
+        hl = sorted(self.col.hosts.values(), key=lambda e: -(e["sent"] + e["received"]))[:HOST_ROWS]
+        pl = sorted(self.col.pairs.values(), key=lambda e: (-e["sessions"], -e["bytes"]))[:HOST_ROWS]
+        hl, pl = [dict(e, services=_services(e["services"])) for e in hl], \
+            [dict(e, services=_services(e["services"])) for e in pl]
+        return hl, pl, len(self.col.hosts), len(self.col.pairs)
 
     def anomaly_groups(self) -> list[dict]:
-        groups: dict[str, dict] = {}
-        for a in self.rows.get("anomalies", []):
-            g = groups.setdefault(a.get("name") or "?", {"name": a.get("name") or "?", "count": 0, "details": [],
-                                                       "uids": []})
-            g["count"] += 1
-            det = self.masker.text(a.get("detail") or "")
-            if len(g["details"]) < 3 and det not in g["details"]:
-                g["details"].append(det)
-            u = a.get("uid")
-            if u and u in self.by_uid and u not in g["uids"] and len(g["uids"]) < 8:
-                g["uids"].append(u)
-        out = sorted(groups.values(), key=lambda g: (-g["count"], g["name"]))
-        for g in out:
-            g["explanation"] = _meanings.explain_anomaly(g["name"])
-        return out
+        out = sorted(self.col.anomalies.values(), key=lambda g: (-g["count"], g["name"]))
+        return [dict(g, details=[self.masker.text(d) for d in g["details"]],
+                     uids=[u for u in g["uids"] if u in self.by_uid],
+                     explanation=_meanings.explain_anomaly(g["name"])) for g in out]
 
     def cred_rows(self, creds: list[dict]) -> list[dict]:
         out = []
@@ -554,20 +477,22 @@ class _Report:
 
     def write_sessions(self) -> None:
         stpl = self.env.get_template("session.html")
-        for c in self.conn:
-            try:
-                html = stpl.render(**self.session_context(c))
-            except Exception as e:  # one bad session must not lose the report
-                html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
-            (self.out / "sessions" / f"{c['uid']}.html").write_text(html, encoding="utf-8")
+        for g in self.col.groups():
+            for c in g.conns:
+                try:
+                    html = stpl.render(**self.session_context(c, g))
+                except Exception as e:  # one bad session must not lose the report
+                    html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
+                (self.out / "sessions" / f"{c['uid']}.html").write_text(html, encoding="utf-8")
 
     def index_common(self) -> dict:
         s = self.summary
         hosts, pairs, nh, np_ = self.hosts()
-        files = [f for f in self.rows.get("files", [])]
-        emails = self.rows.get("emails", [])
-        dns = self.rows.get("dns", [])
-        http = self.rows.get("http", [])
+        files = self.col.index_rows["files"]
+        emails = self.col.index_rows["emails"]
+        dns = self.col.index_rows["dns"]
+        http = self.col.index_rows["http"]
+        n = self.col.counts
         creds = self.cred_rows(self.creds)
         pk = s.get("packets", {})
         kinds = [{"kind": k, "count": v, "explanation": _meanings.explain_packet_kind(k)}
@@ -586,11 +511,11 @@ class _Report:
             "summary": s, "captures": caps, "t0": self.t0, "t1": self.t1, "mix": self.protocol_mix(),
             "hosts": hosts, "pairs": pairs, "n_hosts": nh, "n_pairs": np_,
             "creds": creds[:TABLE_ROWS], "n_creds": len(creds),
-            "files": files[:TABLE_ROWS], "n_files": len(files),
-            "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": len(emails),
-            "dns": dns[:TABLE_ROWS], "n_dns": len(dns),
-            "http": [self.masked_row(h) for h in http[:TABLE_ROWS]], "n_http": len(http),
-            "anomalies": self.anomaly_groups(), "n_anomalies": len(self.rows.get("anomalies", [])),
+            "files": files[:TABLE_ROWS], "n_files": n["files"],
+            "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": n["emails"],
+            "dns": dns[:TABLE_ROWS], "n_dns": n["dns"],
+            "http": [self.masked_row(h) for h in http[:TABLE_ROWS]], "n_http": n["http"],
+            "anomalies": self.anomaly_groups(), "n_anomalies": n["anomalies"],
             "kinds": kinds, "packets": pk, "limits_hit": limits_hit, "limits": limits,
             "errors": s.get("errors") or [], "by_uid": self.by_uid, "table_rows": TABLE_ROWS,
             "colors": COLORS, "other_color": OTHER_COLOR,
@@ -602,7 +527,7 @@ class _Report:
         return {k: self.masker.value(k, v) for k, v in r.items()}
 
     # -------------------------------------------------------------- session page
-    def _child_flipped(self, parent: dict, child: dict) -> bool:
+    def _child_flipped(self, parent: dict, child: dict, g: SessionGroup) -> bool:
         """True when the child's originator is on the parent's server side."""
         po, pr = (parent.get("orig_h"), parent.get("orig_p")), (parent.get("resp_h"), parent.get("resp_p"))
         co, cr = (child.get("orig_h"), child.get("orig_p")), (child.get("resp_h"), child.get("resp_p"))
@@ -615,26 +540,25 @@ class _Report:
                 return True
             if child.get("orig_h") == parent.get("orig_h"):
                 return False
-        for name, per in self.group.items():   # an FTP data_channel saying passive or not
+        for name in g.tables():   # an FTP data_channel saying passive or not
             if name in ENGINE_TABLES:
                 continue
-            for r in per.get(parent["uid"], ()):
+            for r in g.get(name, parent["uid"]):
                 dc = r.get("data_channel")
                 if isinstance(dc, dict) and dc.get("uid") == child["uid"] and "passive" in dc:
                     return not dc["passive"]
         return False
 
-    def ladder(self, c: dict) -> dict:
+    def ladder(self, c: dict, g: SessionGroup, kids: list[dict]) -> dict:
         uid = c["uid"]
         items = []   # (ts, side_from_left: bool, text, meaning, frame, child uid or None, kind)
-        for e in self.group["timeline"].get(uid, []):
+        for e in g.get("timeline", uid):
             items.append({"ts": e.get("ts") or 0, "ltr": e.get("direction") == "orig",
                           "text": self.masker.text(e.get("summary") or ""), "meaning": e.get("meaning") or "",
                           "frame": e.get("frame"), "child": None, "kind": e.get("kind") or "",
                           "dir": e.get("direction")})
-        kids = self.children.get(uid, [])
         for ch in kids:
-            flipped = self._child_flipped(c, ch)
+            flipped = self._child_flipped(c, ch, g)
             cu = ch["uid"]
             svc = ch.get("service") or ch.get("proto")
             opener_ltr = not flipped
@@ -643,7 +567,7 @@ class _Report:
                                   f"{_ep(ch.get('resp_h'), ch.get('resp_p'))}",
                           "meaning": "a separate connection for the data, announced on this control session",
                           "frame": ch.get("first_frame"), "dir": "orig"})
-            for e in self.group["timeline"].get(cu, []):
+            for e in g.get("timeline", cu):
                 ltr = (e.get("direction") == "orig") != flipped
                 items.append({"ts": e.get("ts") or 0, "ltr": ltr, "child": cu, "kind": e.get("kind") or "",
                               "text": self.masker.text(e.get("summary") or ""), "meaning": e.get("meaning") or "",
@@ -653,7 +577,7 @@ class _Report:
                           "text": f"{svc} connection ends: {_fmt_num(ch.get('orig_bytes') or 0)} B → / "
                                   f"{_fmt_num(ch.get('resp_bytes') or 0)} B ← ({ch.get('conn_state') or ''})",
                           "meaning": "the data connection is over", "frame": ch.get("last_frame"), "dir": "orig"})
-        items.sort(key=_frame_order)
+        items.sort(key=frame_order)
         total = len(items)
         items = items[:LADDER_EVENTS]
         width, lx, rx = 980, 220, 820
@@ -679,7 +603,7 @@ class _Report:
         return {"arrows": items, "total": total, "width": width, "lx": lx, "rx": rx, "height": height,
                 "shown": len(items), "kids": kids}
 
-    def notes(self, c: dict, chunks: list) -> list[str]:
+    def notes(self, c: dict, chunks: list, g: SessionGroup) -> list[str]:
         n = []
         svc = c.get("service")
         if c.get("proto") == "udp":
@@ -724,7 +648,7 @@ class _Report:
         if c.get("out_of_order"):
             n.append(f"{_fmt_num(c['out_of_order'])} segment(s) arrived out of order and were put back in "
                      "sequence before decoding.")
-        for a in self.group["anomalies"].get(c["uid"], []):
+        for a in g.get("anomalies", c["uid"]):
             if a.get("name") == "tcp_overlap_differs":
                 n.append("A retransmission carried different bytes than the first copy; the first copy was kept "
                          "(as most operating systems do).")
@@ -797,12 +721,12 @@ class _Report:
         (self.out / "sessions" / name).write_text("".join(parts), encoding="utf-8")
         return name
 
-    def fields(self, uid: str) -> list[dict]:
+    def fields(self, uid: str, g: SessionGroup) -> list[dict]:
         out = []
-        for name in sorted(self.group):
+        for name in g.tables():
             if name in ENGINE_TABLES:
                 continue
-            rows = self.group[name].get(uid)
+            rows = g.get(name, uid)
             if not rows:
                 continue
             cols: list[str] = []
@@ -812,46 +736,50 @@ class _Report:
                         cols.append(k)
             body = [[_value(self.masker.value(k, r.get(k))) for k in cols] for r in rows[:FIELD_ROWS]]
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
-            out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": len(rows),
+            out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12})
         return out
 
-    def replay(self, c: dict, chunks: list, rv: dict) -> dict | None:
-        if c.get("service") != "telnet" or not chunks:
+    def replay(self, c: dict, g: SessionGroup) -> dict | None:
+        """The Telnet terminal replay, from the dissector's events: ``TelnetOutput`` (what the server
+        displayed, echo and IAC commands already removed) and ``TelnetInput`` (the keys, one event per
+        chunk; typed at a password prompt: ``secret``, never put on the screen, masked in the keys)."""
+        if c.get("service") != "telnet":
             return None
-        echo = any(e.get("kind") == "TelnetNegotiation" and e.get("direction") == "resp"
-                   and "WILL ECHO" in (e.get("summary") or "") for e in self.group["timeline"].get(c["uid"], []))
-        pos = [0, 0]
-        per = ([], [])
-        for d, kind, ts, frame, length, data in chunks:
-            if kind != 0:
-                continue
-            per[d].append((ts, frame, _apply_ranges(data, pos[d], rv["ranges"][d])))
-            pos[d] += len(data)
         start = c.get("ts") or 0
-        frames = []
-        for d in (0, 1):
-            for ts, frame, text in _terminal_pieces(per[d]):
-                frames.append((ts, d, text))
-        frames.sort(key=lambda f: f[0])
+        echo = False
+        steps: list[list] = []
         total = 0
-        steps = []
-        for ts, d, text in frames:
-            if total > REPLAY_BYTES:
-                break
+        for e in g.get("timeline", c["uid"]):
+            kind, f = e.get("kind"), e.get("fields") or {}
+            if kind == "TelnetNegotiation" and e.get("direction") == "resp":
+                echo = echo or (f.get("verb") == "WILL" and f.get("option") == 1)
+                continue
+            if kind not in ("TelnetOutput", "TelnetInput") or total > REPLAY_BYTES:
+                continue
+            text = _terminal_text(str(f.get("data") or ""))
+            if not text:
+                continue
             total += len(text)
-            steps.append([round(ts - start, 4), d, text])
-        screen = "".join(t for _, d, t in steps if d == 1 or not echo)
+            if kind == "TelnetOutput":
+                steps.append([round((e.get("ts") or 0) - start, 4), 1, self.masker.text(text), 1])
+            elif f.get("secret"):
+                steps.append([round((e.get("ts") or 0) - start, 4), 0, text if self.show else "*" * len(text), 0])
+            else:
+                steps.append([round((e.get("ts") or 0) - start, 4), 0, self.masker.text(text), 1])
+        if not steps:
+            return None
+        screen = "".join(s[2] for s in steps if s[3])
         return {"steps": json.dumps({"echo": echo, "steps": steps}, ensure_ascii=True),
                 "final": _apply_backspaces(screen), "echo": echo,
-                "nkeys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0] if steps else 0)}
+                "nkeys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0])}
 
-    def session_context(self, c: dict) -> dict:
+    def session_context(self, c: dict, g: SessionGroup) -> dict:
         uid = c["uid"]
-        chunks, source = _load_transcript(self.a, uid)
+        chunks, source = _load_transcript(self.out_dir, self.streams, uid)
         rv = self.raw_view(c, chunks)
         raw_file = self.write_raw_file(c, chunks, rv) if rv["truncated"] else ""
-        events = self.group["timeline"].get(uid, [])
+        events = g.get("timeline", uid)
         start = c.get("ts") or 0
         trans = []
         prev = None
@@ -863,33 +791,37 @@ class _Report:
                           "meaning": e.get("meaning") or ""})
             prev = ts
         parent = self.by_uid.get(c.get("parent_uid") or "")
-        files = self.group["files"].get(uid, [])
+        kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         return {
-            "c": c, "uid": uid, "color": _color(c.get("service")), "ladder": self.ladder(c),
+            "c": c, "uid": uid, "color": _color(c.get("service")), "ladder": self.ladder(c, g, kids),
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
-            "notes": self.notes(c, chunks), "raw": rv, "raw_file": raw_file, "transcript_source": source,
-            "events": trans, "n_events": len(events), "fields": self.fields(uid),
-            "files": files, "emails": [self.masked_row(e) for e in self.group["emails"].get(uid, [])],
-            "creds": self.cred_rows(self.group["credentials"].get(uid, [])),
+            "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
+            "events": trans, "n_events": g.count("timeline", uid), "fields": self.fields(uid, g),
+            "files": g.get("files", uid), "emails": [self.masked_row(e) for e in g.get("emails", uid)],
+            "creds": self.cred_rows(g.get("credentials", uid)),
             "anomalies": [dict(a, detail=self.masker.text(a.get("detail") or ""),
                                explanation=_meanings.explain_anomaly(a.get("name") or ""))
-                          for a in self.group["anomalies"].get(uid, [])[:500]],
-            "n_anomalies": len(self.group["anomalies"].get(uid, [])),
-            "parent": parent, "kids": self.children.get(uid, []), "replay": self.replay(c, chunks, rv),
+                          for a in g.get("anomalies", uid)],
+            "n_anomalies": g.count("anomalies", uid),
+            "parent": parent, "kids": kids, "replay": self.replay(c, g),
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS},
             "colors": COLORS,
         }
 
 
-def _frame_order(r: dict) -> tuple:
-    """A session's events in frame order (the order the packets were captured, which is what a ladder
-    shows even where a capture's clock steps back), by time where frames tie."""
-    return (r.get("frame") or 0, r.get("ts") or 0)
-
-
 def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:
-    """Render ``OUT/index.html`` (plus ``index-N.html`` pages) and ``OUT/sessions/<uid>.html``.
+    """Render the report of an :class:`~decoder.pipeline.Analysis` (its rows, summary and transcripts):
+    ``OUT/index.html`` (plus ``index-N.html`` pages) and ``OUT/sessions/<uid>.html``. Returns the path of
+    ``index.html``. ``wiretale read`` feeds a :class:`ReportCollector` as it writes the tables instead
+    (:func:`render_report`)."""
+    col = ReportCollector()
+    col.feed_all(analysis.rows)
+    return render_report(col, Path(out), analysis.summary, show_secrets,
+                         out_dir=getattr(analysis, "out_dir", None), streams=getattr(analysis, "streams", None))
 
-    Returns the path of ``index.html``."""
-    return _Report(analysis, Path(out), show_secrets).write()
+
+def render_report(col: ReportCollector, out: Path, summary: dict, show_secrets: bool = False,
+                  out_dir: Path | None = None, streams: Any = None) -> Path:
+    """Render the report from what ``col`` was fed; transcripts from ``out_dir/streams`` or ``streams``."""
+    return _Report(col, Path(out), summary, show_secrets, out_dir=out_dir, streams=streams).write()

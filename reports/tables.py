@@ -24,7 +24,7 @@ CORE: dict[str, tuple[str, ...]] = {
                     "out_of_order", "retransmissions", "gaps", "parent_uid", "expect_token", "nat",
                     "first_frame", "last_frame", "close_reason"),
     "anomalies": LEAD + ("name", "detail", "source", "frame", "direction"),
-    "timeline": LEAD + ("proto", "direction", "kind", "summary", "meaning", "frame"),
+    "timeline": LEAD + ("proto", "direction", "kind", "summary", "meaning", "frame", "fields"),
     "files": LEAD + ("fuid", "source", "kind", "direction", "filename", "mime_type", "sniffed_mime_type",
                      "seen_bytes", "total_bytes", "missing_bytes", "complete", "truncated", "sha256",
                      "parent_fuid", "path", "close_ts", "close_reason"),

@@ -90,7 +90,7 @@ Pair = namedtuple("Pair", "a b")
 
 BASE = {"ts": 1700000000.25, "uid": "C1", "orig_h": "10.0.0.1", "orig_p": 1025, "resp_h": "10.0.0.2",
         "resp_p": 25, "proto": "smtp", "direction": "orig", "kind": "Command", "summary": "HELO x",
-        "meaning": "hello", "frame": 1}
+        "meaning": "hello", "frame": 1, "fields": {"verb": "HELO", "arg": "x"}}
 assert tuple(BASE) == COLS
 
 TRICKY = {

@@ -20,7 +20,7 @@ import pytest
 html5lib = pytest.importorskip("html5lib")
 
 import reports.html as rh
-from reports.html import Masker, _apply_backspaces, _terminal_pieces, printable, write_report
+from reports.html import Masker, _apply_backspaces, _terminal_text, printable, write_report
 from tests.reports.conftest import Page, render
 from tests.reports.hostile import NOSPACE, PWN1, PWN2, write_hostile
 
@@ -90,11 +90,8 @@ def test_masker_hides_secret_and_its_base64_forms():
     assert Masker([{"username": "bob", "secret": "s3cret!"}], show=True).text("s3cret!") == "s3cret!"
 
 
-def test_terminal_pieces_strip_telnet_commands_across_chunks():
-    chunks = [(1.0, 1, b"hel\xff"), (2.0, 2, b"\xfb\x01lo\r\n\xff\xfa\x18"), (3.0, 3, b"\x01\xff\xf0\x1b[1mok\xff\xff")]
-    pieces = _terminal_pieces(chunks)
-    assert "".join(p[2] for p in pieces) == "hello\nok\ufffd"   # IAC IAC is a data 0xFF (not UTF-8)
-    assert [p[0] for p in pieces] == [1.0, 2.0, 3.0]
+def test_terminal_text_is_what_a_terminal_shows():
+    assert _terminal_text("hel\x1b[1mlo\r\nok\r\0x\x07") == "hello\nok\nx"
     assert _apply_backspaces("ab\bc\n\bd") == "ac\nd"
 
 
@@ -228,7 +225,9 @@ def _fake_analysis(n: int) -> SimpleNamespace:
 
 def test_ten_thousand_sessions_index_stays_small(tmp_path):
     a = _fake_analysis(10_000)
-    rh._Report(a, tmp_path, False).write_index()     # session pages: see the test below (time)
+    col = rh.ReportCollector()
+    col.feed_all(a.rows)
+    rh._Report(col, tmp_path, a.summary, False).write_index()     # session pages: see the test below (time)
     size = (tmp_path / "index.html").stat().st_size
     assert size < 5 * 1024 * 1024, size
     pages = sorted(tmp_path.glob("index*.html"))

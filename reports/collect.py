@@ -1,0 +1,206 @@
+"""What the HTML report keeps of the rows: fed one row at a time, as the tables are written.
+
+The output path runs one way (issue 22): engine → rows → table writers → report. The
+writers hand every row they write to :meth:`ReportCollector.feed`; the collector keeps
+only what the index shows — one compact entry per session, counts, the first rows of the
+index tables, aggregates for hosts, protocols and anomalies, the credentials (the masker
+needs them all) — and passes every row a session page needs to a *sink*: a store that
+gives its items back sorted by session. :class:`decoder.rows.RowStore` with a key spills
+them to disk, so memory does not follow the size of the tables; :class:`ListSink` keeps
+them in memory for small captures and tests. Session pages are then rendered one group
+(a session with its data connections) at a time, from :meth:`ReportCollector.groups`.
+
+Limits: rows of one session are kept up to :data:`KEEP` per table (the rest are counted,
+and the page says how many it does not show); the index entry of a session holds the
+columns the index shows, not the whole ``conn`` row.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Iterable, Iterator, Protocol
+
+TABLE_ROWS = 300            # rows of DNS/HTTP/files/e-mails shown on the index
+EVENT_TICKS = 60            # event ticks kept per session for its timeline lane
+KEEP = {"timeline": 2000, "anomalies": 500}   # rows of one session kept per table for its page
+KEEP_OTHER = 200
+INDEX_TABLES = ("files", "emails", "dns", "http")
+INDEX_KEYS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration",
+              "orig_bytes", "resp_bytes", "conn_state", "parent_uid", "first_frame", "history")
+
+SORT_KEY = itemgetter(0, 1)  # sink items are (page uid, serial, table, row)
+
+
+class SessionSink(Protocol):
+    """Where the rows of session pages wait: items come back sorted by :data:`SORT_KEY`."""
+
+    def append(self, item: Any) -> None: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class ListSink:
+    """A :class:`SessionSink` in memory (small captures, tests, live snapshots)."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def append(self, item: Any) -> None:
+        self.items.append(item)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(sorted(self.items, key=SORT_KEY))
+
+
+class SessionGroup:
+    """The rows of one page group: a session and its data connections (FTP data, TFTP transfers)."""
+
+    __slots__ = ("conns", "rows", "counts")
+
+    def __init__(self) -> None:
+        self.conns: list[dict] = []
+        self.rows: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+        self.counts: Counter = Counter()
+
+    def get(self, table: str, uid: str) -> list[dict]:
+        per = self.rows.get(table)
+        return per.get(uid, []) if per is not None else []
+
+    def count(self, table: str, uid: str) -> int:
+        return self.counts[(table, uid)]
+
+    def tables(self) -> list[str]:
+        return sorted(self.rows)
+
+
+class ReportCollector:
+    """Fed every row as it is written (``conn`` first, so data connections find their control session)."""
+
+    def __init__(self, sink: SessionSink | None = None) -> None:
+        self.sink: SessionSink = sink if sink is not None else ListSink()
+        self._serial = 0
+        self.sessions: list[dict] = []           # index entries, in the order fed
+        self.by_uid: dict[str, dict] = {}
+        self.page_of: dict[str, str] = {}        # data connection uid → the uid of its page group
+        self.events: Counter = Counter()
+        self.ticks: dict[str, list] = {}
+        self.tick_stride: dict[str, int] = {}
+        self.creds: list[dict] = []
+        self.index_rows: dict[str, list[dict]] = {t: [] for t in INDEX_TABLES}
+        self.counts: Counter = Counter()
+        self.anomalies: dict[str, dict] = {}
+        self.hosts: dict[str, dict] = {}
+        self.pairs: dict[tuple, dict] = {}
+        self.mix_sessions: Counter = Counter()
+        self.mix_bytes: Counter = Counter()
+
+    # -------------------------------------------------------------- feeding
+    def feed(self, table: str, row: dict) -> None:
+        self.counts[table] += 1
+        uid = row.get("uid")
+        if table == "conn":
+            self._conn(row)
+        elif table == "timeline" and uid:
+            self._tick(uid, row.get("ts"))
+        elif table == "credentials":
+            self.creds.append(row)
+        elif table == "anomalies":
+            self._anomaly(row)
+        if table in self.index_rows and len(self.index_rows[table]) < TABLE_ROWS:
+            self.index_rows[table].append(row)
+        if uid:
+            self._serial += 1
+            self.sink.append((self.page_of.get(uid, uid), self._serial, table, row))
+
+    def feed_all(self, tables: Any) -> None:
+        """Every row of a mapping of tables (``conn`` first)."""
+        for name in sorted(tables, key=lambda n: (n != "conn", n)):
+            for r in tables[name]:
+                self.feed(name, r)
+
+    def _conn(self, c: dict) -> None:
+        uid = c["uid"]
+        e = {k: c.get(k) for k in INDEX_KEYS}
+        self.sessions.append(e)
+        self.by_uid[uid] = e
+        p = c.get("parent_uid")
+        if p and p != uid:
+            self.page_of[uid] = self.page_of.get(p, p)
+        o, r = c.get("orig_h"), c.get("resp_h")
+        ob, rb = int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)
+        svc = c.get("service") or c.get("proto") or "?"
+        mix = c.get("service") or f"unknown {c.get('proto', '')}".strip()
+        self.mix_sessions[mix] += 1
+        self.mix_bytes[mix] += ob + rb
+        for h, role, sent, recv in ((o, "client", ob, rb), (r, "server", rb, ob)):
+            he = self.hosts.get(h)
+            if he is None:
+                he = self.hosts[h] = {"host": h, "client": 0, "server": 0, "sent": 0, "received": 0,
+                                      "services": Counter()}
+            he[role] += 1
+            he["sent"] += sent
+            he["received"] += recv
+            he["services"][svc] += 1
+        pe = self.pairs.get((o, r))
+        if pe is None:
+            pe = self.pairs[(o, r)] = {"client": o, "server": r, "sessions": 0, "bytes": 0,
+                                       "services": Counter(), "first": uid}
+        pe["sessions"] += 1
+        pe["bytes"] += ob + rb
+        pe["services"][svc] += 1
+
+    def _tick(self, uid: str, ts: Any) -> None:
+        """Count a session's events and keep at most ``EVENT_TICKS`` of their times, evenly thinned."""
+        n = self.events[uid]
+        self.events[uid] = n + 1
+        stride = self.tick_stride.get(uid, 1)
+        if n % stride:
+            return
+        lst = self.ticks.setdefault(uid, [])
+        lst.append(ts)
+        if len(lst) >= 2 * EVENT_TICKS:
+            del lst[1::2]
+            self.tick_stride[uid] = stride * 2
+
+    def _anomaly(self, a: dict) -> None:
+        name = a.get("name") or "?"
+        g = self.anomalies.get(name)
+        if g is None:
+            g = self.anomalies[name] = {"name": name, "count": 0, "details": [], "uids": []}
+        g["count"] += 1
+        det = a.get("detail") or ""
+        if len(g["details"]) < 3 and det not in g["details"]:
+            g["details"].append(det)
+        u = a.get("uid")
+        if u and u not in g["uids"] and len(g["uids"]) < 8:
+            g["uids"].append(u)
+
+    # -------------------------------------------------------------- reading back
+    def groups(self) -> Iterator[SessionGroup]:
+        """The page groups, one at a time, each with its rows capped per session and table."""
+        for _, items in groupby(self.sink, key=itemgetter(0)):
+            yield _group(items)
+
+
+def _group(items: Iterable[tuple]) -> SessionGroup:
+    g = SessionGroup()
+    for _, _, table, row in items:
+        if table == "conn":
+            g.conns.append(row)
+            continue
+        uid = row.get("uid")
+        key = (table, uid)
+        n = g.counts[key]
+        g.counts[key] = n + 1
+        if n < KEEP.get(table, KEEP_OTHER):
+            g.rows[table][uid].append(row)
+    for lst in g.rows.get("timeline", {}).values():
+        lst.sort(key=frame_order)
+    return g
+
+
+def frame_order(r: dict) -> tuple:
+    """A session's events in frame order (the order the packets were captured, which is what a ladder
+    shows even where a capture's clock steps back), by time where frames tie."""
+    return (r.get("frame") or 0, r.get("ts") or 0)
