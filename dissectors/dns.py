@@ -90,7 +90,12 @@ it goes); a gap that swallows a length prefix loses the framing and the
 dissector rescans for a plausible length+header (``dns_tcp_resync``). mDNS
 (RFC 6762) is decoded as DNS; its cache-flush/unicast-response class bit is
 left in ``qclass`` as Zeek does. NetBIOS name service (port 137) is not
-claimed. TSIG MACs are shown, not verified; DNSSEC signatures are not
+claimed. The ``variant`` column says which of the three a row is (by port: 5353
+mDNS, 5355 LLMNR over UDP). An mDNS response carries no question (RFC 6762
+section 6): its ``query`` is the name of its first answer and ``query_from``
+says so (``question`` otherwise; Zeek leaves ``query`` empty there). LLMNR (RFC 4795
+section 2.1.1) puts its C (conflict) and T (tentative) bits where DNS has AA and RD:
+they are ``llmnr_conflict``/``llmnr_tentative``, and ``AA``/``RD`` stay false. TSIG MACs are shown, not verified; DNSSEC signatures are not
 validated.
 """
 from __future__ import annotations
@@ -268,6 +273,10 @@ class DnsTransaction(Record):
     ecs: str | None = None
     tsig: str | None = None
     zone_updates: list = field(default_factory=list)
+    variant: str = "dns"                # dns, mdns (RFC 6762, port 5353), llmnr (RFC 4795, port 5355)
+    query_from: str | None = None       # "question", or "answers" (an mDNS response has no question)
+    llmnr_conflict: bool | None = None  # LLMNR's C and T bits (RFC 4795 2.1.1), where DNS has AA and RD
+    llmnr_tentative: bool | None = None
 
 
 # ------------------------------------------------------------------ helpers
@@ -336,7 +345,7 @@ class DnsDissector:
     """Sans-IO DNS dissector for one UDP or TCP flow."""
     # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
     __slots__ = ("confirmed", "ctx", "max_pending", "max_ptrs", "mdns", "pending", "proto", "qindex",
-                 "serial", "streams", "tcp", "violated", "xfr")
+                 "serial", "streams", "tcp", "variant", "violated", "xfr")
 
     def __init__(self, ctx: FlowContext, tcp: bool | None = None) -> None:
         self.ctx = ctx
@@ -344,7 +353,9 @@ class DnsDissector:
         self.proto = "tcp" if self.tcp else "udp"
         # RFC 6762 18.1: mDNS ids are zero and responses carry no question; pair those
         # only by question, never by id alone
-        self.mdns = 5353 in (ctx.orig_p, ctx.resp_p)
+        ports = (ctx.orig_p, ctx.resp_p)
+        self.variant = "mdns" if 5353 in ports else "llmnr" if 5355 in ports and not self.tcp else "dns"
+        self.mdns = self.variant == "mdns"
         self.max_ptrs = max(1, ctx.limits.max_name_depth)
         self.max_pending = max(1, ctx.limits.max_pending_requests)
         self.confirmed = False
@@ -660,14 +671,16 @@ class DnsDissector:
             upd = ([dict(rr.detail(), section="prerequisite") for rr in qm.answers]
                    + [dict(rr.detail(), section="update") for rr in qm.authority])
         answers = [] if rm is None else [rr for rr in tx.answers]
+        query_from = "question" if q else "answers" if self.mdns and answers else None
+        llmnr = self.variant == "llmnr"
         return DnsTransaction(
             ts=ts, proto=self.proto, trans_id=tx.trans_id, rtt=rtt,
-            query=q.name if q else None,
+            query=q.name if q else answers[0].name if query_from else None,
             qclass=q.qclass if q else None, qclass_name=zeek_class_name(q.qclass) if q else None,
             qtype=q.qtype if q else None, qtype_name=zeek_qtype_name(q.qtype) if q else None,
             rcode=rcode, rcode_name=zeek_rcode_name(rcode) if rcode is not None else None,
-            AA=bool(rm and rm.aa), TC=bool((qm and qm.tc) or (rm and rm.tc)),
-            RD=bool(hdr.rd), RA=bool(rm and rm.ra), Z=hdr.z,
+            AA=bool(rm and rm.aa) and not llmnr, TC=bool((qm and qm.tc) or (rm and rm.tc)),
+            RD=bool(hdr.rd) and not llmnr, RA=bool(rm and rm.ra), Z=hdr.z,
             answers=[rr.zeek for rr in answers if rr.zeek],
             TTLs=[float(rr.ttl) for rr in answers if rr.zeek],
             rejected=bool(rm is not None and rm.rcode != 0 and rm.qdcount == 0),
@@ -686,7 +699,9 @@ class DnsDissector:
             edns_options=list(tx.edns_opts), ecs=ecs,
             tsig=(rm.tsig.data if rm is not None and rm.tsig is not None else
                   qm.tsig.data if qm is not None and qm.tsig is not None else None),
-            zone_updates=upd,
+            zone_updates=upd, variant=self.variant, query_from=query_from,
+            llmnr_conflict=bool((qm and qm.aa) or (rm and rm.aa)) if llmnr else None,
+            llmnr_tentative=bool(rm and rm.rd) if llmnr else None,
         )
 
 

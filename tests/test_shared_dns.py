@@ -49,7 +49,7 @@ FIELDS = ["frame.number", "ip.src", "ipv6.src", "udp.srcport", "tcp.srcport", "i
           "ipv6.dst", "udp.dstport", "tcp.dstport", "dns.id", "dns.flags.response",
           "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
           "dns.a", "dns.aaaa", "dns.cname", "dns.ns", "dns.ptr.domain_name",
-          "dns.mx.mail_exchange", "dns.srv.target", "dns.soa.mname", "dns.txt"]
+          "dns.mx.mail_exchange", "dns.srv.target", "dns.soa.mname", "dns.txt", "dns.resp.name"]
 DATA_FIELDS = {"A": "dns.a", "AAAA": "dns.aaaa", "CNAME": "dns.cname", "NS": "dns.ns",
                "PTR": "dns.ptr.domain_name", "MX": "dns.mx.mail_exchange",
                "SRV": "dns.srv.target", "SOA": "dns.soa.mname", "TXT": "dns.txt"}
@@ -127,25 +127,29 @@ def test_dns_messages_match_tshark(path, tshark):
     rows = res.tables["dns"].to_dict("records")
     by_key: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        if not _missing(row["query"]) and not _missing(row["trans_id"]):
+        if row["query_from"] == "question" and not _missing(row["trans_id"]):
             by_key[(_row_key(row), int(row["trans_id"]), str(row["query"]).lower())].append(row)
     used: set[int] = set()
     for m in ts_msgs:
         frame = m["frame.number"][0]
         assert len(m["dns.id"]) == 1, f"frame {frame}: several DNS messages in one frame"
         tid = int(m["dns.id"][0], 16)
+        variant = "mdns" if "5353" in m["udp.srcport"] + m["udp.dstport"] else "dns"
         if not m["dns.qry.name"]:
-            # question-less message (mDNS announcement): a row without a query
-            cands = [r for r in rows if _missing(r["query"]) and int(r["trans_id"]) == tid
-                     and _row_key(r) == _flow_key(m)]
+            # question-less message (an mDNS response, RFC 6762 6): the query is its first answer's name,
+            # tshark's first record name
+            name = m["dns.resp.name"][0]
+            cands = [r for r in rows if r["query_from"] == "answers" and int(r["trans_id"]) == tid
+                     and r["query"] == name and _row_key(r) == _flow_key(m)]
             assert cands, f"frame {frame}: no row for a question-less message"
-            name = None
         else:
             name = m["dns.qry.name"][0]
             cands = by_key.get((_flow_key(m), tid, name.lower()), [])
             assert cands, f"frame {frame}: no dns row for id {tid:#06x} {name}"
             qtype = int(m["dns.qry.type"][0])
             assert any(int(r["qtype"]) == qtype for r in cands), f"frame {frame}: qtype {qtype}"
+            assert all(r["query_from"] == "question" for r in cands)
+        assert all(r["variant"] == variant for r in cands), f"frame {frame}: not {variant}"
         if m["dns.flags.response"][0] not in ("1", "True"):
             continue
         rcode = int(m["dns.flags.rcode"][0])
@@ -221,3 +225,47 @@ def test_pipeline_dns_on_port_5300_and_hostile_messages(tmp_path):
     assert list(lab["answers"]) == ["10.0.0.53"] and lab["rtt"] == pytest.approx(0.1)
     names = set(res.tables["anomalies"]["name"])
     assert {"dns_label_too_long", "dns_name_compression_loop"} <= names
+
+
+# ------------------------------------------------------------------ LLMNR and NetBIOS name service
+@pytest.mark.skipif(analyze is None, reason="decoder.pipeline.analyze is not available yet")
+def test_llmnr_query_and_unicast_response_against_tshark(tmp_path, tshark):
+    """LLMNR (RFC 4795): a query to 224.0.0.252:5355, the answer unicast from the responder's 5355 (a
+    flow whose first datagram is a response: the querier originates it). Messages encoded by dnspython
+    (LLMNR is DNS's wire format; no LLMNR responder runs in CI); tshark decodes them as LLMNR and is the
+    oracle for the flags whose meaning differs from DNS's (C and T where DNS has AA and RD).
+    A NetBIOS name query on 137 beside them stays out of ``dns``."""
+    import dns.flags
+    import dns.message
+    import dns.rrset
+
+    q = dns.message.make_query("printer.", "A")
+    q.id, q.flags = 0x4C4C, 0
+    r = dns.message.make_response(q)
+    r.flags = dns.flags.QR | dns.flags.AA | dns.flags.RD          # C (conflict) and T (tentative) set
+    r.answer.append(dns.rrset.from_text("printer.", 30, "IN", "A", "192.0.2.77"))
+    nbns = (bytes.fromhex("80010110000100000000000020") + b"FHEPFCELEHFCEPFFFACACACACACACABL"
+            + b"\x00\x00\x20\x00\x01")
+    cap = tmp_path / "llmnr.pcap"
+    _pcap(cap, [(1.0, "192.0.2.10", 49152, "224.0.0.252", 5355, q.to_wire(), False),
+                (1.01, "192.0.2.77", 5355, "192.0.2.10", 49152, r.to_wire(), False),
+                (1.2, "192.0.2.10", 137, "192.0.2.255", 137, nbns, False)])
+    out = subprocess.run([tshark, "-r", str(cap), "-T", "fields", "-e", "frame.protocols",
+                          "-e", "dns.flags.conflict", "-e", "dns.flags.tentative", "-e", "dns.qry.name"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    protos, conflict, tentative, qname = out[1].split("\t")
+    assert protos.endswith(":llmnr") and (conflict, tentative, qname) == ("1", "1", "printer")
+    assert ":nbns" in out[2].split("\t")[0]
+    res = analyze(cap)
+    conn = res.tables["conn"].set_index("resp_p")
+    assert conn.loc[5355, "service"].tolist() == ["dns", "dns"]
+    # the unicast answer's flow: the querier (who asked) is its originator
+    assert (conn.loc[5355, "orig_h"] == "192.0.2.10").all()
+    assert conn.loc[137, "service"] in ("", None) or pd.isna(conn.loc[137, "service"])
+    rows = res.tables["dns"]
+    assert (rows["variant"] == "llmnr").all() and len(rows) == 2
+    query_row, answer_row = rows.sort_values("ts").to_dict("records")
+    assert (query_row["query"], query_row["query_from"], query_row["saw_reply"]) == ("printer", "question", False)
+    assert answer_row["answers"] == ["192.0.2.77"] and answer_row["query_from"] == "question"
+    assert (answer_row["llmnr_conflict"], answer_row["llmnr_tentative"]) == (True, True)
+    assert (answer_row["AA"], answer_row["RD"]) == (False, False)
