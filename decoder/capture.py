@@ -235,6 +235,9 @@ class PcapFileSource:
         else:
             self._stream, self.info = io.BufferedReader(stream, _BLOCK), CaptureInfo(path=self.path)
         self.bytes_read = 0
+        # pcapng Decryption Secrets Blocks go here as (secrets type, data), in file order (before the
+        # packets that need them, as editcap --inject-secrets writes them); None: skipped
+        self.on_secrets: Callable[[int, bytes], object] | None = None
 
     def close(self) -> None:
         try:
@@ -474,7 +477,14 @@ class PcapFileSource:
                 index += 1
                 info.frames = index
                 yield index, last_ts, lt, body[4:4 + cap], orig
-            # other blocks (NRB, ISB, DSB, custom) carry nothing we decode
+            elif btype == 10:  # DSB: secrets type, length, data
+                if len(body) < 8:
+                    info.warnings.append("malformed decryption secrets block skipped")
+                    continue
+                stype, slen = struct.unpack_from(order + "II", body)
+                if self.on_secrets is not None:
+                    self.on_secrets(stype, body[8:8 + slen])
+            # other blocks (NRB, ISB, custom) carry nothing we decode
 
 
 def _options(body: bytes, pos: int, order: str) -> Iterator[tuple[int, bytes]]:

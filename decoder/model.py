@@ -37,7 +37,7 @@ __all__ = [
     "Event", "Record", "Anomaly", "Credential",
     "FileOpen", "FileData", "FileGap", "FileClose",
     "Expect", "Confirm", "Violation", "StopParsing",
-    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec",
+    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Secrets",
     "Item", "make_fuid", "short_uid",
 ]
 
@@ -338,6 +338,14 @@ def make_fuid(flow_uid: str, handle: str) -> str:
     return short_uid("F", flow_uid, handle)
 
 
+class Secrets(Protocol):
+    """Session secrets the engine knows (TLS key logs, pcapng Decryption Secrets Blocks): the secret of
+    ``label`` (NSS key log label, e.g. ``CLIENT_RANDOM``) for the session whose ClientHello random is
+    ``client_random``, with a few words saying where it came from; None when unknown."""
+
+    def lookup(self, label: str, client_random: bytes) -> tuple[bytes, str] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FlowContext:
     uid: str
@@ -349,6 +357,9 @@ class FlowContext:
     limits: Limits = field(default_factory=Limits)
     expectation: ExpectationMatch | None = None
     roles_guessed: bool = False
+    secrets: Secrets | None = None     # for dissectors that decrypt (TLS)
+    starttls: str = ""                 # the spec whose STARTTLS (STLS, AUTH TLS) handed this flow to TLS
+    decrypted: bool = False            # this dissector is fed plaintext decrypted from TLS
 
     def fuid(self, handle: str) -> str:
         return make_fuid(self.uid, handle)

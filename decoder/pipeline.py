@@ -36,6 +36,7 @@ from decoder.defrag import Defragmenter
 from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.gcpolicy import bulk
+from decoder.keylog import Keyring
 from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str, group_address
 from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
@@ -251,7 +252,7 @@ class Engine:
                  out_dir: Path | None = None, strict: bool = False, keep_streams: bool | set[str] = False,
                  decode: bool = True, progress: Callable[[int], None] | None = None,
                  transcripts: bool = False, on_row: Callable[[str, dict], None] | None = None,
-                 detect_only: bool = False) -> None:
+                 detect_only: bool = False, keylogs: Sequence[str | Path] = ()) -> None:
         """``decode=False``: reassembly only, no detection (``follow`` and the oracle tests).
         ``detect_only=True``: flows get their service by detection (ports, probes, content), then nothing
         is decoded (``sessions --no-decode``); data flows of FTP and TFTP, found by decoding their
@@ -260,6 +261,9 @@ class Engine:
             from dissectors import REGISTRY
             registry = REGISTRY
         self.limits = limits or Limits()
+        self.keyring = Keyring()        # TLS secrets: --keylog files, then pcapng DSBs as they are read
+        for k in keylogs:
+            self.keyring.add_file(k)
         self.registry = tuple(registry) if decode else ()
         self.detect_only = detect_only
         self.detector = Detector(self.registry)
@@ -317,6 +321,7 @@ class Engine:
             self.results.errors.append(str(e))
             return None
         info = src.info
+        src.on_secrets = self.keyring.add_dsb
         self._reset_capture_state()
         self.capture_no = len(self.results.captures)
         self._flush_counts()
@@ -821,7 +826,8 @@ class Engine:
             return
         ctx = h.ctx = FlowContext(uid=flow.uid, transport=Transport(flow.proto), orig_h=flow.orig_h,
                                   orig_p=flow.orig_p, resp_h=flow.resp_h, resp_p=flow.resp_p, limits=self.limits,
-                                  expectation=flow.expectation, roles_guessed=flow.roles_guessed)
+                                  expectation=flow.expectation, roles_guessed=flow.roles_guessed,
+                                  secrets=self.keyring)
         try:
             h.dissector = spec.factory(ctx)
         except Exception as e:
@@ -937,8 +943,26 @@ class Engine:
                     return
                 self.anomaly(it.ts, f"{svc}_violation", it.reason, flow=flow, source=svc)
             elif k is StopParsing:
+                if it.reason == "tls" and self._start_tls(flow, h, it.ts):
+                    return
                 h.state = STOPPED
                 return
+
+    def _start_tls(self, flow: Flow, h: Handler, ts: float) -> bool:
+        """STARTTLS (STLS, AUTH TLS) was accepted: the TLS dissector takes the flow over, told which
+        protocol is inside; the flow keeps its service. False when no TLS dissector is registered."""
+        spec = self.detector.by_name.get(("tcp", "tls"))
+        if spec is None or h.ctx is None or h.spec is None or h.spec is spec:
+            return False
+        h.ctx = dataclasses.replace(h.ctx, starttls=h.spec.name)
+        try:
+            h.dissector = spec.factory(h.ctx)
+        except Exception as e:
+            if self.strict:
+                raise
+            self.anomaly(ts, "dissector_error", f"tls: could not start: {e!r}", flow=flow, source="tls")
+            return False
+        return True
 
     def _fuid(self, uid: str, handle: str) -> str:
         """The file id of a flow's object, hashed once per object (not per data item)."""
@@ -1186,7 +1210,7 @@ def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = No
             out_dir: str | Path | None = None, strict: bool = False,
             registry: Sequence[DissectorSpec] | None = None, keep_streams: bool | set[str] = False,
             decode: bool = True, progress: Callable[[int], None] | None = None,
-            transcripts: bool = False) -> Analysis:
+            transcripts: bool = False, keylogs: Sequence[str | Path] = ()) -> Analysis:
     """Decode one or more captures and return their tables as pandas DataFrames.
 
     >>> a = analyze("samples/http.pcap")          # doctest: +SKIP
@@ -1202,7 +1226,8 @@ def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = No
         root = Path(out_dir)
         root.mkdir(parents=True, exist_ok=True)
     engine = Engine(limits=limits, registry=registry, out_dir=root, strict=strict,
-                    keep_streams=keep_streams, decode=decode, progress=progress, transcripts=transcripts)
+                    keep_streams=keep_streams, decode=decode, progress=progress, transcripts=transcripts,
+                    keylogs=keylogs)
     run_engine(engine, paths)
     return Analysis(engine, tmp)
 

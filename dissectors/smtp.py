@@ -582,6 +582,7 @@ class SmtpDissector:
     def _new_txn(self, ts: float) -> _Txn:
         self.depth += 1
         self.txn = _Txn(ts, self.depth)
+        self.txn.tls = self.ctx.decrypted      # the session runs inside TLS (decrypted with its keys)
         return self.txn
 
     def _end_txn(self, ts: float, out: list) -> None:
