@@ -721,7 +721,7 @@ def _share_engine_class():
 
 
 def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any, strict: bool,
-                      transcripts: bool, encode: bool = False) -> dict:
+                      transcripts: bool, encode: bool = False, keylogs: tuple[str, ...] = ()) -> dict:
     """Decode one share of ``path`` into ``part_dir``. Each table, kept sorted by its merge key, is written
     to ``part_dir/rows``: as rows (``<table>.pkl``), or, with ``encode`` (JSON lines, no report: what the
     parent writes needs no rows), as (key, JSON line) pairs (``<table>.lines``), the HTTP rows' HAR
@@ -731,7 +731,8 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
 
     pd_ = Path(part_dir)
     pd_.mkdir(parents=True, exist_ok=True)
-    engine = _share_engine_class()(share, n, limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts)
+    engine = _share_engine_class()(share, n, limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts,
+                                   keylogs=keylogs)
     # every table kept in the order the parent merges on: spills are sorted runs and iterating a table
     # merges them, so the rows are written here without a second pass through a sorting store. Not the
     # tables an assemble hook reads (ftp, files, tftp …): a hook may take "the last row" of a kind, so it
@@ -990,7 +991,8 @@ class MergedRun:
 
 
 def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: Any = None, strict: bool = False,
-                  html: bool = True, show_secrets: bool = False, tables: str = "jsonl") -> dict:
+                  html: bool = True, show_secrets: bool = False, tables: str = "jsonl",
+                  keylogs: Sequence[str] = ()) -> dict:
     """Decode one capture on ``workers`` processes (split by host pair) and write OUT as ``wiretale read``
     does (tables, files, e-mails, transcripts, summary.json, http.har and the HTML report unless
     ``html=False``). Returns the summary. See the module docstring for what is and is not identical."""
@@ -1010,7 +1012,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     part_dirs = [str(parts_root / f"{i}") for i in range(n)]
     # JSON lines and no report: the workers encode the lines and HAR entries, the parent interleaves bytes
     encode = tables == "jsonl" and not html
-    argsets = [(path, part_dirs[i], i, n, limits, strict, html, encode) for i in range(n)]
+    argsets = [(path, part_dirs[i], i, n, limits, strict, html, encode, tuple(map(str, keylogs))) for i in range(n)]
     if n == 1:
         parts = [_partition_worker(*argsets[0])]
     else:

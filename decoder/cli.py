@@ -116,7 +116,7 @@ def cmd_read(args: argparse.Namespace) -> int:
         return _read_parallel(args, paths, out)
     prog = Progress(_size(paths), "reading")
     engine = Engine(limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
-                    transcripts=not args.no_html)
+                    transcripts=not args.no_html, keylogs=_keylogs(args))
     run_engine(engine, paths)
     prog.done()
     res = engine.results
@@ -152,7 +152,8 @@ def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int
         raise UsageError("--workers splits one capture file by host pair: give exactly one file (not stdin)")
     try:
         s = read_parallel(paths[0], out, args.workers, limits=_limits(args), strict=args.strict,
-                          html=not args.no_html, show_secrets=args.show_secrets, tables=args.tables)
+                          html=not args.no_html, show_secrets=args.show_secrets, tables=args.tables,
+                          keylogs=_keylogs(args))
     except Exception as e:   # CaptureError and friends: one line
         from decoder.capture import CaptureError
 
@@ -337,6 +338,19 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _keylogs(args: argparse.Namespace) -> list[str]:
+    """``--keylog FILE`` (repeatable): each must be readable, checked before any capture is read."""
+    from decoder.keylog import Keyring, KeylogError
+
+    files = list(getattr(args, "keylog", None) or [])
+    for f in files:
+        try:
+            Keyring().add_file(f)
+        except KeylogError as e:
+            raise UsageError(str(e)) from None
+    return files
+
+
 def _workers(value: str) -> int:
     """``--workers``: a number of processes, 0 for every core."""
     try:
@@ -374,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_workers, default=1,
                    help="split one large capture by host pair across this many processes, 0 for every core "
                         "(same results; default 1)")
+    p.add_argument("--keylog", action="append", metavar="FILE",
+                   help="TLS secrets in NSS key log format (SSLKEYLOGFILE), repeatable; TLS sessions whose keys "
+                        "it holds are decrypted and decoded (pcapng Decryption Secrets Blocks are read too)")
     _common(p)
     p.set_defaults(fn=cmd_read)
 

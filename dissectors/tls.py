@@ -169,6 +169,7 @@ class TlsDissector:
         self.finished = [False, False]
         self.protected_seen = [False, False]
         self.records = 0
+        self.records_decrypted = 0
         self.undecrypted: Counter = Counter()
         self.decrypted_with: str | None = None
         self.inner: Any = None
@@ -278,6 +279,7 @@ class TlsDissector:
         except DecryptError as e:
             self._undecrypted(d, ctype, ts, out, str(e), payload)
             return
+        self.records_decrypted += 1
         if inner_type == 22:
             self._handshake_bytes(d, plain, ts, out, encrypted=True)
         elif inner_type == 23:
@@ -510,7 +512,7 @@ class TlsDissector:
         # ChangeCipherSpec), and in TLS 1.3 the client more than its first (its Finished)
         established = all(self.finished) or (all(self.protected_seen) and (
             self.dirs[0].encrypted and self.dirs[1].encrypted if self.version != 0x0304 else self.dirs[0].app_seen))
-        decrypted = self.decrypted_with is not None and any(d.cipher is not None for d in self.dirs)
+        decrypted = self.records_decrypted > 0
         return TlsSession(
             ts=self.first_ts or 0.0,
             version=wire.version_name(self.version) if sh is not None else None,

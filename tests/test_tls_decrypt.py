@@ -1,0 +1,119 @@
+"""Decryption with the samples' key logs: the commands inside each STARTTLS session equal what tshark
+shows with ``-o tls.keylog_file:…`` (frame, command, argument), the message sent inside TLS is the one the
+recording script sent (sha256 in samples/expected), and without the key log nothing inside is invented."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+# per sample: tshark's decode-as, its display filter and fields for a client command, our event kind
+CASES = {
+    "smtp": ("tcp.port==2525,smtp", "smtp.req", ("smtp.req.command", "smtp.req.parameter"), "SmtpCommand"),
+    "pop3": ("tcp.port==10110,pop", "pop.request", ("pop.request.command", "pop.request.parameter"), "Pop3Command"),
+    "imap": ("tcp.port==10143,imap", "imap.request", ("imap.command", "imap.request"), "ImapCommand"),
+}
+
+
+def _analyze(stem: str, keys: bool):
+    from decoder.pipeline import analyze
+
+    keylog = [SAMPLES / "keys" / f"{stem}.keylog"] if keys else []
+    return analyze(SAMPLES / f"{stem}.pcap", strict=True, keylogs=keylog)
+
+
+def _tshark_commands(tshark: str, stem: str) -> list[tuple[int, str, str]]:
+    decode_as, flt, fields, _ = CASES[stem]
+    args = [tshark, "-n", "-r", str(SAMPLES / f"{stem}.pcap"), "-d", decode_as,
+            "-o", f"tls.keylog_file:{SAMPLES / 'keys' / f'{stem}.keylog'}", "-Y", f"{flt} && tls",
+            "-T", "fields", "-E", "separator=\t", "-e", "frame.number"]
+    for f in fields:
+        args += ["-e", f]
+    out = []
+    for line in subprocess.run(args, capture_output=True, text=True, check=True).stdout.splitlines():
+        frame, command, arg = (line.split("\t") + ["", ""])[:3]
+        if stem == "imap":          # imap.request is the whole line: the argument is what follows tag and command
+            arg = arg.split(" ", 2)[2] if arg.count(" ") >= 2 else ""
+        out.append((int(frame), command.upper(), arg))
+    return out
+
+
+@pytest.mark.parametrize("stem", sorted(CASES))
+def test_commands_inside_tls_equal_tshark(stem, tshark):
+    with _analyze(stem, keys=True) as a:
+        tls = a.rows["tls"]
+        assert len(tls) == 1 and tls[0]["decrypted"] and tls[0]["inner"] == stem
+        assert tls[0]["records_undecrypted"] == 0
+        hello = min(r["frame"] for r in a.rows["timeline"] if r["kind"] == "TlsMessage")
+        ours = [(r["frame"], r["fields"]["command"].upper(), r["fields"]["arg"]) for r in a.rows["timeline"]
+                if r["uid"] == tls[0]["uid"] and r["kind"] == CASES[stem][3] and r["frame"] > hello]
+    theirs = _tshark_commands(tshark, stem)
+    if stem == "smtp":
+        # tshark 4.0 reads the client's CRAM-MD5 response line (after 334) as a command "YWxp…"; it is SASL data
+        auth = next(f for f, c, _ in ours if c == "AUTH")
+        theirs = [t for t in theirs if not (t[0] > auth and t[1].startswith("YWXP"))]
+    assert ours and ours == theirs
+
+
+def test_message_inside_starttls_is_the_one_sent():
+    doc = json.loads((SAMPLES / "expected" / "smtp.json").read_text())
+    sent = [m["sha256"] for m in doc["messages"] if m["tls"]]
+    with _analyze("smtp", keys=True) as a:
+        uid = a.rows["tls"][0]["uid"]
+        got = [e["sha256"] for e in a.rows["files"] if e["uid"] == uid and e["kind"] == "email"]
+        creds = [c for c in a.rows["credentials"] if c["uid"] == uid]
+        smtp = [r for r in a.rows["smtp"] if r["uid"] == uid and r["mailfrom"]]
+    assert sent and got == sent
+    assert [c["username"] for c in creds] == ["alice"] and creds[0]["kind"] == "cram-md5"
+    assert smtp and all(r["tls"] for r in smtp)
+
+
+@pytest.mark.parametrize("stem", sorted(CASES))
+def test_without_keys_nothing_inside_is_invented(stem):
+    with _analyze(stem, keys=False) as a:
+        tls = a.rows["tls"]
+        uid = tls[0]["uid"]
+        hello = min(r["frame"] for r in a.rows["timeline"] if r["kind"] == "TlsMessage")
+        after = [r for r in a.rows["timeline"] if r["uid"] == uid and r["frame"] > hello
+                 and not r["kind"].startswith("Tls")]
+    assert not tls[0]["decrypted"] and tls[0]["inner"] is None and tls[0]["subject"] is None
+    assert tls[0]["records_undecrypted"] > 0
+    assert set(tls[0]["undecrypted_reasons"]) == {"no key for this session"}
+    assert after == []
+
+
+def test_wrong_key_is_counted_with_its_reason(tmp_path):
+    """A key log whose secrets belong to the session but are wrong: every record fails its tag."""
+    from decoder.pipeline import analyze
+
+    text = (SAMPLES / "keys" / "pop3.keylog").read_text()
+    bad = "\n".join(" ".join(p[:2] + ["00" * (len(p[2]) // 2)]) if len(p := line.split()) == 3 else line
+                    for line in text.splitlines())
+    (tmp_path / "bad.keylog").write_text(bad)
+    with analyze(SAMPLES / "pop3.pcap", strict=True, keylogs=[tmp_path / "bad.keylog"]) as a:
+        row = a.rows["tls"][0]
+    assert not row["decrypted"] and row["inner"] is None
+    assert row["records_undecrypted"] > 0
+    assert any("tag mismatch" in r for r in row["undecrypted_reasons"])
+
+
+def test_pcapng_decryption_secrets_block(tmp_path, tshark):
+    """editcap --inject-secrets puts the key log into the capture: decrypted without --keylog."""
+    import shutil
+
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        pytest.skip("editcap is not installed")
+    out = tmp_path / "pop3-dsb.pcapng"
+    subprocess.run([editcap, "--inject-secrets", f"tls,{SAMPLES / 'keys' / 'pop3.keylog'}",
+                    str(SAMPLES / "pop3.pcap"), str(out)], check=True, capture_output=True)
+    from decoder.pipeline import analyze
+
+    with analyze(out, strict=True) as a:
+        row = a.rows["tls"][0]
+        pop3 = [r for r in a.rows["pop3"] if r["uid"] == row["uid"] and r["command"] == "PASS"]
+    assert row["decrypted"] and row["decrypted_with"] == "pcapng Decryption Secrets Block"
+    assert [r["arg"] for r in pop3] == ["bob-Pop3pass"]
