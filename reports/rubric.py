@@ -331,9 +331,7 @@ class _Db:
         self.duckdb = duckdb
         self.con = duckdb.connect(":memory:", config={"threads": 1, "memory_limit": MEMORY_LIMIT})
         self.notes = notes
-        star = self._ast(f"SELECT * FROM t LIMIT {EVIDENCE_ROWS}")["statements"][0]["node"]
-        self._star = star["select_list"]
-        self._limit = star["modifiers"]
+        self._star = self._ast("SELECT * FROM t")["statements"][0]["node"]["select_list"]
 
     @classmethod
     def empty(cls) -> "_Db":
@@ -415,9 +413,9 @@ class _Db:
         finally:
             timer.cancel()
 
-    def evidence_sql(self, sql: str) -> tuple[str | None, list[str]]:
-        """The rows a ``SELECT … FROM … WHERE`` looked at (``*``, no grouping, limited), and the
-        column names the query refers to; ``None`` when the top level is not such a SELECT."""
+    def evidence_sql(self, sql: str, limit: int | None = EVIDENCE_ROWS) -> tuple[str | None, list[str]]:
+        """The rows a ``SELECT … FROM … WHERE`` looked at (``*``, no grouping, at most ``limit``), and
+        the column names the query refers to; ``None`` when the top level is not such a SELECT."""
         ast = self._ast(sql)
         refs = list(dict.fromkeys(_column_refs(ast)))
         node = ast["statements"][0]["node"]
@@ -425,8 +423,8 @@ class _Db:
             return None, refs
         node = copy.deepcopy(node)
         node["select_list"] = copy.deepcopy(self._star)
-        lim = copy.deepcopy(self._limit)
-        node["modifiers"] = lim
+        node["modifiers"] = [] if limit is None else \
+            self._ast(f"SELECT * FROM t LIMIT {int(limit)}")["statements"][0]["node"]["modifiers"]
         node["group_expressions"], node["group_sets"] = [], []
         node["having"] = node["qualify"] = None
         node["aggregate_handling"] = "STANDARD_HANDLING"
