@@ -4,7 +4,9 @@ Link types (https://www.tcpdump.org/linktypes.html): Ethernet (1) with 802.1Q,
 802.1ad/QinQ and the old 0x9100 tag, MPLS label stacks (RFC 3032) and PPPoE
 session frames (RFC 2516); Linux cooked capture SLL (113) and SLL2 (276); BSD
 loopback NULL (0, host byte order) and LOOP (108, network order); raw IP (12,
-14, 101) and raw IPv4 (228) / IPv6 (229).
+14, 101) and raw IPv4 (228) / IPv6 (229); IEEE 802.11 (105), alone or behind
+radiotap (127) or PPI (192): unencrypted data frames with LLC/SNAP, the rest
+skipped with its reason (:mod:`decoder.wlan`).
 
 IP: IPv4 (RFC 791: options skipped by IHL, total length trims link padding) and
 IPv6 (RFC 8200: hop-by-hop, routing, destination options, fragment and AH
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+
+from decoder.wlan import WlanSkip, ieee80211, ppi, radiotap
 
 _H = struct.Struct("!H")
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
@@ -38,7 +42,7 @@ ETHERTYPE_NAMES = {
 LINKTYPE_NAMES = {
     0: "BSD loopback (NULL)", 1: "Ethernet", 12: "raw IP", 14: "raw IP", 101: "raw IP",
     108: "OpenBSD loopback", 113: "Linux cooked (SLL)", 228: "raw IPv4", 229: "raw IPv6",
-    276: "Linux cooked v2 (SLL2)",
+    276: "Linux cooked v2 (SLL2)", 105: "IEEE 802.11", 127: "802.11 with radiotap", 192: "802.11 with PPI",
 }
 
 
@@ -139,7 +143,25 @@ def l3(linktype: int, data: bytes) -> tuple[int, int]:
         if v in (4, 6):
             return v, 0
         raise Skip("raw frame is not IPv4 or IPv6", True)
+    if linktype in (105, 127, 192):
+        return _wlan(linktype, data)
     raise Skip(f"unsupported link type {linktype} ({LINKTYPE_NAMES.get(linktype, 'unknown')})")
+
+
+def _wlan(linktype: int, data: bytes) -> tuple[int, int]:
+    try:
+        if linktype == 127:
+            off = radiotap(data)
+        elif linktype == 192:
+            inner, off = ppi(data)
+            if inner != 105:
+                raise Skip(f"PPI carrying link type {inner} (only 802.11 is decoded behind PPI)")
+        else:
+            off = 0
+        et, off = ieee80211(data, off)
+    except WlanSkip as e:
+        raise Skip(e.args[0], len(e.args) > 1 and e.args[1]) from None
+    return _after_ethertype(data, et, off)
 
 
 @dataclass(frozen=True, slots=True)
