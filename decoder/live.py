@@ -103,6 +103,7 @@ from typing import Any, Callable, Iterator
 from decoder.capture import CaptureError, CaptureInfo, Frame, PcapFileSource
 from decoder.dumpcap import GrowingFiles, RingSpec, dumpcap_command, parse_ring, ring_pattern
 from decoder.model import Limits
+from decoder.watchdog import Watchdog
 
 LIVE_TCP_IDLE = 120.0
 LIVE_UDP_IDLE = 30.0
@@ -319,6 +320,7 @@ def _build_classes() -> tuple[type, type]:
             self.dumpcap_process = dumpcap
             self._running_processes.add(dumpcap)
             s._dumpcap_pid = dumpcap.pid
+            s._watchdog.watch(dumpcap.pid)
             self._stderr_handling_tasks.append(asyncio.ensure_future(s._read_stderr(dumpcap.stderr, "dumpcap")))
             params = [s.tshark, "-l", "-n", "-T", "json"] + self.get_parameters() + ["--no-duplicate-keys"]
             try:
@@ -330,6 +332,7 @@ def _build_classes() -> tuple[type, type]:
             self.tshark_process = tshark
             self._running_processes.add(tshark)
             s._tshark_pid = tshark.pid
+            s._watchdog.watch(tshark.pid)
             self._stderr_handling_tasks.append(asyncio.ensure_future(s._read_stderr(tshark.stderr, "tshark")))
             if s._stop_requested.is_set():
                 s._signal_dumpcap()
@@ -437,6 +440,7 @@ class LiveSession:
         self._abort = threading.Event()
         self._dumpcap_pid: int | None = None
         self._tshark_pid: int | None = None
+        self._watchdog = Watchdog()     # ends dumpcap/tshark if wiretale is killed (decoder/watchdog.py)
         self._worker: threading.Thread | None = None
         self._worker_error: BaseException | None = None
         self._bg: threading.Thread | None = None
@@ -492,6 +496,7 @@ class LiveSession:
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, start_new_session=True)
         self._dumpcap_pid = self._proc.pid
+        self._watchdog.watch(self._proc.pid)
         threading.Thread(target=self._stderr_lines, args=(self._proc.stderr, "dumpcap"),
                          name="wiretale-dumpcap-stderr", daemon=True).start()
         if self._stop_requested.is_set():
@@ -709,6 +714,7 @@ class LiveSession:
                 self._kill_all()
                 if self._worker is not None:
                     self._worker.join(timeout=10)
+            self._watchdog.close()
 
     def _raise_worker_error(self) -> None:
         """After the pipeline ended: a capture that never started is an error (one line); a
@@ -1000,8 +1006,8 @@ def run_live(args) -> int:
 
     try:
         duration, pk = parse_autostop(args.autostop)
-        count = args.count or pk
-        if count is not None and count <= 0:
+        count = args.count if args.count is not None else pk
+        if count is not None and count <= 0:        # (-c 0 used to read as "no -c": never stop)
             raise LiveError("-c takes a positive packet count", 2)
         limits = _limits(args)
         given = {item.partition("=")[0] for item in (getattr(args, "limit", None) or [])}

@@ -284,6 +284,98 @@ def test_sigint_stops_cleanly_and_keeps_everything(tmp_path, via):
     assert not (out / "index.html").exists()
 
 
+def _children_alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(pid)
+        except FileNotFoundError:
+            pass
+    return alive
+
+
+def _capture_pids(parent: int) -> list[int]:
+    """dumpcap/tshark processes whose parent is ``parent`` (they run in their own session)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(rest.split()[1]) == parent and name in ("dumpcap", "tshark"):
+            out.append(int(d.name))
+    return out
+
+
+@needs_capture
+def test_sigkill_of_wiretale_ends_dumpcap_and_tshark(tmp_path, via):
+    """SIGKILL leaves no finally block to run: the watchdog pipe ends the capture processes."""
+    port = traffic.free_port(traffic.socket.SOCK_DGRAM)
+    live = Live(tmp_path / "out", f"udp port {port} and host 127.0.0.1", "--no-html", "--via", via)
+    live.wait_ready()
+    deadline = time.monotonic() + 10
+    pids: list[int] = []
+    while time.monotonic() < deadline and len(pids) < (2 if via == "pyshark" else 1):
+        pids = _capture_pids(live.proc.pid)
+        time.sleep(0.1)
+    assert pids, "no dumpcap/tshark child found"
+    live.proc.kill()
+    live.wait()
+    deadline = time.monotonic() + 10
+    while _children_alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _children_alive(pids), f"still capturing after wiretale was killed: {pids}"
+
+
+@needs_tools
+def test_count_zero_is_refused():
+    r = subprocess.run([sys.executable, "-m", "decoder.cli", "live", "-i", "lo", "-c", "0", "-o", "/nonexistent/x"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "-c takes a positive packet count" in r.stderr, (r.returncode, r.stderr)
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_watchdog_kills_what_it_watches_when_its_writer_dies(tmp_path):
+    """The watchdog alone: a writer process (standing for wiretale) starts a sleeper in its own
+    session, hands it to a Watchdog and is SIGKILLed; the sleeper is gone within the grace time."""
+    script = (
+        "import subprocess, sys, time\n"
+        "from decoder.watchdog import Watchdog\n"
+        "p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "w = Watchdog(); w.watch(p.pid)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(300)\n")
+    writer = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    pid = int(writer.stdout.readline())
+    assert _children_alive([pid])
+    writer.kill()
+    writer.wait()
+    deadline = time.monotonic() + 10
+    while _children_alive([pid]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _children_alive([pid])
+
+
+def test_watchdog_signals_no_one_after_a_clean_close():
+    from decoder.watchdog import Watchdog
+
+    p = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        w = Watchdog()
+        w.watch(p.pid)
+        w.close()
+        time.sleep(0.5)
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()
+
+
 @needs_capture
 def test_refresh_writes_tables_during_the_run(tmp_path):
     port = traffic.free_port()
