@@ -694,9 +694,8 @@ def _share_engine_class():
             self.n_shares = n
             self._owners: dict[bytes, bool] = {}
 
-        def capture_rows(self, info: Any) -> None:
-            if self.share == 0:          # every share reads the file; one writes what is about the file
-                super().capture_rows(info)
+        def owns_frame(self, lt: int, data: bytes) -> bool:
+            return owner(lt, data, self.n_shares) == self.share
 
         def _fast(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:  # type: ignore[override]
             if lt == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] >> 4 == 4:

@@ -81,18 +81,23 @@ class CaptureInfo:
     last_ts: float | None = None
     gzip: bool = False
     comments: list[Comment] = field(default_factory=list)
+    #: (frame, linktype, bytes) of the packets whose comments were just read: the engine takes them
+    #: after decoding the packet, to find its session
+    commented: list[tuple[int, int, bytes]] = field(default_factory=list)
 
-    def comment(self, ts: float | None, frame: int | None, scope: str, raw: bytes) -> None:
-        """Keep one comment (UTF-8 as the pcapng draft says; bad bytes replaced), within the caps."""
+    def comment(self, ts: float | None, frame: int | None, scope: str, raw: bytes) -> bool:
+        """Keep one comment (UTF-8 as the pcapng draft says; bad bytes replaced), within the caps.
+        False when the cap dropped it."""
         if len(self.comments) >= MAX_COMMENTS:
             if len(self.comments) == MAX_COMMENTS:
                 self.warnings.append(f"more than {MAX_COMMENTS} pcapng comments; the rest were not kept")
                 self.comments.append(Comment(None, None, "capture", "(further comments not kept)"))
-            return
+            return False
         text = raw[:MAX_COMMENT].rstrip(b"\x00").decode("utf-8", "replace")
         if len(raw) > MAX_COMMENT:
             text += f" [… {len(raw) - MAX_COMMENT} more bytes not kept]"
         self.comments.append(Comment(ts, frame, scope, text))
+        return True
 
 
 class _Prefixed(io.RawIOBase):
@@ -463,9 +468,12 @@ class PcapFileSource:
                 info.last_ts = ts
                 opts = 20 + ((cap + 3) & ~3)
                 if len(body) > opts:
+                    kept = False
                     for code, val in _options(body, opts, order):
                         if code == 1:
-                            info.comment(ts, index, "packet", val)
+                            kept = info.comment(ts, index, "packet", val) or kept
+                    if kept:
+                        info.commented.append((index, lt, data))
                 yield index, ts, lt, data, max(orig, len(data))
             elif btype == 3:  # SPB: interface 0, no timestamp
                 if not ifaces or len(body) < 4:

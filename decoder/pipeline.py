@@ -286,6 +286,8 @@ class Engine:
             p for s in self.registry for p in s.ports)
         self._reset_capture_state()
         self.capture_no = 0
+        # (capture, frame) of a commented packet → its session's uid; False: another share's packet
+        self._comment_uid: dict[tuple[int, int], str | None | bool] = {}
 
     # ------------------------------------------------------------------ per capture
     def _reset_capture_state(self) -> None:
@@ -329,7 +331,10 @@ class Engine:
         try:
             progress = self.progress
             next_report = 1 << 22
+            commented = info.commented
             for _block in src.each(self._fast):
+                if commented:              # pcapng packet comments: the packet was just decoded
+                    self._commented_frames(commented)
                 if progress is not None and src.bytes_read > next_report:
                     next_report = src.bytes_read + (1 << 22)
                     progress(src.bytes_read)
@@ -353,10 +358,41 @@ class Engine:
         })
         return info
 
+    def _commented_frames(self, commented: list[tuple[int, int, bytes]]) -> None:
+        """The sessions of packets that carry comments (looked up again after the packet was decoded)."""
+        for frame, lt, data in commented:
+            self._comment_uid[(self.capture_no, frame)] = (self.frame_session(lt, data)
+                                                           if self.owns_frame(lt, data) else False)
+        commented.clear()
+
+    def frame_session(self, lt: int, data: bytes) -> str | None:
+        """The uid of the open session a frame belongs to (None: not IP, a fragment, no such flow)."""
+        try:
+            ver, off = l3(lt, data)
+            src, dst, proto, start, end, frag = parse_ip(data, off, ver)
+        except Skip:
+            return None
+        if frag is not None or proto not in (6, 17) or end - start < 8:
+            return None
+        sport, dport = _PORTS.unpack_from(data, start)
+        key = flow_key(src, sport, dst, dport)
+        ent = self.tcp.get(key) if proto == 6 else self.udp.get(key)
+        flow = ent[0] if proto == 6 and ent is not None else ent
+        return flow.uid if flow is not None else None
+
+    def owns_frame(self, lt: int, data: bytes) -> bool:
+        """Whether this engine writes the rows of this frame (a split run's share overrides it)."""
+        return True
+
     def capture_rows(self, info: CaptureInfo) -> None:
-        """Rows about the capture file itself: its pcapng comments (``comments`` table)."""
+        """Rows about the capture file itself: its pcapng comments (``comments`` table, with the session
+        of a packet's comment)."""
         for c in info.comments:
-            self.results.add("comments", {"ts": c.ts, "frame": c.frame, "scope": c.scope, "text": c.text})
+            uid = self._comment_uid.get((self.capture_no, c.frame)) if c.scope == "packet" else None
+            # a comment of the file or an interface is about no packet: written by whoever owns non-IP frames
+            if uid is not False and (c.scope == "packet" or self.owns_frame(-1, b"")):
+                self.results.add("comments", {"ts": c.ts, "frame": c.frame, "scope": c.scope, "text": c.text,
+                                              "uid": uid})
 
     def tick(self, now: float) -> None:
         """Live capture: time passes without packets; close flows idle by ``now``."""

@@ -25,7 +25,7 @@ TABLE_ROWS = 300            # rows of DNS/HTTP/files/e-mails shown on the index
 EVENT_TICKS = 60            # event ticks kept per session for its timeline lane
 KEEP = {"timeline": 2000, "anomalies": 500}   # rows of one session kept per table for its page
 KEEP_OTHER = 200
-INDEX_TABLES = ("files", "emails", "dns", "http")
+INDEX_TABLES = ("files", "emails", "dns", "http", "comments")
 INDEX_KEYS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration",
               "orig_bytes", "resp_bytes", "conn_state", "parent_uid", "first_frame", "history")
 
@@ -85,6 +85,7 @@ class ReportCollector:
         self.page_of: dict[str, str] = {}        # data connection uid → the uid of its page group
         self.events: Counter = Counter()
         self.ticks: dict[str, list] = {}
+        self.notes: dict[str, list[dict]] = {}   # pcapng packet comments per session, for its lane
         self.tick_stride: dict[str, int] = {}
         self.creds: list[dict] = []
         self.index_rows: dict[str, list[dict]] = {t: [] for t in INDEX_TABLES}
@@ -103,6 +104,10 @@ class ReportCollector:
             self._conn(row)
         elif table == "timeline" and uid:
             self._tick(uid, row.get("ts"))
+        elif table == "comments" and uid:
+            lane = self.notes.setdefault(uid, [])
+            if len(lane) < EVENT_TICKS:
+                lane.append(row)
         elif table == "credentials":
             self.creds.append(row)
         elif table == "anomalies":

@@ -403,8 +403,10 @@ class _Report:
             n_ev = self.col.events[c["uid"]]
             ticks_ev = [round(x0 + ((ts or t0) - t0) * scale, 1)
                         for ts in self.col.ticks.get(c["uid"], ())[:EVENT_TICKS]]
+            notes = [{"x": round(x0 + ((n.get("ts") or t0) - t0) * scale, 1), "frame": n.get("frame"),
+                      "text": n.get("text") or ""} for n in self.col.notes.get(c["uid"], ())]
             out.append({
-                "c": c, "depth": depth, "y": top + i * lane_h, "bx": round(bx, 1), "bw": round(bw, 1),
+                "c": c, "depth": depth, "y": top + i * lane_h, "bx": round(bx, 1), "bw": round(bw, 1), "notes": notes,
                 "t0f": round(s / span, 6), "t1f": round((s + d) / span, 6), "events": n_ev, "ticks": ticks_ev,
                 "label": ("↳ " if depth else "") + self.session_label(c),
                 "color": _color(c.get("service")),
@@ -516,6 +518,8 @@ class _Report:
             "dns": dns[:TABLE_ROWS], "n_dns": n["dns"],
             "http": [self.masked_row(h) for h in http[:TABLE_ROWS]], "n_http": n["http"],
             "anomalies": self.anomaly_groups(), "n_anomalies": n["anomalies"],
+            "comments": [dict(r, at=_rel(r["ts"] - self.t0) if r.get("ts") is not None else "")
+                         for r in self.col.index_rows["comments"]], "n_comments": n["comments"],
             "kinds": kinds, "packets": pk, "limits_hit": limits_hit, "limits": limits,
             "errors": s.get("errors") or [], "by_uid": self.by_uid, "table_rows": TABLE_ROWS,
             "colors": COLORS, "other_color": OTHER_COLOR,
@@ -577,6 +581,9 @@ class _Report:
                           "text": f"{svc} connection ends: {_fmt_num(ch.get('orig_bytes') or 0)} B → / "
                                   f"{_fmt_num(ch.get('resp_bytes') or 0)} B ← ({ch.get('conn_state') or ''})",
                           "meaning": "the data connection is over", "frame": ch.get("last_frame"), "dir": "orig"})
+        for n in g.get("comments", uid):    # pcapng packet comments, at their packet
+            items.append({"ts": n.get("ts") or 0, "ltr": True, "child": None, "kind": "comment", "dir": None,
+                          "text": n.get("text") or "", "meaning": "", "frame": n.get("frame"), "comment": True})
         items.sort(key=frame_order)
         total = len(items)
         items = items[:LADDER_EVENTS]
@@ -594,7 +601,8 @@ class _Report:
             if (udp and prev_item is not None and not it["child"] and not prev_item["child"]
                     and prev_item.get("dir") == "orig" and it.get("dir") == "resp"):
                 it["dt"] = "RTT " + _fmt_dur(dt)
-            prev, prev_item = it["ts"], it
+            if not it.get("comment"):
+                prev, prev_item = it["ts"], it
             it["x1"], it["x2"] = (lx, rx) if it["ltr"] else (rx, lx)
             t = printable(it["text"], one_line=True)
             it["label"] = t if len(t) <= 78 else t[:77] + "…"

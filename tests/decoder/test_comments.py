@@ -67,6 +67,8 @@ def test_comments_table_of_a_read(tmp_path):
                                                         (5, "packet"), (7, "packet"), (7, "packet")]
     assert rows[0]["text"] == CAPTURE_NOTE and rows[0]["ts"] is None
     assert rows[3]["ts"] == pytest.approx(1_700_000_002.0)
+    conn = json.loads((tmp_path / "out" / "tables" / "conn.jsonl").read_text().splitlines()[0])
+    assert [r["uid"] for r in rows] == [None, None, None, conn["uid"], conn["uid"], conn["uid"]]
 
 
 def test_a_split_read_keeps_each_comment_once(tmp_path):
@@ -74,5 +76,7 @@ def test_a_split_read_keeps_each_comment_once(tmp_path):
 
     cap = commented_smtp(tmp_path / "c.pcapng")
     read_parallel(cap, tmp_path / "out", workers=2, html=False)
-    rows = (tmp_path / "out" / "tables" / "comments.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in (tmp_path / "out" / "tables" / "comments.jsonl").read_text().splitlines()]
     assert len(rows) == 6
+    conn = json.loads((tmp_path / "out" / "tables" / "conn.jsonl").read_text().splitlines()[0])
+    assert {r["uid"] for r in rows if r["scope"] == "packet"} == {conn["uid"]}
