@@ -203,6 +203,25 @@ ANOMALIES = MappingProxyType({
                                     "forbids it).",
     "tftp_option_refused": "The client refused the server's TFTP options with ERROR 8 (RFC 2347), ending the "
                            "transfer.",
+    # ONC RPC and NFS (RFC 5531, 1813, 1094)
+    "rpc_malformed": "An RPC message (the envelope of NFS, MOUNT and portmapper calls, RFC 5531) could not be "
+                     "read; it was skipped.",
+    "rpc_reply_without_call": "An RPC reply answered a call (by its xid) that is not in the capture, so what it "
+                              "answers is unknown; the capture probably started after the call.",
+    # TLS (RFC 8446, 5246)
+    "tls_record_malformed": "Bytes that should start a TLS record were not a record header (RFC 8446 section "
+                            "5.1); decoding this direction stopped.",
+    "tls_handshake_malformed": "A TLS handshake message (ClientHello, Certificate…) could not be parsed; what was "
+                               "read is shown.",
+    "tls_alert_malformed": "A TLS alert record did not have its two bytes (level and description).",
+    "tls_certificate_unreadable": "A certificate sent in the TLS handshake could not be decoded as X.509; its "
+                                  "names and dates are not shown.",
+    "tls_data_before_keys": "Application data came before the TLS handshake had set up encryption, which TLS "
+                            "does not allow.",
+    "tls_inner_unknown": "This TLS session was decrypted, but the protocol inside is not one wiretale "
+                         "recognises; its bytes are counted, not decoded.",
+    "tls_inner_stopped": "The protocol inside a decrypted TLS session stopped following its rules; the rest is "
+                         "counted, not decoded.",
 })
 
 #: Name-ending → explanation for names not listed above.

@@ -25,7 +25,7 @@ from reports import _meanings
 ROOT = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 PREFIXES = ("ip_", "tcp_", "udp_", "dns_", "ftp_", "http_", "imap_", "pop3_", "smtp_", "snmp_",
-            "telnet_", "tftp_", "mime_")
+            "telnet_", "tftp_", "mime_", "tls_", "rpc_", "nfs_")
 #: Prefixed constants that are not anomaly names, and what they are.
 NOT_ANOMALIES = {
     "ftp_listing": "table", "snmp_pdus": "table", "tcp_flows": "summary count",
@@ -34,11 +34,14 @@ NOT_ANOMALIES = {
     "dns_idle_timeout": "limit", "dns_counts_exceed_message": "limit",
     "ip_address": "SNMP value type", "mime_part": "files column", "mime_type": "files column",
 }
-#: f-string shapes (literal parts, "{}" for a field) that build anomaly names.
-COMPOSED = {"snmp_ber_{}", "{}_violation"}
+#: f-string shapes (literal parts, "{}" for a field) that build anomaly names → the exception class whose
+#: first argument fills the field (None: the registered services)
+COMPOSED = {"snmp_ber_{}": "BerError", "rpc_xdr_{}": "XdrLimit", "{}_violation": None}
 #: f-string shapes that look like names but are not anomaly names.
 NOT_COMPOSED = {"unknown_0x{}": "an SNMP value type shown for an unknown tag",
-                "sessions_{}": "a batch summary.csv column"}
+                "sessions_{}": "a batch summary.csv column",
+                "probe_{}_{}": "an NFS probe function's name", "handshake_type_{}": "an unknown TLS handshake's name",
+                "{}_{}": "NFS status names (NFS3ERR_…)"}
 
 
 def _sources() -> list[Path]:
@@ -55,11 +58,11 @@ def _is_anomaly_call(node: ast.Call) -> bool:
     return name in ("Anomaly", "anomaly", "_anom")
 
 
-def _walk() -> tuple[set[str], set[str], set[str]]:
-    """(plain names, composed shapes, BerError names) found in the source."""
+def _walk() -> tuple[set[str], set[str], dict[str, set[str]]]:
+    """(plain names, composed shapes, the names each exception class of COMPOSED is raised with)."""
     names: set[str] = set()
     shapes: set[str] = set()
-    ber: set[str] = set()
+    raised: dict[str, set[str]] = {cls: set() for cls in COMPOSED.values() if cls}
     for path in _sources():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -77,9 +80,9 @@ def _walk() -> tuple[set[str], set[str], set[str]]:
                         if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and NAME.match(arg.value):
                             names.add(arg.value)
                 f = node.func
-                if isinstance(f, ast.Name) and f.id == "BerError" and node.args \
-                        and isinstance(node.args[0], ast.Constant):
-                    ber.add(node.args[0].value)
+                if isinstance(f, ast.Name) and f.id in raised and node.args \
+                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    raised[f.id].add(node.args[0].value)
                 if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "anomalies":
                     for d in ast.walk(node):
                         if isinstance(d, ast.Dict):
@@ -87,15 +90,18 @@ def _walk() -> tuple[set[str], set[str], set[str]]:
                                 if isinstance(k, ast.Constant) and k.value == "name" \
                                         and isinstance(v, ast.Constant):
                                     names.add(v.value)
-    return names, shapes, ber
+    return names, shapes, raised
 
 
 def all_anomaly_names() -> set[str]:
-    names, shapes, ber = _walk()
-    assert shapes <= COMPOSED, f"anomaly names built by an f-string of unknown shape: {shapes - COMPOSED}"
+    names, shapes, raised = _walk()
+    assert shapes <= set(COMPOSED), f"anomaly names built by an f-string of unknown shape: {shapes - set(COMPOSED)}"
     out = set(names)
-    out |= {f"snmp_ber_{b}" for b in ber}
-    out |= {f"{s}_violation" for s in {spec.name for spec in REGISTRY} | set(PROTOCOLS)}
+    services = {spec.name for spec in REGISTRY} | set(PROTOCOLS)
+    for shape, cls in COMPOSED.items():
+        fill = raised[cls] if cls else services
+        assert fill, f"nothing found to fill {shape}"
+        out |= {shape.replace("{}", f) for f in fill}
     return out
 
 
