@@ -649,6 +649,11 @@ class Engine:
                 h.state = RAW
         return flow
 
+    def _announced(self, proto: str, orig: bytes, orig_p: int, resp: bytes, resp_p: int, ts: float) -> bool:
+        """Whether a pending expectation foresees this flow with these roles (a look: nothing is used up)."""
+        return bool(self.expect) and self.expect.match(proto, addr_str(orig), orig_p, addr_str(resp), resp_p, ts,
+                                                       consume=False) is not None
+
     def _tcp(self, key: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
              payload: bytes, seglen: int, ts: float, frame: int) -> None:
         """One TCP segment; ``key`` is :func:`flow_key` of its (src, sport, dst, dport)."""
@@ -666,6 +671,12 @@ class Engine:
             if flags & SYN and not flags & ACK:
                 orig, resp, guessed = (src, sport), (dst, dport), False
             elif flags & SYN and flags & ACK:
+                orig, resp, guessed = (dst, dport), (src, sport), False
+            elif self._announced("tcp", src, sport, dst, dport, ts):
+                # no handshake seen, but a control session announced this connection (FTP PASV/PORT…):
+                # the roles are the announcement's, whichever side the first packet came from
+                orig, resp, guessed = (src, sport), (dst, dport), False
+            elif self._announced("tcp", dst, dport, src, sport, ts):
                 orig, resp, guessed = (dst, dport), (src, sport), False
             else:
                 guessed = True
@@ -747,7 +758,11 @@ class Engine:
             # roles from content when a spec on these ports can tell a reply from a request (the peer that
             # asked is the originator, never a group address), else from the ports
             reply = self.detector.sent_by_responder("udp", sport, dport, payload)
-            if reply is None:
+            if self._announced("udp", dst, dport, src, sport, ts):
+                # a transfer announced by a request (TFTP) whose first datagram seen came from its receiver:
+                # the roles are the announcement's
+                reply = flip = True
+            elif reply is None:
                 flip = sport in self.server_ports and dport not in self.server_ports
             else:
                 flip = reply and not group_address(dst)

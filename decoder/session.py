@@ -90,8 +90,9 @@ def explode_email(engine: "Engine", row: dict) -> None:
 # what a join may change. A returned conn or files row is merged into the stored row of the same
 # uid/fuid (its keys overwrite), so the columns a hook never saw are kept as they were.
 ASSEMBLE_COLUMNS = {
-    "conn": ("uid", "service", "parent_uid", "expect_token", "nat"),
-    "files": ("uid", "fuid", "source", "kind", "seen_bytes", "missing_bytes", "mime_type", "filename", "path"),
+    "conn": ("uid", "service", "parent_uid", "expect_token", "nat", "history"),
+    "files": ("uid", "fuid", "source", "kind", "seen_bytes", "missing_bytes", "mime_type", "filename", "path",
+              "complete", "close_reason"),
 }
 _MERGE_KEYS = {"conn": "uid", "files": "fuid"}
 

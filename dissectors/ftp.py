@@ -46,7 +46,10 @@ What it extracts
 
 Session assembly (:func:`assemble`)
     conn rows (``uid, service, parent_uid, expect_token, nat``) ↔ ``ftp`` rows
-    (``data_token``): fills ``data_channel.uid`` and ``data_channel.nat``,
+    (``data_token``): fills ``data_channel.uid``, ``data_channel.nat`` and
+    ``data_channel.handshake_seen`` (false for a data connection found from the
+    PASV/EPSV/PORT/EPRT announcement alone, its SYNs not in the capture: the engine
+    takes its roles from the announcement whichever side sent first),
     ``fuid``, ``file_size``
     (announced size, else bytes seen), ``mime_type`` and ``data_status``
     (``complete``, ``partial`` — gaps or fewer bytes than the 150 reply or
@@ -55,7 +58,11 @@ Session assembly (:func:`assemble`)
     ``failed`` when the server refused, ``no_data_connection`` when the reply
     says the transfer happened but no data connection was captured); names the
     ``files`` rows after the command's path (``filename`` = basename, the engine
-    makes it safe on disk) and gives listings a ``path``.
+    makes it safe on disk) and gives listings a ``path``. A ``files`` row stays
+    ``complete`` only when its bytes add up and the server's final reply says the
+    transfer succeeded; otherwise ``complete`` is false and ``close_reason`` says why
+    ("the server replied 425 …", "512 of the 2048 bytes announced", "the capture
+    holds no final reply from the server").
 
 Limits
     Lines are capped at ``limits.max_line`` (``ftp_line_too_long``), multi-line
@@ -1029,6 +1036,21 @@ def _basename(path: str | None) -> str | None:
     return b or None
 
 
+def _incomplete_reason(r: Mapping, row: Mapping, seen: int, missing: int, announced: int | None) -> str | None:
+    """Why the object of transfer row ``r`` (``row`` before the join) is not whole, or None when the bytes add
+    up and the server's final reply says the transfer succeeded: a refused STOR whose first bytes crossed the
+    wire is not a file."""
+    status = r.get("data_status")
+    if status in ("failed", "aborted"):
+        return f"the server replied {r.get('reply_code')} {r.get('reply_msg') or ''}".rstrip()
+    if status == "partial" or status is None and (missing or (announced is not None and seen < announced)):
+        return (f"{missing} bytes missing in the capture" if missing else
+                f"{seen} of the {announced} bytes announced")
+    if row.get("reply_code") is None:
+        return "the capture holds no final reply from the server"
+    return None
+
+
 def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
     """Join data connections to the commands that used them (see module docstring).
 
@@ -1038,11 +1060,12 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
     taught. Memory holds the data connections and their files (children of an expectation,
     with the few columns the join reads), one entry per transfer, and one row at a time of the
     ``ftp`` and ``ftp_listing`` tables."""
-    data_conn: dict[str, tuple[str | None, bool]] = {}      # token -> (data conn uid, nat)
+    data_conn: dict[str, tuple[str | None, bool, bool]] = {}      # token -> (data conn uid, nat, handshake seen)
     for c in tables.get("conn") or ():
         tok = c.get("expect_token")
         if tok and c.get("service") == "ftp-data" and tok not in data_conn:
-            data_conn[tok] = (c.get("uid"), bool(c.get("nat")))
+            # Zeek's history letters: S/s a SYN, H/h a SYN-ACK; neither: the capture began after the handshake
+            data_conn[tok] = (c.get("uid"), bool(c.get("nat")), any(x in (c.get("history") or "") for x in "SsHh"))
     files_by_uid: dict[str, list[tuple[str | None, int, int, str | None]]] = {}   # uid -> fuid, seen, missing, mime
     for f in tables.get("files") or ():
         if f.get("source") == "FTP_DATA" and f.get("uid"):
@@ -1050,7 +1073,8 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
                 (f.get("fuid"), f.get("seen_bytes") or 0, f.get("missing_bytes") or 0, f.get("mime_type")))
 
     by_data_uid: dict[str, tuple[str | None, str | None, str | None]] = {}   # data uid -> command, path, control uid
-    file_names: dict[str | None, tuple[str | None, str | None]] = {}        # fuid -> (name, mime)
+    # fuid -> (name, mime, why it is not complete or None)
+    file_names: dict[str | None, tuple[str | None, str | None, str | None]] = {}
 
     def ftp_rows() -> Iterator[dict]:
         for row in tables.get("ftp") or ():
@@ -1067,13 +1091,14 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
                     r["data_status"] = "no_data_connection"
                 yield r
                 continue
-            uid, nat = c
+            uid, nat, handshake = c
             dc = r.get("data_channel")
             if dataclasses.is_dataclass(dc) and not isinstance(dc, type):
                 dc = dataclasses.asdict(dc)
             dc = dict(dc) if isinstance(dc, Mapping) else {}
             dc["uid"] = uid
             dc["nat"] = nat                  # matched by port only: the announced address differed
+            dc["handshake_seen"] = handshake  # False: found from the announcement, its SYNs not captured
             r["data_channel"] = dc
             if uid is not None:
                 by_data_uid[uid] = (cmd, r.get("path"), r.get("uid"))
@@ -1107,8 +1132,9 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
                     r["data_status"] = "partial"
                 elif announced is not None:
                     r["data_status"] = "complete"
+            why = _incomplete_reason(r, row, seen, missing, announced)
             for ff in fl:
-                file_names[ff[0]] = (name, mime)
+                file_names[ff[0]] = (name, mime, why)
             yield r
 
     def new_files() -> Iterator[dict]:
@@ -1116,11 +1142,13 @@ def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
             nf = dict(f)
             hit = file_names.get(f.get("fuid"))
             if hit:
-                name, mime = hit
+                name, mime, why = hit
                 if name:
                     nf["filename"] = name
                 if mime and not nf.get("mime_type"):
                     nf["mime_type"] = mime
+                if why and nf.get("complete") is not False:
+                    nf["complete"], nf["close_reason"] = False, why
             yield nf
 
     def new_listing() -> Iterator[dict]:

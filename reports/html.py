@@ -566,10 +566,13 @@ class _Report:
             cu = ch["uid"]
             svc = ch.get("service") or ch.get("proto")
             opener_ltr = not flipped
+            seen_open = ch.get("proto") != "tcp" or any(x in (ch.get("history") or "") for x in "SsHh")
             items.append({"ts": ch.get("ts") or 0, "ltr": opener_ltr, "child": cu, "kind": "open",
-                          "text": f"{svc} connection opens: {_ep(ch.get('orig_h'), ch.get('orig_p'))} → "
-                                  f"{_ep(ch.get('resp_h'), ch.get('resp_p'))}",
-                          "meaning": "a separate connection for the data, announced on this control session",
+                          "text": f"{svc} connection {'opens' if seen_open else 'seen (handshake not captured)'}: "
+                                  f"{_ep(ch.get('orig_h'), ch.get('orig_p'))} → {_ep(ch.get('resp_h'), ch.get('resp_p'))}",
+                          "meaning": "a separate connection for the data, announced on this control session" + (
+                              "" if seen_open else "; the capture began after its SYNs, so who opened it is "
+                                                   "taken from the announcement"),
                           "frame": ch.get("first_frame"), "dir": "orig"})
             for e in g.get("timeline", cu):
                 ltr = (e.get("direction") == "orig") != flipped

@@ -479,7 +479,7 @@ def _tables():
     conn = [
         dict(uid="Cctl", service="ftp", parent_uid=None, expect_token=None),
         dict(uid="Cd1", service="ftp-data", parent_uid="Cctl", expect_token="T1", nat=True),
-        dict(uid="Cd2", service="ftp-data", parent_uid="Cctl", expect_token="T2"),
+        dict(uid="Cd2", service="ftp-data", parent_uid="Cctl", expect_token="T2", history="DdaFf"),  # no SYN seen
         # T3: the upload's data connection never arrived
         dict(uid="Cd4", service="ftp-data", parent_uid="Cctl", expect_token="T4"),
         dict(uid="Cd5", service="ftp-data", parent_uid="Cctl", expect_token="T5"),
@@ -515,7 +515,8 @@ def test_assemble_joins_and_is_pure():
     assert f[2.0]["data_channel"]["uid"] == "Cd1" and f[2.0]["fuid"] == "F1"
     assert f[2.0]["mime_type"] == "application/pdf" and f[2.0]["data_status"] == "complete"
     assert f[3.0]["data_channel"] == dict(passive=True, orig_h="10.0.0.1", resp_h="10.0.0.2",
-                                          resp_p=30001, uid="Cd2", nat=False)
+                                          resp_p=30001, uid="Cd2", nat=False,
+                                          handshake_seen=False)
     assert f[2.0]["data_channel"]["nat"] is True          # engine matched it by port only
     assert f[3.0]["file_size"] == 200
     assert f[4.0]["data_status"] == "no_data_connection" and f[4.0].get("fuid") is None
