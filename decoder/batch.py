@@ -211,7 +211,7 @@ def process_capture(path: str, out: str, flags: Sequence[str] = ("--tables", "pa
     outp = Path(out)
     facts: dict[str, Any] = {"name": name or Path(path).name, "path": str(path), "out": str(outp), "ok": False,
                              "error": None, "exit_code": None, "seconds": 0.0, "summary": None,
-                             "report": None, "hosts": 0, "credential_users": [], "tables": []}
+                             "report": None, "hosts": 0, "credential_users": [], "tables": [], "activity": {}}
     err = io.StringIO()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
@@ -239,6 +239,7 @@ def process_capture(path: str, out: str, flags: Sequence[str] = ("--tables", "pa
     if tdir.is_dir():
         facts["tables"] = sorted(p.stem for p in tdir.glob("*.parquet"))
     facts["hosts"], facts["credential_users"] = _extra_facts(tdir)
+    facts["activity"] = activity(tdir)
     return facts
 
 
@@ -349,7 +350,8 @@ def run_dask(jobs: Sequence[tuple[str, str, str]], flags: Sequence[str], address
 
 def _failed(path: str, out: str, name: str, error: str) -> dict:
     return {"name": name, "path": str(path), "out": str(out), "ok": False, "error": error, "exit_code": None,
-            "seconds": 0.0, "summary": None, "report": None, "hosts": 0, "credential_users": [], "tables": []}
+            "seconds": 0.0, "summary": None, "report": None, "hosts": 0, "credential_users": [], "tables": [],
+            "activity": {}}
 
 
 def run_batch(args: Any) -> int:
@@ -571,14 +573,65 @@ def combine_tables(results: Sequence[dict], out: Path) -> dict[str, int]:
 
 
 # ----------------------------------------------------------------------------- summary rows
-SUMMARY_COLUMNS = ("capture", "path", "status", "error", "format", "size", "frames", "first_ts", "last_ts",
+ACTIVITY_ITEMS = 50      # names kept per list of a capture's activity (then "… (+N more)")
+
+
+def activity(tdir: Path) -> dict[str, list]:
+    """What a student did, from a capture's Parquet tables: ``files`` (names of the objects transferred,
+    in order, each once), ``dns_names`` (names asked), ``subjects`` (of the e-mails), and ``logins``
+    (``[protocol, user, "ok"|"failed"|"unknown", count]`` in order of the first attempt; the user is the
+    credential's kind in brackets when it has none, as an SNMP ``(community)``: never the secret)."""
+    import pyarrow.parquet as pq
+
+    def column(table: str, *cols: str) -> list[tuple]:
+        p = tdir / f"{table}.parquet"
+        if not p.exists():
+            return []
+        t = pq.read_table(p)
+        if not t.num_rows or not set(cols) <= set(t.column_names):
+            return []
+        return list(zip(*(t.column(c).to_pylist() for c in cols)))
+
+    def distinct(values) -> list:
+        return list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
+
+    out: dict[str, list] = {}
+    try:
+        out["files"] = distinct(f for (f,) in column("files", "filename"))
+        out["dns_names"] = distinct(q for (q,) in column("dns", "query"))
+        out["subjects"] = distinct(s for (s,) in column("emails", "subject"))
+        logins: dict[tuple, int] = {}
+        for proto, user, kind, ok in column("credentials", "protocol", "username", "kind", "success"):
+            key = (proto, user or f"({kind})", "unknown" if ok is None else "ok" if ok else "failed")
+            logins[key] = logins.get(key, 0) + 1
+        out["logins"] = [[*k, n] for k, n in logins.items()]
+    except Exception:   # facts for the summary only: never fail a capture over them
+        pass
+    return out
+
+
+def _listed(items: Sequence[str]) -> str:
+    """``a; b; c`` for a summary.csv cell, at most :data:`ACTIVITY_ITEMS` items."""
+    shown = "; ".join(items[:ACTIVITY_ITEMS])
+    return shown + (f"; … (+{len(items) - ACTIVITY_ITEMS} more)" if len(items) > ACTIVITY_ITEMS else "")
+
+
+def _logins(logins: Sequence[Sequence], outcome: str) -> str:
+    return _listed([f"{p}:{u}" + (f" ×{n}" if n > 1 else "") for p, u, o, n in logins if o == outcome])
+
+
+SUMMARY_COLUMNS = ("capture", "path", "status", "error", "format", "size", "frames", "start", "end",
                    "duration", "packets", "packets_skipped", "flows", "tcp_flows", "udp_flows", "hosts",
-                   "protocols", "emails", "files", "credentials", "credential_users", "anomalies",
+                   "protocols", "emails", "files", "credentials", "credential_users", "logins_ok", "logins_failed",
+                   "logins_unknown", "files_transferred", "dns_names", "email_subjects", "anomalies",
                    "anomaly_kinds", "limits_hit", "warnings", "seconds", "report")
 
 
 def summary_rows(results: Sequence[dict]) -> list[dict]:
-    """One flat row per capture (``summary.csv``): fixed columns, then ``sessions_<service>`` per service."""
+    """One flat row per capture (``summary.csv``): fixed columns, then ``sessions_<service>`` per service.
+    Dates are ISO 8601 UTC (``start``, ``end``); lists are ``; ``-separated."""
+    from reports.batch import iso_utc
+
     services = sorted({s for r in results for s in ((r.get("summary") or {}).get("sessions") or {})})
     rows = []
     for r in results:
@@ -587,13 +640,14 @@ def summary_rows(results: Sequence[dict]) -> list[dict]:
         sess = s.get("sessions") or {}
         an = s.get("anomalies") or {}
         first, last = cap.get("first_ts"), cap.get("last_ts")
+        act = r.get("activity") or {}
         report = None
         if r.get("report"):
             report = f"{r['out']}/{r['report']}"
         row = {
             "capture": r["name"], "path": r["path"], "status": status(r),
             "error": r.get("error") or s.get("undecodable") or "", "format": cap.get("format", ""), "size": cap.get("size"),
-            "frames": cap.get("frames"), "first_ts": first, "last_ts": last,
+            "frames": cap.get("frames"), "start": iso_utc(first), "end": iso_utc(last),
             "duration": round(last - first, 6) if first is not None and last is not None else None,
             "packets": (s.get("packets") or {}).get("total"), "packets_skipped": (s.get("packets") or {}).get("skipped"),
             "flows": (s.get("flows") or {}).get("total"), "tcp_flows": (s.get("flows") or {}).get("tcp"),
@@ -601,6 +655,11 @@ def summary_rows(results: Sequence[dict]) -> list[dict]:
             "protocols": " ".join(k for k in sorted(sess) if k != "(unknown)"),
             "emails": s.get("emails"), "files": s.get("files"), "credentials": s.get("credentials"),
             "credential_users": " ".join(r.get("credential_users") or []),
+            "logins_ok": _logins(act.get("logins") or [], "ok"),
+            "logins_failed": _logins(act.get("logins") or [], "failed"),
+            "logins_unknown": _logins(act.get("logins") or [], "unknown"),
+            "files_transferred": _listed(act.get("files") or []), "dns_names": _listed(act.get("dns_names") or []),
+            "email_subjects": _listed(act.get("subjects") or []),
             "anomalies": sum(an.values()) if an else (0 if s else None),
             "anomaly_kinds": " ".join(f"{k}={v}" for k, v in sorted(an.items())),
             "limits_hit": " ".join(f"{k}={v}" for k, v in sorted((s.get("limits_hit") or {}).items())),

@@ -43,6 +43,16 @@ def _when(ts: Any) -> str:
     return utc_text(ts, digits=0)
 
 
+def iso_utc(ts: Any) -> str:
+    """Epoch seconds as ISO 8601 UTC with microseconds (``2026-11-22T10:16:31.518362Z``); "" for none."""
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        return ""
+    try:
+        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
 def _dur(sec: Any) -> str:
     if not isinstance(sec, (int, float)):
         return ""
@@ -81,7 +91,7 @@ def index_rows(results: Sequence[dict], rows: Sequence[dict]) -> list[dict]:
             "users": [printable(u) for u in r.get("credential_users") or []],
             "anomalies": row.get("anomalies"),
             "anomaly_kinds": [(printable(k), v) for k, v in sorted(an.items(), key=lambda kv: (-kv[1], kv[0]))],
-            "warnings": printable(row.get("warnings") or ""), "start": _when(row.get("first_ts")),
+            "warnings": printable(row.get("warnings") or ""), "start": _when(((s.get("captures") or [{}])[0]).get("first_ts")),
             "duration": _dur(row.get("duration")), "seconds": row.get("seconds"),
         })
     return out

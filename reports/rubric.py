@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from reports.batch import iso_utc
 from reports.tables import CORE, LEAD, _record_classes, schema
 
 QUERY_SECONDS = 10.0            # a check's query is interrupted after this long
@@ -580,23 +581,13 @@ def unreadable(rubric: Rubric, capture: str, why: str) -> Grade:
     return Grade(capture, tuple(Outcome(c, "error", 0, None, why, NO_EVIDENCE) for c in rubric.checks))
 
 
-def iso_utc(ts: float) -> str:
-    """Epoch seconds as ISO 8601 UTC with microseconds (``2026-11-22T10:16:31.518362Z``)."""
-    import datetime
-
-    try:
-        return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    except (OverflowError, OSError, ValueError):
-        return str(ts)
-
-
 def fmt_points(p: float) -> str:
     return str(int(p)) if float(p).is_integer() else f"{p:g}"
 
 
 def _cell_text(col: str, v: Any) -> str:
     if col in ("ts", "close_ts") and _is_number(v):
-        return iso_utc(v)
+        return iso_utc(v) or str(v)
     s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
     s = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in s)
     return s if len(s) <= 60 else s[:59] + "…"
