@@ -600,13 +600,12 @@ def _v4_open(r: XdrReader) -> str | None:
 
 
 def _setclientid(r: XdrReader) -> None:
-    r.skip(8)
-    r.skip(8)
-    r.opaque(1024)
-    r.u32()
-    r.string()
-    r.string()
-    r.u32()
+    r.skip(8)                 # verifier
+    r.opaque(1024)            # client id
+    r.u32()                   # callback program
+    r.string()                # callback netid
+    r.string()                # callback universal address
+    r.u32()                   # callback_ident
 
 
 def _skip(n: int) -> Callable[[XdrReader], None]:

@@ -27,8 +27,8 @@ What it extracts:
 * READ data (from replies) and WRITE data (from calls) of NFS v2/v3 reassembled by offset into one
   file per handle and direction (``files``, source ``NFS``): bytes before the lowest offset seen or
   between reads are gaps (``FileGap``, never zero-filled); data read twice is kept once;
-* the portmapper's GETPORT/GETADDR answers and DUMP lists for the MOUNT and NFS programs become
-  expectations, so a server on a port of its own is decoded;
+* the portmapper's GETPORT/GETADDR answers for the MOUNT and NFS programs become expectations (one
+  flow each), so a server on a port of its own is decoded; DUMP lists are shown, not expected;
 * AUTH_SYS identities as ``credentials`` rows of kind "identity claimed" (there is no secret: AUTH_SYS
   is not authentication).
 
@@ -254,7 +254,6 @@ class RpcDissector:
         self.paths: dict[bytes, tuple[str | None, str]] = {}     # fh → (root fh hex or None, path)
         self.files: dict[tuple[str, bytes], _OffsetFile] = {}
         self.identities: set[tuple[str | None, int | None, int | None]] = set()
-        self.expected: set[tuple[str, int, str]] = set()
         self.confirmed = False
         self.warned: set[str] = set()
 
@@ -422,22 +421,19 @@ class RpcDissector:
             self._file("read", a.fh, a.offset or 0, res.data, res.size, bool(res.eof), p.path, ts, direction, out)
 
     def _expect(self, a: Args, res: Res, ts: float, out: list[Item]) -> None:
-        maps = list(res.mappings)
-        if a.mapping is not None and res.count:
-            prog, vers, transport, _ = a.mapping
-            maps.append((prog, vers, transport, res.count))
-        for prog, vers, transport, port in maps:
-            service = SERVICES.get(prog)
-            if service in (None, "portmapper") or transport not in ("tcp", "udp") or not 0 < port < 65536:
-                continue
-            key = (transport, port, service)
-            if key in self.expected:
-                continue
-            self.expected.add(key)
-            out.append(Expect(ts, Transport(transport), service, resp_h=self.ctx.resp_h, resp_p=port,
-                              orig_h=self.ctx.orig_h, token=f"{service}/{transport}/{port}",
-                              ttl=self.limits.rpc_expect_ttl, meta=(("program", prog), ("version", vers)),
-                              single_use=False))
+        """A GETPORT/GETADDR answer for MOUNT or NFS: the asker is about to connect there (one flow).
+        A DUMP list foresees nothing: it says what is registered, not that anyone will connect (as
+        expectations of many uses, rpcinfo -p's list would claim every later flow as its own)."""
+        if a.mapping is None or not res.count:
+            return
+        prog, vers, transport, _ = a.mapping
+        port = res.count
+        service = SERVICES.get(prog)
+        if service in (None, "portmapper") or transport not in ("tcp", "udp") or not 0 < port < 65536:
+            return
+        out.append(Expect(ts, Transport(transport), service, resp_h=self.ctx.resp_h, resp_p=port,
+                          orig_h=self.ctx.orig_h, token=f"{service}/{transport}/{port}",
+                          ttl=self.limits.rpc_expect_ttl, meta=(("program", prog), ("version", vers))))
 
     def _file(self, kind: str, fh: bytes, off: int, data: bytes, size: int | None, eof: bool,
               path: str | None, ts: float, direction: Direction, out: list[Item]) -> None:

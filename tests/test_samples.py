@@ -39,6 +39,9 @@ COMMON = ("capture", "format", "interface", "link_type", "capture_filter", "capt
 # protocol -> top-level keys, and for list-valued keys the keys each item needs
 REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
     "dns": {"zone": (), "queries": ("qname", "qtype", "rcode", "answers", "transport")},
+    "portmapper": {"servers": ("service", "port")},
+    "mount": {"export": ()},
+    "nfs": {"server_files": ()},
     "smtp": {"messages": ("mail_from", "rcpt_to", "subject", "message_id", "size", "sha256", "attachments"),
              "credentials": ("username", "password", "mechanism", "success"), "sessions": ()},
     "pop3": {"mailbox": (), "sessions": ("commands",), "credentials": ("username", "password", "success")},
@@ -56,7 +59,7 @@ REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
              "credentials": ("password", "success")},
 }
 # our protocol name -> the layer name in tshark's protocol hierarchy
-TSHARK_LAYER = {"smtp": "smtp", "pop3": "pop", "imap": "imap", "ftp": "ftp", "ftp-data": "ftp-data",
+TSHARK_LAYER = {"portmapper": "portmap", "mount": "mount", "nfs": "nfs", "smtp": "smtp", "pop3": "pop", "imap": "imap", "ftp": "ftp", "ftp-data": "ftp-data",
                 "http": "http", "telnet": "telnet", "tftp": "tftp", "dns": "dns", "snmp": "snmp"}
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 

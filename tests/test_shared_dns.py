@@ -25,13 +25,13 @@ single messages; multi-message AXFR is covered by tests/dissectors/test_dns.py).
 from __future__ import annotations
 
 import re
-import subprocess
 from collections import defaultdict
 
 import pandas as pd
 import pytest
 
 from tests.conftest import SAMPLES, shared_captures
+from tests.oracle.tshark import fields
 
 try:
     from decoder.pipeline import analyze
@@ -44,7 +44,6 @@ DNS_FILES = [p for p in shared_captures("*") if p.name.startswith("dns-") or p.n
 # our own recorded sample: BIND on port 10053 (tshark needs decode-as there)
 DNS_FILES += [p for p in (SAMPLES / "dns.pcap",) if p.is_file()]
 
-AGG = "\x1f"
 FIELDS = ["frame.number", "ip.src", "ipv6.src", "udp.srcport", "tcp.srcport", "ip.dst",
           "ipv6.dst", "udp.dstport", "tcp.dstport", "dns.id", "dns.flags.response",
           "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
@@ -56,17 +55,7 @@ DATA_FIELDS = {"A": "dns.a", "AAAA": "dns.aaaa", "CNAME": "dns.cname", "NS": "dn
 
 
 def _tshark_messages(tshark: str, path) -> list[dict]:
-    cmd = [tshark, "-r", str(path), "-d", "udp.port==10053,dns", "-d", "tcp.port==10053,dns",
-           "-Y", "dns or mdns", "-T", "fields",
-           "-E", f"aggregator={AGG}", "-E", "occurrence=a"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rows = []
-    for line in out.splitlines():
-        vals = dict(zip(FIELDS, line.split("\t")))
-        rows.append({k: (v.split(AGG) if v else []) for k, v in vals.items()})
-    return rows
+    return fields(path, FIELDS, "dns or mdns", ("udp.port==10053,dns", "tcp.port==10053,dns"), tshark)
 
 
 def _flow_key(r: dict) -> frozenset:

@@ -101,3 +101,17 @@ def frame_packets(path: str) -> dict[int, tuple[float, tuple[str, int], tuple[st
             frames[int(f[0])] = (float(f[1]), (str(ipaddress.ip_address(src)), int(sport)),
                                  (str(ipaddress.ip_address(dst)), int(dport)))
     return frames
+
+
+def fields(path, names, display_filter: str, decode_as=(), tshark: str = "tshark") -> list[dict[str, list[str]]]:
+    """``tshark -T fields`` of the packets that match ``display_filter``: one dict per packet, each field
+    a list of its occurrences (empty when absent)."""
+    agg = "\x1f"
+    cmd = [tshark, "-r", str(path), "-Y", display_filter, "-T", "fields", "-E", f"aggregator={agg}",
+           "-E", "occurrence=a"]
+    for d in decode_as:
+        cmd += ["-d", d]
+    for f in names:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return [{k: (v.split(agg) if v else []) for k, v in zip(names, line.split("\t"))} for line in out.splitlines()]
