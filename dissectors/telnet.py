@@ -31,8 +31,20 @@ What it extracts
       ``Password:`` the password; success is judged from what the server says
       next (``Login incorrect`` or a new login prompt → failure; a shell
       prompt, ``Last login`` or further commands → success);
+    * password changes (``passwd``, or a change forced at login): the lines
+      typed at the current / new / retyped password prompts are
+      ``TelnetLine`` kinds of their own; the verdict is read from the
+      server's reply (``password updated successfully`` → accepted; ``do not
+      match``, ``unchanged``, ``manipulation error``, ``BAD PASSWORD`` … →
+      refused; neither → unknown), never assumed: one
+      :class:`TelnetPasswordChange` event at the reply, credentials of kinds
+      ``passwd-current`` (valid when the server went on or accepted),
+      ``passwd-new`` (valid when accepted; one per new password offered, a
+      re-prompt refuses the previous one) and ``passwd-retyped`` (only when it
+      differs from the new one);
     * one :class:`TelnetRecord` per session (table ``telnet``): user, terminal
-      type, window size, options agreed, commands typed, text bytes each way.
+      type, window size, options agreed, commands typed, text bytes each way,
+      ``password_changes`` (user, accepted, the reply's verdict lines).
 
 Echo removal
     When the server performs ECHO (it said WILL ECHO and the client did not
@@ -48,8 +60,9 @@ Limits
     end is ``telnet_sb_unterminated``. Typed lines are capped at
     ``limits.max_line`` (``telnet_line_too_long``), the commands list at
     :data:`MAX_COMMANDS` (``telnet_commands_too_many``). The echo queue keeps at
-    most 4096 characters. Login detection is heuristic (English prompts); a
-    login that never gets a verdict has ``success=None``. Encrypted sessions
+    most 4096 characters. Login and password-change detection is heuristic
+    (English prompts and replies, as passwd and PAM print them with LANG=C); a
+    login or change that never gets a verdict has ``success=None``. Encrypted sessions
     (ENCRYPT agreed) are reported but their text is not decrypted.
 """
 from __future__ import annotations
@@ -70,7 +83,7 @@ from dissectors.probes.telnet import (  # noqa: F401 - SPECS and the probe are r
 
 __all__ = [
     "TelnetNegotiation", "TelnetSubnegotiation", "TelnetCommand", "TelnetOutput",
-    "TelnetInput", "TelnetLine", "TelnetRecord", "TelnetDissector", "probe", "SPECS",
+    "TelnetInput", "TelnetLine", "TelnetPasswordChange", "TelnetRecord", "TelnetDissector", "probe", "SPECS",
     "OPTION_NAMES",
 ]
 
@@ -143,6 +156,21 @@ _LOGIN_PROMPT = re.compile(r"(?:login|user\s*name|username|user|user id|userid|n
 _PASS_PROMPT = re.compile(r"pass(?:word|code|phrase)?[^\n:]{0,30}:\s*$", re.I)
 _FAIL = re.compile(r"incorrect|invalid|fail|denied|bad password|not allowed|try again"
                    r"|authentication error|access denied", re.I)
+# a password change (passwd(1) with PAM, or a forced change at login): the three prompts, checked before
+# _PASS_PROMPT (they match it too), the retype prompt before the new one (it says "new" too)
+_CHG_PROMPTS = (
+    ("retyped_password", re.compile(r"(?:retype|re-enter|reenter|confirm|verify|repeat)[^\n:]{0,40}pass"
+                                    r"(?:word|phrase)?[^\n:]{0,20}:\s*$|pass(?:word)?[^\n:]{0,20}again[^\n:]{0,9}"
+                                    r":\s*$", re.I)),
+    ("current_password", re.compile(r"(?:current|old)[^\n:]{0,40}pass(?:word|phrase)?[^\n:]{0,20}:\s*$", re.I)),
+    ("new_password", re.compile(r"new[^\n:]{0,40}pass(?:word|phrase)?[^\n:]{0,20}:\s*$", re.I)),
+)
+_CHG_OK = re.compile(r"updated successfully|tokens updated|password (?:has been )?changed|password updated",
+                     re.I)
+_CHG_FAIL = re.compile(r"do not match|don't match|mismatch|unchanged|manipulation error|authentication failure"
+                       r"|bad password|too (?:short|simple|similar)|exhausted|incorrect|denied|not changed",
+                       re.I)
+_CHG_USER = re.compile(r"changing password for (?:user )?([^\s.]+)", re.I)
 _SHELL_PROMPT = re.compile(r"(?:[$#>%\]]|->)\s*$")
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[O\]].|\x1b.")
 
@@ -247,19 +275,43 @@ class TelnetInput(Event):
 @dataclass(frozen=True, slots=True)
 class TelnetLine(Event):
     text: str = ""
-    kind: str = "command"    # command, username, password
+    # command, username, password; in a password change: current_password, new_password, retyped_password
+    kind: str = "command"
 
     def summary(self) -> str:
-        if self.kind == "password":
-            return "user typed a password: ********"
+        if self.kind.endswith("password"):
+            what = self.kind.replace("_", " ").replace(" password", "")
+            return f"user typed the {what} password: ********" if what != "password" else \
+                "user typed a password: ********"
         if self.kind == "username":
             return f"user typed the login name {self.text!r}"
         return f"user typed: {self.text}"
 
     def meaning(self) -> str:
         return {"password": "a password typed at the Password: prompt, sent in cleartext",
+                "current_password": "a password change: the current password, sent in cleartext",
+                "new_password": "a password change: the new password, sent in cleartext",
+                "retyped_password": "a password change: the new password typed again, sent in cleartext",
                 "username": "the user name typed at the login prompt"}.get(
                     self.kind, "a line the user entered")
+
+
+@dataclass(frozen=True, slots=True)
+class TelnetPasswordChange(Event):
+    """The server's verdict on a password change (passwd): ``accepted`` from its reply, None when the
+    reply says neither (or was not captured)."""
+
+    user: str = ""
+    accepted: bool | None = None
+    reply: str = ""
+
+    def summary(self) -> str:
+        verdict = {True: "accepted", False: "refused", None: "verdict unknown"}[self.accepted]
+        return f"password change for {self.user or '?'}: {verdict}" + (f" ({self.reply})" if self.reply else "")
+
+    def meaning(self) -> str:
+        return ("the user changed a password: the current one, the new one and the new one again crossed the "
+                "wire in cleartext; the server's reply says whether the change was made")
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +329,7 @@ class TelnetRecord(Record):
     orig_bytes: int = 0
     resp_bytes: int = 0
     echo_bytes: int = 0
+    password_changes: list = field(default_factory=list)   # [{user, accepted, reply}] in order
 
 
 # ---------------------------------------------------------------- probe
@@ -297,6 +350,22 @@ class _Side:
         self.cr = False          # a CR waits for its partner byte (LF, NUL or other)
         self.text_bytes = 0
         self.first = True
+
+
+class _Change:
+    """A password change in progress: the secrets typed so far and what the server said since."""
+
+    __slots__ = ("user", "secrets", "stage", "current_ok", "reply", "verdicts", "verdict_ts", "judged")
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        self.secrets: dict[str, tuple[float, str]] = {}   # kind -> (ts, secret)
+        self.stage = ""                 # the kind of the last secret typed
+        self.current_ok: bool | None = None
+        self.reply = ""                 # server text since the last secret
+        self.verdicts: list[str] = []   # the server's lines that said yes or no
+        self.verdict_ts: float | None = None
+        self.judged = False
 
 
 class TelnetDissector:
@@ -336,6 +405,8 @@ class TelnetDissector:
         self.commands: list[str] = []
         self.commands_capped = False
         self.closed = False
+        self.change: _Change | None = None
+        self.changes: list[dict] = []
 
     # ------------------------------------------------------------ API
     def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]:
@@ -389,6 +460,8 @@ class TelnetDissector:
             self._judge(typing=False, out=out)
         elif self.password is not None and not self.login_done:
             self._credential(None, out)
+        if self.change is not None:
+            self._judge_change(None, ts, out)
         if self.start_ts is None:
             return out
         out.append(TelnetRecord(
@@ -396,7 +469,8 @@ class TelnetDissector:
             terminal_type=self.ttype, window_size=self.naws, terminal_speed=self.tspeed,
             x_display=self.xdisp, environment=list(self.env), options_agreed=list(self.agreed),
             commands=list(self.commands), orig_bytes=self.sides[ORIG].text_bytes,
-            resp_bytes=self.sides[RESP].text_bytes, echo_bytes=self.echo_bytes))
+            resp_bytes=self.sides[RESP].text_bytes, echo_bytes=self.echo_bytes,
+            password_changes=list(self.changes)))
         return out
 
     # ------------------------------------------------------------ NVT parsing
@@ -691,6 +765,8 @@ class TelnetDissector:
                 if self.awaiting:
                     self._judge(typing=True, out=out)
                 prompt = self.line_prompt if self.line else self.tail.rsplit("\n", 1)[-1]
+                if self.change is not None and not self.change.judged:
+                    self._judge_change(prompt, ts, out)
                 out.append(TelnetInput(ts, ORIG, seg, secret=bool(_PASS_PROMPT.search(prompt))))
                 self._typed(seg, ts, out)
             return
@@ -703,6 +779,11 @@ class TelnetDissector:
         self.tail = (self.tail + s)[-PROMPT_TAIL:]
         if self.awaiting:
             self.after_pw = (self.after_pw + s)[-1024:]
+        c = self.change
+        if c is not None:
+            c.reply = (c.reply + s)[-1024:]
+            if c.verdict_ts is None and (_CHG_OK.search(c.reply) or _CHG_FAIL.search(c.reply)):
+                c.verdict_ts = ts
 
     def _strip_echo(self, data: bytes) -> bytes:
         pend = self.pending_echo
@@ -781,8 +862,10 @@ class TelnetDissector:
         text = _txt(clean).strip()
         prompt = self.line_prompt
         self.line_prompt = ""
-        kind = "command"
-        if _PASS_PROMPT.search(prompt):
+        kind = next((k for k, rx in _CHG_PROMPTS if rx.search(prompt)), "command")
+        if kind != "command":
+            self._change_secret(kind, _txt(clean), self.line_ts or ts)
+        elif _PASS_PROMPT.search(prompt):
             kind = "password"            # also su/sudo/enable passwords after the login
         elif self.success is not True and _LOGIN_PROMPT.search(prompt) and text:
             kind = "username"
@@ -831,6 +914,66 @@ class TelnetDissector:
                               or "", secret=self.password or "", kind="password",
                               success=success))
         self.password = None
+
+
+    # ------------------------------------------------------------ password changes
+    def _change_secret(self, kind: str, secret: str, ts: float) -> None:
+        c = self.change
+        if c is None or (kind == "current_password" and "current_password" in c.secrets):
+            m = _CHG_USER.search(self.tail)
+            c = self.change = _Change(m.group(1) if m else (self.user or self.env_user or ""))
+        c.secrets[kind] = (ts, secret)
+        c.stage = kind
+        c.reply = ""
+        c.judged = False
+
+    def _judge_change(self, prompt: str | None, ts: float, out: list[Item]) -> None:
+        """What the server said since the last secret of a password change, read when the user types
+        again (``prompt`` is the line they type at) or when the session ends (``prompt`` None): the
+        change goes on at its next prompt, or it ends with the verdict of the server's reply."""
+        c = self.change
+        c.judged = True
+        c.verdicts += [ln.strip() for ln in c.reply.splitlines() if _CHG_OK.search(ln) or _CHG_FAIL.search(ln)]
+        c.reply = ""
+        nxt = next((k for k, rx in _CHG_PROMPTS if prompt is not None and rx.search(prompt)), None)
+        if nxt == "current_password" and "current_password" in c.secrets:
+            nxt = None                              # a new attempt: this one has ended
+        if nxt is not None:
+            if c.stage == "current_password":
+                c.current_ok = not c.verdicts       # asked for what comes next: the current one was right
+                self._change_credentials(c, None, ("current_password",), out)
+            elif nxt == "new_password" and "new_password" in c.secrets:
+                # asked again for a new password: the one typed was refused (too weak, or mistyped twice)
+                self._change_credentials(c, False, ("new_password", "retyped_password"), out)
+                c.verdicts.clear()
+                c.verdict_ts = None
+            return
+        fail = any(_CHG_FAIL.search(v) for v in c.verdicts)
+        accepted = False if fail else True if c.verdicts else None
+        if c.stage == "current_password":
+            c.current_ok = accepted
+        elif c.current_ok is None and accepted is not None:
+            c.current_ok = True if accepted else None
+        self._change_credentials(c, accepted, ("current_password", "new_password", "retyped_password"), out)
+        reply = " / ".join(c.verdicts)
+        out.append(TelnetPasswordChange(c.verdict_ts if c.verdict_ts is not None else ts, RESP, user=c.user,
+                                        accepted=accepted, reply=reply))
+        self.changes.append({"user": c.user, "accepted": accepted, "reply": reply})
+        self.change = None
+
+    @staticmethod
+    def _change_credentials(c: _Change, accepted: bool | None, kinds: tuple[str, ...], out: list[Item]) -> None:
+        """One credential per secret typed: the current password (valid when the server went on or
+        accepted), the new one (valid when accepted), the retyped one only when it differs (never valid)."""
+        new = c.secrets.get("new_password", (0.0, None))[1]
+        for kind in kinds:
+            got = c.secrets.pop(kind, None)
+            if got is None or (kind == "retyped_password" and got[1] == new):
+                continue
+            success = c.current_ok if kind == "current_password" else \
+                False if kind == "retyped_password" else accepted
+            out.append(Credential(got[0], protocol="telnet", username=c.user, secret=got[1],
+                                  kind="passwd-" + kind.split("_")[0], success=success))
 
 
 _EDIT = re.compile(rb"[\r\n\x08\x7f\x15\x17]")

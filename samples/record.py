@@ -17,7 +17,7 @@ Ground truth never comes from wiretale.  Where a client reports what it received
 script checks it against what it served (an assertion), so a broken server setup stops
 the run rather than writing wrong facts.
 
-Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http telnet tftp snmp]``
+Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http telnet telnet-passwd tftp snmp]``
 (no argument = all).  Nothing is ever sent anywhere but the loopback interface.
 """
 from __future__ import annotations
@@ -1459,9 +1459,8 @@ while True:
 '''
 
 
-@scenario("telnet")
-def record_telnet() -> None:
-    import pexpect
+def start_telnetd(work: str) -> subprocess.Popen:
+    """The Telnet user (password TELNET_PASS, quiet login) and telnetd behind the minimal inetd."""
     if run(["id", TELNET_USER], check=False).returncode != 0:
         run(["useradd", "-m", "-s", "/bin/bash", TELNET_USER])
     run(f"echo '{TELNET_USER}:{TELNET_PASS}' | chpasswd")
@@ -1469,18 +1468,26 @@ def record_telnet() -> None:
     (home / ".hushlogin").write_text("")          # no motd / last-login noise
     (home / ".inputrc").write_text("set enable-bracketed-paste off\n")
     (home / "notes.txt").write_text("hello from the wiretale telnet sample\n")
-    d = fresh(WORK / "telnet")
+    d = fresh(WORK / work)
     (d / "inetd.py").write_text(MINI_INETD)
-    inetd = start([sys.executable, str(d / "inetd.py"), str(TELNET_PORT)], "telnet-inetd")
+    inetd = start([sys.executable, str(d / "inetd.py"), str(TELNET_PORT)], f"{work}-inetd")
     wait_port(TELNET_PORT)
     time.sleep(1)
+    return inetd
+
+
+def type_slowly(child, text: str) -> None:
+    for ch in text:                    # character at a time, as a person types
+        child.send(ch)
+        time.sleep(0.03)
+
+
+@scenario("telnet")
+def record_telnet() -> None:
+    import pexpect
+    inetd = start_telnetd("telnet")
     commands = ["echo wiretale-$((6*7))", "id -un", "cat notes.txt", "exit"]
     outputs = {}
-
-    def type_slowly(child, text: str) -> None:
-        for ch in text:                    # character at a time, as a person types
-            child.send(ch)
-            time.sleep(0.03)
 
     with Capture("telnet.pcap", f"tcp port {TELNET_PORT}") as cap:
         child = pexpect.spawn("telnet", ["127.0.0.1", str(TELNET_PORT)], timeout=20, encoding="utf-8",
@@ -1521,6 +1528,67 @@ def record_telnet() -> None:
         ],
         typed=[TELNET_USER, "wrong-password", TELNET_USER, TELNET_PASS] + commands,
         commands=[{"command": c, "output": outputs.get(c, "")} for c in commands],
+        typing_note="each character is sent on its own (about 30 ms apart) and ends with CR; "
+                    "the server echoes what is typed, except passwords",
+    )
+
+TELNET_NEW_PASS, TELNET_MISTYPED = "Wire-Tale-Chg7", "Wire-Tale-Chg8"
+
+
+@scenario("telnet-passwd")
+def record_telnet_passwd() -> None:
+    """A password change with passwd(1) over Telnet: a wrong current password, then a retyped password that
+    does not match, then a change that succeeds; the server's replies are whatever passwd and PAM say."""
+    import pexpect
+    inetd = start_telnetd("telnet-passwd")
+    attempts = [  # (current, new, retyped)
+        ("not-my-password", None, None),
+        (TELNET_PASS, TELNET_NEW_PASS, TELNET_MISTYPED),
+        (TELNET_PASS, TELNET_NEW_PASS, TELNET_NEW_PASS),
+    ]
+    replies = []
+    with Capture("telnet-passwd.pcap", f"tcp port {TELNET_PORT}") as cap:
+        child = pexpect.spawn("telnet", ["127.0.0.1", str(TELNET_PORT)], timeout=20, encoding="utf-8",
+                              env={"TERM": "vt100", "PATH": os.environ["PATH"], "LANG": "C"})
+        child.expect("login: ")
+        type_slowly(child, TELNET_USER + "\r")
+        child.expect("Password:")
+        type_slowly(child, TELNET_PASS + "\r")
+        child.expect(r"\$ ")
+        for current, new, retyped in attempts:
+            type_slowly(child, "passwd\r")
+            child.expect(r"(?i)current.*password: ")
+            type_slowly(child, current + "\r")
+            if new is not None:
+                child.expect(r"(?i)new password: ")
+                type_slowly(child, new + "\r")
+                child.expect(r"(?i)retype new password: ")
+                type_slowly(child, retyped + "\r")
+            child.expect(r"\$ ")
+            replies.append(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "").strip())
+        type_slowly(child, "exit\r")
+        child.expect(pexpect.EOF)
+    stop(inetd)
+    run(f"echo '{TELNET_USER}:{TELNET_PASS}' | chpasswd")     # the telnet scenario logs in with it
+    assert "updated successfully" in replies[-1], replies
+    changes = [{"user": TELNET_USER, "current": c, "new": n, "retyped": r, "accepted": i == 2,
+                "reply": replies[i].splitlines()[-2]} for i, (c, n, r) in enumerate(attempts)]
+    write_expected(
+        cap, ["telnet"],
+        f"GNU inetutils telnetd on 127.0.0.1:{TELNET_PORT} (as in telnet.pcap); {TELNET_USER} logs in and runs "
+        "passwd three times: a wrong current password, a retyped new password that differs, then a change "
+        "that succeeds. passwd and PAM (pam_unix) answer.",
+        {"debian": pkg_versions("inetutils-telnetd", "inetutils-telnet", "login", "passwd", "bash"),
+         "pip": py_versions("pexpect")},
+        [{"service": "telnet", "software": "inetutils telnetd + /bin/login + passwd", "addr": "127.0.0.1",
+          "port": TELNET_PORT, "transport": "tcp"}],
+        decode_as=[f"tcp.port=={TELNET_PORT},telnet"],
+        credentials=[{"session": 1, "protocol": "telnet", "username": TELNET_USER, "password": TELNET_PASS,
+                      "success": True}],
+        password_changes=changes,
+        typed=[TELNET_USER, TELNET_PASS] + [x for a in attempts for x in ("passwd", *a) if x is not None]
+        + ["exit"],
+        commands=[{"command": "passwd", "output": r} for r in replies],
         typing_note="each character is sent on its own (about 30 ms apart) and ends with CR; "
                     "the server echoes what is typed, except passwords",
     )

@@ -11,7 +11,7 @@ from decoder.model import (
 from dissectors import telnet
 from dissectors.telnet import (
     TelnetCommand, TelnetDissector, TelnetInput, TelnetLine, TelnetNegotiation, TelnetOutput,
-    TelnetRecord, TelnetSubnegotiation, probe,
+    TelnetPasswordChange, TelnetRecord, TelnetSubnegotiation, probe,
 )
 from tests.conversation import C, Gap, S, ctx, of_type, run, run_all_ways
 
@@ -146,6 +146,56 @@ def test_line_mode_login_failure_then_success():
     assert r.commands == ["show version"] and r.login_success is True
     # no remote echo in line mode: the server output is untouched
     assert output(items).startswith(b"Username: Password: \n% Login invalid")
+
+
+LOGGED_IN = [S(b"login: "), C(b"anna\r\n"), S(b"Password: "), C(b"pw0\r\n"), S(b"\r\nanna@h:~$ ")]
+
+
+def _changes(items):
+    return [(e.user, e.accepted) for e in of_type(items, TelnetPasswordChange)]
+
+
+def _creds(items):
+    return [(c.kind, c.username, c.secret, c.success) for c in of_type(items, Credential)]
+
+
+def test_password_change_old_pam_prompts_accepted():
+    """Debian's older passwd: "(current) UNIX password", "Enter/Retype new UNIX password"."""
+    items = run_all_ways(tn(), LOGGED_IN + [
+        C(b"passwd\r\n"), S(b"Changing password for anna.\r\n(current) UNIX password: "), C(b"pw0\r\n"),
+        S(b"\r\nEnter new UNIX password: "), C(b"pw1\r\n"), S(b"\r\nRetype new UNIX password: "),
+        C(b"pw1\r\n"), S(b"\r\npasswd: password updated successfully\r\nanna@h:~$ "), C(b"exit\r\n")])
+    assert _changes(items) == [("anna", True)]
+    assert _creds(items) == [("password", "anna", "pw0", True), ("passwd-current", "anna", "pw0", True),
+                             ("passwd-new", "anna", "pw1", True)]
+    assert [ln.kind for ln in of_type(items, TelnetLine)] == [
+        "username", "password", "command", "current_password", "new_password", "retyped_password", "command"]
+    assert record(items).password_changes == [
+        {"user": "anna", "accepted": True, "reply": "passwd: password updated successfully"}]
+
+
+def test_password_change_weak_new_password_asked_again_then_verdict_at_close():
+    """pam_pwquality refuses a new password and asks again: the refused one is a credential that did
+    not work; the change's verdict comes from the last reply, here cut by the end of the capture."""
+    items = run_all_ways(tn(), LOGGED_IN + [
+        C(b"passwd\r\n"), S(b"Current password: "), C(b"pw0\r\n"), S(b"\r\nNew password: "),
+        C(b"abc\r\n"), S(b"\r\nBAD PASSWORD: The password is shorter than 8 characters\r\nNew password: "),
+        C(b"Long-enough-1\r\n"), S(b"\r\nRetype new password: "), C(b"Long-enough-1\r\n")])
+    assert _changes(items) == [("anna", None)]
+    assert _creds(items)[1:] == [("passwd-current", "anna", "pw0", True), ("passwd-new", "anna", "abc", False),
+                                 ("passwd-new", "anna", "Long-enough-1", None)]
+
+
+def test_root_changes_another_users_password_without_current():
+    items = run_all_ways(tn(), [
+        S(b"root@h:~# "), C(b"passwd bob\r\n"), S(b"New password: "), C(b"b1\r\n"),
+        S(b"\r\nRetype new password: "), C(b"b2\r\n"),
+        S(b"\r\nSorry, passwords do not match.\r\npasswd: Authentication token manipulation error\r\n"
+          b"passwd: password unchanged\r\nroot@h:~# "), C(b"ls\r\n")])
+    assert _changes(items) == [("", False)]
+    assert _creds(items) == [("passwd-new", "", "b1", False), ("passwd-retyped", "", "b2", False)]
+    [e] = of_type(items, TelnetPasswordChange)
+    assert e.reply.startswith("Sorry, passwords do not match. / ") and "b1" not in e.summary()
 
 
 def test_login_failure_at_end_and_unknown_verdict():
