@@ -150,6 +150,16 @@ def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
     return stream, info
 
 
+def check_capture(path: str | Path) -> None:
+    """Raise :class:`CaptureError` (one line) unless ``path`` opens and starts like a pcap or pcapng
+    file (gzip-compressed too). Reads the first bytes only."""
+    src = PcapFileSource(path)
+    try:
+        next(src.each(lambda *rec: None), None)
+    finally:
+        src.close()
+
+
 class _Gunzip(io.RawIOBase):
     """Streaming gzip (RFC 1952, several members too) that keeps everything decompressed before a
     cut or a corrupt byte: ``gzip.GzipFile`` raises at the end of a truncated file and loses the

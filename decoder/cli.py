@@ -11,7 +11,8 @@ Verbs (flags follow tcpdump/tshark habits where they overlap: ``-r``, ``-i``,
 * ``batch PATHS... -o OUT``  many captures, one index (``--rubric R.toml``: and their grades)
 * ``check CAPTURE --rubric R.toml``  grade one capture with a rubric
 
-Errors are one line on stderr, never a traceback (``--debug`` shows it).
+Errors are one line on stderr, never a traceback (``--debug`` shows it). ``read`` of inputs none of
+which is a readable capture writes nothing (OUT is not created).
 Exit codes: 0 success, 1 a capture could not be read at all or nothing in it could be decoded
 (``read``: the reason is on stderr and in ``summary.json``'s ``undecodable``), 2 usage error.
 """
@@ -111,6 +112,8 @@ def cmd_read(args: argparse.Namespace) -> int:
         from decoder.batch import worker_count
 
         args.workers = worker_count(0)
+    if not _readable(paths):
+        return 1                  # said on stderr; nothing written, OUT not created
     out.mkdir(parents=True, exist_ok=True)
     if args.workers > 1:
         return _read_parallel(args, paths, out)
@@ -126,7 +129,7 @@ def cmd_read(args: argparse.Namespace) -> int:
         for w in c["warnings"]:
             print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
     summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables)
-    _print_summary(summary, out)
+    _print_summary(summary, out, html=not args.no_html)
     return _read_status(summary)
 
 
@@ -138,11 +141,40 @@ def _read_status(s: dict) -> int:
     return 1 if s.get("errors") else 0
 
 
-def _print_summary(s: dict, out: Path, how: str = "") -> None:
-    """The one line ``read`` prints when it is done."""
-    print(f"{s['packets']['total']} packets, {s['flows']['total']} flows "
-          f"({', '.join(f'{k} {v}' for k, v in s['sessions'].items()) or 'none'}), "
-          f"{s['files']} files, {s['emails']} e-mails, {len(s['anomalies'])} kinds of anomaly{how} → {out}")
+def _readable(paths: Sequence[str]) -> bool:
+    """Whether at least one input can be read as a capture; when none can, each is said in one line (else
+    the run says it, and records it in ``summary.json``). ``-``, stdin, cannot be checked first."""
+    from decoder.capture import CaptureError, check_capture
+
+    errors = []
+    for p in paths:
+        try:
+            if p != "-":
+                check_capture(p)
+            return True
+        except CaptureError as e:
+            errors.append(str(e))
+    for e in errors:
+        print(f"wiretale: {e}", file=sys.stderr)
+    return False
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 flow``, ``2 flows``, ``1,234 e-mails`` (``many`` when adding an s is wrong)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _print_summary(s: dict, out: Path, how: str = "", html: bool = True) -> None:
+    """What ``read`` prints when it is done: one line of counts, then where to look."""
+    kinds = len(s["anomalies"])
+    sessions = ", ".join(f"{k} {v:,}" for k, v in s["sessions"].items()) or "none"
+    print(f"{plural(s['packets']['total'], 'packet')}, {plural(s['flows']['total'], 'flow')} ({sessions}), "
+          f"{plural(s['files'], 'file')}, {plural(s['emails'], 'e-mail')}, "
+          f"{plural(kinds, 'kind') + ' of anomaly' if kinds else 'no anomalies'}{how}")
+    if html:
+        print(f"open {out / 'index.html'}")
+    else:
+        print(f"tables in {out / 'tables'}, summary in {out / 'summary.json'}")
 
 
 def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int:
@@ -163,7 +195,7 @@ def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int
         raise
     for e in s.get("errors") or []:
         print(f"wiretale: {e}", file=sys.stderr)
-    _print_summary(s, out, f" on {args.workers} workers")
+    _print_summary(s, out, f" on {args.workers} workers", html=not args.no_html)
     return _read_status(s)
 
 
@@ -259,32 +291,64 @@ def cmd_follow(args: argparse.Namespace) -> int:
     color = sys.stdout.isatty() and not args.no_color
     cols = ("\x1b[31m", "\x1b[34m") if color else ("", "")
     reset = "\x1b[0m" if color else ""
+    # without colour (piped, --no-color) each line says who spoke, unless --no-prefix
+    prefixes = ("C: ", "S: ") if (args.prefix if args.prefix is not None else not color) else ("", "")
     print(f"# {conn['uid']} {conn['proto']} {_ep(conn['orig_h'], conn['orig_p'])} -> "
           f"{_ep(conn['resp_h'], conn['resp_p'])} service={conn['service'] or '-'}")
+    last = None               # the side of the line being written, None at a line start
     for c in chunks:
         who = "client" if c.direction == 0 else "server"
+        col, pre = cols[c.direction], prefixes[c.direction]
+        if last is not None and (c.data is None or args.hex or last != c.direction):
+            sys.stdout.write(f"{reset}\n")
+            last = None
         if c.data is None:
-            print(f"{cols[c.direction]}[{c.gap} bytes missing from the {who} here: not in the capture]{reset}")
+            print(f"{col}{pre}[{c.gap} bytes missing from the {who} here: not in the capture]{reset}")
             continue
         if args.hex:
-            print(f"{cols[c.direction]}# {who} frame {c.frame} ({len(c.data)} bytes){reset}")
+            print(f"{col}{pre}# {who} frame {c.frame} ({len(c.data)} bytes){reset}")
             for i in range(0, len(c.data), 16):
                 part = c.data[i:i + 16]
                 asc = "".join(chr(b) if 32 <= b < 127 else "." for b in part)
-                print(f"{cols[c.direction]}{i:08x}  {part.hex(' '):<47}  {asc}{reset}")
-        else:
-            text = c.data.decode("utf-8", "replace").replace("\r\n", "\n")
-            text = "".join(ch if ch in "\n\t" or (ch.isprintable()) else "." for ch in text)
-            sys.stdout.write(f"{cols[c.direction]}{text}{reset}")
-            if not text.endswith("\n"):
-                sys.stdout.write("\n")
+                print(f"{col}{pre}{i:08x}  {part.hex(' '):<47}  {asc}{reset}")
+            continue
+        for piece in escaped(c.data).splitlines(keepends=True):
+            if last is None:
+                sys.stdout.write(f"{col}{pre}")
+            sys.stdout.write(piece.rstrip("\n"))
+            if piece.endswith("\n"):
+                sys.stdout.write(f"{reset}\n")
+                last = None
+            else:
+                last = c.direction
+    if last is not None:
+        sys.stdout.write(f"{reset}\n")
     return 0
 
 
+_TEXT_CONTROLS = frozenset(b"\r\n\t")
+
+
+def escaped(data: bytes) -> str:
+    """Bytes as text for a terminal. Text (valid UTF-8 without control characters other than CR, LF and
+    tab) is kept, CR LF becoming a line end. Anything else — Telnet IAC sequences, DNS messages, binary —
+    is one line with printable ASCII kept and every other byte written ``\\xNN``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(ch.isprintable() or ord(ch) in _TEXT_CONTROLS for ch in text):
+        return text.replace("\r\n", "\n").replace("\r", "\\x0d")
+    return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in data) + "\n"
+
+
 def cmd_interfaces(args: argparse.Namespace) -> int:
-    exe = shutil.which("tshark") or shutil.which("dumpcap")
+    """Capture interfaces, as dumpcap lists them (it runs no extcap plugin); ``--all`` adds tshark's
+    extcap pseudo-interfaces (ciscodump, randpkt, sshdump …), which ``live`` cannot use as they are."""
+    exe = shutil.which("tshark") if args.all else shutil.which("dumpcap")
     if exe is None:
-        raise UsageError("tshark/dumpcap is not installed: install it (Debian: apt-get install tshark)")
+        raise UsageError(f"{'tshark' if args.all else 'dumpcap'} is not installed: install it "
+                         "(Debian: apt-get install tshark)")
     import subprocess
 
     r = subprocess.run([exe, "-D"], capture_output=True, text=True, check=False)
@@ -415,6 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--side", choices=("client", "server", "both"), default="both")
     p.add_argument("--hex", action="store_true", help="hex dump")
     p.add_argument("--no-color", action="store_true")
+    p.add_argument("--prefix", action=argparse.BooleanOptionalAction, default=None,
+                   help="start each line with C: (client) or S: (server); default: on when there are no colours "
+                        "(output piped or --no-color)")
     _common(p)
     p.set_defaults(fn=cmd_follow)
 
@@ -451,8 +518,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(fn=cmd_check)
 
-    p = sub.add_parser("interfaces", help="list capture interfaces", epilog="example:\n  wiretale interfaces\n",
+    p = sub.add_parser("interfaces", help="list capture interfaces",
+                       epilog="examples:\n  wiretale interfaces\n  wiretale interfaces --all\n",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--all", action="store_true",
+                   help="also list tshark's extcap pseudo-interfaces (ciscodump, randpkt, sshdump …)")
     _common(p)
     p.set_defaults(fn=cmd_interfaces)
 
