@@ -620,3 +620,9 @@ def write_grades_csv(rubric: Rubric, grades: Sequence[Grade], path: Path) -> Non
         w.writerow(["capture", *(c.id for c in rubric.checks), "points", "max_points"])
         for g in grades:
             w.writerow([g.capture, *(o.status for o in g.outcomes), fmt_points(g.points), fmt_points(g.max_points)])
+
+
+def schema_markdown() -> str:
+    """The tables a check can query, as docs/COURSEWORK.md lists them (one line per table)."""
+    return "\n".join(f"- **{table}**: " + ", ".join(f"`{c}` {t}" for c, t in cols.items())
+                     for table, cols in schema_types().items()) + "\n"
