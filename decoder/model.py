@@ -29,6 +29,7 @@ import hashlib
 import importlib
 import math
 from datetime import date, datetime, timezone
+from types import MappingProxyType
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Union
 
@@ -37,7 +38,7 @@ __all__ = [
     "Event", "Record", "Anomaly", "Credential",
     "FileOpen", "FileData", "FileGap", "FileClose",
     "Expect", "Confirm", "Violation", "StopParsing",
-    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Secrets",
+    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Secrets", "MIME_LABELS", "describe_object",
     "Item", "make_fuid", "short_uid",
 ]
 
@@ -332,6 +333,33 @@ def short_uid(prefix: str, *parts: object) -> str:
     base64 through binascii (C) — ``base64.b32encode`` is pure Python and was a per-flow cost."""
     h = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=13).digest()
     return prefix + binascii.b2a_base64(h, newline=False)[:17].translate(_UID_CHARS).decode("ascii")
+
+
+#: what a MIME type is, in the words of a caption ("zip archive, 333,580 bytes: notes.zip")
+MIME_LABELS: Mapping[str, str] = MappingProxyType({
+    "application/zip": "zip archive", "application/gzip": "gzip archive", "application/x-bzip2": "bzip2 archive",
+    "application/x-xz": "xz archive", "application/x-7z-compressed": "7-Zip archive",
+    "application/vnd.rar": "RAR archive", "application/x-tar": "tar archive", "application/pdf": "PDF document",
+    "application/x-ole-storage": "Office (OLE) document", "text/rtf": "RTF document",
+    "application/x-executable": "ELF executable", "application/x-dosexec": "Windows executable",
+    "image/png": "PNG image", "image/jpeg": "JPEG image", "image/gif": "GIF image", "image/bmp": "BMP image",
+    "image/webp": "WebP image", "image/svg+xml": "SVG image", "image/x-icon": "icon",
+    "audio/mpeg": "MP3 audio", "audio/ogg": "Ogg audio", "video/mp4": "MP4 video", "font/woff": "WOFF font",
+    "font/woff2": "WOFF2 font", "text/plain": "text", "text/csv": "CSV text", "text/html": "HTML page",
+    "application/json": "JSON", "application/xml": "XML", "text/xml": "XML", "message/rfc822": "e-mail message",
+    "application/octet-stream": "binary data", "application/x-riff": "RIFF media",
+})
+
+
+def describe_object(mime: str | None, size: int | None, name: str | None = None) -> str:
+    """One caption for an object that moved: its kind (from its MIME type, sniffed or declared), its size and
+    the name it had on the wire, e.g. ``zip archive, 333,580 bytes: IP and ICMP Statistics.zip``."""
+    if not size:
+        what = "empty object"
+    else:
+        kind = MIME_LABELS.get((mime or "").split(";")[0].strip().lower()) or (mime or "data of unknown type")
+        what = f"{kind}, {size:,} bytes"
+    return f"{what}: {name}" if name else what
 
 
 def make_fuid(flow_uid: str, handle: str) -> str:

@@ -92,7 +92,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping
 from decoder.model import (
     Anomaly, Confirm, Credential, Direction, Event, Expect,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Item, ORIG, RESP,
-    Record, StopParsing, Transport, Violation,
+    Record, StopParsing, Transport, Violation, describe_object,
 )
 from dissectors._lines import TOO_LONG, LineBuffer
 from dissectors.probes.ftp import (  # noqa: F401 - SPECS and the probe are re-exported
@@ -333,6 +333,7 @@ class FtpDataSummary(Event):
     missing_bytes: int = 0
     gaps: int = 0
     listing_rows: int = 0
+    mime_type: str | None = None     # sniffed from the first bytes of the side that sent most
 
     def summary(self) -> str:
         s = (f"FTP data: {self.orig_bytes} bytes from the opener, {self.resp_bytes} "
@@ -344,7 +345,11 @@ class FtpDataSummary(Event):
         return s
 
     def meaning(self) -> str:
-        return "a file or directory listing sent over an FTP data connection"
+        n = max(self.orig_bytes, self.resp_bytes)
+        if not n:
+            return "an FTP data connection that carried nothing (an empty file or listing)"
+        # the sniffer names text and known magic numbers; anything else is binary data
+        return f"{describe_object(self.mime_type or 'application/octet-stream', n)} over an FTP data connection"
 
 
 # ---------------------------------------------------------------- address parsing
@@ -921,7 +926,7 @@ class _ListingParser:
 
 # ---------------------------------------------------------------- data dissector
 class _Stream:
-    __slots__ = ("handle", "opened", "head", "bytes", "gaps", "missing", "listing", "ts")
+    __slots__ = ("handle", "opened", "head", "bytes", "gaps", "missing", "listing", "ts", "mime")
 
     def __init__(self, handle: str) -> None:
         self.handle = handle
@@ -932,6 +937,7 @@ class _Stream:
         self.missing = 0
         self.listing = _ListingParser()
         self.ts = 0.0
+        self.mime: str | None = None
 
 
 class FtpDataDissector:
@@ -957,8 +963,8 @@ class FtpDataDissector:
         s.opened = True
         head = bytes(s.head)
         s.head.clear()
-        out.append(FileOpen(s.ts, s.handle, "FTP_DATA", mime_type=sniff_mime(head),
-                            direction=d))
+        s.mime = sniff_mime(head)
+        out.append(FileOpen(s.ts, s.handle, "FTP_DATA", mime_type=s.mime, direction=d))
         if head:
             out.append(FileData(s.ts, s.handle, head))
 
@@ -1020,11 +1026,13 @@ class FtpDataDissector:
             rows += s.listing.finish(s.ts, out)
         o = self.streams.get(ORIG)
         r = self.streams.get(RESP)
+        main = r if (r and (not o or r.bytes >= o.bytes)) else o
         out.append(FtpDataSummary(
             ts, RESP if (r and r.bytes) else ORIG, token=self.token, parent_uid=self.parent,
             orig_bytes=o.bytes if o else 0, resp_bytes=r.bytes if r else 0,
             missing_bytes=(o.missing if o else 0) + (r.missing if r else 0),
-            gaps=(o.gaps if o else 0) + (r.gaps if r else 0), listing_rows=rows))
+            gaps=(o.gaps if o else 0) + (r.gaps if r else 0), listing_rows=rows,
+            mime_type=main.mime if main else None))
         return out
 
 

@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from decoder.model import utc_text
+from decoder.model import describe_object, utc_text
 from reports import _meanings
 from reports.collect import EVENT_TICKS, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
 
@@ -61,6 +61,7 @@ COLORS = {
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
 ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials", "comments")
+_TRANSFER_ENDS = ("FtpDataSummary", "TftpTransferEnd")   # events whose meaning is the transfer's caption
 SECRET_COLUMNS = frozenset({"password", "secret", "pass", "passwd"})
 MASK = "••••••"
 
@@ -553,12 +554,38 @@ class _Report:
                     return not dc["passive"]
         return False
 
+    def transfer_caption(self, uid: str, control_uid: str, g: SessionGroup) -> str:
+        """What a transfer moved, from the ``files`` row of flow ``uid`` and, for FTP, the command of
+        ``control_uid`` that used it: "zip archive, 333,580 bytes: IP and ICMP Statistics.zip", or
+        "directory listing (LIST -a), 193 bytes"; empty when no object was kept."""
+        files = [f for f in g.get("files", uid) if not f.get("parent_fuid")]
+        if not files:
+            return ""
+        f = max(files, key=lambda r: r.get("seen_bytes") or 0)
+        size = f.get("seen_bytes") or 0
+        cmd = next((r for r in g.get("ftp", control_uid)
+                    if isinstance(r.get("data_channel"), dict) and r["data_channel"].get("uid") == uid), None)
+        if cmd is not None and cmd.get("command") in ("LIST", "NLST", "MLSD"):
+            arg = f" {cmd['arg']}" if cmd.get("arg") else ""
+            cap = f"directory listing ({cmd['command']}{arg}), {size:,} bytes"
+        else:
+            cap = describe_object(f.get("sniffed_mime_type") or f.get("mime_type"), size, f.get("filename"))
+        if f.get("complete") is False:
+            cap += f" (incomplete: {f.get('close_reason') or 'bytes missing'})"
+        return cap
+
     def ladder(self, c: dict, g: SessionGroup, kids: list[dict]) -> dict:
         uid = c["uid"]
         items = []   # (ts, side_from_left: bool, text, meaning, frame, child uid or None, kind)
+        own_caption = None
         for e in g.get("timeline", uid):
+            meaning = e.get("meaning") or ""
+            if e.get("kind") in _TRANSFER_ENDS:     # a transfer on the request's own flow (TFTP from port 69)
+                if own_caption is None:
+                    own_caption = self.transfer_caption(uid, c.get("parent_uid") or uid, g)
+                meaning = own_caption or meaning
             items.append({"ts": e.get("ts") or 0, "ltr": e.get("direction") == "orig",
-                          "text": self.masker.text(e.get("summary") or ""), "meaning": e.get("meaning") or "",
+                          "text": self.masker.text(e.get("summary") or ""), "meaning": meaning,
                           "frame": e.get("frame"), "child": None, "kind": e.get("kind") or "",
                           "dir": e.get("direction")})
         for ch in kids:
@@ -574,16 +601,22 @@ class _Report:
                               "" if seen_open else "; the capture began after its SYNs, so who opened it is "
                                                    "taken from the announcement"),
                           "frame": ch.get("first_frame"), "dir": "orig"})
+            caption = self.transfer_caption(cu, uid, g)
             for e in g.get("timeline", cu):
                 ltr = (e.get("direction") == "orig") != flipped
+                meaning = e.get("meaning") or ""
+                if caption and e.get("kind") in _TRANSFER_ENDS:
+                    meaning = caption
                 items.append({"ts": e.get("ts") or 0, "ltr": ltr, "child": cu, "kind": e.get("kind") or "",
-                              "text": self.masker.text(e.get("summary") or ""), "meaning": e.get("meaning") or "",
+                              "text": self.masker.text(e.get("summary") or ""), "meaning": meaning,
                               "frame": e.get("frame"), "dir": e.get("direction")})
             end = (ch.get("ts") or 0) + (ch.get("duration") or 0)
             items.append({"ts": end, "ltr": opener_ltr, "child": cu, "kind": "close",
                           "text": f"{svc} connection ends: {_fmt_num(ch.get('orig_bytes') or 0)} B → / "
                                   f"{_fmt_num(ch.get('resp_bytes') or 0)} B ← ({ch.get('conn_state') or ''})",
-                          "meaning": "the data connection is over", "frame": ch.get("last_frame"), "dir": "orig"})
+                          "meaning": f"the data connection is over: {caption}" if caption else
+                                     "the data connection is over",
+                          "frame": ch.get("last_frame"), "dir": "orig"})
         for n in g.get("comments", uid):    # pcapng packet comments, at their packet
             items.append({"ts": n.get("ts") or 0, "ltr": True, "child": None, "kind": "comment", "dir": None,
                           "text": n.get("text") or "", "meaning": "", "frame": n.get("frame"), "comment": True})

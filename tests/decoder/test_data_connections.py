@@ -93,8 +93,8 @@ def test_data_connections_without_their_handshake(tmp_path):
         assert digest in lf and lf[digest]["filename"] == name
 
 
-def _ftp_capture(path: Path, final: bytes, data: bytes, announce: bytes = b"") -> None:
-    """A passive STOR of up.bin: ``data`` crosses the data connection, then the server says ``final``."""
+def _ftp_capture(path: Path, final: bytes, data: bytes, announce: bytes = b"", name: bytes = b"up.bin") -> None:
+    """A passive STOR of ``name``: ``data`` crosses the data connection, then the server says ``final``."""
     ctl = Conn(("10.0.0.1", 40000), ("10.0.0.2", 21))
     dat = Conn(("10.0.0.1", 40001), ("10.0.0.2", 50000), cisn=7000, sisn=9000)
     pkts = ctl.handshake()
@@ -103,7 +103,7 @@ def _ftp_capture(path: Path, final: bytes, data: bytes, announce: bytes = b"") -
              ctl.server(b"200 binary\r\n"), ctl.client(b"PASV\r\n"),
              ctl.server(b"227 Entering Passive Mode (10,0,0,2,195,80).\r\n")]
     pkts += dat.handshake()
-    pkts += [ctl.client(b"STOR up.bin\r\n"), ctl.server(b"150 Ok to send data" + announce + b".\r\n")]
+    pkts += [ctl.client(b"STOR " + name + b"\r\n"), ctl.server(b"150 Ok to send data" + announce + b".\r\n")]
     pkts += [dat.client(data[i:i + 256]) for i in range(0, len(data), 256)]
     pkts += dat.close()
     if final:            # else the capture ends before the server's verdict

@@ -1,0 +1,56 @@
+"""Transfer captions say what moved (issue 23): kind (sniffed), size and the name on the wire, on the ladder
+of the control session, read in headless Chromium.
+
+* a real zip archive (made with :mod:`zipfile`) stored over a crafted FTP session: "zip archive, N bytes: up.zip";
+* samples/ftp.pcap: listings are "directory listing (LIST), 193 bytes", a fetched binary file
+  "binary data, 65,536 bytes: report.bin";
+* samples/tftp.pcap: "text, 39 bytes: hello.txt" on the request's ladder.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+
+from decoder.model import describe_object
+from tests.conftest import SAMPLES
+from tests.decoder.test_data_connections import _ftp_capture
+from tests.reports.conftest import render
+
+
+def _ladder_text(page, out, uid: str) -> str:
+    pg = page.open(out / "sessions" / f"{uid}.html")
+    return pg.locator("#ladder-svg").text_content()
+
+
+def test_describe_object():
+    assert describe_object("application/zip", 333580, "IP and ICMP Statistics.zip") == \
+        "zip archive, 333,580 bytes: IP and ICMP Statistics.zip"
+    assert describe_object("application/x-unheard-of", 5) == "application/x-unheard-of, 5 bytes"
+    assert describe_object(None, 0, "empty.txt") == "empty object: empty.txt"
+
+
+def test_ladder_captions(page, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("secret.txt", "the flag is here\n" * 20)
+    payload = buf.getvalue()
+    cap = tmp_path / "stor-zip.pcap"
+    _ftp_capture(cap, b"226 Transfer complete.\r\n", payload, name=b"up.zip")
+    a = render(cap, tmp_path / "zip")
+    ctrl = next(c["uid"] for c in a.rows["conn"] if c["service"] == "ftp")
+    text = _ladder_text(page, tmp_path / "zip", ctrl)
+    assert f"zip archive, {len(payload):,} bytes: up.zip" in text
+    assert "a file or directory listing" not in text
+
+    a = render(SAMPLES / "ftp.pcap", tmp_path / "ftp")
+    ctrl = next(c["uid"] for c in a.rows["conn"] if c["service"] == "ftp" and
+                sum(k["parent_uid"] == c["uid"] for k in a.rows["conn"]) == 8)
+    text = _ladder_text(page, tmp_path / "ftp", ctrl)
+    for want in ("directory listing (LIST), 193 bytes", "directory listing (NLST), 28 bytes",
+                 "binary data, 65,536 bytes: report.bin", "text, 3,551 bytes: notes.txt"):
+        assert want in text
+
+    a = render(SAMPLES / "tftp.pcap", tmp_path / "tftp")
+    req = next(r["uid"] for r in a.rows["tftp"] if r["fname"] == "hello.txt")
+    assert "text, 39 bytes: hello.txt" in _ladder_text(page, tmp_path / "tftp", req)
+    assert page.errors() == []
