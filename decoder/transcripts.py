@@ -4,8 +4,9 @@
 ``direction (1 byte), kind (1 byte: 0 data, 1 gap), ts (float64), frame (uint32),
 length (uint32)`` followed by ``length`` data bytes for data records (big
 endian). At most ``limits.max_transcript`` bytes per direction are kept; a
-final record of kind 2 says how many bytes were left out. The HTML report and
-tools read them with :func:`read_transcript`; nothing here is held in memory
+final record of kind 2 says how many bytes were left out. The HTML report reads
+the first part of each direction with :func:`read_transcript_head`, tools all of it
+with :func:`read_transcript`; nothing here is held in memory
 beyond one open flow's capped buffer.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ class TranscriptChunk:
     kind: int          # 0 data, 1 gap, 2 truncated (length = bytes left out)
     ts: float
     frame: int
-    length: int
+    length: int        # bytes of the chunk (``data`` may hold fewer: read_transcript_head cuts)
     data: bytes = b""
 
 
@@ -63,6 +64,31 @@ class TranscriptBuffer:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as fh:
             fh.write(b"".join(self.parts))
+
+
+def read_transcript_head(path: str | Path, per_direction: int) -> list[TranscriptChunk]:
+    """The chunks of a transcript with at most ``per_direction`` data bytes of each direction (the
+    chunk that crosses the bound is cut); gap and truncation records are all kept. The data past the
+    bound is skipped on disk, not read, so a page's cost does not follow the session's size."""
+    out: list[TranscriptChunk] = []
+    kept = [0, 0]
+    with open(path, "rb") as fh:
+        while True:
+            head = fh.read(_REC.size)
+            if len(head) < _REC.size:
+                break
+            d, kind, ts, frame, length = _REC.unpack(head)
+            if kind != 0:
+                out.append(TranscriptChunk(d, kind, ts, frame, length))
+                continue
+            want = min(length, max(per_direction - kept[d & 1], 0))
+            data = fh.read(want) if want else b""
+            if length > want:
+                fh.seek(length - want, 1)
+            if want:
+                kept[d & 1] += len(data)
+                out.append(TranscriptChunk(d, 0, ts, frame, length, data))
+    return out
 
 
 def read_transcript(path: str | Path) -> list[TranscriptChunk]:

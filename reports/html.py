@@ -48,8 +48,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
 LADDER_EVENTS = 300         # arrows on a ladder diagram
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
-RAW_BYTES = 64 * 1024       # raw text view per session page
-HEX_BYTES = 16 * 1024       # hex view per session page
+VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text and hex views
 FIELD_ROWS = 200            # rows per protocol table on a session page
 REPLAY_BYTES = 256 * 1024   # Telnet replay text
 HOST_ROWS = 200
@@ -241,18 +240,28 @@ def _apply_ranges(data: bytes, start: int, ranges: list[tuple[int, int]]) -> byt
 
 
 # ---------------------------------------------------------------------------- transcripts
-def _load_transcript(out_dir: Path | None, streams: Any, uid: str) -> tuple[list, str]:
-    """The flow's chunks as (direction, kind, ts, frame, length, data) and where they came from:
+def _load_transcript(out_dir: Path | None, streams: Any, uid: str, per_direction: int) -> tuple[list, str]:
+    """The flow's chunks as (direction, kind, ts, frame, length, data), with at most ``per_direction``
+    data bytes of each direction (``length`` is the whole chunk's), and where they came from:
     ``OUT/streams/<uid>.bin`` when the engine wrote it, else the engine's in-memory ``streams``."""
     if out_dir is not None:
         p = Path(out_dir) / "streams" / f"{uid}.bin"
         if p.is_file():
-            from decoder.transcripts import read_transcript
-            return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data) for c in read_transcript(p)], "transcript"
+            from decoder.transcripts import read_transcript_head
+            return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data)
+                    for c in read_transcript_head(p, per_direction)], "transcript"
     streams = streams or {}
     if uid in streams:
-        return [(c.direction, 0 if c.data is not None else 1, c.ts, c.frame,
-                 len(c.data) if c.data is not None else c.gap, c.data or b"") for c in streams[uid]], "memory"
+        out, kept = [], [0, 0]
+        for c in streams[uid]:
+            if c.data is None:
+                out.append((c.direction, 1, c.ts, c.frame, c.gap, b""))
+                continue
+            piece = c.data[:max(per_direction - kept[c.direction], 0)]
+            if piece:
+                kept[c.direction] += len(piece)
+                out.append((c.direction, 0, c.ts, c.frame, len(c.data), piece))
+        return out, "memory"
     return [], ""
 
 
@@ -326,6 +335,9 @@ class _Report:
         self.by_uid = col.by_uid
         self.creds = col.creds
         self.masker = Masker(self.creds, show_secrets)
+        for e in self.conn:     # a session that carried no application data gets no page of its own
+            e["page"] = bool(e.get("orig_bytes") or e.get("resp_bytes") or col.events[e["uid"]])
+        self.pages = {e["uid"] for e in self.conn if e["page"]}
         self.children: dict[str, list[dict]] = defaultdict(list)
         for c in self.conn:
             p = c.get("parent_uid")
@@ -482,6 +494,8 @@ class _Report:
         stpl = self.env.get_template("session.html")
         for g in self.col.groups():
             for c in g.conns:
+                if c["uid"] not in self.pages:
+                    continue
                 try:
                     html = stpl.render(**self.session_context(c, g))
                 except Exception as e:  # one bad session must not lose the report
@@ -495,7 +509,7 @@ class _Report:
         emails = self.col.index_rows["emails"]
         dns = self.col.index_rows["dns"]
         http = self.col.index_rows["http"]
-        n = self.col.counts
+        counts = self.col.counts
         creds = self.cred_rows(self.creds)
         pk = s.get("packets", {})
         kinds = [{"kind": k, "count": v, "explanation": _meanings.explain_packet_kind(k)}
@@ -514,15 +528,15 @@ class _Report:
             "summary": s, "captures": caps, "t0": self.t0, "t1": self.t1, "mix": self.protocol_mix(),
             "hosts": hosts, "pairs": pairs, "n_hosts": nh, "n_pairs": np_,
             "creds": creds[:TABLE_ROWS], "n_creds": len(creds),
-            "files": files[:TABLE_ROWS], "n_files": n["files"],
-            "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": n["emails"],
-            "dns": dns[:TABLE_ROWS], "n_dns": n["dns"],
-            "http": [self.masked_row(h) for h in http[:TABLE_ROWS]], "n_http": n["http"],
-            "anomalies": self.anomaly_groups(), "n_anomalies": n["anomalies"],
+            "files": files[:TABLE_ROWS], "n_files": counts["files"],
+            "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": counts["emails"],
+            "dns": dns[:TABLE_ROWS], "n_dns": counts["dns"],
+            "http": [self.masked_row(h) for h in http[:TABLE_ROWS]], "n_http": counts["http"],
+            "anomalies": self.anomaly_groups(), "n_anomalies": counts["anomalies"],
             "comments": [dict(r, at=_rel(r["ts"] - self.t0) if r.get("ts") is not None else "")
-                         for r in self.col.index_rows["comments"]], "n_comments": n["comments"],
+                         for r in self.col.index_rows["comments"]], "n_comments": counts["comments"],
             "kinds": kinds, "packets": pk, "limits_hit": limits_hit, "limits": limits,
-            "errors": s.get("errors") or [], "by_uid": self.by_uid, "table_rows": TABLE_ROWS,
+            "errors": s.get("errors") or [], "by_uid": self.by_uid, "with_page": self.pages, "table_rows": TABLE_ROWS,
             "colors": COLORS, "other_color": OTHER_COLOR,
         }
 
@@ -711,15 +725,14 @@ class _Report:
         return n
 
     def raw_view(self, c: dict, chunks: list) -> dict:
-        data_chunks = [x for x in chunks if x[1] == 0]
-        # masks per direction on the concatenated stream
-        blobs = [b"".join(x[5] for x in data_chunks if x[0] == d) for d in (0, 1)]
+        """The text and hex views: the first :data:`VIEW_BYTES` of each direction (``chunks`` hold no
+        more), masked. The hex view is drawn by the page's script from the same bytes (base64), which
+        keeps the page about a third of the size a server-drawn hex dump would take."""
+        blobs = [b"".join(x[5] for x in chunks if x[0] == d and x[1] == 0) for d in (0, 1)]
         ranges = [self.masker.ranges(b) for b in blobs]
         pos = [0, 0]
         start = c.get("ts") or 0
-        raw, hexrows = [], []
-        shown = hexshown = 0
-        total = sum(len(b) for b in blobs)
+        raw = []
         for d, kind, ts, frame, length, data in chunks:
             if kind == 1:
                 raw.append({"dir": d, "gap": length, "ts": _rel(ts - start), "frame": frame, "text": ""})
@@ -728,42 +741,13 @@ class _Report:
                 continue
             masked = _apply_ranges(data, pos[d], ranges[d])
             pos[d] += len(data)
-            if shown < RAW_BYTES:
-                piece = masked[:RAW_BYTES - shown]
-                shown += len(piece)
-                raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame,
-                            "text": printable(piece), "len": len(data), "cut": len(piece) < len(data)})
-            if hexshown < HEX_BYTES:
-                piece = masked[:HEX_BYTES - hexshown]
-                lines = []
-                for i in range(0, len(piece), 16):
-                    row = piece[i:i + 16]
-                    lines.append(f"{i:08x}  {row[:8].hex(' '):<23}  {row[8:].hex(' '):<23}  "
-                                 + "".join(chr(b) if 32 <= b < 127 else "." for b in row))
-                hexrows.append({"dir": d, "ts": _rel(ts - start), "frame": frame, "text": "\n".join(lines),
-                                "len": len(data)})
-                hexshown += len(piece)
-        truncated = shown < total or hexshown < total
-        return {"raw": raw, "hex": hexrows, "total": total, "shown": shown, "hexshown": hexshown,
-                "truncated": truncated, "blobs": blobs, "ranges": ranges}
-
-    def write_raw_file(self, c: dict, chunks: list, rv: dict) -> str:
-        """The whole (masked) transcript as text when the page shows only its start."""
-        pos = [0, 0]
-        start = c.get("ts") or 0
-        parts = []
-        for d, kind, ts, frame, length, data in chunks:
-            who = "client" if d == 0 else "server"
-            if kind == 1:
-                parts.append(f"\n--- {_rel(ts - start)} frame {frame}: {length} bytes missing ({who}) ---\n")
-            elif kind == 0:
-                m = _apply_ranges(data, pos[d], rv["ranges"][d])
-                pos[d] += len(data)
-                parts.append(f"\n--- {_rel(ts - start)} frame {frame} {who} {len(data)} bytes ---\n")
-                parts.append(printable(m))
-        name = f"{c['uid']}.txt"
-        (self.out / "sessions" / name).write_text("".join(parts), encoding="utf-8")
-        return name
+            raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame, "text": printable(masked),
+                        "len": length, "cut": len(data) < length,
+                        "b64": base64.b64encode(masked).decode("ascii")})
+        total = [int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)]
+        shown = [len(b) for b in blobs]
+        return {"raw": raw, "shown": shown, "total": total, "bound": VIEW_BYTES,
+                "truncated": any(t > s_ for t, s_ in zip(total, shown))}
 
     def fields(self, uid: str, g: SessionGroup) -> list[dict]:
         out = []
@@ -820,9 +804,9 @@ class _Report:
 
     def session_context(self, c: dict, g: SessionGroup) -> dict:
         uid = c["uid"]
-        chunks, source = _load_transcript(self.out_dir, self.streams, uid)
+        chunks, source = _load_transcript(self.out_dir, self.streams, uid, VIEW_BYTES)
         rv = self.raw_view(c, chunks)
-        raw_file = self.write_raw_file(c, chunks, rv) if rv["truncated"] else ""
+        raw_file = f"../streams/{uid}.bin" if source == "transcript" else ""
         events = g.get("timeline", uid)
         start = c.get("ts") or 0
         trans = []
@@ -848,8 +832,9 @@ class _Report:
                                explanation=_meanings.explain_anomaly(a.get("name") or ""))
                           for a in g.get("anomalies", uid)],
             "n_anomalies": g.count("anomalies", uid),
-            "parent": parent, "kids": kids, "replay": self.replay(c, g),
-            "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS},
+            "parent": parent, "kids": kids, "with_page": self.pages, "replay": self.replay(c, g),
+            "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS,
+                                                  "transcript": (self.summary.get("limits") or {}).get("max_transcript") or 0},
             "colors": COLORS,
         }
 

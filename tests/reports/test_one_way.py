@@ -41,3 +41,77 @@ def test_timeline_rows_carry_the_event_fields():
     assert neg and all(set(r["fields"]) == {"verb", "option", "name"} for r in neg)
     assert any(r["fields"]["verb"] == "WILL" and r["fields"]["option"] == 1 and r["direction"] == "resp"
                and r["summary"] == "server WILL ECHO" for r in neg)
+
+
+# ----------------------------------------------------------------------------- bounded session pages
+def _big_http(path: Path, body_len: int = 50_000) -> None:
+    from tests.builders import Conn, write_pcap
+
+    c = Conn(c=("198.51.100.7", 41000), s=("203.0.113.80", 80))
+    pk = c.handshake()
+    pk.append(c.client(b"GET /big HTTP/1.1\r\nHost: www.example.test\r\n\r\n"))
+    body = bytes(range(256)) * (body_len // 256)
+    msg = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    for i in range(0, len(msg), 1400):
+        pk.append(c.server(msg[i:i + 1400]))
+    pk.extend(c.close())
+    write_pcap(path, pk)
+
+
+def test_session_page_shows_a_bounded_start_of_each_direction(tmp_path):
+    import html
+    import re
+
+    from reports.html import VIEW_BYTES
+    from tests.reports.conftest import render
+
+    cap = tmp_path / "big.pcap"
+    _big_http(cap)
+    out = tmp_path / "out"
+    a = render(cap, out)
+    [conn] = a.rows["conn"]
+    page = (out / "sessions" / f"{conn['uid']}.html").read_text(encoding="utf-8")
+    assert conn["resp_bytes"] > 10 * VIEW_BYTES
+    assert f"of the {conn['resp_bytes'] / 1024:.1f} KiB the server sent" in page
+    assert f'href="../streams/{conn["uid"]}.bin"' in page and (out / "streams" / f"{conn['uid']}.bin").is_file()
+    assert f"wiretale follow CAPTURE {conn['uid']} --raw" in page
+    import base64
+    shown = sum(len(base64.b64decode(b)) for b in re.findall(r'data-b64="([^"]*)"', page))
+    assert shown == min(conn["orig_bytes"], VIEW_BYTES) + VIEW_BYTES
+    text = html.unescape("".join(re.findall(r'<div class="chunk d1">.*?<pre>(.*?)</pre>', page, re.S)))
+    assert text.startswith("HTTP/1.1 200 OK") and len(text) < 4 * VIEW_BYTES
+    assert len(page) < 60_000
+
+
+def test_sessions_without_application_data_get_no_page(tmp_path):
+    from tests.reports.conftest import render
+    from tests.reports.scale_captures import write_scan
+
+    cap = tmp_path / "scan.pcap"
+    write_scan(cap, hosts=1, ports=5)
+    out = tmp_path / "out"
+    a = render(cap, out)
+    empty = {c["uid"] for c in a.rows["conn"] if not (c["orig_bytes"] or c["resp_bytes"])}
+    pages = {p.stem for p in (out / "sessions").glob("*.html")}
+    assert len(empty) == 5 and len(a.rows["conn"]) == 7
+    assert pages == {c["uid"] for c in a.rows["conn"]} - empty
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for u in empty:
+        assert u in index and f"sessions/{u}.html" not in index
+
+
+def test_browser_hex_view_is_drawn_from_the_shown_bytes(page, tmp_path):
+    from tests.reports.conftest import render
+
+    cap = tmp_path / "big.pcap"
+    _big_http(cap, body_len=5000)
+    out = tmp_path / "out"
+    a = render(cap, out)
+    pg = page.open(out / "sessions" / f"{a.rows['conn'][0]['uid']}.html")
+    assert pg.locator("#hexview pre.hex").first.inner_text() == ""
+    pg.click("#hexview summary")
+    first = pg.locator("#hexview pre.hex").first.inner_text()
+    assert first.startswith("00000000  47 45 54 20 2f 62 69 67")       # "GET /big"
+    server = pg.locator("#hexview .chunk.d1 pre.hex").first.inner_text()
+    assert server.startswith("00000000  48 54 54 50 2f 31 2e 31")      # "HTTP/1.1"
+    assert page.errors() == []
