@@ -388,9 +388,12 @@ class FlowContext:
     secrets: Secrets | None = None     # for dissectors that decrypt (TLS)
     starttls: str = ""                 # the spec whose STARTTLS (STLS, AUTH TLS) handed this flow to TLS
     decrypted: bool = False            # this dissector is fed plaintext decrypted from TLS
+    # the items of a dissector run inside another (the protocol inside TLS) reach the engine with this
+    # prefix on their object handles, so they never meet the outer part's (STARTTLS: the clear part)
+    handle_prefix: str = ""
 
     def fuid(self, handle: str) -> str:
-        return make_fuid(self.uid, handle)
+        return make_fuid(self.uid, self.handle_prefix + handle)
 
 
 class Dissector(Protocol):

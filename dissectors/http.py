@@ -346,6 +346,7 @@ class HttpTransaction(Record):
     request_end_ts: float | None = None
     response_ts: float | None = None                       # first byte of the response
     response_end_ts: float | None = None
+    stream_id: int | None = None                           # HTTP/2 (dissectors.http2): the stream; None in HTTP/1.x
 
 
 # ---------------------------------------------------------------- parser state

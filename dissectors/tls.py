@@ -147,6 +147,7 @@ class _Dir:
     app_seen: bool = False
 
 
+_PREFIX = "tls:"   # the inner protocol's object handles (FlowContext.handle_prefix)
 _MAX_HS = 4   # × Limits.max_header_block: a handshake message larger than this is not reassembled
 
 
@@ -477,7 +478,8 @@ class TlsDissector:
                                "it is counted, not decoded", d))
             return
         self.inner_name = spec.service_name
-        self.inner = spec.factory(dataclasses.replace(self.ctx, starttls="", decrypted=True))
+        self.inner = spec.factory(dataclasses.replace(self.ctx, starttls="", decrypted=True,
+                                                      handle_prefix=self.ctx.handle_prefix + _PREFIX))
 
     def _inner_call(self, out: list, what: str, d: Direction, x: Any, ts: float) -> None:
         inner = self.inner
@@ -496,7 +498,7 @@ class TlsDissector:
                 return
             if isinstance(it, (FileOpen, FileData, FileGap, FileClose)):
                 # the inner dissector's handles are its own; keep them apart from the clear part's
-                it = dataclasses.replace(it, handle="tls:" + it.handle)
+                it = dataclasses.replace(it, handle=_PREFIX + it.handle)
             out.append(it)
 
     # ------------------------------------------------------------ the row

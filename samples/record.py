@@ -17,7 +17,7 @@ Ground truth never comes from wiretale.  Where a client reports what it received
 script checks it against what it served (an assertion), so a broken server setup stops
 the run rather than writing wrong facts.
 
-Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http telnet telnet-passwd tftp snmp]``
+Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http https telnet telnet-passwd tftp snmp]``
 (no argument = all).  Nothing is ever sent anywhere but the loopback interface.
 """
 from __future__ import annotations
@@ -1248,6 +1248,26 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 '''
 
 
+def nginx_prelude(d: Path, log: str) -> str:
+    """The start of an nginx.conf run by hand in ``d`` (pid, logs and temp paths there), up to inside
+    ``http {``: the caller adds its own directives, servers and the closing brace."""
+    return f"""
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {LOG}/{log}-error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log {LOG}/{log}-access.log;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+"""
+
+
 @scenario("http")
 def record_http() -> None:
     import urllib.request
@@ -1272,20 +1292,7 @@ def record_http() -> None:
         os.utime(www / name, (HTTP_MTIME, HTTP_MTIME))
     crypt = run(["openssl", "passwd", "-apr1", HTTP_PASS]).stdout.strip()
     (d / "htpasswd").write_text(f"{HTTP_USER}:{crypt}\n")
-    (d / "nginx.conf").write_text(f"""
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {LOG}/nginx-error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {LOG}/nginx-access.log;
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    client_body_temp_path {d}/tmp/body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
+    (d / "nginx.conf").write_text(nginx_prelude(d, "nginx") + f"""
     keepalive_requests 100;
     gzip on;
     gzip_types text/plain text/css application/json;
@@ -1435,6 +1442,130 @@ http {{
         requests=requests, credentials=creds,
         sessions_note="a session is one client command; curl reuses one connection per command",
     )
+
+# --------------------------------------------------------------------------- HTTPS (nginx, TLS 1.2/1.3, HTTP/2)
+
+HTTPS_PORT = 10443
+
+
+@scenario("https")
+def record_https() -> None:
+    """nginx with TLS 1.2 and 1.3 and HTTP/2; curl (and openssl s_client for a MAC-then-encrypt CBC
+    session) with SSLKEYLOGFILE, one TLS connection per line of SESSIONS, keys in samples/keys/https.keylog."""
+    d = fresh(WORK / "https")
+    www = d / "www"
+    (www / "files").mkdir(parents=True)
+    (d / "tmp").mkdir()
+    files = {
+        "index.html": ("<!doctype html>\n<html><head><title>wiretale over TLS</title></head>\n<body><h1>wiretale "
+                       "sample site over TLS</h1>\n<pre>" + seeded_text("https-index", 12) + "</pre></body></html>\n"
+                       ).encode(),
+        "style.css": b"body { font-family: serif; }\nh1 { color: #036; }\n",
+        "robots.txt": b"User-agent: *\nDisallow:\n",
+        "notes.txt": seeded_text("https-notes", 120).encode(),
+        "files/data.bin": seeded_bytes("https-data.bin", 60000),
+    }
+    for name, data in files.items():
+        (www / name).write_bytes(data)
+        os.utime(www / name, (HTTP_MTIME, HTTP_MTIME))
+    cert, key = make_cert(d, "www.example.test")
+    (d / "nginx.conf").write_text(nginx_prelude(d, "nginx-https") + f"""
+    gzip on;
+    gzip_types text/plain text/css;
+    gzip_min_length 256;
+    ssl_session_tickets off;
+    server {{
+        listen 127.0.0.1:{HTTPS_PORT} ssl http2;
+        server_name www.example.test;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ALL:@SECLEVEL=0;
+        root {www};
+        location = /form {{ return 200 "form received\\n"; }}
+    }}
+}}
+""")
+    run(["nginx", "-t", "-c", str(d / "nginx.conf")])
+    start(["nginx", "-c", str(d / "nginx.conf"), "-g", "daemon off;"], "nginx-https")
+    wait_port(HTTPS_PORT)
+    KEYS.mkdir(exist_ok=True)
+    keylog = KEYS / "https.keylog"
+    if keylog.exists():
+        keylog.unlink()
+    env = dict(os.environ, SSLKEYLOGFILE=str(keylog))
+    base = f"https://www.example.test:{HTTPS_PORT}"
+    resolve = f"www.example.test:{HTTPS_PORT}:127.0.0.1"
+    out = fresh(WORK / "https-out")
+    sessions: list[dict] = []
+    requests: list[dict] = []
+    form = "name=alice&note=" + "x" * 300
+
+    def curl(n: int, tls: list[str], http: str, paths: list[str], expect: list[int], *extra: str,
+             method: str = "GET", note: str = "") -> None:
+        outs = [out / f"s{n}-{i}.body" for i in range(len(paths))]
+        cmd = ["curl", "-sS", "-k", "--resolve", resolve, http, *tls, *extra,
+               "-w", "%{http_code} %{http_version} %{num_connects}\\n"]
+        for p, o in zip(paths, outs):
+            cmd += ["-o", str(o), base + p]
+        res = run(cmd, env=env).stdout.split()
+        codes = [int(c) for c in res[0::3]]
+        assert codes == expect, (cmd, res)
+        assert sum(int(c) for c in res[2::3]) == 1, ("one TLS connection per session", res)
+        for p, o, c in zip(paths, outs, codes):
+            body = o.read_bytes() if o.exists() else b""
+            if c == 200 and method == "GET":
+                assert body == files[p.lstrip("/")], p
+            requests.append({"session": n, "client": "curl", "method": method, "url": base + p, "status": c,
+                             "http_version": res[1], "response_body_size": len(body),
+                             "response_body_sha256": sha256(body), "note": note})
+
+    with Capture("https.pcap", f"tcp port {HTTPS_PORT}") as cap:
+        curl(1, ["--tlsv1.3"], "--http2", ["/index.html", "/style.css", "/files/data.bin", "/missing"],
+             [200, 200, 200, 404], note="TLS 1.3 (AES-256-GCM), HTTP/2: four streams on one connection")
+        sessions.append({"session": 1, "tls_version": "TLSv13", "cipher": "TLS_AES_256_GCM_SHA384", "alpn": "h2"})
+        curl(2, ["--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"], "--http2", ["/form"], [200],
+             "--data", form, method="POST", note=f"HTTP/2 POST of a {len(form)}-byte form")
+        sessions.append({"session": 2, "tls_version": "TLSv13", "cipher": "TLS_CHACHA20_POLY1305_SHA256",
+                         "alpn": "h2"})
+        curl(3, ["--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"], "--http1.1", ["/notes.txt"], [200])
+        sessions.append({"session": 3, "tls_version": "TLSv13", "cipher": "TLS_AES_128_GCM_SHA256",
+                         "alpn": "http/1.1"})
+        curl(4, ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"], "--http2", ["/notes.txt"], [200],
+             "--compressed", note="HTTP/2, gzip content-encoding")
+        sessions.append({"session": 4, "tls_version": "TLSv12", "cipher": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                         "alpn": "h2"})
+        curl(5, ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-CHACHA20-POLY1305"], "--http1.1", ["/style.css"], [200])
+        sessions.append({"session": 5, "tls_version": "TLSv12",
+                         "cipher": "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "alpn": "http/1.1"})
+        curl(6, ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES256-SHA384"], "--http1.1", ["/index.html"], [200],
+             note="CBC with HMAC-SHA384, encrypt-then-MAC (RFC 7366) as OpenSSL negotiates it")
+        sessions.append({"session": 6, "tls_version": "TLSv12", "cipher": "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+                         "alpn": "http/1.1", "encrypt_then_mac": True})
+        # 7: MAC-then-encrypt CBC with RSA key exchange: openssl s_client -no_etm, a hand-written request
+        req = b"GET /robots.txt HTTP/1.1\r\nHost: www.example.test\r\nConnection: close\r\n\r\n"
+        r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{HTTPS_PORT}", "-servername",
+                            "www.example.test", "-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0", "-no_etm",
+                            "-keylogfile", str(keylog), "-quiet", "-ign_eof"], input=req, capture_output=True,
+                           timeout=30)
+        assert r.stdout.endswith(files["robots.txt"]), r.stdout[-200:]
+        requests.append({"session": 7, "client": "openssl s_client", "method": "GET", "url": base + "/robots.txt",
+                         "status": 200, "http_version": "1.1", "response_body_size": len(files["robots.txt"]),
+                         "response_body_sha256": sha256(files["robots.txt"]), "note": "MAC-then-encrypt"})
+        sessions.append({"session": 7, "tls_version": "TLSv12", "cipher": "TLS_RSA_WITH_AES_128_CBC_SHA",
+                         "alpn": None, "encrypt_then_mac": False})
+    write_expected(
+        cap, ["tls"],
+        "nginx serving a small site over TLS 1.2 and 1.3 with HTTP/2; seven TLS connections from curl and "
+        "openssl s_client (see sessions), keys in samples/keys/https.keylog",
+        {**pkg_versions("nginx-light", "curl", "openssl"), "openssl_version": first_line(["openssl", "version"])},
+        [{"name": "nginx", "addr": "127.0.0.1", "port": HTTPS_PORT, "tls": "TLSv1.2 TLSv1.3", "alpn": "h2 http/1.1"}],
+        decode_as=[f"tcp.port=={HTTPS_PORT},tls"],
+        sessions=sessions, requests=requests, form_body_sha256=sha256(form.encode()), form_body_size=len(form),
+        server_files={name: {"size": len(data), "sha256": sha256(data)} for name, data in files.items()},
+        certificate_subject="CN=www.example.test", tls_keylog="samples/keys/https.keylog")
+    stop_all()
+
 
 # --------------------------------------------------------------------------- Telnet (inetutils telnetd + telnet)
 

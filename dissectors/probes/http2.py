@@ -1,0 +1,28 @@
+"""Recognising HTTP/2 in the clear with prior knowledge (RFC 9113 section 3.3): the client's connection
+preface ``PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n`` (section 3.4). The dissector is :mod:`dissectors.http2`
+(imported lazily); inside TLS it is chosen by ALPN ``h2`` (:mod:`dissectors.tls`).
+
+Limits: the ``h2c`` upgrade from HTTP/1.1 (``Upgrade: h2c``, RFC 7540 section 3.2, removed by RFC 9113) is
+not followed; no well-known port.
+"""
+from __future__ import annotations
+
+from decoder.model import ORIG, Direction, DissectorSpec, Lazy, Transport, Verdict
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def probe(direction: Direction, data: bytes) -> Verdict:
+    """Client: the connection preface → YES (a prefix of it → MAYBE). Server: MAYBE (its first frame is
+    SETTINGS, which says little alone)."""
+    if direction is not ORIG:
+        return Verdict.MAYBE
+    if data.startswith(PREFACE):
+        return Verdict.YES
+    return Verdict.MAYBE if PREFACE.startswith(data) else Verdict.NO
+
+
+SPECS: tuple[DissectorSpec, ...] = (
+    DissectorSpec(name="http2", transport=Transport.TCP, ports=frozenset(), probe=probe,
+                  factory=Lazy("dissectors.http2:Http2Dissector"), service="http2"),
+)
