@@ -365,9 +365,9 @@ class Http2Dissector:
             if b.decoder is not None:
                 before, anomaly, after = b.decoder.feed(data)
                 pieces = before + after
-                if anomaly:
-                    self.out.append(Anomaly(self.ts, f"http_{anomaly}" if not anomaly.startswith("http")
-                                            else anomaly, "content decoding of an HTTP/2 body stopped", direction))
+                if anomaly:     # the decoder's own names (http_decompression_capped, …)
+                    self.out.append(Anomaly(self.ts, anomaly, f"{b.encoding} body of stream {st.sid}: decoding "
+                                            "stopped", direction))
             for p in pieces:
                 if p:
                     b.length += len(p)

@@ -222,6 +222,16 @@ ANOMALIES = MappingProxyType({
                          "recognises; its bytes are counted, not decoded.",
     "tls_inner_stopped": "The protocol inside a decrypted TLS session stopped following its rules; the rest is "
                          "counted, not decoded.",
+    "tls_gap": "Bytes of a TLS session are missing from the capture; the record boundaries are lost, so the "
+               "rest of that direction is counted, not decoded.",
+    # HTTP/2 (RFC 9113, 7541)
+    "http2_gap": "Bytes of an HTTP/2 connection are missing from the capture; frame boundaries and the "
+                 "compressed-header state are lost, so the rest of that direction is not decoded.",
+    "http2_malformed": "HTTP/2 frames broke the protocol's rules (no connection preface, an interrupted header "
+                       "block, a frame larger than allowed); decoding of that direction stopped.",
+    "http2_frame_malformed": "An HTTP/2 frame could not be parsed (RFC 9113 section 6); it was skipped.",
+    "http2_hpack_error": "A compressed HTTP/2 header block (HPACK, RFC 7541) could not be decoded; the header "
+                         "table is lost, so that direction is not decoded further.",
 })
 
 #: Name-ending → explanation for names not listed above.
