@@ -20,7 +20,7 @@ What it extracts:
 * ``nfs`` table, one row per MOUNT or NFS call: ``program``, ``version``, ``proc``, ``name`` (the
   file or directory name the call concerns: the name argument, else the last part of the path the
   handle is known by), ``path``, ``fh`` (hex), ``offset``, ``count``, ``status`` (NFS3_OK,
-  NFS3ERR_NOENT…), ``rtt``; the path of a handle is learnt from MNT, LOOKUP, CREATE, MKDIR, SYMLINK,
+  NFS3ERR_NOENT…), ``rtt``, and ``entries``, the names a READDIR(PLUS) listed; the path of a handle is learnt from MNT, LOOKUP, CREATE, MKDIR, SYMLINK,
   MKNOD and READDIRPLUS in the flow; a handle first met without its name is shown as
   ``<fh:first 8 hex digits>`` and :func:`assemble` puts the mounted path in its place when a MOUNT
   flow of the capture handed that handle out;
@@ -166,6 +166,7 @@ class NfsRecord(Record):
     reply_fh: str | None = None          # a handle the reply handed out (MNT, LOOKUP, CREATE, …)
     size: int | None = None              # file size from the reply's attributes
     ops: list[str] | None = None         # NFSv4 COMPOUND operations
+    entries: list[str] | None = None     # the names a READDIR/READDIRPLUS reply listed
     root_fh: str | None = None           # the unknown handle ``path`` starts from (see assemble)
 
 
@@ -479,7 +480,13 @@ class RpcDissector:
                              _show(p.path, p.root), a.fh.hex() if a.fh else None, a.offset,
                              a.count, status, rtt, res.fh.hex() if res and res.fh else None,
                              res.size if res else None, list(a.ops) if a.ops else None,
-                             p.root if p.root and p.path is not None else None))
+                             _listed(proc, res), p.root if p.root and p.path is not None else None))
+
+
+def _listed(proc: Proc | None, res: Res | None) -> list[str] | None:
+    if proc is None or res is None or not proc.name.startswith("READDIR"):
+        return None
+    return [n for n, _ in res.entries if n not in (".", "..")]
 
 
 def _show(path: str | None, root: str | None) -> str | None:

@@ -40,7 +40,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from decoder.model import describe_object, utc_text
-from reports import _meanings
+from reports import _meanings, nfs_tree
 from reports.collect import EVENT_TICKS, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -833,6 +833,7 @@ class _Report:
                           for a in g.get("anomalies", uid)],
             "n_anomalies": g.count("anomalies", uid),
             "parent": parent, "kids": kids, "with_page": self.pages, "replay": self.replay(c, g),
+            "nfs_tree": nfs_tree.file_tree(g.get("nfs", uid)) if c.get("service") in ("nfs", "mount") else None,
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS,
                                                   "transcript": (self.summary.get("limits") or {}).get("max_transcript") or 0},
             "colors": COLORS,
