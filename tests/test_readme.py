@@ -12,11 +12,27 @@ def _commands() -> list[str]:
     return re.findall(r"```sh\n(.+?)\n```", text, flags=re.S)[:2]
 
 
-def test_ci_runs_the_readme_test_command():
-    install, test = _commands()
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert test.strip() in ci.splitlines()
-    assert "pip install -e '.[test]'" in install and "pip install -q -e '.[test]'" in ci
+def test_ci_runs_the_readme_test_commands():
+    _, test = _commands()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert [line for line in test.splitlines() if line.strip()] == ["pip install -e '.[test]'", "python -m pytest -q"]
+    for line in test.splitlines():
+        assert line in ci
+
+
+def test_the_first_command_installs_only_what_running_needs():
+    install, _ = _commands()
+    assert "pip install -e . " in install and "[test]" not in install
+
+
+def test_readme_links_only_to_files_of_the_project():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#]+)\)", text)
+    assert links
+    for link in links:
+        if not link.startswith(("http://", "https://")):
+            assert not link.startswith(".."), link
+            assert (ROOT / link).exists(), link
 
 
 def test_install_command_runs_on_a_bundled_sample():
