@@ -77,6 +77,7 @@ def hdr(qid=1, flags=0x0100, qd=1, an=0, ns=0, ar=0) -> bytes:
 
 # ------------------------------------------------------------------ basic pair
 def test_udp_query_response_pair_zeek_fields():
+    """dns.log fields with Zeek 7.0's meaning (base/protocols/dns/main.zeek)."""
     qm = q("www.example.com", "A")
     rm = resp(qm, ("www.example.com.", 300, "A", "93.184.216.34"))
     items = run_all_ways(udp(), [C(qm.to_wire(), ts=10.0), S(rm.to_wire(), ts=10.025)],

@@ -388,7 +388,8 @@ def test_spec():
 
 
 def test_smtp_table_has_zeek_from_column(tmp_path):
-    """``from`` is a Python keyword: the record's ``from_`` field is written as Zeek's ``from``."""
+    """``from`` is a Python keyword: the record's ``from_`` field is written as Zeek's ``from`` (Zeek 7.0
+    smtp.log: the From header's value)."""
     from reports.tables import schema
 
     cols = schema("smtp")
