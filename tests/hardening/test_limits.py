@@ -23,6 +23,7 @@ import pytest
 
 from decoder.model import Limits
 from tests.builders import Conn, fragments_v4, udp_packet, write_pcap
+from tests.dissectors import rpc_build as rpc
 from tests.hardening._build import raw_syn, tcp_conversation, tcp_stream_packets, udp_capture, write_frames
 
 
@@ -154,6 +155,60 @@ def http_gzip(path: Path) -> None:
     _http(path, [_resp(gzip.compress(b"\x00" * 2_000_000), b"gzip")])
 
 
+def _rpc_udp(path: Path, steps) -> None:
+    udp_capture(path, steps, server=("10.0.0.2", 2049))
+
+
+def _lookup(xid: int, name: str, fh: bytes = b"R" * 8) -> bytes:
+    return rpc.call(xid, 100003, 3, 3, rpc.opaque(fh) + rpc.string(name))
+
+
+def _found(xid: int, fh: bytes) -> bytes:
+    return rpc.reply(xid, rpc.u32(0) + rpc.opaque(fh) + rpc.post_op_attr(None) + rpc.post_op_attr(None))
+
+
+def _nfs_read(xid: int, fh: bytes, off: int, data: bytes):
+    return [("c", rpc.call(xid, 100003, 3, 6, rpc.opaque(fh) + rpc.u64(off) + rpc.u32(len(data)))),
+            ("s", rpc.reply(xid, rpc.u32(0) + rpc.post_op_attr(None) + rpc.u32(len(data), 0) + rpc.opaque(data)))]
+
+
+def rpc_big_record(path: Path) -> None:
+    write = rpc.call(1, 100003, 3, 7, rpc.opaque(b"F" * 8) + rpc.u64(0) + rpc.u32(20_000, 2) +
+                     rpc.opaque(b"w" * 20_000))
+    tcp_conversation(path, [("c", rpc.rm(write))], server=("10.0.0.2", 2049))
+
+
+def nfs_long_name(path: Path) -> None:
+    _rpc_udp(path, [("c", _lookup(1, "n" * 3000)), ("s", rpc.reply(1, rpc.u32(2) + rpc.u32(0)))])
+
+
+def nfs_big_listing(path: Path) -> None:
+    entries = b"".join(rpc.u32(1) + rpc.u64(i) + rpc.string(f"f{i}") + rpc.u64(i) for i in range(50))
+    _rpc_udp(path, [("c", rpc.call(1, 100003, 3, 16, rpc.opaque(b"R" * 8) + rpc.u64(0) + b"\0" * 8 + rpc.u32(4096))),
+                    ("s", rpc.reply(1, rpc.u32(0) + rpc.post_op_attr(None) + b"\0" * 8 + entries + rpc.u32(0, 1)))])
+
+
+def mount_export_groups(path: Path) -> None:
+    groups = rpc.u32(1) + rpc.string("lab") + rpc.u32(0)
+    exports = rpc.u32(1) + rpc.string("/srv") + groups + rpc.u32(0)
+    udp_capture(path, [("c", rpc.call(1, 100005, 3, 5)), ("s", rpc.reply(1, exports))], server=("10.0.0.2", 2049))
+
+
+def nfs_many_handles(path: Path) -> None:
+    steps = []
+    for i in range(5):
+        steps += [("c", _lookup(i, f"f{i}")), ("s", _found(i, bytes([i]) * 8))]
+    _rpc_udp(path, steps)
+
+
+def nfs_many_files(path: Path) -> None:
+    _rpc_udp(path, [st for i in range(5) for st in _nfs_read(i, bytes([i]) * 8, 0, b"data")])
+
+
+def nfs_hole(path: Path) -> None:
+    _rpc_udp(path, [st for i in range(1, 4) for st in _nfs_read(i, b"F" * 8, 4096 * i, b"x" * 4096)])
+
+
 # name: (builder, low, high, anomaly, count or None for "at least one")
 CAPS: dict[str, tuple] = {
     "max_flows": (flows, 10, 1000, "flows_too_many", 40),
@@ -173,6 +228,13 @@ CAPS: dict[str, tuple] = {
     "max_decompressed": (http_gzip, 100_000, 1 << 26, "http_decompression_capped", 1),
     "max_decompression_ratio": (http_gzip, 10, 100_000, "http_decompression_ratio_limit", 1),
     "max_files": (http_many_files, 2, 1000, "files_too_many", 3),
+    "rpc_max_record": (rpc_big_record, 8192, 1 << 22, "rpc_record_too_long", 1),
+    "xdr_max_string": (nfs_long_name, 1024, 1 << 16, "rpc_xdr_too_long", 1),
+    "xdr_max_array": (nfs_big_listing, 10, 100_000, "rpc_xdr_too_many", 1),
+    "xdr_max_depth": (mount_export_groups, 1, 32, "rpc_xdr_too_deep", 1),
+    "nfs_max_handles": (nfs_many_handles, 2, 100_000, "nfs_handles_too_many", 1),
+    "nfs_max_files": (nfs_many_files, 2, 1000, "nfs_files_too_many", 1),
+    "nfs_reorder_buffer": (nfs_hole, 8192, 1 << 24, "nfs_reorder_limit", 1),
 }
 
 WINDOWS = {
@@ -189,6 +251,7 @@ WINDOWS = {
     "fragment_timeout": "time window: unfinished fragment sets expire (anomaly ip_fragments_incomplete)",
     "ftp_expect_ttl": "time window: an FTP data expectation expires unmatched",
     "tftp_expect_ttl": "time window: a TFTP transfer expectation expires unmatched",
+    "rpc_expect_ttl": "time window: a port the portmapper announced (GETPORT/GETADDR) expires unconnected",
 }
 
 ENGINE_CAPS = {   # caps of the reassembly and transcript layers, each reported with its own anomaly
