@@ -22,7 +22,12 @@ RFC sections followed:
 What it extracts: one dissector class serves two specs. ``tftp`` (port 69)
 sees RRQ/WRQ and emits an :class:`~decoder.model.Expect` for the transfer
 (originated by the server from any port, to the client's address and port);
-ERRORs answered directly from port 69 are recorded. ``tftp-data`` (reached
+ERRORs answered directly from port 69 are recorded. A server that answers from
+port 69 itself (not RFC 1350, but real: samples/tftp69.pcap) runs every transfer
+on the request flow: each request gets its own transfer and file (handles
+``tftp``, ``tftp1``, …), a DATA going to the latest request still running whose
+data goes that way (an RRQ's from the server, a WRQ's from the client), an ACK to
+the latest whose data comes the other way; each row carries its own transfer. ``tftp-data`` (reached
 through that expectation, ``conn.service`` "tftp") follows DATA/ACK/OACK/ERROR:
 DATA ordered by block number, duplicates dropped, 16-bit block numbers
 unwrapped (after 65535 both roll-over styles, to 0 and to 1, are recognised),
@@ -291,12 +296,14 @@ class _Request:
     """One RRQ/WRQ as the request flow keeps it until its row is written at close."""
 
     # kept per request flow while it waits out its idle timeout: slots, not a dict per request
-    __slots__ = ("dir", "error_code", "error_msg", "filename", "mode", "op", "options", "opts", "token", "ts")
+    __slots__ = ("dir", "error_code", "error_msg", "filename", "mode", "op", "options", "opts", "token", "ts",
+                 "transfer")
 
     def __init__(self, ts: float, op: str, filename: str, mode: str, options: tuple, opts: dict[str, str],
                  token: str, direction: Direction) -> None:
         self.ts, self.op, self.filename, self.mode = ts, op, filename, mode
         self.options, self.opts, self.token, self.dir = options, opts, token, direction
+        self.transfer: _Transfer | None = None     # answered from port 69 itself: the transfer on this flow
         self.error_code: int | None = None
         self.error_msg: str | None = None
 
@@ -306,14 +313,17 @@ class _Transfer:
 
     # thirty-odd fields, kept per transfer flow while it waits out its idle timeout: no __dict__
     __slots__ = ("aborted", "acks_seen", "blksize", "blksize_known", "block_acked", "block_sent",
-                 "complete", "duplicates", "error_code", "error_msg", "file_closed", "file_open",
-                 "filename", "final_abs", "finished", "first_ts", "missing_blocks", "missing_bytes",
-                 "mode", "next_abs", "oack_seen", "op", "pending", "req_options", "request_ts",
+                 "complete", "duplicates", "ended", "error_code", "error_msg", "file_closed", "file_open",
+                 "filename", "final_abs", "finished", "first_ts", "handle", "last_ts", "missing_blocks",
+                 "missing_bytes", "mode", "next_abs", "oack_seen", "op", "pending", "req_options", "request_ts",
                  "seen_packets", "sender", "size", "token", "tsize", "windowsize", "wrap_mode")
 
     def __init__(self, op: str | None, filename: str | None, mode: str | None,
                  req_options: Mapping[str, str], request_ts: float | None,
-                 token: str | None) -> None:
+                 token: str | None, handle: str = "tftp") -> None:
+        self.handle = handle        # the file's handle: one per transfer of the flow
+        self.ended = False          # its TftpTransferEnd was emitted
+        self.last_ts: float | None = None
         self.op = op
         self.filename = filename
         self.mode = mode
@@ -374,7 +384,7 @@ class TftpDissector:
     # one per UDP flow, kept while the flow waits out its idle timeout: no per-instance __dict__
     __slots__ = ("confirmed", "ctx", "done", "limits", "requests", "transfer")
 
-    HANDLE = "tftp"
+    HANDLE = "tftp"     # the file of a flow's first (or only) transfer
 
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
@@ -416,16 +426,15 @@ class TftpDissector:
         op = pkt.opcode
         if op in (RRQ, WRQ):
             out.extend(self._request(direction, pkt, ts))
-        elif op == ERROR and self.transfer is None and self.requests:
+        elif op == ERROR and self.transfer is None and self.requests and self.requests[-1].transfer is None:
             req = self.requests[-1]
             req.error_code, req.error_msg = pkt.code, pkt.message
             out.append(TftpError(ts, direction, pkt.code, pkt.message))
         else:
-            t = self.transfer
-            if t is None:
-                t = self.transfer = self._in_flow_transfer(direction)
+            t = self._transfer_for(op, direction)
             if t.first_ts is None:
                 t.first_ts = ts
+            t.last_ts = ts
             t.seen_packets = True
             if op == DATA:
                 out.extend(self._data(t, direction, pkt, ts))
@@ -448,19 +457,20 @@ class TftpDissector:
         out: list[Item] = []
         t = self.transfer
         in_flow_transfer = t is not None and t.seen_packets
-        for i, req in enumerate(self.requests):
+        for req in self.requests:
             rec = dict(ts=req.ts, wrq=req.op == "WRQ", fname=req.filename,
                        mode=req.mode, error_code=req.error_code,
                        error_msg=req.error_msg,
                        blksize=_int_opt(req.opts, "blksize"),
                        tsize=_int_opt(req.opts, "tsize"),
                        expect_token=req.token)
-            if in_flow_transfer and i == len(self.requests) - 1:
-                # The server answered from port 69 itself: one row for both.
-                out.extend(self._finish(t, ts))
-                rec.update(self._transfer_fields(t))
+            rt = req.transfer
+            if rt is not None:
+                # The server answered from port 69 itself: one row for the request and its transfer.
+                if not rt.ended:
+                    out.extend(self._finish(rt, ts))
+                rec.update(self._transfer_fields(rt))
                 rec["uid_data"] = self.ctx.uid
-                in_flow_transfer = False
             out.append(TftpRecord(**rec))
         if in_flow_transfer and t is not None:
             out.extend(self._finish(t, ts))
@@ -476,21 +486,50 @@ class TftpDissector:
             out.append(TftpRecord(**rec))
         return out
 
-    def _in_flow_transfer(self, direction: Direction) -> _Transfer:
-        """Transfer packets on this flow itself: a transfer met without its request
-        (capture started late), or a server answering from port 69."""
-        if not self.requests:
-            return _Transfer(None, None, None, {}, None, None)
+    def _transfer_for(self, op: int, direction: Direction) -> _Transfer:
+        """The transfer a DATA/ACK/OACK/ERROR packet belongs to. A transfer flow (reached by
+        expectation) or one met without any request (capture started late) has one. On a request
+        flow, a server answering from port 69 itself runs each request's transfer here: a DATA
+        belongs to the latest request still running whose data goes this way (an RRQ's from the
+        server, a WRQ's from the client), an ACK to the latest whose data comes the other way, an
+        OACK or ERROR to the latest request; each transfer has its own file."""
+        if self.transfer is not None or not self.requests:
+            if self.transfer is None:
+                self.transfer = _Transfer(None, None, None, {}, None, None)
+            return self.transfer
         req = self.requests[-1]
-        t = _Transfer(req.op, req.filename, req.mode, req.opts, req.ts, req.token)
-        t.sender = req.dir.other if req.op == "RRQ" else req.dir
+        if op in (DATA, ACK):
+            # the latest request whose data goes this way; for DATA one still running if there is one (a
+            # finished transfer only gets retransmissions), an ACK may well be a finished transfer's last
+            sender = direction if op == DATA else direction.other
+            ways = [r for r in self.requests if self._sender_of(r) == sender]
+            running = [r for r in ways if r.transfer is None or not r.transfer.finished]
+            if op == DATA and running:
+                req = running[-1]
+            elif ways:
+                req = ways[-1]
+        t = req.transfer
+        if t is None:
+            used = sum(1 for r in self.requests if r.transfer is not None)
+            t = req.transfer = _Transfer(req.op, req.filename, req.mode, req.opts, req.ts, req.token,
+                                         self.HANDLE if not used else f"{self.HANDLE}{used}")
+            t.sender = self._sender_of(req)
         return t
+
+    @staticmethod
+    def _sender_of(req: _Request) -> Direction:
+        """Who sends the DATA of a request's transfer: the server for a read, the client for a write."""
+        return req.dir.other if req.op == "RRQ" else req.dir
 
     # -- request flow
     def _request(self, direction: Direction, pkt: _Pkt, ts: float) -> list[Item]:
         out: list[Item] = []
         op = OPCODES[pkt.opcode]
         opts = dict(pkt.options)
+        for r in self.requests:     # transfers answered from port 69 that are over end where they ended
+            t = r.transfer
+            if t is not None and t.finished and not t.ended:
+                out.extend(self._finish(t, t.last_ts if t.last_ts is not None else ts))
         out.append(TftpRequest(ts, direction, op, pkt.filename, pkt.mode, pkt.options))
         if self.requests:
             last = self.requests[-1]
@@ -521,7 +560,7 @@ class TftpDissector:
     def _open_file(self, t: _Transfer, ts: float) -> list[Item]:
         t.file_open = True
         total = t.tsize if t.tsize else None
-        return [FileOpen(ts, self.HANDLE, "TFTP", name_hint=t.filename, total_size=total,
+        return [FileOpen(ts, t.handle, "TFTP", name_hint=t.filename, total_size=total,
                          direction=t.sender)]
 
     def _write(self, t: _Transfer, k: int, payload: bytes, ts: float) -> list[Item]:
@@ -529,7 +568,7 @@ class TftpDissector:
         if not t.file_open:
             out.extend(self._open_file(t, ts))
         if payload:
-            out.append(FileData(ts, self.HANDLE, payload))
+            out.append(FileData(ts, t.handle, payload))
         t.size += len(payload)
         t.next_abs = k + 1
         if len(payload) < t.blksize:
@@ -557,7 +596,7 @@ class TftpDissector:
         t.missing_bytes += n * t.blksize
         out.append(Anomaly(ts, "tftp_missing_blocks",
                            f"blocks {t.next_abs}..{upto - 1} never seen ({n} blocks)", t.sender))
-        out.append(FileGap(ts, self.HANDLE, n * t.blksize))
+        out.append(FileGap(ts, t.handle, n * t.blksize))
         t.next_abs = upto
         return out
 
@@ -573,7 +612,7 @@ class TftpDissector:
             out = self._open_file(t, ts)
         else:
             out = []
-        out.append(FileClose(ts, self.HANDLE, complete=t.complete, reason=reason))
+        out.append(FileClose(ts, t.handle, complete=t.complete, reason=reason))
         return out
 
     def _data(self, t: _Transfer, direction: Direction, pkt: _Pkt, ts: float) -> list[Item]:
@@ -738,7 +777,9 @@ class TftpDissector:
         return out
 
     def _finish(self, t: _Transfer, ts: float) -> list[Item]:
-        """End of flow: flush what is buffered, close the file, summarise."""
+        """End of flow (or, for a transfer answered from port 69, of the transfer): flush what is
+        buffered, close the file, summarise."""
+        t.ended = True
         out: list[Item] = []
         if t.pending and not t.file_closed:
             out.extend(self._flush_pending(t, ts))
@@ -748,7 +789,7 @@ class TftpDissector:
                 missing_tail = t.tsize - (t.size + t.missing_bytes)
             if missing_tail > 0:
                 t.missing_bytes += missing_tail
-                out.append(FileGap(ts, self.HANDLE, missing_tail))
+                out.append(FileGap(ts, t.handle, missing_tail))
             out.append(Anomaly(ts, "tftp_transfer_incomplete",
                                f"flow ended after block {t.next_abs - 1} without the last "
                                "(short) block", t.sender))
@@ -770,7 +811,7 @@ class TftpDissector:
                     error_code=t.error_code, error_msg=t.error_msg,
                     blksize=t.blksize if (t.blksize_known or t.file_open) else None,
                     tsize=t.tsize, complete=bool(t.complete),
-                    fuid=self.ctx.fuid(self.HANDLE) if t.file_open else None)
+                    fuid=self.ctx.fuid(t.handle) if t.file_open else None)
 
 
 # ---------------------------------------------------------------- session assembly

@@ -17,7 +17,7 @@ Ground truth never comes from wiretale.  Where a client reports what it received
 script checks it against what it served (an assertion), so a broken server setup stops
 the run rather than writing wrong facts.
 
-Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http https telnet telnet-passwd tftp snmp]``
+Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http https telnet telnet-passwd tftp tftp69 snmp]``
 (no argument = all).  Nothing is ever sent anywhere but the loopback interface.
 """
 from __future__ import annotations
@@ -1821,6 +1821,100 @@ def record_tftp() -> None:
         transfers=transfers,
         block_wrap="not recorded: wrapping the 16-bit block number needs more than 65535 DATA+ACK pairs; even with "
                    "blksize 8 that is over 131000 packets (about 7.6 MB of pcap), far above the 2 MB cap per capture",
+    )
+
+
+class TftpClient:
+    """A TFTP client on one UDP socket (one local port for every request), in lock-step."""
+
+    def __init__(self, host: str, port: int = 69) -> None:
+        self.server = (host, port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(3.0)
+
+    def get(self, name: str) -> tuple[bytes, tuple]:
+        """RRQ ``name``; returns the data and the address the DATA came from."""
+        self.sock.sendto(b"\0\1" + name.encode() + b"\0octet\0", self.server)
+        data, expect = bytearray(), 1
+        while True:
+            pkt, who = self.sock.recvfrom(65536)
+            assert pkt[:2] == b"\0\3", pkt
+            block = int.from_bytes(pkt[2:4], "big")
+            if block == expect:
+                data += pkt[4:]
+                expect += 1
+            self.sock.sendto(b"\0\4" + pkt[2:4], who)
+            if block == expect - 1 and len(pkt) - 4 < 512:
+                return bytes(data), who
+
+    def put(self, name: str, data: bytes) -> tuple:
+        """WRQ ``name`` with ``data``; returns the address the ACKs came from."""
+        self.sock.sendto(b"\0\2" + name.encode() + b"\0octet\0", self.server)
+        pkt, who = self.sock.recvfrom(65536)
+        assert pkt == b"\0\4\0\0", pkt
+        for i in range(len(data) // 512 + 1):
+            self.sock.sendto(b"\0\3" + (i + 1).to_bytes(2, "big") + data[i * 512:(i + 1) * 512], who)
+            pkt, who2 = self.sock.recvfrom(65536)
+            assert pkt == b"\0\4" + (i + 1).to_bytes(2, "big") and who2 == who, pkt
+        return who
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@scenario("tftp69")
+def record_tftp69() -> None:
+    """A server that answers from port 69 itself (samples/tftp69_server.py): an RRQ and an 87-byte WRQ from the
+    same client port (one flow), then curl's RRQ and a missing file."""
+    root = fresh(WORK / "tftp69" / "root")
+    files = {"hello69.txt": seeded_text("tftp69-hello", 12).encode(), "curl69.bin": seeded_bytes("tftp69-curl", 1300)}
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    upload = seeded_bytes("tftp69-upload", 87)
+    server = start([sys.executable, str(HERE / "tftp69_server.py"), "127.0.0.1", str(root)], "tftp69")
+    time.sleep(0.5)
+    transfers: list[dict] = []
+    with Capture("tftp69.pcap", "udp and host 127.0.0.1 and port 69") as cap:
+        c = TftpClient("127.0.0.1")
+        got, who = c.get("hello69.txt")
+        assert got == files["hello69.txt"] and who[1] == 69
+        n = len(got)
+        transfers.append({"n": 1, "client": "samples/record.py TftpClient", "opcode": "RRQ", "filename": "hello69.txt",
+                          "mode": "octet", "options": {}, "size": n, "sha256": sha256(got), "blocks": n // 512 + 1,
+                          "client_port": c.sock.getsockname()[1], "server_port": who[1], "result": "ok"})
+        who = c.put("upload87.bin", upload)
+        time.sleep(0.3)
+        assert (root / "upload87.bin").read_bytes() == upload and who[1] == 69
+        transfers.append({"n": 2, "client": "samples/record.py TftpClient", "opcode": "WRQ", "filename": "upload87.bin",
+                          "mode": "octet", "options": {}, "size": len(upload), "sha256": sha256(upload), "blocks": 1,
+                          "client_port": c.sock.getsockname()[1], "server_port": who[1], "result": "ok",
+                          "note": "the same client port as transfer 1: both are on one UDP flow"})
+        c.close()
+        out = WORK / "tftp69" / "curl69.bin"
+        run(["curl", "-sS", "-o", str(out), "tftp://127.0.0.1/curl69.bin"])
+        assert out.read_bytes() == files["curl69.bin"]
+        n = len(files["curl69.bin"])
+        transfers.append({"n": 3, "client": "curl", "opcode": "RRQ", "filename": "curl69.bin", "mode": "octet",
+                          "options": {"tsize": "0", "blksize": "512", "timeout": "6"}, "size": n, "sha256": sha256(files["curl69.bin"]), "blocks": n // 512 + 1,
+                          "server_port": 69, "result": "ok",
+                          "note": "curl asks tsize, blksize and timeout; this server ignores options (no OACK)"})
+        r = run(["curl", "-sS", "-o", str(WORK / "tftp69" / "missing.bin"), "tftp://127.0.0.1/missing.bin"],
+                check=False)
+        transfers.append({"n": 4, "client": "curl", "opcode": "RRQ", "filename": "missing.bin", "mode": "octet",
+                          "options": {"tsize": "0", "blksize": "512", "timeout": "6"}, "result": "error", "error_code": 1, "error_message": "File not found",
+                          "client_said": (r.stdout + r.stderr).strip()})
+    stop(server)
+    write_expected(
+        cap, ["tftp"],
+        "samples/tftp69_server.py on 127.0.0.1:69 answers every request from port 69 itself (not RFC 1350's new "
+        "TID). Transfers in order: RRQ and an 87-byte WRQ from one client socket (one UDP flow); curl RRQ; curl RRQ "
+        "of a missing file (ERROR 1).",
+        {"python": sys.version.split()[0], "debian": pkg_versions("curl"), "curl": first_line(["curl", "--version"])},
+        [{"service": "tftp", "software": "samples/tftp69_server.py", "addr": "127.0.0.1", "port": 69,
+          "transport": "udp"}],
+        server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
+        transfers=transfers,
     )
 
 # --------------------------------------------------------------------------- SNMP (net-snmp)

@@ -109,6 +109,29 @@ def test_error_answered_from_port_69_is_recorded():
     assert (row.error_code, row.error_msg) == (1, "File not found")
 
 
+def test_server_answering_from_port_69_runs_each_request_on_the_flow():
+    """An RRQ answered from port 69 itself, then a WRQ of 87 bytes from the same client port: two
+    files, each under its own request's row and name (issue 24), the RRQ's late ACK still its own."""
+    up = bytes(range(87))
+    items = run(request_ctx(), [
+        C(rq(1, b"get.txt")), S(data(1, b"g" * 512)), C(ack(1)), S(data(2, b"g" * 100)),
+        C(rq(2, b"put.bin")), C(ack(2)), S(ack(0)), C(data(1, up)), S(ack(1))])
+    opens = of_type(items, FileOpen)
+    assert [(o.handle, o.name_hint, o.direction) for o in opens] == [("tftp", "get.txt", RESP),
+                                                                     ("tftp1", "put.bin", ORIG)]
+    by_handle: dict[str, bytes] = {}
+    for d in of_type(items, FileData):
+        by_handle[d.handle] = by_handle.get(d.handle, b"") + d.data
+    assert by_handle == {"tftp": b"g" * 612, "tftp1": up}
+    assert [(c.handle, c.complete) for c in of_type(items, FileClose)] == [("tftp", True), ("tftp1", True)]
+    rows = of_type(items, TftpRecord)
+    assert [(r.fname, r.wrq, r.size, r.block_sent, r.block_acked, r.complete, r.uid_data, r.fuid) for r in rows] == [
+        ("get.txt", False, 612, 2, 2, True, "Creq", request_ctx().fuid("tftp")),
+        ("put.bin", True, 87, 1, 1, True, "Creq", request_ctx().fuid("tftp1"))]
+    ends = of_type(items, TftpTransferEnd)
+    assert [(e.filename, e.size, e.complete) for e in ends] == [("get.txt", 612, True), ("put.bin", 87, True)]
+
+
 def test_truncated_request_is_an_anomaly_without_expect():
     items = run(request_ctx(), [C(b"\0\x0100")])
     assert {"tftp_unterminated_string", "tftp_bad_request"} <= set(names(items))
