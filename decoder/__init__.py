@@ -11,11 +11,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
-def analyze(*args, **kwargs):  # noqa: D103 - documented in decoder.pipeline.analyze
-    from decoder.pipeline import analyze as _analyze
+def __getattr__(name: str):
+    """``analyze`` is :func:`decoder.pipeline.analyze` itself (its signature and docstring in ``help``),
+    imported when first asked for so that ``import decoder`` stays light."""
+    if name == "analyze":
+        from decoder.pipeline import analyze
 
-    return _analyze(*args, **kwargs)
+        return analyze
+    raise AttributeError(f"module 'decoder' has no attribute {name!r}")
 
 
-analyze.__doc__ = "Decode captures into DataFrames; see decoder.pipeline.analyze."
 __all__ = ["analyze", "__version__"]

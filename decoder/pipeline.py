@@ -1160,12 +1160,14 @@ def _safe_text(ev: Any, method: str) -> str:
 class Analysis:
     """What :func:`analyze` returns: DataFrames, the summary, and where files went.
 
-    When no ``out_dir`` was given, extracted objects live in a temporary folder
-    that is removed by :meth:`close` (or when the object is garbage collected).
+    ``tables``: one DataFrame per table, times (``ts``, ``*_ts``) as timezone-aware UTC datetimes;
+    ``rows``: the same rows as dicts with times in epoch seconds (as the JSON tables and Zeek keep
+    them). When no ``out_dir`` was given, extracted objects live in a temporary folder that is
+    removed by :meth:`close` (or when the object is garbage collected).
     """
 
     def __init__(self, engine: Engine, tmp: tempfile.TemporaryDirectory | None, snapshot: bool = False) -> None:
-        from reports.tables import frames
+        from reports.tables import frames, utc_times
 
         self._tmp = tmp
         self.engine = engine
@@ -1174,7 +1176,7 @@ class Analysis:
         self.rows = {name: st.to_list() for name, st in engine.results.tables.items()}
         if not snapshot:      # a snapshot (live --refresh) leaves the spilled rows for the next one
             engine.results.cleanup()
-        self.tables = frames(self.rows)
+        self.tables = {name: utc_times(df) for name, df in frames(self.rows).items()}
         self.captures = engine.results.captures
         self.errors = engine.results.errors
         self.streams = engine.results.streams
@@ -1257,15 +1259,35 @@ def build_summary(engine: Engine, counts: Mapping[str, Counter] | None = None) -
     }
 
 
-def analyze(paths: str | Path | Sequence[str | Path], limits: Limits | None = None,
-            out_dir: str | Path | None = None, strict: bool = False,
-            registry: Sequence[DissectorSpec] | None = None, keep_streams: bool | set[str] = False,
-            decode: bool = True, progress: Callable[[int], None] | None = None,
-            transcripts: bool = False, keylogs: Sequence[str | Path] = ()) -> Analysis:
-    """Decode one or more captures and return their tables as pandas DataFrames.
+def analyze(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | None = None,
+            limits: Limits | None = None, keylogs: Sequence[str | Path] = (), strict: bool = False,
+            transcripts: bool = False, keep_streams: bool | set[str] = False, decode: bool = True,
+            progress: Callable[[int], None] | None = None,
+            registry: Sequence[DissectorSpec] | None = None) -> Analysis:
+    """Decode one or more captures (pcap or pcapng, gzip-compressed or not) into pandas DataFrames.
 
-    >>> a = analyze("samples/http.pcap")          # doctest: +SKIP
-    >>> a.tables["conn"][["uid", "service"]]      # doctest: +SKIP
+    ``paths``: a capture file, or several read one after the other as one run.
+
+    ``out_dir``: where the extracted files, e-mails and session streams are kept (``files/``,
+    ``emails/``, ``streams/`` inside it, as ``wiretale read`` writes them). Without it they go to a
+    temporary folder that is deleted by :meth:`Analysis.close` (or at the end of a ``with`` block):
+    give ``out_dir`` to keep them.
+
+    ``limits``: the caps (:class:`decoder.model.Limits`); ``keylogs``: TLS secret files in the
+    SSLKEYLOGFILE format; ``strict``: re-raise wiretale's own bugs instead of recording them as
+    ``dissector_error`` anomalies; ``transcripts``: keep each session's reassembled bytes in
+    ``out_dir/streams`` (the HTML report needs them); ``keep_streams``: also keep them in memory
+    (``Analysis.streams``), for all sessions or a set of uids; ``decode=False``: reassembly only, no
+    protocol decoding; ``progress``: called with the bytes read so far; ``registry``: the dissectors
+    to use (default: all).
+
+    Returns an :class:`Analysis`: ``tables`` (DataFrames: one per table, ``ts`` and the other times as
+    timezone-aware UTC datetimes), ``rows`` (the same rows as dicts, times in epoch seconds as in the
+    JSON tables), ``summary`` (what ``summary.json`` holds), ``errors`` and ``out_dir``.
+
+    >>> from decoder import analyze
+    >>> with analyze("samples/http.pcap", out_dir="out") as a:     # doctest: +SKIP
+    ...     a.tables["http"][["ts", "host", "uri", "status_code"]]
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]

@@ -81,6 +81,21 @@ def frame(table: str, rows: Iterable[dict]) -> "pd.DataFrame":
     return df
 
 
+def utc_times(df: "pd.DataFrame") -> "pd.DataFrame":
+    """The DataFrame with its time columns (``ts`` and ``*_ts``, epoch seconds) as timezone-aware UTC
+    datetimes (missing times: ``NaT``). The tables written to disk keep epoch seconds."""
+    import pandas as pd
+
+    cols = [c for c in df.columns if isinstance(c, str) and (c == "ts" or c.endswith("_ts"))]
+    if not cols:
+        return df
+    df = df.copy()
+    for c in cols:
+        # to the microsecond: a float of epoch seconds holds no finer digit (its step is about 0.2 µs today)
+        df[c] = pd.to_datetime(pd.to_numeric(df[c], errors="coerce"), unit="s", utc=True).dt.round("us")
+    return df
+
+
 def names_for(tables: Mapping[str, object]) -> list[str]:
     """Every table to write: those with rows, the core tables and every known protocol table."""
     return sorted(set(tables) | set(CORE) | {"credentials"} | set(_record_classes()))

@@ -205,14 +205,14 @@ def test_har_on_shared_capture(path, tmp_path):
     pipeline = pytest.importorskip("decoder.pipeline")
     a = pipeline.analyze(path, out_dir=tmp_path / "out", strict=True)
     out = tmp_path / "http.har"
-    write_har(a.tables, tmp_path / "out" / "files", out)
+    write_har(a.rows, tmp_path / "out" / "files", out)
     doc = json.loads(out.read_text(encoding="utf-8"))
     validate(doc)
     entries = doc["log"]["entries"]
     assert len(entries) == len(a.tables["http"])
     # every body in the HAR is the stored object (same sha256)
     sha = dict(zip(a.tables["files"]["fuid"], a.tables["files"]["sha256"]))
-    http = a.tables["http"].sort_values("ts").to_dict("records")
+    http = sorted(a.rows.get("http", []), key=lambda r: r["ts"])
     for row, e in zip(http, entries):
         content = e["response"]["content"]
         if row["resp_fuids"] and "text" in content:

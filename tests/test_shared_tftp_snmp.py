@@ -163,10 +163,10 @@ def test_snmp_pdus_equal_tshark(capture: Path, tshark: str, tmp_path: Path):
     theirs = tshark_snmp(tshark, capture)
     assert theirs, "tshark found no SNMP"
     res = pipeline.analyze(capture, out_dir=tmp_path, strict=True)
-    pdus = res.tables.get("snmp_pdus")
+    pdus = res.rows.get("snmp_pdus")
     assert pdus is not None
     ours_by_ts: dict[float, list[dict]] = defaultdict(list)
-    for row in pdus.to_dict("records"):
+    for row in pdus:
         ours_by_ts[round(row["ts"], 6)].append(row)
     header_only = 0
     for t in theirs:
