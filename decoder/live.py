@@ -928,6 +928,8 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
     "telnet": ("user", "login_success", "commands"),
     "snmp": ("version", "community", "get_requests", "set_requests", "display_string"),
     "snmp_pdus": ("pdu_type", "community", "varbinds", "error_status"),
+    "rpc": ("program", "version", "procedure", "rpc_status", "auth", "machine"),
+    "nfs": ("program", "version", "proc", "path", "offset", "count", "status"),
     "files": ("source", "kind", "filename", "mime_type", "seen_bytes", "complete"),
     "emails": ("from", "to", "subject", "attachments"),
     "credentials": ("protocol", "username", "secret", "kind", "success"),
