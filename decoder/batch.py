@@ -940,7 +940,7 @@ def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequenc
     the workers took. The same files as :func:`decoder.output.write_outputs` writes for that run.
     ``har_blocks``: see :func:`_join_har_blocks`."""
     from decoder.pipeline import build_summary
-    from reports.export import write_json
+    from reports.export import replacing, write_json
     from reports.tables import names_for
 
     res = run.results
@@ -951,7 +951,7 @@ def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequenc
         tdir.mkdir(parents=True, exist_ok=True)
         for name in names_for(res.tables):
             table = res.tables.get(name)
-            with open(tdir / f"{name}.jsonl", "wb") as fh:
+            with replacing(tdir / f"{name}.jsonl") as tmp, open(tmp, "wb") as fh:
                 if table:
                     it = iter(table)
                     while chunk := list(islice(it, 1000)):
@@ -959,6 +959,7 @@ def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequenc
         if har is not None:
             har.result()
     res.cleanup()
+    summary["output"] = {"state": "complete", "written": ["tables", "summary", "har"], "missing": []}
     write_json(summary, out / "summary.json")
     return summary
 

@@ -101,8 +101,7 @@ def _size(paths: Sequence[str]) -> int:
 
 # ----------------------------------------------------------------------------- verbs
 def cmd_read(args: argparse.Namespace) -> int:
-    from decoder.output import write_outputs
-    from decoder.pipeline import Engine, run_engine
+    from decoder.outdir import claim
 
     out = Path(args.output)
     paths = list(args.captures) + ([args.read] if args.read else [])
@@ -114,13 +113,61 @@ def cmd_read(args: argparse.Namespace) -> int:
         args.workers = worker_count(0)
     if not _readable(paths):
         return 1                  # said on stderr; nothing written, OUT not created
-    out.mkdir(parents=True, exist_ok=True)
-    if args.workers > 1:
-        return _read_parallel(args, paths, out)
+    od = claim(out, force=args.force)       # locked, ours, the earlier run's files removed
+    try:
+        with _stops_raise():
+            rc = _read_parallel(args, paths, out) if args.workers > 1 else _read_one(args, paths, out, od)
+        od.write_manifest("complete")
+        return rc
+    except BaseException as e:
+        from decoder.output import stop_reason
+
+        reason = stop_reason(e, "the run")
+        try:
+            _summary_says_partial(out, reason)
+            od.write_manifest("partial", reason)
+        except OSError:
+            pass
+        raise
+    finally:
+        od.close()
+
+
+def _summary_says_partial(out: Path, reason: str) -> None:
+    """Unless summary.json already says how the run ended (write_outputs does), say it is partial."""
+    import json
+
+    from decoder.output import PHASES
+    from reports.export import write_json
+
+    p = out / "summary.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = {}
+    if not isinstance(doc, dict):
+        doc = {}
+    if "output" in doc:
+        return
+    doc["output"] = {"state": "partial", "reason": reason, "written": [], "missing": list(PHASES)}
+    write_json(doc, p)
+
+
+def _read_one(args: argparse.Namespace, paths: list[str], out: Path, od) -> int:
+    from decoder.output import stop_reason, write_outputs
+    from decoder.pipeline import Engine, run_engine
+
     prog = Progress(_size(paths), "reading")
     engine = Engine(limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
-                    transcripts=not args.no_html, keylogs=_keylogs(args))
-    run_engine(engine, paths)
+                    transcripts=not args.no_html, keylogs=_keylogs(args), spill_dir=od.scratch / "spill")
+    try:
+        run_engine(engine, paths)
+    except BaseException as e:     # stopped or failed while decoding: say so in summary.json
+        try:
+            _summary_says_partial(out, stop_reason(e, "decoding"))
+        except OSError:
+            pass
+        raise
     prog.done()
     res = engine.results
     for e in res.errors:
@@ -128,9 +175,42 @@ def cmd_read(args: argparse.Namespace) -> int:
     for c in res.captures:
         for w in c["warnings"]:
             print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
-    summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables)
+    summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables,
+                            scratch=od.scratch)
     _print_summary(summary, out, html=not args.no_html)
     return _read_status(summary)
+
+
+class _stops_raise:
+    """SIGTERM and SIGHUP raise :class:`decoder.output.Stopped` (as Ctrl-C raises KeyboardInterrupt),
+    so a stop ends the run through the same path: finished files whole, summary.json partial."""
+
+    SIGNALS = ("SIGTERM", "SIGHUP")
+
+    def __enter__(self) -> "_stops_raise":
+        import signal
+        import threading
+
+        from decoder.output import Stopped
+
+        self.old: dict = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self
+
+        def raise_stop(signum, _frame):
+            raise Stopped(signum)
+
+        for name in self.SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                self.old[sig] = signal.signal(sig, raise_stop)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for sig, h in self.old.items():
+            signal.signal(sig, h)
 
 
 def _read_status(s: dict) -> int:
@@ -449,6 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--no-html", action="store_true", help="tables, files and summary only")
     p.add_argument("--show-secrets", action="store_true", help="show passwords in the HTML report")
+    p.add_argument("--force", action="store_true",
+                   help="write into an output folder that holds files wiretale did not make (they are left alone; "
+                        "only wiretale's own file names are replaced)")
     p.add_argument("--workers", type=_workers, default=1,
                    help="split one large capture by host pair across this many processes, 0 for every core "
                         "(same results; default 1)")
@@ -559,12 +642,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"wiretale: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        from decoder.output import Stopped
+
+        if isinstance(e, Stopped):
+            print(f"wiretale: stopped by {e}; the files written are whole, summary.json says what is missing",
+                  file=sys.stderr)
+            return 128 + e.signum
         print("wiretale: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        from decoder.outdir import describe_env_error
+
+        msg = describe_env_error(e, getattr(args, "output", None))
+        if msg is None:
+            if getattr(args, "debug", False) or getattr(args, "strict", False):
+                raise
+            print(f"wiretale: internal error: {type(e).__name__}: {e} (run with --debug for details; "
+                  "please report it)", file=sys.stderr)
+            return 3
+        print(f"wiretale: {msg}", file=sys.stderr)
+        return 1
     except Exception as e:
+        from decoder.outdir import OutputError
+
+        if isinstance(e, OutputError):
+            print(f"wiretale: {e}", file=sys.stderr)
+            return e.code
         if getattr(args, "debug", False) or getattr(args, "strict", False):
             raise
         print(f"wiretale: internal error: {type(e).__name__}: {e} (run with --debug for details; "

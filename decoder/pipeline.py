@@ -252,11 +252,13 @@ class Engine:
                  out_dir: Path | None = None, strict: bool = False, keep_streams: bool | set[str] = False,
                  decode: bool = True, progress: Callable[[int], None] | None = None,
                  transcripts: bool = False, on_row: Callable[[str, dict], None] | None = None,
-                 detect_only: bool = False, keylogs: Sequence[str | Path] = ()) -> None:
+                 detect_only: bool = False, keylogs: Sequence[str | Path] = (),
+                 spill_dir: Path | None = None) -> None:
         """``decode=False``: reassembly only, no detection (``follow`` and the oracle tests).
         ``detect_only=True``: flows get their service by detection (ports, probes, content), then nothing
         is decoded (``sessions --no-decode``); data flows of FTP and TFTP, found by decoding their
-        control flow, stay without a service."""
+        control flow, stay without a service. ``spill_dir``: where tables spill rows (default
+        ``out_dir/.spill``; ``read`` gives a private temporary folder)."""
         if registry is None:
             from dissectors import REGISTRY
             registry = REGISTRY
@@ -275,7 +277,9 @@ class Engine:
         self._watched = bool(self.transcripts or keep_streams)   # someone reads raw bytes of undecoded flows
         self._tx: dict[Flow, TranscriptBuffer] = {}
         self.store = ArtifactStore(out_dir, self.limits)
-        self.results = Results(spill_dir=(out_dir / ".spill") if out_dir is not None else None,
+        if spill_dir is None and out_dir is not None:
+            spill_dir = out_dir / ".spill"
+        self.results = Results(spill_dir=spill_dir,
                                mem_rows=self.limits.rows_in_memory, listener=on_row)
         self._file_eps: dict[str, tuple] = {}
         self._fuids: dict[tuple[str, str], str] = {}   # open objects only

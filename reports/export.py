@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from contextlib import contextmanager
 from functools import partial
 from itertools import chain, compress, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import orjson
 
@@ -25,6 +27,32 @@ if TYPE_CHECKING:  # pandas is imported only where DataFrames are made (it costs
     import pandas as pd
 
 
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Write ``path`` under a temporary name beside it (``.NAME.tmp-PID``) and rename it over ``path``
+    when the block ends without error: a stop or a failure leaves the earlier file or the whole new
+    one, never part of one (and no temporary file, unless the process is killed outright)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(e, OSError) and e.filename is None:      # a failed write() names no file: name it
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
+
+
+def write_text_replacing(path: Path, text: str) -> None:
+    """``path.write_text(text)`` through :func:`replacing`."""
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 def _jsonable(v: Any) -> Any:
     if v is None:
@@ -115,7 +143,7 @@ def write_tables(tables: Mapping[str, "pd.DataFrame"], out_dir: Path, fmt: str =
 
 
 def write_json(obj: Any, path: Path) -> None:
-    path.write_text(json.dumps(_jsonable(obj), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_replacing(path, json.dumps(_jsonable(obj), indent=2, ensure_ascii=False) + "\n")
 
 
 def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl",
@@ -125,10 +153,8 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
     for JSON lines and CSV, so memory stays flat for large captures; Parquet builds one table at a time.
     ``skip`` / ``only``: leave out these tables / write just these (the parallel writer's split).
     ``observe(table, row)`` is called with every row as it is written (the HTML report's collector),
-    ``conn`` first."""
-    import csv
-
-    from reports.tables import frame, names_for, schema
+    ``conn`` first. Each table is written under a temporary name and renamed when whole."""
+    from reports.tables import names_for
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -139,25 +165,35 @@ def write_row_tables(tables: Mapping[str, Any], out_dir: Path, fmt: str = "jsonl
             continue
         rows = tables.get(name, ())
         p = out_dir / f"{name}.{fmt}"
-        if fmt == "jsonl":
-            _write_jsonl_rows(_observed(name, rows, observe), schema(name), p)
-        elif fmt == "csv":
-            cols = list(schema(name))
-            seen = set(cols)
-            for r in rows:              # first pass: every column that occurs
-                for k in r:
-                    if k not in seen:
-                        seen.add(k)
-                        cols.append(k)
-            with open(p, "w", encoding="utf-8", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(cols)
-                for r in _observed(name, rows, observe):
-                    w.writerow([_cell(r.get(c)) for c in cols])
-        else:
-            write_parquet(frame(name, _observed(name, rows, observe)), p)
+        with replacing(p) as tmp:
+            _write_table(name, rows, tmp, fmt, observe)
         written.append(p)
     return written
+
+
+def _write_table(name: str, rows: Any, p: Path, fmt: str, observe: Callable[[str, dict], None] | None) -> None:
+    """One table to ``p`` in ``fmt`` (``observe`` sees each row as it is written)."""
+    import csv
+
+    from reports.tables import frame, schema
+
+    if fmt == "jsonl":
+        _write_jsonl_rows(_observed(name, rows, observe), schema(name), p)
+    elif fmt == "csv":
+        cols = list(schema(name))
+        seen = set(cols)
+        for r in rows:              # first pass: every column that occurs
+            for k in r:
+                if k not in seen:
+                    seen.add(k)
+                    cols.append(k)
+        with open(p, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for r in _observed(name, rows, observe):
+                w.writerow([_cell(r.get(c)) for c in cols])
+    else:
+        write_parquet(frame(name, _observed(name, rows, observe)), p)
 
 
 def _observed(name: str, rows: Iterable[dict], observe: Callable[[str, dict], None] | None) -> Iterable[dict]:

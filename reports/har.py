@@ -51,7 +51,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl
 
 from decoder.model import utc_text
-from reports.export import orjson_bytes
+from reports.export import orjson_bytes, replacing
 
 __all__ = ["write_har", "build_har"]
 
@@ -428,7 +428,7 @@ def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) ->
     starts with the earliest entry."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("wb") as fh:
+    with replacing(out_path) as tmp, tmp.open("wb") as fh:
         fh.write(har_head())
         first = write_entries(fh, entries)
         fh.write(har_tail(first))

@@ -42,6 +42,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from decoder.model import describe_object, utc_text
 from reports import _meanings, nfs_tree
 from reports.collect import EVENT_TICKS, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
+from reports.export import write_text_replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -466,8 +467,11 @@ class _Report:
 
     # -------------------------------------------------------------- pages
     def write(self) -> Path:
-        self._write_index()
+        """The session pages first, the index pages last: a report stopped part-way has no index
+        linking pages that were never written."""
+        (self.out / "sessions").mkdir(parents=True, exist_ok=True)
         self.write_sessions()
+        self._write_index()
         return self.out / "index.html"
 
     def _write_index(self) -> None:
@@ -483,7 +487,7 @@ class _Report:
                 first=(n == 0), page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
                 total_sessions=len(lanes), timeline=self.timeline_svg(page), services=services,
                 show_secrets=self.show, **common)
-            (self.out / page_names[n]).write_text(html, encoding="utf-8")
+            write_text_replacing(self.out / page_names[n], html)
 
     def write_index(self) -> Path:
         """Only the index pages (the 10 000-session size check uses it)."""
@@ -500,7 +504,7 @@ class _Report:
                     html = stpl.render(**self.session_context(c, g))
                 except Exception as e:  # one bad session must not lose the report
                     html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
-                (self.out / "sessions" / f"{c['uid']}.html").write_text(html, encoding="utf-8")
+                write_text_replacing(self.out / "sessions" / f"{c['uid']}.html", html)
 
     def index_common(self) -> dict:
         s = self.summary
