@@ -55,10 +55,10 @@ class OutputError(Exception):
 ENV_ERRORS = {
     errno.ENOSPC: "the disk is full: free some space or choose another -o",
     errno.EDQUOT: "the disk quota is exhausted: free some space or choose another -o",
-    errno.EACCES: "permission denied: choose a folder you can write to (-o)",
-    errno.EPERM: "operation not permitted: choose a folder you can write to (-o)",
+    errno.EACCES: "permission denied: check its permissions, or choose another -o",
+    errno.EPERM: "operation not permitted: check its permissions, or choose another -o",
     errno.EROFS: "the file system is read-only: choose another -o",
-    errno.ENOENT: "a folder on the way does not exist (or was removed during the run)",
+    errno.ENOENT: "no such file or folder (removed during the run?)",
     errno.EEXIST: "it exists and is in the way: remove it or choose another -o",
     errno.ENOTDIR: "a part of the path is a file, not a folder: choose another -o",
     errno.EISDIR: "it is a folder where a file was expected: remove it or choose another -o",
@@ -71,9 +71,9 @@ def describe_env_error(e: OSError, out: str | Path | None = None) -> str | None:
     what = ENV_ERRORS.get(e.errno or 0)
     if what is None:
         return None
-    where = e.filename if e.filename is not None else (f"in {out}" if out is not None else "the output")
-    also = f" / {e.filename2}" if getattr(e, "filename2", None) else ""
-    return f"cannot write {where}{also}: {what}"
+    where = e.filename if e.filename is not None else (f"writing in {out}" if out is not None else "output")
+    also = f" → {e.filename2}" if getattr(e, "filename2", None) else ""
+    return f"{where}{also}: {what}"
 
 
 def _rel_ok(out: Path, rel: str) -> Path | None:
