@@ -162,11 +162,13 @@ def first_line(cmd: list[str]) -> str:
 class Capture:
     """tcpdump (pcap) or dumpcap (pcapng) running for the duration of a ``with`` block."""
 
-    def __init__(self, filename: str, bpf: str, iface: str = "lo", linktype: str | None = None):
+    def __init__(self, filename: str, bpf: str, iface: str = "lo", linktype: str | None = None,
+                 netns: str | None = None):
         self.path = HERE / filename
         self.bpf = bpf
         self.iface = iface
         self.linktype = linktype
+        self.netns = netns              # capture inside this network namespace
         self.pcapng = filename.endswith(".pcapng")
 
     def __enter__(self) -> "Capture":
@@ -186,6 +188,8 @@ class Capture:
                 cmd += ["-y", self.linktype]
             cmd.append(self.bpf)
             ready = b"listening on"
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
         print(f"== capture {self.path.name}: {' '.join(cmd)}", flush=True)
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, start_new_session=True)
         buf = b""
@@ -1723,6 +1727,51 @@ def record_telnet_passwd() -> None:
         typing_note="each character is sent on its own (about 30 ms apart) and ends with CR; "
                     "the server echoes what is typed, except passwords",
     )
+
+# --------------------------------------------------------------------------- LLMNR (llmnrd, llmnr-query)
+
+LLMNR_NS = "wtrec-llmnr"
+LLMNR_NAME = "wtprinter"
+
+
+@scenario("llmnr")
+def record_llmnr() -> None:
+    """LLMNR (RFC 4795) on the loopback of a network namespace made for it (multicast switched on there,
+    not on the host's loopback): llmnrd answers for LLMNR_NAME, llmnr-query asks (multicast to
+    224.0.0.252:5355, the answer unicast back)."""
+    run(["ip", "netns", "del", LLMNR_NS], check=False)
+    run(["ip", "netns", "add", LLMNR_NS])
+    run(["ip", "-n", LLMNR_NS, "link", "set", "lo", "up"])
+    run(["ip", "-n", LLMNR_NS, "link", "set", "lo", "multicast", "on"])
+    run(["ip", "-n", LLMNR_NS, "route", "add", "224.0.0.0/4", "dev", "lo"])
+    responder = start(["ip", "netns", "exec", LLMNR_NS, "llmnrd", "-H", LLMNR_NAME, "-i", "lo"], "llmnrd")
+    time.sleep(2)
+    asked = [(LLMNR_NAME, "A"), (LLMNR_NAME, "AAAA"), (LLMNR_NAME, "ANY"), ("nobody-here", "A")]
+    queries = []
+    try:
+        with Capture("llmnr.pcap", "udp port 5355", netns=LLMNR_NS) as cap:
+            for name, qtype in asked:
+                said = run(["ip", "netns", "exec", LLMNR_NS, "llmnr-query", "-I", "lo", "-T", qtype, name],
+                           check=False).stdout
+                answers = re.findall(r"LLMNR response: \S+ IN \S+ (\S+)", said)
+                queries.append({"qname": name, "qtype": qtype, "answers": answers, "client_output": said.strip()})
+                time.sleep(0.2)
+    finally:
+        stop(responder)
+        run(["ip", "netns", "del", LLMNR_NS], check=False)
+    assert queries[0]["answers"] == ["127.0.0.1"], queries
+    write_expected(
+        cap, ["llmnr"],
+        f"llmnrd answering for {LLMNR_NAME} on the loopback of a network namespace (multicast on); llmnr-query "
+        "in the same namespace asks A, AAAA and ANY for it and A for a name nobody has. Each query goes to "
+        "224.0.0.252:5355 (from 0.0.0.0: the kernel picks no source address for multicast on lo); llmnrd "
+        "answers by unicast from 127.0.0.1:5355 to the query's port, and stays silent when it has no record "
+        "(AAAA: no IPv6 address to give).",
+        {"debian": pkg_versions("llmnrd")},
+        [{"service": "llmnr", "software": "llmnrd", "addr": "127.0.0.1", "port": 5355, "transport": "udp"}],
+        queries=queries,
+    )
+
 
 # --------------------------------------------------------------------------- TFTP (tftpd-hpa, tftp-hpa, curl)
 

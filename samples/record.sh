@@ -18,7 +18,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     tcpdump tshark curl openssl socat expect \
     postfix dovecot-core dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl \
-    nginx-light inetutils-telnetd inetutils-telnet \
+    nginx-light inetutils-telnetd inetutils-telnet llmnrd \
     tftpd-hpa tftp-hpa bind9 bind9-dnsutils snmpd snmp snmptrapd lftp
 python3 -m pip install -q 'pyftpdlib==2.2.0' 'pexpect>=4.8'
 exec python3 "$HERE/record.py" "$@"

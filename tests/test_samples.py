@@ -39,6 +39,7 @@ COMMON = ("capture", "format", "interface", "link_type", "capture_filter", "capt
 # protocol -> top-level keys, and for list-valued keys the keys each item needs
 REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
     "dns": {"zone": (), "queries": ("qname", "qtype", "rcode", "answers", "transport")},
+    "llmnr": {"queries": ("qname", "qtype", "answers")},
     "portmapper": {"servers": ("service", "port")},
     "mount": {"export": ()},
     "nfs": {"server_files": ()},
@@ -62,7 +63,7 @@ REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # our protocol name -> the layer name in tshark's protocol hierarchy
 TSHARK_LAYER = {"portmapper": "portmap", "mount": "mount", "nfs": "nfs", "smtp": "smtp", "pop3": "pop", "imap": "imap", "ftp": "ftp", "ftp-data": "ftp-data",
-                "http": "http", "telnet": "telnet", "tftp": "tftp", "dns": "dns", "snmp": "snmp", "tls": "tls"}
+                "http": "http", "telnet": "telnet", "tftp": "tftp", "dns": "dns", "snmp": "snmp", "tls": "tls", "llmnr": "llmnr"}
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 

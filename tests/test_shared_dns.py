@@ -25,6 +25,7 @@ single messages; multi-message AXFR is covered by tests/dissectors/test_dns.py).
 from __future__ import annotations
 
 import re
+import subprocess
 from collections import defaultdict
 
 import pandas as pd
@@ -221,8 +222,9 @@ def test_pipeline_dns_on_port_5300_and_hostile_messages(tmp_path):
 def test_llmnr_query_and_unicast_response_against_tshark(tmp_path, tshark):
     """LLMNR (RFC 4795): a query to 224.0.0.252:5355, the answer unicast from the responder's 5355 (a
     flow whose first datagram is a response: the querier originates it). Messages encoded by dnspython
-    (LLMNR is DNS's wire format; no LLMNR responder runs in CI); tshark decodes them as LLMNR and is the
-    oracle for the flags whose meaning differs from DNS's (C and T where DNS has AA and RD).
+    with the C and T bits set (the real llmnrd of samples/llmnr.pcap never sets them; that capture is
+    tested in tests/samples_truth/test_llmnr.py); tshark decodes them as LLMNR and is the oracle for the
+    flags whose meaning differs from DNS's (C and T where DNS has AA and RD).
     A NetBIOS name query on 137 beside them stays out of ``dns``."""
     import dns.flags
     import dns.message
