@@ -460,9 +460,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     (``read --tables parquet`` into OUT, or a temporary folder without a report), then graded."""
     import tempfile
 
-    from decoder.batch import grade_capture, process_capture
+    from decoder.batch import grade_capture, process_capture, read_flags
     from reports.rubric import RubricError, load_rubric, text_report
 
+    if args.tables:
+        from reports.rubric import schema_markdown
+
+        print(schema_markdown(), end="")
+        return 0
+    if not args.capture or not args.rubric:
+        raise UsageError("check needs a CAPTURE and --rubric R.toml (or --tables to list what a check can query)")
     try:
         rubric = load_rubric(args.rubric)
     except RubricError as e:
@@ -471,8 +478,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.capture}: no such file")
     with tempfile.TemporaryDirectory(prefix="wiretale-check-") as tmp:
         out = Path(args.output) if args.output else Path(tmp) / "out"
-        flags = ["--tables", "parquet"] + ([] if args.output else ["--no-html"])
-        flags += [x for item in args.limit or [] for x in ("--limit", item)]
+        flags = read_flags(args) + ([] if args.output else ["--no-html"])
         facts = process_capture(args.capture, str(out), flags, Path(args.capture).name)
         result = grade_capture(rubric, facts, out)
         if facts["error"]:
@@ -593,10 +599,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="grade one capture with a rubric (exit 0 when every check passes)",
                        epilog="examples:\n  wiretale check lab.pcap --rubric samples/rubrics/ftp.toml\n"
                               "  wiretale check lab.pcap --rubric ftp.toml -o out   # keep the report: "
-                              "evidence links to its session pages\n",
+                              "evidence links to its session pages\n"
+                              "  wiretale check --tables                            # what a check can query\n",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("capture")
-    p.add_argument("--rubric", required=True, metavar="R.toml", help="the rubric (docs/COURSEWORK.md)")
+    p.add_argument("capture", nargs="?")
+    p.add_argument("--rubric", metavar="R.toml", help="the rubric (docs/COURSEWORK.md)")
+    p.add_argument("--tables", action="store_true",
+                   help="list the tables a check can query, with their columns and DuckDB types, and exit")
     p.add_argument("-o", "--output", help="also keep the capture's wiretale read output (report, tables) here")
     _common(p)
     p.set_defaults(fn=cmd_check)

@@ -43,6 +43,7 @@ import json
 import math
 import re
 import threading
+import time
 import tomllib
 import types
 import typing
@@ -224,6 +225,8 @@ class Rubric:
     title: str
     path: str
     checks: tuple[Check, ...]
+    tables: frozenset[str] = frozenset()      # the tables its checks name (the only ones loaded)
+    schema: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()   # schema_types() when it was loaded
 
     @property
     def max_points(self) -> float:
@@ -301,14 +304,15 @@ def load_rubric(path: str | Path) -> Rubric:
             except ValueError as e:
                 raise RubricError(f"{label}: {name}: {e}") from None
         checks.append(Check(cid, ctitle, points, sql.strip().rstrip(";").strip(), expect))
-    rubric = Rubric(title, str(p), tuple(checks))
-    with _Db.empty() as db:
-        for chk in rubric.checks:
+    named: set[str] = set()
+    schema = tuple((t, tuple(cols.items())) for t, cols in schema_types().items())
+    with _Db.of_capture(None, schema) as db:
+        for chk in checks:
             try:
-                db.compile(chk.sql)
+                named |= db.compile(chk.sql)
             except ValueError as e:
                 raise RubricError(f"{label}: check {chk.id!r}: {e}") from None
-    return rubric
+    return Rubric(title, str(p), tuple(checks), frozenset(named), schema)
 
 
 def _line_of(msg: str) -> int | None:
@@ -323,6 +327,47 @@ def _one_line(e: BaseException) -> str:
     return " ".join(lines)[:300] or type(e).__name__
 
 
+class _Watchdog:
+    """One thread that calls ``interrupt`` when an armed deadline passes (a query's time limit); one per
+    connection rather than a timer thread per query (starting those was a third of a grading's time)."""
+
+    def __init__(self, interrupt: Any) -> None:
+        self._interrupt = interrupt
+        self._cv = threading.Condition()
+        self._deadline: float | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name="rubric-watchdog", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        with self._cv:
+            while not self._stop:
+                if self._deadline is None:
+                    self._cv.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cv.wait(left)
+                else:
+                    self._deadline = None
+                    self._interrupt()
+
+    def _set(self, deadline: float | None, stop: bool = False) -> None:
+        with self._cv:
+            self._deadline, self._stop = deadline, stop
+            self._cv.notify()
+
+    def arm(self, seconds: float) -> None:
+        self._set(time.monotonic() + seconds)
+
+    def disarm(self) -> None:
+        self._set(None)
+
+    def close(self) -> None:
+        self._set(None, stop=True)
+        self._thread.join()
+
+
 class _Db:
     """One DuckDB connection holding a capture's tables (or the empty schema), locked down."""
 
@@ -333,26 +378,23 @@ class _Db:
         self.con = duckdb.connect(":memory:", config={"threads": 1, "memory_limit": MEMORY_LIMIT})
         self.notes = notes
         self._star = self._ast("SELECT * FROM t")["statements"][0]["node"]["select_list"]
+        self._watch = _Watchdog(self.con.interrupt)
 
     @classmethod
-    def empty(cls) -> "_Db":
+    def of_capture(cls, tables_dir: Path | None, schema: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+                   only: frozenset[str] | None = None) -> "_Db":
+        """Every table of ``schema``: those in ``only`` (all when None) loaded from ``tables_dir``, the others
+        empty (all empty when ``tables_dir`` is None: what a rubric compiles against)."""
         db = cls([])
-        for table, cols in schema_types().items():
-            db.con.execute(f"CREATE TABLE {_q(table)} ({', '.join(f'{_q(c)} {t}' for c, t in cols.items())})")
+        for table, cols in schema:
+            load = tables_dir is not None and (only is None or table in only)
+            db._load(table, dict(cols), tables_dir / f"{table}.parquet" if load else None)
         db.lock()
         return db
 
-    @classmethod
-    def of_capture(cls, tables_dir: Path) -> "_Db":
-        db = cls([])
-        for table, cols in schema_types().items():
-            db._load(table, cols, tables_dir / f"{table}.parquet")
-        db.lock()
-        return db
-
-    def _load(self, table: str, cols: dict[str, str], path: Path) -> None:
+    def _load(self, table: str, cols: dict[str, str], path: Path | None) -> None:
         create = f"CREATE TABLE {_q(table)} ({', '.join(f'{_q(c)} {t}' for c, t in cols.items())})"
-        if not path.exists():
+        if path is None or not path.exists():
             self.con.execute(create)
             return
         src = "read_parquet(?)"
@@ -372,6 +414,7 @@ class _Db:
         self.con.execute("SET lock_configuration = true")
 
     def close(self) -> None:
+        self._watch.close()
         self.con.close()
 
     def __enter__(self) -> "_Db":
@@ -383,8 +426,9 @@ class _Db:
     def _ast(self, sql: str) -> dict:
         return json.loads(self.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
 
-    def compile(self, sql: str) -> None:
-        """Raise :class:`ValueError` (one line) unless ``sql`` is one SELECT that binds and gives one column."""
+    def compile(self, sql: str) -> set[str]:
+        """The tables ``sql`` names; :class:`ValueError` (one line) unless it is one SELECT that binds and
+        gives one column."""
         ast = self._ast(sql)
         if ast.get("error"):
             msg = ast.get("error_message") or "cannot be parsed"
@@ -400,11 +444,11 @@ class _Db:
         if rel is None or len(rel.columns) != 1:
             n = 0 if rel is None else len(rel.columns)
             raise ValueError(f"the sql gives {n} columns; a check's query gives one value")
+        return set(_base_tables(ast))
 
     def run(self, sql: str, limit: int) -> tuple[list[str], list[tuple]]:
         """Columns and at most ``limit`` rows of ``sql``, interrupted after :data:`QUERY_SECONDS`."""
-        timer = threading.Timer(QUERY_SECONDS, self.con.interrupt)
-        timer.start()
+        self._watch.arm(QUERY_SECONDS)
         try:
             cur = self.con.execute(sql)
             cols = [d[0] for d in cur.description or ()]
@@ -412,7 +456,7 @@ class _Db:
         except self.duckdb.InterruptException:
             raise ValueError(f"the query ran longer than {QUERY_SECONDS:g} s and was stopped") from None
         finally:
-            timer.cancel()
+            self._watch.disarm()
 
     def evidence_sql(self, sql: str, limit: int | None = EVIDENCE_ROWS) -> tuple[str | None, list[str]]:
         """The rows a ``SELECT … FROM … WHERE`` looked at (``*``, no grouping, at most ``limit``), and
@@ -437,15 +481,27 @@ class _Db:
         return text, refs
 
 
-def _column_refs(node: Any) -> Iterator[str]:
+def _nodes(node: Any) -> Iterator[dict]:
+    """Every object of a ``json_serialize_sql`` tree."""
     if isinstance(node, dict):
-        if node.get("class") == "COLUMN_REF":
-            yield from node.get("column_names") or ()      # table.column, column.field: every part
+        yield node
         for v in node.values():
-            yield from _column_refs(v)
+            yield from _nodes(v)
     elif isinstance(node, list):
         for v in node:
-            yield from _column_refs(v)
+            yield from _nodes(v)
+
+
+def _base_tables(ast: dict) -> Iterator[str]:
+    """The tables a query reads (lower case: DuckDB's names are case-insensitive)."""
+    return (n["table_name"].lower() for n in _nodes(ast) if n.get("type") == "BASE_TABLE" and n.get("table_name"))
+
+
+def _column_refs(ast: dict) -> Iterator[str]:
+    """Every part of every column reference (``table.column``, ``column.field``)."""
+    for n in _nodes(ast):
+        if n.get("class") == "COLUMN_REF":
+            yield from n.get("column_names") or ()
 
 
 # ----------------------------------------------------------------------------- grading
@@ -553,7 +609,7 @@ def grade(rubric: Rubric, tables_dir: Path, capture: str = "") -> Grade:
     """Run every check of ``rubric`` over the Parquet tables in ``tables_dir``."""
     notes: list[str] = []
     try:
-        db = _Db.of_capture(Path(tables_dir))
+        db = _Db.of_capture(Path(tables_dir), rubric.schema, rubric.tables)
     except Exception as e:     # noqa: BLE001 — a capture whose tables cannot be loaded: every check errs
         return unreadable(rubric, capture, f"the tables could not be loaded: {_one_line(e)}")
     outcomes = []

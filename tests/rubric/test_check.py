@@ -188,3 +188,22 @@ def test_every_sample_loads_with_the_schema_types(tmp_path):
         assert cli.main(["read", str(cap), "-o", str(out), "--tables", "parquet", "--no-html"]) == 0
         g = rb.grade(rubric, out / "tables", cap.name)
         assert g.notes == () and g.outcomes[0].status == "pass", (cap.name, g.notes)
+
+
+def test_only_the_tables_a_rubric_names_are_loaded_whatever_their_case(tmp_path):
+    r = _write(tmp_path, '''
+[[check]]
+id = "upper"
+sql = "SELECT count(*) FROM FTP WHERE command = 'RETR'"
+expect = "= 4"
+[[check]]
+id = "cte"
+sql = "WITH logins AS (SELECT * FROM Credentials WHERE success) SELECT count(*) FROM logins"
+expect = "= 3"
+''')
+    rubric = rb.load_rubric(r)
+    assert rubric.tables == {"ftp", "credentials", "logins"}
+    out = tmp_path / "out"
+    cli.main(["read", str(SAMPLES / "ftp.pcap"), "-o", str(out), "--tables", "parquet", "--no-html"])
+    g = rb.grade(rubric, out / "tables", "ftp")
+    assert [o.status for o in g.outcomes] == ["pass", "pass"], [o.detail for o in g.outcomes]

@@ -1,21 +1,30 @@
-"""docs/COURSEWORK.md lists exactly the tables and columns a check can query, names every bundled rubric,
-and its rubric example is accepted as written."""
+"""``wiretale check --tables`` lists exactly the tables and columns a check can query; docs/COURSEWORK.md
+names every bundled rubric, and its rubric example is accepted as written."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from decoder import cli
 from reports import rubric as rb
 from tests.conftest import SAMPLES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "COURSEWORK.md"
 
 
-def test_the_schema_in_the_docs_is_the_one_checks_see():
-    text = DOC.read_text(encoding="utf-8")
-    block = re.search(r"<!-- schema:[^\n]*-->\n(.*?)<!-- /schema -->", text, re.S)
-    assert block, "the generated schema block is missing"
-    assert block.group(1) == rb.schema_markdown(), "regenerate it with reports.rubric.schema_markdown()"
+def test_check_tables_lists_every_table_and_column(capsys):
+    from reports.tables import names_for, schema
+
+    assert cli.main(["check", "--tables"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [re.match(r"- \*\*(\w+)\*\*: ", ln).group(1) for ln in lines] == names_for({})
+    for ln, table in zip(lines, names_for({})):
+        assert re.findall(r"`([^`]+)` [A-Z]", ln) == list(schema(table))
+
+
+def test_check_without_a_rubric_is_a_usage_error(capsys):
+    assert cli.main(["check", str(SAMPLES / "ftp.pcap")]) == 2
+    assert "needs a CAPTURE and --rubric" in capsys.readouterr().err
 
 
 def test_every_bundled_rubric_is_named():

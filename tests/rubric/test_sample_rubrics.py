@@ -55,7 +55,7 @@ def test_rubric_fails_every_check_on_another_lab(lab, sample_tables):
 def _flows_counted(tables: Path, check: rb.Check) -> list[tuple[str, str, int, str, int]]:
     """(proto, orig_h, orig_p, resp_h, resp_p) of every flow holding a row the check's query counted, and of
     the connections those flows set up (``conn.parent_uid``: FTP data, TFTP transfers)."""
-    with rb._Db.of_capture(tables) as db:
+    with rb._Db.of_capture(tables, rb.load_rubric(RUBRICS / "ftp.toml").schema) as db:
         sql, _ = db.evidence_sql(check.sql, limit=None)
         assert sql is not None, check.id
         cols, rows = db.run(sql, 100_000)
