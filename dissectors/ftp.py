@@ -489,6 +489,7 @@ class FtpDissector:
         self.ntok = 0
         self.last_size: tuple[str, int] | None = None
         self.rnfr: str | None = None
+        self.prot_private = False          # PROT P accepted: data connections are TLS (RFC 4217)
 
     # -- public API
     def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]:
@@ -552,6 +553,12 @@ class FtpDissector:
                 orig_p: int | None = None) -> str:
         tok = self._new_token()
         self.channel = (tok, ch)
+        if self.prot_private:
+            # RFC 4217 section 9: after PROT P the data connections are TLS sessions of their own; this one
+            # is not followed (its bytes would be ciphertext, not the file)
+            out.append(Anomaly(ts, "ftp_data_protected", f"data connection to {ch.resp_h}:{ch.resp_p} is "
+                               "protected by TLS (PROT P); it is not followed", RESP))
+            return tok
         out.append(Expect(ts, Transport.TCP, "ftp-data", resp_h=ch.resp_h, resp_p=ch.resp_p,
                           orig_h=ch.orig_h, orig_p=orig_p, token=tok,
                           ttl=self.lim.ftp_expect_ttl,
@@ -738,6 +745,8 @@ class FtpDissector:
                 pass
         elif c == "RNFR":
             self.rnfr = cmd.path if code == 350 else None
+        elif c == "PROT" and ok:
+            self.prot_private = cmd.arg.strip().upper() == "P"     # RFC 2228 section 4: C, S, E or P
         if c in TRANSFER_COMMANDS:
             if code is None:
                 status = None

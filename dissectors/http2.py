@@ -353,9 +353,12 @@ class Http2Dissector:
 
     def _data(self, direction: Direction, sid: int, data: bytes, end: bool) -> None:
         st = self.streams.get(sid)
-        if st is None:
-            return
         d = int(direction)
+        if st is None or st.ended[d]:
+            if data and st is not None:
+                self.out.append(Anomaly(self.ts, "http2_malformed", f"DATA on stream {sid} after its "
+                                        "END_STREAM (RFC 9113 s.5.1); ignored", direction))
+            return
         b = st.bodies[d]
         if data:
             if not b.opened:

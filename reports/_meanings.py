@@ -224,6 +224,8 @@ ANOMALIES = MappingProxyType({
                          "counted, not decoded.",
     "tls_gap": "Bytes of a TLS session are missing from the capture; the record boundaries are lost, so the "
                "rest of that direction is counted, not decoded.",
+    "ftp_data_protected": "After PROT P (RFC 4217) FTP data connections are TLS sessions of their own; "
+                          "wiretale does not follow them, so the files they carried are not extracted.",
     # HTTP/2 (RFC 9113, 7541)
     "http2_gap": "Bytes of an HTTP/2 connection are missing from the capture; frame boundaries and the "
                  "compressed-header state are lost, so the rest of that direction is not decoded.",
