@@ -35,12 +35,13 @@ What it extracts:
 Limits: a message longer than ``rpc_max_record`` is skipped; XDR lengths, counts and nesting are
 bounded (``xdr_*``); calls waiting for a reply at most ``max_pending_requests``; handles remembered
 at most ``nfs_max_handles``; files reassembled at once ``nfs_max_files``; bytes held above a hole
-``nfs_reorder_buffer`` (the hole then becomes a gap). NFSv4 is listed, not decoded: no v4 handles,
-paths or files. RPCSEC_GSS bodies are not decoded. A reply is decoded only with its call (the
+``nfs_reorder_buffer``, pieces ``MAX_PIECES`` (the hole then becomes a gap). NFSv4 is listed,
+not decoded: no v4 handles, paths or files. RPCSEC_GSS bodies are not decoded. A reply is decoded only with its call (the
 procedure is not in the reply).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -58,6 +59,7 @@ from dissectors.probes.nfs import (  # noqa: F401 - SPECS re-exported
 __all__ = ["RpcCall", "RpcReply", "RpcRecord", "NfsRecord", "RpcDissector", "assemble", "SPECS"]
 
 MAX_IDENTITIES = 64
+MAX_PIECES = 4096        # pieces of a file waiting above a hole (each READ reply or WRITE call is one)
 _HANDLE_OUT = {"LOOKUP", "CREATE", "MKDIR", "SYMLINK", "MKNOD"}
 
 
@@ -205,8 +207,7 @@ class _OffsetFile:
     def drain(self, ts: float, force: bool = False) -> list[Item]:
         """Emit the waiting bytes that follow ``next``; with ``force``, all of them, holes as gaps."""
         out: list[Item] = []
-        while self.pending:
-            off = min(self.pending)
+        for off in sorted(self.pending):
             if off > self.next:
                 if not force:
                     break
@@ -366,7 +367,9 @@ class RpcDissector:
                 self._rows(self.pending.pop(old), None, None, None, out)
                 self._anomaly_once(out, ts, "rpc_pending_too_many",
                                    f"more than {self.limits.max_pending_requests} calls waiting for a reply")
-            self.pending[c.xid] = _Pending(ts, c, args, path, root)
+            # a WRITE's data is not kept while its reply is awaited (1000 calls × 4 MiB otherwise)
+            kept = dataclasses.replace(args, data=None) if args.data is not None else args
+            self.pending[c.xid] = _Pending(ts, c, kept, path, root)
         if args.data is not None and pv is not None and pv.program == "nfs" and args.fh is not None:
             self._file("write", args.fh, args.offset or 0, args.data, None, False, path, ts, direction, out)
 
@@ -455,10 +458,10 @@ class RpcDissector:
         out.extend(f.put(off, data, ts))
         if eof:
             f.eof = True
-        if f.pending_bytes > self.limits.nfs_reorder_buffer:
+        if f.pending_bytes > self.limits.nfs_reorder_buffer or len(f.pending) > MAX_PIECES:
             self._anomaly_once(out, ts, "nfs_reorder_limit",
-                               f"more than {self.limits.nfs_reorder_buffer} bytes waited above a hole in a "
-                               "file: the hole was declared a gap")
+                               f"more than {self.limits.nfs_reorder_buffer} bytes or {MAX_PIECES} pieces waited "
+                               "above a hole in a file: the hole was declared a gap")
             out.extend(f.drain(ts, force=True))
 
     def _rows(self, p: _Pending, m: Reply | None, res: Res | None, rtt: float | None, out: list[Item]) -> None:

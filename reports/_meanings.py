@@ -208,6 +208,16 @@ ANOMALIES = MappingProxyType({
                      "read; it was skipped.",
     "rpc_reply_without_call": "An RPC reply answered a call (by its xid) that is not in the capture, so what it "
                               "answers is unknown; the capture probably started after the call.",
+    "rpc_gap": "Bytes of this RPC-over-TCP connection are missing from the capture; the call or reply they held "
+               "is lost, and decoding resumed at the next RPC record found.",
+    "rpc_record_too_long": "An RPC message was longer than wiretale's limit (rpc_max_record); it was skipped and "
+                           "the next message decoded.",
+    "nfs_reorder_limit": "NFS reads or writes of one file arrived far ahead of a missing part; the missing part "
+                         "was declared a gap in the extracted file (never filled with zeros).",
+    "nfs_handles_too_many": "More NFS file handles than wiretale's limit appeared in one connection; later ones are "
+                            "shown without their path.",
+    "nfs_files_too_many": "More files were read or written at once in one NFS connection than wiretale's limit; "
+                          "the others were not extracted.",
     # TLS (RFC 8446, 5246)
     "tls_record_malformed": "Bytes that should start a TLS record were not a record header (RFC 8446 section "
                             "5.1); decoding this direction stopped.",

@@ -232,3 +232,14 @@ def test_probes() -> None:
     assert by[("mount", Transport.TCP)](ORIG, c) is Verdict.NO            # no record mark
     assert by[("nfs", Transport.UDP)](RESP, reply(1)) is Verdict.MAYBE
     assert by[("portmapper", Transport.UDP)](ORIG, b"\x16\x03\x01\x02\x00\x01\x00\x01" * 4) is Verdict.NO
+
+
+def test_many_small_pieces_above_a_hole_are_bounded() -> None:
+    steps = []
+    for i in range(1, nfs.MAX_PIECES + 3):
+        steps += [C(call(i, NFS, 3, 6, opaque(FILE) + u64(2 * i) + u32(1))),
+                  S(reply(i, u32(0) + post_op_attr(None) + u32(1, 0) + opaque(b"x")))]
+    items = run(udp(), steps, datagram=True)
+    assert [a.name for a in of_type(items, Anomaly)] == ["nfs_reorder_limit"]
+    data, gaps = file_bytes(items, "read:")
+    assert data == b"x" * (nfs.MAX_PIECES + 2) and len(gaps) == nfs.MAX_PIECES + 2     # never zero-filled
