@@ -32,6 +32,14 @@ def _write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
     return p
 
 
+def _graded(tmp_path: Path, text: str, capture: str = "ftp.pcap") -> tuple[rb.Rubric, rb.Grade]:
+    """The rubric ``text`` loaded, and the grade of a bundled sample read into Parquet tables."""
+    rubric = rb.load_rubric(_write(tmp_path, text))
+    out = tmp_path / "out"
+    assert cli.main(["read", str(SAMPLES / capture), "-o", str(out), "--tables", "parquet", "--no-html"]) == 0
+    return rubric, rb.grade(rubric, out / "tables", capture)
+
+
 def _check(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(["check", *argv])
     out, err = capsys.readouterr()
@@ -137,7 +145,7 @@ def test_expect_comparisons():
 
 
 def test_a_value_that_is_not_single_or_comparable_is_an_error(tmp_path):
-    r = _write(tmp_path, '''
+    _, g = _graded(tmp_path, '''
 [[check]]
 id = "rows"
 sql = "SELECT command FROM ftp"
@@ -149,10 +157,6 @@ id = "text-vs-number"
 sql = "SELECT max(command) FROM ftp"
 expect = ">= 1"
 ''')
-    rubric = rb.load_rubric(r)
-    out = tmp_path / "out"
-    assert cli.main(["read", str(SAMPLES / "ftp.pcap"), "-o", str(out), "--tables", "parquet", "--no-html"]) == 0
-    g = rb.grade(rubric, out / "tables", "ftp")
     assert [o.status for o in g.outcomes] == ["error", "error", "error"]
     assert "more than one row" in g.outcomes[0].detail
     assert "neither true/false nor a number" in g.outcomes[1].detail
@@ -191,7 +195,7 @@ def test_every_sample_loads_with_the_schema_types(tmp_path):
 
 
 def test_only_the_tables_a_rubric_names_are_loaded_whatever_their_case(tmp_path):
-    r = _write(tmp_path, '''
+    rubric, g = _graded(tmp_path, '''
 [[check]]
 id = "upper"
 sql = "SELECT count(*) FROM FTP WHERE command = 'RETR'"
@@ -201,9 +205,5 @@ id = "cte"
 sql = "WITH logins AS (SELECT * FROM Credentials WHERE success) SELECT count(*) FROM logins"
 expect = "= 3"
 ''')
-    rubric = rb.load_rubric(r)
     assert rubric.tables == {"ftp", "credentials", "logins"}
-    out = tmp_path / "out"
-    cli.main(["read", str(SAMPLES / "ftp.pcap"), "-o", str(out), "--tables", "parquet", "--no-html"])
-    g = rb.grade(rubric, out / "tables", "ftp")
     assert [o.status for o in g.outcomes] == ["pass", "pass"], [o.detail for o in g.outcomes]
