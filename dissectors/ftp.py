@@ -249,7 +249,21 @@ class FtpCommand(Event):
         return f"{self.command} {self.arg}".rstrip()
 
     def meaning(self) -> str:
+        if self.command == "PORT":
+            m = _PASV_RE.search(self.arg.encode("utf-8", "surrogateescape"))
+            hp = _h6(*m.groups()) if m else None
+            if hp is not None:
+                return (f"active mode: the server is to connect to the client at {hp[0]}:{hp[1]} "
+                        f"(port {int(m.group(5))}×256+{int(m.group(6))})")
+        elif self.command == "EPRT":
+            hp = parse_eprt_arg(self.arg.encode("utf-8", "surrogateescape"))
+            if hp is not None:
+                return f"extended PORT (RFC 2428): the server is to connect to the client at {_hostport(*hp)}"
         return COMMAND_MEANINGS.get(self.command, "")
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +278,16 @@ class FtpReply(Event):
         return f"{self.code} {first}" + (f" (+{more} lines)" if more else "")
 
     def meaning(self) -> str:
+        if self.code == 227:
+            m = _PASV_RE.search(self.text.encode("utf-8", "surrogateescape"))
+            hp = _h6(*m.groups()) if m else None
+            if hp is not None:
+                return (f"entering passive mode: the client is to connect to {hp[0]}:{hp[1]} "
+                        f"(port {int(m.group(5))}×256+{int(m.group(6))})")
+        elif self.code == 229:
+            port = parse_epsv_reply(self.text.encode("utf-8", "surrogateescape"))
+            if port is not None:
+                return f"entering extended passive mode: the client is to connect to this server's address, port {port}"
         return REPLY_MEANINGS.get(self.code, "")
 
 
