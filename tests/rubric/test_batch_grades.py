@@ -72,3 +72,23 @@ def test_grid_in_the_index_sorts_and_links_evidence(graded, page):
     assert "nothing decoded: unsupported link type 147" in erin.locator("td.error").first.get_attribute("title")
     assert page.errors() == []
     assert all(u.startswith("file://") for u in page.requests)
+
+
+def test_grid_is_valid_html_and_escapes_what_it_shows(tmp_path):
+    html5lib = pytest.importorskip("html5lib")
+    rubric = tmp_path / "r.toml"
+    rubric.write_text('''title = "<script>alert(1)</script> lab"
+[[check]]
+id = "x"
+title = "<img src=x onerror=alert(2)>"
+sql = "SELECT count(*) FROM ftp WHERE arg <> '</td><script>'"
+''', encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(SAMPLES / "ftp.pcap"), "-o", str(out), "--rubric", str(rubric),
+                     "--workers", "1", "--no-html"]) == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(page)
+    assert parser.errors == []
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; lab" in page
+    assert "<img src=x" not in page and "&lt;/td&gt;&lt;script&gt;" in page
