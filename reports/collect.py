@@ -29,6 +29,8 @@ INDEX_TABLES = ("files", "emails", "dns", "http", "comments")
 INDEX_KEYS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration",
               "orig_bytes", "resp_bytes", "conn_state", "parent_uid", "first_frame", "history")
 
+TLS_KEYS = ("version", "decrypted", "decrypted_with", "inner", "starttls", "records_undecrypted")
+
 SORT_KEY = itemgetter(0, 1)  # sink items are (page uid, serial, table, row)
 SCAN_MIN = 20               # connections without application data from one host (a scan), or to one
                             # address and port from many hosts (a flood), that make one group
@@ -202,6 +204,7 @@ class ReportCollector:
         self.floods: dict[str, ProbeGroup] = {}
         self._pending: dict[str, list[dict]] = {}   # connections without data of a host not (yet) a scan
         self._finished = False
+        self.tls: dict[str, dict] = {}           # session uid → how its TLS went (version, decrypted, inside)
 
     # -------------------------------------------------------------- feeding
     def feed(self, table: str, row: dict) -> None:
@@ -219,6 +222,8 @@ class ReportCollector:
             self.creds.append(row)
         elif table == "anomalies":
             self._anomaly(row)
+        elif table == "tls" and uid:
+            self.tls[uid] = {k: row.get(k) for k in TLS_KEYS}
         if table in self.index_rows and len(self.index_rows[table]) < TABLE_ROWS:
             self.index_rows[table].append(row)
         if uid and not (table == "conn" and self._empty(row)):

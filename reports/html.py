@@ -60,6 +60,7 @@ PROBE_COLOR = "#b03a2e"
 COLORS = {
     "smtp": "#d9822b", "pop3": "#a05195", "imap": "#7a5cc2", "ftp": "#2f5d9e", "ftp-data": "#6f95d1",
     "http": "#0f8f7a", "telnet": "#c23b22", "tftp": "#9c7a1e", "dns": "#0077b6", "snmp": "#5e8f32",
+    "http2": "#0b6e5e", "ssl": "#6b6f2a",
 }
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
@@ -386,8 +387,33 @@ class _Report:
         return out
 
     # -------------------------------------------------------------- index pieces
+    def shown_service(self, c: dict) -> str:
+        """The protocol a session is shown as: a decrypted TLS session as the protocol inside it."""
+        t = self.col.tls.get(c.get("uid") or "")
+        if t and t.get("decrypted") and t.get("inner") and not t.get("starttls"):
+            return t["inner"]
+        return c.get("service") or ""
+
+    def tls_badge(self, c: dict) -> dict | None:
+        """What the session page's badge says about TLS: the version, and whether and how it was decrypted."""
+        t = self.col.tls.get(c.get("uid") or "")
+        if not t:
+            return None
+        version = (t.get("version") or "TLS").replace("TLSv1", "TLS 1.")
+        if t.get("decrypted"):
+            text = f"{version} decrypted with the {t.get('decrypted_with') or 'session keys'}"
+            if t.get("records_undecrypted"):
+                text += f" ({t['records_undecrypted']} records could not be)"
+        else:
+            text = f"{version} encrypted: no key for this session, the inside is not decoded"
+        if t.get("starttls"):
+            text = f"{t['starttls'].upper()} STARTTLS, then {text}"
+        return {"text": text, "decrypted": bool(t.get("decrypted")), "starttls": t.get("starttls")}
+
     def session_label(self, c: dict) -> str:
-        svc = c.get("service") or c.get("proto") or "?"
+        svc = self.shown_service(c) or c.get("proto") or "?"
+        if c.get("uid") in self.col.tls and svc != c.get("service"):
+            svc += " (TLS)"
         return f"{svc} {_ep(c.get('orig_h'), c.get('orig_p'))} → {_ep(c.get('resp_h'), c.get('resp_p'))}"
 
     def lanes(self, order: list[tuple[dict, int]]) -> tuple[list[dict], str]:
@@ -401,7 +427,7 @@ class _Report:
                for i, g in enumerate(self.probes)]
         if len(order) <= LANE_GROUP_AT:
             for c, depth in order:
-                out.append({"kind": "session", "c": c, "uid": c["uid"], "service": c.get("service") or "",
+                out.append({"kind": "session", "c": c, "uid": c["uid"], "service": self.shown_service(c),
                             "ts": c.get("ts"), "end": (c.get("ts") or 0) + (c.get("duration") or 0),
                             "label": ("↳ " if depth else "") + self.session_label(c), "depth": depth,
                             "events": self.col.events[c["uid"]], "n": 1,
@@ -898,7 +924,8 @@ class _Report:
         parent = self.by_uid.get(c.get("parent_uid") or "")
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         return {
-            "c": c, "uid": uid, "color": _color(c.get("service")), "ladder": self.ladder(c, g, kids),
+            "c": c, "uid": uid, "color": _color(self.shown_service(c)), "ladder": self.ladder(c, g, kids),
+            "shown_service": self.shown_service(c), "tls_badge": self.tls_badge(c),
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
