@@ -174,6 +174,9 @@ def assemble(engine: "Engine") -> None:
                 if name in ("timeline", "anomalies"):
                     for _ in rows:        # not replaceable by a join: consumed, ignored
                         pass
+                elif name == "assembled_objects":
+                    for row in rows:
+                        assemble_object(engine, row)
                 elif name in _MERGE_KEYS:
                     small[name] = _merge_back(engine, name, rows)
                 else:
@@ -184,6 +187,53 @@ def assemble(engine: "Engine") -> None:
             engine.anomaly(0.0, "dissector_error", f"assemble ({getattr(fn, '__module__', '?')}): "
                            f"{type(e).__name__}: {e}", source="assemble")
             continue
+
+
+def assemble_object(engine: "Engine", req: Mapping[str, Any]) -> None:
+    """Write one object made of stored ones, as an assemble hook asks (``assembled_objects``: HTTP range
+    responses): ``parts`` are ``(fuid, offset, length)`` of stored objects, ``total_bytes`` the object's size.
+
+    Each part must be stored whole (its bytes as many as its range says, none missing); overlapping parts keep
+    the first copy and an overlap that differs is an anomaly. The object is written only when the parts cover
+    it, at most ``limits.max_file_size`` bytes; its ``files`` row lists the parts in ``range_parts`` (the parts
+    stay as they are) and its ``fuid`` is derived from theirs."""
+    from decoder.ranges import insert_first_copy
+
+    total = int(req["total_bytes"])
+    parts = list(req["parts"])
+    wanted = {f for f, _o, _n in parts}
+    if total > engine.limits.max_file_size:
+        engine.anomaly(req["ts"], "range_object_too_long", f"assembled object of {total} bytes is larger than "
+                       f"{engine.limits.max_file_size}; not assembled", source="assemble")
+        return
+    rows = {f["fuid"]: f for f in engine.results.tables.get("files", ()) if f.get("fuid") in wanted}
+    starts: list[int] = []
+    datas: list[bytes] = []
+    for fuid, off, n in parts:
+        row = rows.get(fuid)
+        data = engine.store.read(row, n + 1) if row is not None and not row.get("missing_bytes") else None
+        if data is None or len(data) != n:
+            return                # a part not stored whole: the object cannot be made
+        if insert_first_copy(starts, datas, off, data)[1]:
+            engine.anomaly(req["ts"], "range_overlap_differs", f"two range responses for {req.get('name_hint')!r} "
+                           f"carry different bytes at offset {off}; the first copy was kept", source="assemble")
+    pos = 0
+    for st, d in zip(starts, datas):      # sorted, not overlapping: whole when each piece starts where the last ended
+        if st != pos:
+            return
+        pos += len(d)
+    if pos != total:
+        return
+    data = b"".join(datas)
+    fuid = make_fuid("range", ",".join(sorted(wanted)))
+    crow = engine.store.add_bytes(fuid, req["uid"], req["ts"], req["source"], req["kind"], req.get("name_hint"),
+                                  None, data, direction=req.get("direction"))
+    if crow is None:
+        return
+    for c in ENDPOINT_COLS:
+        crow[c] = req.get(c)
+    crow["range_parts"] = [f for f, _o, _n in parts]
+    engine.results.add("files", crow)
 
 
 def _replace(res: Any, name: str, rows: Any) -> None:

@@ -33,7 +33,13 @@ Followed:
   part that carries a ``filename`` is a child object (``parent_fuid``);
 * Range requests and 206 responses (RFC 9110 section 14): the object is flagged
   partial (``FileClose(complete=False, reason="partial content ...")``) and the
-  record has ``content_range``/``partial``.
+  record has ``content_range``/``partial``. After all flows, :func:`assemble`
+  groups the single-range 206 responses for one URL (server, Host, URI and the
+  complete length of ``Content-Range``) across connections and, when their ranges
+  cover the whole representation, asks the engine for the assembled object (like
+  Zeek's file reassembly of ranges); the parts stay as they are, the assembled
+  ``files`` row lists them in ``range_parts``. multipart/byteranges 206 bodies are
+  kept as one object and not assembled.
 
 Extracted: events :class:`HttpRequest`, :class:`HttpResponse`, :class:`HttpBody`
 (timeline, with ``meaning()`` from the RFC tables); one :class:`HttpTransaction`
@@ -97,11 +103,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import posixpath
 import re
 from collections import deque
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, unquote
 
 from decoder.model import (
@@ -1627,3 +1634,45 @@ class HttpDissector:
                            side.dir)
         self.ts = close_ts
         self._flush_all("end of connection")
+
+
+# ---------------------------------------------------------------- session assembly
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)\s*-\s*(\d+)\s*/\s*(\d+)\s*$", re.IGNORECASE)
+
+
+def assemble(tables: Mapping[str, Iterable[dict]]) -> dict[str, Iterator[dict]]:
+    """Range responses (206) for one URL whose ranges cover the whole representation: one assembled object each.
+
+    Reads the ``http`` table once (pure, streaming) and keeps, per URL — (server address and port, Host, URI,
+    complete length) — the ``(offset, fuid)`` of each single-range 206 body. Yields an ``assembled_objects``
+    request for every URL whose declared ranges cover ``0 .. length-1``: the engine checks the parts' stored
+    bytes against their ranges and writes the object (decoder.session). The http rows are not changed."""
+    urls: dict[tuple, list[tuple[int, int, str, dict]]] = {}
+    for r in tables.get("http") or ():
+        fuids = r.get("resp_fuids") or ()
+        m = _CONTENT_RANGE.match(r.get("content_range") or "") if r.get("status_code") == 206 else None
+        if m is None or len(fuids) != 1:
+            continue
+        lo, hi, total = (int(x) for x in m.groups())
+        if hi < lo or hi >= total:
+            continue
+        key = (r.get("resp_h"), r.get("resp_p"), (r.get("host") or "").lower(), r.get("uri"), total)
+        urls.setdefault(key, []).append((lo, hi, fuids[0], {c: r.get(c) for c in (
+            "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")}))
+
+    def out() -> Iterator[dict]:
+        for (_h, _p, _host, uri, total), parts in urls.items():
+            parts.sort(key=lambda x: (x[0], x[1]))
+            end = 0
+            for lo, hi, _f, _r in parts:
+                if lo > end:
+                    break
+                end = max(end, hi + 1)
+            if end < total:
+                continue          # a hole: the object is not whole
+            first = min(parts, key=lambda x: x[3]["ts"] or 0)[3]
+            name = posixpath.basename((uri or "").split("?", 1)[0]) or None
+            yield {**first, "source": "HTTP", "kind": "file", "direction": "resp", "name_hint": name,
+                   "total_bytes": total, "parts": [(f, lo, hi - lo + 1) for lo, hi, f, _r in parts]}
+
+    return {"assembled_objects": out()}

@@ -34,6 +34,11 @@ ANOMALIES = MappingProxyType({
     "file_size_capped": "An extracted file was larger than the size limit; only its beginning was saved.",
     "files_too_many": "More files were found than the limit allows; the rest were not saved.",
     "ip_fragment_overlap_differs": "Two IP fragments overlapped with different bytes; the first copy was kept.",
+    "range_overlap_differs": "Two HTTP range responses (206) for the same object overlapped with different bytes; "
+                             "the assembled object keeps the first copy. The object changed between the requests, "
+                             "or one answer was forged.",
+    "range_object_too_long": "HTTP range responses cover an object larger than the file size limit; the parts are "
+                             "kept, the whole object was not assembled.",
     "ip_fragments_incomplete": "Some fragments of an IP packet never arrived, so the packet could not be rebuilt.",
     "ip_fragment_sets_too_many": "Too many fragmented packets were being rebuilt at once; the oldest were dropped.",
     "ip_fragment_too_long": "A fragmented IP packet would be larger than 64 KiB, which IP does not allow.",

@@ -17,7 +17,7 @@ Ground truth never comes from wiretale.  Where a client reports what it received
 script checks it against what it served (an assertion), so a broken server setup stops
 the run rather than writing wrong facts.
 
-Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http https telnet telnet-passwd tftp tftp69 snmp]``
+Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http http-ranges https telnet telnet-passwd tftp tftp69 snmp]``
 (no argument = all).  Nothing is ever sent anywhere but the loopback interface.
 """
 from __future__ import annotations
@@ -1272,6 +1272,15 @@ http {{
 """
 
 
+def nginx_files(d: Path, www: Path, files: dict[str, bytes]) -> None:
+    """Write the files nginx serves from ``www`` (fixed mtime) and the Basic-auth user file ``d/htpasswd``."""
+    for name, data in files.items():
+        (www / name).write_bytes(data)
+        os.utime(www / name, (HTTP_MTIME, HTTP_MTIME))
+    crypt = run(["openssl", "passwd", "-apr1", HTTP_PASS]).stdout.strip()
+    (d / "htpasswd").write_text(f"{HTTP_USER}:{crypt}\n")
+
+
 @scenario("http")
 def record_http() -> None:
     import urllib.request
@@ -1291,11 +1300,7 @@ def record_http() -> None:
         "files/big.bin": seeded_bytes("http-big.bin", 1024 * 1024),
         "private/secret.txt": b"The secret of the sample site: packets tell tales.\n",
     }
-    for name, data in files.items():
-        (www / name).write_bytes(data)
-        os.utime(www / name, (HTTP_MTIME, HTTP_MTIME))
-    crypt = run(["openssl", "passwd", "-apr1", HTTP_PASS]).stdout.strip()
-    (d / "htpasswd").write_text(f"{HTTP_USER}:{crypt}\n")
+    nginx_files(d, www, files)
     (d / "nginx.conf").write_text(nginx_prelude(d, "nginx") + f"""
     keepalive_requests 100;
     gzip on;
@@ -1446,6 +1451,75 @@ def record_http() -> None:
         requests=requests, credentials=creds,
         sessions_note="a session is one client command; curl reuses one connection per command",
     )
+
+HTTP_RANGES_PORT = 18082
+
+
+@scenario("http-ranges")
+def record_http_ranges() -> None:
+    """nginx answering Range requests with 206: one zip archive fetched in three ranges over three connections
+    (the last overlapping the second), and a second file of which only the first kilobyte is fetched."""
+    import io
+    import zipfile
+    d = fresh(WORK / "nginx-ranges")
+    www = d / "www"
+    www.mkdir()
+    (d / "tmp").mkdir()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i in range(3):
+            info = zipfile.ZipInfo(f"capture-notes-{i}.txt", date_time=(2024, 1, 1, 0, 0, 0))
+            z.writestr(info, seeded_text(f"http-ranges-{i}", 60))
+    files = {"lab-files.zip": buf.getvalue(), "video.bin": seeded_bytes("http-ranges-video", 6000)}
+    nginx_files(d, www, files)
+    (d / "nginx.conf").write_text(nginx_prelude(d, "nginx-ranges") + f"""
+    server {{
+        listen 127.0.0.1:{HTTP_RANGES_PORT};
+        root {www};
+        location = /video.bin {{
+            auth_basic "wiretale ranges";
+            auth_basic_user_file {d}/htpasswd;
+        }}
+    }}
+}}
+""")
+    run(["nginx", "-t", "-c", str(d / "nginx.conf")])
+    nginx = start(["nginx", "-c", str(d / "nginx.conf"), "-g", "daemon off;"], "nginx-ranges")
+    wait_port(HTTP_RANGES_PORT)
+    base = f"http://127.0.0.1:{HTTP_RANGES_PORT}"
+    zipped = files["lab-files.zip"]
+    n = len(zipped)
+    plan = [("lab-files.zip", "0-3999"), ("lab-files.zip", "4000-7999"), ("lab-files.zip", f"7000-{n - 1}"),
+            ("video.bin", "0-999")]
+    requests: list[dict] = []
+    with Capture("http-ranges.pcap", f"tcp port {HTTP_RANGES_PORT}") as cap:
+        for i, (name, rng) in enumerate(plan, 1):     # one curl, one connection each
+            body = WORK / "nginx-ranges" / f"part{i}.body"
+            auth = ["-u", f"{HTTP_USER}:{HTTP_PASS}"] if name == "video.bin" else []
+            res = run(["curl", "-sS", *auth, "-r", rng, "-o", str(body), "-w", "%{http_code}", f"{base}/{name}"]).stdout
+            lo, hi = (int(x) for x in rng.split("-"))
+            part = body.read_bytes()
+            assert res.strip() == "206" and part == files[name][lo:hi + 1], (res, rng)
+            requests.append({"session": i, "client": "curl", "method": "GET", "url": f"{base}/{name}", "status": 206,
+                             "range": f"bytes={rng}", "content_range": f"bytes {lo}-{hi}/{len(files[name])}",
+                             "response_body_size": len(part), "response_body_sha256": sha256(part)})
+    stop(nginx)
+    write_expected(
+        cap, ["http"],
+        f"nginx on 127.0.0.1:{HTTP_RANGES_PORT} serving two files; curl -r fetches lab-files.zip in three byte ranges "
+        "over three connections (the third overlaps the second; together they cover the file) and the first 1000 "
+        "bytes of video.bin (not covered; behind Basic auth).",
+        {"debian": pkg_versions("nginx-light", "curl"), "nginx": run(["nginx", "-v"]).stderr.strip(),
+         "curl": first_line(["curl", "--version"])},
+        [{"service": "http", "software": "nginx", "addr": "127.0.0.1", "port": HTTP_RANGES_PORT, "transport": "tcp"}],
+        decode_as=[f"tcp.port=={HTTP_RANGES_PORT},http"],
+        server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
+        requests=requests,
+        credentials=[{"protocol": "http", "kind": "basic", "username": HTTP_USER, "password": HTTP_PASS,
+                      "success": True, "url": f"{base}/video.bin"}],
+        covered={"lab-files.zip": True, "video.bin": False},
+    )
+
 
 # --------------------------------------------------------------------------- HTTPS (nginx, TLS 1.2/1.3, HTTP/2)
 

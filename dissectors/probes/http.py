@@ -50,5 +50,7 @@ SPECS: tuple[DissectorSpec, ...] = (
         probe=probe,
         factory=Lazy("dissectors.http:HttpDissector"),
         service="http",
+        assemble=Lazy("dissectors.http:assemble"),
+        assemble_tables=("http",),
     ),
 )

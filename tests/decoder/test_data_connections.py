@@ -130,3 +130,33 @@ def test_complete_needs_the_bytes_and_the_servers_word(tmp_path, final, data, an
     assert len(stor) == 1 and stor[0]["data_status"] == status and stor[0]["fuid"] == files[0]["fuid"]
     assert len(files) == 1 and files[0]["seen_bytes"] == 512 and files[0]["filename"] == "up.bin"
     assert files[0]["complete"] is complete and files[0]["close_reason"] == reason
+
+
+def test_tftp_transfer_without_its_first_blocks(tmp_path):
+    """samples/tftp.pcap without the OACK, ACK 0 and DATA 1 of image.bin (curl, blksize 1024): the transfer's
+    first datagram seen is the client's ACK 1. It is still the transfer its RRQ announced (roles from the
+    request, linked to it), the block size is learnt from the data, and the file is the whole sample's but
+    for its first 1024 bytes, which are a gap, never zeros."""
+    from decoder.pipeline import analyze
+
+    with open(SAMPLES / "tftp.pcap", "rb") as fh:
+        recs = list(dpkt.pcap.Reader(fh))
+    cut = tmp_path / "tftp-late.pcap"
+    with open(cut, "wb") as out:
+        w = dpkt.pcap.Writer(out, linktype=1, snaplen=262144)
+        for i, (ts, buf) in enumerate(recs, 1):
+            if i not in (14, 15, 16):        # OACK, ACK 0, DATA 1 of image.bin (tshark's frame numbers)
+                w.writepkt(buf, ts)
+    with analyze(SAMPLES / "tftp.pcap", out_dir=tmp_path / "whole") as whole, \
+            analyze(cut, out_dir=tmp_path / "late") as late:
+        [wrow] = [r for r in whole.rows["tftp"] if r["fname"] == "image.bin"]
+        [lrow] = [r for r in late.rows["tftp"] if r["fname"] == "image.bin"]
+        conn = {c["uid"]: c for c in late.rows["conn"]}[lrow["uid_data"]]
+        assert (conn["service"], conn["parent_uid"], conn["roles_guessed"]) == ("tftp", lrow["uid"], False)
+        assert (conn["orig_p"], conn["resp_p"]) == next((c["orig_p"], c["resp_p"]) for c in whole.rows["conn"]
+                                                        if c["uid"] == wrow["uid_data"])
+        [wf] = [f for f in whole.rows["files"] if f["fuid"] == wrow["fuid"]]
+        [lf] = [f for f in late.rows["files"] if f["fuid"] == lrow["fuid"]]
+        assert (lf["seen_bytes"], lf["missing_bytes"], lf["complete"]) == (100_000 - 1024, 1024, False)
+        assert lrow["size"] == 100_000 - 1024 and lrow["complete"] is False
+        assert (tmp_path / "late" / lf["path"]).read_bytes() == (tmp_path / "whole" / wf["path"]).read_bytes()[1024:]

@@ -554,3 +554,24 @@ def test_bare_lf_end_right_after_a_crlf_line_ends_headers_once():
     [rec] = txs(items)
     assert rec.host == "a" and rec.status_code == 204
     assert "http_bare_lf" in names(items)
+
+
+def test_assemble_asks_for_objects_whose_ranges_cover_them():
+    from dissectors.http import assemble
+
+    def row(uid, rng, fuid, host="h", uri="/f.bin", status=206):
+        return dict(ts=float(len(uid)), uid=uid, orig_h="10.0.0.1", orig_p=1, resp_h="10.0.0.2", resp_p=80,
+                    host=host, uri=uri, status_code=status, content_range=rng, resp_fuids=[fuid])
+
+    http = [row("a", "bytes 0-99/250", "F1"), row("bb", "bytes 100-199/250", "F2"),
+            row("ccc", "bytes 150-249/250", "F3"),                            # overlaps F2, ends the object
+            row("d", "bytes 0-99/500", "F4", uri="/hole.bin"), row("ee", "bytes 200-499/500", "F5", uri="/hole.bin"),
+            row("f", "bytes 0-99/100", "F6", host="other"),                    # one part covering it all
+            row("g", "bytes */100", "F7", uri="/x"), row("h", None, "F8", uri="/y", status=200)]
+    before = [dict(r) for r in http]
+    out = {k: list(v) for k, v in assemble({"http": http}).items()}
+    assert http == before
+    got = {(o["uri"] if "uri" in o else o["name_hint"], o["total_bytes"]): o["parts"] for o in out["assembled_objects"]}
+    assert got == {("f.bin", 250): [("F1", 0, 100), ("F2", 100, 100), ("F3", 150, 100)],
+                   ("f.bin", 100): [("F6", 0, 100)]}
+    assert all(o["uid"] in ("a", "f") and o["direction"] == "resp" for o in out["assembled_objects"])

@@ -19,12 +19,12 @@ def chromium_path() -> str | None:
     return None
 
 
-def render(capture, out: Path, show_secrets: bool = False, keylogs=()):
+def render(capture, out: Path, show_secrets: bool = False):
     """Decode ``capture`` into ``out`` (with transcripts, as ``wiretale read`` does) and write the report."""
     from decoder.pipeline import analyze
     from reports.html import write_report
 
-    a = analyze(capture, out_dir=out, transcripts=True, strict=True, keylogs=keylogs)
+    a = analyze(capture, out_dir=out, transcripts=True, strict=True)
     write_report(a, out, show_secrets=show_secrets)
     return a
 
