@@ -143,7 +143,9 @@ RECENT_FRAMES = 64
 class Recent:
     """The time and frame of the last :data:`RECENT_FRAMES` packets fed to a flow's dissector (one entry
     per distinct time), so an event stamped with an earlier packet's time (a Telnet line at its first
-    keystroke, a transfer's end at its last data packet, reported at close) gets that packet's frame.
+    keystroke, a transfer's end at its last data packet, reported at close) gets that packet's frame. An
+    event older than all of them (a typed line of more than about 30 echoed keystrokes) is placed at the
+    oldest packet still recorded.
     Two fixed arrays: 1 KiB per decoded flow, no object per packet."""
 
     __slots__ = ("ts", "frames", "n")
@@ -162,18 +164,20 @@ class Recent:
         self.frames[i] = frame
         self.n = n + 1
 
-    def frame_at(self, ts: float, default: int) -> int:
-        """The frame of the latest packet recorded at or before ``ts`` (the oldest one still known when
-        ``ts`` is older than all of them; ``default`` when none was recorded)."""
+    def at(self, ts: float, default: int) -> tuple[float, int]:
+        """The time and frame for an event stamped ``ts``: ``ts`` and the frame of the latest packet recorded
+        at or before it; when ``ts`` is older than every packet still recorded, the oldest one's time and
+        frame (the row stays at one packet: its time and frame agree); ``default`` when none was recorded."""
         n = self.n
         if not n:
-            return default
+            return ts, default
         lo = max(0, n - RECENT_FRAMES)
         for k in range(n - 1, lo - 1, -1):
             i = k % RECENT_FRAMES
             if self.ts[i] <= ts:
-                return self.frames[i]
-        return self.frames[lo % RECENT_FRAMES]
+                return ts, self.frames[i]
+        i = lo % RECENT_FRAMES
+        return self.ts[i], self.frames[i]
 
 
 ROW_KEYS: dict[str, Callable[[dict], Any]] = {"conn": lambda r: (r["ts"], r["first_frame"])}
@@ -943,12 +947,13 @@ class Engine:
                                  f"object {fuid} is larger than {self.limits.max_file_size} bytes; the rest was "
                                  "not stored", flow=flow, source=svc)
             elif k is Event:
-                row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
+                ets, eframe = (it.ts, self.cur_frame) if it.ts == self.cur_ts else h.recent.at(it.ts, self.cur_frame)
+                row = {"ts": ets, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": svc,
                        "direction": "orig" if it.direction == ORIG else "resp",
                        "kind": type(it).__name__, "summary": _safe_text(it, "summary"),
                        "meaning": _safe_text(it, "meaning"),
-                       "frame": self.cur_frame if it.ts == self.cur_ts else h.recent.frame_at(it.ts, self.cur_frame),
+                       "frame": eframe,
                        "fields": self._event_fields(it)}
                 res.add("timeline", row)
             elif k is Record:

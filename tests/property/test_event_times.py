@@ -47,3 +47,36 @@ def test_timeline_rows_lie_in_their_session(capture: Path) -> None:
         if why:
             wrong.append(f"{r['uid']} {r['kind']} {r['summary'][:60]!r}: {why}")
     assert not wrong, f"{len(wrong)} of {len(rows)} rows:\n" + "\n".join(wrong[:20])
+
+
+def test_telnet_lines_at_their_first_keystroke(tmp_path):
+    """A login, a password and a 61-key command typed one key at a time (echoed, but the password): each
+    TelnetLine row carries the time and frame of its first keystroke, except the long command, older than
+    the 64 packets the engine remembers per flow: it goes to the oldest packet remembered, time and frame
+    of that one packet (docs/REPORT.md says so)."""
+    from decoder.pipeline import analyze
+    from tests.builders import Conn, write_pcap
+
+    c = Conn(("10.0.0.1", 40000), ("10.0.0.2", 23))
+    pkts = c.handshake() + [c.server(b"login: ")]
+    first = {}
+    for line, echo in ((b"student\r", True), (b"secret\r", False), (b"echo " + b"x" * 55 + b"\r", True)):
+        if line.startswith(b"secret"):
+            pkts.append(c.server(b"Password: "))
+        elif line.startswith(b"echo"):
+            pkts.append(c.server(b"\r\nLast login: today\r\n$ "))
+        first[line[:4]] = len(pkts) + 1          # frame numbers start at 1
+        for ch in line:
+            pkts.append(c.client(bytes([ch])))
+            if echo:
+                pkts.append(c.server(b"\r\n" if ch == 13 else bytes([ch])))
+    pkts += [c.server(b"x\r\n$ ")] + c.close()
+    cap = tmp_path / "typed.pcap"
+    write_pcap(cap, pkts, t0=1_700_000_000.0, step=0.01)
+    with analyze(cap) as a:
+        lines = [r for r in a.rows["timeline"] if r["kind"] == "TelnetLine"]
+    times = {i + 1: 1_700_000_000.0 + i * 0.01 for i in range(len(pkts))}
+    assert [r["frame"] for r in lines[:2]] == [first[b"stud"], first[b"secr"]]
+    assert lines[2]["frame"] > first[b"echo"]
+    for r in lines:
+        assert abs(r["ts"] - times[r["frame"]]) < 1e-6
