@@ -21,6 +21,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator, Protocol
 
+from reports.names import NameBook
+
 TABLE_ROWS = 300            # rows of DNS/HTTP/files/e-mails shown on the index
 EVENT_TICKS = 60            # event ticks kept per session for its timeline lane
 KEEP = {"timeline": 2000, "anomalies": 500}   # rows of one session kept per table for its page
@@ -86,6 +88,8 @@ class ReportCollector:
         self.events: Counter = Counter()
         self.ticks: dict[str, list] = {}
         self.notes: dict[str, list[dict]] = {}   # pcapng packet comments per session, for its lane
+        self.names = NameBook()                  # names the traffic gives addresses (DNS, HTTP Host, HELO)
+        self.dns_lanes: dict[str, dict] = {}     # a DNS session's first question and answers, for its lane
         self.tick_stride: dict[str, int] = {}
         self.creds: list[dict] = []
         self.index_rows: dict[str, list[dict]] = {t: [] for t in INDEX_TABLES}
@@ -110,6 +114,10 @@ class ReportCollector:
                 lane.append(row)
         elif table == "credentials":
             self.creds.append(row)
+        if table in ("dns", "http", "smtp"):
+            self.names.feed(table, row)
+            if table == "dns" and uid:
+                self._dns_lane(uid, row)
         elif table == "anomalies":
             self._anomaly(row)
         if table in self.index_rows and len(self.index_rows[table]) < TABLE_ROWS:
@@ -167,6 +175,16 @@ class ReportCollector:
         if len(lst) >= 2 * EVENT_TICKS:
             del lst[1::2]
             self.tick_stride[uid] = stride * 2
+
+    def _dns_lane(self, uid: str, row: dict) -> None:
+        lane = self.dns_lanes.get(uid)
+        if lane is None:
+            q = " ".join(str(x) for x in (row.get("qtype_name"), row.get("query")) if x)
+            answers = [f"{rr.get('type')} {rr.get('data')}" for rr in (row.get("answers_detail") or ())[:6]
+                       if isinstance(rr, dict)]
+            self.dns_lanes[uid] = {"query": q, "answers": answers, "count": 1}
+        else:
+            lane["count"] += 1
 
     def _anomaly(self, a: dict) -> None:
         name = a.get("name") or "?"

@@ -384,8 +384,28 @@ class _Report:
 
     # -------------------------------------------------------------- index pieces
     def session_label(self, c: dict) -> str:
+        """A lane's label: the protocol, the client, and the server by the name the traffic gave it (else
+        its address); a DNS lane names its first question instead."""
         svc = c.get("service") or c.get("proto") or "?"
-        return f"{svc} {_ep(c.get('orig_h'), c.get('orig_p'))} → {_ep(c.get('resp_h'), c.get('resp_p'))}"
+        dns = self.col.dns_lanes.get(c["uid"])
+        if dns and dns["query"]:
+            more = f" (+{dns['count'] - 1})" if dns["count"] > 1 else ""
+            return f"{svc} {dns['query']}{more}"
+        name = self.col.names.first(c.get("resp_h"))
+        server = _ep(name, c.get("resp_p")) if name else _ep(c.get("resp_h"), c.get("resp_p"))
+        return f"{svc} {_ep(c.get('orig_h'), c.get('orig_p'))} → {server}"
+
+    def lane_title(self, c: dict) -> str:
+        """A lane's tooltip: both ends with the names the traffic gave them, and a DNS lane's answers."""
+        ends = []
+        for h, p in ((c.get("orig_h"), c.get("orig_p")), (c.get("resp_h"), c.get("resp_p"))):
+            said = self.col.names.said(h)
+            ends.append(_ep(h, p) + (f" [{said}]" if said else ""))
+        text = f"{c.get('service') or c.get('proto') or '?'} {ends[0]} → {ends[1]}"
+        dns = self.col.dns_lanes.get(c["uid"])
+        if dns:
+            text += f" · question {dns['query'] or '(none)'}; answers: {', '.join(dns['answers']) or 'none'}"
+        return text
 
     def timeline_svg(self, lanes: list[tuple[dict, int]]) -> dict:
         width, label_w, right = 1160, 360, 14
@@ -422,7 +442,7 @@ class _Report:
             out.append({
                 "c": c, "depth": depth, "y": top + i * lane_h, "bx": round(bx, 1), "bw": round(bw, 1), "notes": notes,
                 "t0f": round(s / span, 6), "t1f": round((s + d) / span, 6), "events": n_ev, "ticks": ticks_ev,
-                "label": ("↳ " if depth else "") + self.session_label(c),
+                "label": ("↳ " if depth else "") + self.session_label(c), "title": self.lane_title(c),
                 "color": _color(c.get("service")),
                 "start": _rel(s), "dur": _fmt_dur(d),
             })
@@ -447,7 +467,7 @@ class _Report:
     def hosts(self) -> tuple[list[dict], list[dict], int, int]:
         hl = sorted(self.col.hosts.values(), key=lambda e: -(e["sent"] + e["received"]))[:HOST_ROWS]
         pl = sorted(self.col.pairs.values(), key=lambda e: (-e["sessions"], -e["bytes"]))[:HOST_ROWS]
-        hl, pl = [dict(e, services=_services(e["services"])) for e in hl], \
+        hl, pl = [dict(e, services=_services(e["services"]), names=self.col.names.of(e["host"])) for e in hl], \
             [dict(e, services=_services(e["services"])) for e in pl]
         return hl, pl, len(self.col.hosts), len(self.col.pairs)
 
@@ -841,6 +861,7 @@ class _Report:
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS,
                                                   "transcript": (self.summary.get("limits") or {}).get("max_transcript") or 0},
             "colors": COLORS,
+            "names": {"orig": self.col.names.of(c.get("orig_h")), "resp": self.col.names.of(c.get("resp_h"))},
         }
 
 
