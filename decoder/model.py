@@ -172,6 +172,15 @@ class Anomaly:
     direction: Direction | None = None
 
 
+#: What stands in a secret's place. The one rule (docs/HARDENING.md, "Secrets"): a secret (password,
+#: pass phrase, SASL response, community, URL user-info password, keystrokes at a password prompt) is
+#: kept verbatim only in the ``credentials`` table (a :class:`Credential`) and in the raw streams and
+#: extracted objects; every event (timeline summary and fields) and every other record carries MASK
+#: at its place, always eight characters whatever the secret's length. The HTML report masks the
+#: credentials table and the raw views too, unless ``--show-secrets``.
+MASK = "********"
+
+
 @dataclass(frozen=True, slots=True)
 class Credential(Record):
     """A secret that crossed the wire in cleartext (one row of ``credentials``)."""

@@ -90,7 +90,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 from decoder.model import (
-    Anomaly, Confirm, Credential, Direction, Event, Expect,
+    MASK, Anomaly, Confirm, Credential, Direction, Event, Expect,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Item, ORIG, RESP,
     Record, StopParsing, Transport, Violation, describe_object,
 )
@@ -244,8 +244,6 @@ class FtpCommand(Event):
     arg: str = ""
 
     def summary(self) -> str:
-        if self.command == "PASS":
-            return "PASS ********" if self.arg else "PASS"
         return f"{self.command} {self.arg}".rstrip()
 
     def meaning(self) -> str:
@@ -473,13 +471,14 @@ def _listing_arg(arg: str) -> str:
 
 # ---------------------------------------------------------------- control dissector
 class _Cmd:
-    __slots__ = ("ts", "command", "arg", "path", "token", "channel", "size", "user",
+    __slots__ = ("ts", "command", "arg", "secret", "path", "token", "channel", "size", "user",
                  "password", "cwd", "announce", "prelim")
 
-    def __init__(self, ts: float, command: str, arg: str) -> None:
+    def __init__(self, ts: float, command: str, arg: str, secret: str = "") -> None:
         self.ts = ts
         self.command = command
-        self.arg = arg
+        self.arg = arg            # as shown (a PASS/ACCT secret is MASK)
+        self.secret = secret      # the PASS/ACCT argument itself, for the credentials row only
         self.path: str | None = None
         self.token: str | None = None
         self.channel: DataChannel | None = None
@@ -613,8 +612,11 @@ class FtpDissector:
             return
         self.seen_command = True
         self._maybe_confirm(ts, out)
-        out.append(FtpCommand(ts, ORIG, command, arg))
-        cmd = _Cmd(ts, command, arg)
+        secret = command in ("PASS", "ACCT") and bool(arg) and (
+            command == "ACCT" or (self.user or "").lower() not in ANONYMOUS_USERS)
+        shown = MASK if secret else arg      # the secret stays in the credentials table only
+        out.append(FtpCommand(ts, ORIG, command, shown))
+        cmd = _Cmd(ts, command, shown, arg if command in ("PASS", "ACCT") else "")
         if len(self.pending) >= self.lim.max_pending_requests:
             out.append(Anomaly(ts, "ftp_pending_too_many",
                                f"more than {self.lim.max_pending_requests} commands "
@@ -625,7 +627,9 @@ class FtpDissector:
             self.password = None
         elif command == "PASS":
             self.password = arg
-        cmd.user, cmd.password, cmd.cwd = self.user, self.password, self.cwd
+        cmd.user, cmd.cwd = self.user, self.cwd
+        cmd.password = MASK if self.password and (self.user or "").lower() not in ANONYMOUS_USERS \
+            else self.password
         if command in LISTING_COMMANDS:
             cmd.path = _join(self.cwd, _listing_arg(arg))
         elif command in PATH_COMMANDS and arg:
@@ -725,10 +729,10 @@ class FtpDissector:
             kind = "anonymous" if user.lower() in ANONYMOUS_USERS else "password"
             success = None if code is None or 300 <= code < 400 else ok
             out.append(Credential(cmd.ts, protocol="ftp", username=user,
-                                  secret=cmd.arg, kind=kind, success=success))
+                                  secret=cmd.secret, kind=kind, success=success))
         elif c == "ACCT":
             out.append(Credential(cmd.ts, protocol="ftp", username=cmd.user or "",
-                                  secret=cmd.arg, kind="account",
+                                  secret=cmd.secret, kind="account",
                                   success=None if code is None else ok))
         elif c in ("PWD", "XPWD") and code == 257:
             p = _parse_257(text_b)

@@ -112,6 +112,7 @@ from typing import ClassVar, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, unquote
 
 from decoder.model import (
+    MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event, FileClose,
     FileData, FileGap, FileOpen, FlowContext, Record, StopParsing, Violation,
 )
@@ -238,6 +239,15 @@ def _meaning_status(code: int | None) -> str:
 
 def _s(b: bytes) -> str:
     return b.decode("latin-1")
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s]*)@")
+
+
+def _masked_auth(value: str) -> str:
+    """An Authorization header value as events show it: the scheme, then MASK."""
+    scheme = value.strip().partition(" ")[0]
+    return f"{scheme} {MASK}" if scheme else MASK
 
 
 def _header_value(headers: tuple[tuple[str, str], ...], name: str) -> str:
@@ -795,6 +805,8 @@ class HttpDissector:
         tx = self._new_tx(ts)
         tx.method = _s(method)
         tx.uri = _s(target)
+        if "@" in tx.uri:
+            tx.uri = self._userinfo(tx, tx.uri)
         tx.version = _s(version[5:]) if version else "0.9"
         side.tx = tx
         if version is None:
@@ -1006,8 +1018,12 @@ class HttpDissector:
             for name in ("authorization", "proxy-authorization"):
                 for v in get(name, ()):
                     self._auth(tx, v)
+        shown_h = tuple(h)
+        if "authorization" in hx or "proxy-authorization" in hx:    # credentials: the table has them
+            shown_h = tuple((k, _masked_auth(v) if k.lower() in ("authorization", "proxy-authorization") else v)
+                            for k, v in shown_h)
         self.out.append(HttpRequest(msg.ts, ORIG, tx.depth, tx.method or "", tx.uri or "",
-                                    tx.version or "", tuple(h)))
+                                    tx.version or "", shown_h))
         kind, n = self._framing(side, hx, True)
         self._push_pending(tx)
         if tx.method == "CONNECT":
@@ -1414,6 +1430,19 @@ class HttpDissector:
             user = params.get("username", "")
             tx.username = tx.username or user
             tx.creds.append((user, params.get("response", ""), "digest"))
+
+    def _userinfo(self, tx: _Tx, uri: str) -> str:
+        """An absolute request target with user-info (``http://user:pass@host/``, RFC 3986 s.3.2.1,
+        deprecated by RFC 9110 s.4.2.4 but still sent): a credential (kind ``url-userinfo``), and the
+        target as shown with the password masked."""
+        m = _USERINFO.match(uri)
+        if m is None:
+            return uri
+        user, sep, pw = m.group(2).partition(":")
+        user, pw = unquote(user, errors="replace"), unquote(pw, errors="replace")
+        tx.creds.append((user, pw, "url-userinfo"))
+        tx.username = tx.username or user
+        return f"{m.group(1)}{m.group(2).partition(':')[0]}{':' + MASK if sep else ''}@{uri[m.end():]}"
 
     def _form_creds(self, tx: _Tx, body: bytes) -> None:
         try:

@@ -72,6 +72,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from decoder.model import (
+    MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
@@ -630,7 +631,7 @@ class ImapDissector:
         if last.sasl is not None and not side.resync:
             r = last.sasl.client_line(line, self._seen_server)
             if r is not None:
-                out.append(ImapAuthResponse(ts, ORIG, tag=last.tag, data=r[0], decoded=r[1]))
+                out.append(ImapAuthResponse(ts, ORIG, tag=last.tag, data=MASK))  # it carries the secret
                 return True
         if last.command == "IDLE" and line.strip().upper() == b"DONE":
             out.append(ImapDone(ts, ORIG, tag=last.tag))
@@ -803,6 +804,12 @@ class ImapDissector:
                 p.sasl.responses[0] = ""
         elif cmd in _MAILBOX_CMDS and toks:
             p.mailbox = decode_mailbox(_unquote(toks[0]))
+        if cmd == "LOGIN" and len(toks) > 1:          # the password (any form: atom, quoted, literal)
+            arg = f"{p.login_user} {MASK}"
+            p.arg = arg
+        elif cmd == "AUTHENTICATE" and len(toks) > 1:  # an initial response carries the secret
+            arg = f"{p.sasl.mechanism if p.sasl is not None else ''} {MASK}"
+            p.arg = arg
         out.append(ImapCommand(side.ts, ORIG, tag=tag, command=cmd, arg=arg))
         old = self._pending.pop(tag, None)
         if old is not None:

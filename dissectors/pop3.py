@@ -70,6 +70,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from decoder.model import (
+    MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
@@ -151,6 +152,19 @@ _KNOWN = frozenset(COMMAND_MEANINGS) | {"XTND", "XSENDER"}
 _CMD_RE = re.compile(rb"^([A-Za-z][A-Za-z0-9]{1,14})(?: (.*))?$", re.S)
 _OCTETS_RE = re.compile(rb"\boctets\b", re.I)
 _HEADER_RE = re.compile(rb"^[!-9;-~]+:")
+def _shown_arg(cmd: str, arg: str) -> str:
+    """A command's argument as events and rows show it: PASS's password, APOP's digest and AUTH's
+    initial response replaced by MASK (they stay in the credentials table only)."""
+    if cmd == "PASS" and arg:
+        return MASK
+    if cmd == "APOP" and arg:
+        return f"{arg.rpartition(' ')[0]} {MASK}".lstrip()
+    if cmd == "AUTH":
+        mech, _, initial = arg.partition(" ")
+        return f"{mech} {MASK}" if initial.strip() and initial.strip() != "=" else arg
+    return arg
+
+
 _APOP_TS_RE = re.compile(r"<[^<>\s]+@[^<>\s]*>|<[^<>]{1,200}>")
 _CODE_RE = re.compile(r"^\[([^\]]{1,80})\]")
 _TERM = b"\r\n.\r\n"
@@ -444,7 +458,7 @@ class Pop3Dissector:
         if p is not None and p.sasl is not None and not self._resync[ORIG]:
             r = p.sasl.client_line(line, self._seen_server)
             if r is not None:
-                out.append(Pop3AuthData(ts, ORIG, data=r[0], decoded=r[1]))
+                out.append(Pop3AuthData(ts, ORIG, data=MASK))   # a SASL response carries the secret
                 return
         m = _CMD_RE.match(line)
         if m is None:
@@ -463,7 +477,8 @@ class Pop3Dissector:
             return
         self._resync[ORIG] = False
         self._confirm(ts, out)
-        p = _Pending(ts, cmd, arg)
+        shown = _shown_arg(cmd, arg)
+        p = _Pending(ts, cmd, shown)
         if cmd == "USER":
             self._user = arg
         elif cmd == "PASS":
@@ -479,7 +494,7 @@ class Pop3Dissector:
                                   ("" if initial == "=" else None))
         if cmd in ("RETR", "TOP", "DELE", "LIST", "UIDL"):
             p.msg_number = _int(arg)
-        out.append(Pop3Command(ts, ORIG, command=cmd, arg=arg))
+        out.append(Pop3Command(ts, ORIG, command=cmd, arg=shown))
         self._pending.append(p)
         if len(self._pending) > self._lim.max_pending_requests:
             old = self._pending.popleft()

@@ -91,6 +91,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from decoder.model import (
+    MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
     FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
@@ -720,7 +721,10 @@ class SmtpDissector:
         self.bad_run = False
         if self.auth is not None:      # a command ends an exchange whose end we did not see
             self._finish_auth(None, ts, out)
-        out.append(SmtpCommand(ts, ORIG, verb, arg))
+        shown = arg
+        if verb == "AUTH" and len(arg.split()) > 1:      # an initial response carries the secret
+            shown = f"{arg.split()[0]} {MASK}"
+        out.append(SmtpCommand(ts, ORIG, verb, shown))
         self._command(verb, arg, ts, out)
 
     def _command(self, verb: str, arg: str, ts: float, out: list) -> None:

@@ -58,6 +58,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
 from decoder.model import (
+    MASK,
     Anomaly, Confirm, Credential, Direction, Event, FlowContext, Item,
     Record, Violation, ORIG,
 )
@@ -155,6 +156,11 @@ class Varbind:
     def label(self) -> str:
         return self.name or self.oid
 
+
+
+def _shown(community: str | None) -> str | None:
+    """A community as events and rows show it: MASK (it is a password; the credentials table has it)."""
+    return None if community is None else MASK
 
 @dataclass(frozen=True, slots=True)
 class SnmpPdu(Event):
@@ -556,7 +562,7 @@ class SnmpDissector:
         if self.first_ts is not None:
             out.append(SnmpRecord(
                 self.first_ts, duration=round((self.last_ts or self.first_ts) - self.first_ts, 6),
-                version=self.version or "", community=self.community,
+                version=self.version or "", community=_shown(self.community),
                 get_requests=self.n_get, get_bulk_requests=self.n_bulk, get_responses=self.n_resp,
                 set_requests=self.n_set, display_string=self.display_string,
                 up_since=self.up_since))
@@ -644,14 +650,14 @@ class SnmpDissector:
 
         vbs = tuple(msg.varbinds)
         out.append(SnmpPdu(ts, direction, pdu_type=ptype, version=msg.version or "",
-                           community=msg.community, request_id=msg.request_id,
+                           community=_shown(msg.community), request_id=msg.request_id,
                            msg_id=msg.msg_id, error_status=msg.error_status,
                            error_index=msg.error_index, varbinds=vbs, rtt=rtt,
                            encrypted=msg.encrypted, user=msg.user,
                            generic_trap=msg.generic_trap, enterprise=msg.enterprise))
         out.append(SnmpPduRecord(
             ts, is_orig=direction == ORIG, pdu_type=ptype, version=msg.version or "",
-            community=msg.community, request_id=msg.request_id,
+            community=_shown(msg.community), request_id=msg.request_id,
             error_status=msg.error_status, error_index=msg.error_index,
             non_repeaters=msg.non_repeaters, max_repetitions=msg.max_repetitions,
             varbinds=[vb.as_dict() for vb in vbs], rtt=rtt, enterprise=msg.enterprise,

@@ -74,6 +74,7 @@ from types import MappingProxyType
 from typing import ClassVar, Mapping
 
 from decoder.model import (
+    MASK,
     Anomaly, Confirm, Credential, Direction, Event, FlowContext,
     Item, ORIG, RESP, Record, Verdict, Violation,
 )
@@ -261,11 +262,15 @@ class TelnetInput(Event):
 
     MERGEABLE: ClassVar[bool] = True
     data: bytes = b""
-    secret: bool = False     # typed at a Password: prompt: the summary hides the characters
+    # typed between a password prompt and the end of that line: ``data`` is withheld (b"": not even
+    # its length is told; the credentials table has the secret); the report masks the packets that
+    # carried such keys (the timeline row's frame) in every view of the raw stream, by position:
+    # edits (backspace) and secrets of any length included
+    secret: bool = False
 
     def summary(self) -> str:
         if self.secret:
-            return f"keystrokes at a password prompt: {'*' * min(len(self.data), 8)}"
+            return f"keystrokes at a password prompt: {MASK}"
         return f"keystrokes: {_txt(self.data)[:80]!r}"
 
     def meaning(self) -> str:
@@ -767,7 +772,10 @@ class TelnetDissector:
                 prompt = self.line_prompt if self.line else self.tail.rsplit("\n", 1)[-1]
                 if self.change is not None and not self.change.judged:
                     self._judge_change(prompt, ts, out)
-                out.append(TelnetInput(ts, ORIG, seg, secret=bool(_PASS_PROMPT.search(prompt))))
+                if _PASS_PROMPT.search(prompt):
+                    out.append(TelnetInput(ts, ORIG, b"", secret=True))
+                else:
+                    out.append(TelnetInput(ts, ORIG, seg))
                 self._typed(seg, ts, out)
             return
         if self.pending_echo or self.echo_skip:
@@ -883,8 +891,8 @@ class TelnetDissector:
             self.login_done = False
         if not text and kind == "command":
             return
-        out.append(TelnetLine(self.line_ts or ts, ORIG, text if kind != "password" else _txt(clean),
-                              kind))
+        out.append(TelnetLine(self.line_ts or ts, ORIG, text if kind == "command" or kind == "username"
+                              else MASK, kind))
         if kind == "command":
             if len(self.commands) < MAX_COMMANDS:
                 self.commands.append(text)

@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
 from reports import _meanings, nfs_tree
 from reports.collect import EVENT_TICKS, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
@@ -63,7 +64,8 @@ ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
 ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials", "comments")
 _TRANSFER_ENDS = ("FtpDataSummary", "TftpTransferEnd")   # events whose meaning is the transfer's caption
 SECRET_COLUMNS = frozenset({"password", "secret", "pass", "passwd"})
-MASK = "••••••"
+MASK = "••••••"             # what the report shows for a secret (the tables carry decoder.model.MASK)
+SHORT_SECRET = 4            # secrets shorter than this are masked by string only where they stand alone
 
 # control characters shown visibly (newline and tab stay as they are)
 _CTRL = {i: f"\\x{i:02x}" for i in range(32) if i not in (9, 10)}
@@ -179,26 +181,33 @@ def _color(service: Any) -> str:
 
 # ---------------------------------------------------------------------------- secrets
 class Masker:
-    """Hides credential secrets (and their usual base64 wrappings) unless told not to."""
+    """Hides credential secrets (and their usual base64 wrappings) unless told not to.
+
+    By string, for what the tables cannot place: secrets of any length, a short one (under
+    :data:`SHORT_SECRET` characters) only where it stands alone (not inside a longer word), so a
+    two-letter password is hidden without starring every word holding its letters. Telnet keys typed
+    at a password prompt are masked by their position instead (:func:`_secret_ranges`)."""
 
     def __init__(self, creds: Iterable[dict], show: bool) -> None:
         self.show = show
         variants: set[bytes] = set()
+        short: set[bytes] = set()
         if not show:
             for c in creds:
                 sec = c.get("secret")
-                if not isinstance(sec, str) or len(sec) < 3:
+                if not isinstance(sec, str) or not sec or sec == MODEL_MASK:
                     continue
                 user = c.get("username") or ""
                 raw = sec.encode("utf-8", "surrogateescape")
                 u = str(user).encode("utf-8", "surrogateescape")
-                variants.add(raw)
+                (short if len(sec) < SHORT_SECRET else variants).add(raw)
                 for wrapped in (raw, u + b":" + raw, b"\0" + u + b"\0" + raw, u + b"\0" + u + b"\0" + raw):
                     variants.add(base64.b64encode(wrapped).rstrip(b"="))
         self.variants = sorted(variants, key=len, reverse=True)
-        self._re_b = re.compile(b"|".join(re.escape(v) for v in self.variants)) if self.variants else None
-        tv = [v.decode("utf-8", "replace") for v in self.variants]
-        self._re_s = re.compile("|".join(re.escape(v) for v in tv)) if tv else None
+        alts = [re.escape(v) for v in self.variants] + \
+            [rb"(?<![A-Za-z0-9])" + re.escape(v) + rb"(?![A-Za-z0-9])" for v in sorted(short, key=len, reverse=True)]
+        self._re_b = re.compile(b"|".join(alts)) if alts else None
+        self._re_s = re.compile(self._re_b.pattern.decode("utf-8", "surrogateescape")) if alts else None
 
     def text(self, s: Any) -> Any:
         if self._re_s is None or not isinstance(s, str):
@@ -222,6 +231,14 @@ class Masker:
         if self._re_b is None:
             return []
         return [m.span() for m in self._re_b.finditer(data)]
+
+
+def _secret_frames(events: Iterable[dict]) -> set:
+    """The frames whose client bytes hold keys typed at a password prompt (Telnet ``TelnetInput``
+    events with ``secret``): the raw views mask those packets' bytes whole, by position, whatever the
+    secret's length and however it was edited."""
+    return {e.get("frame") for e in events
+            if e.get("kind") == "TelnetInput" and (e.get("fields") or {}).get("secret")}
 
 
 def _apply_ranges(data: bytes, start: int, ranges: list[tuple[int, int]]) -> bytes:
@@ -748,12 +765,13 @@ class _Report:
             n.append(f"wiretale closed the flow because of: {reason}.")
         return n
 
-    def raw_view(self, c: dict, chunks: list) -> dict:
+    def raw_view(self, c: dict, chunks: list, events: list | None = None) -> dict:
         """The text and hex views: the first :data:`VIEW_BYTES` of each direction (``chunks`` hold no
         more), masked. The hex view is drawn by the page's script from the same bytes (base64), which
         keeps the page about a third of the size a server-drawn hex dump would take."""
         blobs = [b"".join(x[5] for x in chunks if x[0] == d and x[1] == 0) for d in (0, 1)]
         ranges = [self.masker.ranges(b) for b in blobs]
+        secret = _secret_frames(events) if events and not self.show else set()
         pos = [0, 0]
         start = c.get("ts") or 0
         raw = []
@@ -763,7 +781,8 @@ class _Report:
                 continue
             if kind != 0:
                 continue
-            masked = _apply_ranges(data, pos[d], ranges[d])
+            masked = _apply_ranges(data, pos[d], ranges[d]) if not (d == 0 and frame in secret) \
+                else b"*" * len(data)
             pos[d] += len(data)
             raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame, "text": printable(masked),
                         "len": length, "cut": len(data) < length,
@@ -815,8 +834,8 @@ class _Report:
             total += len(text)
             if kind == "TelnetOutput":
                 steps.append([round((e.get("ts") or 0) - start, 4), 1, self.masker.text(text), 1])
-            elif f.get("secret"):
-                steps.append([round((e.get("ts") or 0) - start, 4), 0, text if self.show else "*" * len(text), 0])
+            elif f.get("secret"):     # (the dissector withholds these keys: never reached, kept as a guard)
+                continue
             else:
                 steps.append([round((e.get("ts") or 0) - start, 4), 0, self.masker.text(text), 1])
         if not steps:
@@ -829,7 +848,7 @@ class _Report:
     def session_context(self, c: dict, g: SessionGroup) -> dict:
         uid = c["uid"]
         chunks, source = _load_transcript(self.out_dir, self.streams, uid, VIEW_BYTES)
-        rv = self.raw_view(c, chunks)
+        rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None)
         raw_file = f"../streams/{uid}.bin" if source == "transcript" else ""
         events = g.get("timeline", uid)
         start = c.get("ts") or 0

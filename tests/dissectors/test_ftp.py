@@ -49,7 +49,7 @@ def test_login_success_credential_and_rows():
     r = rows(items)
     assert [x.command for x in r] == ["USER", "PASS", "QUIT"]
     assert [x.reply_code for x in r] == [331, 230, 221]
-    assert r[1].user == "anna" and r[1].password == "s3cret"
+    assert r[1].user == "anna" and r[1].password == "********" and r[1].arg == "********"   # the credential has it
     assert r[0].reply_msg == "Please specify the password."
     # events: summary masks the password, meanings come from RFC 959
     cmds = of_type(items, FtpCommand)

@@ -110,7 +110,7 @@ def test_login_with_literals():
         (11, False, "value"), (7, False, "value"), (4, True, "value"), (3, True, "value")]
     conts = of_type(items, ImapContinuation)
     assert [c.purpose for c in conts] == ["literal", "literal"]
-    assert rows(items)[0].arg == '"FRED FOOBAR" "fat man"'
+    assert rows(items)[0].arg == "FRED FOOBAR ********"          # the password is in the credential only
 
 
 # ---------------------------------------------------------------- AUTHENTICATE

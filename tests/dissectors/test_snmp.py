@@ -98,7 +98,7 @@ def test_each_pdu_type(tag, name):
     items = run([C(m)])
     assert isinstance(items[0], Confirm)
     (r,) = rows(items)
-    assert (r.pdu_type, r.version, r.community, r.request_id) == (name, "2c", "public", 77)
+    assert (r.pdu_type, r.version, r.community, r.request_id) == (name, "2c", "********", 77)   # masked
     assert r.varbinds == [{"oid": "1.3.6.1.2.1.1.1.0", "name": "sysDescr.0", "type": "null",
                            "value": ""}]
     if name == "get_bulk_request":
@@ -120,7 +120,7 @@ def test_v1_trap():
                + INT(0) + UNS(0x43, 123456) + vbl(("1.3.6.1.2.1.2.2.1.1.2", INT(2))))
     items = run([C(msg(0, b"traps", body))])
     (r,) = rows(items)
-    assert (r.pdu_type, r.version, r.community) == ("trap", "1", "traps")
+    assert (r.pdu_type, r.version, r.community) == ("trap", "1", "********")
     assert (r.enterprise, r.agent_addr, r.generic_trap, r.specific_trap, r.time_stamp) == (
         "1.3.6.1.4.1.9.1", "192.0.2.7", "linkUp", 0, 123456)
     assert r.request_id is None
@@ -234,7 +234,7 @@ def test_pairing_rtt_and_flow_row():
     assert [r.rtt for r in rs] == [None, 0.2, None, None, None, 0.5, None, None]
     (flow,) = of_type(items, SnmpRecord)
     assert flow.ts == 100.0 and flow.duration == 4.0
-    assert (flow.version, flow.community) == ("2c", "public")
+    assert (flow.version, flow.community) == ("2c", "********")      # the credential has "public"
     # Zeek counts variable bindings, not PDUs
     assert (flow.get_requests, flow.get_bulk_requests, flow.get_responses,
             flow.set_requests) == (3, 1, 4, 1)
@@ -305,7 +305,7 @@ def test_indefinite_length_outer_and_inner():
     items = run(confirmed(outer))
     names = anomaly_names(items)
     assert names.count("snmp_ber_indefinite_length") == 2
-    assert rows(items)[1].community == "public"
+    assert rows(items)[1].community == "********"
 
 
 def test_ten_thousand_nested_sequences():
@@ -388,4 +388,4 @@ def test_each_community_is_a_credential_in_first_seen_order_with_its_own_answer(
     assert [(c.secret, c.ts, c.success) for c in creds] == [
         ("guess1", 10.0, True), ("guess2", 11.0, None), ("public", 12.0, True)]
     (flow,) = of_type(items, SnmpRecord)
-    assert flow.community == "guess1" and (flow.get_requests, flow.get_responses) == (4, 2)
+    assert flow.community == "********" and (flow.get_requests, flow.get_responses) == (4, 2)

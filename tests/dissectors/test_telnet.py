@@ -118,8 +118,11 @@ def test_character_mode_login_echo_removed_and_credential():
     assert (cred.protocol, cred.username, cred.secret, cred.success) == (
         "telnet", "root", "hunter2", True)
     lines = [(ln.kind, ln.text) for ln in of_type(items, TelnetLine)]
-    assert lines == [("username", "root"), ("password", "hunter2"), ("command", "ls"),
-                     ("command", "exit")]
+    assert lines == [("username", "root"), ("password", "********"), ("command", "ls"),
+                     ("command", "exit")]                    # the secret is in the credential only
+    keys = of_type(items, TelnetInput)
+    assert any(k.secret for k in keys) and all(k.data == b"" for k in keys if k.secret)
+    assert b"hunter2" not in b"".join(k.data for k in keys)
     assert of_type(items, TelnetLine)[1].summary() == "user typed a password: ********"
     r = record(items)
     assert r.user == "root" and r.login_success is True

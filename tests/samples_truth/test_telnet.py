@@ -69,9 +69,13 @@ def test_typed_lines_once_each_and_commands():
     [row] = rows_of(a, "telnet", uid)
     assert row["commands"] == facts_commands(facts)
     # keystrokes: exactly what was typed, each character once, Enter as CR; those typed at a
-    # password prompt are hidden (one * per character) so the timeline never spells a password
-    keys = "".join(eval_keys(e["summary"]) for e in _events(a, uid, "TelnetInput"))
-    assert keys == "".join("*" * (len(t) + 1) if t in passwords else t + "\r" for t in typed)
+    # password prompt are withheld: the same fixed mask whatever the length, no data in the fields
+    events = _events(a, uid, "TelnetInput")
+    keys = "".join(eval_keys(e["summary"]) for e in events)
+    assert keys == "".join("" if t in passwords else t + "\r" for t in typed)
+    hidden = [e for e in events if e["fields"]["secret"]]
+    assert hidden and all(e["summary"] == "keystrokes at a password prompt: ********" and e["fields"]["data"] == ""
+                          for e in hidden)
 
 
 def facts_commands(facts) -> list[str]:
@@ -79,9 +83,8 @@ def facts_commands(facts) -> list[str]:
 
 
 def eval_keys(summary: str) -> str:
-    hidden = "keystrokes at a password prompt: "
-    if summary.startswith(hidden):
-        return summary[len(hidden):]
+    if summary.startswith("keystrokes at a password prompt: "):
+        return ""
     prefix = "keystrokes: "
     assert summary.startswith(prefix)
     import ast
