@@ -274,10 +274,14 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class StopParsing:
-    """Stop feeding me (e.g. after STARTTLS); the rest of the flow is opaque."""
+    """Stop feeding me (e.g. after STARTTLS); the rest of the flow is opaque — unless the engine has a
+    dissector for what follows: ``reason`` "tls" (STARTTLS, STLS, AUTH TLS accepted) or "upgrade to
+    websocket" (HTTP 101), and then ``pending`` holds the bytes of each direction (ORIG, RESP) already
+    received after the switch, which the next dissector gets first."""
 
     ts: float
     reason: str
+    pending: tuple[bytes, bytes] = (b"", b"")
 
 
 Item = Union[Event, Record, Anomaly, FileOpen, FileData, FileGap, FileClose,

@@ -1003,25 +1003,32 @@ class Engine:
                     return
                 self.anomaly(it.ts, f"{svc}_violation", it.reason, flow=flow, source=svc)
             elif k is StopParsing:
-                if it.reason == "tls" and self._start_tls(flow, h, it.ts):
+                if self._switch(flow, h, it):
                     return
                 h.state = STOPPED
                 return
 
-    def _start_tls(self, flow: Flow, h: Handler, ts: float) -> bool:
-        """STARTTLS (STLS, AUTH TLS) was accepted: the TLS dissector takes the flow over, told which
-        protocol is inside; the flow keeps its service. False when no TLS dissector is registered."""
-        spec = self.detector.by_name.get(("tcp", "tls"))
+    def _switch(self, flow: Flow, h: Handler, stop: StopParsing) -> bool:
+        """The flow switched protocol (STARTTLS, STLS, AUTH TLS accepted: "tls"; HTTP 101 to WebSocket): the
+        dissector of what follows takes the flow over, told which protocol it came from, and gets the bytes
+        already received after the switch; the flow keeps its service. False when none is registered."""
+        reason = stop.reason.lower()
+        name = "tls" if reason == "tls" else "websocket" if reason == "upgrade to websocket" else None
+        spec = self.detector.by_name.get(("tcp", name)) if name else None
         if spec is None or h.ctx is None or h.spec is None or h.spec is spec:
             return False
-        h.ctx = dataclasses.replace(h.ctx, starttls=h.spec.name)
+        if name == "tls":
+            h.ctx = dataclasses.replace(h.ctx, starttls=h.spec.name)
         try:
             h.dissector = spec.factory(h.ctx)
         except Exception as e:
             if self.strict:
                 raise
-            self.anomaly(ts, "dissector_error", f"tls: could not start: {e!r}", flow=flow, source="tls")
+            self.anomaly(stop.ts, "dissector_error", f"{name}: could not start: {e!r}", flow=flow, source=name)
             return False
+        for d, data in zip(DIRS, stop.pending):
+            if data and h.state == ATTACHED and h.dissector is not None:
+                self._call(flow, "feed", d, data, stop.ts)
         return True
 
     def _fuid(self, uid: str, handle: str) -> str:

@@ -17,7 +17,7 @@ from decoder.model import DissectorSpec
 
 # one entry per protocol, in registry order: dissectors/probes/<name>.py holds its specs, dissectors/<name>.py
 # its dissector
-PROTOCOLS: tuple[str, ...] = ("smtp", "pop3", "imap", "ftp", "http", "telnet", "tftp", "dns", "snmp", "nfs", "tls", "http2")
+PROTOCOLS: tuple[str, ...] = ("smtp", "pop3", "imap", "ftp", "http", "telnet", "tftp", "dns", "snmp", "nfs", "tls", "http2", "websocket")
 
 REGISTRY: tuple[DissectorSpec, ...] = tuple(
     spec for name in PROTOCOLS for spec in importlib.import_module(f"dissectors.probes.{name}").SPECS)

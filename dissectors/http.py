@@ -7,7 +7,7 @@ Followed:
 
 * message framing, RFC 9112 section 6.3: HEAD responses, 1xx, 204 and 304 have
   no body; CONNECT 2xx and 101 switch the connection to another protocol
-  (``StopParsing``; the rest is opaque); Transfer-Encoding ``chunked`` (section
+  (``StopParsing``; the rest is opaque unless a dissector follows: WebSocket); Transfer-Encoding ``chunked`` (section
   7.1, extensions ignored, trailers kept) wins over Content-Length (both at once
   is reported, a request-smuggling sign); Content-Length; otherwise a response
   body is delimited by the close of the connection (ended by ``close()``);
@@ -96,8 +96,10 @@ Limits: request/status and header lines ``Limits.max_line``; header block
 ``http_header_block_too_long``); chunk-size fields of more than 16 hex digits are
 an overflow (``http_chunk_size_too_long``); multipart and urlencoded request bodies
 are buffered for splitting up to ``Limits.max_message`` (urlencoded: 64 KiB);
-pending requests ``Limits.max_pending_requests``. HTTP/2 (prior knowledge or
-h2c after a 101) and WebSocket frames are not decoded.
+pending requests ``Limits.max_pending_requests``. After a 101 to ``websocket`` the
+engine hands the connection to :mod:`dissectors.websocket` (with the bytes already
+received behind the 101); HTTP/2 with prior knowledge is :mod:`dissectors.http2`'s;
+h2c after a 101 is not decoded.
 """
 from __future__ import annotations
 
@@ -1114,7 +1116,10 @@ class HttpDissector:
                 tx.req_end_ts = self.ts
             self._maybe_emit(tx)
             self._flush_all("connection switched protocol")
-            self.out.append(StopParsing(self.ts, what))
+            # what each side already sent after the switch belongs to the next protocol (WebSocket frames
+            # right behind the 101, in the same segment)
+            pending = (self.sides[ORIG].buf.take_all(), self.sides[RESP].buf.take_all()) if code == 101 else (b"", b"")
+            self.out.append(StopParsing(self.ts, what, pending))
             self.stopped = True
             return
         if tx.method == "CONNECT":

@@ -241,6 +241,17 @@ ANOMALIES = MappingProxyType({
                "rest of that direction is counted, not decoded.",
     "ftp_data_protected": "After PROT P (RFC 4217) FTP data connections are TLS sessions of their own; "
                           "wiretale does not follow them, so the files they carried are not extracted.",
+    # WebSocket (RFC 6455, 7692)
+    "websocket_gap": "Bytes of a WebSocket connection are missing from the capture; frame boundaries are lost, "
+                     "so the rest of that direction is not decoded.",
+    "websocket_malformed": "A WebSocket frame broke the protocol's rules (an unknown opcode, a continuation "
+                           "with no message, a control frame too long); it was skipped or decoding stopped.",
+    "websocket_unmasked_client_frame": "A client sent a WebSocket frame without masking it, which RFC 6455 "
+                                       "forbids (section 5.1); it was decoded anyway.",
+    "websocket_unknown_extension": "A WebSocket frame used an extension wiretale does not know (RSV bits); "
+                                   "the message is kept as sent.",
+    "websocket_inflate_error": "A compressed WebSocket message (permessage-deflate, RFC 7692) could not be "
+                               "decompressed; it is incomplete.",
     # HTTP/2 (RFC 9113, 7541)
     "http2_gap": "Bytes of an HTTP/2 connection are missing from the capture; frame boundaries and the "
                  "compressed-header state are lost, so the rest of that direction is not decoded.",

@@ -17,7 +17,7 @@ Ground truth never comes from wiretale.  Where a client reports what it received
 script checks it against what it served (an assertion), so a broken server setup stops
 the run rather than writing wrong facts.
 
-Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http http-ranges https telnet telnet-passwd tftp tftp69 snmp]``
+Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http http-ranges https websocket telnet telnet-passwd tftp tftp69 snmp]``
 (no argument = all).  Nothing is ever sent anywhere but the loopback interface.
 """
 from __future__ import annotations
@@ -1643,6 +1643,89 @@ def record_https() -> None:
         server_files={name: {"size": len(data), "sha256": sha256(data)} for name, data in files.items()},
         certificate_subject="CN=www.example.test", tls_keylog="samples/keys/https.keylog")
     stop_all()
+
+
+# --------------------------------------------------------------------------- WebSocket (Python websockets)
+
+WS_PORT = 10080
+
+
+@scenario("websocket")
+def record_websocket() -> None:
+    """A WebSocket server and client of the ``websockets`` library (PyPI) in one process on loopback:
+    connection 1 with permessage-deflate (the library's default), connection 2 without compression."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+    from websockets.asyncio.server import serve
+
+    blob = seeded_bytes("ws-blob.bin", 5000)
+    big = seeded_bytes("ws-big.bin", 70000)
+    messages: list[dict] = []
+    closes: list[dict] = []
+
+    def note(conn: int, direction: str, data, fragments: int = 1) -> None:
+        b = data.encode() if isinstance(data, str) else data
+        m = {"connection": conn, "direction": direction, "opcode": "text" if isinstance(data, str) else "binary",
+             "length": len(b), "sha256": sha256(b), "fragments": fragments}
+        if isinstance(data, str):
+            m["text"] = data
+        messages.append(m)
+
+    async def handler(ws) -> None:
+        async for msg in ws:
+            if isinstance(msg, bytes):
+                await ws.send(hashlib.sha256(msg).hexdigest())
+            elif msg == "send big":
+                await ws.send(big)
+            elif msg == "close custom":
+                await ws.close(4001, "custom close")
+            else:
+                await ws.send(msg.upper())
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", WS_PORT):
+            async with connect(f"ws://127.0.0.1:{WS_PORT}/chat") as ws:
+                await ws.send("hello wiretale")
+                note(1, "client", "hello wiretale")
+                assert await ws.recv() == "HELLO WIRETALE"
+                note(1, "server", "HELLO WIRETALE")
+                await ws.send(blob)
+                note(1, "client", blob)
+                assert await ws.recv() == hashlib.sha256(blob).hexdigest()
+                note(1, "server", hashlib.sha256(blob).hexdigest())
+                await ws.send(["fragmented ", "text ", "message"])
+                note(1, "client", "fragmented text message", fragments=3)
+                assert await ws.recv() == "FRAGMENTED TEXT MESSAGE"
+                note(1, "server", "FRAGMENTED TEXT MESSAGE")
+                await (await ws.ping(b"are you there"))
+                await ws.close(1000, "bye")
+                closes.append({"connection": 1, "by": "client", "code": 1000, "reason": "bye"})
+            async with connect(f"ws://127.0.0.1:{WS_PORT}/raw", compression=None) as ws:
+                await ws.send("send big")
+                note(2, "client", "send big")
+                got = await ws.recv()
+                assert got == big
+                note(2, "server", big)
+                await ws.send("close custom")
+                note(2, "client", "close custom")
+                try:
+                    await ws.recv()
+                except Exception:
+                    pass
+                closes.append({"connection": 2, "by": "server", "code": 4001, "reason": "custom close"})
+
+    with Capture("websocket.pcap", f"tcp port {WS_PORT}") as cap:
+        asyncio.run(main())
+    write_expected(
+        cap, ["websocket"],
+        "Python websockets server and client on 127.0.0.1:10080. Connection 1 (/chat, permessage-deflate): "
+        "text echoed upper-case, a 5000-byte binary message answered with its sha256, a text message in three "
+        "fragments, a ping, close 1000 'bye' from the client. Connection 2 (/raw, no compression): a "
+        "70,000-byte binary message from the server (64-bit length), close 4001 'custom close' from the server.",
+        {**py_versions("websockets"), "python": sys.version.split()[0]},
+        [{"name": "websockets", "addr": "127.0.0.1", "port": WS_PORT}],
+        decode_as=[f"tcp.port=={WS_PORT},http"], messages=messages, closes=closes)
 
 
 # --------------------------------------------------------------------------- Telnet (inetutils telnetd + telnet)

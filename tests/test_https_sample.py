@@ -80,11 +80,11 @@ def test_http2_header_blocks_equal_tshark(decoded, tshark):
 
 def test_har_holds_the_http2_exchanges(tmp_path):
     from decoder.pipeline import analyze
-    from reports.har import build_har
+    from reports.har import write_har
 
     with analyze(CAP, strict=True, keylogs=[KEYLOG], out_dir=tmp_path) as a:
-        har = build_har(a.tables, tmp_path / "files")
-    entries = har["log"]["entries"]
+        write_har(a.rows, tmp_path / "files", tmp_path / "http.har")
+    entries = json.loads((tmp_path / "http.har").read_text())["log"]["entries"]
     h2 = [e for e in entries if e["request"]["httpVersion"] == "HTTP/2"]
     assert len(h2) == sum(1 for q in DOC["requests"] if q["http_version"] == "2")
     index = next(e for e in h2 if e["request"]["url"].endswith("/index.html"))

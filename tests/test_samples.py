@@ -55,6 +55,7 @@ REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
              "credentials": ("username", "password", "success")},
     "telnet": {"credentials": ("username", "password", "success"), "commands": ("command", "output"), "typed": ()},
     "tftp": {"transfers": ("opcode", "filename", "mode", "options", "result"), "server_files": ()},
+    "websocket": {"messages": ("connection", "direction", "opcode", "length", "sha256"), "closes": ("code",)},
     "tls": {"sessions": ("tls_version", "cipher", "alpn"), "requests": ("method", "url", "status", "http_version"),
             "server_files": ()},
     "snmp": {"operations": ("version", "pdu", "varbinds"), "values_set": ("oid", "value"), "engine_id": (),
@@ -63,7 +64,8 @@ REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # our protocol name -> the layer name in tshark's protocol hierarchy
 TSHARK_LAYER = {"portmapper": "portmap", "mount": "mount", "nfs": "nfs", "smtp": "smtp", "pop3": "pop", "imap": "imap", "ftp": "ftp", "ftp-data": "ftp-data",
-                "http": "http", "telnet": "telnet", "tftp": "tftp", "dns": "dns", "snmp": "snmp", "tls": "tls", "llmnr": "llmnr"}
+                "http": "http", "telnet": "telnet", "tftp": "tftp", "dns": "dns", "snmp": "snmp", "tls": "tls", "llmnr": "llmnr",
+                "websocket": "websocket"}
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
