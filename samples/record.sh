@@ -20,5 +20,5 @@ apt-get install -y -q --no-install-recommends \
     postfix dovecot-core dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl \
     nginx-light inetutils-telnetd inetutils-telnet llmnrd \
     tftpd-hpa tftp-hpa bind9 bind9-dnsutils snmpd snmp snmptrapd lftp
-python3 -m pip install -q 'pyftpdlib==2.2.0' 'pexpect>=4.8'
+python3 -m pip install -q 'pyftpdlib==2.2.0' 'pexpect>=4.8' 'websockets>=13'
 exec python3 "$HERE/record.py" "$@"

@@ -158,3 +158,19 @@ def check_item_stream(items: Sequence, opened: set, closed: set) -> None:
         elif isinstance(it, FileClose):
             assert it.handle in opened and it.handle not in closed
             closed.add(it.handle)
+
+
+def feed_checked(dissector, steps) -> None:
+    """Fuzz driver: feed ``(direction, bytes)`` steps (an int instead of bytes: a gap of that length), then
+    close, checking every batch with :func:`check_item_stream`; every object opened must be closed."""
+    opened: set = set()
+    closed: set = set()
+    ts = 0.0
+    for direction, data in steps:
+        ts += 0.001
+        if isinstance(data, int):
+            check_item_stream(dissector.gap(direction, data, ts), opened, closed)
+        else:
+            check_item_stream(dissector.feed(direction, data, ts), opened, closed)
+    check_item_stream(dissector.close(ts + 1), opened, closed)
+    assert closed == opened

@@ -22,9 +22,11 @@ HTTP_PORTS = frozenset({80, 8080, 8000, 8008, 3128})
 
 def probe(direction: Direction, data: bytes) -> Verdict:
     """YES on ``METHOD SP target SP HTTP/x.y`` or ``HTTP/x.y NNN``; NO when the first
-    bytes cannot start either; MAYBE while a plausible first line is incomplete."""
+    bytes cannot start either, and on the HTTP/2 preface; MAYBE while a plausible first line is incomplete."""
     if not data:
         return Verdict.MAYBE
+    if data.startswith(b"PRI * HTTP/2.0"):     # the HTTP/2 connection preface (RFC 9113 s.3.4), not HTTP/1.x
+        return Verdict.NO
     head = data.lstrip(b"\r\n")
     if not head:
         return Verdict.MAYBE

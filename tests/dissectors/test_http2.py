@@ -93,3 +93,18 @@ def test_hpack_garbage_is_an_anomaly_not_a_crash():
     assert "http2_hpack_error" in [a.name for a in of_type(items, Anomaly)]
     assert not of_type(items, HttpTransaction)
     assert all(i.direction is ORIG for i in of_type(items, Anomaly))
+
+
+def test_prior_knowledge_in_the_clear_is_found_by_content(tmp_path):
+    """h2c with prior knowledge on port 8080 (RFC 9113 s.3.3): the preface, not the port, chooses HTTP/2."""
+    from decoder.pipeline import analyze
+    from tests.builders import Conn, write_pcap
+
+    steps = h2_conversation([(GET, b"")], [([(":status", "200"), ("content-type", "text/plain")], b"plain h2c")])
+    c = Conn(s=("10.0.0.2", 8080))
+    pkts = c.handshake() + [c.client(s.data) if s.direction is ORIG else c.server(s.data) for s in steps] + c.close()
+    write_pcap(tmp_path / "h2c.pcap", pkts)
+    with analyze(tmp_path / "h2c.pcap", strict=True) as a:
+        assert [r["service"] for r in a.rows["conn"]] == ["http2"]
+        assert [(r["uri"], r["status_code"], r["stream_id"]) for r in a.rows["http"]] == \
+            [("/a/page.html?x=1&y=two", 200, 1)]

@@ -18,7 +18,7 @@ from dissectors import _tls_wire as wire
 from dissectors.http2 import Http2Dissector
 from dissectors.probes.http2 import PREFACE
 from dissectors.tls import TlsDissector
-from tests.conversation import check_item_stream, ctx
+from tests.conversation import ctx, feed_checked
 from tests.tlsfixtures import h2_conversation, tls_conversation
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="wiretale-tls-fuzz-"))
@@ -40,20 +40,6 @@ tls_chunk = st.one_of(st.binary(max_size=80), st.lists(st.sampled_from(RECORD_BI
 h2_chunk = st.one_of(st.binary(max_size=80), st.lists(st.sampled_from(H2_BITS), max_size=10).map(b"".join))
 
 
-def _feed(d, steps) -> None:
-    opened: set = set()
-    closed: set = set()
-    ts = 0.0
-    for direction, data in steps:
-        ts += 0.001
-        if isinstance(data, int):
-            check_item_stream(d.gap(direction, data, ts), opened, closed)
-        else:
-            check_item_stream(d.feed(direction, data, ts), opened, closed)
-    check_item_stream(d.close(ts + 1), opened, closed)
-    assert closed == opened
-
-
 def _steps(chunk):
     return st.lists(st.tuples(st.sampled_from([ORIG, RESP]),
                               st.one_of(chunk, st.integers(min_value=1, max_value=3000))), max_size=20)
@@ -62,7 +48,7 @@ def _steps(chunk):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=_steps(tls_chunk), lim=st.sampled_from([Limits(), Limits(max_header_block=8)]))
 def test_tls_record_layer_fuzz(steps, lim):
-    _feed(TlsDissector(ctx(resp=("10.0.0.2", 443), limits=lim)), steps)
+    feed_checked(TlsDissector(ctx(resp=("10.0.0.2", 443), limits=lim)), steps)
 
 
 @settings(max_examples=300, deadline=None)
@@ -89,7 +75,7 @@ def test_mutated_real_sessions_with_keys(version, data):
         raw[pos] ^= data.draw(st.integers(min_value=1, max_value=255))
     mutated = [(s.direction, s.data) for s in steps[:i]] + [(steps[i].direction, bytes(raw))] + \
         [(s.direction, s.data) for s in steps[i + 1:]]
-    _feed(TlsDissector(dataclasses.replace(ctx(resp=("10.0.0.2", 443)), secrets=secrets)), mutated)
+    feed_checked(TlsDissector(dataclasses.replace(ctx(resp=("10.0.0.2", 443)), secrets=secrets)), mutated)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,7 +84,7 @@ def test_mutated_real_sessions_with_keys(version, data):
 def test_http2_framing_fuzz(steps, preface, lim):
     if preface:
         steps = [(ORIG, PREFACE)] + steps
-    _feed(Http2Dissector(ctx(resp=("10.0.0.2", 443), limits=lim)), steps)
+    feed_checked(Http2Dissector(ctx(resp=("10.0.0.2", 443), limits=lim)), steps)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,7 +96,7 @@ def test_mutated_real_http2(data):
     raw[pos] ^= data.draw(st.integers(min_value=1, max_value=255))
     steps = [(s.direction, s.data) for s in REAL_H2]
     steps[i] = (steps[i][0], bytes(raw))
-    _feed(Http2Dissector(ctx(resp=("10.0.0.2", 443))), steps)
+    feed_checked(Http2Dissector(ctx(resp=("10.0.0.2", 443))), steps)
 
 
 def test_record_header_of_every_type_is_bounded():

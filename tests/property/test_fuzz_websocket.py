@@ -9,7 +9,7 @@ from websockets.frames import Frame, Opcode
 
 from decoder.model import ORIG, RESP, Limits
 from dissectors.websocket import WebSocketDissector
-from tests.conversation import check_item_stream, ctx
+from tests.conversation import ctx, feed_checked
 
 BITS = [b"\x81", b"\x82", b"\x01", b"\x80", b"\x88", b"\x89", b"\x8a", b"\xc1", b"\x7e\x00\x10", b"\x7f" + b"\x00" * 7 +
         b"\x20", b"\xfe\xff\xff", b"\x00\x00\x00\x00", b"\x85", b"\x05", b"\x03\xe8"]
@@ -19,27 +19,12 @@ REAL = (Frame(Opcode.TEXT, b"hello " * 40).serialize(mask=True, extensions=[PerM
         + Frame(Opcode.CONT, b"tail").serialize(mask=True) + Frame(Opcode.CLOSE, b"\x03\xe8bye").serialize(mask=True))
 
 
-def _run(steps, lim):
-    d = WebSocketDissector(ctx(resp=("10.0.0.2", 80), limits=lim))
-    opened: set = set()
-    closed: set = set()
-    ts = 0.0
-    for direction, data in steps:
-        ts += 0.001
-        if isinstance(data, int):
-            check_item_stream(d.gap(direction, data, ts), opened, closed)
-        else:
-            check_item_stream(d.feed(direction, data, ts), opened, closed)
-    check_item_stream(d.close(ts + 1), opened, closed)
-    assert opened == closed
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(st.tuples(st.sampled_from([ORIG, RESP]), st.one_of(chunk, st.integers(1, 500))),
                       max_size=20),
        lim=st.sampled_from([Limits(), Limits(max_message=64, max_decompressed=100)]))
 def test_websocket_fuzz(steps, lim):
-    _run(steps, lim)
+    feed_checked(WebSocketDissector(ctx(resp=("10.0.0.2", 80), limits=lim)), steps)
 
 
 @settings(max_examples=200, deadline=None)
@@ -47,4 +32,4 @@ def test_websocket_fuzz(steps, lim):
 def test_mutated_real_frames(pos, xor, cut):
     raw = bytearray(REAL)
     raw[pos] ^= xor
-    _run([(ORIG, bytes(raw[:cut])), (ORIG, bytes(raw[cut:]))], Limits())
+    feed_checked(WebSocketDissector(ctx(resp=("10.0.0.2", 80))), [(ORIG, bytes(raw[:cut])), (ORIG, bytes(raw[cut:]))])
