@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import sys
 import zlib
@@ -122,11 +123,76 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
-def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
+SILENCE = 5.0          # seconds without a byte from a FIFO or pipe before a note says wiretale is waiting
+SILENCE_AGAIN = 60.0   # and then every this many seconds
+
+
+def is_stream(path: str | Path) -> bool:
+    """Whether ``path`` is read as a stream (stdin, a FIFO, a character device, a socket): it cannot be
+    opened twice or checked ahead without losing bytes."""
     name = str(path)
+    if name == "-":
+        return True
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _stderr_note(text: str) -> None:
+    print(f"wiretale: {text}", file=sys.stderr, flush=True)
+
+
+class _Patient(io.RawIOBase):
+    """A FIFO or pipe read as a stream: waits for data as long as it takes (a FIFO with no writer yet
+    included: it is opened without blocking), and says so after :data:`SILENCE` seconds without a
+    byte, then every :data:`SILENCE_AGAIN` seconds. End of file when the writer closes."""
+
+    def __init__(self, fd: int, name: str, note: Callable[[str], None]) -> None:
+        self._fd = fd
+        self._name = name
+        self._note = note
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        import select
+
+        quiet = 0.0
+        wait = SILENCE
+        while True:
+            ready, _, _ = select.select([self._fd], [], [], wait)
+            if ready:
+                try:
+                    data = os.read(self._fd, len(b))
+                except BlockingIOError:
+                    continue
+                b[:len(data)] = data
+                return len(data)
+            quiet += wait
+            wait = SILENCE_AGAIN
+            self._note(f"{self._name}: no data for {quiet:.0f} s (a FIFO or pipe whose writer is silent or not "
+                       "started yet); still waiting — Ctrl-C to stop")
+
+    def close(self) -> None:
+        if not self.closed and self._fd > 2:
+            os.close(self._fd)
+        super().close()
+
+
+def _open(path: str | Path, note: Callable[[str], None] | None = None) -> tuple[BinaryIO, CaptureInfo]:
+    name = str(path)
+    note = note or _stderr_note
     if name == "-":
         raw: BinaryIO = sys.stdin.buffer
         info = CaptureInfo(path="<stdin>")
+        if is_stream(name) and not sys.stdin.isatty() and stat.S_ISFIFO(os.fstat(0).st_mode):
+            raw = io.BufferedReader(_Patient(0, "<stdin>", note), 1 << 16)  # type: ignore[assignment]
     else:
         p = Path(name)
         if not p.exists():
@@ -134,10 +200,15 @@ def _open(path: str | Path) -> tuple[BinaryIO, CaptureInfo]:
         if p.is_dir():
             raise CaptureError(f"{name}: is a directory, not a capture file")
         try:
-            raw = open(p, "rb")  # noqa: SIM115 - closed by the source
+            if stat.S_ISFIFO(p.stat().st_mode):      # opened at once, even before its writer
+                raw = io.BufferedReader(_Patient(os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), name,
+                                                 note), 1 << 16)  # type: ignore[assignment]
+                info = CaptureInfo(path=name)
+            else:
+                raw = open(p, "rb")  # noqa: SIM115 - closed by the source
+                info = CaptureInfo(path=name, size=os.fstat(raw.fileno()).st_size)
         except OSError as e:
             raise CaptureError(f"{name}: cannot open ({e.strerror or e})") from None
-        info = CaptureInfo(path=name, size=os.fstat(raw.fileno()).st_size)
     head = raw.read(2)
     if raw.seekable():
         raw.seek(0)                # a file: read it directly (no Python-level copy per block)
@@ -241,12 +312,14 @@ class PcapFileSource:
     empty, missing); later problems become ``info.warnings``.
     """
 
-    def __init__(self, path: str | Path, stream: io.RawIOBase | None = None) -> None:
+    def __init__(self, path: str | Path, stream: io.RawIOBase | None = None,
+                 note: Callable[[str], None] | None = None) -> None:
         """Read the file at ``path``, or, with ``stream``, those bytes (``path`` then only names them:
-        a live capture file that another process is still writing, see decoder/dumpcap.py)."""
+        a live capture file that another process is still writing, see decoder/dumpcap.py). A FIFO or
+        pipe is read as a stream; ``note(text)`` is told when it stays silent (default: stderr)."""
         self.path = str(path)
         if stream is None:
-            self._stream, self.info = _open(path)
+            self._stream, self.info = _open(path, note)
         else:
             self._stream, self.info = io.BufferedReader(stream, _BLOCK), CaptureInfo(path=self.path)
         self.bytes_read = 0

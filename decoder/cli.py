@@ -224,12 +224,12 @@ def _read_status(s: dict) -> int:
 def _readable(paths: Sequence[str]) -> bool:
     """Whether at least one input can be read as a capture; when none can, each is said in one line (else
     the run says it, and records it in ``summary.json``). ``-``, stdin, cannot be checked first."""
-    from decoder.capture import CaptureError, check_capture
+    from decoder.capture import CaptureError, check_capture, is_stream
 
     errors = []
     for p in paths:
         try:
-            if p != "-":
+            if not is_stream(p):          # (a FIFO or stdin would lose the bytes read to check it)
                 check_capture(p)
             return True
         except CaptureError as e:

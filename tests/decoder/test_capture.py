@@ -223,3 +223,51 @@ def test_corrupt_gzip_trailer_keeps_every_record(tmp_path):
     src = PcapFileSource(gz)
     assert len(list(src)) == len(list(PcapFileSource(p)))
     assert any("corrupt at byte" in w for w in src.info.warnings)
+
+
+def _fifo_fed_late(tmp_path, delay: float):
+    """A FIFO and a pcap, and a thread that writes the pcap into the FIFO after ``delay`` seconds."""
+    import os
+    import threading
+    import time
+
+    p = tmp_path / "t.pcap"
+    write_pcap(p, conv())
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def writer():
+        time.sleep(delay)
+        with open(fifo, "wb") as fh:
+            fh.write(p.read_bytes())
+
+    t = threading.Thread(target=writer)
+    t.start()
+    return p, fifo, t
+
+
+def test_fifo_is_read_as_a_stream_with_a_note_while_it_is_silent(tmp_path, monkeypatch):
+    """A FIFO whose writer starts late: opened at once (no blocking open), a note after the silence,
+    then every frame; a FIFO cannot be checked ahead (the bytes would be lost)."""
+    import decoder.capture as capture
+
+    monkeypatch.setattr(capture, "SILENCE", 0.3)
+    p, fifo, t = _fifo_fed_late(tmp_path, 1.0)
+    assert capture.is_stream(fifo) and not capture.is_stream(p)
+    notes: list[str] = []
+    src = PcapFileSource(fifo, note=notes.append)
+    frames = list(src)
+    t.join()
+    assert [f.data for f in frames] == [f.data for f in PcapFileSource(p)]
+    assert notes and "no data for" in notes[0] and str(fifo) in notes[0]
+
+
+def test_read_cli_on_a_fifo(tmp_path):
+    p, fifo, t = _fifo_fed_late(tmp_path, 0.5)
+    r = subprocess.run([sys.executable, "-m", "decoder.cli", "read", str(fifo), "-o", str(tmp_path / "o"), "--no-html"],
+                       capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    t.join()
+    assert r.returncode == 0, r.stderr
+    import json
+
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["packets"]["total"] == len(conv())
