@@ -565,7 +565,7 @@ class SmtpDissector:
             self.confirmed = True
             out.append(Confirm(ts))
 
-    def _stop(self, ts: float, out: list, reason: str) -> None:
+    def _stop(self, ts: float, out: list, reason: str, pending: tuple[bytes, bytes] = (b"", b"")) -> None:
         if self.msg_handle is not None:
             self._end_message(ts, out, complete=False, reason=reason)
             self.mode = "cmd"
@@ -577,7 +577,7 @@ class SmtpDissector:
             if t is not None:
                 t.tls = True
         self._flush_rows(ts, out, final=True, force_current=True)
-        out.append(StopParsing(ts, reason))
+        out.append(StopParsing(ts, reason, pending))
         self.stopped = True
 
     def _new_txn(self, ts: float) -> _Txn:
@@ -692,7 +692,8 @@ class SmtpDissector:
                     break
             else:
                 if halt is not None and lb.startswith(halt):
-                    self._stop(ts, out, "tls")
+                    # the server's 220 is not in the capture: the client's ClientHello, still buffered, goes to TLS
+                    self._stop(ts, out, "tls", (lb.take_all(), b""))
                 return
 
     def _client_line(self, line: bytes, ts: float, out: list) -> None:

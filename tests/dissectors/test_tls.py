@@ -162,3 +162,25 @@ def test_ftp_inside_tls_does_not_follow_protected_data_connections():
     assert "ftp_data_protected" in [a.name for a in of_type(items, Anomaly)]
     clear = run(lambda: FtpDissector(c), convo[:6] + convo[8:])
     assert of_type(clear, Expect)
+
+
+def test_starttls_whose_220_is_missing_still_reaches_tls(folder, tmp_path):
+    """No 220 to STARTTLS on the wire (a server that goes straight to its ServerHello): the SMTP dissector sees
+    the ClientHello where a command would be and hands it, still buffered, to TLS (StopParsing.pending);
+    decrypted with the key log. (A 220 lost from the capture is a gap, which TLS cannot cross.)"""
+    from decoder.pipeline import analyze
+    from tests.builders import Conn, write_pcap
+
+    steps, keys = tls_conversation(folder, [(b"EHLO client.test\r\n", b"250 ok\r\n")], "1.3")
+    c = Conn(s=("10.0.0.2", 25))
+    clear = [c.server(b"220 mail ESMTP\r\n"), c.client(b"EHLO client.test\r\n"), c.server(b"250 STARTTLS\r\n"),
+             c.client(b"STARTTLS\r\n")]
+    tls = [c.client(s.data) if s.direction is ORIG else c.server(s.data) for s in steps]
+    write_pcap(tmp_path / "starttls.pcap", c.handshake() + clear + tls + c.close())
+    (tmp_path / "k.log").write_text(keys)
+    with analyze(tmp_path / "starttls.pcap", strict=True, keylogs=[tmp_path / "k.log"]) as a:
+        (row,) = a.rows["tls"]
+        helos = [r["fields"]["arg"] for r in a.rows["timeline"] if r["kind"] == "SmtpCommand"
+                 and r["fields"]["command"] == "EHLO"]
+    assert row["starttls"] == "smtp" and row["server_name"] == "test.example" and row["decrypted"]
+    assert helos == ["client.test", "client.test"]           # before STARTTLS, and inside TLS
