@@ -2,7 +2,8 @@
 
 Adding a protocol = its dissector module ``dissectors/<proto>.py`` + its recognition module
 ``dissectors/probes/<proto>.py`` exporting ``SPECS`` (ports, probe, the dissector named lazily) + one
-entry in ``PROTOCOLS``. Order matters only as a tie-breaker when several content probes
+entry in ``PROTOCOLS`` (every file a protocol touches, with NFS as the example:
+``docs/ADDING_A_PROTOCOL.md``). Order matters only as a tie-breaker when several content probes
 answer YES. No import-time scanning, no global tables rebound at run time.
 
 Importing this package loads the probes only (:mod:`dissectors.probes`); a dissector module is
