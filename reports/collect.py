@@ -31,7 +31,15 @@ INDEX_TABLES = ("files", "emails", "dns", "http", "comments")
 INDEX_KEYS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration",
               "orig_bytes", "resp_bytes", "conn_state", "parent_uid", "first_frame", "history")
 
+TLS_KEYS = ("version", "decrypted", "decrypted_with", "inner", "starttls", "records_undecrypted")
+
 SORT_KEY = itemgetter(0, 1)  # sink items are (page uid, serial, table, row)
+SCAN_MIN = 20               # connections without application data from one host (a scan), or to one
+                            # address and port from many hosts (a flood), that make one group
+GROUP_MEMBERS = 25          # connections listed in a group's entry (all are in tables/conn)
+GROUP_TARGETS = 64          # targets of a scan whose ports are listed
+_STATE_WORDS = {"REJ": "rejected", "S0": "unanswered", "RSTOS0": "reset before the handshake",
+                "RSTRH": "reset by the responder", "SH": "half-open", "OTH": "without a handshake"}
 
 
 class SessionSink(Protocol):
@@ -76,6 +84,103 @@ class SessionGroup:
         return sorted(self.rows)
 
 
+class ProbeGroup:
+    """Connections that carried no application data, grouped: from one host (``scan``) or from many
+    hosts to one address, transport and port (``flood``). Keeps counts, the ports probed per target
+    (a bitmap each, for the first :data:`GROUP_TARGETS` targets) and the first connections."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.count = 0
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+        self.states: Counter = Counter()
+        self.protos: Counter = Counter()
+        self.sources: set[str] = set()
+        self.n_sources = 0
+        self.targets: dict[str, bytearray] = {}
+        self.target_names: set[str] = set()
+        self.n_targets = 0
+        self.ports = bytearray(8192)
+        self.members: list[dict] = []
+
+    def add(self, e: dict) -> None:
+        self.count += 1
+        ts = e.get("ts") or 0.0
+        end = ts + (e.get("duration") or 0.0)
+        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        self.last_ts = end if self.last_ts is None else max(self.last_ts, end)
+        self.states[e.get("conn_state") or "?"] += 1
+        self.protos[e.get("proto") or "?"] += 1
+        src = str(e.get("orig_h"))
+        if len(self.sources) < 10_000 and src not in self.sources:
+            self.sources.add(src)
+            self.n_sources += 1
+        dst, port = str(e.get("resp_h")), e.get("resp_p")
+        bits = self.targets.get(dst)
+        if bits is None and dst not in self.target_names:
+            self.n_targets += 1
+            if len(self.target_names) < 10_000:
+                self.target_names.add(dst)
+            if len(self.targets) < GROUP_TARGETS:
+                bits = self.targets[dst] = bytearray(8192)
+        if isinstance(port, int) and 0 <= port < 65536:
+            self.ports[port >> 3] |= 1 << (port & 7)
+            if bits is not None:
+                bits[port >> 3] |= 1 << (port & 7)
+        if len(self.members) < GROUP_MEMBERS:
+            self.members.append(e)
+
+    @property
+    def n_ports(self) -> int:
+        return sum(bin(b).count("1") for b in self.ports)
+
+    def verb(self) -> str:
+        if len(self.states) == 1:
+            return _STATE_WORDS.get(next(iter(self.states)), "without application data")
+        return "without application data"
+
+    def label(self) -> str:
+        n = f"{self.count:,} connection{'s' if self.count != 1 else ''} {self.verb()}"
+        if self.kind == "scan":
+            return (f"{self.key} probed {self.n_targets:,} host{'s' if self.n_targets != 1 else ''} on "
+                    f"{self.n_ports:,} port{'s' if self.n_ports != 1 else ''}: {n}")
+        return f"{self.n_sources:,} hosts connected to {self.key}: {n}"
+
+    def target_rows(self) -> list[dict]:
+        return [{"host": h, "ports": port_ranges(b), "n": sum(bin(x).count("1") for x in b)}
+                for h, b in self.targets.items()]
+
+
+def port_ranges(bits: bytearray, most: int = 12) -> str:
+    """A port bitmap as ``1-1024, 3306, 8080-8090`` (the first ``most`` ranges, then how many more)."""
+    out: list[str] = []
+    start = prev = None
+    more = 0
+    for byte_i, b in enumerate(bits):
+        if not b:
+            continue
+        for k in range(8):
+            if b >> k & 1:
+                p = byte_i * 8 + k
+                if prev is not None and p == prev + 1:
+                    prev = p
+                    continue
+                if start is not None:
+                    if len(out) < most:
+                        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+                    else:
+                        more += 1
+                start = prev = p
+    if start is not None:
+        if len(out) < most:
+            out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        else:
+            more += 1
+    return ", ".join(out) + (f" and {more:,} more ranges" if more else "")
+
+
 class ReportCollector:
     """Fed every row as it is written (``conn`` first, so data connections find their control session)."""
 
@@ -99,6 +204,11 @@ class ReportCollector:
         self.pairs: dict[tuple, dict] = {}
         self.mix_sessions: Counter = Counter()
         self.mix_bytes: Counter = Counter()
+        self.scans: dict[str, ProbeGroup] = {}
+        self.floods: dict[str, ProbeGroup] = {}
+        self._pending: dict[str, list[dict]] = {}   # connections without data of a host not (yet) a scan
+        self._finished = False
+        self.tls: dict[str, dict] = {}           # session uid → how its TLS went (version, decrypted, inside)
 
     # -------------------------------------------------------------- feeding
     def feed(self, table: str, row: dict) -> None:
@@ -120,9 +230,11 @@ class ReportCollector:
                 self._dns_lane(uid, row)
         elif table == "anomalies":
             self._anomaly(row)
+        elif table == "tls" and uid:
+            self.tls[uid] = {k: row.get(k) for k in TLS_KEYS}
         if table in self.index_rows and len(self.index_rows[table]) < TABLE_ROWS:
             self.index_rows[table].append(row)
-        if uid:
+        if uid and not (table == "conn" and self._empty(row)):
             self._serial += 1
             self.sink.append((self.page_of.get(uid, uid), self._serial, table, row))
 
@@ -132,11 +244,20 @@ class ReportCollector:
             for r in tables[name]:
                 self.feed(name, r)
 
+    @staticmethod
+    def _empty(c: dict) -> bool:
+        """A connection that carried no application data (and is nobody's data connection)."""
+        return not (c.get("orig_bytes") or c.get("resp_bytes") or c.get("parent_uid"))
+
     def _conn(self, c: dict) -> None:
         uid = c["uid"]
         e = {k: c.get(k) for k in INDEX_KEYS}
-        self.sessions.append(e)
-        self.by_uid[uid] = e
+        e["page"] = not self._empty(c)
+        if e["page"]:
+            self.sessions.append(e)
+            self.by_uid[uid] = e
+        else:
+            self._no_data(e)
         p = c.get("parent_uid")
         if p and p != uid:
             self.page_of[uid] = self.page_of.get(p, p)
@@ -162,6 +283,43 @@ class ReportCollector:
         pe["sessions"] += 1
         pe["bytes"] += ob + rb
         pe["services"][svc] += 1
+
+    def _no_data(self, e: dict) -> None:
+        host = str(e.get("orig_h"))
+        g = self.scans.get(host)
+        if g is not None:
+            g.add(e)
+            return
+        lst = self._pending.setdefault(host, [])
+        lst.append(e)
+        if len(lst) >= SCAN_MIN:
+            g = self.scans[host] = ProbeGroup("scan", host)
+            for x in self._pending.pop(host):
+                g.add(x)
+
+    def finish(self) -> None:
+        """After the last row: connections without data of hosts that made no scan are grouped by their
+        target when at least :data:`SCAN_MIN` share it (a flood), else listed one by one."""
+        if self._finished:
+            return
+        self._finished = True
+        by_target: dict[str, list[dict]] = defaultdict(list)
+        for lst in self._pending.values():
+            for e in lst:
+                by_target[f"{_ep(e.get('resp_h'), e.get('resp_p'))}/{e.get('proto')}"].append(e)
+        self._pending = {}
+        for key, lst in by_target.items():
+            if len(lst) >= SCAN_MIN:
+                g = self.floods[key] = ProbeGroup("flood", key)
+                for e in lst:
+                    g.add(e)
+            else:
+                for e in lst:
+                    self.sessions.append(e)
+                    self.by_uid[e["uid"]] = e
+
+    def groups_of_probes(self) -> list[ProbeGroup]:
+        return sorted([*self.scans.values(), *self.floods.values()], key=lambda g: (g.first_ts or 0, g.key))
 
     def _tick(self, uid: str, ts: Any) -> None:
         """Count a session's events and keep at most ``EVENT_TICKS`` of their times, evenly thinned."""
@@ -204,6 +362,11 @@ class ReportCollector:
         """The page groups, one at a time, each with its rows capped per session and table."""
         for _, items in groupby(self.sink, key=itemgetter(0)):
             yield _group(items)
+
+
+def _ep(h: Any, p: Any) -> str:
+    h = "" if h is None else str(h)
+    return f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
 
 
 def _group(items: Iterable[tuple]) -> SessionGroup:

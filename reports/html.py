@@ -42,7 +42,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
 from reports import _meanings, nfs_tree
-from reports.collect import EVENT_TICKS, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
+from reports.collect import EVENT_TICKS, SCAN_MIN, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
 from reports.export import write_text_replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,10 +54,14 @@ VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text a
 FIELD_ROWS = 200            # rows per protocol table on a session page
 REPLAY_BYTES = 256 * 1024   # Telnet replay text
 HOST_ROWS = 200
+LANE_GROUP_AT = 300         # past this many sessions, timeline lanes stand for groups of sessions
+MAX_LANES = 250             # lanes of groups at the most (coarser groups past it)
+PROBE_COLOR = "#b03a2e"
 
 COLORS = {
     "smtp": "#d9822b", "pop3": "#a05195", "imap": "#7a5cc2", "ftp": "#2f5d9e", "ftp-data": "#6f95d1",
     "http": "#0f8f7a", "telnet": "#c23b22", "tftp": "#9c7a1e", "dns": "#0077b6", "snmp": "#5e8f32",
+    "http2": "#0b6e5e", "ssl": "#6b6f2a",
 }
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
@@ -349,12 +353,12 @@ class _Report:
         self.streams = streams
         self.show = show_secrets
         self.summary = summary
+        col.finish()
+        self.probes = col.groups_of_probes()
         self.conn = sorted(col.sessions, key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
         self.by_uid = col.by_uid
         self.creds = col.creds
         self.masker = Masker(self.creds, show_secrets)
-        for e in self.conn:     # a session that carried no application data gets no page of its own
-            e["page"] = bool(e.get("orig_bytes") or e.get("resp_bytes") or col.events[e["uid"]])
         self.pages = {e["uid"] for e in self.conn if e["page"]}
         self.children: dict[str, list[dict]] = defaultdict(list)
         for c in self.conn:
@@ -400,10 +404,35 @@ class _Report:
         return out
 
     # -------------------------------------------------------------- index pieces
+    def shown_service(self, c: dict) -> str:
+        """The protocol a session is shown as: a decrypted TLS session as the protocol inside it."""
+        t = self.col.tls.get(c.get("uid") or "")
+        if t and t.get("decrypted") and t.get("inner") and not t.get("starttls"):
+            return t["inner"]
+        return c.get("service") or ""
+
+    def tls_badge(self, c: dict) -> dict | None:
+        """What the session page's badge says about TLS: the version, and whether and how it was decrypted."""
+        t = self.col.tls.get(c.get("uid") or "")
+        if not t:
+            return None
+        version = (t.get("version") or "TLS").replace("TLSv1", "TLS 1.")
+        if t.get("decrypted"):
+            text = f"{version} decrypted with the {t.get('decrypted_with') or 'session keys'}"
+            if t.get("records_undecrypted"):
+                text += f" ({t['records_undecrypted']} records could not be)"
+        else:
+            text = f"{version} encrypted: no key for this session, the inside is not decoded"
+        if t.get("starttls"):
+            text = f"{t['starttls'].upper()} STARTTLS, then {text}"
+        return {"text": text, "decrypted": bool(t.get("decrypted")), "starttls": t.get("starttls")}
+
     def session_label(self, c: dict) -> str:
-        """A lane's label: the protocol, the client, and the server by the name the traffic gave it (else
-        its address); a DNS lane names its first question instead."""
-        svc = c.get("service") or c.get("proto") or "?"
+        """A lane's label: the protocol (a decrypted TLS session's inner one), the client, and the server by
+        the name the traffic gave it (else its address); a DNS lane names its first question instead."""
+        svc = self.shown_service(c) or c.get("proto") or "?"
+        if c.get("uid") in self.col.tls and svc != c.get("service"):
+            svc += " (TLS)"
         dns = self.col.dns_lanes.get(c["uid"])
         if dns and dns["query"]:
             more = f" (+{dns['count'] - 1})" if dns["count"] > 1 else ""
@@ -424,7 +453,49 @@ class _Report:
             text += f" · question {dns['query'] or '(none)'}; answers: {', '.join(dns['answers']) or 'none'}"
         return text
 
-    def timeline_svg(self, lanes: list[tuple[dict, int]]) -> dict:
+    def lanes(self, order: list[tuple[dict, int]]) -> tuple[list[dict], str]:
+        """The timeline's lanes: one per scan or flood, then one per session, or, past
+        :data:`LANE_GROUP_AT` sessions, one per group of sessions (client and server and protocol; when
+        that still makes more than :data:`MAX_LANES` groups, server and protocol; then protocol), each
+        group expanding to its sessions in the list below. Returns the lanes and how they are grouped."""
+        out = [{"kind": "probe", "gid": f"p{i}", "service": "", "ts": g.first_ts, "end": g.last_ts,
+                "label": g.label(), "depth": 0, "events": 0, "uid": "", "n": g.count,
+                "title": g.label() + " (no application data; the list is under Scans and floods)"}
+               for i, g in enumerate(self.probes)]
+        if len(order) <= LANE_GROUP_AT:
+            for c, depth in order:
+                out.append({"kind": "session", "c": c, "uid": c["uid"], "service": self.shown_service(c),
+                            "ts": c.get("ts"), "end": (c.get("ts") or 0) + (c.get("duration") or 0),
+                            "label": ("↳ " if depth else "") + self.session_label(c), "depth": depth,
+                            "events": self.col.events[c["uid"]], "n": 1,
+                            "title": f"{self.lane_title(c)} · {c['uid']} · "
+                                     f"{_fmt_bytes((c.get('orig_bytes') or 0) + (c.get('resp_bytes') or 0))}"})
+            return out, ""
+        keys = (("client, server and protocol", lambda c: (c.get("orig_h"), c.get("resp_h"), c.get("service"))),
+                ("server and protocol", lambda c: (None, c.get("resp_h"), c.get("service"))),
+                ("protocol", lambda c: (None, None, c.get("service"))))
+        for how, key in keys:
+            groups: dict[tuple, list] = {}
+            for c, _ in order:
+                groups.setdefault(key(c), []).append(c)
+            if len(groups) <= MAX_LANES:
+                break
+        for n, ((o, r, svc), members) in enumerate(groups.items()):
+            clients = {c.get("orig_h") for c in members}
+            who = (str(o) if o is not None else f"{len(clients):,} client{'s' if len(clients) != 1 else ''}")
+            label = (f"{svc or 'unrecognised'} {who} → {r if r is not None else 'servers'} "
+                     f"({len(members):,} session{'s' if len(members) != 1 else ''})")
+            for c in members:
+                c["grp"] = f"g{n}"
+            out.append({"kind": "group", "gid": f"g{n}", "service": svc or "", "uid": "",
+                        "ts": min((c.get("ts") or 0) for c in members),
+                        "end": max((c.get("ts") or 0) + (c.get("duration") or 0) for c in members),
+                        "label": label, "depth": 0, "n": len(members),
+                        "events": sum(self.col.events[c["uid"]] for c in members),
+                        "title": label + " · click to list them"})
+        return out, how
+
+    def timeline_svg(self, lanes: list[dict]) -> dict:
         width, label_w, right = 1160, 360, 14
         x0, x1 = label_w + 10, width - right
         lane_h, top = 18, 34
@@ -444,28 +515,49 @@ class _Report:
                 ticks.append({"x": round(x, 1), "label": f"+{v:.3g} {unit}" if k else "0"})
             k += 1
         out = []
-        for i, (c, depth) in enumerate(lanes):
-            s = (c.get("ts") or t0) - t0
-            d = c.get("duration") or 0.0
+        for i, lane in enumerate(lanes):
+            s = (lane["ts"] or t0) - t0
+            d = max((lane["end"] or t0) - t0 - s, 0.0)
             bx = x0 + s * scale
             bw = max(d * scale, 3.0)
             if bx + bw > x1 + 1:
                 bx = max(x0, x1 - bw)
-            n_ev = self.col.events[c["uid"]]
+            uid = lane["uid"]
             ticks_ev = [round(x0 + ((ts or t0) - t0) * scale, 1)
-                        for ts in self.col.ticks.get(c["uid"], ())[:EVENT_TICKS]]
+                        for ts in self.col.ticks.get(uid, ())[:EVENT_TICKS]] if uid else []
             notes = [{"x": round(x0 + ((n.get("ts") or t0) - t0) * scale, 1), "frame": n.get("frame"),
-                      "text": n.get("text") or ""} for n in self.col.notes.get(c["uid"], ())]
-            out.append({
-                "c": c, "depth": depth, "y": top + i * lane_h, "bx": round(bx, 1), "bw": round(bw, 1), "notes": notes,
-                "t0f": round(s / span, 6), "t1f": round((s + d) / span, 6), "events": n_ev, "ticks": ticks_ev,
-                "label": ("↳ " if depth else "") + self.session_label(c), "title": self.lane_title(c),
-                "color": _color(c.get("service")),
-                "start": _rel(s), "dur": _fmt_dur(d),
-            })
+                      "text": n.get("text") or ""} for n in self.col.notes.get(uid, ())] if uid else []
+            out.append(dict(lane, y=top + i * lane_h, bx=round(bx, 1), bw=round(bw, 1), notes=notes,
+                            t0f=round(s / span, 6), t1f=round((s + d) / span, 6), ticks=ticks_ev,
+                            color=_color(lane["service"]) if lane["kind"] != "probe" else PROBE_COLOR,
+                            start=_rel(s), dur=_fmt_dur(d),
+                            href=(f"sessions/{_href(uid)}.html" if uid and uid in self.pages else
+                                  "#scans" if lane["kind"] == "probe" else
+                                  "#sessions" if lane["kind"] == "group" else "")))
         height = top + max(len(lanes), 1) * lane_h + 8
         return {"width": width, "height": height, "label_w": label_w, "x0": x0, "x1": x1, "top": top,
                 "lane_h": lane_h, "ticks": ticks, "lanes": out, "span": span}
+
+    def session_rows(self, order: list[tuple[dict, int]]) -> list[dict]:
+        t0 = self.t0
+        return [{"c": c, "depth": depth, "color": _color(c.get("service")), "events": self.col.events[c["uid"]],
+                 "start": _rel((c.get("ts") or t0) - t0), "dur": _fmt_dur(c.get("duration") or 0.0)}
+                for c, depth in order]
+
+    def session_data(self, order: list[tuple[dict, int]]) -> str:
+        """Every session (not the members of scans and floods) as one tab-separated line, for the index's
+        script to filter, sort and search: uid, protocol, transport, client, server, start (s), duration
+        (s), bytes from the client, from the server, state, events, has a page, depth, lane group."""
+        t0 = self.t0
+        lines = []
+        for c, depth in order:
+            f = (c["uid"], c.get("service") or "", c.get("proto") or "", _ep(c.get("orig_h"), c.get("orig_p")),
+                 _ep(c.get("resp_h"), c.get("resp_p")), f"{(c.get('ts') or t0) - t0:.6f}",
+                 f"{c.get('duration') or 0:.6f}", c.get("orig_bytes") or 0, c.get("resp_bytes") or 0,
+                 c.get("conn_state") or "", self.col.events[c["uid"]], 1 if c["uid"] in self.pages else 0, depth,
+                 c.get("grp") or "")
+            lines.append("\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in f))
+        return "\n".join(lines)
 
     def protocol_mix(self) -> dict:
         sessions, nbytes = self.col.mix_sessions, self.col.mix_bytes
@@ -513,17 +605,25 @@ class _Report:
 
     def _write_index(self) -> None:
         (self.out / "sessions").mkdir(parents=True, exist_ok=True)
-        lanes = self.lane_order()
-        pages = [lanes[i:i + LANES_PER_PAGE] for i in range(0, len(lanes), LANES_PER_PAGE)] or [[]]
+        order = self.lane_order()
+        lanes, grouped_by = self.lanes(order)
+        pages = [order[i:i + LANES_PER_PAGE] for i in range(0, len(order), LANES_PER_PAGE)] or [[]]
         page_names = ["index.html"] + [f"index-{i}.html" for i in range(2, len(pages) + 1)]
         services = sorted({c.get("service") or "" for c in self.conn})
         common = self.index_common()
         tpl = self.env.get_template("index.html")
         for n, page in enumerate(pages):
+            first = n == 0
             html = tpl.render(
-                first=(n == 0), page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
-                total_sessions=len(lanes), timeline=self.timeline_svg(page), services=services,
-                show_secrets=self.show, **common)
+                first=first, page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
+                total_sessions=len(order), timeline=self.timeline_svg(lanes) if first else None,
+                grouped_by=grouped_by, rows=self.session_rows(page),
+                data=self.session_data(order) if first else "", services=services,
+                probes=[{"g": g, "gid": f"p{i}", "targets": g.target_rows(),
+                         "members": [dict(m, start=_rel((m.get("ts") or self.t0) - self.t0)) for m in g.members],
+                         "states": ", ".join(f"{k} ×{v:,}" for k, v in g.states.most_common())}
+                        for i, g in enumerate(self.probes)] if first else [],
+                scan_min=SCAN_MIN, show_secrets=self.show, **common)
             write_text_replacing(self.out / page_names[n], html)
 
     def write_index(self) -> Path:
@@ -864,7 +964,8 @@ class _Report:
         parent = self.by_uid.get(c.get("parent_uid") or "")
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         return {
-            "c": c, "uid": uid, "color": _color(c.get("service")), "ladder": self.ladder(c, g, kids),
+            "c": c, "uid": uid, "color": _color(self.shown_service(c)), "ladder": self.ladder(c, g, kids),
+            "shown_service": self.shown_service(c), "tls_badge": self.tls_badge(c),
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,

@@ -19,12 +19,12 @@ def chromium_path() -> str | None:
     return None
 
 
-def render(capture, out: Path, show_secrets: bool = False):
+def render(capture, out: Path, show_secrets: bool = False, keylogs=()):
     """Decode ``capture`` into ``out`` (with transcripts, as ``wiretale read`` does) and write the report."""
     from decoder.pipeline import analyze
     from reports.html import write_report
 
-    a = analyze(capture, out_dir=out, transcripts=True, strict=True)
+    a = analyze(capture, out_dir=out, transcripts=True, strict=True, keylogs=keylogs)
     write_report(a, out, show_secrets=show_secrets)
     return a
 

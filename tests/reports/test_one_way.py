@@ -110,6 +110,7 @@ def test_browser_hex_view_is_drawn_from_the_shown_bytes(page, tmp_path):
     pg = page.open(out / "sessions" / f"{a.rows['conn'][0]['uid']}.html")
     assert pg.locator("#hexview pre.hex").first.inner_text() == ""
     pg.click("#hexview summary")
+    pg.wait_for_function("() => document.querySelector('#hexview pre.hex').textContent.length > 0")  # toggle is async
     first = pg.locator("#hexview pre.hex").first.inner_text()
     assert first.startswith("00000000  47 45 54 20 2f 62 69 67")       # "GET /big"
     server = pg.locator("#hexview .chunk.d1 pre.hex").first.inner_text()

@@ -1,0 +1,110 @@
+"""Issue 22, acceptance 2: the index at scale, in Chromium (playwright over Debian's chromium).
+
+* A port scan of 21,000 rejected connections plus one DNS and one HTTP exchange
+  (tests/reports/scale_captures.py): index.html stays under 2 MB, the scan is one group (one
+  entry, one timeline lane) that expands to its targets and ports, and choosing DNS in the
+  protocol menu finds the DNS session.
+* 3,200 DNS sessions: the text search finds a session that is not on the first screen, and the
+  filter sees every session, not one page of them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.reports.scale_captures import SCANNER, write_many, write_scan
+
+
+def _read(cap: Path, out: Path) -> None:
+    from decoder.cli import main
+
+    assert main(["read", str(cap), "-o", str(out)]) == 0
+
+
+@pytest.fixture(scope="module")
+def scan_report(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scan")
+    write_scan(d / "scan.pcap")
+    _read(d / "scan.pcap", d / "out")
+    return d / "out"
+
+
+@pytest.fixture(scope="module")
+def many_report(tmp_path_factory):
+    d = tmp_path_factory.mktemp("many")
+    write_many(d / "many.pcap", 3200)
+    _read(d / "many.pcap", d / "out")
+    return d / "out"
+
+
+def _conn(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "tables" / "conn.jsonl").read_text().splitlines()]
+
+
+def test_scan_index_is_small_and_the_scan_is_one_group(scan_report):
+    conn = _conn(scan_report)
+    assert len(conn) == 21_002
+    index = (scan_report / "index.html").read_text(encoding="utf-8")
+    assert len(index.encode()) <= 2 * 1024 * 1024
+    label = f"{SCANNER} probed 3 hosts on 7,000 ports: 21,000 connections rejected"
+    assert index.count(label) >= 2                       # its entry and its timeline lane
+    assert index.count('<g class="lane probe"') == 1 and index.count('<g class="lane"') == 2
+    assert len(list((scan_report / "sessions").glob("*.html"))) == 2
+    html_bytes = sum(p.stat().st_size for p in scan_report.rglob("*.html"))
+    assert html_bytes < 3 * 1024 * 1024
+
+
+def test_browser_scan_dns_found_and_group_expands(page, scan_report):
+    conn = _conn(scan_report)
+    dns = next(c for c in conn if c["service"] == "dns")
+    pg = page.open(scan_report / "index.html")
+    pg.select_option("#proto", "dns")
+    rows = pg.locator("#stable tr.srow")
+    assert rows.count() == 1 and rows.first.get_attribute("data-uid") == dns["uid"]
+    assert pg.locator("#count").inner_text().startswith("1 of 2 sessions")
+    link = rows.first.locator("a")
+    assert link.get_attribute("href") == f"sessions/{dns['uid']}.html"
+    group = pg.locator("details.probe")
+    assert group.count() == 1 and not group.first.evaluate("d => d.open")
+    assert not pg.locator("details.probe table").first.is_visible()
+    pg.click("details.probe summary")
+    assert group.first.evaluate("d => d.open")
+    targets = pg.locator("details.probe table").first.inner_text()
+    assert "203.0.113.10" in targets and "1-7000" in targets
+    pg.select_option("#proto", "")
+    pg.click("#tl g.lane.probe")                           # the scan's lane opens its entry too
+    assert page.errors() == []
+    assert all(u.startswith("file://") for u in page.requests)
+
+
+def test_browser_search_finds_a_session_beyond_the_first_screen(page, many_report):
+    conn = _conn(many_report)
+    assert len(conn) == 3200
+    last = max(conn, key=lambda c: c["ts"])
+    pg = page.open(many_report / "index.html")
+    shown = pg.locator("#stable tr.srow")
+    assert 0 < shown.count() < len(conn)
+    assert pg.locator(f'#stable tr.srow[data-uid="{last["uid"]}"]').count() == 0
+    pg.fill("#q", f":{last['orig_p']} ")
+    assert pg.locator(f'#stable tr.srow[data-uid="{last["uid"]}"]').count() == 1
+    assert pg.locator("#count").inner_text().startswith(f"1 of {len(conn)} sessions")
+    pg.fill("#q", last["uid"].lower())
+    row = pg.locator("#stable tr.srow")
+    assert row.count() == 1
+    row.first.locator("a").click()
+    pg.wait_for_load_state("load")
+    assert pg.url.endswith(f"/sessions/{last['uid']}.html")
+    assert page.errors() == []
+
+
+def test_many_sessions_keep_every_session_without_javascript(many_report):
+    import re
+
+    uids = {c["uid"] for c in _conn(many_report)}
+    pages = sorted(many_report.glob("index*.html"))
+    rows = [u for p in pages for u in re.findall(r'<tr class="srow" data-proto="[^"]*" data-uid="([^"]+)"',
+                                                  p.read_text(encoding="utf-8"))]
+    assert sorted(rows) == sorted(uids)
+    assert (many_report / "index.html").stat().st_size < 2 * 1024 * 1024
