@@ -60,6 +60,8 @@ IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "
 
 
 _PORTS = struct.Struct("!HH")
+#: history letter → the flags of the tcp_control row it makes
+_CONTROL_NAMES = {"S": "SYN", "H": "SYN-ACK", "A": "ACK", "F": "FIN", "R": "RST"}
 
 
 def flow_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
@@ -515,7 +517,7 @@ class Engine:
                                             me.rearm()
                                         if not me.seen_a:
                                             me.seen_a = True
-                                            flow.mark(d, "A")
+                                            self._control(flow, d, "A", ts, index)
                                         return
                                     payload = data[34 + doff:end]
                                     nxt = me.next
@@ -708,10 +710,10 @@ class Engine:
         if flags & SYN:
             if flags & ACK:
                 flow.synack = True
-                flow.mark(d, "H")
+                self._control(flow, d, "H", ts, frame)
             else:
                 flow.syn = True
-                flow.mark(d, "S")
+                self._control(flow, d, "S", ts, frame)
             me.syn(seq)
         if flags & ACK:
             if me.base is None and not flags & SYN:
@@ -719,10 +721,10 @@ class Engine:
             other.ack(ack, out_other)
             if not payload and not flags & (SYN | FIN | RST) and not me.seen_a:
                 me.seen_a = True
-                flow.mark(d, "A")
+                self._control(flow, d, "A", ts, frame)
         if flags & RST:
             flow.rst[d] = True
-            flow.mark(d, "R")
+            self._control(flow, d, "R", ts, frame)
         if payload or flags & FIN:
             retrans = me.retrans
             differs = me.segment(seq, payload, bool(flags & FIN), out)
@@ -745,7 +747,7 @@ class Engine:
                              "the first copy was kept", flow=flow, direction=d, source="tcp")
         if flags & FIN:
             flow.fin[d] = True
-            flow.mark(d, "F")
+            self._control(flow, d, "F", ts, frame)
         me.rearm()                 # for the in-order path of _fast
         other.rearm()
         if out_other:
@@ -755,6 +757,21 @@ class Engine:
         if flags & RST or (flow.fin[0] and flow.fin[1] and me.closed and other.closed
                            and not me.starts and not other.starts):
             self._finish(flow, ts)
+
+    def _control(self, flow: Flow, d: int, letter: str, ts: float, frame: int) -> None:
+        """Mark a history letter; the first SYN, SYN-ACK, FIN and RST of each side, and the originator's
+        first pure ACK after a SYN-ACK (the handshake's third packet), also become a ``tcp_control`` row at
+        their packet (the ladder draws them)."""
+        ch = letter if d == ORIG else letter.lower()
+        if ch in flow.hist:
+            return
+        flow.mark(d, letter)
+        if letter == "A" and (d != ORIG or "h" not in flow.hist):
+            return
+        self.results.add("tcp_control", {
+            "ts": ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p, "resp_h": flow.resp_h,
+            "resp_p": flow.resp_p, "frame": frame, "direction": "orig" if d == ORIG else "resp",
+            "flags": _CONTROL_NAMES[letter]})
 
     def _udp(self, key: bytes, sport: int, dport: int, payload: bytes, iplen: int,
              ts: float, frame: int) -> None:

@@ -310,6 +310,15 @@ HISTORY = MappingProxyType({
     "c": "bad checksum", "w": "zero window", "i": "inconsistent packet", "q": "multi-flag packet",
 })
 
+#: The TCP control packets the ladder draws as thin arrows (tcp_control rows), RFC 9293 3.5 and 3.6.
+TCP_CONTROL = MappingProxyType({
+    "SYN": "TCP handshake 1/3: asks to open a connection (RFC 9293 3.5)",
+    "SYN-ACK": "TCP handshake 2/3: agrees to open it",
+    "ACK": "TCP handshake 3/3: the connection is open",
+    "FIN": "TCP teardown: this side has nothing more to send (RFC 9293 3.6)",
+    "RST": "TCP reset: this side aborts the connection",
+})
+
 #: pcap link types.
 LINKTYPES = MappingProxyType({
     0: "BSD loopback (NULL)", 1: "Ethernet", 101: "raw IP", 108: "OpenBSD loopback", 113: "Linux cooked (SLL)",

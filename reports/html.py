@@ -775,30 +775,41 @@ class _Report:
         for n in g.get("comments", uid):    # pcapng packet comments, at their packet
             items.append({"ts": n.get("ts") or 0, "ltr": True, "child": None, "kind": "comment", "dir": None,
                           "text": n.get("text") or "", "meaning": "", "frame": n.get("frame"), "comment": True})
+        for t in g.get("tcp_control", uid):  # thin arrows: the handshake and the teardown
+            flags = t.get("flags") or ""
+            items.append({"ts": t.get("ts") or 0, "ltr": t.get("direction") == "orig", "child": None, "kind": "tcp",
+                          "text": flags, "meaning": _meanings.TCP_CONTROL.get(flags, ""), "frame": t.get("frame"),
+                          "dir": t.get("direction"), "tcp": True})
         items.sort(key=frame_order)
         total = len(items)
         items = items[:LADDER_EVENTS]
         width, lx, rx = 980, 220, 820
-        top, step = 96, 46
+        top, step, thin = 96, 46, 26
         start = c.get("ts") or (items[0]["ts"] if items else 0)
         prev = None
         prev_item = None
         udp = c.get("proto") == "udp"
-        for i, it in enumerate(items):
-            it["y"] = top + i * step
+        y = top
+        after_thin = False
+        for it in items:
+            if after_thin and not it.get("tcp"):
+                y += step - thin - 6      # room for the labels above a full arrow
+            it["y"] = y
+            after_thin = bool(it.get("tcp"))
+            y += thin if after_thin else step
             it["rel"] = _rel(it["ts"] - start)
             dt = None if prev is None else it["ts"] - prev
-            it["dt"] = "" if dt is None else "Δ " + _fmt_dur(dt)
+            it["dt"] = "" if dt is None or it.get("tcp") else "Δ " + _fmt_dur(dt)
             if (udp and prev_item is not None and not it["child"] and not prev_item["child"]
                     and prev_item.get("dir") == "orig" and it.get("dir") == "resp"):
                 it["dt"] = "RTT " + _fmt_dur(dt)
-            if not it.get("comment"):
+            if not it.get("comment") and not it.get("tcp"):    # Δ: between the protocol's own arrows
                 prev, prev_item = it["ts"], it
             it["x1"], it["x2"] = (lx, rx) if it["ltr"] else (rx, lx)
             t = printable(it["text"], one_line=True)
             it["label"] = t if len(t) <= 78 else t[:77] + "…"
             it["full"] = t
-        height = top + max(len(items), 1) * step + 20
+        height = max(y, top + step) + 20
         return {"arrows": items, "total": total, "width": width, "lx": lx, "rx": rx, "height": height,
                 "shown": len(items), "kids": kids}
 
