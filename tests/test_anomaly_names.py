@@ -33,7 +33,7 @@ NOT_ANOMALIES = {
     "tcp_close_delay": "limit", "tcp_idle_timeout": "limit", "udp_idle_timeout": "limit",
     "dns_idle_timeout": "limit", "dns_counts_exceed_message": "limit",
     "ip_address": "SNMP value type", "mime_part": "files column", "mime_type": "files column",
-    "dns_names": "batch activity column", "rpc_status": "rpc table column (live ROW_FIELDS)",
+    "dns_names": "batch activity column", "tcp_control": "table", "rpc_status": "rpc table column (live ROW_FIELDS)",
 }
 #: f-string shapes (literal parts, "{}" for a field) that build anomaly names → the exception class whose
 #: first argument fills the field (None: the registered services)
