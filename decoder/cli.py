@@ -22,11 +22,15 @@ import argparse
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Sequence
 
 from decoder import __version__
+from decoder.commands.exits import run_command
+from decoder.commands.options import UsageError, parse_limits, read_options
+from decoder.commands.read import plural, read_captures
+
+__all__ = ["main", "build_parser", "UsageError", "plural"]
 
 EXAMPLES = """\
 examples:
@@ -43,240 +47,10 @@ examples:
 """
 
 
-class UsageError(Exception):
-    pass
-
-
-def _limits(args: argparse.Namespace):
-    from decoder.model import Limits
-
-    changes = {}
-    for item in getattr(args, "limit", None) or []:
-        name, _, value = item.partition("=")
-        lim = Limits()
-        if not hasattr(lim, name):
-            raise UsageError(f"unknown limit {name!r}; known: {', '.join(sorted(Limits.__dataclass_fields__))}")
-        cur = getattr(lim, name)
-        try:
-            changes[name] = type(cur)(value)
-        except ValueError:
-            raise UsageError(f"limit {name} needs a {type(cur).__name__}, not {value!r}") from None
-    return Limits(**changes)
-
-
-class Progress:
-    """A one-line progress bar on stderr, shown only when stderr is a terminal."""
-
-    def __init__(self, total: int, label: str) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.enabled = sys.stderr.isatty() and total > 0
-        self.start = time.monotonic()
-
-    def __call__(self, done: int) -> None:
-        if not self.enabled:
-            return
-        frac = min(done / self.total, 1.0)
-        width = 30
-        bar = "#" * int(frac * width)
-        rate = done / max(time.monotonic() - self.start, 1e-6) / 1e6
-        sys.stderr.write(f"\r{self.label[:30]:30} [{bar:<{width}}] {frac:6.1%} {rate:6.1f} MB/s")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 90 + "\r")
-            sys.stderr.flush()
-
-
-def _size(paths: Sequence[str]) -> int:
-    total = 0
-    for p in paths:
-        try:
-            total += os.path.getsize(p)
-        except OSError:
-            pass
-    return total
-
-
 # ----------------------------------------------------------------------------- verbs
 def cmd_read(args: argparse.Namespace) -> int:
-    from decoder.outdir import claim
-
-    out = Path(args.output)
     paths = list(args.captures) + ([args.read] if args.read else [])
-    if not paths:
-        raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
-    if args.workers == 0:
-        from decoder.batch import worker_count
-
-        args.workers = worker_count(0)
-    if not _readable(paths):
-        return 1                  # said on stderr; nothing written, OUT not created
-    od = claim(out, force=args.force)       # locked, ours, the earlier run's files removed
-    try:
-        with _stops_raise():
-            rc = _read_parallel(args, paths, out) if args.workers > 1 else _read_one(args, paths, out, od)
-        od.write_manifest("complete")
-        return rc
-    except BaseException as e:
-        from decoder.output import stop_reason
-
-        reason = stop_reason(e, "the run")
-        try:
-            _summary_says_partial(out, reason)
-            od.write_manifest("partial", reason)
-        except OSError:
-            pass
-        raise
-    finally:
-        od.close()
-
-
-def _summary_says_partial(out: Path, reason: str) -> None:
-    """Unless summary.json already says how the run ended (write_outputs does), say it is partial."""
-    import json
-
-    from decoder.output import PHASES
-    from reports.export import write_json
-
-    p = out / "summary.json"
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        doc = {}
-    if not isinstance(doc, dict):
-        doc = {}
-    if "output" in doc:
-        return
-    doc["output"] = {"state": "partial", "reason": reason, "written": [], "missing": list(PHASES)}
-    write_json(doc, p)
-
-
-def _read_one(args: argparse.Namespace, paths: list[str], out: Path, od) -> int:
-    from decoder.output import stop_reason, write_outputs
-    from decoder.pipeline import Engine, run_engine
-
-    prog = Progress(_size(paths), "reading")
-    engine = Engine(limits=_limits(args), out_dir=out, strict=args.strict, progress=prog,
-                    transcripts=not args.no_html, keylogs=_keylogs(args), spill_dir=od.scratch / "spill")
-    try:
-        run_engine(engine, paths)
-    except BaseException as e:     # stopped or failed while decoding: say so in summary.json
-        try:
-            _summary_says_partial(out, stop_reason(e, "decoding"))
-        except OSError:
-            pass
-        raise
-    prog.done()
-    res = engine.results
-    for e in res.errors:
-        print(f"wiretale: {e}", file=sys.stderr)
-    for c in res.captures:
-        for w in c["warnings"]:
-            print(f"wiretale: warning: {c['path']}: {w}", file=sys.stderr)
-    summary = write_outputs(engine, out, html=not args.no_html, show_secrets=args.show_secrets, fmt=args.tables,
-                            scratch=od.scratch)
-    _print_summary(summary, out, html=not args.no_html)
-    return _read_status(summary)
-
-
-class _stops_raise:
-    """SIGTERM and SIGHUP raise :class:`decoder.output.Stopped` (as Ctrl-C raises KeyboardInterrupt),
-    so a stop ends the run through the same path: finished files whole, summary.json partial."""
-
-    SIGNALS = ("SIGTERM", "SIGHUP")
-
-    def __enter__(self) -> "_stops_raise":
-        import signal
-        import threading
-
-        from decoder.output import Stopped
-
-        self.old: dict = {}
-        if threading.current_thread() is not threading.main_thread():
-            return self
-
-        def raise_stop(signum, _frame):
-            raise Stopped(signum)
-
-        for name in self.SIGNALS:
-            sig = getattr(signal, name, None)
-            if sig is not None:
-                self.old[sig] = signal.signal(sig, raise_stop)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        import signal
-
-        for sig, h in self.old.items():
-            signal.signal(sig, h)
-
-
-def _read_status(s: dict) -> int:
-    """``read``'s exit code; an undecodable capture says why on stderr."""
-    if s.get("undecodable"):
-        print(f"wiretale: nothing decoded: {s['undecodable']}", file=sys.stderr)
-        return 1
-    return 1 if s.get("errors") else 0
-
-
-def _readable(paths: Sequence[str]) -> bool:
-    """Whether at least one input can be read as a capture; when none can, each is said in one line (else
-    the run says it, and records it in ``summary.json``). ``-``, stdin, cannot be checked first."""
-    from decoder.capture import CaptureError, check_capture, is_stream
-
-    errors = []
-    for p in paths:
-        try:
-            if not is_stream(p):          # (a FIFO or stdin would lose the bytes read to check it)
-                check_capture(p)
-            return True
-        except CaptureError as e:
-            errors.append(str(e))
-    for e in errors:
-        print(f"wiretale: {e}", file=sys.stderr)
-    return False
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 flow``, ``2 flows``, ``1,234 e-mails`` (``many`` when adding an s is wrong)."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-def _print_summary(s: dict, out: Path, how: str = "", html: bool = True) -> None:
-    """What ``read`` prints when it is done: one line of counts, then where to look."""
-    kinds = len(s["anomalies"])
-    sessions = ", ".join(f"{k} {v:,}" for k, v in s["sessions"].items()) or "none"
-    print(f"{plural(s['packets']['total'], 'packet')}, {plural(s['flows']['total'], 'flow')} ({sessions}), "
-          f"{plural(s['files'], 'file')}, {plural(s['emails'], 'e-mail')}, "
-          f"{plural(kinds, 'kind') + ' of anomaly' if kinds else 'no anomalies'}{how}")
-    if html:
-        print(f"open {out / 'index.html'}")
-    else:
-        print(f"tables in {out / 'tables'}, summary in {out / 'summary.json'}")
-
-
-def _read_parallel(args: argparse.Namespace, paths: list[str], out: Path) -> int:
-    from decoder.batch import read_parallel
-
-    if len(paths) != 1 or paths[0] == "-":
-        raise UsageError("--workers splits one capture file by host pair: give exactly one file (not stdin)")
-    try:
-        s = read_parallel(paths[0], out, args.workers, limits=_limits(args), strict=args.strict,
-                          html=not args.no_html, show_secrets=args.show_secrets, tables=args.tables,
-                          keylogs=_keylogs(args))
-    except Exception as e:   # CaptureError and friends: one line
-        from decoder.capture import CaptureError
-
-        if isinstance(e, CaptureError):
-            print(f"wiretale: {e}", file=sys.stderr)
-            return 1
-        raise
-    for e in s.get("errors") or []:
-        print(f"wiretale: {e}", file=sys.stderr)
-    _print_summary(s, out, f" on {args.workers} workers", html=not args.no_html)
-    return _read_status(s)
+    return read_captures(paths, Path(args.output), read_options(args))
 
 
 def _fmt_bytes(n: int) -> str:
@@ -294,7 +68,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
     # the engine alone, rows streamed from its tables (no DataFrames: pandas is not even imported)
     with tempfile.TemporaryDirectory(prefix="wiretale-") as tmp:
-        engine = Engine(limits=_limits(args), out_dir=Path(tmp), strict=args.strict, detect_only=args.no_decode)
+        engine = Engine(limits=parse_limits(args.limit), out_dir=Path(tmp), strict=args.strict,
+                        detect_only=args.no_decode)
         run_engine(engine, [args.capture])
         for e in engine.results.errors:
             print(f"wiretale: {e}", file=sys.stderr)
@@ -350,7 +125,7 @@ def follow_chunks(capture: str, uid: str, limits=None, decode: bool = False):
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    a, conn, chunks = follow_chunks(args.capture, args.uid, _limits(args), decode=not args.raw)
+    a, conn, chunks = follow_chunks(args.capture, args.uid, parse_limits(args.limit), decode=not args.raw)
     for e in a.errors:
         print(f"wiretale: {e}", file=sys.stderr)
     if not a.captures:
@@ -440,18 +215,14 @@ def cmd_interfaces(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    try:
-        from decoder.live import run_live
-    except ImportError:
-        raise UsageError("live capture is not available yet in this version (issue: live sniffing)") from None
+    from decoder.live import run_live
+
     return run_live(args)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    try:
-        from decoder.batch import run_batch
-    except ImportError:
-        raise UsageError("batch is not available yet in this version (issue: batch reports)") from None
+    from decoder.batch import run_batch
+
     return run_batch(args)
 
 
@@ -460,7 +231,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     (``read --tables parquet`` into OUT, or a temporary folder without a report), then graded."""
     import tempfile
 
-    from decoder.batch import grade_capture, process_capture, read_flags
+    from decoder.batch import batch_options, grade_capture, process_capture
     from reports.rubric import RubricError, load_rubric, text_report
 
     if args.tables:
@@ -478,8 +249,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.capture}: no such file")
     with tempfile.TemporaryDirectory(prefix="wiretale-check-") as tmp:
         out = Path(args.output) if args.output else Path(tmp) / "out"
-        flags = read_flags(args) + ([] if args.output else ["--no-html"])
-        facts = process_capture(args.capture, str(out), flags, Path(args.capture).name)
+        opts = batch_options(args, **({} if args.output else {"html": False}))
+        facts = process_capture(args.capture, str(out), opts, Path(args.capture).name)
         result = grade_capture(rubric, facts, out)
         if facts["error"]:
             print(f"wiretale: {facts['name']}: {facts['error']}", file=sys.stderr)
@@ -488,19 +259,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-def _keylogs(args: argparse.Namespace) -> list[str]:
-    """``--keylog FILE`` (repeatable): each must be readable, checked before any capture is read."""
-    from decoder.keylog import Keyring, KeylogError
-
-    files = list(getattr(args, "keylog", None) or [])
-    for f in files:
-        try:
-            Keyring().add_file(f)
-        except KeylogError as e:
-            raise UsageError(str(e)) from None
-    return files
-
-
 def _workers(value: str) -> int:
     """``--workers``: a number of processes, 0 for every core."""
     try:
@@ -642,49 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "fn", None):
         ap.print_help()
         return 2
-    from decoder.gcpolicy import bulk, fixed_mmap_threshold
-
-    fixed_mmap_threshold()
-    try:
-        with bulk():      # the whole verb: decoding, then writing tables and reports
-            return int(args.fn(args) or 0)
-    except UsageError as e:
-        print(f"wiretale: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as e:
-        from decoder.output import Stopped
-
-        if isinstance(e, Stopped):
-            print(f"wiretale: stopped by {e}; the files written are whole, summary.json says what is missing",
-                  file=sys.stderr)
-            return 128 + e.signum
-        print("wiretale: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except OSError as e:
-        from decoder.outdir import describe_env_error
-
-        msg = describe_env_error(e, getattr(args, "output", None))
-        if msg is None:
-            if getattr(args, "debug", False) or getattr(args, "strict", False):
-                raise
-            print(f"wiretale: internal error: {type(e).__name__}: {e} (run with --debug for details; "
-                  "please report it)", file=sys.stderr)
-            return 3
-        print(f"wiretale: {msg}", file=sys.stderr)
-        return 1
-    except Exception as e:
-        from decoder.outdir import OutputError
-
-        if isinstance(e, OutputError):
-            print(f"wiretale: {e}", file=sys.stderr)
-            return e.code
-        if getattr(args, "debug", False) or getattr(args, "strict", False):
-            raise
-        print(f"wiretale: internal error: {type(e).__name__}: {e} (run with --debug for details; "
-              "please report it)", file=sys.stderr)
-        return 3
+    return run_command(lambda: args.fn(args), debug=getattr(args, "debug", False),
+                       strict=getattr(args, "strict", False), output=getattr(args, "output", None))
 
 
 if __name__ == "__main__":  # pragma: no cover

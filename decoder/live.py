@@ -1004,14 +1004,14 @@ def parse_autostop(value: str | None) -> tuple[float | None, int | None]:
 
 def run_live(args) -> int:
     """``wiretale live``: returns the exit code (0 on a clean stop, however it was asked for)."""
-    from decoder.cli import _limits
+    from decoder.commands.options import parse_limits
 
     try:
         duration, pk = parse_autostop(args.autostop)
         count = args.count if args.count is not None else pk
         if count is not None and count <= 0:        # (-c 0 used to read as "no -c": never stop)
             raise LiveError("-c takes a positive packet count", 2)
-        limits = _limits(args)
+        limits = parse_limits(getattr(args, "limit", None))
         given = {item.partition("=")[0] for item in (getattr(args, "limit", None) or [])}
         changes = {}
         if "tcp_idle_timeout" not in given:

@@ -1,7 +1,7 @@
 """Writing what a run produced: tables, HAR, summary and (optionally) the HTML report.
 
 One function serves ``wiretale read``, the parallel split of one capture
-(:func:`decoder.batch.read_parallel`) and batch runs, so the three write the same
+(:func:`decoder.commands.split.read_parallel`) and batch runs, so the three write the same
 things the same way. Rows are streamed from the disk-backed tables once, one way: each
 row written is also handed to the report's collector (:mod:`reports.collect`), which keeps
 the index's aggregates and spills the session pages' rows, sorted by session, to a scratch

@@ -208,7 +208,7 @@ class Results:
     errors: list[str] = field(default_factory=list)
     streams: dict[str, list[Chunk]] = field(default_factory=dict)
     #: each table's sort key (None: the order rows came in); a split run's workers sort every table
-    #: by the key the parent merges on (decoder.batch.merge_key), so their stores come out merge-ready
+    #: by the key the parent merges on (decoder.commands.split.merge_key), so their stores come out merge-ready
     row_key: Callable[[str], Callable[[dict], Any] | None] = ROW_KEYS.get
     _since_check: int = 0
 

@@ -172,7 +172,7 @@ def dump_batches(p: Path, items: Iterable[Any]) -> None:
 
 
 def _load_iter(p: Path) -> Iterator[Any]:
-    """The rows of a file of pickled row lists (a spill file, or a worker's rows in decoder.batch),
+    """The rows of a file of pickled row lists (a spill file, or a worker's rows in decoder.commands.split),
     one list in memory at a time."""
     return chain.from_iterable(_load_batches(p))
 

@@ -441,7 +441,7 @@ ENTRY_SEP = b",\n"
 def write_entries(fh: Any, entries: Iterable[tuple[float, bytes]], first_sep: bytes = b"\n") -> float | None:
     """Write ``entries`` (start time, entry JSON) to ``fh``, the first after ``first_sep`` and each other
     after ``ENTRY_SEP``; returns the earliest start (None: no entries). A split run's workers write their
-    blocks with ``first_sep=ENTRY_SEP`` (decoder.batch)."""
+    blocks with ``first_sep=ENTRY_SEP`` (decoder.commands.split)."""
     first = None
     sep = first_sep
     for ts, entry in entries:

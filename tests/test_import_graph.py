@@ -8,7 +8,8 @@ The walls (docs/ARCHITECTURE.md, "What each part may import"):
   internals: from ``decoder`` only the model;
 - the engine (every ``decoder`` module that is not a command) imports no report and no dissector's
   private helper;
-- the commands (``cli``, ``batch``, ``live``, ``output``) may import anything.
+- the commands (the ``decoder.commands`` package, ``cli``, ``batch``, ``live``, ``output``) may import
+  anything.
 
 The graph is read from the source with :mod:`ast` (every ``import`` statement, at module level or
 inside a function: a lazy import is still an edge), so the test needs no import side effects.
@@ -25,11 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("decoder", "dissectors", "reports")
 COMMANDS = frozenset({"decoder.cli", "decoder.batch", "decoder.live", "decoder.output"})
+COMMANDS_PACKAGE = "decoder.commands"
+
+
+def is_command(mod: str) -> bool:
+    return mod in COMMANDS or mod == COMMANDS_PACKAGE or mod.startswith(COMMANDS_PACKAGE + ".")
 
 #: Cycles present today, each a strongly connected component as a sorted tuple of its modules
 #: (a new edge that joins a cycle changes its tuple, so it fails too).
 KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset({
-    ("decoder.batch", "decoder.cli", "decoder.live"),       # the commands call each other
     ("decoder", "decoder.pipeline", "decoder.session"),     # session assembly calls back into the engine
 })
 #: Wall breaks (importer, imported) present today.
@@ -136,7 +141,7 @@ def wall_breaks(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
             elif top == "reports":
                 ok = dtop == "reports" or dep == "decoder.model" or (
                     dtop == "dissectors" and not _private_dissector_helper(dep))
-            elif mod in COMMANDS:
+            elif is_command(mod):
                 ok = True
             else:  # the engine
                 ok = dtop != "reports" and not _private_dissector_helper(dep)

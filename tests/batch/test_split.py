@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from decoder import cli
-from decoder.batch import owner, read_parallel
+from decoder.commands.split import owner, read_parallel
 from decoder.capture import PcapFileSource
 from decoder.pipeline import Engine
 from tests.batch import synth
@@ -161,7 +161,7 @@ def test_csv_tables_from_parallel_run(synthetic, tmp_path):
 def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, head, kernel_copy):
     """The workers' HAR blocks make one valid document: with or without worker 0's block (which starts
     the document and is renamed into place), with copy_file_range or the read/write fallback."""
-    from decoder.batch import _join_har_blocks
+    from decoder.commands.split import _join_har_blocks
     from reports.har import ENTRY_SEP, har_head
 
     entries = [{"startedDateTime": f"e{i}", "n": i, "blob": "x" * (i * 40_000)} for i in range(5)]
@@ -192,11 +192,11 @@ def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, head, kernel_c
 def test_workers_zero_means_every_usable_core(synthetic, tmp_path, capsys, monkeypatch):
     """``read --workers 0`` splits over the cores this process may use (its affinity mask) and gives the
     single run's tables; a negative or non-numeric count is a usage error, not a traceback."""
-    from decoder.batch import usable_cores
+    from decoder.commands.options import usable_cores
 
     if hasattr(os, "sched_getaffinity"):
         assert usable_cores() == len(os.sched_getaffinity(0))
-    monkeypatch.setattr("decoder.batch.usable_cores", lambda: 2)    # the same on a one-core runner
+    monkeypatch.setattr("decoder.commands.options.usable_cores", lambda: 2)    # the same on a one-core runner
     _single(synthetic, tmp_path / "single")
     capsys.readouterr()
     assert cli.main(["read", str(synthetic), "-o", str(tmp_path / "all"), "--no-html", "--workers", "0"]) in (0, 1)

@@ -72,7 +72,7 @@ def test_comments_table_of_a_read(tmp_path):
 
 
 def test_a_split_read_keeps_each_comment_once(tmp_path):
-    from decoder.batch import read_parallel
+    from decoder.commands.split import read_parallel
 
     cap = commented_smtp(tmp_path / "c.pcapng")
     read_parallel(cap, tmp_path / "out", workers=2, html=False)

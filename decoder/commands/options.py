@@ -1,0 +1,87 @@
+"""What a read is asked to do, as one frozen object, and the error a command refuses its arguments with.
+
+:class:`ReadOptions` is built once from the parsed arguments of ``read``, ``batch`` or ``check``
+(:func:`read_options`) and handed to :func:`decoder.commands.read.read_captures`, by a batch's process
+pool and Dask workers too (it pickles). ``--limit NAME=VALUE`` items and ``--keylog`` files are checked
+when it is built, so a mistake is one :class:`UsageError` before any capture is read.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+from decoder.model import Limits
+
+
+class UsageError(Exception):
+    """Arguments a command refuses: one line on stderr, exit code 2."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How captures are read into OUT (``wiretale read``'s flags)."""
+
+    tables: str = "jsonl"                   #: --tables: jsonl, csv or parquet
+    html: bool = True                       #: the HTML report and session pages (not --no-html)
+    show_secrets: bool = False              #: --show-secrets
+    strict: bool = False                    #: --strict: re-raise wiretale's own bugs
+    debug: bool = False                     #: --debug: tracebacks instead of one line
+    force: bool = False                     #: --force: write into an OUT wiretale did not make
+    workers: int = 1                        #: --workers: processes of the split run (0: every core)
+    keylogs: tuple[str, ...] = ()           #: --keylog files
+    limits: Limits = field(default_factory=Limits)   #: --limit NAME=VALUE, applied
+
+
+def parse_limits(items: Sequence[str] | None) -> Limits:
+    """``--limit NAME=VALUE`` items as :class:`Limits` (each value of the default's type)."""
+    changes: dict[str, Any] = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        lim = Limits()
+        if not hasattr(lim, name):
+            raise UsageError(f"unknown limit {name!r}; known: {', '.join(sorted(Limits.__dataclass_fields__))}")
+        cur = getattr(lim, name)
+        try:
+            changes[name] = type(cur)(value)
+        except ValueError:
+            raise UsageError(f"limit {name} needs a {type(cur).__name__}, not {value!r}") from None
+    return Limits(**changes)
+
+
+def checked_keylogs(files: Sequence[str] | None) -> tuple[str, ...]:
+    """``--keylog FILE`` (repeatable): each must be readable, checked before any capture is read."""
+    from decoder.keylog import Keyring, KeylogError
+
+    for f in files or []:
+        try:
+            Keyring().add_file(f)
+        except KeylogError as e:
+            raise UsageError(str(e)) from None
+    return tuple(files or ())
+
+
+def read_options(args: Any, **override: Any) -> ReadOptions:
+    """The :class:`ReadOptions` of parsed arguments (a verb without a flag gets its default), with
+    ``override`` applied (a batch reads into Parquet, ``check`` without ``-o`` writes no report)."""
+    opts = ReadOptions(
+        tables=getattr(args, "tables", None) or "jsonl", html=not getattr(args, "no_html", False),
+        show_secrets=getattr(args, "show_secrets", False), strict=getattr(args, "strict", False),
+        debug=getattr(args, "debug", False), force=getattr(args, "force", False),
+        workers=getattr(args, "workers", 1), keylogs=checked_keylogs(getattr(args, "keylog", None)),
+        limits=parse_limits(getattr(args, "limit", None)))
+    return replace(opts, **override)
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask, which a container's cpuset or ``taskset``
+    narrows), else the machine's count: what ``--workers 0`` means for ``batch`` and ``read``."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):      # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(workers: int | None) -> int:
+    """``workers`` processes, or :func:`usable_cores` when it is 0 or None."""
+    return workers if workers and workers > 0 else usable_cores()
