@@ -37,8 +37,8 @@ examples:
   wiretale read samples/http.pcap -o out            # tables, files, e-mails and an HTML report in out/
   wiretale read a.pcap b.pcapng -o out --tables parquet --no-html
   cat capture.pcap.gz | wiretale read - -o out      # stdin, gzip-compressed or not
-  wiretale sessions samples/ftp.pcap                # connections as a table
-  wiretale sessions samples/ftp.pcap --json         # ... as JSON lines
+  wiretale sessions samples/ftp.pcapng                # connections as a table
+  wiretale sessions samples/ftp.pcapng --json         # ... as JSON lines
   wiretale follow samples/smtp.pcap CAbc123         # the conversation, coloured by direction
   wiretale follow samples/smtp.pcap CAbc123 --raw --side client > client.bin
   wiretale live -i lo -a duration:30 -o out         # sniff, decode, report

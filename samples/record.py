@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Record wiretale's sample captures from real servers and real clients on loopback.
+"""Record wiretale's sample captures from real servers and real clients, in a lab or on loopback.
 
 Run through ``samples/record.sh`` (as root, on a disposable Debian 12 machine): it
 installs the Debian packages, then runs this script, which for each scenario
 
 1. writes the server configuration and the seeded content under ``/srv/wiretale-rec``,
-2. starts the real server(s) bound to 127.0.0.1 / ::1 only, on unusual ports,
-3. starts tcpdump (or dumpcap) on ``lo`` (or ``any``),
+2. starts the real server(s): for a lab (``Lab``), in the network namespace ``wtlab-server``
+   (10.20.0.1, fd00:20::1) on the standard ports, the clients in ``wtlab-client`` (10.20.0.2,
+   fd00:20::2), the two joined by a veth pair made and removed here; the older scenarios bind
+   127.0.0.1 / ::1 only, on unusual ports,
+3. starts dumpcap on the server's veth end (pcapng with a capture comment saying what the
+   scenario shows), or tcpdump / dumpcap on ``lo`` (or ``any``) for the loopback scenarios,
 4. drives real clients (smtplib, swaks, poplib, imaplib, ftplib, curl, dig, net-snmp
    tools, tftp-hpa, inetutils telnet under pexpect ...),
 5. stops the capture and the servers and writes ``samples/expected/<stem>.json`` with
@@ -18,11 +22,13 @@ script checks it against what it served (an assertion), so a broken server setup
 the run rather than writing wrong facts.
 
 Usage: ``python3 samples/record.py [dns smtp pop3 imap ftp ftp6 http http-ranges https websocket telnet telnet-passwd tftp tftp69 snmp]``
-(no argument = all).  Nothing is ever sent anywhere but the loopback interface.
+(no argument = all).  Nothing is ever sent anywhere but the loopback interface or the lab's veth pair.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
 import datetime as _dt
 import email.policy
 import hashlib
@@ -163,12 +169,13 @@ class Capture:
     """tcpdump (pcap) or dumpcap (pcapng) running for the duration of a ``with`` block."""
 
     def __init__(self, filename: str, bpf: str, iface: str = "lo", linktype: str | None = None,
-                 netns: str | None = None):
+                 netns: str | None = None, comment: str | None = None):
         self.path = HERE / filename
         self.bpf = bpf
         self.iface = iface
         self.linktype = linktype
         self.netns = netns              # capture inside this network namespace
+        self.comment = comment          # pcapng capture comment (section header): what the scenario shows
         self.pcapng = filename.endswith(".pcapng")
 
     def __enter__(self) -> "Capture":
@@ -181,6 +188,8 @@ class Capture:
         self.tmp = tmp
         if self.pcapng:
             cmd = ["dumpcap", "-q", "-i", self.iface, "-f", self.bpf, "-w", str(tmp)]
+            if self.comment:
+                cmd += ["--capture-comment", self.comment]
             ready = b"Capturing on"
         else:
             cmd = ["tcpdump", "-n", "-U", "-s", "0", "-i", self.iface, "-w", str(tmp)]
@@ -222,6 +231,113 @@ class Capture:
             raise RuntimeError(f"{self.path.name} is larger than 2 MB")
 
 
+# --------------------------------------------------------------------------- the lab: two namespaces and a veth
+
+LAB_SERVER_NS, LAB_CLIENT_NS = "wtlab-server", "wtlab-client"
+LAB_SERVER_IF, LAB_CLIENT_IF = "wtlab-s", "wtlab-c"        # the two ends of the veth pair
+LAB_SERVER4, LAB_CLIENT4 = "10.20.0.1", "10.20.0.2"
+LAB_SERVER6, LAB_CLIENT6 = "fd00:20::1", "fd00:20::2"
+_CLONE_NEWNET = 0x40000000
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+@contextlib.contextmanager
+def netns(name: str):
+    """Move the calling thread into network namespace ``name`` for the ``with`` block.
+
+    Sockets it opens, threads it starts and processes it spawns there live in that namespace
+    (namespaces are per thread; children inherit the caller's)."""
+    back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if _LIBC.setns(target, _CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns({name})")
+        yield
+    finally:
+        try:
+            if _LIBC.setns(back, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns(back)")
+        finally:
+            os.close(target)
+            os.close(back)
+
+
+class Lab:
+    """A client and a server, each in its own network namespace, joined by a veth pair.
+
+    Namespace ``wtlab-server`` (veth end ``wtlab-s``) has 10.20.0.1/24 and fd00:20::1/64;
+    ``wtlab-client`` (veth end ``wtlab-c``) has 10.20.0.2/24 and fd00:20::2/64.  Nothing else is routed, so all traffic
+    stays between the two; both namespaces (and so the veth) are deleted on exit.  Servers
+    are started with ``lab.server(cmd)``, clients run inside ``with netns(LAB_CLIENT_NS)``
+    (``lab.client()``), and the capture runs on the server's end of the veth.
+    """
+
+    def __enter__(self) -> "Lab":
+        try:
+            self._make()
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def _make(self) -> None:
+        self._remove()
+        for ns in (LAB_SERVER_NS, LAB_CLIENT_NS):
+            run(["ip", "netns", "add", ns])
+            # no router solicitations or DAD probes: the capture holds only what the lab does
+            for key in ("router_solicitations=0", "accept_ra=0", "dad_transmits=0"):
+                run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"net.ipv6.conf.default.{key}"])
+        run(["ip", "link", "add", LAB_SERVER_IF, "netns", LAB_SERVER_NS, "type", "veth",
+             "peer", "name", LAB_CLIENT_IF, "netns", LAB_CLIENT_NS])
+        for ns, ifname, a4, a6 in ((LAB_SERVER_NS, LAB_SERVER_IF, LAB_SERVER4, LAB_SERVER6),
+                                   (LAB_CLIENT_NS, LAB_CLIENT_IF, LAB_CLIENT4, LAB_CLIENT6)):
+            ip = ["ip", "netns", "exec", ns]
+            run(ip + ["ip", "link", "set", "lo", "up"])
+            run(ip + ["ip", "addr", "add", f"{a4}/24", "dev", ifname])
+            run(ip + ["ip", "-6", "addr", "add", f"{a6}/64", "dev", ifname, "nodad"])
+            run(ip + ["ip", "link", "set", ifname, "up"])
+
+    def __exit__(self, *exc) -> None:
+        self._remove()
+
+    @staticmethod
+    def _remove() -> None:
+        for ns in (LAB_SERVER_NS, LAB_CLIENT_NS):
+            run(["ip", "netns", "del", ns], check=False)
+
+    @staticmethod
+    def server(cmd: list[str], name: str, **kw) -> subprocess.Popen:
+        return start(["ip", "netns", "exec", LAB_SERVER_NS] + cmd, name, **kw)
+
+    @staticmethod
+    def client():
+        return netns(LAB_CLIENT_NS)
+
+    @staticmethod
+    def serving():
+        return netns(LAB_SERVER_NS)
+
+    @staticmethod
+    def wait(port: int, host: str = LAB_SERVER4, udp: bool = False) -> None:
+        if udp:
+            with netns(LAB_SERVER_NS):
+                wait_port(port, host, udp=True)
+        else:
+            with netns(LAB_CLIENT_NS):
+                wait_port(port, host)
+
+    @staticmethod
+    def servers(*entries: tuple[str, str, int, str]) -> list[dict]:
+        return [{"service": svc, "software": sw, "addr": LAB_SERVER4, "port": port, "transport": tr,
+                 "netns": LAB_SERVER_NS} for svc, sw, port, tr in entries]
+
+
+def lab_capture(filename: str, bpf: str, comment: str) -> "Capture":
+    """dumpcap on the server's end of the lab's veth, pcapng with a capture comment."""
+    assert filename.endswith(".pcapng"), filename
+    return Capture(filename, bpf, iface=LAB_SERVER_IF, netns=LAB_SERVER_NS, comment=comment)
+
+
 def link_type(path: Path) -> str:
     r = run(["capinfos", "-E", "-T", "-m", str(path)], check=False)
     lines = r.stdout.strip().splitlines()
@@ -235,6 +351,8 @@ def write_expected(capture: Capture, protocols: list[str], description: str,
         "capture": capture.path.name,
         "format": "pcapng" if capture.pcapng else "pcap",
         "interface": capture.iface,
+        **({"netns": capture.netns} if capture.netns else {}),
+        **({"capture_comment": capture.comment} if capture.comment else {}),
         "link_type": link_type(capture.path),
         "capture_filter": capture.bpf,
         "capture_sha256": sha256(capture.path.read_bytes()),
@@ -1000,13 +1118,29 @@ def record_imap() -> None:
 FTP_PORT = 10021
 FTP_PASV = (30000, 30019)
 FTP_USER, FTP_PASS = "ftpuser", "ftp-Secret9"
+FTP_LAB_PORT, FTP_LAB_DATA_PORT = 21, 20       # the lab (ftp.pcapng); ftp-ipv6.pcapng stays on FTP_PORT
+FTP_COMMENT = ("FTP lab: a client (10.20.0.2) and pyftpdlib (10.20.0.1:21). A failed login (530); a login, "
+               "LIST/NLST/MLSD and RETR binary and ASCII over passive data (PASV), STOR and APPE over active "
+               "data (PORT, from port 20), SIZE, REST+RETR; curl downloads over EPSV and uploads over active EPRT.")
 FTPD = r'''
 import sys, logging
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import FTPServer
+import socket
+from pyftpdlib.handlers.ftp.dispatchers import ActiveDTP
 host, port, home, user, pw, lo, hi = sys.argv[1:8]
+data_port = int(sys.argv[8]) if len(sys.argv) > 8 else 0   # active data from this port (20, RFC 959 L-1)
 logging.basicConfig(level=logging.INFO)
+
+class FromDataPort(ActiveDTP):
+    def connect_af_unspecified(self, addr, source_address=None):
+        return super().connect_af_unspecified(addr, (source_address[0], data_port))
+
+    def bind(self, addr):
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return super().bind(addr)
+
 a = DummyAuthorizer()
 a.add_user(user, pw, home, perm="elradfmwMT")
 h = FTPHandler
@@ -1014,6 +1148,8 @@ h.authorizer = a
 h.banner = "wiretale sample FTP server (pyftpdlib) ready."
 h.passive_ports = range(int(lo), int(hi) + 1)
 h.auth_failed_timeout = 0.5
+if data_port:
+    h.active_dtp = FromDataPort
 FTPServer((host, int(port)), h).serve_forever()
 '''
 
@@ -1050,20 +1186,27 @@ def _xfer(session, command, path, direction, mode, channel, data: bytes, **extra
 
 @scenario("ftp")
 def record_ftp() -> None:
+    with contextlib.ExitStack() as stack:
+        _record_ftp(stack)
+
+
+def _record_ftp(stack: contextlib.ExitStack) -> None:
     import ftplib
     home, files = ftp_setup()
-    server = start_ftpd("127.0.0.1", home)
+    lab = stack.enter_context(Lab())
+    server = lab.server([sys.executable, str(WORK / "ftp" / "ftpd.py"), LAB_SERVER4, str(FTP_LAB_PORT), str(home),
+                         FTP_USER, FTP_PASS, str(FTP_PASV[0]), str(FTP_PASV[1]), str(FTP_LAB_DATA_PORT)], "ftpd-lab")
+    lab.wait(FTP_LAB_PORT)
     upload = seeded_bytes("ftp-upload.bin", 20000)
     appendix = seeded_bytes("ftp-append.bin", 5000)
     curl_up = seeded_text("ftp-curl-upload", 10).encode()
     (WORK / "ftp" / "curl-upload.txt").write_bytes(curl_up)
     transfers: list[dict] = []
     listings: dict = {}
-    with Capture("ftp.pcap", f"tcp port {FTP_PORT} or tcp portrange {FTP_PASV[0]}-{FTP_PASV[1]} "
-                             f"or (tcp and host 127.0.0.1 and not port {DNS_PORT})") as cap:
+    with lab_capture("ftp.pcapng", "tcp", FTP_COMMENT) as cap, lab.client():
         # session 1: failed login
         f = ftplib.FTP()
-        f.connect("127.0.0.1", FTP_PORT)
+        f.connect(LAB_SERVER4, FTP_LAB_PORT)
         try:
             f.login(FTP_USER, "wrong-pass")
             raise AssertionError("wrong password accepted")
@@ -1072,7 +1215,7 @@ def record_ftp() -> None:
         f.quit()
         # session 2: ftplib, passive (PASV) and active (PORT)
         f = ftplib.FTP()
-        f.connect("127.0.0.1", FTP_PORT)
+        f.connect(LAB_SERVER4, FTP_LAB_PORT)
         f.login(FTP_USER, FTP_PASS)
         f.sendcmd("SYST")
         pwd = f.pwd()
@@ -1115,25 +1258,26 @@ def record_ftp() -> None:
                                note="REST 1000: the last 64536 bytes of report.bin"))
         f.quit()
         # session 3: curl, passive EPSV download
-        url = f"ftp://{FTP_USER}:{FTP_PASS}@127.0.0.1:{FTP_PORT}"
+        url = f"ftp://{FTP_USER}:{FTP_PASS}@{LAB_SERVER4}"
         out = run(["curl", "-sS", f"{url}/pub/readme.txt"], text=False).stdout
         assert out == files["pub/readme.txt"]
         transfers.append(_xfer(3, "RETR", "/pub/readme.txt", "download", "binary", "EPSV", out))
         # session 4: curl, active EPRT upload
-        run(["curl", "-sS", "-P", "127.0.0.1", "-T", str(WORK / "ftp" / "curl-upload.txt"), f"{url}/curl-upload.txt"])
+        run(["curl", "-sS", "-P", LAB_CLIENT4, "-T", str(WORK / "ftp" / "curl-upload.txt"), f"{url}/curl-upload.txt"])
         assert (home / "curl-upload.txt").read_bytes() == curl_up
         transfers.append(_xfer(4, "STOR", "/curl-upload.txt", "upload", "binary", "EPRT", curl_up))
     stop(server)
     curl_v = first_line(["curl", "--version"])
     write_expected(
         cap, ["ftp", "ftp-data"],
-        f"pyftpdlib on 127.0.0.1:{FTP_PORT} (passive ports {FTP_PASV[0]}-{FTP_PASV[1]}). Sessions: ftplib failed "
+        f"pyftpdlib on {LAB_SERVER4}:{FTP_LAB_PORT} in its own network namespace (passive ports {FTP_PASV[0]}-{FTP_PASV[1]}, "
+        f"active data from port {FTP_LAB_DATA_PORT}), clients on {LAB_CLIENT4}. Sessions: ftplib failed "
         "login (530); ftplib login, SYST, PWD, CWD, LIST/NLST/MLSD over PASV, RETR binary and ASCII over PASV, "
         "STOR and APPE over active PORT, SIZE, REST+RETR over PASV; curl RETR over EPSV; curl STOR over active EPRT.",
         {"pip": py_versions("pyftpdlib"), "curl": curl_v},
-        [{"service": "ftp", "software": "pyftpdlib", "addr": "127.0.0.1", "port": FTP_PORT, "transport": "tcp",
-          "passive_ports": list(FTP_PASV)}],
-        decode_as=[f"tcp.port=={FTP_PORT},ftp"],
+        [dict(srv, passive_ports=list(FTP_PASV), active_data_port=FTP_LAB_DATA_PORT)
+         for srv in Lab.servers(("ftp", "pyftpdlib", FTP_LAB_PORT, "tcp"))],
+        client_addr=LAB_CLIENT4,
         server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
         sessions=[
             {"session": 1, "client": "ftplib", "commands": ["USER", "PASS (530)", "QUIT"]},

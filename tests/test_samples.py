@@ -139,7 +139,10 @@ def test_expected_complete(cap):
     assert doc["format"] == ("pcapng" if cap.suffix == ".pcapng" else "pcap")
     assert doc["software"] and doc["servers"]
     for srv in doc["servers"]:
-        assert srv["addr"] in ("127.0.0.1", "::1"), "servers must be on loopback"
+        if srv.get("netns") == LAB_NETNS:       # a lab: its own namespace, its own addresses
+            assert srv["addr"] in LAB_SERVER_ADDRS, srv
+        else:
+            assert srv["addr"] in ("127.0.0.1", "::1"), "servers must be on loopback"
     for proto in doc["protocols"]:
         assert proto in REQUIRED, proto
         for key, item_keys in REQUIRED[proto].items():
@@ -167,7 +170,7 @@ def _raw(cap: Path) -> bytes:
     return b"".join(packets(cap))
 
 
-@pytest.mark.parametrize("name", ["ftp.pcap", "ftp-ipv6.pcapng", "imap.pcap", "pop3.pcap"])
+@pytest.mark.parametrize("name", ["ftp.pcapng", "ftp-ipv6.pcapng", "imap.pcap", "pop3.pcap"])
 def test_cleartext_passwords_on_the_wire(name):
     cap = SAMPLES / name
     raw = _raw(cap)
@@ -220,6 +223,14 @@ def test_snmpv3_keys_follow_rfc3414():
             assert u["aes128_key"] == hashlib.sha1(kp + engine + kp).hexdigest()[:32]
 
 
+# the lab recordings (samples/record.py's Lab): server and client in two network namespaces
+LAB_NETNS = "wtlab-server"
+LAB_SERVER_ADDRS = ("10.20.0.1", "fd00:20::1")
+STANDARD_PORTS = {"ftp": 21, "smtp": 25, "pop3": 110, "imap": 143, "http": 80, "telnet": 23, "tftp": 69,
+                  "dns": 53, "snmp": 161, "snmptrap": 162}
+LAB = [c for c in CAPTURES if expected(c).get("netns") == LAB_NETNS]
+
+
 def _phs(tshark: str, cap: Path, decode_as: list[str]) -> str:
     cmd = [tshark, "-r", str(cap), "-q", "-z", "io,phs"]
     for d in decode_as:
@@ -236,3 +247,32 @@ def test_tshark_recognises_protocols(cap, tshark):
     layers = {line.split()[0] for line in out.splitlines() if "frames:" in line}
     for proto in doc["protocols"]:
         assert TSHARK_LAYER[proto] in layers, f"{proto} not in {sorted(layers)}"
+
+
+@pytest.mark.parametrize("cap", LAB, ids=[c.name for c in LAB])
+def test_lab_sample_on_standard_ports_with_a_comment(cap):
+    doc = expected(cap)
+    assert doc["format"] == "pcapng" and doc["tshark_decode_as"] == []
+    for srv in doc["servers"]:
+        assert srv["port"] == STANDARD_PORTS[srv["service"]], srv
+    comment = doc["capture_comment"]
+    assert len(comment) > 40 and comment.encode() in cap.read_bytes()     # in the section header block
+
+
+@pytest.mark.parametrize("cap", LAB, ids=[c.name for c in LAB])
+def test_lab_sample_named_by_tshark_without_decode_as(cap, tshark):
+    """Issue 29, acceptance 2: no -d at all, tshark's hierarchy names every protocol of the lab."""
+    out = _phs(tshark, cap, [])
+    layers = {line.split()[0] for line in out.splitlines() if "frames:" in line}
+    for proto in expected(cap)["protocols"]:
+        assert TSHARK_LAYER[proto] in layers, f"{proto} not in {sorted(layers)}"
+    assert "data" not in layers, "some payload tshark cannot name"
+
+
+def test_one_sample_kept_on_unusual_ports(tshark):
+    """ftp-ipv6.pcapng stays on port 10021: tshark needs -d there, wiretale finds FTP by content."""
+    cap = SAMPLES / "ftp-ipv6.pcapng"
+    doc = expected(cap)
+    assert doc["tshark_decode_as"] and cap not in LAB
+    layers = {line.split()[0] for line in _phs(tshark, cap, []).splitlines() if "frames:" in line}
+    assert "ftp" not in layers

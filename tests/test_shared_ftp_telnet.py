@@ -156,7 +156,7 @@ def test_telnet_on_ftp_port_goes_to_telnet(tmp_root):
 
 
 # ---------------------------------------------------------------- acceptance 2 (samples)
-SAMPLE_FTP = [(SAMPLES / n) for n in ("ftp.pcap", "ftp-ipv6.pcapng") if (SAMPLES / n).exists()]
+SAMPLE_FTP = [(SAMPLES / n) for n in ("ftp.pcapng", "ftp-ipv6.pcapng") if (SAMPLES / n).exists()]
 
 
 @pytest.mark.parametrize("cap", SAMPLE_FTP, ids=lambda p: p.name)

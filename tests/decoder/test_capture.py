@@ -172,7 +172,7 @@ def test_sessions_no_decode_detects_services_and_decodes_nothing():
     take gets its service by detection; FTP data flows (found by decoding the control flow) get none
     and are not linked to their control flow."""
     root = Path(__file__).resolve().parents[2]
-    cap = root / "samples" / "ftp.pcap"
+    cap = root / "samples" / "ftp.pcapng"
     full, fast = ([json.loads(l) for l in subprocess.run(
         [sys.executable, "-m", "decoder.cli", "sessions", str(cap), "--json", *extra],
         capture_output=True, text=True, check=True, cwd=root).stdout.splitlines()] for extra in ((), ("--no-decode",)))

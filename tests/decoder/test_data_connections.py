@@ -1,6 +1,6 @@
 """FTP data connections the way real captures bring them (issue 24).
 
-* A capture that starts after the data connections' handshakes: ``samples/ftp.pcap`` with every packet
+* A capture that starts after the data connections' handshakes: ``samples/ftp.pcapng`` with every packet
   of each data connection before its first data removed (SYN, SYN-ACK, the ACK after them). The data
   connections are found from the PASV/PORT announcements: same roles, same services, the same files
   (sha256) as from the whole sample, ``data_channel.handshake_seen`` false; and every object
@@ -23,7 +23,7 @@ import pytest
 from tests.builders import Conn, write_pcap
 from tests.conftest import SAMPLES
 
-CONTROL_PORT = 10021      # samples/ftp.pcap's server
+CONTROL_PORT = 21         # samples/ftp.pcapng's server
 
 
 def _cut_handshakes(src: Path, dst: Path) -> int:
@@ -31,7 +31,7 @@ def _cut_handshakes(src: Path, dst: Path) -> int:
     dropped = 0
     started: set[frozenset] = set()
     with open(src, "rb") as fh, open(dst, "wb") as out:
-        r = dpkt.pcap.Reader(fh)
+        r = dpkt.pcapng.Reader(fh)
         w = dpkt.pcap.Writer(out, linktype=r.datalink(), snaplen=262144)
         for ts, buf in r:
             t = getattr(dpkt.ethernet.Ethernet(buf).data, "data", None)
@@ -55,8 +55,8 @@ def test_data_connections_without_their_handshake(tmp_path):
     from decoder.pipeline import analyze
 
     cut = tmp_path / "ftp-late.pcap"
-    assert _cut_handshakes(SAMPLES / "ftp.pcap", cut) == 30       # 10 data connections, 3 packets each
-    whole = analyze(SAMPLES / "ftp.pcap", out_dir=tmp_path / "whole")
+    assert _cut_handshakes(SAMPLES / "ftp.pcapng", cut) == 30       # 10 data connections, 3 packets each
+    whole = analyze(SAMPLES / "ftp.pcapng", out_dir=tmp_path / "whole")
     late = analyze(cut, out_dir=tmp_path / "late")
 
     def data_conns(a):

@@ -43,7 +43,7 @@ def test_importing_the_registry_loads_no_dissector() -> None:
 
 
 @pytest.mark.parametrize("sample, module", [("samples/smtp.pcap", "dissectors.smtp"),
-                                            ("samples/ftp.pcap", "dissectors.ftp")])
+                                            ("samples/ftp.pcapng", "dissectors.ftp")])
 def test_detection_loads_none_and_decoding_loads_what_the_flows_need(sample: str, module: str) -> None:
     assert _loaded("detect", sample)["run"] == []
     got = _loaded("full", sample)["run"]

@@ -378,8 +378,8 @@ def test_injection_in_decoded_fields_is_escaped_in_the_html_report(tmp_path):
     caps.append(p)
     _smtp_capture(tmp_path / "smtp.pcap", PAYLOADS[3].encode())
     caps.append(tmp_path / "smtp.pcap")
-    _ftp_capture(tmp_path / "ftp.pcap", PAYLOADS[4].encode())
-    caps.append(tmp_path / "ftp.pcap")
+    _ftp_capture(tmp_path / "ftp.pcapng", PAYLOADS[4].encode())
+    caps.append(tmp_path / "ftp.pcapng")
     _tftp_capture(tmp_path / "tftp.pcap", PAYLOADS[0].encode())
     caps.append(tmp_path / "tftp.pcap")
     q = struct.pack("!HHHHHH", 3, 0x0100, 1, 0, 0, 0) + bytes([len(PAYLOADS[0])]) + PAYLOADS[0].encode() + \

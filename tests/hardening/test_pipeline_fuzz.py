@@ -89,7 +89,7 @@ def test_record_count_is_exact_after_structural_edits(work, base, seed, op):
 @pytest.mark.parametrize("claim", [0, 0xFFFFFFFF, 0x80000000, 300_000])
 @pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
 def test_bogus_length_stops_reading_and_keeps_what_came_before(work, fmt, claim):
-    base = BASES["ftp-ipv6.pcapng" if fmt == "pcapng" else "ftp.pcap"]
+    base = BASES["ftp-ipv6.pcapng" if fmt == "pcapng" else "nfs-tcp.pcap"]
     cap = parse(base)
     if fmt == "pcap":
         k = len(cap.records) // 2

@@ -2,7 +2,7 @@
 of the control session, read in headless Chromium.
 
 * a real zip archive (made with :mod:`zipfile`) stored over a crafted FTP session: "zip archive, N bytes: up.zip";
-* samples/ftp.pcap: listings are "directory listing (LIST), 193 bytes", a fetched binary file
+* samples/ftp.pcapng: listings are "directory listing (LIST), 193 bytes", a fetched binary file
   "binary data, 65,536 bytes: report.bin";
 * samples/tftp.pcap: "text, 39 bytes: hello.txt" on the request's ladder.
 """
@@ -42,7 +42,7 @@ def test_ladder_captions(page, tmp_path):
     assert f"zip archive, {len(payload):,} bytes: up.zip" in text
     assert "a file or directory listing" not in text
 
-    a = render(SAMPLES / "ftp.pcap", tmp_path / "ftp")
+    a = render(SAMPLES / "ftp.pcapng", tmp_path / "ftp")
     ctrl = next(c["uid"] for c in a.rows["conn"] if c["service"] == "ftp" and
                 sum(k["parent_uid"] == c["uid"] for k in a.rows["conn"]) == 8)
     text = _ladder_text(page, tmp_path / "ftp", ctrl)

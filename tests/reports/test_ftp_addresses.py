@@ -8,7 +8,7 @@ from tests.reports.conftest import render
 
 
 def test_227_meaning_gives_the_port_the_data_connection_used(tmp_path, page):
-    a = render(SAMPLES / "ftp.pcap", tmp_path / "out")
+    a = render(SAMPLES / "ftp.pcapng", tmp_path / "out")
     conn = a.rows["conn"]
     checked = 0
     for c in (c for c in conn if c["service"] == "ftp"):

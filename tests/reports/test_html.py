@@ -134,7 +134,7 @@ def _sample(name: str) -> Path:
 
 
 def test_show_secrets_shows_them(tmp_path):
-    a = render(_sample("ftp.pcap"), tmp_path, show_secrets=True)
+    a = render(_sample("ftp.pcapng"), tmp_path, show_secrets=True)
     secrets = {c["secret"] for c in a.rows["credentials"]}
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert secrets and all(s in index for s in secrets)
@@ -142,7 +142,7 @@ def test_show_secrets_shows_them(tmp_path):
 
 
 def test_ftp_data_grouped_under_control_and_on_its_ladder(tmp_path):
-    a = render(_sample("ftp.pcap"), tmp_path)
+    a = render(_sample("ftp.pcapng"), tmp_path)
     conn = a.rows["conn"]
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     order = re.findall(r'<g class="lane" data-proto="([^"]*)" data-uid="([^"]+)"', index)
@@ -163,7 +163,7 @@ def test_ftp_data_grouped_under_control_and_on_its_ladder(tmp_path):
 
 def test_paging_keeps_every_session(tmp_path, monkeypatch):
     monkeypatch.setattr(rh, "LANES_PER_PAGE", 4)
-    a = render(_sample("ftp.pcap"), tmp_path)
+    a = render(_sample("ftp.pcapng"), tmp_path)
     n = len(a.rows["conn"])
     pages = sorted(tmp_path.glob("index*.html"))
     assert len(pages) == math.ceil(n / 4)
@@ -255,7 +255,7 @@ def test_every_session_gets_a_page(tmp_path):
 @pytest.fixture(scope="module")
 def ftp_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("ftp-report")
-    a = render(_sample("ftp.pcap"), out)
+    a = render(_sample("ftp.pcapng"), out)
     return a, out
 
 

@@ -20,7 +20,7 @@ def test_read_with_report_imports_no_pandas(tmp_path):
     out = tmp_path / "out"
     code = ("import sys, json\n"
             "from decoder.cli import main\n"
-            f"rc = main(['read', {str(SAMPLES / 'ftp.pcap')!r}, '-o', {str(out)!r}])\n"
+            f"rc = main(['read', {str(SAMPLES / 'ftp.pcapng')!r}, '-o', {str(out)!r}])\n"
             "print(json.dumps({'rc': rc, 'pandas': 'pandas' in sys.modules}))\n")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr

@@ -20,7 +20,7 @@ def graded(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("graded")
     caps = tmp / "class"
     caps.mkdir()
-    for name, src in (("alice.pcap", "ftp.pcap"), ("bob.pcap", "http.pcap"), ("carol.pcap", "ftp-ipv6.pcapng")):
+    for name, src in (("alice.pcap", "ftp.pcapng"), ("bob.pcap", "http.pcap"), ("carol.pcap", "ftp-ipv6.pcapng")):
         shutil.copy(SAMPLES / src, caps / name)
     (caps / "dave.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)    # pcap magic, then not a capture
     user0_capture(caps / "erin.pcap")                                      # read, but nothing decoded
@@ -84,7 +84,7 @@ title = "<img src=x onerror=alert(2)>"
 sql = "SELECT count(*) FROM ftp WHERE arg <> '</td><script>'"
 ''', encoding="utf-8")
     out = tmp_path / "out"
-    assert cli.main(["batch", str(SAMPLES / "ftp.pcap"), "-o", str(out), "--rubric", str(rubric),
+    assert cli.main(["batch", str(SAMPLES / "ftp.pcapng"), "-o", str(out), "--rubric", str(rubric),
                      "--workers", "1", "--no-html"]) == 0
     page = (out / "index.html").read_text(encoding="utf-8")
     parser = html5lib.HTMLParser(strict=True)

@@ -32,7 +32,7 @@ def _write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
     return p
 
 
-def _graded(tmp_path: Path, text: str, capture: str = "ftp.pcap") -> tuple[rb.Rubric, rb.Grade]:
+def _graded(tmp_path: Path, text: str, capture: str = "ftp.pcapng") -> tuple[rb.Rubric, rb.Grade]:
     """The rubric ``text`` loaded, and the grade of a bundled sample read into Parquet tables."""
     rubric = rb.load_rubric(_write(tmp_path, text))
     out = tmp_path / "out"
@@ -48,11 +48,11 @@ def _check(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_check_passes_with_points_and_evidence_linking_session_pages(tmp_path, capsys):
     r = _write(tmp_path, FTP_RUBRIC)
-    code, out, err = _check(capsys, str(SAMPLES / "ftp.pcap"), "--rubric", str(r), "-o", str(tmp_path / "out"))
+    code, out, err = _check(capsys, str(SAMPLES / "ftp.pcapng"), "--rubric", str(r), "-o", str(tmp_path / "out"))
     assert code == 0, err
-    assert out.splitlines()[0] == f"FTP lab — {SAMPLES / 'ftp.pcap'}: 3/3 points, 2 of 2 checks pass"
+    assert out.splitlines()[0] == f"FTP lab — {SAMPLES / 'ftp.pcapng'}: 3/3 points, 2 of 2 checks pass"
     assert "pass   2/2  passive-retr: Downloads a file over a passive data connection" in out
-    assert "value 4, expected >= 1" in out          # the four RETR of the sample (tests/golden/ftp.pcap)
+    assert "value 4, expected >= 1" in out          # the four RETR of the sample (tests/golden/ftp.pcapng)
     links = re.findall(r"→ (\S+/sessions/(C\w+)\.html)", out)
     assert links and all(Path(p).is_file() for p, _ in links)
     ev = [ln for ln in out.splitlines() if "command=RETR" in ln]
@@ -124,7 +124,7 @@ def test_bad_rubrics_are_refused_before_any_capture_is_read(tmp_path, capsys, te
 
 def test_batch_refuses_a_bad_rubric_before_reading(tmp_path, capsys):
     r = _write(tmp_path, '[[check]]\nid = "typo"\nsql = "SELECT count(*) FROM ftp WHERE comand = 1"\n')
-    code = cli.main(["batch", str(SAMPLES / "ftp.pcap"), "-o", str(tmp_path / "out"), "--rubric", str(r),
+    code = cli.main(["batch", str(SAMPLES / "ftp.pcapng"), "-o", str(tmp_path / "out"), "--rubric", str(r),
                      "--workers", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "check 'typo'" in err

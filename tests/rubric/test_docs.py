@@ -23,7 +23,7 @@ def test_check_tables_lists_every_table_and_column(capsys):
 
 
 def test_check_without_a_rubric_is_a_usage_error(capsys):
-    assert cli.main(["check", str(SAMPLES / "ftp.pcap")]) == 2
+    assert cli.main(["check", str(SAMPLES / "ftp.pcapng")]) == 2
     assert "needs a CAPTURE and --rubric" in capsys.readouterr().err
 
 

@@ -20,7 +20,7 @@ from tests.conftest import SAMPLES
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory) -> dict[str, dict]:
     out = tmp_path_factory.mktemp("teacher") / "out"
-    caps = [str(SAMPLES / n) for n in ("dns.pcap", "ftp.pcap", "smtp.pcap", "tftp.pcap", "telnet.pcap")]
+    caps = [str(SAMPLES / _truth(n)["capture"]) for n in ("dns", "ftp", "smtp", "tftp", "telnet")]
     assert cli.main(["batch", *caps, "-o", str(out), "--workers", "1", "--no-html"]) == 0
     with open(out / "summary.csv", newline="", encoding="utf-8") as fh:
         got = {r["capture"]: r for r in csv.DictReader(fh)}
@@ -49,22 +49,22 @@ def test_dates_are_iso_8601_utc(rows):
 
 def test_dns_names_asked(rows):
     asked = {q["qname"].rstrip(".") for q in _truth("dns")["queries"]}
-    names = _split(rows["dns.pcap"]["dns_names"])
+    names = _split(rows[_truth("dns")["capture"]]["dns_names"])
     assert set(names) == asked and len(names) == len(asked)
 
 
 def test_files_transferred(rows):
     tftp = [t["filename"] for t in _truth("tftp")["transfers"] if t["result"] == "ok"]
-    assert _split(rows["tftp.pcap"]["files_transferred"]) == list(dict.fromkeys(tftp))
+    assert _split(rows[_truth("tftp")["capture"]]["files_transferred"]) == list(dict.fromkeys(tftp))
     ftp = {Path(t["path"]).name for t in _truth("ftp")["transfers"]}
-    got = set(_split(rows["ftp.pcap"]["files_transferred"]))
+    got = set(_split(rows[_truth("ftp")["capture"]]["files_transferred"]))
     assert ftp <= got
     assert got - ftp == {"list-root.txt", "nlst-root.txt", "mlsd-root.txt"}   # the listings, named by us
 
 
 def test_email_subjects(rows):
     plain = [m["subject"] for m in _truth("smtp")["messages"] if not m["tls"]]     # one was sent inside TLS
-    assert _split(rows["smtp.pcap"]["email_subjects"]) == plain
+    assert _split(rows[_truth("smtp")["capture"]]["email_subjects"]) == plain
 
 
 @pytest.mark.parametrize("sample, proto", [("ftp", "ftp"), ("smtp", "smtp"), ("telnet", "telnet")])
@@ -75,9 +75,9 @@ def test_logins_per_protocol_with_success_or_failure(rows, sample, proto):
     for outcome, col in ((True, "logins_ok"), (False, "logins_failed")):
         n = Counter(f"{proto}:{c['username']}" for c in creds if c["success"] is outcome)
         want = [k + (f" ×{v}" if v > 1 else "") for k, v in n.items()]
-        assert _split(rows[f"{sample}.pcap"][col]) == want, col
-    assert rows[f"{sample}.pcap"]["logins_unknown"] == ""
-    assert not any(c["password"] in rows[f"{sample}.pcap"][col] for c in creds
+        assert _split(rows[truth["capture"]][col]) == want, col
+    assert rows[truth["capture"]]["logins_unknown"] == ""
+    assert not any(c["password"] in rows[truth["capture"]][col] for c in creds
                    for col in ("logins_ok", "logins_failed"))
 
 
