@@ -54,3 +54,22 @@ def test_ladder_captions(page, tmp_path):
     req = next(r["uid"] for r in a.rows["tftp"] if r["fname"] == "hello.txt")
     assert "text, 39 bytes: hello.txt" in _ladder_text(page, tmp_path / "tftp", req)
     assert page.errors() == []
+
+
+def test_ladder_in_frame_order(page, tmp_path):
+    """The ladder of samples/ftp.pcap's main session, with its eight data connections, reads in frame order
+    (issue 23: transfer ends at their last data packet, not piled up at the connection's close)."""
+    a = render(SAMPLES / "ftp.pcap", tmp_path / "ftp")
+    ctrl = next(c["uid"] for c in a.rows["conn"] if c["service"] == "ftp" and
+                sum(k["parent_uid"] == c["uid"] for k in a.rows["conn"]) == 8)
+    pg = page.open(tmp_path / "ftp" / "sessions" / f"{ctrl}.html")
+    frames = [int(t.lstrip("#")) for t in pg.locator("#ladder-svg text.mono").all_text_contents()
+              if t.startswith("#")]
+    conn = {c["uid"]: c for c in a.rows["conn"]}
+    kids = [c for c in a.rows["conn"] if c["parent_uid"] == ctrl]
+    assert len(frames) > 100 and frames == sorted(frames)
+    # each data connection's summary is at one of its own packets, before its last
+    for k in kids:
+        [s] = [e for e in a.rows["timeline"] if e["uid"] == k["uid"] and e["kind"] == "FtpDataSummary"]
+        assert conn[k["uid"]]["first_frame"] < s["frame"] < conn[k["uid"]]["last_frame"]
+    assert page.errors() == []
