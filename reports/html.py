@@ -54,6 +54,10 @@ VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text a
 FIELD_ROWS = 200            # rows per protocol table on a session page
 REPLAY_BYTES = 256 * 1024   # Telnet replay text
 HOST_ROWS = 200
+SHARED_AT = 300             # past this many session pages, small sessions share pages
+SHARED_PER_PAGE = 100       # small sessions per shared page
+SMALL_EVENTS = 20           # a small session: at most this many events ...
+SMALL_BYTES = 4 * 1024      # ... and bytes (both directions), and no data connections
 LANE_GROUP_AT = 300         # past this many sessions, timeline lanes stand for groups of sessions
 MAX_LANES = 250             # lanes of groups at the most (coarser groups past it)
 PROBE_COLOR = "#b03a2e"
@@ -360,6 +364,13 @@ class _Report:
         self.creds = col.creds
         self.masker = Masker(self.creds, show_secrets)
         self.pages = {e["uid"] for e in self.conn if e["page"]}
+        # past SHARED_AT pages, small sessions become sections of shared pages (in uid order: the order the
+        # page groups come back from the collector, so one shared page is written at a time)
+        self.shared: dict[str, int] = {}
+        self._parents = set(col.page_of.values())
+        if len(self.pages) > SHARED_AT:
+            small = sorted(u for u in self.pages if self._small(self.by_uid[u]))
+            self.shared = {u: 1 + i // SHARED_PER_PAGE for i, u in enumerate(small)}
         self.children: dict[str, list[dict]] = defaultdict(list)
         for c in self.conn:
             p = c.get("parent_uid")
@@ -377,8 +388,20 @@ class _Report:
         self.env.filters.update(printable=printable, ts=_fmt_ts, dur=_fmt_dur, bytes=_fmt_bytes,
                                 num=_fmt_num, value=_value, href=_href, color=_color,
                                 line=lambda v: printable(v, one_line=True))
-        self.env.globals.update(ep=_ep, MASK=MASK, LANES=LANES_PER_PAGE,
+        self.env.globals.update(ep=_ep, MASK=MASK, LANES=LANES_PER_PAGE, page_href=self.page_href,
                                 summary_version=str(self.summary.get("wiretale", "")))
+
+    def _small(self, e: dict) -> bool:
+        return (not e.get("parent_uid") and e["uid"] not in self._parents
+                and self.col.events[e["uid"]] <= SMALL_EVENTS
+                and int(e.get("orig_bytes") or 0) + int(e.get("resp_bytes") or 0) <= SMALL_BYTES)
+
+    def page_href(self, uid: Any) -> str:
+        """Where a session's page is, relative to ``sessions/`` ("" when it has none)."""
+        if not uid or uid not in self.pages:
+            return ""
+        k = self.shared.get(uid)
+        return f"shared-{k}.html#{_href(uid)}" if k else f"{_href(uid)}.html"
 
     # -------------------------------------------------------------- ordering
     def lane_order(self) -> list[tuple[dict, int]]:
@@ -531,7 +554,7 @@ class _Report:
                             t0f=round(s / span, 6), t1f=round((s + d) / span, 6), ticks=ticks_ev,
                             color=_color(lane["service"]) if lane["kind"] != "probe" else PROBE_COLOR,
                             start=_rel(s), dur=_fmt_dur(d),
-                            href=(f"sessions/{_href(uid)}.html" if uid and uid in self.pages else
+                            href=("sessions/" + self.page_href(uid) if uid and uid in self.pages else
                                   "#scans" if lane["kind"] == "probe" else
                                   "#sessions" if lane["kind"] == "group" else "")))
         height = top + max(len(lanes), 1) * lane_h + 8
@@ -547,14 +570,14 @@ class _Report:
     def session_data(self, order: list[tuple[dict, int]]) -> str:
         """Every session (not the members of scans and floods) as one tab-separated line, for the index's
         script to filter, sort and search: uid, protocol, transport, client, server, start (s), duration
-        (s), bytes from the client, from the server, state, events, has a page, depth, lane group."""
+        (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group."""
         t0 = self.t0
         lines = []
         for c, depth in order:
             f = (c["uid"], c.get("service") or "", c.get("proto") or "", _ep(c.get("orig_h"), c.get("orig_p")),
                  _ep(c.get("resp_h"), c.get("resp_p")), f"{(c.get('ts') or t0) - t0:.6f}",
                  f"{c.get('duration') or 0:.6f}", c.get("orig_bytes") or 0, c.get("resp_bytes") or 0,
-                 c.get("conn_state") or "", self.col.events[c["uid"]], 1 if c["uid"] in self.pages else 0, depth,
+                 c.get("conn_state") or "", self.col.events[c["uid"]], self.page_href(c["uid"]), depth,
                  c.get("grp") or "")
             lines.append("\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in f))
         return "\n".join(lines)
@@ -633,15 +656,38 @@ class _Report:
 
     def write_sessions(self) -> None:
         stpl = self.env.get_template("session.html")
+        shtpl = self.env.get_template("shared.html")
+        shared: list[dict] = []
+        shared_no = 0
+
+        def flush() -> None:
+            if shared:
+                write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
+                                     shtpl.render(sessions=shared, page_no=shared_no,
+                                                  n_pages=max(self.shared.values(), default=0)))
+                shared.clear()
+
         for g in self.col.groups():
             for c in g.conns:
-                if c["uid"] not in self.pages:
+                uid = c["uid"]
+                if uid not in self.pages:
+                    continue
+                k = self.shared.get(uid)
+                if k:
+                    if k != shared_no:
+                        flush()
+                        shared_no = k
+                    try:
+                        shared.append(self.session_context(c, g, small=True))
+                    except Exception as e:  # one bad session must not lose the report
+                        shared.append({"c": c, "uid": uid, "error": f"{type(e).__name__}: {e}"})
                     continue
                 try:
                     html = stpl.render(**self.session_context(c, g))
                 except Exception as e:  # one bad session must not lose the report
                     html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
-                write_text_replacing(self.out / "sessions" / f"{c['uid']}.html", html)
+                write_text_replacing(self.out / "sessions" / f"{uid}.html", html)
+        flush()
 
     def index_common(self) -> dict:
         s = self.summary
@@ -956,7 +1002,8 @@ class _Report:
                 "final": _apply_backspaces(screen), "echo": echo,
                 "nkeys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0])}
 
-    def session_context(self, c: dict, g: SessionGroup) -> dict:
+    def session_context(self, c: dict, g: SessionGroup, small: bool = False) -> dict:
+        """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
         uid = c["uid"]
         chunks, source = _load_transcript(self.out_dir, self.streams, uid, VIEW_BYTES)
         rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None)
@@ -975,7 +1022,8 @@ class _Report:
         parent = self.by_uid.get(c.get("parent_uid") or "")
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         return {
-            "c": c, "uid": uid, "color": _color(self.shown_service(c)), "ladder": self.ladder(c, g, kids),
+            "c": c, "uid": uid, "color": _color(self.shown_service(c)),
+            "ladder": None if small else self.ladder(c, g, kids), "error": "",
             "shown_service": self.shown_service(c), "tls_badge": self.tls_badge(c),
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
@@ -987,7 +1035,8 @@ class _Report:
                                explanation=_meanings.explain_anomaly(a.get("name") or ""))
                           for a in g.get("anomalies", uid)],
             "n_anomalies": g.count("anomalies", uid),
-            "parent": parent, "kids": kids, "with_page": self.pages, "replay": self.replay(c, g),
+            "parent": parent, "kids": kids, "with_page": self.pages,
+            "replay": None if small else self.replay(c, g),
             "nfs_tree": nfs_tree.file_tree(g.get("nfs", uid)) if c.get("service") in ("nfs", "mount") else None,
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS,
                                                   "transcript": (self.summary.get("limits") or {}).get("max_transcript") or 0},

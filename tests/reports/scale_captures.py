@@ -4,6 +4,9 @@
   RST-ACK: every connection rejected), plus one DNS exchange and one HTTP exchange.
 * :func:`write_many`: ``n`` DNS exchanges, each its own session (client port and query differ),
   for an index of thousands of sessions.
+* :func:`write_flood`: ``n`` SYNs from ``n`` different (spoofed) addresses to one web server, none
+  answered.
+* :func:`write_pipelined`: ``n`` HTTP/1.1 requests and responses on one connection.
 
 Packets are written as they are made (one frame in memory at a time), so the benchmark can ask
 for hundreds of thousands.
@@ -84,3 +87,26 @@ def write_many(path: Path, n: int = 3200) -> int:
             yield from _dns_exchange(10000 + i, f"host-{i}.example.test", f"192.0.2.{i % 250 + 1}", i & 0xFFFF)
     return _write(path, packets(), step=0.01)
 
+
+
+def write_flood(path: Path, n: int = 500_000) -> int:
+    """``n`` unanswered SYNs to 203.0.113.80:80, each from its own address in 10.0.0.0/8."""
+    def packets() -> Iterator[bytes]:
+        for i in range(n):
+            src = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+            yield tcp_packet(src, 1024 + i % 60000, WEB, 80, 7 * i, 0, S)
+    return _write(path, packets(), step=0.00001)
+
+
+def write_pipelined(path: Path, n: int = 100_000) -> int:
+    """``n`` GET requests and their 200 responses on one HTTP/1.1 keep-alive connection."""
+    def packets() -> Iterator[bytes]:
+        c = Conn(c=(CLIENT, 42000), s=(WEB, 80))
+        yield from c.handshake()
+        body = b"<p>item</p>"
+        for i in range(n):
+            yield c.client(b"GET /item/%d HTTP/1.1\r\nHost: www.example.test\r\n\r\n" % i)
+            yield c.server(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+                           % len(body) + body)
+        yield from c.close()
+    return _write(path, packets(), step=0.00002)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -95,16 +96,36 @@ def test_browser_search_finds_a_session_beyond_the_first_screen(page, many_repor
     assert row.count() == 1
     row.first.locator("a").click()
     pg.wait_for_load_state("load")
-    assert pg.url.endswith(f"/sessions/{last['uid']}.html")
+    assert re.search(rf"/sessions/shared-\d+\.html#{last['uid']}$", pg.url)     # a small session: a shared page
+    assert pg.locator(f'section[id="{last["uid"]}"]').is_visible()
     assert page.errors() == []
 
 
 def test_many_sessions_keep_every_session_without_javascript(many_report):
-    import re
-
     uids = {c["uid"] for c in _conn(many_report)}
     pages = sorted(many_report.glob("index*.html"))
     rows = [u for p in pages for u in re.findall(r'<tr class="srow" data-proto="[^"]*" data-uid="([^"]+)"',
                                                   p.read_text(encoding="utf-8"))]
     assert sorted(rows) == sorted(uids)
     assert (many_report / "index.html").stat().st_size < 2 * 1024 * 1024
+
+
+def test_small_sessions_share_pages_and_every_link_resolves(many_report):
+    from urllib.parse import unquote
+
+    from reports.html import SHARED_PER_PAGE
+    from tests.reports.test_html import check_page
+
+    uids = {c["uid"] for c in _conn(many_report)}
+    own = list((many_report / "sessions").glob("C*.html"))
+    shared = sorted((many_report / "sessions").glob("shared-*.html"))
+    assert not own and len(shared) == -(-len(uids) // SHARED_PER_PAGE)
+    sections: dict[str, set] = {}
+    for p in shared:
+        text = check_page(p)
+        sections[p.name] = set(re.findall(r'<section class="card" id="([^"]+)">', text))
+    assert set().union(*sections.values()) == uids
+    for p in sorted(many_report.glob("index*.html")):
+        for href in re.findall(r'href="(sessions/[^"]+)"', p.read_text(encoding="utf-8")):
+            name, _, uid = unquote(href).partition("#")
+            assert uid in sections[name.split("/", 1)[1]], href
