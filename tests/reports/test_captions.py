@@ -57,9 +57,9 @@ def test_ladder_captions(page, tmp_path):
 
 
 def test_ladder_in_frame_order(page, tmp_path):
-    """The ladder of samples/ftp.pcap's main session, with its eight data connections, reads in frame order
+    """The ladder of samples/ftp.pcapng's main session, with its eight data connections, reads in frame order
     (issue 23: transfer ends at their last data packet, not piled up at the connection's close)."""
-    a = render(SAMPLES / "ftp.pcap", tmp_path / "ftp")
+    a = render(SAMPLES / "ftp.pcapng", tmp_path / "ftp")
     ctrl = next(c["uid"] for c in a.rows["conn"] if c["service"] == "ftp" and
                 sum(k["parent_uid"] == c["uid"] for k in a.rows["conn"]) == 8)
     pg = page.open(tmp_path / "ftp" / "sessions" / f"{ctrl}.html")
