@@ -37,7 +37,7 @@ __all__ = [
     "Direction", "ORIG", "RESP", "Transport", "Verdict", "Limits",
     "Event", "Record", "Anomaly", "Credential",
     "FileOpen", "FileData", "FileGap", "FileClose",
-    "Expect", "Confirm", "Violation", "StopParsing",
+    "Expect", "Confirm", "Violation", "StopParsing", "SWITCHES",
     "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Secrets", "MIME_LABELS", "describe_object",
     "Item", "make_fuid", "short_uid",
 ]
@@ -286,6 +286,11 @@ class StopParsing:
     pending: tuple[bytes, bytes] = field(default=(b"", b""), compare=False)
 
 
+#: StopParsing reasons after which a registered dissector takes the flow over (the spec's name): the engine
+#: switches a flow's dissector, the TLS dissector its inner one
+SWITCHES: Mapping[str, str] = {"tls": "tls", "upgrade to websocket": "websocket", "upgrade to h2c": "http2"}
+
+
 Item = Union[Event, Record, Anomaly, FileOpen, FileData, FileGap, FileClose,
              Expect, Confirm, Violation, StopParsing]
 
@@ -401,7 +406,8 @@ class FlowContext:
     expectation: ExpectationMatch | None = None
     roles_guessed: bool = False
     secrets: Secrets | None = None     # for dissectors that decrypt (TLS)
-    starttls: str = ""                 # the spec whose STARTTLS (STLS, AUTH TLS) handed this flow to TLS
+    switched_from: str = ""            # the spec whose protocol switch handed this flow over (STARTTLS, STLS,
+                                       # AUTH TLS to TLS; HTTP 101 to WebSocket or h2c)
     decrypted: bool = False            # this dissector is fed plaintext decrypted from TLS
     # the items of a dissector run inside another (the protocol inside TLS) reach the engine with this
     # prefix on their object handles, so they never meet the outer part's (STARTTLS: the clear part)

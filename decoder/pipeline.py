@@ -44,7 +44,7 @@ from decoder.tcp import TAIL_CHUNKS
 from decoder.transcripts import TranscriptBuffer
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
-    FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, Transport, Violation,
+    FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, SWITCHES, Transport, Violation,
     make_fuid,
 )
 
@@ -1026,16 +1026,14 @@ class Engine:
                 return
 
     def _switch(self, flow: Flow, h: Handler, stop: StopParsing) -> bool:
-        """The flow switched protocol (STARTTLS, STLS, AUTH TLS accepted: "tls"; HTTP 101 to WebSocket): the
+        """The flow switched protocol (STARTTLS, STLS, AUTH TLS accepted: "tls"; HTTP 101 to WebSocket or h2c): the
         dissector of what follows takes the flow over, told which protocol it came from, and gets the bytes
         already received after the switch; the flow keeps its service. False when none is registered."""
-        reason = stop.reason.lower()
-        name = "tls" if reason == "tls" else "websocket" if reason == "upgrade to websocket" else None
+        name = SWITCHES.get(stop.reason.lower())
         spec = self.detector.by_name.get(("tcp", name)) if name else None
         if spec is None or h.ctx is None or h.spec is None or h.spec is spec:
             return False
-        if name == "tls":
-            h.ctx = dataclasses.replace(h.ctx, starttls=h.spec.name)
+        h.ctx = dataclasses.replace(h.ctx, switched_from=h.spec.name)
         try:
             h.dissector = spec.factory(h.ctx)
         except Exception as e:

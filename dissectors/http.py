@@ -7,7 +7,7 @@ Followed:
 
 * message framing, RFC 9112 section 6.3: HEAD responses, 1xx, 204 and 304 have
   no body; CONNECT 2xx and 101 switch the connection to another protocol
-  (``StopParsing``; the rest is opaque unless a dissector follows: WebSocket); Transfer-Encoding ``chunked`` (section
+  (``StopParsing``; the rest is opaque unless a dissector follows: WebSocket, h2c); Transfer-Encoding ``chunked`` (section
   7.1, extensions ignored, trailers kept) wins over Content-Length (both at once
   is reported, a request-smuggling sign); Content-Length; otherwise a response
   body is delimited by the close of the connection (ended by ``close()``);
@@ -98,8 +98,7 @@ an overflow (``http_chunk_size_too_long``); multipart and urlencoded request bod
 are buffered for splitting up to ``Limits.max_message`` (urlencoded: 64 KiB);
 pending requests ``Limits.max_pending_requests``. After a 101 to ``websocket`` the
 engine hands the connection to :mod:`dissectors.websocket` (with the bytes already
-received behind the 101); HTTP/2 with prior knowledge is :mod:`dissectors.http2`'s;
-h2c after a 101 is not decoded.
+received behind the 101), and after a 101 to ``h2c`` to :mod:`dissectors.http2`.
 """
 from __future__ import annotations
 

@@ -137,6 +137,9 @@ class Http2Dissector:
         self.max_frame = [_DEFAULT_MAX_FRAME, _DEFAULT_MAX_FRAME]   # what each side accepts (its SETTINGS)
         self.block: list[tuple[int, str, bytearray, int] | None] = [None, None]   # (sid, kind, bytes, promised)
         self.streams: dict[int, _Stream] = {}
+        # reached from HTTP/1.1 after a 101 to h2c (RFC 7540 s.3.2): the server's first frames come before the
+        # client's preface, and stream 1 answers the HTTP/1.1 request
+        self.upgraded = ctx.switched_from == "http"
         self.end_stream: dict[tuple[int, int], bool] = {}     # a HEADERS frame's END_STREAM, until END_HEADERS
         self.depth = 0
         self.confirmed = False
@@ -349,6 +352,8 @@ class Http2Dissector:
                 return None
             self.depth += 1
             st = self.streams[sid] = _Stream(sid, self.depth, self.ts)
+            if sid == 1 and self.upgraded:
+                st.ended[0] = True        # the HTTP/1.1 request was stream 1's, and it is complete
         return st
 
     def _data(self, direction: Direction, sid: int, data: bytes, end: bool) -> None:
@@ -439,6 +444,8 @@ class Http2Dissector:
             flags.append(f"reset:{st.reset}")
         if st.pushed:
             flags.append("pushed")
+        if st.req is None and st.sid == 1 and self.upgraded:
+            flags.append("h2c-upgrade: the request is the HTTP/1.1 one answered by 101")
         self.out.append(HttpTransaction(
             ts=st.ts, trans_depth=st.depth, method=req.get(":method"), host=req.get(":authority") or req.get("host"),
             uri=path, referrer=req.get("referer"), version="2" if st.resp is not None else None,

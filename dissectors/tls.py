@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Direction, Event, FileClose, FileData, FileGap, FileOpen, FlowContext,
-    Record, StopParsing, Verdict, Violation,
+    ORIG, RESP, SWITCHES, Anomaly, Confirm, Direction, Event, FileClose, FileData, FileGap, FileOpen,
+    FlowContext, Record, StopParsing, Verdict, Violation,
 )
 from dissectors import _tls_wire as wire
 from dissectors.probes.tls import SPECS, probe
@@ -152,7 +152,7 @@ _MAX_HS = 4   # × Limits.max_header_block: a handshake message larger than this
 
 
 class TlsDissector:
-    """Sans-IO TLS dissector; ``ctx.starttls`` names the protocol inside when the flow switched to TLS."""
+    """Sans-IO TLS dissector; ``ctx.switched_from`` names the protocol inside when the flow switched to TLS."""
 
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
@@ -175,6 +175,7 @@ class TlsDissector:
         self.decrypted_with: str | None = None
         self.inner: Any = None
         self.inner_name: str | None = None
+        self.inner_spec = ""
         self.inner_done = False
         self.confirmed = False
         self.hs_cap = _MAX_HS * ctx.limits.max_header_block
@@ -238,7 +239,7 @@ class TlsDissector:
         st = self.dirs[d]
         st.dead = True
         st.buf = bytearray()
-        if not self.confirmed and self.records == 0 and not self.ctx.starttls:
+        if not self.confirmed and self.records == 0 and not self.ctx.switched_from:
             out.append(Violation(ts, detail))
             return
         out.append(Anomaly(ts, name, detail, d))
@@ -460,7 +461,7 @@ class TlsDissector:
         from dissectors import REGISTRY
 
         by_name = {s.name: s for s in REGISTRY if s.transport.value == "tcp"}
-        name = self.ctx.starttls or INNER_BY_ALPN.get(self.next_protocol or "") or \
+        name = self.ctx.switched_from or INNER_BY_ALPN.get(self.next_protocol or "") or \
             INNER_BY_PORT.get(self.ctx.resp_p)
         spec = by_name.get(name or "")
         if spec is None:
@@ -477,8 +478,12 @@ class TlsDissector:
             out.append(Anomaly(ts, "tls_inner_unknown", "decrypted data whose protocol we do not recognise; "
                                "it is counted, not decoded", d))
             return
+        self._inner_from(spec, "")
+
+    def _inner_from(self, spec: Any, switched_from: str) -> None:
         self.inner_name = spec.service_name
-        self.inner = spec.factory(dataclasses.replace(self.ctx, starttls="", decrypted=True,
+        self.inner_spec = spec.name
+        self.inner = spec.factory(dataclasses.replace(self.ctx, switched_from=switched_from, decrypted=True,
                                                       handle_prefix=self.ctx.handle_prefix + _PREFIX))
 
     def _inner_call(self, out: list, what: str, d: Direction, x: Any, ts: float) -> None:
@@ -490,6 +495,19 @@ class TlsDissector:
         else:
             items = inner.close(ts)
         for it in items:
+            nxt = SWITCHES.get(it.reason.lower()) if isinstance(it, StopParsing) else None
+            if nxt in ("websocket", "http2"):
+                # an upgrade inside TLS (wss://, h2c is not used over TLS but is harmless): the protocol after
+                # the 101 takes over, with the bytes already received behind it
+                from dissectors import REGISTRY
+
+                spec = next((x for x in REGISTRY if x.name == nxt), None)
+                if spec is not None:
+                    self._inner_from(spec, self.inner_spec)
+                    for dd, data in zip((ORIG, RESP), it.pending):
+                        if data and self.inner is not None:
+                            self._inner_call(out, "feed", dd, data, ts)
+                    return
             if isinstance(it, (StopParsing, Violation)):
                 out.append(Anomaly(ts, "tls_inner_stopped", f"{self.inner_name} inside TLS: "
                                    f"{getattr(it, 'reason', '')}; the rest is counted, not decoded"))
@@ -533,7 +551,7 @@ class TlsDissector:
             if ch else [],
             client_alpn=list(ch.alpn) if ch else [],
             client_ciphers=len(ch.cipher_suites) if ch else 0,
-            starttls=self.ctx.starttls or None,
+            starttls=self.ctx.switched_from or None,
             decrypted=decrypted, decrypted_with=self.decrypted_with if decrypted else None,
             inner=self.inner_name, records=self.records,
             records_undecrypted=sum(self.undecrypted.values()),

@@ -51,6 +51,9 @@ def test_commands_inside_tls_equal_tshark(stem, tshark):
         ours = [(r["frame"], r["fields"]["command"].upper(), r["fields"]["arg"]) for r in a.rows["timeline"]
                 if r["uid"] == tls[0]["uid"] and r["kind"] == CASES[stem][3] and r["frame"] > hello]
     theirs = _tshark_commands(tshark, stem)
+    # the tables mask passwords in command arguments (they are in the credentials table): compare the rest
+    theirs = [(f, c, "alice ********" if (c == "LOGIN" and stem == "imap") else "********" if c == "PASS" else a)
+              for f, c, a in theirs]
     if stem == "smtp":
         # tshark 4.0 reads the client's CRAM-MD5 response line (after 334) as a command "YWxp…"; it is SASL data
         auth = next(f for f, c, _ in ours if c == "AUTH")
@@ -114,6 +117,6 @@ def test_pcapng_decryption_secrets_block(tmp_path, tshark):
 
     with analyze(out, strict=True) as a:
         row = a.rows["tls"][0]
-        pop3 = [r for r in a.rows["pop3"] if r["uid"] == row["uid"] and r["command"] == "PASS"]
+        creds = [c["secret"] for c in a.rows["credentials"] if c["uid"] == row["uid"]]
     assert row["decrypted"] and row["decrypted_with"] == "pcapng Decryption Secrets Block"
-    assert [r["arg"] for r in pop3] == ["bob-Pop3pass"]
+    assert creds == ["bob-Pop3pass"]

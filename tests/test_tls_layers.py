@@ -70,3 +70,57 @@ def test_tls_on_an_unusual_port_is_found_by_content(folder, tmp_path):
     with _analyze(tmp_path / "odd.pcap", keys, tmp_path) as a:
         assert [r["service"] for r in a.rows["conn"]] == ["ssl"]
         assert [r["status_code"] for r in a.rows["http"]] == [204]
+
+
+def test_h2c_upgrade_from_http11(tmp_path):
+    """RFC 7540 s.3.2 with the h2 library's endpoints: an HTTP/1.1 request with Upgrade: h2c, 101, then HTTP/2
+    both ways; stream 1 answers the HTTP/1.1 request, stream 3 is a new one."""
+    import h2.config
+    import h2.connection
+
+    from decoder.pipeline import analyze
+
+    c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    s = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+    settings = c.initiate_upgrade_connection()
+    s.initiate_upgrade_connection(settings)
+    req = (b"GET /first HTTP/1.1\r\nHost: h2c.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+           b"HTTP2-Settings: " + settings + b"\r\n\r\n")
+    resp = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n" + s.data_to_send()
+    s.send_headers(1, [(":status", "200"), ("content-type", "text/plain")])
+    s.send_data(1, b"first over h2c", end_stream=True)
+    resp += s.data_to_send()
+    c_bytes = c.data_to_send()                    # the client's preface and SETTINGS
+    c.receive_data(resp[resp.index(b"\r\n\r\n") + 4:])
+    c.send_headers(3, [(":method", "GET"), (":path", "/second"), (":scheme", "http"), (":authority", "h2c.test")],
+                   end_stream=True)
+    c_bytes += c.data_to_send()
+    s.receive_data(c_bytes)
+    s.send_headers(3, [(":status", "404")], end_stream=True)
+    conn = Conn(s=("10.0.0.2", 80))
+    pkts = conn.handshake() + [conn.client(req), conn.server(resp), conn.client(c_bytes), conn.server(s.data_to_send())]
+    write_pcap(tmp_path / "h2c.pcap", pkts + conn.close())
+    with analyze(tmp_path / "h2c.pcap", strict=True) as a:
+        rows = [(r["method"], r["uri"], r["status_code"], r["version"], r["stream_id"]) for r in a.rows["http"]]
+        flags = [r["flags"] for r in a.rows["http"]]
+    assert rows == [("GET", "/first", 101, "1.1", None), (None, None, 200, "2", 1), ("GET", "/second", 404, "2", 3)]
+    assert any("h2c-upgrade" in f for f in flags[1])
+
+
+def test_websocket_inside_tls(folder, tmp_path):
+    """wss://: the HTTP/1.1 upgrade and the WebSocket frames travel inside TLS; decrypted, the inner HTTP
+    dissector hands over to WebSocket as the engine would in the clear."""
+    from websockets.frames import Frame, Opcode
+
+    req = (b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    resp = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+            + Frame(Opcode.TEXT, b"hello over wss").serialize(mask=False))
+    steps, keys = tls_conversation(folder, [(req, resp), (Frame(Opcode.TEXT, b"thanks").serialize(mask=True), b"")],
+                                   "1.3", alpn="http/1.1")
+    _capture(tmp_path / "wss.pcap", 443, [], steps)
+    with _analyze(tmp_path / "wss.pcap", keys, tmp_path) as a:
+        assert [r["status_code"] for r in a.rows["http"]] == [101]
+        assert [(r["direction"], r["text"]) for r in a.rows["websocket"]] == [("resp", "hello over wss"),
+                                                                              ("orig", "thanks")]

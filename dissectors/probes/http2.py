@@ -2,8 +2,8 @@
 preface ``PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n`` (section 3.4). The dissector is :mod:`dissectors.http2`
 (imported lazily); inside TLS it is chosen by ALPN ``h2`` (:mod:`dissectors.tls`).
 
-Limits: the ``h2c`` upgrade from HTTP/1.1 (``Upgrade: h2c``, RFC 7540 section 3.2, removed by RFC 9113) is
-not followed; no well-known port.
+The ``h2c`` upgrade from HTTP/1.1 (``Upgrade: h2c``, RFC 7540 section 3.2, removed by RFC 9113) reaches the
+dissector from HTTP's 101 (``decoder.model.SWITCHES``). Limits: no well-known port.
 """
 from __future__ import annotations
 
