@@ -2,8 +2,8 @@
 
 Adding a protocol = its dissector module ``dissectors/<proto>.py`` + its recognition module
 ``dissectors/probes/<proto>.py`` exporting ``SPECS`` (ports, probe, the dissector named lazily) + one
-entry in ``PROTOCOLS`` (every file a protocol touches, with NFS as the example:
-``docs/ADDING_A_PROTOCOL.md``). Order matters only as a tie-breaker when several content probes
+``import`` line below and its place in ``PROBES`` (every file a protocol touches, with NFS as the
+example: ``docs/ADDING_A_PROTOCOL.md``). Order matters only as a tie-breaker when several content probes
 answer YES. No import-time scanning, no global tables rebound at run time.
 
 Importing this package loads the probes only (:mod:`dissectors.probes`); a dissector module is
@@ -13,17 +13,37 @@ reports list every protocol table, from the record classes the modules define).
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
+import dissectors.probes.dns
+import dissectors.probes.ftp
+import dissectors.probes.http
+import dissectors.probes.http2
+import dissectors.probes.imap
+import dissectors.probes.nfs
+import dissectors.probes.pop3
+import dissectors.probes.smtp
+import dissectors.probes.snmp
+import dissectors.probes.telnet
+import dissectors.probes.tftp
+import dissectors.probes.tls
+import dissectors.probes.websocket
 from decoder.model import DissectorSpec
 
-# one entry per protocol, in registry order: dissectors/probes/<name>.py holds its specs, dissectors/<name>.py
-# its dissector
-PROTOCOLS: tuple[str, ...] = ("smtp", "pop3", "imap", "ftp", "http", "telnet", "tftp", "dns", "snmp", "nfs", "tls", "http2", "websocket")
+#: Each protocol's probe module, in registry order; ``dissectors/<name>.py`` is its dissector.
+PROBES: tuple[ModuleType, ...] = (
+    dissectors.probes.smtp, dissectors.probes.pop3, dissectors.probes.imap, dissectors.probes.ftp,
+    dissectors.probes.http, dissectors.probes.telnet, dissectors.probes.tftp, dissectors.probes.dns,
+    dissectors.probes.snmp, dissectors.probes.nfs, dissectors.probes.tls, dissectors.probes.http2,
+    dissectors.probes.websocket,
+)
 
-REGISTRY: tuple[DissectorSpec, ...] = tuple(
-    spec for name in PROTOCOLS for spec in importlib.import_module(f"dissectors.probes.{name}").SPECS)
+PROTOCOLS: tuple[str, ...] = tuple(m.__name__.rpartition(".")[2] for m in PROBES)     # "smtp", "pop3", …
 
-MODULES: tuple[str, ...] = tuple(f"dissectors.{name}" for name in PROTOCOLS)   # the dissector modules
+REGISTRY: tuple[DissectorSpec, ...] = tuple(spec for m in PROBES for spec in m.SPECS)
+
+#: The dissector modules, by name: imported when a flow needs one, or all by :func:`load_all`.
+MODULES: tuple[str, ...] = tuple(f"dissectors.{name}" for name in PROTOCOLS)
 
 
 def load_all() -> None:
@@ -32,4 +52,4 @@ def load_all() -> None:
         importlib.import_module(m)
 
 
-__all__ = ["MODULES", "PROTOCOLS", "REGISTRY", "load_all"]
+__all__ = ["MODULES", "PROBES", "PROTOCOLS", "REGISTRY", "load_all"]
