@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 
 from dissectors._xdr import XdrError, XdrReader
-from dissectors.probes.nfs import CALL, LAST_FRAGMENT, REPLY, RPC_VERSION
+from dissectors.probes.nfs import CALL, LAST_FRAGMENT, REPLY, RPC_VERSION, find_start, plausible_start
 
 __all__ = ["AUTH_FLAVORS", "ACCEPT_STAT", "RPC_STATUS_MEANINGS", "AUTH_STAT", "Auth", "Call", "Reply", "RecordMarker",
            "parse_message"]
@@ -152,22 +152,16 @@ def parse_message(r: XdrReader) -> Call | Reply:
     raise XdrError(f"reply_stat {stat}")
 
 
-def plausible_start(data: bytes, pos: int) -> bool:
-    """A record mark at ``pos`` followed by an RPC call or reply header."""
-    if pos + 16 > len(data):
-        return False
-    mark, _, mtype, word = struct.unpack_from(">IIII", data, pos)
-    n = mark & ~LAST_FRAGMENT
-    if n < 12:
-        return False
-    return (mtype == CALL and word == RPC_VERSION) or (mtype == REPLY and word in (0, 1))
-
-
 class RecordMarker:
     """Rebuilds RPC records from one TCP direction (RFC 5531 section 11). :meth:`feed` returns
-    ``(records, notes)``: whole records in order, and ``(name, detail)`` notes for records skipped."""
+    ``(records, notes)``: whole records in order, and ``(name, detail)`` notes for bytes skipped.
 
-    __slots__ = ("max_record", "buf", "frags", "frag_len", "skip", "discarding", "lost")
+    A direction that does not begin with a record (the capture started inside a message) and one
+    after a gap are searched for the next record start (:func:`~dissectors.probes.nfs.find_start`);
+    the bytes before it are skipped (reported for the first case: the gap reports the second)."""
+
+    __slots__ = ("max_record", "buf", "frags", "frag_len", "skip", "discarding", "lost", "synced",
+                 "skipped", "midstream")
 
     def __init__(self, max_record: int) -> None:
         self.max_record = max_record
@@ -176,7 +170,10 @@ class RecordMarker:
         self.frag_len = 0
         self.skip = 0                      # bytes of a skipped fragment still to drop
         self.discarding = False            # inside a record longer than max_record
-        self.lost = False                  # after a gap: looking for the next record mark
+        self.lost = False                  # looking for the next record mark
+        self.synced = False                # the first 16 bytes were checked
+        self.skipped = 0                   # bytes dropped while looking
+        self.midstream = False             # the direction began inside a message
 
     def gap(self) -> None:
         """Bytes are missing: the record being built is lost; look for the next record mark."""
@@ -186,22 +183,39 @@ class RecordMarker:
         self.skip = 0
         self.discarding = False
         self.lost = True
+        self.synced = True
 
-    def _resync(self) -> bool:
+    def _resync(self, notes: list[tuple[str, str]]) -> bool:
         """Find a record start in the buffer; keep only the last 15 bytes when there is none."""
-        for i in range(0, max(0, len(self.buf) - 15)):
-            if plausible_start(self.buf, i):
-                del self.buf[:i]
-                self.lost = False
-                return True
-        del self.buf[:-15]
-        return False
+        i = find_start(self.buf, self.max_record)
+        if i == -1:
+            self.skipped += max(0, len(self.buf) - 15)
+            del self.buf[:-15]
+            return False
+        self.skipped += i
+        del self.buf[:i]
+        self.lost = False
+        if self.midstream:
+            self.midstream = False
+            notes.append(("rpc_midstream", f"the capture starts inside an RPC message: {self.skipped} bytes "
+                                           "were skipped up to the first record"))
+        self.skipped = 0
+        return True
 
     def feed(self, data: bytes) -> tuple[list[bytes], list[tuple[str, str]]]:
         out: list[bytes] = []
         notes: list[tuple[str, str]] = []
         self.buf += data
-        if self.lost and not self._resync():
+        if not self.synced:
+            if len(self.buf) < 16:
+                return out, notes
+            self.synced = True
+            # a record start; a first fragment that is not the last, or a record too long, is one too
+            mark, _, mtype = struct.unpack_from(">III", self.buf)
+            if not plausible_start(self.buf, 0, self.max_record) and not (
+                    mark & ~LAST_FRAGMENT >= 12 and mtype in (CALL, REPLY)):
+                self.lost = self.midstream = True
+        if self.lost and not self._resync(notes):
             return out, notes
         while True:
             if self.skip:

@@ -36,7 +36,9 @@ Limits: a message longer than ``rpc_max_record`` is skipped; XDR lengths, counts
 bounded (``xdr_*``); calls waiting for a reply at most ``max_pending_requests``; handles remembered
 at most ``nfs_max_handles``; files reassembled at once ``nfs_max_files``; bytes held above a hole
 ``nfs_reorder_buffer``, pieces ``MAX_PIECES`` (the hole then becomes a gap). NFSv4 is listed,
-not decoded: no v4 handles, paths or files. RPCSEC_GSS bodies are not decoded. A reply is decoded only with its call (the
+not decoded: no v4 handles, paths or files. A TCP direction met inside a message (the capture started
+during the connection) is decoded from the first record found, the bytes before it skipped
+(``rpc_midstream``). RPCSEC_GSS bodies are not decoded. A reply is decoded only with its call (the
 procedure is not in the reply).
 """
 from __future__ import annotations
@@ -268,8 +270,11 @@ class RpcDissector:
                                 direction)]
             self._message(direction, data, ts, out)
             return out
-        records, notes = self.markers[direction].feed(data)
+        marker = self.markers[direction]
+        records, notes = marker.feed(data)
         out.extend(Anomaly(ts, n, d, direction) for n, d in notes)
+        if not self.confirmed and marker.skipped > self.limits.rpc_max_record:
+            return out + [Violation(ts, f"no RPC record in the first {marker.skipped} bytes")]
         for rec in records:
             self._message(direction, rec, ts, out)
             if out and isinstance(out[-1], Violation):

@@ -215,6 +215,8 @@ ANOMALIES = MappingProxyType({
                               "answers is unknown; the capture probably started after the call.",
     "rpc_gap": "Bytes of this RPC-over-TCP connection are missing from the capture; the call or reply they held "
                "is lost, and decoding resumed at the next RPC record found.",
+    "rpc_midstream": "The capture starts in the middle of an RPC message of this connection; the bytes before "
+                     "the first whole message were skipped.",
     "rpc_record_too_long": "An RPC message was longer than wiretale's limit (rpc_max_record); it was skipped and "
                            "the next message decoded.",
     "nfs_reorder_limit": "NFS reads or writes of one file arrived far ahead of a missing part; the missing part "

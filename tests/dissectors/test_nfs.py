@@ -265,3 +265,33 @@ def test_fragmented_udp_read_replies_through_the_pipeline(tmp_path) -> None:
         [f] = a.rows["files"]
         assert (f["source"], f["seen_bytes"], f["missing_bytes"], f["complete"]) == ("NFS", len(body), 0, True)
         assert f["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_tcp_met_inside_a_message_finds_the_next_record() -> None:
+    """A capture that starts inside an RPC message (both directions): the bytes up to the first record
+    are skipped and said, the records after it decoded."""
+    tail = b"\x80\x00\x00\x1c" + b"\x00" * 3 + b"tail of a WRITE's data that began before the capture" * 20
+    steps = [C(tail + rm(call(7, NFS, 3, 1, opaque(FILE)))), S(b"end of a READ reply" * 30 + rm(
+        reply(7, u32(0) + post_op_attr(5)))), C(rm(call(8, NFS, 3, 0))), S(rm(reply(8)))]
+    items = run_all_ways(tcp(), steps)
+    notes = of_type(items, Anomaly)
+    assert [(a.name, a.direction) for a in notes] == [("rpc_midstream", ORIG), ("rpc_midstream", RESP)]
+    assert f"{len(tail)} bytes" in notes[0].detail
+    assert [(r.proc, r.status) for r in rows(items, "nfs")] == [("GETATTR", "NFS3_OK"), ("NULL", None)]
+
+
+def test_tcp_not_rpc_at_all_is_a_violation() -> None:
+    lim = Limits(rpc_max_record=1024)
+    items = run(tcp(limits=lim), [C(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 100)])
+    assert of_type(items, Violation)
+
+
+def test_probe_looks_inside_a_stream_met_midway() -> None:
+    by = {(s.name, s.transport): s.probe for s in SPECS}
+    nfs_tcp = by[("nfs", Transport.TCP)]
+    mid = b"\x13\x37" * 100 + rm(call(1, NFS, 3, 4, opaque(FILE) + u32(1)))
+    assert nfs_tcp(ORIG, mid) is Verdict.YES
+    assert by[("mount", Transport.TCP)](ORIG, mid) is Verdict.NO
+    assert nfs_tcp(ORIG, b"\x13\x37" * 100) is Verdict.NO
+    assert nfs_tcp(RESP, b"\x13\x37" * 100) is Verdict.MAYBE          # inside a READ reply's data
+    assert nfs_tcp(ORIG, b"GET / HTTP/1.1\r\n\r\n") is Verdict.NO

@@ -138,3 +138,58 @@ def test_auth_sys_identities_claimed_no_secret() -> None:
     creds = [c for c in a.rows["credentials"] if c["kind"] == "identity claimed"]
     assert {c["username"] for c in creds} >= {"uid=0 gid=0 machine=wiretale-rec"}
     assert all(c["secret"] == "" for c in creds)
+
+
+def _tcp(buf: bytes):
+    import dpkt
+
+    seg = dpkt.ethernet.Ethernet(buf).data.data
+    return seg if isinstance(seg, dpkt.tcp.TCP) else None
+
+
+def test_a_connection_met_inside_a_write_is_decoded_from_the_next_record(tmp_path) -> None:
+    """samples/nfs-tcp.pcap cut so that nfs-cp's upload connection begins with the last segment of its
+    70 000-byte WRITE (no handshake, no portmapper before it): the flow is found as NFS by its content (the
+    detection buffer raised to hold that segment's 4 584 bytes and the COMMIT after them), the bytes before the
+    first record are skipped and said, and the calls after it equal tshark's on the whole capture."""
+    import dpkt
+
+    from decoder.model import Limits
+    from decoder.pipeline import analyze
+
+    cap = SAMPLES / "nfs-tcp.pcap"
+    if not cap.is_file():
+        pytest.skip("samples/nfs-tcp.pcap is absent")
+    with cap.open("rb") as f:
+        r = dpkt.pcap.Reader(f)
+        frames = [(ts, buf) for ts, buf in r]
+        link = r.datalink()
+    port = start = None
+    for i, (_, buf) in enumerate(frames):
+        seg = _tcp(buf)
+        if seg is None or seg.dport != 12049 or not seg.data:
+            continue
+        record = seg.data[8:12] == b"\0\0\0\0" and seg.data[12:16] == b"\0\0\0\2"
+        if port is None and record and int.from_bytes(seg.data[:4], "big") & 0x7FFFFFFF > len(seg.data) - 4:
+            port = seg.sport                          # a call longer than its segment: the WRITE
+        elif port == seg.sport and not record:
+            start = i                                  # its continuations; the cut keeps the last
+        elif port == seg.sport:
+            break
+    assert port is not None and start is not None
+    kept = [(ts, buf) for ts, buf in frames[start:] if _tcp(buf) is not None and port in (_tcp(buf).sport,
+                                                                                          _tcp(buf).dport)]
+    out = tmp_path / "cut.pcap"
+    with out.open("wb") as f:
+        w = dpkt.pcap.Writer(f, linktype=link)
+        for ts, buf in kept:
+            w.writepkt(buf, ts)
+    calls = {_first_int(r["rpc.xid"]): _first_int(r["rpc.procedure"]) for r in _tshark("nfs-tcp.pcap")
+             if r["rpc.msgtyp"] == ["0"]}
+    with analyze(out, out_dir=tmp_path / "o", strict=True, limits=Limits(detect_buffer=8192)) as a:
+        [conn] = [c for c in a.rows["conn"] if port in (c["orig_p"], c["resp_p"])]
+        assert conn["service"] == "nfs" and not conn["parent_uid"]
+        names = [x["name"] for x in a.rows["anomalies"]]
+        assert "rpc_midstream" in names and "rpc_reply_without_call" in names      # the WRITE's reply
+        got = [(r["xid"], r["proc_num"], r["procedure"]) for r in a.rows["rpc"]]
+    assert got and all(calls[x] == n for x, n, _ in got) and "COMMIT" in {p for _, _, p in got}
