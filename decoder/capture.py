@@ -223,7 +223,11 @@ def _open(path: str | Path, note: Callable[[str], None] | None = None) -> tuple[
 
 def check_capture(path: str | Path) -> None:
     """Raise :class:`CaptureError` (one line) unless ``path`` opens and starts like a pcap or pcapng
-    file (gzip-compressed too). Reads the first bytes only."""
+    file (gzip-compressed too). Reads the first bytes only, and nothing of a pipe or device (``<(zcat …)``):
+    those can be read once, by the run itself."""
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():
+        return
     src = PcapFileSource(path)
     try:
         next(src.each(lambda *rec: None), None)

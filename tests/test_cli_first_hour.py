@@ -107,3 +107,13 @@ def test_interfaces_lists_capture_interfaces_only_unless_all():
     if not any(x in every for x in extcaps):
         pytest.skip("tshark lists no extcap interface here")
     assert len(every.splitlines()) > len(some.stdout.splitlines())
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_a_pipe_is_read_once_by_the_run_not_by_the_check(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(["bash", "-c", f'"{sys.executable}" -m decoder.cli read <(cat "{SAMPLES / "dns.pcap"}") '
+                                      f'-o "{tmp_path / "out"}" --no-html'],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("46 packets, 15 flows (dns 15)")
