@@ -431,7 +431,7 @@ Probe = Callable[[Direction, bytes], Verdict]
 # child flows only, with decoder.session.ASSEMBLE_COLUMNS). Returns iterables of rows, consumed in the
 # mapping's order, each to its end before the next; conn/files rows are merged back by uid/fuid, other
 # tables replaced; ``assembled_objects`` rows ask for a new object made of stored ones (decoder.session.
-# assemble_object: HTTP range responses). Must not mutate its input, and should not hold whole tables
+# assemble_objects: HTTP range responses). Must not mutate its input, and should not hold whole tables
 # (memory follows open flows).
 Assemble = Callable[[Mapping[str, Iterable[dict]]], Mapping[str, Iterable[dict]]]
 

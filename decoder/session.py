@@ -175,8 +175,7 @@ def assemble(engine: "Engine") -> None:
                     for _ in rows:        # not replaceable by a join: consumed, ignored
                         pass
                 elif name == "assembled_objects":
-                    for row in rows:
-                        assemble_object(engine, row)
+                    assemble_objects(engine, rows)
                 elif name in _MERGE_KEYS:
                     small[name] = _merge_back(engine, name, rows)
                 else:
@@ -189,14 +188,26 @@ def assemble(engine: "Engine") -> None:
             continue
 
 
-def assemble_object(engine: "Engine", req: Mapping[str, Any]) -> None:
+def assemble_objects(engine: "Engine", reqs: Any) -> None:
+    """Every object an assemble hook asks for (``assembled_objects``), with one pass over the ``files`` table
+    for the rows of all their parts (a pass per object would make many objects cost their number squared)."""
+    reqs = list(reqs)
+    if not reqs:
+        return
+    wanted = {f for req in reqs for f, _o, _n in req["parts"]}
+    rows = {f["fuid"]: f for f in engine.results.tables.get("files", ()) if f.get("fuid") in wanted}
+    for req in reqs:
+        assemble_object(engine, req, rows)
+
+
+def assemble_object(engine: "Engine", req: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]]) -> None:
     """Write one object made of stored ones, as an assemble hook asks (``assembled_objects``: HTTP range
     responses): ``parts`` are ``(fuid, offset, length)`` of stored objects, ``total_bytes`` the object's size.
 
     Each part must be stored whole (its bytes as many as its range says, none missing); overlapping parts keep
     the first copy and an overlap that differs is an anomaly. The object is written only when the parts cover
     it, at most ``limits.max_file_size`` bytes; its ``files`` row lists the parts in ``range_parts`` (the parts
-    stay as they are) and its ``fuid`` is derived from theirs."""
+    stay as they are) and its ``fuid`` is derived from theirs. ``rows``: the parts' ``files`` rows by fuid."""
     from decoder.ranges import insert_first_copy
 
     total = int(req["total_bytes"])
@@ -206,7 +217,6 @@ def assemble_object(engine: "Engine", req: Mapping[str, Any]) -> None:
         engine.anomaly(req["ts"], "range_object_too_long", f"assembled object of {total} bytes is larger than "
                        f"{engine.limits.max_file_size}; not assembled", source="assemble")
         return
-    rows = {f["fuid"]: f for f in engine.results.tables.get("files", ()) if f.get("fuid") in wanted}
     starts: list[int] = []
     datas: list[bytes] = []
     for fuid, off, n in parts:
