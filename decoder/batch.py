@@ -652,6 +652,7 @@ def totals(results: Sequence[dict]) -> dict:
         t["captures"] += 1
         t["read"] += bool(r["ok"])
         t["failed"] += not r["ok"]
+        t["undecodable"] += status(r) == "undecodable"
         t["packets"] += (s.get("packets") or {}).get("total") or 0
         t["flows"] += (s.get("flows") or {}).get("total") or 0
         for k in ("emails", "files", "credentials"):

@@ -66,4 +66,6 @@ def test_batch_status_of_an_undecodable_capture(tmp_path, capsys):
     assert rows["user0.pcap"]["error"].startswith("unsupported link type 147")
     assert rows["dns.pcap"]["status"] == "ok" and rows["dns.pcap"]["error"] == ""
     index = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
-    assert "nothing decoded" in index
+    assert "nothing decoded" in index and "read, but nothing in them could be decoded" in index
+    totals = json.loads((tmp_path / "rep" / "summary.json").read_text())["totals"]
+    assert totals["undecodable"] == 1 and totals["failed"] == 0
