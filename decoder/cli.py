@@ -27,7 +27,7 @@ from typing import Sequence
 
 from decoder import __version__
 from decoder.commands.exits import run_command
-from decoder.commands.options import UsageError, parse_limits, read_options
+from decoder.commands.options import UsageError, checked_keylogs, parse_limits, read_options
 from decoder.commands.read import plural, read_captures
 
 __all__ = ["main", "build_parser", "UsageError", "plural"]
@@ -217,6 +217,7 @@ def cmd_interfaces(args: argparse.Namespace) -> int:
 def cmd_live(args: argparse.Namespace) -> int:
     from decoder.live import run_live
 
+    checked_keylogs(getattr(args, "keylog", None))      # each key log readable, before the capture starts
     return run_live(args)
 
 
@@ -259,6 +260,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _keylog_arg(p: argparse.ArgumentParser, live: bool = False) -> None:
+    p.add_argument("--keylog", action="append", metavar="FILE",
+                   help="TLS secrets in NSS key log format (SSLKEYLOGFILE), repeatable; TLS sessions whose keys "
+                        "it holds are decrypted and decoded (pcapng Decryption Secrets Blocks are read too)"
+                        + ("; re-read as the client appends to it" if live else ""))
+
+
 def _workers(value: str) -> int:
     """``--workers``: a number of processes, 0 for every core."""
     try:
@@ -299,9 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_workers, default=1,
                    help="split one large capture by host pair across this many processes, 0 for every core "
                         "(same results; default 1)")
-    p.add_argument("--keylog", action="append", metavar="FILE",
-                   help="TLS secrets in NSS key log format (SSLKEYLOGFILE), repeatable; TLS sessions whose keys "
-                        "it holds are decrypted and decoded (pcapng Decryption Secrets Blocks are read too)")
+    _keylog_arg(p)
     _common(p)
     p.set_defaults(fn=cmd_read)
 
@@ -345,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--no-html", action="store_true")
     p.add_argument("--show-secrets", action="store_true")
+    _keylog_arg(p, live=True)
     p.add_argument("--ring", metavar="files:N,filesize:MB",
                    help="a ring of N capture files of MB megabytes (or duration:SEC) each, as dumpcap -b: "
                         "for runs of hours; the oldest file is deleted when the ring is full")

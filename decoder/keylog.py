@@ -6,7 +6,9 @@ pcapng Decryption Secrets Block (pcapng specification, block type 0x0A) of secre
 (0x544c534b) carries the same text inside the capture (``editcap --inject-secrets``).
 
 :class:`Keyring` implements :class:`decoder.model.Secrets`: the engine owns one per run and hands it to
-dissectors through their :class:`~decoder.model.FlowContext`. Limits: only the TLS labels are kept
+dissectors through their :class:`~decoder.model.FlowContext`. A secret not found is looked for again in what
+was appended to the key log files since they were read (live capture while the client writes its key log).
+Limits: only the TLS labels are kept
 (``CLIENT_RANDOM`` and the TLS 1.3 traffic secrets); ``RSA`` pre-master lines are counted as unsupported;
 malformed lines are counted, never fatal.
 """
@@ -31,6 +33,7 @@ class Keyring:
     def __init__(self) -> None:
         self._secrets: dict[tuple[str, bytes], tuple[bytes, str]] = {}
         self.counts: Counter = Counter()
+        self._files: dict[Path, int] = {}     # key log files and how many bytes of each were read
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -61,11 +64,34 @@ class Keyring:
             self.counts["secrets"] += 1
 
     def add_file(self, path: str | Path) -> None:
+        p = Path(path)
         try:
-            text = Path(path).read_text(encoding="ascii", errors="replace")
+            data = p.read_bytes()
         except OSError as e:
             raise KeylogError(f"{path}: cannot read the key log ({e.strerror or e})") from None
-        self.add_text(text, f"key log {Path(path).name}")
+        end = data.rfind(b"\n") + 1            # a last line still being written is read next time
+        self._files[p] = end
+        self.add_text(data[:end].decode("ascii", "replace"), f"key log {p.name}")
+
+    def _refresh(self) -> bool:
+        """Read what was appended to the key log files since (a browser or curl writing SSLKEYLOGFILE during a
+        live capture logs each session's secrets as it starts). True when a file had new lines."""
+        grew = False
+        for p, done in self._files.items():
+            try:
+                if p.stat().st_size <= done:
+                    continue
+                with p.open("rb") as fh:
+                    fh.seek(done)
+                    data = fh.read()
+            except OSError:
+                continue
+            end = data.rfind(b"\n") + 1
+            if end:
+                self._files[p] = done + end
+                self.add_text(data[:end].decode("ascii", "replace"), f"key log {p.name}")
+                grew = True
+        return grew
 
     def add_dsb(self, secrets_type: int, data: bytes) -> None:
         """A pcapng Decryption Secrets Block; other secret types (WireGuard, ZigBee…) are counted."""
@@ -75,4 +101,7 @@ class Keyring:
         self.add_text(data.decode("ascii", "replace"), "pcapng Decryption Secrets Block")
 
     def lookup(self, label: str, client_random: bytes) -> tuple[bytes, str] | None:
-        return self._secrets.get((label, client_random))
+        found = self._secrets.get((label, client_random))
+        if found is None and self._files and self._refresh():
+            found = self._secrets.get((label, client_random))
+        return found

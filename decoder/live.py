@@ -388,7 +388,7 @@ class LiveSession:
                  out_dir: str | Path | None = None, limits: Limits | None = None, strict: bool = False,
                  refresh: float = 0.0, tables: str = "jsonl", html: bool = True, show_secrets: bool = False,
                  keep_analysis: bool = True, transcripts: bool | None = None, via: str = "dumpcap",
-                 ring: RingSpec | str | None = None) -> None:
+                 ring: RingSpec | str | None = None, keylogs: tuple[str, ...] = ()) -> None:
         if via not in VIAS:
             raise LiveError(f"--via takes {' or '.join(VIAS)}, not {via!r}", 2)
         if isinstance(ring, str):
@@ -421,6 +421,7 @@ class LiveSession:
         self.tables_fmt = tables
         self.html = html
         self.show_secrets = show_secrets
+        self.keylogs = tuple(keylogs)      # TLS key logs, re-read as they grow (SSLKEYLOGFILE of a live client)
         self.keep_analysis = keep_analysis
         self.transcripts = html if transcripts is None else transcripts
         self.tshark = ""
@@ -648,7 +649,8 @@ class LiveSession:
         self._prepare()
         pending: deque = deque()
         engine = Engine(limits=self.limits, out_dir=self.out_dir, strict=self.strict,
-                        transcripts=self.transcripts, on_row=lambda t, r: pending.append((t, r)))
+                        transcripts=self.transcripts, on_row=lambda t, r: pending.append((t, r)),
+                        keylogs=self.keylogs)
         self.engine = engine
         info = CaptureInfo(path=str(self.capture_path), format="pcapng")
         info.linktypes.add(self.linktype)
@@ -1026,7 +1028,7 @@ def run_live(args) -> int:
                               out_dir=out, limits=limits, strict=args.strict, refresh=args.refresh,
                               tables=args.tables, html=not args.no_html, show_secrets=args.show_secrets,
                               keep_analysis=not args.no_html, via=getattr(args, "via", "dumpcap"),
-                              ring=getattr(args, "ring", None))
+                              ring=getattr(args, "ring", None), keylogs=tuple(getattr(args, "keylog", None) or ()))
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
         def on_row(table: str, row: dict) -> None:

@@ -120,3 +120,37 @@ def test_pcapng_decryption_secrets_block(tmp_path, tshark):
         creds = [c["secret"] for c in a.rows["credentials"] if c["uid"] == row["uid"]]
     assert row["decrypted"] and row["decrypted_with"] == "pcapng Decryption Secrets Block"
     assert creds == ["bob-Pop3pass"]
+
+
+def test_keyring_reads_what_a_live_client_appends(tmp_path):
+    """A client writing SSLKEYLOGFILE during a live capture: secrets logged after the key log was first read
+    are found when a session asks for them; a half-written last line waits for its end."""
+    from decoder.keylog import Keyring
+
+    f = tmp_path / "live.keylog"
+    f.write_text("# start\n")
+    ring = Keyring()
+    ring.add_file(f)
+    cr = "11" * 32
+    assert ring.lookup("CLIENT_RANDOM", bytes.fromhex(cr)) is None
+    with f.open("a") as fh:
+        fh.write(f"CLIENT_RANDOM {cr} {'ab' * 48}\nCLIENT_RANDOM {'22' * 32} {'cd' * 24}")   # no newline yet
+    assert ring.lookup("CLIENT_RANDOM", bytes.fromhex(cr)) == (bytes.fromhex("ab" * 48), "key log live.keylog")
+    assert ring.lookup("CLIENT_RANDOM", bytes.fromhex("22" * 32)) is None
+    with f.open("a") as fh:
+        fh.write("cd" * 24 + "\n")
+    assert ring.lookup("CLIENT_RANDOM", bytes.fromhex("22" * 32))[0] == bytes.fromhex("cd" * 48)
+
+
+def test_cli_refuses_an_unreadable_key_log(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    for verb in (["read", str(SAMPLES / "pop3.pcap"), "-o", str(tmp_path / "o")], ["live", "-i", "lo", "-c", "1"]):
+        r = subprocess.run([sys.executable, "-m", "decoder.cli", *verb, "--keylog", str(tmp_path / "missing.log")],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60,
+                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+        assert r.returncode == 2 and "missing.log: cannot read the key log" in r.stderr
+        assert "Traceback" not in r.stderr
