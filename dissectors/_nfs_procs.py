@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
 
-from dissectors._xdr import XdrError, XdrReader
+from dissectors._xdr import XdrError, XdrLimit, XdrReader
 from dissectors.probes.nfs import MOUNT_PROG, NFS_PROG, PMAP_PROG
 
 __all__ = ["Args", "Res", "Proc", "ProgramVersion", "PROGRAMS", "lookup", "uaddr_port", "PROT_NAMES"]
@@ -664,11 +664,51 @@ def _v4_compound(r: XdrReader) -> Args:
     return Args(name=names[-1] if names else None, ops=tuple(ops), detail=detail)
 
 
+def _entry4(r: XdrReader) -> tuple[str, bytes | None]:
+    r.u64()
+    name = r.string()
+    _fattr4(r)
+    return name, None
+
+
+# what an operation's result holds after its status, when the status is NFS4_OK (RFC 7530 section 16)
+_V4_RES: Mapping[int, Callable[[XdrReader], object]] = MappingProxyType({
+    3: _skip(8), 4: _skip(STATEID4), 5: _skip(8), 8: _skip(0), 9: _fattr4, 10: lambda r: r.opaque(128),
+    15: _skip(0), 16: _skip(0), 20: _skip(STATEID4), 21: _skip(STATEID4), 22: _skip(0), 23: _skip(0),
+    24: _skip(0), 25: _steps(XdrReader.boolean, lambda r: r.opaque(bulk=True)),
+    26: _steps(_skip(8), lambda r: r.chain(_entry4), XdrReader.boolean), 27: XdrReader.string,
+    30: _skip(0), 31: _skip(0), 32: _skip(0), 35: _skip(16), 36: _skip(0), 38: _skip(16),
+    39: _skip(0), 53: _skip(16 + 20), 58: _skip(0),
+})
+
+
 def _v4_compound_res(r: XdrReader) -> Res:
+    """The COMPOUND's status, then its results in order until the first failure (the server stops
+    there) or a result whose body is not decoded here."""
     st = r.u32()
     r.string()
     n = r.u32()
-    return Res(st, count=n, detail=f"{n} results")
+    if n > MAX_V4_OPS:
+        raise XdrError(f"COMPOUND of {n} results")
+    done: list[str] = []
+    try:
+        for _ in range(n):
+            code, op_st = r.u32(), r.u32()
+            op = V4_OPS.get(code, f"op{code}")
+            if op_st:
+                done.append(f"{op} failed ({_V4S[0].get(op_st, op_st)})")
+                break
+            done.append(op)
+            skip = _V4_RES.get(code)
+            if skip is None:
+                done.append("…")
+                break
+            skip(r)
+    except XdrLimit:
+        raise
+    except XdrError:
+        done.append("… (the rest could not be read)")      # the overall status stands
+    return Res(st, count=n, detail=f"{n} results: " + " ".join(done) if done else f"{n} results")
 
 
 _V4_STATUS_EXTRA = {10009: ("BADXDR", "the server could not decode the arguments"),

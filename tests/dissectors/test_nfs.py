@@ -155,10 +155,13 @@ def test_portmapper_getport_and_getaddr_become_expectations() -> None:
 def test_nfs4_compound_operations_listed() -> None:
     ops = u32(24) + u32(15) + string("export") + u32(15) + string("hello.txt") + u32(10) + u32(9) + u32(2, 0x10, 0)
     c = call(5, NFS, 4, 1, string("") + u32(0) + u32(5) + ops)
-    items = run_all_ways(tcp(), [C(rm(c)), S(rm(reply(5, u32(0) + string("") + u32(5))))])
+    results = u32(24, 0, 15, 0, 15, 0) + u32(10, 0) + opaque(FILE) + u32(9, 0) + u32(0) + opaque(b"")
+    items = run_all_ways(tcp(), [C(rm(c)), S(rm(reply(5, u32(0) + string("") + u32(5) + results)))])
     row = rows(items, "nfs")[0]
     assert (row.version, row.proc, row.ops, row.name, row.status) == (
         4, "COMPOUND", ["PUTROOTFH", "LOOKUP", "LOOKUP", "GETFH", "GETATTR"], "hello.txt", "NFS4_OK")
+    [rep] = [i for i in items if isinstance(i, nfs.RpcReply)]
+    assert "5 results: PUTROOTFH LOOKUP LOOKUP GETFH GETATTR" in rep.summary()
 
 
 def test_rpc_denied_and_mismatch_replies() -> None:
@@ -295,3 +298,13 @@ def test_probe_looks_inside_a_stream_met_midway() -> None:
     assert nfs_tcp(ORIG, b"\x13\x37" * 100) is Verdict.NO
     assert nfs_tcp(RESP, b"\x13\x37" * 100) is Verdict.MAYBE          # inside a READ reply's data
     assert nfs_tcp(ORIG, b"GET / HTTP/1.1\r\n\r\n") is Verdict.NO
+
+
+def test_nfs4_compound_reply_lists_results_to_the_first_failure() -> None:
+    ops = u32(24) + u32(15) + string("export") + u32(15) + string("nope") + u32(10)
+    c = call(6, NFS, 4, 1, string("") + u32(0) + u32(4) + ops)
+    res = u32(2) + string("") + u32(3) + u32(24, 0) + u32(15, 0) + u32(15, 2)
+    items = run_all_ways(tcp(), [C(rm(c)), S(rm(reply(6, res)))])
+    [rep] = [i for i in items if isinstance(i, nfs.RpcReply)]
+    assert "3 results: PUTROOTFH LOOKUP LOOKUP failed (NFS4ERR_NOENT)" in rep.summary()
+    assert rows(items, "nfs")[0].status == "NFS4ERR_NOENT"
