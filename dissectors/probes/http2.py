@@ -13,10 +13,17 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 def probe(direction: Direction, data: bytes) -> Verdict:
-    """Client: the connection preface → YES (a prefix of it → MAYBE). Server: MAYBE (its first frame is
-    SETTINGS, which says little alone)."""
+    """Client: the connection preface → YES (a prefix of it → MAYBE). Server: its first frame must be a
+    SETTINGS frame on stream 0 with a payload of 6-byte settings (RFC 9113 s.3.4, 6.5): MAYBE while it can be
+    one (it says little alone), NO as soon as it cannot, so other flows are not kept waiting."""
     if direction is not ORIG:
-        return Verdict.MAYBE
+        if len(data) >= 3 and int.from_bytes(data[:3], "big") % 6:
+            return Verdict.NO
+        if len(data) >= 4 and data[3] != 0x4:
+            return Verdict.NO
+        if len(data) >= 5 and data[4] not in (0, 1):
+            return Verdict.NO
+        return Verdict.NO if len(data) >= 9 and data[5:9] != b"\0\0\0\0" else Verdict.MAYBE
     if data.startswith(PREFACE):
         return Verdict.YES
     return Verdict.MAYBE if PREFACE.startswith(data) else Verdict.NO

@@ -108,3 +108,18 @@ def test_prior_knowledge_in_the_clear_is_found_by_content(tmp_path):
         assert [r["service"] for r in a.rows["conn"]] == ["http2"]
         assert [(r["uri"], r["status_code"], r["stream_id"]) for r in a.rows["http"]] == \
             [("/a/page.html?x=1&y=two", 200, 1)]
+
+
+def test_probe_rules_out_other_servers_at_once():
+    """A server's first bytes that cannot be a SETTINGS frame say NO (other flows are not kept waiting)."""
+    from decoder.model import Verdict
+    from dissectors.probes.http2 import probe
+
+    assert probe(RESP, b"220 mail ESMTP\r\n") is Verdict.NO
+    assert probe(RESP, b"HTTP/1.1 200 OK\r\n") is Verdict.NO
+    assert probe(RESP, b"\x00\x00\x12\x04\x00\x00\x00\x00\x00") is Verdict.MAYBE
+    assert probe(RESP, b"\x00\x00\x12\x04\x00\x00\x00\x00\x01") is Verdict.NO
+    assert probe(ORIG, PREFACE) is Verdict.YES and probe(ORIG, PREFACE[:5]) is Verdict.MAYBE
+    assert probe(ORIG, b"GET / HTTP/1.1\r\n") is Verdict.NO
+    steps = h2_conversation([(GET, b"")], [([(":status", "204")], b"")])
+    assert probe(RESP, next(s.data for s in steps if s.direction is RESP)) is Verdict.MAYBE
