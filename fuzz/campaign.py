@@ -235,7 +235,14 @@ def run_case(data: bytes, root: Path, html: bool, timeout: float) -> dict:
 
 
 # ---------------------------------------------------------------------------- the campaign
-# workers are set up by fuzz.mutate_many's initializer: its _CORPUS and _OPTS, its address-space limit
+# the corpus is read once by the parent (fuzz.mutate_many._CORPUS, inherited by the forked workers:
+# a file renamed during a long run changes nothing); each worker sets the options and its memory limit
+def _init_worker(opts: dict) -> None:
+    import resource
+
+    mm._OPTS = opts
+    limit = opts["max_mem_mb"] * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _work(seeds: tuple[int, int]) -> dict:
@@ -293,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     chunks = [(s, min(s + step, args.start + args.count)) for s in range(args.start, args.start + args.count, step)]
     t0, c0 = time.time(), os.times()
     total: dict = {"cases": 0, "families": Counter(), "rc": Counter(), "findings": [], "cpu": 0.0, "max_cpu": 0.0}
-    with mp.get_context("fork").Pool(args.jobs, initializer=mm._init, initargs=(paths, opts),
+    mm._CORPUS = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+    with mp.get_context("fork").Pool(args.jobs, initializer=_init_worker, initargs=(opts,),
                                      maxtasksperchild=20) as pool:
         for st in pool.imap_unordered(_work, chunks):
             total["cases"] += st["cases"]
