@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from decoder.model import (
-    ORIG, RESP, Anomaly, Confirm, Direction, Event, FileClose, FileData, FileGap, FileOpen, FlowContext,
+    ORIG, Anomaly, Confirm, Direction, Event, FileClose, FileData, FileGap, FileOpen, FlowContext,
     Violation,
 )
 from dissectors._http_decode import ContentDecoder

@@ -6,8 +6,8 @@ from __future__ import annotations
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Close, Frame, Opcode
 
-from decoder.model import ORIG, RESP, Anomaly, FileData, Limits
-from dissectors.websocket import WebSocketDissector, WsControl, WsMessage, WsMessageRecord
+from decoder.model import ORIG, Anomaly, FileData, Limits
+from dissectors.websocket import WebSocketDissector, WsControl, WsMessageRecord
 from tests.conversation import C, Gap, S, ctx, of_type, run, run_all_ways
 
 BLOB = bytes(range(256)) * 300      # 76,800 bytes: a 64-bit length
