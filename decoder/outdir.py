@@ -9,7 +9,8 @@
   written when the run claims OUT (state ``running``) and again at the end (``complete`` or
   ``partial``), so even a run killed outright leaves its files listed.
 * **Foreign folders are refused.** A non-empty OUT without a manifest (the user's own files) is
-  refused unless ``--force``; with ``--force`` those files are left alone, only same-named ones
+  refused unless ``--force`` (an OUT of a wiretale from before manifests — its ``summary.json`` names
+  wiretale and nothing else is there — counts as an earlier run); with ``--force`` those files are left alone, only same-named ones
   (``index.html``, ``summary.json``, …) are replaced.
 * **One run per folder.** What an earlier run owned (its manifest) is removed when a new run
   claims OUT, so the folder never mixes pages or tables of two runs. Nothing is ever followed
@@ -25,6 +26,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -178,6 +180,29 @@ def _read_manifest(out: Path) -> dict | None:
     return doc
 
 
+_LEGACY_TOP = re.compile(r"(index(-\d+)?\.html|summary\.json|http\.har)$")
+
+
+def _legacy_manifest(out: Path) -> dict | None:
+    """An OUT written by a wiretale from before run manifests: its ``summary.json`` names wiretale and
+    every entry is one such a run writes. Its files are then the earlier run's (as a manifest would say)."""
+    p = out / "summary.json"
+    if p.is_symlink() or not p.is_file():
+        return None
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or "wiretale" not in doc:
+        return None
+    names = [n for n in os.listdir(out) if n not in (LOCK, MANIFEST)]
+    dirs = [n for n in names if n in OWN_DIRS and (out / n).is_dir() and not (out / n).is_symlink()]
+    files = [n for n in names if _LEGACY_TOP.match(n) and (out / n).is_file()]
+    if len(dirs) + len(files) != len(names):
+        return None            # something else is there too: not only a run's output
+    return {"tool": "wiretale", "dirs": dirs, "files": files}
+
+
 def _remove_tree_files(top: Path) -> None:
     """Remove ``top`` (a folder an earlier run created) without following links out of it."""
     if top.is_symlink() or not top.is_dir():
@@ -221,7 +246,7 @@ def claim(out: Path, force: bool = False) -> OutDir:
     out.mkdir(parents=True, exist_ok=True)
     fd = _lock(out)
     try:
-        doc = _read_manifest(out)
+        doc = _read_manifest(out) or _legacy_manifest(out)
         entries = [n for n in os.listdir(out) if n not in (LOCK, MANIFEST)]
         if doc is None and entries and not force:
             shown = ", ".join(sorted(entries)[:3]) + (", …" if len(entries) > 3 else "")

@@ -317,3 +317,15 @@ def test_an_unwritable_out_is_one_line():
         import shutil
 
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_out_of_a_wiretale_from_before_manifests_is_an_earlier_run(tmp_path):
+    out = tmp_path / "out"
+    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out)]) == 0
+    (out / ".wiretale-run.json").unlink()
+    (out / ".wiretale.lock").unlink()                     # as an older wiretale left it
+    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0
+    assert not (out / "http.har").exists()
+    (out / ".wiretale-run.json").unlink()
+    (out / "mine.txt").write_text("x")                    # something else beside it: not only a run's output
+    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 2
