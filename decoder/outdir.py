@@ -167,17 +167,20 @@ def _lock(out: Path) -> int | None:
     return fd
 
 
-def _read_manifest(out: Path) -> dict | None:
-    p = out / MANIFEST
+def _json_object(p: Path) -> dict | None:
+    """The JSON object in the regular file ``p`` (not followed through a link), or None."""
     if p.is_symlink() or not p.is_file():
         return None
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(doc, dict) or doc.get("tool") != "wiretale":
-        return None
-    return doc
+    return doc if isinstance(doc, dict) else None
+
+
+def _read_manifest(out: Path) -> dict | None:
+    doc = _json_object(out / MANIFEST)
+    return doc if doc is not None and doc.get("tool") == "wiretale" else None
 
 
 _LEGACY_TOP = re.compile(r"(index(-\d+)?\.html|summary\.json|http\.har)$")
@@ -186,14 +189,8 @@ _LEGACY_TOP = re.compile(r"(index(-\d+)?\.html|summary\.json|http\.har)$")
 def _legacy_manifest(out: Path) -> dict | None:
     """An OUT written by a wiretale from before run manifests: its ``summary.json`` names wiretale and
     every entry is one such a run writes. Its files are then the earlier run's (as a manifest would say)."""
-    p = out / "summary.json"
-    if p.is_symlink() or not p.is_file():
-        return None
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or "wiretale" not in doc:
+    doc = _json_object(out / "summary.json")
+    if doc is None or "wiretale" not in doc:
         return None
     names = [n for n in os.listdir(out) if n not in (LOCK, MANIFEST)]
     dirs = [n for n in names if n in OWN_DIRS and (out / n).is_dir() and not (out / n).is_symlink()]
