@@ -34,7 +34,7 @@ __all__ = ["main", "build_parser", "UsageError", "plural"]
 
 EXAMPLES = """\
 examples:
-  wiretale read samples/http.pcap -o out            # tables, files, e-mails and an HTML report in out/
+  wiretale read samples/http.pcapng -o out            # tables, files, e-mails and an HTML report in out/
   wiretale read a.pcap b.pcapng -o out --tables parquet --no-html
   cat capture.pcap.gz | wiretale read - -o out      # stdin, gzip-compressed or not
   wiretale sessions samples/ftp.pcapng                # connections as a table
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="verb", metavar="VERB")
 
     p = sub.add_parser("read", help="decode captures into tables, files, e-mails and a report",
-                       epilog="example:\n  wiretale read samples/http.pcap -o out\n",
+                       epilog="example:\n  wiretale read samples/http.pcapng -o out\n",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("captures", nargs="*", help="pcap/pcapng files (gzip too); - for stdin")
     p.add_argument("-r", dest="read", help="a capture to read (as tshark -r)")

@@ -1317,7 +1317,7 @@ def analyze(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | N
     JSON tables), ``summary`` (what ``summary.json`` holds), ``errors`` and ``out_dir``.
 
     >>> from decoder import analyze
-    >>> with analyze("samples/http.pcap", out_dir="out") as a:     # doctest: +SKIP
+    >>> with analyze("samples/http.pcapng", out_dir="out") as a:     # doctest: +SKIP
     ...     a.tables["http"][["ts", "host", "uri", "status_code"]]
     """
     if isinstance(paths, (str, Path)):

@@ -187,7 +187,10 @@ class Capture:
             tmp.unlink()
         self.tmp = tmp
         if self.pcapng:
-            cmd = ["dumpcap", "-q", "-i", self.iface, "-f", self.bpf, "-w", str(tmp)]
+            cmd = ["dumpcap", "-q"]
+            for iface in self.iface.split(","):           # "a,b": one interface block each, one filter
+                cmd += ["-i", iface, "-f", self.bpf]
+            cmd += ["-w", str(tmp)]
             if self.comment:
                 cmd += ["--capture-comment", self.comment]
             ready = b"Capturing on"
@@ -296,6 +299,8 @@ class Lab:
             run(ip + ["ip", "addr", "add", f"{a4}/24", "dev", ifname])
             run(ip + ["ip", "-6", "addr", "add", f"{a6}/64", "dev", ifname, "nodad"])
             run(ip + ["ip", "link", "set", ifname, "up"])
+            # segments as a NIC puts them on the wire: MTU-sized, with their checksums filled in
+            run(ip + ["ethtool", "-K", ifname, "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off"])
 
     def __exit__(self, *exc) -> None:
         self._remove()
@@ -332,10 +337,12 @@ class Lab:
                  "netns": LAB_SERVER_NS} for svc, sw, port, tr in entries]
 
 
-def lab_capture(filename: str, bpf: str, comment: str) -> "Capture":
-    """dumpcap on the server's end of the lab's veth, pcapng with a capture comment."""
+def lab_capture(filename: str, bpf: str, comment: str, server_lo: bool = False) -> "Capture":
+    """dumpcap on the server's end of the lab's veth, pcapng with a capture comment; with ``server_lo``
+    also on the server's own loopback (a second interface in the file: a hop inside the server)."""
     assert filename.endswith(".pcapng"), filename
-    return Capture(filename, bpf, iface=LAB_SERVER_IF, netns=LAB_SERVER_NS, comment=comment)
+    iface = LAB_SERVER_IF + (",lo" if server_lo else "")
+    return Capture(filename, bpf, iface=iface, netns=LAB_SERVER_NS, comment=comment)
 
 
 def link_type(path: Path) -> str:
@@ -1342,8 +1349,11 @@ def record_ftp6() -> None:
 
 # --------------------------------------------------------------------------- HTTP (nginx + a Python backend)
 
-HTTP_PORT = 8080
-HTTP_BACKEND_PORT = 18081
+HTTP_LAB_PORT, HTTP_LAB_BACKEND_PORT = 80, 8080      # the lab (http.pcapng): nginx, and its backend on the server's lo
+HTTP_COMMENT = ("HTTP lab: clients on 10.20.0.2 / fd00:20::2, nginx on 10.20.0.1:80 / [fd00:20::1]:80; /app/ is proxied "
+                "to a backend on the server's 127.0.0.1:8080 (interface 2 of this file). Keep-alive (200, 200, 404), "
+                "gzip+chunked, conditional GET (304), a 301 followed, Basic auth (401, wrong password 401, 200), a form "
+                "POST, a multipart upload, a 1 MiB download, a chunked response, three pipelined GETs, a GET over IPv6.")
 HTTP_USER, HTTP_PASS = "webuser", "web-Pass7"
 HTTP_MTIME = 1704067200   # Mon, 01 Jan 2024 00:00:00 GMT
 BACKEND = r'''
@@ -1427,6 +1437,11 @@ def nginx_files(d: Path, www: Path, files: dict[str, bytes]) -> None:
 
 @scenario("http")
 def record_http() -> None:
+    with contextlib.ExitStack() as stack:
+        _record_http(stack.enter_context(Lab()))
+
+
+def _record_http(lab: Lab) -> None:
     import urllib.request
     d = fresh(WORK / "nginx")
     www = d / "www"
@@ -1451,8 +1466,8 @@ def record_http() -> None:
     gzip_types text/plain text/css application/json;
     gzip_min_length 256;
     server {{
-        listen 127.0.0.1:{HTTP_PORT};
-        listen [::1]:{HTTP_PORT};
+        listen {LAB_SERVER4}:{HTTP_LAB_PORT};
+        listen [{LAB_SERVER6}]:{HTTP_LAB_PORT};
         server_name www.example.test;
         root {www};
         location = /old-page {{ return 301 /index.html; }}
@@ -1461,7 +1476,7 @@ def record_http() -> None:
             auth_basic_user_file {d}/htpasswd;
         }}
         location /app/ {{
-            proxy_pass http://127.0.0.1:{HTTP_BACKEND_PORT};
+            proxy_pass http://127.0.0.1:{HTTP_LAB_BACKEND_PORT};
             proxy_http_version 1.1;
             proxy_set_header Host $host;
         }}
@@ -1470,12 +1485,13 @@ def record_http() -> None:
 """)
     (d / "backend.py").write_text(BACKEND)
     backend_log = d / "backend.jsonl"
-    run(["nginx", "-t", "-c", str(d / "nginx.conf")])
-    nginx = start(["nginx", "-c", str(d / "nginx.conf"), "-g", "daemon off;"], "nginx")
-    backend = start([sys.executable, str(d / "backend.py"), str(HTTP_BACKEND_PORT), str(backend_log)], "backend")
-    wait_port(HTTP_PORT)
-    wait_port(HTTP_BACKEND_PORT)
-    base = f"http://127.0.0.1:{HTTP_PORT}"
+    run(["ip", "netns", "exec", LAB_SERVER_NS, "nginx", "-t", "-c", str(d / "nginx.conf")])
+    nginx = lab.server(["nginx", "-c", str(d / "nginx.conf"), "-g", "daemon off;"], "nginx")
+    backend = lab.server([sys.executable, str(d / "backend.py"), str(HTTP_LAB_BACKEND_PORT), str(backend_log)], "backend")
+    lab.wait(HTTP_LAB_PORT)
+    with lab.serving():
+        wait_port(HTTP_LAB_BACKEND_PORT)
+    base = f"http://{LAB_SERVER4}"
     out = fresh(WORK / "http-out")
     requests: list[dict] = []
     creds: list[dict] = []
@@ -1497,7 +1513,8 @@ def record_http() -> None:
                              "note": note})
         return bodies
 
-    with Capture("http.pcap", f"tcp port {HTTP_PORT} or tcp port {HTTP_BACKEND_PORT}") as cap:
+    with lab_capture("http.pcapng", f"tcp port {HTTP_LAB_PORT} or tcp port {HTTP_LAB_BACKEND_PORT}", HTTP_COMMENT,
+                     server_lo=True) as cap, lab.client():
         # 1: keep-alive, three requests on one connection: 200, 200, 404
         b = curl(1, "three requests on one keep-alive connection",
                  [f"{base}/index.html", f"{base}/style.css", f"{base}/missing.html"], expect=[200, 200, 404])
@@ -1531,7 +1548,8 @@ def record_http() -> None:
                          "request_content_type": "application/x-www-form-urlencoded",
                          "request_body": form, "request_body_sha256": sha256(form.encode()), "form_fields": rec["fields"],
                          "response_body_sha256": sha256(b), "response_body_size": len(b),
-                         "note": "nginx proxies to the backend on port %d (second HTTP flow)" % HTTP_BACKEND_PORT})
+                         "note": "nginx proxies to the backend on 127.0.0.1:%d (second HTTP flow, on the server's "
+                                 "loopback: the capture's second interface)" % HTTP_LAB_BACKEND_PORT})
         # 9: multipart upload
         b = run(["curl", "-sS", "-F", f"file=@{out / 'upload.dat'};type=application/octet-stream",
                  "-F", "description=sample upload from curl", f"{base}/app/upload"], text=False).stdout
@@ -1559,7 +1577,7 @@ def record_http() -> None:
                 f"GET /style.css HTTP/1.1\r\nHost: www.example.test\r\nUser-Agent: wiretale-pipeline\r\n\r\n"
                 f"GET /robots.txt HTTP/1.1\r\nHost: www.example.test\r\nUser-Agent: wiretale-pipeline\r\n"
                 f"Connection: close\r\n\r\n").encode()
-        with socket.create_connection(("127.0.0.1", HTTP_PORT)) as s:
+        with socket.create_connection((LAB_SERVER4, HTTP_LAB_PORT)) as s:
             s.sendall(pipe)
             resp = b""
             while chunk := s.recv(65536):
@@ -1572,25 +1590,28 @@ def record_http() -> None:
                              "response_body_size": len(data), "response_body_sha256": sha256(data),
                              "note": "three requests sent in one write (pipelining); the last asks Connection: close"})
         # 13: urllib over IPv6
-        with urllib.request.urlopen(f"http://[::1]:{HTTP_PORT}/robots.txt") as r:
+        with urllib.request.urlopen(f"http://[{LAB_SERVER6}]/robots.txt") as r:
             body = r.read()
         assert body == files["robots.txt"]
-        requests.append({"session": 13, "client": "urllib", "method": "GET", "url": f"http://[::1]:{HTTP_PORT}/robots.txt",
+        requests.append({"session": 13, "client": "urllib", "method": "GET", "url": f"http://[{LAB_SERVER6}]/robots.txt",
                          "status": 200, "response_body_size": len(body), "response_body_sha256": sha256(body)})
     stop(nginx)
     stop(backend)
     write_expected(
         cap, ["http"],
-        f"nginx on 127.0.0.1:{HTTP_PORT} and [::1]:{HTTP_PORT} serving fixed files, proxying /app/ to a Python "
-        f"http.server backend on 127.0.0.1:{HTTP_BACKEND_PORT} (those proxied requests are a second HTTP flow in the "
-        "capture). Clients: curl (keep-alive, 404, gzip+chunked, 304, 301 redirect, Basic auth 401/401/200, POST form, "
+        f"nginx on {LAB_SERVER4}:{HTTP_LAB_PORT} and [{LAB_SERVER6}]:{HTTP_LAB_PORT} in its own network namespace, "
+        f"serving fixed files, proxying /app/ to a Python http.server backend on 127.0.0.1:{HTTP_LAB_BACKEND_PORT} "
+        "of the server (those proxied requests are a second HTTP flow, captured on the server's loopback, the "
+        f"capture's second interface). Clients on {LAB_CLIENT4} / {LAB_CLIENT6}: curl (keep-alive, 404, gzip+chunked, 304, 301 redirect, Basic auth 401/401/200, POST form, "
         "multipart upload, 1 MiB download, chunked), a raw socket client (pipelining three requests), urllib over IPv6.",
         {"debian": pkg_versions("nginx-light", "curl"), "nginx": run(["nginx", "-v"]).stderr.strip(),
          "curl": first_line(["curl", "--version"]), "python": py_versions()},
-        [{"service": "http", "software": "nginx", "addr": a, "port": HTTP_PORT, "transport": "tcp"} for a in ("127.0.0.1", "::1")]
-        + [{"service": "http", "software": "python http.server (backend behind nginx)", "addr": "127.0.0.1",
-            "port": HTTP_BACKEND_PORT, "transport": "tcp"}],
-        decode_as=[f"tcp.port=={HTTP_BACKEND_PORT},http"],
+        Lab.servers(("http", "nginx", HTTP_LAB_PORT, "tcp"))
+        + [dict(srv, addr=LAB_SERVER6) for srv in Lab.servers(("http", "nginx", HTTP_LAB_PORT, "tcp"))]
+        + [{"service": "http-backend", "software": "python http.server (backend behind nginx)", "addr": "127.0.0.1",
+            "port": HTTP_LAB_BACKEND_PORT, "transport": "tcp", "netns": LAB_SERVER_NS,
+            "note": "on the server's loopback (the capture's second interface)"}],
+        client_addr=[LAB_CLIENT4, LAB_CLIENT6],
         server_files={f"/{k}": {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
         requests=requests, credentials=creds,
         sessions_note="a session is one client command; curl reuses one connection per command",

@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-    tcpdump tshark curl openssl socat expect \
+    tcpdump tshark curl openssl socat expect ethtool iproute2 \
     postfix dovecot-core dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl \
     nginx-light inetutils-telnetd inetutils-telnet llmnrd \
     tftpd-hpa tftp-hpa bind9 bind9-dnsutils snmpd snmp snmptrapd lftp

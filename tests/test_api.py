@@ -24,14 +24,14 @@ def test_analyze_has_a_real_signature_and_docstring():
     doc = inspect.getdoc(analyze)
     assert "out_dir" in doc and "temporary folder" in doc and "UTC" in doc
     with pytest.raises(TypeError):
-        analyze(SAMPLES / "http.pcap", None)          # everything after the paths is by keyword
+        analyze(SAMPLES / "http.pcapng", None)          # everything after the paths is by keyword
 
 
 def test_files_are_kept_in_out_dir(tmp_path):
     from decoder import analyze
 
     out = tmp_path / "mine"
-    with analyze(SAMPLES / "http.pcap", out_dir=out) as a:
+    with analyze(SAMPLES / "http.pcapng", out_dir=out) as a:
         paths = list(a.tables["files"]["path"])
     assert paths and all((out / p).is_file() for p in paths)     # still there after close()
 
@@ -39,7 +39,7 @@ def test_files_are_kept_in_out_dir(tmp_path):
 def test_without_out_dir_files_go_when_closed():
     from decoder import analyze
 
-    a = analyze(SAMPLES / "http.pcap")
+    a = analyze(SAMPLES / "http.pcapng")
     root = a.out_dir
     assert any((root / p).is_file() for p in a.tables["files"]["path"])
     a.close()
@@ -50,7 +50,7 @@ def test_times_are_utc_datetimes_in_frames_and_epoch_seconds_in_rows(tmp_path):
     from decoder import analyze
     from decoder import cli
 
-    with analyze(SAMPLES / "http.pcap", out_dir=tmp_path / "a") as a:
+    with analyze(SAMPLES / "http.pcapng", out_dir=tmp_path / "a") as a:
         conn, files = a.tables["conn"], a.tables["files"]
         assert isinstance(conn["ts"].dtype, pd.DatetimeTZDtype) and conn["ts"].dt.tz == timezone.utc
         assert isinstance(files["close_ts"].dtype, pd.DatetimeTZDtype)
@@ -58,6 +58,6 @@ def test_times_are_utc_datetimes_in_frames_and_epoch_seconds_in_rows(tmp_path):
         assert isinstance(first["ts"], float)
         assert conn["ts"].iloc[0] == pd.Timestamp(first["ts"], unit="s", tz="UTC").round("us")
     # the written tables keep epoch seconds, like Zeek's logs
-    assert cli.main(["read", str(SAMPLES / "http.pcap"), "-o", str(tmp_path / "r"), "--no-html"]) == 0
+    assert cli.main(["read", str(SAMPLES / "http.pcapng"), "-o", str(tmp_path / "r"), "--no-html"]) == 0
     row = json.loads((tmp_path / "r" / "tables" / "conn.jsonl").read_text().splitlines()[0])
     assert row["ts"] == pytest.approx(first["ts"])

@@ -44,7 +44,7 @@ def test_read_ends_with_the_report_to_open(tmp_path, capsys):
 
 
 def test_read_without_html_says_where_the_tables_are(tmp_path, capsys):
-    assert cli.main(["read", str(SAMPLES / "http.pcap"), "-o", str(tmp_path / "out"), "--no-html"]) == 0
+    assert cli.main(["read", str(SAMPLES / "http.pcapng"), "-o", str(tmp_path / "out"), "--no-html"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == f"tables in {tmp_path / 'out' / 'tables'}, summary in {tmp_path / 'out' / 'summary.json'}"
     assert "kind of anomaly" in out[-2] or "kinds of anomaly" in out[-2] or "no anomalies" in out[-2]

@@ -237,7 +237,7 @@ def test_file_index_on_disk_gives_the_same_har(tmp_path, monkeypatch):
     import reports.har as har
     from decoder import analyze
 
-    sample = Path(__file__).resolve().parent.parent / "samples" / "http.pcap"
+    sample = Path(__file__).resolve().parent.parent / "samples" / "http.pcapng"
     a = analyze(sample, out_dir=tmp_path / "o")
     tables = {"http": a.rows["http"], "files": a.rows["files"]}
     assert len(tables["files"]) > 5

@@ -31,7 +31,7 @@ def _conn_lines(out: Path) -> int:
 
 # ----------------------------------------------------------------------------- finding captures
 def test_discover_files_folders_globs(tmp_path):
-    src = SAMPLES / "http.pcap"
+    src = SAMPLES / "http.pcapng"
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / ".hidden").mkdir()
     for rel in ("a.pcap", "sub/b.pcapng", "sub/deeper/c.cap", "sub/d.PCAP", ".hidden/e.pcap", "sub/.f.pcap"):

@@ -1,6 +1,6 @@
 """802.11 link layers (105, radiotap 127, PPI 192): a real sample's IP packets carried in Wi-Fi frames.
 
-Every IP packet of samples/http.pcap (nginx and curl on loopback) is put in an 802.11 data frame as an
+Every IP packet of samples/http.pcapng (nginx and curl on loopback) is put in an 802.11 data frame as an
 access point would carry it (client→AP with To DS, AP→client with From DS, plain and QoS data alternating,
 LLC/SNAP), behind radiotap, PPI or nothing; after them come a beacon, an ACK, a protected (encrypted) data
 frame and a Null data frame. tshark decodes the built file and says which frames carry IP; through our
@@ -22,7 +22,7 @@ from decoder.capture import PcapFileSource
 from decoder.link import Skip, l3
 from tests.builders import write_pcap
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "http.pcap"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "http.pcapng"
 AP, CLIENT, SERVER = b"\x02\xaa\x00\x00\x00\x01", b"\x02\xcc\x00\x00\x00\x02", b"\x02\x55\x00\x00\x00\x03"
 
 # radiotap: TSFT (bit 0, 8 bytes aligned to 8), Flags (bit 1; 0x10: FCS at end not used here), Rate (bit 2)
@@ -69,13 +69,15 @@ def _build(tmp_path: Path, link: int) -> tuple[Path, int]:
         assert eth[12:14] in (b"\x08\x00", b"\x86\xdd")
         ip = eth[14:]
         sport = struct.unpack_from("!H", ip, 20 if ip[0] >> 4 == 4 else 40)[0]
-        out.append((ts, link, _wrap(link, dot11_data(ip, to_ap=sport != 8080, qos=bool(i % 2), seq=i))))
+        out.append((ts, link, _wrap(link, dot11_data(ip, to_ap=sport not in (80, 8080), qos=bool(i % 2), seq=i))))
         n_ip += 1
     last = frames[-1][0]
     for j, frame in enumerate(OTHER_FRAMES.values()):
         out.append((last + 1 + j, link, _wrap(link, frame)))
     path = tmp_path / f"wifi-{link}.pcap"
     write_pcap(path, out)
+    # the same Ethernet frames in a pcap too, so both files give the same float timestamps (and uids)
+    write_pcap(tmp_path / "eth.pcap", [(ts, 1, eth) for ts, eth in frames])
     return path, n_ip
 
 
@@ -93,7 +95,7 @@ def test_wifi_frames_around_a_samples_ip_packets(tmp_path, link):
     assert [r[0] for r in rows[n_ip:]] == ["0", "1", "2", "2"] and rows[n_ip + 2][1] in ("1", "True")
     assert not any(r[2] or r[3] for r in rows[n_ip:])
 
-    wifi, eth = analyze(path), analyze(SAMPLE)
+    wifi, eth = analyze(path), analyze(tmp_path / "eth.pcap")
     for table in ("conn", "http", "files"):
         pd.testing.assert_frame_equal(wifi.tables[table], eth.tables[table], obj=table)
     packets = wifi.summary["packets"]

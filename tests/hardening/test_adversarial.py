@@ -366,7 +366,7 @@ def test_injection_in_decoded_fields_is_escaped_in_the_html_report(tmp_path):
 
     inj = " ".join(PAYLOADS).encode()
     caps = []
-    p = tmp_path / "http.pcap"
+    p = tmp_path / "http.pcapng"
     body = inj + b"\n"
     resp = (b"HTTP/1.1 200 OK\r\nServer: " + inj + b"\r\nContent-Type: text/html\r\nContent-Disposition: attachment; "
             b"filename=\"" + PAYLOADS[1].encode() + b"\"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"

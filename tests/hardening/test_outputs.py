@@ -89,7 +89,7 @@ def test_a_stop_in_each_phase_leaves_finished_files_whole_and_says_partial(tmp_p
         return real(*a, **k)
 
     monkeypatch.setattr(owner, rest, stop)
-    cap = SAMPLES / "http.pcap"
+    cap = SAMPLES / "http.pcapng"
     out = tmp_path / "out"
     rc = main(["read", str(cap), "-o", str(out)])
     err = capsys.readouterr().err
@@ -112,7 +112,7 @@ def test_a_stop_in_each_phase_leaves_finished_files_whole_and_says_partial(tmp_p
 
 def test_a_complete_run_says_complete_and_writes_in_order(tmp_path):
     out = tmp_path / "out"
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out)]) == 0
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out)]) == 0
     s = _check_whole(out)
     assert s["output"] == {"state": "complete", "written": ["tables", "summary", "har", "report"], "missing": []}
     t = {p: (out / p).stat().st_mtime_ns for p in ("tables/conn.jsonl", "http.har", "index.html")}
@@ -184,11 +184,11 @@ def test_a_foreign_folder_is_refused_without_force_and_left_alone_with_it(tmp_pa
     (out / "notes.txt").write_text("keep me")
     (out / "files").mkdir()
     (out / "files" / "thesis.pdf").write_text("mine too")
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out)]) == 2
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "--force" in err and "wiretale did not write" in err
     assert sorted(p.name for p in out.iterdir()) == [".wiretale.lock", "files", "notes.txt"]
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out), "--force"]) == 0
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out), "--force"]) == 0
     assert (out / "notes.txt").read_text() == "keep me" and (out / "files" / "thesis.pdf").exists()
     assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0     # ours now (manifest)
     assert (out / "notes.txt").read_text() == "keep me" and (out / "files" / "thesis.pdf").exists()
@@ -197,7 +197,7 @@ def test_a_foreign_folder_is_refused_without_force_and_left_alone_with_it(tmp_pa
 
 def test_an_earlier_runs_files_are_removed(tmp_path):
     out = tmp_path / "out"
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out)]) == 0
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out)]) == 0
     http_pages = {p.name for p in (out / "sessions").glob("*.html")}
     assert (out / "http.har").exists() and http_pages
     assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0
@@ -232,7 +232,7 @@ def test_no_spill_or_scratch_in_out(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rows.RowStore, "_spill", spy)
     out = tmp_path / "out"
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out), "--limit", "rows_in_memory=10"]) == 0
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out), "--limit", "rows_in_memory=10"]) == 0
     assert seen and not any(s.startswith(str(out)) for s in seen), seen
     assert all(not Path(s).exists() for s in seen)                      # removed at the end
     _check_whole(out)

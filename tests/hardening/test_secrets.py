@@ -98,7 +98,7 @@ def test_url_user_info_is_a_credential_and_masked_everywhere_else(tmp_path):
     pk = c.handshake() + [
         c.client(b"GET http://alice:S3cr3tPw@example.com/x?y=1 HTTP/1.1\r\nHost: example.com\r\n\r\n"),
         c.server(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + body)] + c.close()
-    cap = tmp_path / "http.pcap"
+    cap = tmp_path / "http.pcapng"
     write_pcap(cap, pk)
     out = _read(tmp_path, cap)
     creds = [json.loads(l) for l in (out / "tables" / "credentials.jsonl").read_text().splitlines()]
@@ -113,7 +113,7 @@ def test_url_user_info_is_a_credential_and_masked_everywhere_else(tmp_path):
 
 
 @pytest.mark.parametrize("sample", ["ftp.pcapng", "ftp-ipv6.pcapng", "pop3.pcap", "imap.pcap", "smtp.pcap",
-                                    "telnet.pcap", "http.pcap", "snmp.pcapng"])
+                                    "telnet.pcap", "http.pcapng", "snmp.pcapng"])
 def test_no_secret_of_the_samples_outside_the_credentials_table(tmp_path, sample):
     out = _read(tmp_path, SAMPLES / sample)
     creds = [json.loads(l) for l in (out / "tables" / "credentials.jsonl").read_text().splitlines()]

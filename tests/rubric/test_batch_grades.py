@@ -20,7 +20,7 @@ def graded(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("graded")
     caps = tmp / "class"
     caps.mkdir()
-    for name, src in (("alice.pcap", "ftp.pcapng"), ("bob.pcap", "http.pcap"), ("carol.pcap", "ftp-ipv6.pcapng")):
+    for name, src in (("alice.pcap", "ftp.pcapng"), ("bob.pcap", "http.pcapng"), ("carol.pcap", "ftp-ipv6.pcapng")):
         shutil.copy(SAMPLES / src, caps / name)
     (caps / "dave.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 7)    # pcap magic, then not a capture
     user0_capture(caps / "erin.pcap")                                      # read, but nothing decoded

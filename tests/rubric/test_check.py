@@ -61,7 +61,7 @@ def test_check_passes_with_points_and_evidence_linking_session_pages(tmp_path, c
 
 def test_check_fails_on_a_capture_without_the_behaviour_and_exits_1(tmp_path, capsys):
     r = _write(tmp_path, FTP_RUBRIC)
-    code, out, _ = _check(capsys, str(SAMPLES / "http.pcap"), "--rubric", str(r))
+    code, out, _ = _check(capsys, str(SAMPLES / "http.pcapng"), "--rubric", str(r))
     assert code == 1
     assert "fail   0/2  passive-retr" in out and "value 0, expected >= 1" in out
     assert "fail   0/1  login-ok" in out and "value null, expected true" in out
