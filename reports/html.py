@@ -51,7 +51,7 @@ LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and sessio
 LADDER_EVENTS = 300         # arrows on a ladder diagram
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
 VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text and hex views
-FIELD_ROWS = 200            # rows per protocol table on a session page
+FIELD_ROWS = 50             # rows per protocol table on a session page
 REPLAY_BYTES = 256 * 1024   # Telnet replay text
 HOST_ROWS = 200
 SHARED_AT = 300             # past this many session pages, small sessions share pages
@@ -941,15 +941,32 @@ class _Report:
             masked = _apply_ranges(data, pos[d], ranges[d]) if not (d == 0 and frame in secret) \
                 else b"*" * len(data)
             pos[d] += len(data)
-            raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame, "text": printable(masked),
-                        "len": length, "cut": len(data) < length,
-                        "b64": base64.b64encode(masked).decode("ascii")})
+            last = raw[-1] if raw else None
+            if last is not None and not last["gap"] and last["dir"] == d:    # one block per run of one side
+                last["data"] += masked
+                last["len"] += length
+                last["cut"] = last["cut"] or len(data) < length
+                last["last_frame"] = frame
+                last["segments"] += 1
+                continue
+            raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame, "last_frame": frame,
+                        "data": masked, "len": length, "cut": len(data) < length, "segments": 1})
+        for r in raw:
+            if not r["gap"]:
+                data = r.pop("data")
+                r["text"] = printable(data)
+                r["shown"] = len(data)
+                r["b64"] = base64.b64encode(data).decode("ascii")
+                if r["last_frame"] != r["frame"]:
+                    r["frame"] = f"{r['frame']}–{r['last_frame']}"
         total = [int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)]
         shown = [len(b) for b in blobs]
         return {"raw": raw, "shown": shown, "total": total, "bound": VIEW_BYTES,
                 "truncated": any(t > s_ for t, s_ in zip(total, shown))}
 
-    def fields(self, uid: str, g: SessionGroup) -> list[dict]:
+    def fields(self, uid: str, g: SessionGroup, compact: bool = False) -> list[dict]:
+        """This session's rows of the protocol tables; ``compact`` (a shared page's section) leaves out the
+        columns empty in every row shown and says so."""
         out = []
         for name in g.tables():
             if name in ENGINE_TABLES:
@@ -962,10 +979,14 @@ class _Report:
                 for k in r:
                     if k not in ID_COLUMNS and k not in cols:
                         cols.append(k)
+            empty: list[str] = []
+            if compact:
+                empty = [k for k in cols if all(r.get(k) in (None, "", [], {}) for r in rows[:FIELD_ROWS])]
+                cols = [k for k in cols if k not in empty]
             body = [[_value(self.masker.value(k, r.get(k))) for k in cols] for r in rows[:FIELD_ROWS]]
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
-                        "transpose": len(rows) <= 3 or len(cols) > 12})
+                        "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
         return out
 
     def replay(self, c: dict, g: SessionGroup) -> dict | None:
@@ -1028,7 +1049,7 @@ class _Report:
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
-            "events": trans, "n_events": g.count("timeline", uid), "fields": self.fields(uid, g),
+            "events": trans, "n_events": g.count("timeline", uid), "fields": self.fields(uid, g, compact=small),
             "files": g.get("files", uid), "emails": [self.masked_row(e) for e in g.get("emails", uid)],
             "creds": self.cred_rows(g.get("credentials", uid)),
             "anomalies": [dict(a, detail=self.masker.text(a.get("detail") or ""),
