@@ -65,7 +65,7 @@ PROBE_COLOR = "#b03a2e"
 COLORS = {
     "smtp": "#d9822b", "pop3": "#a05195", "imap": "#7a5cc2", "ftp": "#2f5d9e", "ftp-data": "#6f95d1",
     "http": "#0f8f7a", "telnet": "#c23b22", "tftp": "#9c7a1e", "dns": "#0077b6", "snmp": "#5e8f32",
-    "http2": "#0b6e5e", "ssl": "#6b6f2a",
+    "http2": "#0b6e5e", "ssl": "#6b6f2a", "nfs": "#8a4f7d", "mount": "#b07aa1", "portmapper": "#7f6a93",
 }
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")

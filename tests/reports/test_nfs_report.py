@@ -64,3 +64,12 @@ def test_tree_bounds_and_unknown_handles():
     assert t["total"] == 602 and len(t["nodes"]) == nfs_tree.MAX_NODES
     assert [n["name"] for n in t["nodes"][:2]] == ["<fh:1a2b3c4d>", "d"] and t["nodes"][1]["dir"]
     assert nfs_tree.file_tree([{"path": None, "proc": "NULL"}]) is None
+
+
+def test_nfs_services_have_their_colours(nfs_report):
+    from reports import html as rh
+
+    a, out = nfs_report
+    index = (out / "index.html").read_text()
+    for service in ("nfs", "mount", "portmapper"):
+        assert rh.COLORS[service] != rh.OTHER_COLOR and rh.COLORS[service] in index
