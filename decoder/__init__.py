@@ -8,7 +8,7 @@ The Python entry point is :func:`analyze`, which returns pandas DataFrames::
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from decoder.version import __version__
 
 
 def __getattr__(name: str):

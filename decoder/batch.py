@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from decoder.commands.options import ReadOptions, UsageError, read_options, worker_count
+from decoder.version import __version__
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz")
 _GLOB_CHARS = set("*?[")
@@ -378,7 +379,7 @@ def finish_batch(results: list[dict], out: Path, elapsed: float = 0.0, where: st
                out / "summary.json")
     from reports.batch import write_index
 
-    write_index(results, rows, totals(results), out, elapsed=elapsed, where=where, grid=grid)
+    write_index(results, rows, totals(results), out, elapsed=elapsed, where=where, grid=grid, version=__version__)
     return grades
 
 

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from decoder import __version__
+from decoder.version import __version__
 from decoder.commands.exits import run_command
 from decoder.commands.options import UsageError, checked_keylogs, parse_limits, read_options
 from decoder.commands.read import plural, read_captures

@@ -120,7 +120,7 @@ class OutDir:
         return out
 
     def write_manifest(self, state: str, reason: str | None = None) -> None:
-        from decoder import __version__
+        from decoder.version import __version__
 
         self.state = state
         doc: dict[str, Any] = {"tool": "wiretale", "version": __version__, "state": state, "pid": os.getpid(),

@@ -1259,7 +1259,7 @@ def undecodable_reason(packets: Mapping[str, int], captures: Sequence[Mapping[st
 def build_summary(engine: Engine, counts: Mapping[str, Counter] | None = None) -> dict:
     """summary.json of a run; ``counts`` as :func:`count_for_summary` gives them, when the rows are not
     at hand (the split's parent holds encoded lines)."""
-    from decoder import __version__
+    from decoder.version import __version__
 
     engine._flush_counts()
     res = engine.results

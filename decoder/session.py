@@ -2,7 +2,7 @@
 
 * **E-mails**: every object of kind ``email`` (SMTP DATA/BDAT, POP3 RETR, IMAP
   FETCH/APPEND) is read back from its stored file (at most ``limits.max_message``
-  bytes) and parsed with :func:`dissectors._mime.explode` (header fields as the
+  bytes) and parsed with :func:`dissectors.mime.explode` (header fields as the
   standard ``email`` package's compat32 model has them, MIME structure split with
   bounds); it becomes a row of ``emails``, an ``emails/<fuid>.eml`` file with the
   exact transmitted bytes, and one child object per MIME leaf part (attachments and
@@ -13,23 +13,47 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
-from decoder.artifacts import safe_name
-from decoder.model import make_fuid
-
-if TYPE_CHECKING:  # pragma: no cover
-    from decoder.pipeline import Engine
+from decoder.artifacts import ArtifactStore, safe_name
+from decoder.model import DissectorSpec, Limits, make_fuid
+from decoder.rows import RowStore
 
 ENDPOINT_COLS = ("orig_h", "orig_p", "resp_h", "resp_p")
 
 
-def explode_email(engine: "Engine", row: dict) -> None:
-    try:
-        from dissectors._mime import explode
-    except ImportError:  # the MIME parser is not there yet
-        return
+class RowTables(Protocol):
+    """The run's tables as assembly reads and writes them (:class:`decoder.pipeline.Results`)."""
+
+    tables: Mapping[str, RowStore]
+    mem_rows: int
+
+    def store(self, table: str) -> RowStore: ...
+
+    def add(self, table: str, row: dict) -> None: ...
+
+
+class Host(Protocol):
+    """What assembly needs of the run that made the rows (:class:`decoder.pipeline.Engine` is one): its
+    limits and settings, the object store, the tables, and a way to record an anomaly. Nothing else of
+    the engine is reached from here, and this module imports none of it."""
+
+    limits: Limits
+    strict: bool
+    detect_only: bool
+    out_dir: Path | None
+    registry: Sequence[DissectorSpec]
+    store: ArtifactStore
+    results: RowTables
+
+    def anomaly(self, ts: float, name: str, detail: str, *, source: str) -> None: ...
+
+
+def explode_email(engine: Host, row: dict) -> None:
+    from dissectors.mime import explode
+
     limit = engine.limits.max_message
     seen = row.get("seen_bytes")
     if isinstance(seen, int) and 0 <= seen < limit:
@@ -122,7 +146,7 @@ class _Row(Mapping):
         return len(self._cols)
 
 
-def assemble(engine: "Engine") -> None:
+def assemble(engine: Host) -> None:
     """Run each spec's ``assemble`` hook over the tables it declares (``assemble_tables``).
 
     ``conn`` and ``files`` hold only flows foreseen by another (``parent_uid`` or ``expect_token``
@@ -188,7 +212,7 @@ def assemble(engine: "Engine") -> None:
             continue
 
 
-def assemble_objects(engine: "Engine", reqs: Any) -> None:
+def assemble_objects(engine: Host, reqs: Any) -> None:
     """Every object an assemble hook asks for (``assembled_objects``), with one pass over the ``files`` table
     for the rows of all their parts (a pass per object would make many objects cost their number squared)."""
     reqs = list(reqs)
@@ -200,7 +224,7 @@ def assemble_objects(engine: "Engine", reqs: Any) -> None:
         assemble_object(engine, req, rows)
 
 
-def assemble_object(engine: "Engine", req: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]]) -> None:
+def assemble_object(engine: Host, req: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]]) -> None:
     """Write one object made of stored ones, as an assemble hook asks (``assembled_objects``: HTTP range
     responses): ``parts`` are ``(fuid, offset, length)`` of stored objects, ``total_bytes`` the object's size.
 
@@ -252,7 +276,7 @@ def _replace(res: Any, name: str, rows: Any) -> None:
     res.store(name).replace(rows, max(64, res.mem_rows // 4))
 
 
-def _merge_back(engine: "Engine", name: str, rows: Any) -> list[dict]:
+def _merge_back(engine: Host, name: str, rows: Any) -> list[dict]:
     """Merge a hook's conn/files rows into the stored rows by key; files whose name was learnt
     get it on disk too (names still ours). Returns the hook's rows (the next hook sees them)."""
     key = _MERGE_KEYS[name]

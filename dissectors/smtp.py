@@ -47,7 +47,7 @@ What is extracted
       the addresses in the ``from`` clauses of the Received fields. The Python
       field for ``from`` is ``from_`` (``from`` is a keyword); its column is
       ``from`` (see :data:`SmtpTransaction.COLUMNS`; the spec's ``assemble`` renames it). Header fields are read from
-      the message's header block with :func:`dissectors._mime.parse_headers`;
+      the message's header block with :func:`dissectors.mime.parse_headers`;
     * each message as a file object ``FileOpen(kind="email", source="SMTP")`` …
       ``FileClose`` whose data is the exact dot-unstuffed message (the CRLF before
       the final dot belongs to the message) or the concatenated BDAT chunks;
@@ -97,7 +97,7 @@ from decoder.model import (
     Violation,
 )
 from dissectors._lines import LineBuffer
-from dissectors._mime import parse_headers, received_ips
+from dissectors.mime import parse_headers, received_ips
 from dissectors.probes.smtp import SPECS, probe, _REPLY_RE  # noqa: F401 - SPECS, probe: re-exported
 
 __all__ = ["SmtpCommand", "SmtpReply", "SmtpAuthData", "SmtpMessage", "SmtpTransaction",

@@ -98,15 +98,14 @@ def index_rows(results: Sequence[dict], rows: Sequence[dict]) -> list[dict]:
 
 
 def write_index(results: Sequence[dict], rows: Sequence[dict], totals: dict, out: Path,
-                elapsed: float = 0.0, where: str = "local", grid: str = "") -> Path:
-    """``OUT/index.html``; ``grid`` is the grades section (:func:`reports.grid.render_grid`), if any."""
-    from decoder import __version__
-
+                elapsed: float = 0.0, where: str = "local", grid: str = "", *, version: str) -> Path:
+    """``OUT/index.html``; ``grid`` is the grades section (:func:`reports.grid.render_grid`), if any;
+    ``version`` the wiretale that made it (the caller's: a report imports nothing of the engine)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     tpl = env.get_template("batch_index.html")
     html = tpl.render(captures=index_rows(results, rows), totals=totals, elapsed=f"{elapsed:.1f}",
-                      where=printable(where), version=__version__, grid=grid,
+                      where=printable(where), version=version, grid=grid,
                       generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     p = out / "index.html"
     p.write_text(html, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""dissectors._mime: tolerant e-mail parsing, checked against messages built and parsed
+"""dissectors.mime: tolerant e-mail parsing, checked against messages built and parsed
 by the standard library (an independent oracle) and hand-written MIME structures."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from decoder.model import Limits
-from dissectors._mime import explode, parse_headers, split_header_block
+from dissectors.mime import explode, parse_headers, split_header_block
 from tests.conftest import shared_captures
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n"

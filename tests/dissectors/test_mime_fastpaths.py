@@ -1,4 +1,4 @@
-"""dissectors._mime fast paths against the standard parser they stand in for: header blocks
+"""dissectors.mime fast paths against the standard parser they stand in for: header blocks
 split directly (``_plain_fields``) give the fields ``email.feedparser`` stores, and hand
 everything odd over to it; the parameters of a part parsed once give what the stdlib
 getters give; the blank line found in the first 8 KiB is the first one of the part.
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from decoder.model import Limits
-from dissectors import _mime
-from dissectors._mime import explode, parse_headers, split_header_block
+from dissectors import mime as _mime
+from dissectors.mime import explode, parse_headers, split_header_block
 from tests.property.test_fuzz_smtp import MIME_TOKENS
 
 SETTINGS = settings(max_examples=300, deadline=None,

@@ -10,7 +10,7 @@ from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Credential, Event, FileClose, FileData, FileGap, FileOpen,
     Limits, Record, StopParsing, Violation,
 )
-from dissectors._mime import MailParse, explode, parse_headers
+from dissectors.mime import MailParse, explode, parse_headers
 from dissectors.smtp import SmtpDissector, probe
 from tests.conversation import ctx
 

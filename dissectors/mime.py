@@ -11,6 +11,11 @@ What it does
     ``fields`` from a header block alone (the SMTP dissector calls it on the header
     block of a message it is streaming).
 
+Who calls it
+    A public module of the dissector package, not a private helper: besides the
+    SMTP dissector, the engine's e-mail assembly (:mod:`decoder.session`) calls
+    :func:`explode` on every stored message, whichever protocol carried it.
+
 RFC sections followed
     * RFC 5322 section 2.2 (header fields, folding: unfolded here), 3.4 (address
       lists, split on commas outside quotes, comments and angle brackets), 3.6.7
