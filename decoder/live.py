@@ -434,6 +434,7 @@ class LiveSession:
         self.delivered = 0                      # frames handed to the engine as they were captured
         self.max_behind = 0.0                   # the most a batch's last packet was behind the wall clock (s)
         self._files: GrowingFiles | None = None
+        self._caught_up = threading.Event()     # the reader waits at the end of what dumpcap wrote
         self._proc: subprocess.Popen | None = None
         self.recovered = 0                      # frames read back from the capture file at the end
         self._q: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES if via == "dumpcap" else QUEUE_FRAMES)
@@ -525,12 +526,18 @@ class LiveSession:
                 self._put(batch[:])
                 batch.clear()
 
+        def at_end() -> None:
+            flush()
+            self._caught_up.set()          # everything dumpcap wrote is queued: the wall clock may rule
+
         files = GrowingFiles(self.capture_path, producer_done=lambda: proc.poll() is not None,
-                             ring=self.ring is not None, abort=self._abort, on_wait=flush)
+                             ring=self.ring is not None, abort=self._abort, on_wait=at_end)
         self._files = files
         src = PcapFileSource(self.capture_path, stream=files)
         try:
             for rec in src.records():
+                if not batch:
+                    self._caught_up.clear()
                 batch.append(rec)
                 if len(batch) >= BATCH:
                     flush()
@@ -741,7 +748,10 @@ class LiveSession:
 
     def _tick(self, engine) -> None:
         """The interface is quiet: let idle flows time out on the wall clock (a little behind it,
-        so packets still in the pipe are not overtaken)."""
+        so packets still in the pipe are not overtaken). Not while a backlog is being decoded: then
+        the packets' own times rule, exactly as in ``read`` of the same file."""
+        if self.via == "dumpcap" and not self._caught_up.is_set():
+            return
         engine.tick(time.time() - 2.0)
 
     def _recover_from_file(self, engine, info: CaptureInfo) -> None:
