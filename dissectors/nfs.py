@@ -20,8 +20,10 @@ What it extracts:
 * ``nfs`` table, one row per MOUNT or NFS call: ``program``, ``version``, ``proc``, ``name`` (the
   file or directory name the call concerns: the name argument, else the last part of the path the
   handle is known by), ``path``, ``fh`` (hex), ``offset``, ``count``, ``status`` (NFS3_OK,
-  NFS3ERR_NOENT…), ``rtt``, and ``entries``, the names a READDIR(PLUS) listed; the path of a handle is learnt from MNT, LOOKUP, CREATE, MKDIR, SYMLINK,
-  MKNOD and READDIRPLUS in the flow; a handle first met without its name is shown as
+  NFS3ERR_NOENT…; the RPC refusal, PROG_MISMATCH or PROC_UNAVAIL…, when the call was not executed;
+  empty for procedures whose result has no status: NULL, EXPORT, UMNT), ``rtt``, and ``entries``,
+  the names a READDIR(PLUS) listed; the path of a handle is learnt from MNT, LOOKUP, CREATE, MKDIR,
+  SYMLINK, MKNOD and READDIRPLUS in the flow; a handle first met without its name is shown as
   ``<fh:first 8 hex digits>`` and :func:`assemble` puts the mounted path in its place when a MOUNT
   flow of the capture handed that handle out;
 * READ data (from replies) and WRITE data (from calls) of NFS v2/v3 reassembled by offset into one
@@ -54,9 +56,7 @@ from decoder.model import (
 from dissectors._nfs_procs import PROGRAMS, Args, Proc, ProgramVersion, Res, lookup
 from dissectors._rpc import AUTH_SYS, RPC_STATUS_MEANINGS, Call, RecordMarker, Reply, parse_message
 from dissectors._xdr import XdrBounds, XdrError, XdrLimit, XdrReader
-from dissectors.probes.nfs import (  # noqa: F401 - SPECS re-exported
-    MOUNT_PROG, NFS_PROG, PMAP_PROG, SERVICES, SPECS,
-)
+from dissectors.probes.nfs import SERVICES, SPECS  # noqa: F401 - SPECS re-exported
 
 __all__ = ["RpcCall", "RpcReply", "RpcRecord", "NfsRecord", "RpcDissector", "assemble", "SPECS"]
 
