@@ -649,6 +649,10 @@ class Engine:
             flow.expectation = m
             if spec is not None:
                 self._attach(flow, spec, ts)
+                if m.meta.get("tls") and h.state == ATTACHED:
+                    # announced as a TLS session of its own (FTP data under PROT P, RFC 4217): TLS first, the
+                    # expected protocol inside it
+                    self._switch(flow, h, StopParsing(ts, "tls"))
                 if m.nat:
                     self.anomaly(ts, "expectation_nat_match",
                                  f"{m.service} flow matched an expectation of {m.parent_uid} by port only "

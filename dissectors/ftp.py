@@ -13,7 +13,9 @@ RFC sections followed
       4.2.2 (reply-code texts, used by :meth:`FtpReply.meaning`), 5.3 (syntax);
       3.2 (the default data port when no PORT/PASV was given);
     * RFC 1123 4.1.2.9 (STOU replies ``FILE: name``), 4.1.2.6 (PASV reply forms);
-    * RFC 2228 (AUTH, PBSZ, PROT, CCC: ``234`` to AUTH TLS/SSL stops decoding);
+    * RFC 2228 (AUTH, PBSZ, PROT, CCC: after ``234`` to AUTH TLS/SSL the TLS dissector takes the connection
+      over and, with the session's keys, feeds the rest back to a fresh FTP dissector); RFC 4217 section 9:
+      after PROT P the data connections are announced as TLS sessions of their own;
     * RFC 2428 (EPRT ``|af|addr|port|`` for IPv4 and IPv6, EPSV ``(|||port|)``);
     * RFC 3659 (SIZE, MDTM, REST STREAM, MLST/MLSD facts), RFC 2389 (FEAT, OPTS).
 
@@ -512,7 +514,7 @@ class FtpDissector:
         self.ntok = 0
         self.last_size: tuple[str, int] | None = None
         self.rnfr: str | None = None
-        self.prot_private = False          # PROT P accepted: data connections are TLS (RFC 4217)
+        self.prot_private = False          # PROT P accepted: data connections are TLS sessions (RFC 4217)
 
     # -- public API
     def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]:
@@ -576,17 +578,13 @@ class FtpDissector:
                 orig_p: int | None = None) -> str:
         tok = self._new_token()
         self.channel = (tok, ch)
-        if self.prot_private:
-            # RFC 4217 section 9: after PROT P the data connections are TLS sessions of their own; this one
-            # is not followed (its bytes would be ciphertext, not the file)
-            out.append(Anomaly(ts, "ftp_data_protected", f"data connection to {ch.resp_h}:{ch.resp_p} is "
-                               "protected by TLS (PROT P); it is not followed", RESP))
-            return tok
+        # RFC 4217 section 9: after PROT P a data connection is a TLS session of its own: the engine starts TLS
+        # on it and decodes FTP data inside when the key log has its keys
         out.append(Expect(ts, Transport.TCP, "ftp-data", resp_h=ch.resp_h, resp_p=ch.resp_p,
                           orig_h=ch.orig_h, orig_p=orig_p, token=tok,
                           ttl=self.lim.ftp_expect_ttl,
                           meta=(("control_uid", self.ctx.uid), ("passive", ch.passive),
-                                ("cwd", self.cwd))))
+                                ("cwd", self.cwd)) + ((("tls", True),) if self.prot_private else ())))
         return tok
 
     # -- client side

@@ -241,8 +241,6 @@ ANOMALIES = MappingProxyType({
                          "counted, not decoded.",
     "tls_gap": "Bytes of a TLS session are missing from the capture; the record boundaries are lost, so the "
                "rest of that direction is counted, not decoded.",
-    "ftp_data_protected": "After PROT P (RFC 4217) FTP data connections are TLS sessions of their own; "
-                          "wiretale does not follow them, so the files they carried are not extracted.",
     # WebSocket (RFC 6455, 7692)
     "websocket_gap": "Bytes of a WebSocket connection are missing from the capture; frame boundaries are lost, "
                      "so the rest of that direction is not decoded.",

@@ -32,21 +32,45 @@ def _analyze(path, keys: str, tmp_path):
     return analyze(path, strict=True, keylogs=[tmp_path / "keys.log"])
 
 
-def test_ftp_auth_tls_control_decrypted(folder, tmp_path):
+def test_ftp_auth_tls_control_and_protected_data_decrypted(folder, tmp_path):
+    """AUTH TLS on the control connection, PROT P, PASV and RETR inside it; the data connection is a TLS session
+    of its own (RFC 4217): with both sessions' keys the file is extracted and joined to its RETR."""
+    import hashlib
+
     inside = [(b"USER anna\r\n", b"331 password please\r\n"), (b"PASS s3cret\r\n", b"230 logged in\r\n"),
               (b"PBSZ 0\r\n", b"200 ok\r\n"), (b"PROT P\r\n", b"200 protected\r\n"),
-              (b"PASV\r\n", b"227 Entering Passive Mode (10,0,0,2,117,48)\r\n"), (b"QUIT\r\n", b"221 bye\r\n")]
+              (b"PASV\r\n", b"227 Entering Passive Mode (10,0,0,2,117,48)\r\n"),
+              (b"RETR report.bin\r\n", b"150 sending\r\n"), (b"", b"226 done\r\n"), (b"QUIT\r\n", b"221 bye\r\n")]
+    report = bytes(range(256)) * 40
     steps, keys = tls_conversation(folder, inside, "1.2", "ECDHE-RSA-AES128-GCM-SHA256")
-    _capture(tmp_path / "ftps.pcap", 21, [(1, b"220 FTP ready\r\n"), (0, b"AUTH TLS\r\n"),
-                                          (1, b"234 AUTH TLS ok\r\n")], steps)
-    with _analyze(tmp_path / "ftps.pcap", keys, tmp_path) as a:
-        (tls,) = a.rows["tls"]
-        assert tls["starttls"] == "ftp" and tls["decrypted"] and tls["inner"] == "ftp"
+    data_steps, data_keys = tls_conversation(folder, [(b"", report)], "1.3")
+    control = Conn(s=("10.0.0.2", 21))
+    data = Conn(c=("10.0.0.1", 40001), s=("10.0.0.2", 30000))
+    pkts = control.handshake()
+    for d, b in [(1, b"220 FTP ready\r\n"), (0, b"AUTH TLS\r\n"), (1, b"234 AUTH TLS ok\r\n")]:
+        pkts.append(control.client(b) if d == 0 else control.server(b))
+    pkts += [control.client(s.data) if s.direction is ORIG else control.server(s.data) for s in steps]
+    pkts += data.handshake() + [data.client(s.data) if s.direction is ORIG else data.server(s.data)
+                                for s in data_steps] + data.close()
+    write_pcap(tmp_path / "ftps.pcap", pkts + control.close())
+    with _analyze(tmp_path / "ftps.pcap", keys + data_keys, tmp_path) as a:
+        tls = {r["starttls"]: r for r in a.rows["tls"]}
+        assert tls["ftp"]["decrypted"] and tls["ftp"]["inner"] == "ftp"
+        assert tls["ftp-data"]["decrypted"] and tls["ftp-data"]["inner"] == "ftp-data"
         assert [(r["command"], r["reply_code"]) for r in a.rows["ftp"]] == [
-            ("AUTH", 234), ("USER", 331), ("PASS", 230), ("PBSZ", 200), ("PROT", 200), ("PASV", 227), ("QUIT", 221)]
+            ("AUTH", 234), ("USER", 331), ("PASS", 230), ("PBSZ", 200), ("PROT", 200), ("PASV", 227),
+            ("RETR", 226), ("QUIT", 221)]
         assert [(c["username"], c["secret"]) for c in a.rows["credentials"]] == [("anna", "s3cret")]
-        assert "ftp_data_protected" in [x["name"] for x in a.rows["anomalies"]]
-        assert [r["service"] for r in a.rows["conn"]] == ["ftp"]
+        assert sorted(r["service"] for r in a.rows["conn"]) == ["ftp", "ftp-data"]
+        (f,) = a.rows["files"]
+        assert f["sha256"] == hashlib.sha256(report).hexdigest() and f["complete"]
+        retr = next(r for r in a.rows["ftp"] if r["command"] == "RETR")
+        assert retr["fuid"] == f["fuid"] and f["filename"] == "report.bin"      # joined to its RETR
+    without = _analyze(tmp_path / "ftps.pcap", keys, tmp_path)      # the data session's keys missing
+    with without as b:
+        assert not b.rows.get("files")
+        assert {r["starttls"]: r["decrypted"] for r in b.rows["tls"]} == {"ftp": True, "ftp-data": False}
+    assert retr["path"].endswith("report.bin")
 
 
 @pytest.mark.parametrize("port,inner,exchange", [

@@ -148,8 +148,8 @@ def test_alerts_in_the_clear():
     assert _row(items).last_alert == "handshake_failure" and not _row(items).established
 
 
-def test_ftp_inside_tls_does_not_follow_protected_data_connections():
-    """After PROT P (RFC 4217) a data connection is a TLS session of its own: not expected as ftp-data."""
+def test_ftp_inside_tls_announces_protected_data_connections_as_tls():
+    """After PROT P (RFC 4217) a data connection is a TLS session of its own: its expectation says so."""
     from decoder.model import Expect
     from dissectors.ftp import FtpDissector
 
@@ -157,11 +157,10 @@ def test_ftp_inside_tls_does_not_follow_protected_data_connections():
     convo = [C(b"USER a\r\n"), S(b"331 ok\r\n"), C(b"PASS b\r\n"), S(b"230 ok\r\n"), C(b"PBSZ 0\r\n"),
              S(b"200 ok\r\n"), C(b"PROT P\r\n"), S(b"200 ok\r\n"), C(b"PASV\r\n"),
              S(b"227 Entering Passive Mode (10,0,0,2,117,48)\r\n")]
-    items = run(lambda: FtpDissector(c), convo)
-    assert not of_type(items, Expect)
-    assert "ftp_data_protected" in [a.name for a in of_type(items, Anomaly)]
-    clear = run(lambda: FtpDissector(c), convo[:6] + convo[8:])
-    assert of_type(clear, Expect)
+    (exp,) = of_type(run(lambda: FtpDissector(c), convo), Expect)
+    assert dict(exp.meta).get("tls") is True and exp.resp_p == 30000
+    (clear,) = of_type(run(lambda: FtpDissector(c), convo[:6] + convo[8:]), Expect)
+    assert "tls" not in dict(clear.meta)
 
 
 def test_starttls_whose_220_is_missing_still_reaches_tls(folder, tmp_path):
