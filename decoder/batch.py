@@ -528,7 +528,8 @@ def activity(tdir: Path) -> dict[str, list]:
     """What a student did, from a capture's Parquet tables: ``files`` (names of the objects transferred,
     in order, each once), ``dns_names`` (names asked), ``subjects`` (of the e-mails), and ``logins``
     (``[protocol, user, "ok"|"failed"|"unknown", count]`` in order of the first attempt; the user is the
-    credential's kind in brackets when it has none, as an SNMP ``(community)``: never the secret)."""
+    credential's kind in brackets when it has none, as an SNMP ``(community)``: never the secret; identities
+only claimed, as NFS's AUTH_SYS uid and gid, are not logins)."""
     import pyarrow.parquet as pq
 
     def column(table: str, *cols: str) -> list[tuple]:
@@ -550,6 +551,8 @@ def activity(tdir: Path) -> dict[str, list]:
         out["subjects"] = distinct(s for (s,) in column("emails", "subject"))
         logins: dict[tuple, int] = {}
         for proto, user, kind, ok in column("credentials", "protocol", "username", "kind", "success"):
+            if kind == "identity claimed":      # an AUTH_SYS uid/gid (NFS): no secret, no verdict, not a login
+                continue
             key = (proto, user or f"({kind})", "unknown" if ok is None else "ok" if ok else "failed")
             logins[key] = logins.get(key, 0) + 1
         out["logins"] = [[*k, n] for k, n in logins.items()]
