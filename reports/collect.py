@@ -38,6 +38,7 @@ SCAN_MIN = 20               # connections without application data from one host
                             # address and port from many hosts (a flood), that make one group
 GROUP_MEMBERS = 25          # connections listed in a group's entry (all are in tables/conn)
 GROUP_TARGETS = 64          # targets of a scan whose ports are listed
+MAX_HOSTS = 20_000          # hosts and host pairs itemised on the index (the rest are counted as connections)
 _STATE_WORDS = {"REJ": "rejected", "S0": "unanswered", "RSTOS0": "reset before the handshake",
                 "RSTRH": "reset by the responder", "SH": "half-open", "OTH": "without a handshake"}
 
@@ -206,7 +207,9 @@ class ReportCollector:
         self.mix_bytes: Counter = Counter()
         self.scans: dict[str, ProbeGroup] = {}
         self.floods: dict[str, ProbeGroup] = {}
-        self._pending: dict[str, list[dict]] = {}   # connections without data of a host not (yet) a scan
+        self._pending: dict[str, list[tuple]] = {}  # connections without data of a host not (yet) a scan,
+                                                    # as tuples of INDEX_KEYS (a flood of spoofed hosts)
+        self.unlisted = Counter()                   # sessions of hosts / pairs past MAX_HOSTS
         self._finished = False
         self.tls: dict[str, dict] = {}           # session uid → how its TLS went (version, decrypted, inside)
 
@@ -270,6 +273,9 @@ class ReportCollector:
         for h, role, sent, recv in ((o, "client", ob, rb), (r, "server", rb, ob)):
             he = self.hosts.get(h)
             if he is None:
+                if len(self.hosts) >= MAX_HOSTS:
+                    self.unlisted["hosts"] += 1
+                    continue
                 he = self.hosts[h] = {"host": h, "client": 0, "server": 0, "sent": 0, "received": 0,
                                       "services": Counter()}
             he[role] += 1
@@ -278,6 +284,9 @@ class ReportCollector:
             he["services"][svc] += 1
         pe = self.pairs.get((o, r))
         if pe is None:
+            if len(self.pairs) >= MAX_HOSTS:
+                self.unlisted["pairs"] += 1
+                return
             pe = self.pairs[(o, r)] = {"client": o, "server": r, "sessions": 0, "bytes": 0,
                                        "services": Counter(), "first": uid}
         pe["sessions"] += 1
@@ -291,11 +300,11 @@ class ReportCollector:
             g.add(e)
             return
         lst = self._pending.setdefault(host, [])
-        lst.append(e)
+        lst.append(tuple(e[k] for k in INDEX_KEYS))
         if len(lst) >= SCAN_MIN:
             g = self.scans[host] = ProbeGroup("scan", host)
             for x in self._pending.pop(host):
-                g.add(x)
+                g.add(_entry(x))
 
     def finish(self) -> None:
         """After the last row: connections without data of hosts that made no scan are grouped by their
@@ -303,18 +312,20 @@ class ReportCollector:
         if self._finished:
             return
         self._finished = True
-        by_target: dict[str, list[dict]] = defaultdict(list)
+        by_target: dict[str, list[tuple]] = defaultdict(list)
+        rh, rp, pr = INDEX_KEYS.index("resp_h"), INDEX_KEYS.index("resp_p"), INDEX_KEYS.index("proto")
         for lst in self._pending.values():
-            for e in lst:
-                by_target[f"{_ep(e.get('resp_h'), e.get('resp_p'))}/{e.get('proto')}"].append(e)
+            for t in lst:
+                by_target[f"{_ep(t[rh], t[rp])}/{t[pr]}"].append(t)
         self._pending = {}
         for key, lst in by_target.items():
             if len(lst) >= SCAN_MIN:
                 g = self.floods[key] = ProbeGroup("flood", key)
-                for e in lst:
-                    g.add(e)
+                for t in lst:
+                    g.add(_entry(t))
             else:
-                for e in lst:
+                for t in lst:
+                    e = _entry(t)
                     self.sessions.append(e)
                     self.by_uid[e["uid"]] = e
 
@@ -362,6 +373,13 @@ class ReportCollector:
         """The page groups, one at a time, each with its rows capped per session and table."""
         for _, items in groupby(self.sink, key=itemgetter(0)):
             yield _group(items)
+
+
+def _entry(t: tuple) -> dict:
+    """An index entry of a connection without application data, from its compact tuple."""
+    e = dict(zip(INDEX_KEYS, t))
+    e["page"] = False
+    return e
 
 
 def _ep(h: Any, p: Any) -> str:

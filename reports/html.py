@@ -713,7 +713,7 @@ class _Report:
                              if c.get("first_ts") is not None else None))
         return {
             "summary": s, "captures": caps, "t0": self.t0, "t1": self.t1, "mix": self.protocol_mix(),
-            "hosts": hosts, "pairs": pairs, "n_hosts": nh, "n_pairs": np_,
+            "hosts": hosts, "pairs": pairs, "n_hosts": nh, "n_pairs": np_, "unlisted": self.col.unlisted,
             "creds": creds[:TABLE_ROWS], "n_creds": len(creds),
             "files": files[:TABLE_ROWS], "n_files": counts["files"],
             "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": counts["emails"],

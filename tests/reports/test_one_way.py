@@ -116,3 +116,20 @@ def test_browser_hex_view_is_drawn_from_the_shown_bytes(page, tmp_path):
     server = pg.locator("#hexview .chunk.d1 pre.hex").first.inner_text()
     assert server.startswith("00000000  48 54 54 50 2f 31 2e 31")      # "HTTP/1.1"
     assert page.errors() == []
+
+
+def test_a_flood_of_spoofed_hosts_is_one_group_and_hosts_are_capped(tmp_path, monkeypatch):
+    import reports.collect as rc
+    from tests.reports.conftest import render
+    from tests.reports.scale_captures import write_flood
+
+    monkeypatch.setattr(rc, "MAX_HOSTS", 50)
+    cap = tmp_path / "flood.pcap"
+    write_flood(cap, 300)
+    out = tmp_path / "out"
+    render(cap, out)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "300 hosts connected to 203.0.113.80:80/tcp: 300 connections unanswered" in index
+    assert index.count('<g class="lane probe"') == 1 and '<tr class="srow"' not in index
+    assert "appearances in sessions are not itemised here" in index
+    assert not list((out / "sessions").glob("*.html"))
