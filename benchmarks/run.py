@@ -289,13 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for path, n in zip(a.captures, runs):
         results.append(bench_file(path.resolve(), tools, n, log, out_dir))
-    md = markdown(results, info)
-    print(md)
-    dest = a.json or RESULTS / f"run-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps({"machine": info, "results": results, "markdown": md}, indent=1))
-    log(f"JSON: {dest}")
+    publish(markdown(results, info), {"machine": info, "results": results}, a.json, "run", log)
     return 0
+
+
+def publish(md: str, doc: dict, dest: Path | None, prefix: str, log) -> None:
+    """Print ``md`` and write ``doc`` (with ``md``) as JSON to ``dest`` or ``benchmarks/results/<prefix>-<time>.json``."""
+    print(md)
+    dest = dest or RESULTS / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps({**doc, "markdown": md}, indent=1))
+    log(f"JSON: {dest}")
 
 
 if __name__ == "__main__":
