@@ -158,7 +158,7 @@ def process_capture(path: str, out: str, opts: ReadOptions | None = None, name: 
     from decoder.commands.exits import run_command
     from decoder.commands.read import read_captures
 
-    opts = opts or ReadOptions(tables="parquet")
+    opts = opts or ReadOptions(tables="parquet", workers=1)
     t0 = time.monotonic()
     outp = Path(out)
     facts: dict[str, Any] = {"name": name or Path(path).name, "path": str(path), "out": str(outp), "ok": False,

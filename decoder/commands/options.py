@@ -8,6 +8,7 @@ when it is built, so a mistake is one :class:`UsageError` before any capture is 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -28,7 +29,8 @@ class ReadOptions:
     strict: bool = False                    #: --strict: re-raise wiretale's own bugs
     debug: bool = False                     #: --debug: tracebacks instead of one line
     force: bool = False                     #: --force: write into an OUT wiretale did not make
-    workers: int = 1                        #: --workers: processes of the split run (0: every core)
+    workers: int | None = None              #: --workers: processes of the split run (0: every core; None:
+    #: every core for one capture file of at least SPLIT_MIN_BYTES, else 1 — see :func:`split_workers`)
     keylogs: tuple[str, ...] = ()           #: --keylog files
     limits: Limits = field(default_factory=Limits)   #: --limit NAME=VALUE, applied
 
@@ -85,3 +87,25 @@ def usable_cores() -> int:
 def worker_count(workers: int | None) -> int:
     """``workers`` processes, or :func:`usable_cores` when it is 0 or None."""
     return workers if workers and workers > 0 else usable_cores()
+
+
+#: the smallest capture file ``read`` splits over every core when ``--workers`` is not given: below it the
+#: second process's start and its own pass over the whole file cost about what it saves (docs/BATCH.md)
+SPLIT_MIN_BYTES = 16_000_000
+
+
+def split_workers(workers: int | None, paths: Sequence[str]) -> int:
+    """How many processes ``read`` of ``paths`` runs: ``workers`` when given (0: every usable core); when
+    None, every usable core for one regular capture file of at least :data:`SPLIT_MIN_BYTES`, else 1
+    (several inputs, stdin, a FIFO or a small file are read in this process)."""
+    if workers is not None:
+        return worker_count(workers)
+    if len(paths) != 1 or paths[0] == "-":
+        return 1
+    try:
+        st = os.stat(paths[0])
+    except OSError:
+        return 1
+    if not stat.S_ISREG(st.st_mode) or st.st_size < SPLIT_MIN_BYTES:
+        return 1
+    return usable_cores()

@@ -3,7 +3,7 @@
 :func:`read_captures` is the command, configured by one :class:`~decoder.commands.options.ReadOptions`; the
 command line (:mod:`decoder.cli`) and each capture of a batch (:func:`decoder.batch.process_capture`) call
 it. It checks that an input is readable before OUT is touched, claims OUT (:mod:`decoder.outdir`: locked,
-ours, the earlier run's files removed), runs the engine (or, with ``workers`` > 1, the split run,
+ours, the earlier run's files removed), runs the engine (or, on several processes, the split run,
 :mod:`decoder.commands.split`), writes the outputs (:func:`decoder.output.write_outputs`) and prints one
 line of counts and where to look. A stop (Ctrl-C, SIGTERM, SIGHUP) or failure leaves the finished files
 whole and ``summary.json`` saying what is missing. Exit code 0, or 1 when a capture could not be read or
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from decoder.commands.options import ReadOptions, UsageError, worker_count
+from decoder.commands.options import ReadOptions, UsageError, split_workers
 
 
 def read_captures(paths: Sequence[str], out: Path, opts: ReadOptions) -> int:
@@ -27,7 +27,7 @@ def read_captures(paths: Sequence[str], out: Path, opts: ReadOptions) -> int:
     paths = list(paths)
     if not paths:
         raise UsageError("read needs at least one capture (or -r FILE, or - for stdin)")
-    workers = worker_count(0) if opts.workers == 0 else opts.workers
+    workers = split_workers(opts.workers, paths)
     if not _readable(paths):
         return 1                  # said on stderr; nothing written, OUT not created
     od = claim(out, force=opts.force)       # locked, ours, the earlier run's files removed

@@ -52,7 +52,7 @@ def synthetic(tmp_path_factory) -> Path:
 
 
 def _single(path: Path, out: Path, html: bool = False) -> None:
-    argv = ["read", str(path), "-o", str(out)] + ([] if html else ["--no-html"])
+    argv = ["read", str(path), "-o", str(out), "--workers", "1"] + ([] if html else ["--no-html"])
     assert cli.main(argv) in (0, 1)
 
 
@@ -207,3 +207,26 @@ def test_workers_zero_means_every_usable_core(synthetic, tmp_path, capsys, monke
             cli.main(["read", str(synthetic), "-o", str(tmp_path / "bad"), "--workers", bad])
         assert e.value.code == 2
         assert "a number of processes" in capsys.readouterr().err
+
+
+def test_default_splits_a_large_file_only(synthetic, tmp_path, capsys, monkeypatch):
+    """Without ``--workers``, ``read`` splits one capture file of at least SPLIT_MIN_BYTES over every usable
+    core (same tables as one process) and reads a smaller one, several inputs, or stdin in one process;
+    ``--workers 1`` forces one process whatever the size (issue 26)."""
+    from decoder.commands import options
+
+    monkeypatch.setattr(options, "usable_cores", lambda: 2)
+    _single(synthetic, tmp_path / "single")
+    capsys.readouterr()
+    assert cli.main(["read", str(synthetic), "-o", str(tmp_path / "small"), "--no-html"]) in (0, 1)
+    assert "workers" not in capsys.readouterr().out          # under the threshold: one process
+    monkeypatch.setattr(options, "SPLIT_MIN_BYTES", synthetic.stat().st_size)
+    assert cli.main(["read", str(synthetic), "-o", str(tmp_path / "auto"), "--no-html"]) in (0, 1)
+    assert "on 2 workers" in capsys.readouterr().out
+    assert jsonl_tables(tmp_path / "single") == jsonl_tables(tmp_path / "auto")
+    assert cli.main(["read", str(synthetic), "-o", str(tmp_path / "one"), "--no-html", "--workers", "1"]) in (0, 1)
+    assert "workers" not in capsys.readouterr().out
+    assert options.split_workers(None, [str(synthetic), str(synthetic)]) == 1
+    assert options.split_workers(None, ["-"]) == 1
+    assert options.split_workers(None, [str(tmp_path / "absent.pcap")]) == 1
+    assert options.split_workers(3, ["-"]) == 3
