@@ -39,8 +39,8 @@ examples:
   cat capture.pcap.gz | wiretale read - -o out      # stdin, gzip-compressed or not
   wiretale sessions samples/ftp.pcapng                # connections as a table
   wiretale sessions samples/ftp.pcapng --json         # ... as JSON lines
-  wiretale follow samples/smtp.pcap CAbc123         # the conversation, coloured by direction
-  wiretale follow samples/smtp.pcap CAbc123 --raw --side client > client.bin
+  wiretale follow samples/smtp.pcapng CAbc123         # the conversation, coloured by direction
+  wiretale follow samples/smtp.pcapng CAbc123 --raw --side client > client.bin
   wiretale live -i lo -a duration:30 -o out         # sniff, decode, report
   wiretale batch captures/ -o report                # many captures, one index
   wiretale check lab.pcap --rubric ftp.toml         # does this capture pass the lab's rubric?

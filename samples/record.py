@@ -573,9 +573,17 @@ zone "2.0.192.in-addr.arpa" {{ type primary; file "192.0.2.rev"; }};
 
 # --------------------------------------------------------------------------- mail (Postfix + Dovecot)
 
-SMTP_PORT = 2525
-POP3_PORT = 10110
-IMAP_PORT = 10143
+SMTP_PORT, POP3_PORT, IMAP_PORT = 25, 110, 143      # the lab: the standard ports
+SMTP_COMMENT = ("SMTP lab: clients on 10.20.0.2, Postfix on 10.20.0.1:25 (SASL through Dovecot). 1: EHLO, AUTH PLAIN, "
+                "a rejected recipient (550), a MIME message with attachments, RSET, a second message; 2: swaks, AUTH "
+                "LOGIN and a PIPELINING group; 3: AUTH LOGIN with a wrong password (535); 4: STARTTLS, then AUTH and a "
+                "message inside TLS (keys in samples/keys/smtp.keylog).")
+POP3_COMMENT = ("POP3 lab: clients on 10.20.0.2, Dovecot on 10.20.0.1:110, bob's mailbox seeded with three messages. A "
+                "failed USER/PASS; CAPA, USER/PASS, STAT, LIST, UIDL, RETR 1, RETR 2, TOP 3 2, DELE 3; APOP, STAT, RETR 1; "
+                "CAPA, STLS and a session inside TLS (keys in samples/keys/pop3.keylog).")
+IMAP_COMMENT = ("IMAP lab: clients on 10.20.0.2, Dovecot on 10.20.0.1:143, alice's mailbox seeded with three messages. A "
+                "failed LOGIN; LOGIN, LIST, SELECT, SEARCH, FETCH, STORE, APPEND, IDLE while a second connection APPENDs, "
+                "CLOSE, LOGOUT; STARTTLS then LOGIN, SELECT, FETCH inside TLS (keys in samples/keys/imap.keylog).")
 MAIL_USERS = {"alice": "alice-Secret1", "bob": "bob-Pop3pass", "carol": "carol-Pass3"}
 MAIL_BASE = WORK / "mail"
 MAIL_SOFTWARE = ("postfix", "dovecot-core", "dovecot-imapd", "dovecot-pop3d")
@@ -610,7 +618,7 @@ def start_dovecot() -> subprocess.Popen:
     run_dir = WORK / "dovecot-run"
     (d / "dovecot.conf").write_text(f"""
 protocols = imap pop3
-listen = 127.0.0.1, ::1
+listen = {LAB_SERVER4}, {LAB_SERVER6}
 base_dir = {run_dir}
 instance_name = wiretale
 log_path = {LOG}/dovecot.log
@@ -658,9 +666,9 @@ protocol imap {{
 }}
 """)
     run(["doveconf", "-c", str(d / "dovecot.conf"), "-n"])
-    p = start(["dovecot", "-F", "-c", str(d / "dovecot.conf")], "dovecot")
-    wait_port(IMAP_PORT)
-    wait_port(POP3_PORT)
+    p = Lab.server(["dovecot", "-F", "-c", str(d / "dovecot.conf")], "dovecot")
+    Lab.wait(IMAP_PORT)
+    Lab.wait(POP3_PORT)
     return p
 
 
@@ -674,9 +682,9 @@ myhostname = mail.example.test
 mydomain = example.test
 myorigin = example.test
 mydestination =
-inet_interfaces = loopback-only
-inet_protocols = all
-mynetworks = 127.0.0.0/8 [::1]/128
+inet_interfaces = {LAB_SERVER4}
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
 alias_maps =
 alias_database =
 local_recipient_maps =
@@ -704,15 +712,15 @@ maillog_file = /var/log/wiretale-postfix.log
         f = line.split()
         if line and not line[0].isspace() and not line.startswith("#") and len(f) >= 8:
             if f[0] == "smtp" and f[1] == "inet":
-                f[0] = f"127.0.0.1:{SMTP_PORT}"
+                f[0] = f"{LAB_SERVER4}:{SMTP_PORT}"
             f[4] = "n"          # no chroot: simpler on a scratch machine
             line = "\t".join(f[:8]) + ("\t" + " ".join(f[8:]) if len(f) > 8 else "")
         lines.append(line)
     Path("/etc/postfix/master.cf").write_text("\n".join(lines) + "\n")
     run(["postfix", "stop"], check=False)
-    run(["postfix", "check"])
-    run(["postfix", "start"])
-    wait_port(SMTP_PORT)
+    run(["ip", "netns", "exec", LAB_SERVER_NS, "postfix", "check"])     # it checks inet_interfaces exist
+    run(["ip", "netns", "exec", LAB_SERVER_NS, "postfix", "start"])     # its daemons stay in that namespace
+    Lab.wait(SMTP_PORT)
 
 
 def stop_postfix() -> None:
@@ -729,6 +737,11 @@ def attachment_fact(name: str, data: bytes, ctype: str) -> dict:
 
 @scenario("smtp")
 def record_smtp() -> None:
+    with Lab():
+        _record_smtp()
+
+
+def _record_smtp() -> None:
     import smtplib
     mail_reset()
     dovecot = start_dovecot()
@@ -771,9 +784,9 @@ def record_smtp() -> None:
                 + seeded_text("smtp-tls", 3))
     sessions: list[dict] = []
     creds: list[dict] = []
-    with Capture("smtp.pcap", f"tcp port {SMTP_PORT}") as cap:
+    with lab_capture("smtp.pcapng", f"tcp port {SMTP_PORT}", SMTP_COMMENT) as cap, Lab.client():
         # session 1: smtplib, AUTH PLAIN, rejected recipient, MIME message, RSET, 2nd transaction
-        s = smtplib.SMTP("127.0.0.1", SMTP_PORT, local_hostname="client.example.test")
+        s = smtplib.SMTP(LAB_SERVER4, SMTP_PORT, local_hostname="client.example.test")
         code, _ = s.ehlo()
         assert code == 250 and s.has_extn("pipelining")
         s.user, s.password = "alice", MAIL_USERS["alice"]
@@ -791,14 +804,14 @@ def record_smtp() -> None:
         s.quit()
         time.sleep(0.5)
         # session 2: swaks with PIPELINING and AUTH LOGIN
-        r = run(["swaks", "--server", "127.0.0.1", "--port", str(SMTP_PORT), "--ehlo", "swaks.example.test",
+        r = run(["swaks", "--server", LAB_SERVER4, "--port", str(SMTP_PORT), "--ehlo", "swaks.example.test",
                  "--from", alice, "--to", "bob@example.test", "--auth", "LOGIN",
                  "--auth-user", "alice", "--auth-password", MAIL_USERS["alice"], "--pipeline",
                  "--data", str(WORK / "swaks-msg.eml")])
         assert "<-  235 " in r.stdout and "<-  250 2.0.0 Ok: queued" in r.stdout, r.stdout
         time.sleep(0.5)
         # session 3: smtplib, AUTH LOGIN with a wrong password
-        s = smtplib.SMTP("127.0.0.1", SMTP_PORT, local_hostname="client.example.test")
+        s = smtplib.SMTP(LAB_SERVER4, SMTP_PORT, local_hostname="client.example.test")
         s.ehlo()
         s.user, s.password = "alice", "wrong-password"
         try:
@@ -809,7 +822,7 @@ def record_smtp() -> None:
         s.quit()
         time.sleep(0.5)
         # session 4: STARTTLS (keys in samples/keys/smtp.keylog)
-        s = smtplib.SMTP("127.0.0.1", SMTP_PORT, local_hostname="client.example.test")
+        s = smtplib.SMTP(LAB_SERVER4, SMTP_PORT, local_hostname="client.example.test")
         s.ehlo()
         s.starttls(context=tls_client_context(keylog))
         s.ehlo()
@@ -865,14 +878,14 @@ def record_smtp() -> None:
     ]
     write_expected(
         cap, ["smtp"],
-        f"Postfix on 127.0.0.1:{SMTP_PORT} (SASL through Dovecot) receiving four SMTP sessions in order: "
+        f"Postfix on {LAB_SERVER4}:{SMTP_PORT} (SASL through Dovecot) receiving four SMTP sessions in order: "
         "smtplib with AUTH PLAIN, a rejected recipient, a MIME message (text+HTML alternatives, a binary "
         "attachment and one with a non-ASCII RFC 2231 file name), RSET and a second transaction; swaks with "
         "AUTH LOGIN and PIPELINING; smtplib with a wrong AUTH LOGIN password; smtplib with STARTTLS.",
         {"debian": pkg_versions(*MAIL_SOFTWARE, "swaks"), "python": py_versions(), "swaks": swaks_first,
          "postfix": run(["postconf", "-d", "mail_version"]).stdout.strip()},
-        [{"service": "smtp", "software": "postfix smtpd", "addr": "127.0.0.1", "port": SMTP_PORT, "transport": "tcp"}],
-        decode_as=[f"tcp.port=={SMTP_PORT},smtp"],
+        Lab.servers(("smtp", "postfix smtpd", SMTP_PORT, "tcp")),
+        client_addr=LAB_CLIENT4,
         sessions=sessions, messages=msgs, credentials=creds,
         tls_keylog="samples/keys/smtp.keylog",
         message_sha256_note="sha256 of the message as given to the client (CRLF line ends, before dot-stuffing)",
@@ -912,6 +925,11 @@ def public(msgs: list[dict]) -> list[dict]:
 
 @scenario("pop3")
 def record_pop3() -> None:
+    with Lab():
+        _record_pop3()
+
+
+def _record_pop3() -> None:
     import poplib
     mail_reset()
     msgs = seed_messages("POP3", 3, "bob@example.test")
@@ -922,9 +940,9 @@ def record_pop3() -> None:
         keylog.unlink()
     user, pw = "bob", MAIL_USERS["bob"]
     facts: dict = {}
-    with Capture("pop3.pcap", f"tcp port {POP3_PORT}") as cap:
+    with lab_capture("pop3.pcapng", f"tcp port {POP3_PORT}", POP3_COMMENT) as cap, Lab.client():
         # session 1: failed login
-        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p = poplib.POP3(LAB_SERVER4, POP3_PORT)
         p.user(user)
         try:
             p.pass_("not-the-password")
@@ -933,7 +951,7 @@ def record_pop3() -> None:
             pass
         p.quit()
         # session 2: USER/PASS, CAPA, STAT, LIST, UIDL, RETR, TOP, DELE
-        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p = poplib.POP3(LAB_SERVER4, POP3_PORT)
         facts["banner"] = p.getwelcome().decode()
         p.capa()
         p.user(user)
@@ -950,14 +968,14 @@ def record_pop3() -> None:
         p.dele(3)
         p.quit()
         # session 3: APOP, STAT, RETR 1 (message 3 is gone)
-        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p = poplib.POP3(LAB_SERVER4, POP3_PORT)
         p.apop(user, pw)
         count3, _ = p.stat()
         assert count3 == 2
         assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == msgs[0]["raw"]
         p.quit()
         # session 4: STLS
-        p = poplib.POP3("127.0.0.1", POP3_PORT)
+        p = poplib.POP3(LAB_SERVER4, POP3_PORT)
         p.stls(context=tls_client_context(keylog))
         p.user(user)
         p.pass_(pw)
@@ -967,12 +985,12 @@ def record_pop3() -> None:
     m = re.search(rb"<[^>]+>", facts["banner"].encode())
     write_expected(
         cap, ["pop3"],
-        f"Dovecot POP3 on 127.0.0.1:{POP3_PORT}, mailbox of bob seeded with three fixed messages; poplib "
+        f"Dovecot POP3 on {LAB_SERVER4}:{POP3_PORT}, mailbox of bob seeded with three fixed messages; poplib "
         "sessions: a failed USER/PASS; USER/PASS with CAPA, STAT, LIST, UIDL, RETR 1, RETR 2, TOP 3 2, DELE 3, "
         "QUIT; APOP with STAT and RETR 1; STLS (keys in samples/keys/pop3.keylog) then USER/PASS, STAT.",
         {"debian": pkg_versions("dovecot-core", "dovecot-pop3d"), "python": py_versions()},
-        [{"service": "pop3", "software": "dovecot pop3", "addr": "127.0.0.1", "port": POP3_PORT, "transport": "tcp"}],
-        decode_as=[f"tcp.port=={POP3_PORT},pop"],
+        Lab.servers(("pop3", "dovecot pop3", POP3_PORT, "tcp")),
+        client_addr=LAB_CLIENT4,
         mailbox={"user": user, "messages": public(msgs)},
         sessions=[
             {"session": 1, "commands": ["USER", "PASS (-ERR)", "QUIT"]},
@@ -1000,6 +1018,11 @@ def record_pop3() -> None:
 
 @scenario("imap")
 def record_imap() -> None:
+    with Lab():
+        _record_imap()
+
+
+def _record_imap() -> None:
     import imaplib
     mail_reset()
     msgs = seed_messages("IMAP", 3, "alice@example.test")
@@ -1016,9 +1039,9 @@ def record_imap() -> None:
         keylog.unlink()
     user, pw = "alice", MAIL_USERS["alice"]
     facts: dict = {}
-    with Capture("imap.pcap", f"tcp port {IMAP_PORT}") as cap:
+    with lab_capture("imap.pcapng", f"tcp port {IMAP_PORT}", IMAP_COMMENT) as cap, Lab.client():
         # session 1: failed login
-        im = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        im = imaplib.IMAP4(LAB_SERVER4, IMAP_PORT)
         try:
             im.login(user, "bad-password")
             raise AssertionError("wrong password accepted")
@@ -1026,7 +1049,7 @@ def record_imap() -> None:
             pass
         im.logout()
         # session 2: the main one
-        im = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        im = imaplib.IMAP4(LAB_SERVER4, IMAP_PORT)
         im.capability()
         im.login(user, pw)
         im.list()
@@ -1048,7 +1071,7 @@ def record_imap() -> None:
         im.send(f"{tag} IDLE\r\n".encode())
         cont = im.readline()
         assert cont.startswith(b"+"), cont
-        other = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        other = imaplib.IMAP4(LAB_SERVER4, IMAP_PORT)
         other.login(user, pw)
         other.append("INBOX", None, imaplib.Time2Internaldate(1704369660), during_idle)
         other.logout()
@@ -1071,7 +1094,7 @@ def record_imap() -> None:
         im.close()
         im.logout()
         # session 4: STARTTLS
-        im = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+        im = imaplib.IMAP4(LAB_SERVER4, IMAP_PORT)
         im.starttls(ssl_context=tls_client_context(keylog))
         im.login(user, pw)
         im.select("INBOX", readonly=True)
@@ -1081,13 +1104,13 @@ def record_imap() -> None:
     stop(dovecot)
     write_expected(
         cap, ["imap"],
-        f"Dovecot IMAP on 127.0.0.1:{IMAP_PORT}, mailbox of alice seeded with three fixed messages; imaplib "
+        f"Dovecot IMAP on {LAB_SERVER4}:{IMAP_PORT}, mailbox of alice seeded with three fixed messages; imaplib "
         "sessions: a failed LOGIN; CAPABILITY, LOGIN, LIST, SELECT, SEARCH, FETCH BODY[] (server literals), "
         "STORE, APPEND (client literal), NOOP, IDLE during which a second session LOGINs and APPENDs, DONE, "
         "FETCH, CLOSE, LOGOUT; STARTTLS (keys in samples/keys/imap.keylog) then LOGIN, SELECT, FETCH.",
         {"debian": pkg_versions("dovecot-core", "dovecot-imapd"), "python": py_versions()},
-        [{"service": "imap", "software": "dovecot imap", "addr": "127.0.0.1", "port": IMAP_PORT, "transport": "tcp"}],
-        decode_as=[f"tcp.port=={IMAP_PORT},imap"],
+        Lab.servers(("imap", "dovecot imap", IMAP_PORT, "tcp")),
+        client_addr=LAB_CLIENT4,
         mailbox={"user": user, "mailbox": "INBOX", "messages": public(msgs)},
         sessions_note="imaplib sends CAPABILITY right after the greeting on every connection; it is listed "
                       "below only where the script asked for it again",

@@ -158,7 +158,7 @@ def test_expected_complete(cap):
 
 
 def test_smtp_facts_are_self_consistent():
-    doc = expected(SAMPLES / "smtp.pcap")
+    doc = expected(SAMPLES / "smtp.pcapng")
     mime = doc["messages"][0]
     names = [a["filename"] for a in mime["attachments"]]
     assert len(names) == 2 and any(not n.isascii() for n in names)   # the RFC 2231 one
@@ -170,7 +170,7 @@ def _raw(cap: Path) -> bytes:
     return b"".join(packets(cap))
 
 
-@pytest.mark.parametrize("name", ["ftp.pcapng", "ftp-ipv6.pcapng", "imap.pcap", "pop3.pcap"])
+@pytest.mark.parametrize("name", ["ftp.pcapng", "ftp-ipv6.pcapng", "imap.pcapng", "pop3.pcapng"])
 def test_cleartext_passwords_on_the_wire(name):
     cap = SAMPLES / name
     raw = _raw(cap)
@@ -184,8 +184,8 @@ def test_http_basic_and_smtp_auth_on_the_wire():
     raw = _raw(SAMPLES / "http.pcapng")
     for c in expected(SAMPLES / "http.pcapng")["credentials"]:
         assert base64.b64encode(f"{c['username']}:{c['password']}".encode()) in raw
-    raw = _raw(SAMPLES / "smtp.pcap")
-    for c in expected(SAMPLES / "smtp.pcap")["credentials"]:
+    raw = _raw(SAMPLES / "smtp.pcapng")
+    for c in expected(SAMPLES / "smtp.pcapng")["credentials"]:
         if c["mechanism"] == "PLAIN" and "TLS" not in c.get("note", ""):
             assert base64.b64encode(f"\0{c['username']}\0{c['password']}".encode()) in raw
         elif c["mechanism"] == "LOGIN":

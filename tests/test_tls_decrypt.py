@@ -10,11 +10,12 @@ import pytest
 
 from tests.conftest import SAMPLES
 
-# per sample: tshark's decode-as, its display filter and fields for a client command, our event kind
+# per sample (the labs, on the standard ports: no decode-as): tshark's display filter and fields for a
+# client command, our event kind
 CASES = {
-    "smtp": ("tcp.port==2525,smtp", "smtp.req", ("smtp.req.command", "smtp.req.parameter"), "SmtpCommand"),
-    "pop3": ("tcp.port==10110,pop", "pop.request", ("pop.request.command", "pop.request.parameter"), "Pop3Command"),
-    "imap": ("tcp.port==10143,imap", "imap.request", ("imap.command", "imap.request"), "ImapCommand"),
+    "smtp": ("smtp.req", ("smtp.req.command", "smtp.req.parameter"), "SmtpCommand"),
+    "pop3": ("pop.request", ("pop.request.command", "pop.request.parameter"), "Pop3Command"),
+    "imap": ("imap.request", ("imap.command", "imap.request"), "ImapCommand"),
 }
 
 
@@ -22,12 +23,12 @@ def _analyze(stem: str, keys: bool):
     from decoder.pipeline import analyze
 
     keylog = [SAMPLES / "keys" / f"{stem}.keylog"] if keys else []
-    return analyze(SAMPLES / f"{stem}.pcap", strict=True, keylogs=keylog)
+    return analyze(SAMPLES / f"{stem}.pcapng", strict=True, keylogs=keylog)
 
 
 def _tshark_commands(tshark: str, stem: str) -> list[tuple[int, str, str]]:
-    decode_as, flt, fields, _ = CASES[stem]
-    args = [tshark, "-n", "-r", str(SAMPLES / f"{stem}.pcap"), "-d", decode_as,
+    flt, fields, _ = CASES[stem]
+    args = [tshark, "-n", "-r", str(SAMPLES / f"{stem}.pcapng"),
             "-o", f"tls.keylog_file:{SAMPLES / 'keys' / f'{stem}.keylog'}", "-Y", f"{flt} && tls",
             "-T", "fields", "-E", "separator=\t", "-e", "frame.number"]
     for f in fields:
@@ -49,7 +50,7 @@ def test_commands_inside_tls_equal_tshark(stem, tshark):
         assert tls[0]["records_undecrypted"] == 0
         hello = min(r["frame"] for r in a.rows["timeline"] if r["kind"] == "TlsMessage")
         ours = [(r["frame"], r["fields"]["command"].upper(), r["fields"]["arg"]) for r in a.rows["timeline"]
-                if r["uid"] == tls[0]["uid"] and r["kind"] == CASES[stem][3] and r["frame"] > hello]
+                if r["uid"] == tls[0]["uid"] and r["kind"] == CASES[stem][2] and r["frame"] > hello]
     theirs = _tshark_commands(tshark, stem)
     # the tables mask passwords in command arguments (they are in the credentials table): compare the rest
     theirs = [(f, c, "alice ********" if (c == "LOGIN" and stem == "imap") else "********" if c == "PASS" else a)
@@ -96,7 +97,7 @@ def test_wrong_key_is_counted_with_its_reason(tmp_path):
     bad = "\n".join(" ".join(p[:2] + ["00" * (len(p[2]) // 2)]) if len(p := line.split()) == 3 else line
                     for line in text.splitlines())
     (tmp_path / "bad.keylog").write_text(bad)
-    with analyze(SAMPLES / "pop3.pcap", strict=True, keylogs=[tmp_path / "bad.keylog"]) as a:
+    with analyze(SAMPLES / "pop3.pcapng", strict=True, keylogs=[tmp_path / "bad.keylog"]) as a:
         row = a.rows["tls"][0]
     assert not row["decrypted"] and row["inner"] is None
     assert row["records_undecrypted"] > 0
@@ -112,7 +113,7 @@ def test_pcapng_decryption_secrets_block(tmp_path, tshark):
         pytest.skip("editcap is not installed")
     out = tmp_path / "pop3-dsb.pcapng"
     subprocess.run([editcap, "--inject-secrets", f"tls,{SAMPLES / 'keys' / 'pop3.keylog'}",
-                    str(SAMPLES / "pop3.pcap"), str(out)], check=True, capture_output=True)
+                    str(SAMPLES / "pop3.pcapng"), str(out)], check=True, capture_output=True)
     from decoder.pipeline import analyze
 
     with analyze(out, strict=True) as a:
@@ -148,7 +149,7 @@ def test_cli_refuses_an_unreadable_key_log(tmp_path):
 
     from tests.conftest import ROOT
 
-    for verb in (["read", str(SAMPLES / "pop3.pcap"), "-o", str(tmp_path / "o")], ["live", "-i", "lo", "-c", "1"]):
+    for verb in (["read", str(SAMPLES / "pop3.pcapng"), "-o", str(tmp_path / "o")], ["live", "-i", "lo", "-c", "1"]):
         r = subprocess.run([sys.executable, "-m", "decoder.cli", *verb, "--keylog", str(tmp_path / "missing.log")],
                            capture_output=True, text=True, cwd=ROOT, timeout=60,
                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})

@@ -110,7 +110,7 @@ def test_batch_samples_with_failures(tmp_path):
     bad.parent.mkdir()
     bad.write_bytes(b"\x00" * 100)
     hostile = tmp_path / "in" / 'x<b>"&.pcap'
-    shutil.copy(SAMPLES / "smtp.pcap", hostile)
+    shutil.copy(SAMPLES / "smtp.pcapng", hostile)
     out = tmp_path / "out"
     code = cli.main(["batch", *map(str, SAMPLE_FILES), str(bad), str(hostile), str(tmp_path / "missing.pcap"),
                      "-o", str(out), "--workers", "2"])

@@ -42,7 +42,7 @@ def test_importing_the_registry_loads_no_dissector() -> None:
     assert {s.name for s in dissectors.REGISTRY} >= set(dissectors.PROTOCOLS)
 
 
-@pytest.mark.parametrize("sample, module", [("samples/smtp.pcap", "dissectors.smtp"),
+@pytest.mark.parametrize("sample, module", [("samples/smtp.pcapng", "dissectors.smtp"),
                                             ("samples/ftp.pcapng", "dissectors.ftp")])
 def test_detection_loads_none_and_decoding_loads_what_the_flows_need(sample: str, module: str) -> None:
     assert _loaded("detect", sample)["run"] == []
@@ -53,6 +53,6 @@ def test_detection_loads_none_and_decoding_loads_what_the_flows_need(sample: str
 def test_the_table_list_loads_every_dissector_and_names_their_tables() -> None:
     import dissectors
 
-    out = _loaded("tables", "samples/smtp.pcap")
+    out = _loaded("tables", "samples/smtp.pcapng")
     assert out["tables"] == sorted(dissectors.MODULES)
     assert {"smtp", "pop3", "imap", "ftp", "http", "dns", "snmp", "tftp"} <= set(out["names"])

@@ -112,7 +112,7 @@ def test_url_user_info_is_a_credential_and_masked_everywhere_else(tmp_path):
     assert b"S3cr3tPw" not in _decoded_b64(page)
 
 
-@pytest.mark.parametrize("sample", ["ftp.pcapng", "ftp-ipv6.pcapng", "pop3.pcap", "imap.pcap", "smtp.pcap",
+@pytest.mark.parametrize("sample", ["ftp.pcapng", "ftp-ipv6.pcapng", "pop3.pcapng", "imap.pcapng", "smtp.pcapng",
                                     "telnet.pcap", "http.pcapng", "snmp.pcapng"])
 def test_no_secret_of_the_samples_outside_the_credentials_table(tmp_path, sample):
     out = _read(tmp_path, SAMPLES / sample)

@@ -48,7 +48,7 @@ def test_browser_without_keys_the_session_says_it_is_encrypted(page, https_repor
 
 
 def test_browser_starttls_badge(page, tmp_path):
-    a = render(SAMPLES / "smtp.pcap", tmp_path, keylogs=[SAMPLES / "keys" / "smtp.keylog"])
+    a = render(SAMPLES / "smtp.pcapng", tmp_path, keylogs=[SAMPLES / "keys" / "smtp.keylog"])
     uid = a.rows["tls"][0]["uid"]
     pg = page.open(tmp_path / "sessions" / f"{uid}.html")
     assert pg.locator("h1 .pill").first.inner_text() == "smtp"

@@ -1,4 +1,4 @@
-"""POP3 and IMAP on samples/pop3.pcap and samples/imap.pcap against the recorder's facts
+"""POP3 and IMAP on samples/pop3.pcapng and samples/imap.pcapng against the recorder's facts
 (issue 4, acceptance 2 in spirit).
 
 * every message retrieved by RETR/TOP/FETCH and every APPENDed message is recovered with
@@ -61,9 +61,9 @@ def _check_email(a, fuid: str, want: dict, attachments: list[dict] | None = None
 
 # ------------------------------------------------------------------------------------ POP3
 def _pop3():
-    a, facts = load("pop3.pcap")
-    uids = sessions(a, "pop3", 10110)
-    assert len(uids) == len(facts["sessions"]) == 4     # found by content on port 10110
+    a, facts = load("pop3.pcapng")
+    uids = sessions(a, "pop3", 110)
+    assert len(uids) == len(facts["sessions"]) == 4
     return a, facts, uids
 
 
@@ -129,7 +129,7 @@ def test_pop3_commands_in_order():
 def _greeting_timestamps() -> list[str]:
     """The APOP timestamps of the four greetings, in capture order, read from the raw
     capture bytes (each greeting fits in one segment on loopback)."""
-    raw = (SAMPLES / "pop3.pcap").read_bytes()
+    raw = (SAMPLES / "pop3.pcapng").read_bytes()
     return [m.decode() for m in re.findall(rb"\+OK Dovecot \(Debian\) ready\. (<[^>\r\n]+>)\r\n", raw)]
 
 
@@ -159,8 +159,8 @@ def test_pop3_credentials():
 
 # ------------------------------------------------------------------------------------ IMAP
 def _imap():
-    a, facts = load("imap.pcap")
-    uids = sessions(a, "imap", 10143)
+    a, facts = load("imap.pcapng")
+    uids = sessions(a, "imap", 143)
     assert len(uids) == len(facts["sessions"]) == 4
     return a, facts, uids
 
