@@ -1232,15 +1232,21 @@ class Analysis:
 
 
 def count_for_summary(tables: Mapping[str, Any]) -> dict[str, Counter]:
-    """What the summary counts from rows: sessions by service, flows by transport, anomalies by name.
-    A run split across processes counts in each worker and adds the counts up."""
+    """What the summary counts from rows: sessions by service, flows by transport, anomalies by name, TLS
+    sessions (how many, how many decrypted, records left undecrypted). A run split across processes counts in
+    each worker and adds the counts up."""
     services: Counter = Counter()
     protos: Counter = Counter()
     for c in tables.get("conn", ()):
         services[c["service"] or "(unknown)"] += 1
         protos[c["proto"]] += 1
     anomalies = Counter(a["name"] for a in tables.get("anomalies", ()))
-    return {"services": services, "protos": protos, "anomalies": anomalies}
+    tls: Counter = Counter()
+    for t in tables.get("tls", ()):
+        tls["sessions"] += 1
+        tls["decrypted"] += bool(t.get("decrypted"))
+        tls["records_undecrypted"] += t.get("records_undecrypted") or 0
+    return {"services": services, "protos": protos, "anomalies": anomalies, "tls": tls}
 
 
 def undecodable_reason(packets: Mapping[str, int], captures: Sequence[Mapping[str, Any]]) -> str | None:
@@ -1290,6 +1296,7 @@ def build_summary(engine: Engine, counts: Mapping[str, Counter] | None = None) -
         "files": len(res.tables.get("files", [])),
         "emails": len(res.tables.get("emails", [])),
         "credentials": len(res.tables.get("credentials", [])),
+        "tls": {k: counts.get("tls", Counter())[k] for k in ("sessions", "decrypted", "records_undecrypted")},
         "limits": dataclasses.asdict(engine.limits),
     }
 

@@ -155,3 +155,26 @@ def test_cli_refuses_an_unreadable_key_log(tmp_path):
                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
         assert r.returncode == 2 and "missing.log: cannot read the key log" in r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_summary_counts_tls_sessions_and_the_cli_warns_of_skipped_key_log_lines(tmp_path):
+    """summary.json says how many TLS sessions there were, how many were decrypted and how many records were
+    not; a key log line we cannot use (an RSA pre-master secret) is said on stderr, not dropped silently."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    keylog = tmp_path / "k.log"
+    keylog.write_text((SAMPLES / "keys" / "pop3.keylog").read_text() + "RSA 0011 2233\n")
+    for keys, decrypted in (([], 0), (["--keylog", str(keylog)], 1)):
+        out = tmp_path / f"o{decrypted}"
+        r = subprocess.run([sys.executable, "-m", "decoder.cli", "read", str(SAMPLES / "pop3.pcap"), "-o", str(out),
+                            "--no-html", *keys], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+        assert r.returncode == 0, r.stderr
+        tls = json.loads((out / "summary.json").read_text())["tls"]
+        assert tls["sessions"] == 1 and tls["decrypted"] == decrypted
+        assert (tls["records_undecrypted"] > 0) == (not decrypted)
+        assert ("skipped: 1 unsupported label RSA" in r.stderr) == bool(keys)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -56,10 +57,16 @@ def checked_keylogs(files: Sequence[str] | None) -> tuple[str, ...]:
     from decoder.keylog import Keyring, KeylogError
 
     for f in files or []:
+        ring = Keyring()
         try:
-            Keyring().add_file(f)
+            ring.add_file(f)
         except KeylogError as e:
             raise UsageError(str(e)) from None
+        skipped = {k: n for k, n in ring.counts.items() if k != "secrets"}
+        if skipped or not ring.counts["secrets"]:
+            what = ", ".join(f"{n} {k}" for k, n in sorted(skipped.items())) or "no TLS secrets"
+            print(f"wiretale: warning: key log {f}: {ring.counts['secrets']} secrets read; skipped: {what}",
+                  file=sys.stderr)
     return tuple(files or ())
 
 

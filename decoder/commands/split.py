@@ -433,7 +433,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
         run = MergedRun(out, res, limits)
         if encode:
             counts = {k: sum((Counter(p["summary_counts"][k]) for p in parts), Counter())
-                      for k in ("services", "protos", "anomalies")}
+                      for k in ("services", "protos", "anomalies", "tls")}
             rows = [Path(d) / "rows" for d in part_dirs]
             with ThreadPoolExecutor(max_workers=1) as side:     # 51,000 renames at 1 GB, beside the writing
                 moved = side.submit(_move_objects, part_dirs, out)
