@@ -91,10 +91,11 @@ def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str 
         done.append("har")
         if col is not None:
             phase = "report"
+            from decoder.transcripts import Transcripts
             from reports.html import render_report
 
-            render_report(col[0], out, summary, show_secrets, out_dir=getattr(run, "out_dir", None) or out,
-                          streams=getattr(res, "streams", None))
+            render_report(col[0], out, summary, show_secrets, transcripts=Transcripts(
+                getattr(run, "out_dir", None) or out, getattr(res, "streams", None)).head)
             done.append("report")
         summary["output"] = {"state": "complete", "written": list(done), "missing": []}
         write_json(summary, out / "summary.json")

@@ -1219,6 +1219,13 @@ class Analysis:
     def __getitem__(self, table: str):
         return self.tables[table]
 
+    def transcript_head(self, uid: str, per_direction: int) -> tuple[list[tuple], str]:
+        """A session's transcript, at most ``per_direction`` bytes of each direction
+        (:meth:`decoder.transcripts.Transcripts.head`): what the report shows of it."""
+        from decoder.transcripts import Transcripts
+
+        return Transcripts(self.out_dir, self.streams).head(uid, per_direction)
+
     def close(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -5,15 +5,18 @@
 length (uint32)`` followed by ``length`` data bytes for data records (big
 endian). At most ``limits.max_transcript`` bytes per direction are kept; a
 final record of kind 2 says how many bytes were left out. The HTML report reads
-the first part of each direction with :func:`read_transcript_head`, tools all of it
-with :func:`read_transcript`; nothing here is held in memory
-beyond one open flow's capped buffer.
+the first part of each direction through :meth:`Transcripts.head` (handed to it by the
+command or the :class:`~decoder.pipeline.Analysis` that made the run, so the report
+never reads this format itself), tools all of it with :func:`read_transcript`;
+nothing here is held in memory beyond one open flow's capped buffer.
 """
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _REC = struct.Struct("!BBdII")
 
@@ -105,3 +108,36 @@ def read_transcript(path: str | Path) -> list[TranscriptChunk]:
             pos += length
         out.append(TranscriptChunk(d, kind, ts, frame, length, data))
     return out
+
+
+@dataclass(frozen=True)
+class Transcripts:
+    """A run's session transcripts: ``out_dir/streams/<uid>.bin`` when the engine wrote one, else the
+    engine's in-memory ``streams`` (uid → chunks with ``direction``, ``ts``, ``frame``, ``data`` (None at a
+    gap) and ``gap``: ``analyze(keep_streams=…)``)."""
+
+    out_dir: Path | None
+    streams: Mapping[str, Any] | None = None
+
+    def head(self, uid: str, per_direction: int) -> tuple[list[tuple], str]:
+        """The flow's chunks as (direction, kind, ts, frame, length, data), with at most ``per_direction``
+        data bytes of each direction (``length`` is the whole chunk's), and where they came from:
+        ``"transcript"`` (the file), ``"memory"`` or ``""`` (none)."""
+        if self.out_dir is not None:
+            p = Path(self.out_dir) / "streams" / f"{uid}.bin"
+            if p.is_file():
+                return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data)
+                        for c in read_transcript_head(p, per_direction)], "transcript"
+        streams = self.streams or {}
+        if uid in streams:
+            out, kept = [], [0, 0]
+            for c in streams[uid]:
+                if c.data is None:
+                    out.append((c.direction, 1, c.ts, c.frame, c.gap, b""))
+                    continue
+                piece = c.data[:max(per_direction - kept[c.direction], 0)]
+                if piece:
+                    kept[c.direction] += len(piece)
+                    out.append((c.direction, 0, c.ts, c.frame, len(c.data), piece))
+            return out, "memory"
+        return [], ""

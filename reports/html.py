@@ -34,7 +34,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -265,30 +265,10 @@ def _apply_ranges(data: bytes, start: int, ranges: list[tuple[int, int]]) -> byt
     return bytes(b) if b is not None else data
 
 
-# ---------------------------------------------------------------------------- transcripts
-def _load_transcript(out_dir: Path | None, streams: Any, uid: str, per_direction: int) -> tuple[list, str]:
-    """The flow's chunks as (direction, kind, ts, frame, length, data), with at most ``per_direction``
-    data bytes of each direction (``length`` is the whole chunk's), and where they came from:
-    ``OUT/streams/<uid>.bin`` when the engine wrote it, else the engine's in-memory ``streams``."""
-    if out_dir is not None:
-        p = Path(out_dir) / "streams" / f"{uid}.bin"
-        if p.is_file():
-            from decoder.transcripts import read_transcript_head
-            return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data)
-                    for c in read_transcript_head(p, per_direction)], "transcript"
-    streams = streams or {}
-    if uid in streams:
-        out, kept = [], [0, 0]
-        for c in streams[uid]:
-            if c.data is None:
-                out.append((c.direction, 1, c.ts, c.frame, c.gap, b""))
-                continue
-            piece = c.data[:max(per_direction - kept[c.direction], 0)]
-            if piece:
-                kept[c.direction] += len(piece)
-                out.append((c.direction, 0, c.ts, c.frame, len(c.data), piece))
-        return out, "memory"
-    return [], ""
+#: How the report gets a session's transcript: ``(uid, bytes per direction)`` → (chunks as
+#: (direction, kind, ts, frame, length, data), their source: "transcript", "memory" or "").
+#: The run supplies it (:class:`decoder.transcripts.Transcripts`); the report reads no engine format.
+TranscriptHead = Callable[[str, int], tuple[list, str]]
 
 
 _ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])")
@@ -350,11 +330,10 @@ def _rel(t: float) -> str:
 # ---------------------------------------------------------------------------- the report
 class _Report:
     def __init__(self, col: ReportCollector, out: Path, summary: dict, show_secrets: bool,
-                 out_dir: Path | None = None, streams: Any = None) -> None:
+                 transcripts: TranscriptHead | None = None) -> None:
         self.col = col
         self.out = Path(out)
-        self.out_dir = out_dir
-        self.streams = streams
+        self.transcripts = transcripts
         self.show = show_secrets
         self.summary = summary
         col.finish()
@@ -1026,7 +1005,7 @@ class _Report:
     def session_context(self, c: dict, g: SessionGroup, small: bool = False) -> dict:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
         uid = c["uid"]
-        chunks, source = _load_transcript(self.out_dir, self.streams, uid, VIEW_BYTES)
+        chunks, source = self.transcripts(uid, VIEW_BYTES) if self.transcripts else ([], "")
         rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None)
         raw_file = f"../streams/{uid}.bin" if source == "transcript" else ""
         events = g.get("timeline", uid)
@@ -1074,10 +1053,10 @@ def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:
     col = ReportCollector()
     col.feed_all(analysis.rows)
     return render_report(col, Path(out), analysis.summary, show_secrets,
-                         out_dir=getattr(analysis, "out_dir", None), streams=getattr(analysis, "streams", None))
+                         transcripts=getattr(analysis, "transcript_head", None))
 
 
 def render_report(col: ReportCollector, out: Path, summary: dict, show_secrets: bool = False,
-                  out_dir: Path | None = None, streams: Any = None) -> Path:
-    """Render the report from what ``col`` was fed; transcripts from ``out_dir/streams`` or ``streams``."""
-    return _Report(col, Path(out), summary, show_secrets, out_dir=out_dir, streams=streams).write()
+                  transcripts: TranscriptHead | None = None) -> Path:
+    """Render the report from what ``col`` was fed; each session's transcript from ``transcripts``."""
+    return _Report(col, Path(out), summary, show_secrets, transcripts=transcripts).write()

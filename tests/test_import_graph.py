@@ -39,7 +39,6 @@ KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 #: Wall breaks (importer, imported) present today.
 KNOWN_BREAKS: frozenset[tuple[str, str]] = frozenset({
     ("decoder.pipeline", "reports.tables"),
-    ("reports.html", "decoder.transcripts"),
 })
 
 
