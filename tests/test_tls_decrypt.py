@@ -170,7 +170,7 @@ def test_summary_counts_tls_sessions_and_the_cli_warns_of_skipped_key_log_lines(
     keylog.write_text((SAMPLES / "keys" / "pop3.keylog").read_text() + "RSA 0011 2233\n")
     for keys, decrypted in (([], 0), (["--keylog", str(keylog)], 1)):
         out = tmp_path / f"o{decrypted}"
-        r = subprocess.run([sys.executable, "-m", "decoder.cli", "read", str(SAMPLES / "pop3.pcap"), "-o", str(out),
+        r = subprocess.run([sys.executable, "-m", "decoder.cli", "read", str(SAMPLES / "pop3.pcapng"), "-o", str(out),
                             "--no-html", *keys], capture_output=True, text=True, cwd=ROOT, timeout=120,
                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
         assert r.returncode == 0, r.stderr
