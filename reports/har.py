@@ -23,8 +23,10 @@ entry carries and where it comes from:
   failed requests), headers, Set-Cookie cookies, ``redirectURL`` from Location,
   ``content`` (decoded size, ``compression`` = decoded - transferred bytes, MIME
   type, and the stored object as ``text`` — UTF-8 text as is, anything else
-  base64 with ``encoding: "base64"``; bodies over ``max_content`` bytes are left
-  out with a ``comment``);
+  base64 with ``encoding: "base64"``; a body over ``max_content`` bytes
+  (:data:`MAX_INLINE`, 64 KiB) is not copied into the HAR: ``_file`` names it
+  under ``files/`` (relative to OUT, where the HAR is) and ``comment`` says so;
+  the same for ``postData``);
 * ``timings`` (ms): ``send`` = request first to last byte, ``wait`` = request end
   to the response's first byte, ``receive`` = response first to last byte;
   ``blocked``/``dns``/``connect``/``ssl`` are -1 (not measured here); the
@@ -56,6 +58,8 @@ from reports.export import orjson_bytes, replacing
 __all__ = ["write_har", "build_har"]
 
 HAR_VERSION = "1.2"
+#: the largest body copied into the HAR (as text or base64); a larger one is pointed at in ``files/`` (issue 26)
+MAX_INLINE = 64 * 1024
 TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
               "application/x-javascript", "application/xhtml+xml", "application/x-www-form-urlencoded",
               "image/svg+xml", "application/ecmascript", "application/ld+json", "application/rss+xml",
@@ -263,8 +267,9 @@ class _Files:
             return {"comment": "object not stored"}
         with open(p, "rb") as fh:      # one open for the size and the bytes
             size = os.fstat(fh.fileno()).st_size
-            if size > cap:
-                return {"comment": f"content left out: {size} bytes, over the {cap}-byte cap"}
+            if size > cap:      # not a second copy of a large body: the HAR points at the file
+                return {"_file": f"files/{p.name}",
+                        "comment": f"body in files/{p.name} ({size} bytes; bodies over {cap} bytes are not inlined)"}
             data = fh.read()
         if mime.startswith(TEXT_TYPES) or not mime:
             try:
@@ -309,8 +314,9 @@ def _entry(row: Mapping, files: _Files, cap: int) -> dict:
             post["params"] = [{"name": "file", "fileName": str(n)}
                               for n in _list(row.get("orig_filenames"))]
         post["text"] = content.get("text", "")
-        if "comment" in content:
-            post["comment"] = content["comment"]
+        for k in ("comment", "_file"):
+            if k in content:
+                post[k] = content[k]
         request["postData"] = post
     mime = resp_mimes[0] if resp_mimes else "x-unknown"
     body_len = _int(row.get("response_body_len"), 0)
@@ -378,7 +384,7 @@ def _pages(first: float | None) -> list[dict]:
 _COMMENT = "Built by wiretale from captured packets; bodies are de-chunked and decoded."
 
 
-def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = 1 << 20) -> dict:
+def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = MAX_INLINE) -> dict:
     """The HAR document (a dict) for the ``http`` table."""
     http = tables.get("http")
     rows = [] if http is None or not len(http) else http.to_dict("records")
@@ -397,7 +403,7 @@ def build_har(tables: Mapping[str, Any], files_dir: Path, max_content: int = 1 <
     }}
 
 
-def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_content: int = 1 << 20) -> None:
+def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_content: int = MAX_INLINE) -> None:
     """Write ``out_path`` (HAR 1.2 JSON) from ``tables["http"]`` and the stored objects.
 
     Entries are written one at a time, so a capture with many transactions needs memory for one
@@ -412,7 +418,7 @@ def write_har(tables: Mapping[str, Any], files_dir: Path, out_path: Path, max_co
 
 
 def har_entries(rows: Iterable[Mapping], tables: Mapping[str, Any], files_dir: Path,
-                max_content: int = 1 << 20) -> Iterator[tuple[Mapping, bytes]]:
+                max_content: int = MAX_INLINE) -> Iterator[tuple[Mapping, bytes]]:
     """Each of ``rows`` (http rows, in the order given) with its HAR entry as JSON bytes; bodies are
     looked up through ``tables["files"]`` below ``files_dir``."""
     files = _Files(tables, Path(files_dir))

@@ -14,7 +14,7 @@ import pytest
 
 from decoder.model import FileData, FileOpen
 from dissectors.http import HttpDissector, HttpTransaction
-from reports.har import build_har, write_har
+from reports.har import MAX_INLINE, build_har, write_har
 from tests.conftest import shared_captures
 from tests.conversation import C, S, ctx, run
 
@@ -171,7 +171,9 @@ def test_har_from_conversation(tmp_path):
     assert e[2]["request"]["postData"]["params"] == [{"name": "user", "value": "anna"},
                                                       {"name": "pass", "value": "s cret"}]
     assert e[2]["response"]["redirectURL"] == "/home" and e[2]["response"]["status"] == 302
-    assert "text" not in e[3]["response"]["content"] and "cap" in e[3]["response"]["content"]["comment"]
+    big_content = e[3]["response"]["content"]           # over max_content: pointed at, not copied
+    assert "text" not in big_content and big_content["_file"] in big_content["comment"]
+    assert (files_dir.parent / big_content["_file"]).read_bytes() == big and big_content["size"] == len(big)
     assert e[4]["response"]["status"] == 0 and "no_response" in e[4]["_flags"]
     _haralyzer_loads(out, len(e))
 
@@ -219,6 +221,9 @@ def test_har_on_shared_capture(path, tmp_path):
             raw = (base64.b64decode(content["text"]) if content.get("encoding") == "base64"
                    else content["text"].encode("utf-8"))
             assert hashlib.sha256(raw).hexdigest() == sha[row["resp_fuids"][0]]
+        elif row["resp_fuids"] and "_file" in content:     # a large body: the HAR names its file
+            raw = (tmp_path / "out" / content["_file"]).read_bytes()
+            assert len(raw) > MAX_INLINE and hashlib.sha256(raw).hexdigest() == sha[row["resp_fuids"][0]]
     _haralyzer_loads(out, len(entries))
 
 
