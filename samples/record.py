@@ -189,7 +189,7 @@ class Capture:
         if self.pcapng:
             cmd = ["dumpcap", "-q"]
             for iface in self.iface.split(","):           # "a,b": one interface block each, one filter
-                cmd += ["-i", iface, "-f", self.bpf]
+                cmd += ["-i", iface, "-f", self.bpf] + (["-y", self.linktype] if self.linktype else [])
             cmd += ["-w", str(tmp)]
             if self.comment:
                 cmd += ["--capture-comment", self.comment]
@@ -418,7 +418,10 @@ def scenario(name: str):
 
 # --------------------------------------------------------------------------- DNS
 
-DNS_PORT = 10053
+DNS_PORT = 53          # the lab
+DNS_COMMENT = ("DNS lab: dig on 10.20.0.2 / fd00:20::2 asks BIND 9 on 10.20.0.1 / fd00:20::1 port 53, authoritative for "
+               "example.test: A, AAAA over IPv6, MX, NS, SOA, TXT, SRV, a CNAME chain, PTR, NXDOMAIN, a truncated answer "
+               "(kept on UDP, then retried over TCP), EDNS 4096, an AXFR. Captured on 'any' (Linux cooked v2).")
 ZONE = "example.test"
 # name (relative) -> list of (type, rdata in presentation form).  The zone file is
 # written from this table and the expected answers are computed from it.
@@ -469,6 +472,11 @@ def _dig_answers(out: str) -> list[tuple[str, str, str]]:
 
 @scenario("dns")
 def record_dns() -> None:
+    with Lab():
+        _record_dns()
+
+
+def _record_dns() -> None:
     d = fresh(WORK / "bind")
     zone = [f"$TTL 3600", f"$ORIGIN {ZONE}."]
     zone += [f"{n}\tIN\t{t}\t{r}" for n, t, r in DNS_RECORDS]
@@ -483,10 +491,10 @@ options {{
     directory "{d}";
     pid-file "{d}/named.pid";
     session-keyfile "{d}/session.key";
-    listen-on port {DNS_PORT} {{ 127.0.0.1; }};
-    listen-on-v6 port {DNS_PORT} {{ ::1; }};
+    listen-on port {DNS_PORT} {{ {LAB_SERVER4}; }};
+    listen-on-v6 port {DNS_PORT} {{ {LAB_SERVER6}; }};
     recursion no;
-    allow-transfer {{ 127.0.0.1; ::1; }};
+    allow-transfer {{ {LAB_CLIENT4}; {LAB_CLIENT6}; }};
     dnssec-validation no;
     notify no;
 }};
@@ -495,11 +503,11 @@ zone "{ZONE}" {{ type primary; file "example.test.zone"; }};
 zone "2.0.192.in-addr.arpa" {{ type primary; file "192.0.2.rev"; }};
 """)
     run(["named-checkconf", str(d / "named.conf")])
-    named = start(["named", "-g", "-c", str(d / "named.conf")], "named")
-    wait_port(DNS_PORT)
+    named = Lab.server(["named", "-g", "-c", str(d / "named.conf")], "named")
+    Lab.wait(DNS_PORT)
     queries: list[dict] = []
 
-    def dig(name: str, qtype: str, *opts: str, server: str = "127.0.0.1", note: str = "",
+    def dig(name: str, qtype: str, *opts: str, server: str = LAB_SERVER4, note: str = "",
             expect_rcode: str = "NOERROR", expect: list[tuple[str, str, str]] | None = None) -> str:
         cmd = ["dig", f"@{server}", "-p", str(DNS_PORT), "+tries=1", "+time=3", *opts, name, qtype]
         full = run(cmd).stdout
@@ -522,9 +530,10 @@ zone "2.0.192.in-addr.arpa" {{ type primary; file "192.0.2.rev"; }};
         })
         return full
 
-    with Capture("dns.pcap", f"port {DNS_PORT}", iface="any", linktype="LINUX_SLL2") as cap:
+    with Capture("dns.pcapng", f"port {DNS_PORT}", iface="any", linktype="LINUX_SLL2", netns=LAB_SERVER_NS,
+                 comment=DNS_COMMENT) as cap, Lab.client():
         dig("www.example.test.", "A", note="plain A with EDNS (dig default, with a cookie)")
-        dig("www.example.test.", "AAAA", server="::1", note="AAAA over IPv6")
+        dig("www.example.test.", "AAAA", server=LAB_SERVER6, note="AAAA over IPv6")
         dig("example.test.", "MX")
         dig("example.test.", "NS")
         dig("example.test.", "SOA")
@@ -557,14 +566,14 @@ zone "2.0.192.in-addr.arpa" {{ type primary; file "192.0.2.rev"; }};
     queries[-1]["answers_note"] = "the whole zone; the SOA opens and closes the transfer"
     write_expected(
         cap, ["dns"],
-        "BIND 9 authoritative for example.test and 2.0.192.in-addr.arpa on 127.0.0.1/::1 port "
-        f"{DNS_PORT}; dig asks A, AAAA (over IPv6), MX, NS, SOA, TXT, SRV, a CNAME chain, PTR, "
+        f"BIND 9 authoritative for example.test and 2.0.192.in-addr.arpa on {LAB_SERVER4} / {LAB_SERVER6} port "
+        f"{DNS_PORT} in its own network namespace; dig on {LAB_CLIENT4} / {LAB_CLIENT6} asks A, AAAA (over IPv6), MX, NS, SOA, TXT, SRV, a CNAME chain, PTR, "
         "NXDOMAIN, a truncated answer (once kept on UDP, once retried over TCP), an EDNS answer "
-        "of 4096 bytes buffer and an AXFR. Captured on -i any as Linux SLL2.",
+        "of 4096 bytes buffer and an AXFR. Captured on -i any of the server's namespace as Linux SLL2.",
         {"debian": pkg_versions("bind9", "bind9-dnsutils"), "dig": first_line(["dig", "-v"])},
-        [{"service": "dns", "software": "named (BIND 9)", "addr": a, "port": DNS_PORT, "transport": "udp+tcp"}
-         for a in ("127.0.0.1", "::1")],
-        decode_as=[f"udp.port=={DNS_PORT},dns", f"tcp.port=={DNS_PORT},dns"],
+        [dict(srv, addr=a) for a in (LAB_SERVER4, LAB_SERVER6)
+         for srv in Lab.servers(("dns", "named (BIND 9)", DNS_PORT, "udp+tcp"))],
+        client_addr=[LAB_CLIENT4, LAB_CLIENT6],
         zone={"origin": ZONE, "records": [{"name": n, "type": t, "rdata": r} for n, t, r in zone_rrs],
               "reverse": [{"name": f"{n}.2.0.192.in-addr.arpa.", "type": t, "rdata": r} for n, t, r in DNS_REVERSE]},
         queries=queries,

@@ -84,7 +84,7 @@ def test_follow_piped_marks_the_sides_and_escapes_telnet_commands():
 
 
 def test_follow_shows_dns_messages_escaped_one_per_line():
-    cap = SAMPLES / "dns.pcap"
+    cap = SAMPLES / "dns.pcapng"
     r = wiretale("follow", str(cap), uid_of(cap))
     lines = r.stdout.decode("ascii").splitlines()       # pure ASCII: every other byte is \xNN
     assert [line[:3] for line in lines[1:3]] == ["C: ", "S: "]
@@ -112,7 +112,7 @@ def test_interfaces_lists_capture_interfaces_only_unless_all():
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_a_pipe_is_read_once_by_the_run_not_by_the_check(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run(["bash", "-c", f'"{sys.executable}" -m decoder.cli read <(cat "{SAMPLES / "dns.pcap"}") '
+    r = subprocess.run(["bash", "-c", f'"{sys.executable}" -m decoder.cli read <(cat "{SAMPLES / "dns.pcapng"}") '
                                       f'-o "{tmp_path / "out"}" --no-html'],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -100,8 +100,8 @@ def test_link_layer_variety():
     docs = [expected(c) for c in CAPTURES]
     assert any(d["link_type"] == "linux-sll2" for d in docs)
     assert any(d["format"] == "pcapng" for d in docs)
-    with (SAMPLES / "dns.pcap").open("rb") as f:
-        assert dpkt.pcap.Reader(f).datalink() == 276          # LINKTYPE_LINUX_SLL2
+    with (SAMPLES / "dns.pcapng").open("rb") as f:
+        assert dpkt.pcapng.Reader(f).datalink() == 276        # LINKTYPE_LINUX_SLL2
 
 
 @pytest.mark.parametrize("cap", CAPTURES, ids=IDS)
@@ -193,8 +193,8 @@ def test_http_basic_and_smtp_auth_on_the_wire():
 
 
 def test_dns_names_on_the_wire():
-    raw = _raw(SAMPLES / "dns.pcap")
-    for q in expected(SAMPLES / "dns.pcap")["queries"]:
+    raw = _raw(SAMPLES / "dns.pcapng")
+    for q in expected(SAMPLES / "dns.pcapng")["queries"]:
         wire = b"".join(bytes([len(l)]) + l.encode() for l in q["qname"].rstrip(".").split("."))
         assert wire in raw, q["qname"]
 

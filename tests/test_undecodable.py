@@ -36,7 +36,7 @@ def test_read_of_an_undecodable_capture_says_why_and_fails(tmp_path, capsys):
 def test_a_decodable_capture_has_no_undecodable_reason(tmp_path, capsys):
     from tests.conftest import SAMPLES
 
-    assert cli.main(["read", str(SAMPLES / "dns.pcap"), "-o", str(tmp_path / "out"), "--no-html"]) == 0
+    assert cli.main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(tmp_path / "out"), "--no-html"]) == 0
     assert "nothing decoded" not in capsys.readouterr().err
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["undecodable"] is None
 
@@ -54,7 +54,7 @@ def test_batch_status_of_an_undecodable_capture(tmp_path, capsys):
     caps = tmp_path / "caps"
     caps.mkdir()
     user0_capture(caps / "user0.pcap")
-    (caps / "dns.pcap").write_bytes((SAMPLES / "dns.pcap").read_bytes())
+    (caps / "dns.pcapng").write_bytes((SAMPLES / "dns.pcapng").read_bytes())
     code = cli.main(["batch", str(caps), "-o", str(tmp_path / "rep"), "--workers", "1"])
     io = capsys.readouterr()
     assert code == 0            # the batch ran; the capture's own status says what happened
@@ -64,7 +64,7 @@ def test_batch_status_of_an_undecodable_capture(tmp_path, capsys):
         rows = {r["capture"]: r for r in csv.DictReader(fh)}
     assert rows["user0.pcap"]["status"] == "undecodable"
     assert rows["user0.pcap"]["error"].startswith("unsupported link type 147")
-    assert rows["dns.pcap"]["status"] == "ok" and rows["dns.pcap"]["error"] == ""
+    assert rows["dns.pcapng"]["status"] == "ok" and rows["dns.pcapng"]["error"] == ""
     index = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     assert "nothing decoded" in index and "read, but nothing in them could be decoded" in index
     totals = json.loads((tmp_path / "rep" / "summary.json").read_text())["totals"]

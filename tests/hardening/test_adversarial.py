@@ -384,8 +384,8 @@ def test_injection_in_decoded_fields_is_escaped_in_the_html_report(tmp_path):
     caps.append(tmp_path / "tftp.pcap")
     q = struct.pack("!HHHHHH", 3, 0x0100, 1, 0, 0, 0) + bytes([len(PAYLOADS[0])]) + PAYLOADS[0].encode() + \
         b"\x00" + struct.pack("!HH", 1, 1)
-    udp_capture(tmp_path / "dns.pcap", [("c", q)])
-    caps.append(tmp_path / "dns.pcap")
+    udp_capture(tmp_path / "dns.pcapng", [("c", q)])
+    caps.append(tmp_path / "dns.pcapng")
     out = tmp_path / "OUT"
     r = guarded(caps, out_dir=out, measure=False, transcripts=True)
     write_report(r.analysis, out)

@@ -150,19 +150,19 @@ def test_a_second_run_into_a_locked_out_is_refused(tmp_path, capsys):
     out = tmp_path / "out"
     first = claim(out)
     try:
-        assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 2
+        assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 2
         err = capsys.readouterr().err
         assert f"another wiretale run (pid {os.getpid()})" in err and len(err.strip().splitlines()) == 1
     finally:
         first.close()
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 0
 
 
 def test_two_concurrent_runs_never_mix(tmp_path):
     big = _http_capture(tmp_path / "a.pcap", 400)
     out = tmp_path / "out"
     cmds = [[sys.executable, "-m", "decoder.cli", "read", str(c), "-o", str(out), "--no-html"]
-            for c in (big, SAMPLES / "dns.pcap")]
+            for c in (big, SAMPLES / "dns.pcapng")]
     procs = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c in cmds]
     res = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
@@ -190,7 +190,7 @@ def test_a_foreign_folder_is_refused_without_force_and_left_alone_with_it(tmp_pa
     assert sorted(p.name for p in out.iterdir()) == [".wiretale.lock", "files", "notes.txt"]
     assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out), "--force"]) == 0
     assert (out / "notes.txt").read_text() == "keep me" and (out / "files" / "thesis.pdf").exists()
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0     # ours now (manifest)
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 0     # ours now (manifest)
     assert (out / "notes.txt").read_text() == "keep me" and (out / "files" / "thesis.pdf").exists()
     assert not (out / "http.har").exists()
 
@@ -200,7 +200,7 @@ def test_an_earlier_runs_files_are_removed(tmp_path):
     assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out)]) == 0
     http_pages = {p.name for p in (out / "sessions").glob("*.html")}
     assert (out / "http.har").exists() and http_pages
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 0
     assert not (out / "http.har").exists() and (out / "tables" / "http.jsonl").read_text() == ""
     assert not http_pages & {p.name for p in (out / "sessions").glob("*.html")}
     assert not list((out / "files").glob("*")) if (out / "files").exists() else True
@@ -211,11 +211,11 @@ def test_the_manifest_never_reaches_outside_out(tmp_path):
     out = tmp_path / "out"
     outside = tmp_path / "precious.txt"
     outside.write_text("x")
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out), "--no-html"]) == 0
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out), "--no-html"]) == 0
     m = json.loads((out / ".wiretale-run.json").read_text())
     m["files"] += ["../precious.txt", str(outside), "tables/../../precious.txt"]
     (out / ".wiretale-run.json").write_text(json.dumps(m))
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out), "--no-html"]) == 0
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out), "--no-html"]) == 0
     assert outside.read_text() == "x"
 
 
@@ -242,9 +242,9 @@ def test_no_spill_or_scratch_in_out(tmp_path, monkeypatch):
 def test_out_naming_a_file_or_below_a_file_is_one_line(tmp_path, capsys):
     f = tmp_path / "file"
     f.write_text("x")
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(f)]) == 2
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(f)]) == 2
     assert "is not a folder" in capsys.readouterr().err
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(f / "sub")]) == 1
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(f / "sub")]) == 1
     err = capsys.readouterr().err
     assert str(f) in err and "internal error" not in err and len(err.strip().splitlines()) == 1
 
@@ -266,7 +266,7 @@ def test_a_full_disk_is_one_line_naming_the_path(tmp_path, capsys, size_kb):
         pytest.skip("needs root and tmpfs mounts")
     try:
         out = mnt / "out"
-        rc = main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)])
+        rc = main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)])
         err = capsys.readouterr().err
         assert rc == 1, err
         line = [l for l in err.splitlines() if "disk is full" in l]
@@ -283,7 +283,7 @@ def test_a_read_only_out_is_one_line(tmp_path, capsys):
     if os.geteuid() != 0 or not _mount_tmpfs(mnt, "size=1m,ro"):
         pytest.skip("needs root and tmpfs mounts")
     try:
-        rc = main(["read", str(SAMPLES / "dns.pcap"), "-o", str(mnt / "out")])
+        rc = main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(mnt / "out")])
         err = capsys.readouterr().err
         assert rc == 1 and "read-only" in err and str(mnt) in err and "internal error" not in err, err
     finally:
@@ -301,8 +301,8 @@ def test_an_unwritable_out_is_one_line():
         os.chmod(base, 0o755)
         out = base / "locked"
         out.mkdir(mode=0o555)
-        cap = base / "dns.pcap"
-        cap.write_bytes((SAMPLES / "dns.pcap").read_bytes())
+        cap = base / "dns.pcapng"
+        cap.write_bytes((SAMPLES / "dns.pcapng").read_bytes())
         os.chmod(cap, 0o644)
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
                             "decoder.cli", "read", str(cap), "-o", str(out)], cwd=ROOT, capture_output=True,
@@ -321,11 +321,11 @@ def test_an_unwritable_out_is_one_line():
 
 def test_an_out_of_a_wiretale_from_before_manifests_is_an_earlier_run(tmp_path):
     out = tmp_path / "out"
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out)]) == 0
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out)]) == 0
     (out / ".wiretale-run.json").unlink()
     (out / ".wiretale.lock").unlink()                     # as an older wiretale left it
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 0
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 0
     assert not (out / "http.har").exists()
     (out / ".wiretale-run.json").unlink()
     (out / "mine.txt").write_text("x")                    # something else beside it: not only a run's output
-    assert main(["read", str(SAMPLES / "dns.pcap"), "-o", str(out)]) == 2
+    assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 2
