@@ -6,7 +6,7 @@
 
 Modes:
 
-* ``raw``: ``decoder.pipeline.analyze(FILE, decode=False)`` — capture reading,
+* ``raw``: ``decoder.api.analyze(FILE, decode=False)`` — capture reading,
   link/IP parsing, defragmentation, flows, TCP reassembly, the ``conn`` table;
   no detection (the engine skips it when ``decode=False``).
 * ``detect``: ``Engine(detect_only=True)`` (what ``wiretale sessions --no-decode``
@@ -31,12 +31,13 @@ from pathlib import Path
 
 
 def run(path: str | Path, mode: str = "raw") -> dict:
-    """Run the engine the way :func:`decoder.pipeline.analyze` does, timing its two stages:
+    """Run the engine the way :func:`decoder.api.analyze` does, timing its two stages:
     the engine over the capture (``engine_*``) and building the result (summary, pandas
     DataFrames: ``tables_*``). ``seconds`` is the wall time of both."""
     import tempfile
 
-    from decoder.pipeline import Analysis, Engine, run_engine
+    from decoder.api import Analysis
+    from decoder.pipeline import Engine, run_engine
 
     if mode not in ("raw", "detect"):
         raise ValueError(mode)

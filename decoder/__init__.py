@@ -12,10 +12,10 @@ from decoder.version import __version__
 
 
 def __getattr__(name: str):
-    """``analyze`` is :func:`decoder.pipeline.analyze` itself (its signature and docstring in ``help``),
+    """``analyze`` is :func:`decoder.api.analyze` itself (its signature and docstring in ``help``),
     imported when first asked for so that ``import decoder`` stays light."""
     if name == "analyze":
-        from decoder.pipeline import analyze
+        from decoder.api import analyze
 
         return analyze
     raise AttributeError(f"module 'decoder' has no attribute {name!r}")

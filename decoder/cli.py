@@ -114,7 +114,7 @@ def _ep(h: str, p: int) -> str:
 def follow_chunks(capture: str, uid: str, limits=None, decode: bool = False):
     """The reassembled chunks of one flow (``conn`` is None when the uid is unknown).
     uids do not depend on decoding, so ``decode=False`` (faster) finds the same flow."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     a = analyze([capture], limits=limits, keep_streams={uid}, decode=decode)
     try:

@@ -360,7 +360,7 @@ class LiveResult:
     summary: dict
     out_dir: Path | None
     capture_path: Path
-    analysis: Any = None     # decoder.pipeline.Analysis (DataFrames) when kept
+    analysis: Any = None     # decoder.api.Analysis (DataFrames) when kept
 
 
 class LiveSession:
@@ -373,7 +373,7 @@ class LiveSession:
     capture ends on ``count`` packets, after ``duration`` seconds, or on :meth:`stop`; then
     open flows are closed, sessions assembled, and (with ``out_dir``) tables, summary and
     report written. :attr:`result` holds the summary and, with ``keep_analysis``, the
-    :class:`~decoder.pipeline.Analysis` (DataFrames).
+    :class:`~decoder.api.Analysis` (DataFrames).
 
     >>> s = LiveSession("lo", bpf="udp port 53", duration=10)            # doctest: +SKIP
     >>> for table, row in s.rows():                                      # doctest: +SKIP
@@ -808,7 +808,7 @@ class LiveSession:
 
     def _snapshot(self, engine):
         """An Analysis of the rows so far without ending the run (spilled rows are kept)."""
-        from decoder.pipeline import Analysis
+        from decoder.api import Analysis
 
         res = engine.results
         res.captures.append(self._capture_entry(engine, self._info))
@@ -843,7 +843,8 @@ class LiveSession:
             write_report(self._snapshot(engine), self.out_dir, show_secrets=self.show_secrets)
 
     def _finish(self, engine, info: CaptureInfo) -> None:
-        from decoder.pipeline import Analysis, build_summary
+        from decoder.api import Analysis
+        from decoder.pipeline import build_summary
         from decoder.session import assemble
 
         engine.finish_capture()

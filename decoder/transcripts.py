@@ -6,7 +6,7 @@ length (uint32)`` followed by ``length`` data bytes for data records (big
 endian). At most ``limits.max_transcript`` bytes per direction are kept; a
 final record of kind 2 says how many bytes were left out. The HTML report reads
 the first part of each direction through :meth:`Transcripts.head` (handed to it by the
-command or the :class:`~decoder.pipeline.Analysis` that made the run, so the report
+command or the :class:`~decoder.api.Analysis` that made the run, so the report
 never reads this format itself), tools all of it with :func:`read_transcript`;
 nothing here is held in memory beyond one open flow's capped buffer.
 """

@@ -1046,7 +1046,7 @@ class _Report:
 
 
 def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:
-    """Render the report of an :class:`~decoder.pipeline.Analysis` (its rows, summary and transcripts):
+    """Render the report of an :class:`~decoder.api.Analysis` (its rows, summary and transcripts):
     ``OUT/index.html`` (plus ``index-N.html`` pages) and ``OUT/sessions/<uid>.html``. Returns the path of
     ``index.html``. ``wiretale read`` feeds a :class:`ReportCollector` as it writes the tables instead
     (:func:`render_report`)."""

@@ -204,8 +204,8 @@ def test_empty_http_table(tmp_path):
     "http-post-login.pcapng", "http-dvwa-login-images.pcapng", "http-chunked-gif.pcap",
     "http-content-gzip-xml.pcap")], ids=lambda p: p.name)
 def test_har_on_shared_capture(path, tmp_path):
-    pipeline = pytest.importorskip("decoder.pipeline")
-    a = pipeline.analyze(path, out_dir=tmp_path / "out", strict=True)
+    api = pytest.importorskip("decoder.api")
+    a = api.analyze(path, out_dir=tmp_path / "out", strict=True)
     out = tmp_path / "http.har"
     write_har(a.rows, tmp_path / "out" / "files", out)
     doc = json.loads(out.read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ DOC = json.loads((SAMPLES / "expected" / "https.json").read_text())
 
 @pytest.fixture(scope="module")
 def decoded():
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(CAP, strict=True, keylogs=[KEYLOG]) as a:
         yield a.rows
@@ -79,7 +79,7 @@ def test_http2_header_blocks_equal_tshark(decoded, tshark):
 
 
 def test_har_holds_the_http2_exchanges(tmp_path):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from reports.har import write_har
 
     with analyze(CAP, strict=True, keylogs=[KEYLOG], out_dir=tmp_path) as a:
@@ -93,7 +93,7 @@ def test_har_holds_the_http2_exchanges(tmp_path):
 
 
 def test_without_keys_nothing_is_decoded_inside():
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(CAP, strict=True) as a:
         assert not a.rows.get("http")
@@ -110,7 +110,7 @@ def test_without_keys_nothing_is_decoded_inside():
 def test_http2_bodies_equal_tshark(tshark, tmp_path):
     """Every DATA frame tshark decrypts, joined per stream, is the object we stored for that stream and
     direction (tshark's http2.data.data is already content-decoded, as our objects are: the gzip stream too)."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     out = subprocess.run([tshark, "-n", "-r", str(CAP), "-o", f"tls.keylog_file:{KEYLOG}", "-Y", "http2.type==0",
                           "-T", "fields", "-E", "aggregator=|", "-e", "tcp.srcport", "-e", "tcp.dstport",

@@ -197,7 +197,7 @@ def test_random_rows_parse_as_before(tmp_path_factory, rows):
 # ---------------------------------------------------------------- every sample, every table
 @pytest.mark.parametrize("capture", sorted(SAMPLES.glob("*.pcap*")), ids=lambda p: p.name)
 def test_sample_tables_as_before(capture, tmp_path):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(capture) as a:
         rows = {name: list(r) for name, r in a.rows.items()}

@@ -28,7 +28,7 @@ import pytest
 
 from tests.conftest import SAMPLES, shared_captures
 
-pipeline = pytest.importorskip("decoder.pipeline")
+api = pytest.importorskip("decoder.api")
 
 TRANSFER = ("RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD")
 FTP_WITH_DATA = [p for p in shared_captures("*") if p.name in {
@@ -43,7 +43,7 @@ _cache: dict[Path, object] = {}
 def analyzed(path: Path, tmp_root: Path):
     if path not in _cache:
         out = tmp_root / path.name
-        _cache[path] = (pipeline.analyze(str(path), out_dir=str(out)), out)
+        _cache[path] = (api.analyze(str(path), out_dir=str(out)), out)
     return _cache[path]
 
 

@@ -42,7 +42,7 @@ import pytest
 from tests.conftest import shared_captures
 
 pytest.importorskip("decoder.pipeline")
-from decoder.pipeline import analyze  # noqa: E402
+from decoder.api import analyze  # noqa: E402
 
 HTTP_CAPTURES = [p for p in shared_captures("*")
                  if p.name.startswith("http-") or p.name == "dns-ppa-many-queries.pcap"]

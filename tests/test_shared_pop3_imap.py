@@ -49,7 +49,7 @@ pytest.importorskip("decoder.pipeline")
 
 @pytest.fixture(scope="module")
 def analyses(tmp_path_factory):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     cache: dict = {}
 

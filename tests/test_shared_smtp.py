@@ -64,7 +64,7 @@ PIPELINED_SEGMENT = {
 
 @functools.lru_cache(maxsize=None)
 def _ours(path: str):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     out = tempfile.mkdtemp(prefix="wt-smtp-")
     a = analyze(path, out_dir=out, strict=True)

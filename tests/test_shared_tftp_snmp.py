@@ -33,7 +33,7 @@ import pytest
 
 from tests.conftest import shared_captures
 
-pipeline = pytest.importorskip("decoder.pipeline")
+api = pytest.importorskip("decoder.api")
 
 TFTP_CAPTURES = shared_captures("tftp-*")
 SNMP_CAPTURES = shared_captures("snmp-*")
@@ -60,7 +60,7 @@ def test_tftp_files_equal_tshark_export(capture: Path, tshark: str, tmp_path: Pa
     subprocess.run([tshark, "-r", str(capture), "-q", "--export-objects", f"tftp,{export}"],
                    check=True, capture_output=True, timeout=120)
     expected = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in export.iterdir())
-    res = pipeline.analyze(capture, out_dir=tmp_path / "out", strict=True)
+    res = api.analyze(capture, out_dir=tmp_path / "out", strict=True)
     files = res.tables.get("files")
     ours = []
     if files is not None and len(files):
@@ -81,7 +81,7 @@ def test_tftp_oack_capture_matches_zeek_baseline(tmp_path: Path):
     cap = [p for p in TFTP_CAPTURES if p.name == "tftp-oack-options.pcap"]
     if not cap:
         pytest.skip("shared capture absent")
-    res = pipeline.analyze(cap[0], out_dir=tmp_path, strict=True)
+    res = api.analyze(cap[0], out_dir=tmp_path, strict=True)
     row = res.tables["tftp"].iloc[0]
     assert (bool(row["wrq"]), row["fname"], row["mode"]) == (False, "hello.txt", "octet")
     assert (row["size"], row["block_sent"], row["block_acked"]) == (446, 2, 2)
@@ -162,7 +162,7 @@ def _is_hex(s: str) -> bool:
 def test_snmp_pdus_equal_tshark(capture: Path, tshark: str, tmp_path: Path):
     theirs = tshark_snmp(tshark, capture)
     assert theirs, "tshark found no SNMP"
-    res = pipeline.analyze(capture, out_dir=tmp_path, strict=True)
+    res = api.analyze(capture, out_dir=tmp_path, strict=True)
     pdus = res.rows.get("snmp_pdus")
     assert pdus is not None
     ours_by_ts: dict[float, list[dict]] = defaultdict(list)

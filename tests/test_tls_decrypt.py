@@ -20,7 +20,7 @@ CASES = {
 
 
 def _analyze(stem: str, keys: bool):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     keylog = [SAMPLES / "keys" / f"{stem}.keylog"] if keys else []
     return analyze(SAMPLES / f"{stem}.pcapng", strict=True, keylogs=keylog)
@@ -91,7 +91,7 @@ def test_without_keys_nothing_inside_is_invented(stem):
 
 def test_wrong_key_is_counted_with_its_reason(tmp_path):
     """A key log whose secrets belong to the session but are wrong: every record fails its tag."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     text = (SAMPLES / "keys" / "pop3.keylog").read_text()
     bad = "\n".join(" ".join(p[:2] + ["00" * (len(p[2]) // 2)]) if len(p := line.split()) == 3 else line
@@ -114,7 +114,7 @@ def test_pcapng_decryption_secrets_block(tmp_path, tshark):
     out = tmp_path / "pop3-dsb.pcapng"
     subprocess.run([editcap, "--inject-secrets", f"tls,{SAMPLES / 'keys' / 'pop3.keylog'}",
                     str(SAMPLES / "pop3.pcapng"), str(out)], check=True, capture_output=True)
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(out, strict=True) as a:
         row = a.rows["tls"][0]

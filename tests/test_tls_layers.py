@@ -26,7 +26,7 @@ def _capture(path, port: int, clear: list[tuple[int, bytes]], steps) -> None:
 
 
 def _analyze(path, keys: str, tmp_path):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     (tmp_path / "keys.log").write_text(keys)
     return analyze(path, strict=True, keylogs=[tmp_path / "keys.log"])
@@ -102,7 +102,7 @@ def test_h2c_upgrade_from_http11(tmp_path):
     import h2.config
     import h2.connection
 
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     s = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))

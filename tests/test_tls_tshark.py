@@ -65,7 +65,7 @@ def _tshark_sessions(tshark: str, cap: Path, keylog: Path | None) -> dict[tuple[
 
 
 def _ours(cap: Path, keylog: Path | None) -> dict[tuple[int, int], dict]:
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from dissectors._tls_wire import CIPHER_SUITES, VERSIONS
 
     by_name = {v: k for k, v in VERSIONS.items()}

@@ -16,7 +16,7 @@ DOC = json.loads((SAMPLES / "expected" / "websocket.json").read_text())
 
 @pytest.fixture(scope="module")
 def rows():
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(CAP, strict=True) as a:
         yield a.rows

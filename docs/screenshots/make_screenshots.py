@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from decoder.pipeline import analyze  # noqa: E402
+from decoder.api import analyze  # noqa: E402
 from reports.html import write_report  # noqa: E402
 
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",

@@ -16,7 +16,7 @@ def _exchange(port: int, rng: str, total: int, body: bytes, declared: int | None
 
 
 def _run(tmp_path, pkts):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     cap = tmp_path / "ranges.pcap"
     write_pcap(cap, pkts)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from decoder.capture import CaptureError, PcapFileSource
-from decoder.pipeline import analyze
+from decoder.api import analyze
 from tests.builders import (
     Conn, frame, pcapng_epb, pcapng_idb, pcapng_shb, udp_packet, write_pcap,
 )

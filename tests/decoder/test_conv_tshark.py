@@ -31,7 +31,7 @@ SNMP_PORTS = {161, 162}
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 @pytest.mark.parametrize("capture", shared_captures(), ids=lambda p: p.name)
 def test_conversations_equal_tshark(capture):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.oracle.tshark import conversations
 
     with analyze(capture, decode=False, strict=True) as a:

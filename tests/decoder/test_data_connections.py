@@ -52,7 +52,7 @@ def _files(a, out: Path) -> dict[str, dict]:
 
 
 def test_data_connections_without_their_handshake(tmp_path):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     cut = tmp_path / "ftp-late.pcap"
     assert _cut_handshakes(SAMPLES / "ftp.pcapng", cut) == 30       # 10 data connections, 3 packets each
@@ -120,7 +120,7 @@ def _ftp_capture(path: Path, final: bytes, data: bytes, announce: bytes = b"", n
     (b"", b"x" * 512, b"", None, False, "the capture holds no final reply from the server"),
 ], ids=["226", "425", "552", "short", "no-reply"])
 def test_complete_needs_the_bytes_and_the_servers_word(tmp_path, final, data, announce, status, complete, reason):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     cap = tmp_path / "stor.pcap"
     _ftp_capture(cap, final, data, announce)
@@ -137,7 +137,7 @@ def test_tftp_transfer_without_its_first_blocks(tmp_path):
     first datagram seen is the client's ACK 1. It is still the transfer its RRQ announced (roles from the
     request, linked to it), the block size is learnt from the data, and the file is the whole sample's but
     for its first 1024 bytes, which are a gap, never zeros."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with open(SAMPLES / "tftp.pcap", "rb") as fh:
         recs = list(dpkt.pcap.Reader(fh))

@@ -58,7 +58,7 @@ def _render(chunks, direction: int) -> bytes:
 @pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
 @pytest.mark.parametrize("capture", shared_captures(), ids=lambda p: p.name)
 def test_follow_equals_tshark(capture):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.oracle.tshark import follow_tcp_raw
 
     theirs = follow_tcp_raw(str(capture))
@@ -101,7 +101,7 @@ def test_follow_equals_tshark(capture):
 @pytest.mark.skipif(TSHARK is None or not SHARED.is_dir(), reason="needs tshark and ../shared/captures")
 def test_cli_follow_raw_writes_exactly_the_side_bytes(tmp_path):
     """The CLI path writes the same bytes as tshark for both sides of a connection."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.oracle.tshark import follow_tcp_raw
 
     cap = SHARED / "smtp-quoted-printable.pcap"

@@ -28,7 +28,7 @@ def capinfos_count(path: Path) -> int:
 @pytest.mark.skipif(shutil.which("capinfos") is None, reason="capinfos (tshark's package) is not installed")
 @pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
 def test_packet_totals_equal_capinfos(capture):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(capture, decode=False) as a:
         pk = a.summary["packets"]

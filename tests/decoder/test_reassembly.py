@@ -6,7 +6,7 @@ import random
 import pytest
 
 from decoder.model import Limits
-from decoder.pipeline import analyze
+from decoder.api import analyze
 from tests.builders import A, R, Conn, fragments_v4, fragments_v6, tcp_packet, udp_bytes, write_pcap
 
 

@@ -97,7 +97,7 @@ def test_hpack_garbage_is_an_anomaly_not_a_crash():
 
 def test_prior_knowledge_in_the_clear_is_found_by_content(tmp_path):
     """h2c with prior knowledge on port 8080 (RFC 9113 s.3.3): the preface, not the port, chooses HTTP/2."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.builders import Conn, write_pcap
 
     steps = h2_conversation([(GET, b"")], [([(":status", "200"), ("content-type", "text/plain")], b"plain h2c")])

@@ -251,7 +251,7 @@ def test_many_small_pieces_above_a_hole_are_bounded() -> None:
 def test_fragmented_udp_read_replies_through_the_pipeline(tmp_path) -> None:
     """8 KiB READ replies over UDP arrive as IP fragments (the common NFS-over-UDP case): the engine
     rebuilds the datagram, the dissector the file."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.builders import fragments_v4, udp_bytes, udp_packet, write_pcap
 
     cli, srv = ("10.0.0.1", 800), ("10.0.0.2", 2049)

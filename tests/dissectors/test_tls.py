@@ -167,7 +167,7 @@ def test_starttls_whose_220_is_missing_still_reaches_tls(folder, tmp_path):
     """No 220 to STARTTLS on the wire (a server that goes straight to its ServerHello): the SMTP dissector sees
     the ClientHello where a command would be and hands it, still buffered, to TLS (StopParsing.pending);
     decrypted with the key log. (A 220 lost from the capture is a gap, which TLS cannot cross.)"""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.builders import Conn, write_pcap
 
     steps, keys = tls_conversation(folder, [(b"EHLO client.test\r\n", b"250 ok\r\n")], "1.3")

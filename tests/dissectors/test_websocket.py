@@ -90,7 +90,7 @@ def test_engine_hands_over_after_101_with_the_bytes_behind_it(tmp_path):
     path = tmp_path / "ws.pcap"
     write_pcap(path, c.handshake() + [c.client(req), c.server(resp), c.client(_f(Opcode.TEXT, b"thanks"))]
                + c.close())
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(path, strict=True) as a:
         assert [r["status_code"] for r in a.rows["http"]] == [101]

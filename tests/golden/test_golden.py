@@ -26,7 +26,7 @@ def _lines(rows) -> list[str]:
 
 @pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
 def test_golden_tables(capture, update_golden):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     folder = GOLDEN / capture.name
     with analyze(capture, strict=True) as a:

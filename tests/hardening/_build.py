@@ -56,7 +56,7 @@ class Run:
 
 def guarded(path, limits=None, out_dir=None, measure: bool = True, **kw) -> Run:
     """``analyze(path, strict=True)`` under the watchdog, measuring the Python allocation peak."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     import dissectors  # noqa: F401 - imports are not the run's memory
     import reports.tables  # noqa: F401
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from decoder.pipeline import analyze
+from decoder.api import analyze
 from fuzz.campaign import FAMILIES, m_resegment, main
 from fuzz.mutate import SAMPLES
 

@@ -306,7 +306,7 @@ def test_unknown_limit_is_a_usage_error(tmp_path, capsys):
 
 
 def test_idle_timeouts_close_flows_by_capture_time(tmp_path):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     p1 = udp_packet("10.0.0.1", 1000, "10.0.0.2", 2000, b"a")
     write_pcap(tmp_path / "u.pcap", [(1_700_000_000.0, 1, b"\x02" * 12 + b"\x08\x00" + p1),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from decoder.model import Limits
-from decoder.pipeline import analyze
+from decoder.api import analyze
 from decoder.tcp import Half
 from tests.builders import Conn, write_pcap
 

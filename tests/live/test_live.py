@@ -184,7 +184,7 @@ def test_live_smtp_http_dns(tmp_path, via):
     assert summary["live"]["dropped"] == 0
 
     # live decoding = offline decoding of the file it wrote
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(cap) as a:
         for t in ("smtp", "http", "dns", "conn"):

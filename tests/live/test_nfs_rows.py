@@ -11,7 +11,7 @@ def test_nfs_and_rpc_rows_print_their_own_columns():
     cap = SAMPLES / "nfs-udp.pcap"
     if not cap.is_file():
         pytest.skip("samples/nfs-udp.pcap is absent")
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(cap, strict=True) as a:
         nfs = next(r for r in a.rows["nfs"] if r["status"] == "NFS3ERR_NOENT")

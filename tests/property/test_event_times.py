@@ -25,7 +25,7 @@ CAPTURES = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".pcap", ".pcapng
 
 @pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
 def test_timeline_rows_lie_in_their_session(capture: Path) -> None:
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(capture) as a:
         conns = {c["uid"]: c for c in a.rows.get("conn", [])}
@@ -54,7 +54,7 @@ def test_telnet_lines_at_their_first_keystroke(tmp_path):
     TelnetLine row carries the time and frame of its first keystroke, except the long command, older than
     the 64 packets the engine remembers per flow: it goes to the oldest packet remembered, time and frame
     of that one packet (docs/REPORT.md says so)."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from tests.builders import Conn, write_pcap
 
     c = Conn(("10.0.0.1", 40000), ("10.0.0.2", 23))

@@ -21,7 +21,7 @@ def chromium_path() -> str | None:
 
 def render(capture, out: Path, show_secrets: bool = False, keylogs=()):
     """Decode ``capture`` into ``out`` (with transcripts, as ``wiretale read`` does) and write the report."""
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
     from reports.html import write_report
 
     a = analyze(capture, out_dir=out, transcripts=True, strict=True, keylogs=keylogs)

@@ -34,7 +34,7 @@ def test_read_with_report_imports_no_pandas(tmp_path):
 
 
 def test_timeline_rows_carry_the_event_fields():
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     with analyze(SAMPLES / "telnet.pcap", strict=True) as a:
         neg = [r for r in a.rows["timeline"] if r["kind"] == "TelnetNegotiation"]

@@ -25,7 +25,7 @@ def sha256(data: bytes) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _load(name: str, transcripts: bool):
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     cap = SAMPLES / name
     facts = json.loads((SAMPLES / "expected" / (cap.stem + ".json")).read_text())

@@ -155,7 +155,7 @@ def test_a_connection_met_inside_a_write_is_decoded_from_the_next_record(tmp_pat
     import dpkt
 
     from decoder.model import Limits
-    from decoder.pipeline import analyze
+    from decoder.api import analyze
 
     cap = SAMPLES / "nfs-tcp.pcap"
     if not cap.is_file():
