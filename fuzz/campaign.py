@@ -17,8 +17,8 @@ Families (one per case, chosen by the seed; :data:`FAMILIES`):
 * ``gzip``      — a mutant wrapped in gzip, sometimes cut or with a byte flipped in the compressed data.
 
 Each case runs ``decoder.cli.main(["read", CASE, "-o", OUT])`` in a worker process whose working
-folder and ``TMPDIR`` are private empty folders, under a per-case time bound (SIGALRM, ``--timeout``)
-and an address-space limit. A **finding** is: exit status 3 (an internal error) or any exception
+folder and ``TMPDIR`` are private empty folders, under a per-case bound of CPU time (SIGPROF,
+``--timeout``: on a loaded machine wall time is no measure of a hang) and an address-space limit. A **finding** is: exit status 3 (an internal error) or any exception
 out of ``main``; a hang (the time bound); anything written outside OUT (the working folder or
 TMPDIR not empty afterwards, a path below OUT resolving outside it, a symlink); an OUT that is not
 whole (a table line that does not parse, summary.json missing or not saying ``complete`` on exit
@@ -196,8 +196,8 @@ def run_case(data: bytes, root: Path, html: bool, timeout: float) -> dict:
     tempfile.tempdir = None                       # re-read TMPDIR
     t0 = time.process_time()
     res: dict = {}
-    signal.signal(signal.SIGALRM, mm._alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    signal.signal(signal.SIGPROF, mm._alarm)     # the bound is CPU time: a loaded machine is no hang
+    signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
         argv = ["read", str(case), "-o", str(out)] + ([] if html else ["--no-html"])
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
@@ -212,7 +212,7 @@ def run_case(data: bytes, root: Path, html: bool, timeout: float) -> dict:
         res["rc"] = None
         res["finding"] = f"{type(e).__name__}: {e}\n{traceback.format_exc()[-1500:]}"
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         os.chdir(old_cwd)
         if old_tmp is None:
             os.environ.pop("TMPDIR", None)
