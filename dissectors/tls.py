@@ -260,6 +260,9 @@ class TlsDissector:
             self._handshake_bytes(d, payload, ts, out, encrypted=False)
         elif ctype == 21:
             self._alert(d, payload, ts, out, encrypted=False)
+        elif ctype == 23 and d is ORIG and self.ch is not None and 42 in self.ch.extensions and self.sh is None:
+            # 0-RTT early data (RFC 8446 s.4.2.10), offered in the ClientHello: allowed, not decrypted here
+            self.undecrypted["0-RTT early data (not decrypted)"] += 1
         elif ctype == 23:
             out.append(Anomaly(ts, "tls_data_before_keys", "application data before the handshake set up "
                                "encryption", d))

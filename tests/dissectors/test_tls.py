@@ -183,3 +183,16 @@ def test_starttls_whose_220_is_missing_still_reaches_tls(folder, tmp_path):
                  and r["fields"]["command"] == "EHLO"]
     assert row["starttls"] == "smtp" and row["server_name"] == "test.example" and row["decrypted"]
     assert helos == ["client.test", "client.test"]           # before STARTTLS, and inside TLS
+
+
+def test_early_data_is_counted_not_called_an_error():
+    """A ClientHello offering early_data (extension 42), then protected data before any ServerHello: 0-RTT
+    (RFC 8446 s.4.2.10) is allowed; it is counted as not decrypted, with that reason."""
+    ext = b"\x00\x2a\x00\x00"                                   # early_data, empty
+    ch = b"\x03\x03" + b"\x11" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" + len(ext).to_bytes(2, "big") + ext
+    items = run(_dissector(None), [C(_hello(1, ch) + _record(23, b"\x00" * 40))])
+    assert not of_type(items, Anomaly)
+    assert _row(items).undecrypted_reasons == {"0-RTT early data (not decrypted)": 1}
+    plain = b"\x03\x03" + b"\x11" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    items = run(_dissector(None), [C(_hello(1, plain) + _record(23, b"\x00" * 40))])
+    assert [a.name for a in of_type(items, Anomaly)] == ["tls_data_before_keys"]
