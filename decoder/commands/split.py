@@ -37,6 +37,7 @@ import heapq
 import math
 import os
 import shutil
+import tempfile
 import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -400,8 +401,9 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     n = worker_count(workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    parts_root = out / ".parts"
-    shutil.rmtree(parts_root, ignore_errors=True)
+    # the workers' parts (rows, objects renamed into OUT afterwards, so on OUT's file system): a folder of
+    # this run's own (mkdtemp: a new name, mode 0700), never a fixed name removed wholesale
+    parts_root = Path(tempfile.mkdtemp(prefix=".parts-", dir=out))
     part_dirs = [str(parts_root / f"{i}") for i in range(n)]
     # JSON lines and no report: the workers encode the lines and HAR entries, the parent interleaves bytes
     encode = tables == "jsonl" and not html

@@ -329,3 +329,14 @@ def test_an_out_of_a_wiretale_from_before_manifests_is_an_earlier_run(tmp_path):
     (out / ".wiretale-run.json").unlink()
     (out / "mine.txt").write_text("x")                    # something else beside it: not only a run's output
     assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 2
+
+
+def test_read_workers_keeps_its_parts_in_a_folder_of_its_own(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".parts").mkdir()
+    (out / ".parts" / "mine").write_text("keep")               # a name the split run used to remove wholesale
+    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out), "--workers", "2", "--no-html", "--force"]) == 0
+    assert (out / ".parts" / "mine").read_text() == "keep"
+    assert not [p for p in out.iterdir() if p.name.startswith(".parts-")]
+    assert _check_whole(out)["output"]["state"] == "complete"
