@@ -178,3 +178,12 @@ def test_summary_counts_tls_sessions_and_the_cli_warns_of_skipped_key_log_lines(
         assert tls["sessions"] == 1 and tls["decrypted"] == decrypted
         assert (tls["records_undecrypted"] > 0) == (not decrypted)
         assert ("skipped: 1 unsupported label RSA" in r.stderr) == bool(keys)
+
+
+def test_message_fetched_inside_imap_starttls_is_the_one_in_the_mailbox():
+    doc = json.loads((SAMPLES / "expected" / "imap.json").read_text())
+    (session,) = [s for s in doc["sessions"] if s.get("tls")]
+    with _analyze("imap", keys=True) as a:
+        uid = a.rows["tls"][0]["uid"]
+        got = [f["sha256"] for f in a.rows["files"] if f["uid"] == uid and f["kind"] == "email"]
+    assert got == [f["sha256"] for f in session["fetched"]]
