@@ -336,7 +336,7 @@ def test_read_workers_keeps_its_parts_in_a_folder_of_its_own(tmp_path):
     out.mkdir()
     (out / ".parts").mkdir()
     (out / ".parts" / "mine").write_text("keep")               # a name the split run used to remove wholesale
-    assert main(["read", str(SAMPLES / "http.pcap"), "-o", str(out), "--workers", "2", "--no-html", "--force"]) == 0
+    assert main(["read", str(SAMPLES / "http.pcapng"), "-o", str(out), "--workers", "2", "--no-html", "--force"]) == 0
     assert (out / ".parts" / "mine").read_text() == "keep"
     assert not [p for p in out.iterdir() if p.name.startswith(".parts-")]
     assert _check_whole(out)["output"]["state"] == "complete"
