@@ -1927,7 +1927,13 @@ def record_websocket() -> None:
 
 # --------------------------------------------------------------------------- Telnet (inetutils telnetd + telnet)
 
-TELNET_PORT = 10023
+TELNET_PORT = 23          # the lab
+TELNET_COMMENT = ("Telnet lab: the inetutils telnet client on 10.20.0.2, typed one character at a time, and telnetd on "
+                  "10.20.0.1:23 running /bin/login: a wrong password, then student logs in and runs echo, id -un, cat "
+                  "notes.txt and exit. Option negotiation and the server's echo included.")
+TELNET_PASSWD_COMMENT = ("Telnet lab: student on 10.20.0.2 logs in to telnetd on 10.20.0.1:23 and runs passwd three "
+                         "times: a wrong current password, a retyped new password that differs, then a change that "
+                         "succeeds (the replies are passwd's and PAM's).")
 TELNET_USER, TELNET_PASS = "student", "Telnet-Pass1"
 MINI_INETD = r'''
 import os, signal, socket, sys
@@ -1935,7 +1941,7 @@ import os, signal, socket, sys
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind((sys.argv[2], int(sys.argv[1])))
 s.listen(5)
 while True:
     c, _ = s.accept()
@@ -1959,8 +1965,8 @@ def start_telnetd(work: str) -> subprocess.Popen:
     (home / "notes.txt").write_text("hello from the wiretale telnet sample\n")
     d = fresh(WORK / work)
     (d / "inetd.py").write_text(MINI_INETD)
-    inetd = start([sys.executable, str(d / "inetd.py"), str(TELNET_PORT)], f"{work}-inetd")
-    wait_port(TELNET_PORT)
+    inetd = Lab.server([sys.executable, str(d / "inetd.py"), str(TELNET_PORT), LAB_SERVER4], f"{work}-inetd")
+    Lab.wait(TELNET_PORT)
     time.sleep(1)
     return inetd
 
@@ -1973,13 +1979,18 @@ def type_slowly(child, text: str) -> None:
 
 @scenario("telnet")
 def record_telnet() -> None:
+    with Lab():
+        _record_telnet()
+
+
+def _record_telnet() -> None:
     import pexpect
     inetd = start_telnetd("telnet")
     commands = ["echo wiretale-$((6*7))", "id -un", "cat notes.txt", "exit"]
     outputs = {}
 
-    with Capture("telnet.pcap", f"tcp port {TELNET_PORT}") as cap:
-        child = pexpect.spawn("telnet", ["127.0.0.1", str(TELNET_PORT)], timeout=20, encoding="utf-8",
+    with lab_capture("telnet.pcapng", f"tcp port {TELNET_PORT}", TELNET_COMMENT) as cap, Lab.client():
+        child = pexpect.spawn("telnet", [LAB_SERVER4, str(TELNET_PORT)], timeout=20, encoding="utf-8",
                               env={"TERM": "vt100", "PATH": os.environ["PATH"]})
         child.expect("login: ")
         type_slowly(child, TELNET_USER + "\r")
@@ -2003,14 +2014,13 @@ def record_telnet() -> None:
     assert outputs["id -un"] == TELNET_USER, outputs
     write_expected(
         cap, ["telnet"],
-        f"GNU inetutils telnetd (started per connection by a minimal Python inetd) on 127.0.0.1:{TELNET_PORT}, "
+        f"GNU inetutils telnetd (started per connection by a minimal Python inetd) on {LAB_SERVER4}:{TELNET_PORT} in its own network namespace, the client on {LAB_CLIENT4}, "
         "running /bin/login; the inetutils telnet client, driven by pexpect one character at a time, first gives a "
         f"wrong password, then logs in as {TELNET_USER} and runs a few shell commands.",
         {"debian": pkg_versions("inetutils-telnetd", "inetutils-telnet", "login", "bash"),
          "pip": py_versions("pexpect")},
-        [{"service": "telnet", "software": "inetutils telnetd + /bin/login", "addr": "127.0.0.1", "port": TELNET_PORT,
-          "transport": "tcp"}],
-        decode_as=[f"tcp.port=={TELNET_PORT},telnet"],
+        Lab.servers(("telnet", "inetutils telnetd + /bin/login", TELNET_PORT, "tcp")),
+        client_addr=LAB_CLIENT4,
         credentials=[
             {"session": 1, "protocol": "telnet", "username": TELNET_USER, "password": "wrong-password", "success": False},
             {"session": 1, "protocol": "telnet", "username": TELNET_USER, "password": TELNET_PASS, "success": True},
@@ -2026,6 +2036,11 @@ TELNET_NEW_PASS, TELNET_MISTYPED = "Wire-Tale-Chg7", "Wire-Tale-Chg8"
 
 @scenario("telnet-passwd")
 def record_telnet_passwd() -> None:
+    with Lab():
+        _record_telnet_passwd()
+
+
+def _record_telnet_passwd() -> None:
     """A password change with passwd(1) over Telnet: a wrong current password, then a retyped password that
     does not match, then a change that succeeds; the server's replies are whatever passwd and PAM say."""
     import pexpect
@@ -2036,8 +2051,8 @@ def record_telnet_passwd() -> None:
         (TELNET_PASS, TELNET_NEW_PASS, TELNET_NEW_PASS),
     ]
     replies = []
-    with Capture("telnet-passwd.pcap", f"tcp port {TELNET_PORT}") as cap:
-        child = pexpect.spawn("telnet", ["127.0.0.1", str(TELNET_PORT)], timeout=20, encoding="utf-8",
+    with lab_capture("telnet-passwd.pcapng", f"tcp port {TELNET_PORT}", TELNET_PASSWD_COMMENT) as cap, Lab.client():
+        child = pexpect.spawn("telnet", [LAB_SERVER4, str(TELNET_PORT)], timeout=20, encoding="utf-8",
                               env={"TERM": "vt100", "PATH": os.environ["PATH"], "LANG": "C"})
         child.expect("login: ")
         type_slowly(child, TELNET_USER + "\r")
@@ -2064,14 +2079,13 @@ def record_telnet_passwd() -> None:
                 "reply": replies[i].splitlines()[-2]} for i, (c, n, r) in enumerate(attempts)]
     write_expected(
         cap, ["telnet"],
-        f"GNU inetutils telnetd on 127.0.0.1:{TELNET_PORT} (as in telnet.pcap); {TELNET_USER} logs in and runs "
+        f"GNU inetutils telnetd on {LAB_SERVER4}:{TELNET_PORT} in its own network namespace, the client on {LAB_CLIENT4} (as in telnet.pcapng); {TELNET_USER} logs in and runs "
         "passwd three times: a wrong current password, a retyped new password that differs, then a change "
         "that succeeds. passwd and PAM (pam_unix) answer.",
         {"debian": pkg_versions("inetutils-telnetd", "inetutils-telnet", "login", "passwd", "bash"),
          "pip": py_versions("pexpect")},
-        [{"service": "telnet", "software": "inetutils telnetd + /bin/login + passwd", "addr": "127.0.0.1",
-          "port": TELNET_PORT, "transport": "tcp"}],
-        decode_as=[f"tcp.port=={TELNET_PORT},telnet"],
+        Lab.servers(("telnet", "inetutils telnetd + /bin/login + passwd", TELNET_PORT, "tcp")),
+        client_addr=LAB_CLIENT4,
         credentials=[{"session": 1, "protocol": "telnet", "username": TELNET_USER, "password": TELNET_PASS,
                       "success": True}],
         password_changes=changes,

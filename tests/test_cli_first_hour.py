@@ -68,7 +68,7 @@ def test_a_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, make):
 
 
 def test_follow_piped_marks_the_sides_and_escapes_telnet_commands():
-    cap = SAMPLES / "telnet.pcap"
+    cap = SAMPLES / "telnet.pcapng"
     r = wiretale("follow", str(cap), uid_of(cap))
     assert r.returncode == 0
     lines = r.stdout.decode("utf-8").splitlines()

@@ -303,7 +303,7 @@ def _typed_slowly(text: bytes, echo: bool, t: float) -> list:
 
 
 def test_binary_mode_bare_cr_ends_the_line_at_once():
-    """Regression (samples/telnet.pcap): with client BINARY agreed (RFC 856) Enter is a
+    """Regression (samples/telnet.pcapng): with client BINARY agreed (RFC 856) Enter is a
     bare CR. It used to wait for a partner byte until the next keystroke, after the
     server's "Login incorrect": the failed login was judged a success, the second
     login name was listed as a command and the first echo of each line was shown."""

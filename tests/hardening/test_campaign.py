@@ -21,7 +21,7 @@ def _streams(path) -> dict:
         return by_key
 
 
-@pytest.mark.parametrize("sample", ["http.pcapng", "ftp.pcapng", "telnet.pcap"])
+@pytest.mark.parametrize("sample", ["http.pcapng", "ftp.pcapng", "telnet.pcapng"])
 def test_resegmented_captures_carry_the_same_streams(tmp_path, sample):
     data = (SAMPLES / sample).read_bytes()
     cut = m_resegment(data, random.Random(3))

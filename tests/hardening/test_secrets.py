@@ -67,7 +67,7 @@ def _telnet_capture(path: Path) -> None:
 
 
 def test_telnet_password_with_an_edit_and_two_characters_is_masked_everywhere(tmp_path):
-    cap = tmp_path / "telnet.pcap"
+    cap = tmp_path / "telnet.pcapng"
     _telnet_capture(cap)
     out = _read(tmp_path, cap)
     creds = [json.loads(l) for l in (out / "tables" / "credentials.jsonl").read_text().splitlines()]
@@ -86,7 +86,7 @@ def test_telnet_password_with_an_edit_and_two_characters_is_masked_everywhere(tm
 
 
 def test_show_secrets_shows_them_in_the_report(tmp_path):
-    cap = tmp_path / "telnet.pcap"
+    cap = tmp_path / "telnet.pcapng"
     _telnet_capture(cap)
     out = _read(tmp_path, cap, "--show-secrets")
     assert "Jq" in (out / "index.html").read_text()
@@ -113,7 +113,7 @@ def test_url_user_info_is_a_credential_and_masked_everywhere_else(tmp_path):
 
 
 @pytest.mark.parametrize("sample", ["ftp.pcapng", "ftp-ipv6.pcapng", "pop3.pcapng", "imap.pcapng", "smtp.pcapng",
-                                    "telnet.pcap", "http.pcapng", "snmp.pcapng"])
+                                    "telnet.pcapng", "http.pcapng", "snmp.pcapng"])
 def test_no_secret_of_the_samples_outside_the_credentials_table(tmp_path, sample):
     out = _read(tmp_path, SAMPLES / sample)
     creds = [json.loads(l) for l in (out / "tables" / "credentials.jsonl").read_text().splitlines()]

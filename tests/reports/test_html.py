@@ -316,7 +316,7 @@ def test_browser_session_page_shows_ladder(page, ftp_report):
 
 
 def test_browser_telnet_replay_plays(page, tmp_path):
-    render(_sample("telnet.pcap"), tmp_path)
+    render(_sample("telnet.pcapng"), tmp_path)
     sess = next((tmp_path / "sessions").glob("*.html"))
     pg = page.open(sess)
     final = pg.locator("#term").inner_text()

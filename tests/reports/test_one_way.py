@@ -36,7 +36,7 @@ def test_read_with_report_imports_no_pandas(tmp_path):
 def test_timeline_rows_carry_the_event_fields():
     from decoder.api import analyze
 
-    with analyze(SAMPLES / "telnet.pcap", strict=True) as a:
+    with analyze(SAMPLES / "telnet.pcapng", strict=True) as a:
         neg = [r for r in a.rows["timeline"] if r["kind"] == "TelnetNegotiation"]
     assert neg and all(set(r["fields"]) == {"verb", "option", "name"} for r in neg)
     assert any(r["fields"]["verb"] == "WILL" and r["fields"]["option"] == 1 and r["direction"] == "resp"

@@ -1,4 +1,4 @@
-"""Telnet on samples/telnet.pcap against the recorder's facts (issue 5, acceptance 3).
+"""Telnet on samples/telnet.pcapng against the recorder's facts (issue 5, acceptance 3).
 
 * the login dialogue: the failed attempt first (``success`` False), then the good one,
   user names and passwords as typed;
@@ -28,12 +28,12 @@ from pathlib import Path
 from tests.conftest import SAMPLES
 from tests.samples_truth import load, rows_of, sessions
 
-PORT = 10023
+PORT = 23
 
 
 def _setup():
-    a, facts = load("telnet.pcap", transcripts=True)
-    uids = sessions(a, "telnet", PORT)              # found by content on port 10023
+    a, facts = load("telnet.pcapng", transcripts=True)
+    uids = sessions(a, "telnet", PORT)
     assert len(uids) == 1
     return a, facts, uids[0]
 
@@ -125,7 +125,7 @@ _VERBS = {"Will": "WILL", "Won't": "WONT", "Do": "DO", "Don't": "DONT"}
 @functools.lru_cache(maxsize=None)
 def _tshark_negotiations(tshark: str) -> list[tuple[str, str, int]]:
     """(side, verb, option code) of every negotiation, in capture order, per tshark."""
-    cap = SAMPLES / "telnet.pcap"
+    cap = SAMPLES / "telnet.pcapng"
     r = subprocess.run([tshark, "-r", str(cap), "-d", f"tcp.port=={PORT},telnet", "-Y", "telnet",
                         "-T", "json", "-J", "tcp telnet"], capture_output=True, text=True, check=True)
     packets = json.loads(r.stdout, object_pairs_hook=lambda kv: kv)   # keep repeated keys

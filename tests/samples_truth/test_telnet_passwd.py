@@ -1,4 +1,4 @@
-"""Telnet password changes on samples/telnet-passwd.pcap against the recorder's facts (issue 24).
+"""Telnet password changes on samples/telnet-passwd.pcapng against the recorder's facts (issue 24).
 
 A real passwd(1) under GNU inetutils telnetd and PAM, three times: a wrong current password, a retyped
 new password that differs, a change that succeeds. What the script typed and what passwd answered (its
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from tests.samples_truth import load, rows_of, sessions
 
-PORT = 10023
+PORT = 23
 
 
 def _setup():
-    a, facts = load("telnet-passwd.pcap")
+    a, facts = load("telnet-passwd.pcapng")
     [uid] = sessions(a, "telnet", PORT)
     return a, facts, uid
 
