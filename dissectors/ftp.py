@@ -356,7 +356,7 @@ class FtpDataSummary(Event):
     resp_bytes: int = 0
     missing_bytes: int = 0
     gaps: int = 0
-    listing_rows: int = 0
+    listing_rows: int = 0            # listing rows made (0 when the channel's RETR/STOR/STOU/APPE was known)
     mime_type: str | None = None     # sniffed from the first bytes of the side that sent most
 
     def summary(self) -> str:
@@ -510,7 +510,7 @@ class FtpDissector:
         self.password: str | None = None
         self.cwd: str | None = None
         self.type = "A"
-        self.channel: tuple[str, DataChannel] | None = None
+        self.channel: tuple[str, DataChannel, ChannelUse] | None = None    # announced, not yet taken
         self.ntok = 0
         self.last_size: tuple[str, int] | None = None
         self.rnfr: str | None = None
@@ -577,14 +577,15 @@ class FtpDissector:
     def _expect(self, ts: float, ch: DataChannel, out: list[Item],
                 orig_p: int | None = None) -> str:
         tok = self._new_token()
-        self.channel = (tok, ch)
+        use = ChannelUse()
+        self.channel = (tok, ch, use)
         # RFC 4217 section 9: after PROT P a data connection is a TLS session of its own: the engine starts TLS
         # on it and decodes FTP data inside when the key log has its keys
         out.append(Expect(ts, Transport.TCP, "ftp-data", resp_h=ch.resp_h, resp_p=ch.resp_p,
                           orig_h=ch.orig_h, orig_p=orig_p, token=tok,
                           ttl=self.lim.ftp_expect_ttl,
                           meta=(("control_uid", self.ctx.uid), ("passive", ch.passive),
-                                ("cwd", self.cwd)) + ((("tls", True),) if self.prot_private else ())))
+                                ("cwd", self.cwd), ("use", use)) + ((("tls", True),) if self.prot_private else ())))
         return tok
 
     # -- client side
@@ -648,7 +649,8 @@ class FtpDissector:
                 # the server connecting from port 20 (L-1).
                 ch = DataChannel(False, None, self.ctx.orig_h, self.ctx.orig_p)
                 self._expect(ts, ch, out)
-            cmd.token, cmd.channel = self.channel  # type: ignore[misc]
+            cmd.token, cmd.channel, use = self.channel  # type: ignore[misc]
+            use.command = command
             self.channel = None
             if command == "RETR" and self.last_size and self.last_size[0] == cmd.path:
                 cmd.size = self.last_size[1]
@@ -879,7 +881,7 @@ class _ListingParser:
         self.skip = False
         self.capped = False
 
-    def _stop(self) -> None:
+    def stop(self) -> None:
         self.active = False
         self.rows.clear()
         self.buf.clear()
@@ -888,7 +890,7 @@ class _ListingParser:
         if not self.active:
             return
         if b"\x00" in data:
-            self._stop()
+            self.stop()
             return
         self.buf.push(data)
         self._drain(ts, final=False)
@@ -907,7 +909,7 @@ class _ListingParser:
                 else:
                     return
             if line is TOO_LONG:
-                self._stop()
+                self.stop()
                 return
             if self.skip:
                 self.skip = False
@@ -930,7 +932,7 @@ class _ListingParser:
         if not raw.strip():
             return
         if _LISTING_CTRL.search(raw):
-            self._stop()
+            self.stop()
             return
         try:
             line = raw.decode("utf-8")
@@ -960,6 +962,34 @@ class _ListingParser:
 
 
 # ---------------------------------------------------------------- data dissector
+class ChannelUse:
+    """Which transfer command took an announced data channel: the one thing an FTP control dissector tells
+    the data dissector of its channel (through the :class:`Expect`'s ``meta["use"]``; both flows are between
+    the same two hosts, so in the same process of a split run). Set when the client's command is parsed;
+    each channel is taken by at most one transfer command, so that command is the one :func:`assemble`
+    links the data connection to. When it is not a listing command, assemble drops the connection's
+    listing rows, so the data dissector stops parsing lines as soon as it knows (a 30,000-line text file
+    fetched by RETR was 30,000 rows made, routed, spilled and dropped). Until the command is known (the data
+    arrived first in the capture, or its segment waits behind a hole), lines are parsed as before."""
+
+    __slots__ = ("command",)
+
+    def __init__(self) -> None:
+        self.command: str | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ChannelUse) and other.command == self.command
+
+    __hash__ = None      # type: ignore[assignment]   # mutable
+
+    def __repr__(self) -> str:
+        return f"ChannelUse({self.command!r})"
+
+    def drops_listing(self) -> bool:
+        """Whether assemble will drop this channel's listing rows (taken by RETR, STOR, STOU or APPE)."""
+        return self.command is not None and self.command not in LISTING_COMMANDS
+
+
 class _Stream:
     __slots__ = ("handle", "opened", "head", "bytes", "gaps", "missing", "listing", "ts", "mime")
 
@@ -982,6 +1012,8 @@ class FtpDataDissector:
         self.ctx = ctx
         exp = ctx.expectation
         self.token = exp.token if exp else ""
+        use = exp.meta.get("use") if exp else None
+        self.use: ChannelUse | None = use if isinstance(use, ChannelUse) else None
         self.parent = exp.parent_uid if exp else ""
         self.streams: dict[Direction, _Stream] = {}
         self.confirmed = False
@@ -1021,7 +1053,11 @@ class FtpDataDissector:
             s.head += data
             if len(s.head) >= SNIFF_BYTES:
                 self._open(s, direction, ts, out)
-        s.listing.feed(data, s.ts)
+        if s.listing.active:
+            if self.use is not None and self.use.drops_listing():
+                s.listing.stop()            # rows assemble would drop: not made
+            else:
+                s.listing.feed(data, s.ts)
         return out
 
     def gap(self, direction: Direction, length: int, ts: float) -> list[Item]:
@@ -1058,6 +1094,8 @@ class FtpDataDissector:
                 self._open(s, d, ts, out)
             out.append(FileClose(ts, s.handle, complete=s.missing == 0,
                                  reason="gap" if s.missing else ""))
+            if self.use is not None and self.use.drops_listing():
+                s.listing.stop()            # parsed before the command was known: assemble drops them
             rows += s.listing.finish(s.ts, out)
         o = self.streams.get(ORIG)
         r = self.streams.get(RESP)

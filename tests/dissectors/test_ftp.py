@@ -560,3 +560,23 @@ def test_listing_rows_capped(monkeypatch):
 def test_binary_after_text_drops_tentative_rows():
     items = run_all_ways(data_ctx(), [S(b"looks like\r\nnames\r\n" + b"\x00\x01\x02" * 10)])
     assert not of_type(items, FtpListing)
+
+
+def test_channel_use_tells_the_data_dissector_which_command_took_it():
+    """The control sets the announced channel's ChannelUse when a transfer command takes it; a data
+    connection taken by RETR/STOR makes no listing rows (assemble would drop them), one taken by LIST does,
+    and one whose command is not known yet parses as before (issue 26)."""
+    for cmd, listing in ((b"RETR notes.txt", False), (b"LIST", True)):
+        items = run(control(), LOGIN + [C(b"PASV\r\n"), S(b"227 Entering Passive Mode (10,0,0,1,156,64)\r\n"),
+                                         C(cmd + b"\r\n")], "whole")
+        (exp,) = of_type(items, Expect)
+        use = dict(exp.meta)["use"]
+        assert use.command == cmd.split()[0].decode() and use.drops_listing() is not listing
+        for known in (use, ftp.ChannelUse()):        # known, and not yet known (command still unseen)
+            match = ExpectationMatch(parent_uid="Cctl", token=exp.token, service="ftp-data", meta={"use": known})
+            data = run_all_ways(lambda: FtpDataDissector(ctx(orig=("10.0.0.2", 20), resp=("10.0.0.1", 40000),
+                                                             uid="Cdata", expectation=match)), [S(UNIX_LISTING)])
+            made = len(of_type(data, FtpListing))
+            (summ,) = of_type(data, FtpDataSummary)
+            assert made == summ.listing_rows == (0 if known.drops_listing() else 4)
+            assert b"".join(d.data for d in of_type(data, FileData)) == UNIX_LISTING
