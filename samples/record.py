@@ -2143,11 +2143,19 @@ def record_llmnr() -> None:
 
 # --------------------------------------------------------------------------- TFTP (tftpd-hpa, tftp-hpa, curl)
 
-TFTP_PORT = 10069
+TFTP_PORT = 69          # the lab
+TFTP_COMMENT = ("TFTP lab: clients on 10.20.0.2, tftpd-hpa on 10.20.0.1:69; each transfer continues from a new server "
+                "port. tftp-hpa RRQ octet and netascii; curl RRQ with blksize 1024 + tsize (OACK) and with blksize 8; "
+                "tftp-hpa WRQ; curl WRQ with tsize and blksize; an RRQ of a missing file (ERROR 1).")
 
 
 @scenario("tftp")
 def record_tftp() -> None:
+    with Lab():
+        _record_tftp()
+
+
+def _record_tftp() -> None:
     import pwd
     root = fresh(WORK / "tftp" / "root")
     files = {
@@ -2165,20 +2173,20 @@ def record_tftp() -> None:
     put_curl = seeded_bytes("tftp-put-curl.bin", 5000)
     (local / "put-hpa.bin").write_bytes(put_hpa)
     (local / "put-curl.bin").write_bytes(put_curl)
-    server = start(["in.tftpd", "-L", "-v", "-a", f"127.0.0.1:{TFTP_PORT}", "-u", "tftp", "-c", "-s", str(root)], "tftpd")
-    wait_port(TFTP_PORT, udp=True)
+    server = Lab.server(["in.tftpd", "-L", "-v", "-a", f"{LAB_SERVER4}:{TFTP_PORT}", "-u", "tftp", "-c", "-s", str(root)], "tftpd")
+    Lab.wait(TFTP_PORT, udp=True)
     transfers: list[dict] = []
-    tftp = ["tftp", "127.0.0.1", str(TFTP_PORT)]
-    curl_base = f"tftp://127.0.0.1:{TFTP_PORT}"
-    with Capture("tftp.pcap", "udp and host 127.0.0.1") as cap:
+    tftp = ["tftp", LAB_SERVER4, str(TFTP_PORT)]
+    curl_base = f"tftp://{LAB_SERVER4}"
+    with lab_capture("tftp.pcapng", "udp", TFTP_COMMENT) as cap, Lab.client():
         # 1 tftp-hpa RRQ octet, no options
-        run(["tftp", "-m", "binary", "127.0.0.1", str(TFTP_PORT), "-c", "get", "hello.txt", str(local / "hello.txt")])
+        run(["tftp", "-m", "binary", LAB_SERVER4, str(TFTP_PORT), "-c", "get", "hello.txt", str(local / "hello.txt")])
         assert (local / "hello.txt").read_bytes() == files["hello.txt"]
         transfers.append({"n": 1, "client": "tftp-hpa", "opcode": "RRQ", "filename": "hello.txt", "mode": "octet",
                           "options": {}, "size": len(files["hello.txt"]), "sha256": sha256(files["hello.txt"]),
                           "blksize": 512, "blocks": 1, "result": "ok"})
         # 2 tftp-hpa RRQ netascii
-        run(["tftp", "-m", "ascii", "127.0.0.1", str(TFTP_PORT), "-c", "get", "notes.txt", str(local / "notes.txt")])
+        run(["tftp", "-m", "ascii", LAB_SERVER4, str(TFTP_PORT), "-c", "get", "notes.txt", str(local / "notes.txt")])
         assert (local / "notes.txt").read_bytes() == files["notes.txt"]
         wire = files["notes.txt"].replace(b"\n", b"\r\n")
         transfers.append({"n": 2, "client": "tftp-hpa", "opcode": "RRQ", "filename": "notes.txt", "mode": "netascii",
@@ -2204,7 +2212,7 @@ def record_tftp() -> None:
                           "size": 200, "sha256": sha256(files["small.bin"]), "blksize": 8, "blocks": 26,
                           "result": "ok", "note": "200 bytes in 25 full 8-byte blocks and an empty last block"})
         # 5 tftp-hpa WRQ octet
-        run(["tftp", "-m", "binary", "127.0.0.1", str(TFTP_PORT), "-c", "put", str(local / "put-hpa.bin"), "put-hpa.bin"])
+        run(["tftp", "-m", "binary", LAB_SERVER4, str(TFTP_PORT), "-c", "put", str(local / "put-hpa.bin"), "put-hpa.bin"])
         time.sleep(0.3)
         assert (root / "put-hpa.bin").read_bytes() == put_hpa
         transfers.append({"n": 5, "client": "tftp-hpa", "opcode": "WRQ", "filename": "put-hpa.bin", "mode": "octet",
@@ -2220,7 +2228,7 @@ def record_tftp() -> None:
                           "size": len(put_curl), "sha256": sha256(put_curl), "blksize": 512,
                           "blocks": len(put_curl) // 512 + 1, "result": "ok"})
         # 7 file not found
-        r = run(["tftp", "-m", "binary", "127.0.0.1", str(TFTP_PORT), "-c", "get", "missing.bin", str(local / "missing.bin")],
+        r = run(["tftp", "-m", "binary", LAB_SERVER4, str(TFTP_PORT), "-c", "get", "missing.bin", str(local / "missing.bin")],
                 check=False)
         transfers.append({"n": 7, "client": "tftp-hpa", "opcode": "RRQ", "filename": "missing.bin", "mode": "octet",
                           "options": {}, "result": "error", "error_code": 1, "error_message": "File not found",
@@ -2228,12 +2236,12 @@ def record_tftp() -> None:
     stop(server)
     write_expected(
         cap, ["tftp"],
-        f"tftpd-hpa on 127.0.0.1:{TFTP_PORT} (-c -s). Transfers in order: tftp-hpa RRQ octet; tftp-hpa RRQ netascii; "
+        f"tftpd-hpa on {LAB_SERVER4}:{TFTP_PORT} (-c -s) in its own network namespace, clients on {LAB_CLIENT4}. Transfers in order: tftp-hpa RRQ octet; tftp-hpa RRQ netascii; "
         "curl RRQ with blksize 1024 + tsize; curl RRQ with blksize 8; tftp-hpa WRQ; curl WRQ with tsize and blksize; "
         "tftp-hpa RRQ of a missing file (ERROR 1). Each transfer runs on a new server port (TID).",
         {"debian": pkg_versions("tftpd-hpa", "tftp-hpa", "curl"), "curl": first_line(["curl", "--version"])},
-        [{"service": "tftp", "software": "tftpd-hpa", "addr": "127.0.0.1", "port": TFTP_PORT, "transport": "udp"}],
-        decode_as=[f"udp.port=={TFTP_PORT},tftp"],
+        Lab.servers(("tftp", "tftpd-hpa", TFTP_PORT, "udp")),
+        client_addr=LAB_CLIENT4,
         server_files={k: {"size": len(v), "sha256": sha256(v)} for k, v in files.items()},
         transfers=transfers,
         block_wrap="not recorded: wrapping the 16-bit block number needs more than 65535 DATA+ACK pairs; even with "

@@ -167,7 +167,7 @@ def test_nothing_found_is_a_usage_error(tmp_path, capsys):
 
 def test_no_html_skips_capture_reports_not_index(tmp_path):
     out = tmp_path / "out"
-    assert cli.main(["batch", str(SAMPLES / "ftp.pcapng"), str(SAMPLES / "tftp.pcap"), "-o", str(out),
+    assert cli.main(["batch", str(SAMPLES / "ftp.pcapng"), str(SAMPLES / "tftp.pcapng"), "-o", str(out),
                      "--no-html", "--workers", "1"]) == 0
     assert (out / "index.html").exists()
     assert not list((out / "captures").glob("*/index.html"))

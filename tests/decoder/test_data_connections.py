@@ -133,21 +133,24 @@ def test_complete_needs_the_bytes_and_the_servers_word(tmp_path, final, data, an
 
 
 def test_tftp_transfer_without_its_first_blocks(tmp_path):
-    """samples/tftp.pcap without the OACK, ACK 0 and DATA 1 of image.bin (curl, blksize 1024): the transfer's
+    """samples/tftp.pcapng without the OACK, ACK 0 and DATA 1 of image.bin (curl, blksize 1024): the transfer's
     first datagram seen is the client's ACK 1. It is still the transfer its RRQ announced (roles from the
     request, linked to it), the block size is learnt from the data, and the file is the whole sample's but
     for its first 1024 bytes, which are a gap, never zeros."""
     from decoder.api import analyze
 
-    with open(SAMPLES / "tftp.pcap", "rb") as fh:
-        recs = list(dpkt.pcap.Reader(fh))
+    with open(SAMPLES / "tftp.pcapng", "rb") as fh:
+        recs = list(dpkt.pcapng.Reader(fh))
+    tftp = [bytes(dpkt.ethernet.Ethernet(buf).data.data.data) for _, buf in recs]
+    first = next(i for i, d in enumerate(tftp) if d[:2] == b"\x00\x06")    # the first OACK: image.bin's
+    assert tftp[first + 1] == b"\x00\x04\x00\x00" and tftp[first + 2][:4] == b"\x00\x03\x00\x01"
     cut = tmp_path / "tftp-late.pcap"
     with open(cut, "wb") as out:
         w = dpkt.pcap.Writer(out, linktype=1, snaplen=262144)
-        for i, (ts, buf) in enumerate(recs, 1):
-            if i not in (14, 15, 16):        # OACK, ACK 0, DATA 1 of image.bin (tshark's frame numbers)
+        for i, (ts, buf) in enumerate(recs):
+            if i not in (first, first + 1, first + 2):        # OACK, ACK 0, DATA 1 of image.bin
                 w.writepkt(buf, ts)
-    with analyze(SAMPLES / "tftp.pcap", out_dir=tmp_path / "whole") as whole, \
+    with analyze(SAMPLES / "tftp.pcapng", out_dir=tmp_path / "whole") as whole, \
             analyze(cut, out_dir=tmp_path / "late") as late:
         [wrow] = [r for r in whole.rows["tftp"] if r["fname"] == "image.bin"]
         [lrow] = [r for r in late.rows["tftp"] if r["fname"] == "image.bin"]

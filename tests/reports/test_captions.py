@@ -4,7 +4,7 @@ of the control session, read in headless Chromium.
 * a real zip archive (made with :mod:`zipfile`) stored over a crafted FTP session: "zip archive, N bytes: up.zip";
 * samples/ftp.pcapng: listings are "directory listing (LIST), 193 bytes", a fetched binary file
   "binary data, 65,536 bytes: report.bin";
-* samples/tftp.pcap: "text, 39 bytes: hello.txt" on the request's ladder.
+* samples/tftp.pcapng: "text, 39 bytes: hello.txt" on the request's ladder.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_ladder_captions(page, tmp_path):
                  "binary data, 65,536 bytes: report.bin", "text, 3,551 bytes: notes.txt"):
         assert want in text
 
-    a = render(SAMPLES / "tftp.pcap", tmp_path / "tftp")
+    a = render(SAMPLES / "tftp.pcapng", tmp_path / "tftp")
     req = next(r["uid"] for r in a.rows["tftp"] if r["fname"] == "hello.txt")
     assert "text, 39 bytes: hello.txt" in _ladder_text(page, tmp_path / "tftp", req)
     assert page.errors() == []

@@ -15,10 +15,10 @@ from tests.conftest import SAMPLES
 RUBRICS = SAMPLES / "rubrics"
 #: rubric → its bundled sample
 LABS = {"ftp": "ftp.pcapng", "smtp": "smtp.pcapng", "pop3": "pop3.pcapng", "imap": "imap.pcapng", "http": "http.pcapng",
-        "dns": "dns.pcapng", "tftp": "tftp.pcap", "snmp": "snmp.pcapng", "telnet": "telnet.pcapng", "nfs": "nfs-tcp.pcap"}
+        "dns": "dns.pcapng", "tftp": "tftp.pcapng", "snmp": "snmp.pcapng", "telnet": "telnet.pcapng", "nfs": "nfs-tcp.pcap"}
 #: a capture of another lab, which has none of what the rubric asks
 OTHER = {"ftp": "http.pcapng", "smtp": "pop3.pcapng", "pop3": "imap.pcapng", "imap": "smtp.pcapng", "http": "ftp.pcapng",
-         "dns": "snmp.pcapng", "tftp": "ftp.pcapng", "snmp": "dns.pcapng", "telnet": "ftp.pcapng", "nfs": "tftp.pcap"}
+         "dns": "snmp.pcapng", "tftp": "ftp.pcapng", "snmp": "dns.pcapng", "telnet": "ftp.pcapng", "nfs": "tftp.pcapng"}
 
 
 def test_every_rubric_has_its_lab():

@@ -1,4 +1,4 @@
-"""TFTP on samples/tftp.pcap against the recorder's facts (issue 7, acceptance 2).
+"""TFTP on samples/tftp.pcapng against the recorder's facts (issue 7, acceptance 2).
 
 For each of the seven transfers, in order: read or write, file name, mode; the options
 the client requested and the OACK the server sent (RFC 2347/2348/2349) as recorded,
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from tests.samples_truth import by_fuid, file_bytes, load, sha256
 
-PORT = 10069
+PORT = 69
 
 
 def _setup():
-    a, facts = load("tftp.pcap")
+    a, facts = load("tftp.pcapng")
     rows = sorted(a.rows["tftp"], key=lambda r: r["ts"])
     assert len(rows) == len(facts["transfers"]) == 7
     return a, facts, rows
