@@ -3,6 +3,7 @@
     python -m benchmarks.compare_checkouts BEFORE AFTER            # tables, files, e-mails, summary
     python -m benchmarks.compare_checkouts main HEAD --html        # ... and the HTML report and HAR
     python -m benchmarks.compare_checkouts main . --only smtp      # captures whose name holds "smtp"
+    python -m benchmarks.compare_checkouts main . --read=--workers=2   # the split run (flags for read)
 
 BEFORE and AFTER are each a folder holding a checkout or a git revision of the repository this
 script sits in (a revision is checked out with ``git worktree add --detach`` into a temporary folder,
@@ -101,8 +102,9 @@ def differences(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
     return out
 
 
-def compare_one(before: Path, after: Path, capture: Path, html: bool, work: Path) -> tuple[int, list[str]]:
-    extra = keylog_for(capture, after) + ([] if html else ["--no-html"])
+def compare_one(before: Path, after: Path, capture: Path, html: bool, work: Path,
+                flags: list[str]) -> tuple[int, list[str]]:
+    extra = keylog_for(capture, after) + ([] if html else ["--no-html"]) + flags
     outs, codes = [], []
     for side, code in (("before", before), ("after", after)):
         out = work / f"{capture.name}.{side}"
@@ -122,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--html", action="store_true", help="write and compare the HTML report and HAR too")
     ap.add_argument("--only", help="only captures whose file name contains this")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--read", action="append", default=[], metavar="FLAG",
+                    help="a flag for 'wiretale read' on both sides (repeatable), e.g. --read=--workers=2")
     args = ap.parse_args(argv)
     keep: list[Path] = []
     try:
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         caps = captures(after, args.only)
         with tempfile.TemporaryDirectory(prefix="wiretale-cmp-out-") as work, \
                 ThreadPoolExecutor(max(1, args.jobs)) as pool:
-            results = list(pool.map(lambda c: compare_one(before, after, c, args.html, Path(work)), caps))
+            results = list(pool.map(lambda c: compare_one(before, after, c, args.html, Path(work), args.read), caps))
         files = sum(n for n, _ in results)
         bad = [(c, d) for c, (_, d) in zip(caps, results) if d]
         for c, d in bad:

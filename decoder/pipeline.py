@@ -39,6 +39,7 @@ from decoder.keylog import Keyring
 from decoder.flows import WELL_KNOWN_SERVER_PORTS, Flow, addr_str, group_address
 from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
+from decoder.share import FrameShare
 from decoder.tcp import TAIL_CHUNKS
 from decoder.transcripts import TranscriptBuffer
 from decoder.model import (
@@ -258,16 +259,20 @@ class Engine:
                  decode: bool = True, progress: Callable[[int], None] | None = None,
                  transcripts: bool = False, on_row: Callable[[str, dict], None] | None = None,
                  detect_only: bool = False, keylogs: Sequence[str | Path] = (),
-                 spill_dir: Path | None = None) -> None:
+                 spill_dir: Path | None = None, share: FrameShare | None = None) -> None:
         """``decode=False``: reassembly only, no detection (``follow`` and the oracle tests).
         ``detect_only=True``: flows get their service by detection (ports, probes, content), then nothing
         is decoded (``sessions --no-decode``); data flows of FTP and TFTP, found by decoding their
         control flow, stay without a service. ``spill_dir``: where tables spill rows (default
-        ``out_dir/.spill``; ``read`` gives a private temporary folder)."""
+        ``out_dir/.spill``; ``read`` gives a private temporary folder). ``share``: decode only the frames
+        of this share of a split run (:mod:`decoder.share`); the others only advance the clock."""
         if registry is None:
             from dissectors import REGISTRY
             registry = REGISTRY
         self.limits = limits or Limits()
+        self.share = share
+        # what each frame goes through: the hot path, or the share's filter in front of it
+        self._each_frame = self._fast if share is None else self._shared
         self.keyring = Keyring()        # TLS secrets: --keylog files, then pcapng DSBs as they are read
         for k in keylogs:
             self.keyring.add_file(k)
@@ -341,7 +346,7 @@ class Engine:
             progress = self.progress
             next_report = 1 << 22
             commented = info.commented
-            for _block in src.each(self._fast):
+            for _block in src.each(self._each_frame):
                 if commented:              # pcapng packet comments: the packet was just decoded
                     self._commented_frames(commented)
                 if progress is not None and src.bytes_read > next_report:
@@ -390,8 +395,8 @@ class Engine:
         return flow.uid if flow is not None else None
 
     def owns_frame(self, lt: int, data: bytes) -> bool:
-        """Whether this engine writes the rows of this frame (a split run's share overrides it)."""
-        return True
+        """Whether this engine writes the rows of this frame (all, unless it decodes a split run's share)."""
+        return self.share is None or self.share.owns(lt, data)
 
     def capture_rows(self, info: CaptureInfo) -> None:
         """Rows about the capture file itself: its pcapng comments (``comments`` table, with the session
@@ -425,7 +430,7 @@ class Engine:
         :meth:`finish_capture` at the end. ``info`` is updated for the batch."""
         if not records:
             return
-        fast = self._fast
+        fast = self._each_frame
         links = info.linktypes
         for rec in records:
             fast(*rec)
@@ -471,7 +476,18 @@ class Engine:
             self.results.limits_hit[name] += 1
 
     def frame(self, fr: Frame) -> None:
-        self._fast(fr.index, fr.ts, fr.linktype, fr.data)
+        self._each_frame(fr.index, fr.ts, fr.linktype, fr.data)
+
+    def _shared(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:
+        """A split run's frame: decoded when the share owns it, else it only moves the clock, as in a
+        single pass."""
+        if self.share.owns(lt, data):      # type: ignore[union-attr]
+            self._fast(index, ts, lt, data)
+            return
+        self.frame_no = index
+        self.now = ts
+        if ts >= self._next_sweep:
+            self._sweep(ts)
 
     def _fast(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:
         """The per-frame hot path: Ethernet + IPv4 + TCP/UDP without options of interest parsed inline

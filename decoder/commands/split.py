@@ -1,6 +1,7 @@
 """The split run: one large capture on several cores (``wiretale read --workers N``).
 
-Frames are shared out by host pair: the unordered pair of IP addresses is
+Frames are shared out by host pair (:mod:`decoder.share`: each worker is the
+one engine given a frame filter): the unordered pair of IP addresses is
 hashed, so both directions of a flow, FTP control and data, and TFTP request
 and transfer land in the same worker (IPv4/IPv6 fragments carry the
 addresses too). Every worker reads the whole file and keeps only its share
@@ -38,7 +39,6 @@ import math
 import os
 import shutil
 import tempfile
-import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from itertools import islice
@@ -47,70 +47,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from decoder.commands.options import worker_count
+from decoder.share import FrameShare
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)     # of the (key, …) pairs a split run's workers write
 HAR_BLOCK = "http.har.part"     # a split run's worker: its HAR entries (_write_har_block)
-
-
-def owner(linktype: int, data: bytes, n: int) -> int:
-    """Which of ``n`` workers owns a frame: CRC-32 of the unordered pair of its IP addresses (smaller
-    first) modulo ``n``; 0 for frames without an IP header. Deterministic across processes and machines
-    (``hash()`` of bytes is salted per process)."""
-    if n <= 1:
-        return 0
-    if linktype == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] >> 4 == 4:
-        a, b = data[26:30], data[30:34]
-    else:
-        from decoder.link import Skip, l3
-
-        try:
-            ver, off = l3(linktype, data)
-        except Skip:
-            return 0
-        if ver == 4 and len(data) >= off + 20:
-            a, b = data[off + 12:off + 16], data[off + 16:off + 20]
-        elif ver == 6 and len(data) >= off + 40:
-            a, b = data[off + 8:off + 24], data[off + 24:off + 40]
-        else:
-            return 0
-    return zlib.crc32(a + b if a <= b else b + a) % n
-
-
-def _share_engine_class():
-    from decoder.pipeline import Engine
-
-    class ShareEngine(Engine):
-        """An engine that decodes only the frames of its share and lets the others advance the clock."""
-
-        def __init__(self, share: int, n: int, **kw: Any) -> None:
-            super().__init__(**kw)
-            self.share = share
-            self.n_shares = n
-            self._owners: dict[bytes, bool] = {}
-
-        def owns_frame(self, lt: int, data: bytes) -> bool:
-            return owner(lt, data, self.n_shares) == self.share
-
-        def _fast(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:  # type: ignore[override]
-            if lt == 1 and len(data) >= 34 and data[12] == 8 and data[13] == 0 and data[14] >> 4 == 4:
-                key = data[26:34]
-                mine = self._owners.get(key)
-                if mine is None:
-                    if len(self._owners) > 200_000:
-                        self._owners.clear()
-                    mine = self._owners[key] = owner(lt, data, self.n_shares) == self.share
-            else:
-                mine = owner(lt, data, self.n_shares) == self.share
-            if mine:
-                Engine._fast(self, index, ts, lt, data)
-                return
-            # not ours: the clock still moves, as in a single pass
-            self.frame_no = index
-            self.now = ts
-            if ts >= self._next_sweep:
-                self._sweep(ts)
-
-    return ShareEngine
 
 
 def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any, strict: bool,
@@ -120,12 +60,12 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     parent writes needs no rows), as (key, JSON line) pairs (``<table>.lines``), the HTTP rows' HAR
     entries (``http.har.part``, a block the parent appends as it is) and the counts the summary takes
     from rows."""
-    from decoder.pipeline import count_for_summary, run_engine
+    from decoder.pipeline import Engine, count_for_summary, run_engine
 
     pd_ = Path(part_dir)
     pd_.mkdir(parents=True, exist_ok=True)
-    engine = _share_engine_class()(share, n, limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts,
-                                   keylogs=keylogs)
+    engine = Engine(limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts, keylogs=keylogs,
+                    share=FrameShare(share, n))
     # every table kept in the order the parent merges on: spills are sorted runs and iterating a table
     # merges them, so the rows are written here without a second pass through a sorting store. Not the
     # tables an assemble hook reads (ftp, files, tftp …): a hook may take "the last row" of a kind, so it

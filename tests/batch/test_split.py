@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from decoder import cli
-from decoder.commands.split import owner, read_parallel
+from decoder.commands.split import read_parallel
+from decoder.share import owner
 from decoder.capture import PcapFileSource
 from decoder.pipeline import Engine
 from tests.batch import synth
