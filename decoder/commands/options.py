@@ -96,8 +96,8 @@ def worker_count(workers: int | None) -> int:
     return workers if workers and workers > 0 else usable_cores()
 
 
-#: the smallest capture file ``read`` splits over every core when ``--workers`` is not given: below it the
-#: second process's start and its own pass over the whole file cost about what it saves (docs/BATCH.md)
+#: the smallest capture file ``read`` splits over every core when ``--workers`` is not given: a judgement, not
+#: a measurement — a split costs each extra process a pass over the whole file (docs/BATCH.md)
 SPLIT_MIN_BYTES = 16_000_000
 
 
