@@ -2344,8 +2344,10 @@ def record_tftp69() -> None:
 
 # --------------------------------------------------------------------------- SNMP (net-snmp)
 
-SNMP_PORT = 10161
-SNMP_TRAP_PORT = 10162
+SNMP_PORT, SNMP_TRAP_PORT = 161, 162          # the lab
+SNMP_COMMENT = ("SNMP lab: the manager on 10.20.0.2 asks net-snmp snmpd on 10.20.0.1:161: v1 get and a noSuchName, v2c "
+                "walk and bulkwalk, v2c set, a wrong community (no answer), v3 authNoPriv get, v3 authPriv get and set; "
+                "the agent's station sends a v1 trap, a v2c trap and a v2c inform to the manager's snmptrapd on port 162.")
 SNMP_ENGINE_TEXT = "wiretale"
 SNMP_V3 = {
     "authOnlyUser": {"level": "authNoPriv", "auth_protocol": "SHA", "auth_password": "auth-Pass-123"},
@@ -2368,15 +2370,22 @@ def snmp_localize(ku: bytes, engine_id: bytes, hash_name: str = "sha1") -> bytes
 
 @scenario("snmp")
 def record_snmp() -> None:
+    with Lab():
+        _record_snmp()
+
+
+def _record_snmp() -> None:
+    """The agent (snmpd) on the server, 10.20.0.1:161; the manager on the client, 10.20.0.2: it asks, and its
+    snmptrapd on port 162 receives the traps and the inform the agent's station sends."""
     d = fresh(WORK / "snmp")
     persist = d / "persist"
     persist.mkdir()
     env = dict(os.environ, SNMP_PERSISTENT_DIR=str(persist), MIBS="", MIBDIRS="/nonexistent")
     u1, u2 = SNMP_V3["authOnlyUser"], SNMP_V3["authPrivUser"]
     (d / "snmpd.conf").write_text(f"""
-agentaddress udp:127.0.0.1:{SNMP_PORT}
-rocommunity public 127.0.0.1
-rwcommunity private 127.0.0.1
+agentaddress udp:{LAB_SERVER4}:{SNMP_PORT}
+rocommunity public 10.20.0.0/24
+rwcommunity private 10.20.0.0/24
 engineID {SNMP_ENGINE_TEXT}
 sysServices 72
 createUser authOnlyUser SHA "{u1['auth_password']}"
@@ -2385,14 +2394,15 @@ rouser authOnlyUser auth
 rwuser authPrivUser priv
 """)
     (d / "snmptrapd.conf").write_text("authCommunity log,execute,net public\n")
-    agent = start(["snmpd", "-f", "-Lo", "-C", "-c", str(d / "snmpd.conf"), "-p", str(d / "snmpd.pid")], "snmpd", env=env)
-    trapd = start(["snmptrapd", "-f", "-Lo", "-C", "-c", str(d / "snmptrapd.conf"), "-p", str(d / "snmptrapd.pid"),
-                   f"udp:127.0.0.1:{SNMP_TRAP_PORT}"], "snmptrapd", env=env)
-    wait_port(SNMP_PORT, udp=True)
-    wait_port(SNMP_TRAP_PORT, udp=True)
+    agent = Lab.server(["snmpd", "-f", "-Lo", "-C", "-c", str(d / "snmpd.conf"), "-p", str(d / "snmpd.pid")], "snmpd", env=env)
+    trapd = start(["ip", "netns", "exec", LAB_CLIENT_NS, "snmptrapd", "-f", "-Lo", "-C", "-c", str(d / "snmptrapd.conf"),
+                   "-p", str(d / "snmptrapd.pid"), f"udp:{LAB_CLIENT4}:{SNMP_TRAP_PORT}"], "snmptrapd", env=env)
+    Lab.wait(SNMP_PORT, udp=True)
+    with Lab.client():
+        wait_port(SNMP_TRAP_PORT, udp=True)
     time.sleep(1)
-    agent_addr = f"udp:127.0.0.1:{SNMP_PORT}"
-    trap_addr = f"udp:127.0.0.1:{SNMP_TRAP_PORT}"
+    agent_addr = f"udp:{LAB_SERVER4}:{SNMP_PORT}"
+    trap_addr = f"udp:{LAB_CLIENT4}:{SNMP_TRAP_PORT}"
     v3a = ["-v3", "-l", "authNoPriv", "-u", "authOnlyUser", "-a", "SHA", "-A", u1["auth_password"]]
     v3p = ["-v3", "-l", "authPriv", "-u", "authPrivUser", "-a", "SHA", "-A", u2["auth_password"],
            "-x", "AES", "-X", u2["priv_password"]]
@@ -2409,7 +2419,8 @@ rwuser authPrivUser priv
                     "varbinds": varbinds, "client_output": out.splitlines(), "note": note})
         return out
 
-    with Capture("snmp.pcapng", f"udp port {SNMP_PORT} or udp port {SNMP_TRAP_PORT}") as cap:
+    with lab_capture("snmp.pcapng", f"udp port {SNMP_PORT} or udp port {SNMP_TRAP_PORT}", SNMP_COMMENT) as cap, \
+            Lab.client():
         out = snmp("snmpget", ["-v1", "-c", "public", agent_addr, "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0"],
                    version="1", security={"community": "public"}, pdu="get-request",
                    varbinds=[{"oid": "1.3.6.1.2.1.1.1.0", "name": "sysDescr.0"}, {"oid": "1.3.6.1.2.1.1.5.0", "name": "sysName.0"}])
@@ -2445,28 +2456,30 @@ rwuser authPrivUser priv
                    security={"user": "authPrivUser", "security_level": "authPriv"}, pdu="set-request (encrypted)",
                    varbinds=[{"oid": "1.3.6.1.2.1.1.5.0", "name": "sysName.0", "type": "OCTET STRING", "value": sysname_v3}])
         assert sysname_v3 in out, out
-        snmp("snmptrap", ["-v1", "-c", "public", trap_addr, "1.3.6.1.4.1.8072.2.3.1", "127.0.0.1", "6", "17", "4242",
-                          "1.3.6.1.4.1.8072.2.3.2.1", "s", "v1 trap from wiretale"], version="1",
-             security={"community": "public"}, pdu="trap (v1)",
-             varbinds=[{"oid": "1.3.6.1.4.1.8072.2.3.2.1", "type": "OCTET STRING", "value": "v1 trap from wiretale"}],
-             note="enterprise 1.3.6.1.4.1.8072.2.3.1, agent-addr 127.0.0.1, generic 6 (enterpriseSpecific), specific 17, time-stamp 4242")
-        snmp("snmptrap", ["-v2c", "-c", "public", trap_addr, "4343", "1.3.6.1.6.3.1.1.5.3",
-                          "1.3.6.1.2.1.2.2.1.1.1", "i", "1", "1.3.6.1.2.1.2.2.1.7.1", "i", "2"], version="2c",
-             security={"community": "public"}, pdu="snmpV2-trap",
-             varbinds=[{"oid": "1.3.6.1.2.1.1.3.0", "name": "sysUpTime.0", "type": "TimeTicks", "value": "4343"},
-                       {"oid": "1.3.6.1.6.3.1.1.4.1.0", "name": "snmpTrapOID.0", "type": "OID", "value": "1.3.6.1.6.3.1.1.5.3"},
-                       {"oid": "1.3.6.1.2.1.2.2.1.1.1", "type": "INTEGER", "value": "1"},
-                       {"oid": "1.3.6.1.2.1.2.2.1.7.1", "type": "INTEGER", "value": "2"}],
-             note="linkDown")
-        snmp("snmpinform", ["-v2c", "-c", "public", trap_addr, "4444", "1.3.6.1.6.3.1.1.5.4",
-                            "1.3.6.1.2.1.2.2.1.1.1", "i", "1"], version="2c",
-             security={"community": "public"}, pdu="inform-request (answered by a response)",
-             varbinds=[{"oid": "1.3.6.1.2.1.1.3.0", "name": "sysUpTime.0", "type": "TimeTicks", "value": "4444"},
-                       {"oid": "1.3.6.1.6.3.1.1.4.1.0", "name": "snmpTrapOID.0", "type": "OID", "value": "1.3.6.1.6.3.1.1.5.4"},
-                       {"oid": "1.3.6.1.2.1.2.2.1.1.1", "type": "INTEGER", "value": "1"}],
-             note="linkUp")
+        with Lab.serving():                # traps and the inform come from the agent's station
+            snmp("snmptrap", ["-v1", "-c", "public", trap_addr, "1.3.6.1.4.1.8072.2.3.1", LAB_SERVER4, "6", "17", "4242",
+                              "1.3.6.1.4.1.8072.2.3.2.1", "s", "v1 trap from wiretale"], version="1",
+                 security={"community": "public"}, pdu="trap (v1)",
+                 varbinds=[{"oid": "1.3.6.1.4.1.8072.2.3.2.1", "type": "OCTET STRING", "value": "v1 trap from wiretale"}],
+                 note=f"enterprise 1.3.6.1.4.1.8072.2.3.1, agent-addr {LAB_SERVER4}, generic 6 (enterpriseSpecific), specific 17, time-stamp 4242")
+            snmp("snmptrap", ["-v2c", "-c", "public", trap_addr, "4343", "1.3.6.1.6.3.1.1.5.3",
+                              "1.3.6.1.2.1.2.2.1.1.1", "i", "1", "1.3.6.1.2.1.2.2.1.7.1", "i", "2"], version="2c",
+                 security={"community": "public"}, pdu="snmpV2-trap",
+                 varbinds=[{"oid": "1.3.6.1.2.1.1.3.0", "name": "sysUpTime.0", "type": "TimeTicks", "value": "4343"},
+                           {"oid": "1.3.6.1.6.3.1.1.4.1.0", "name": "snmpTrapOID.0", "type": "OID", "value": "1.3.6.1.6.3.1.1.5.3"},
+                           {"oid": "1.3.6.1.2.1.2.2.1.1.1", "type": "INTEGER", "value": "1"},
+                           {"oid": "1.3.6.1.2.1.2.2.1.7.1", "type": "INTEGER", "value": "2"}],
+                 note="linkDown")
+            snmp("snmpinform", ["-v2c", "-c", "public", trap_addr, "4444", "1.3.6.1.6.3.1.1.5.4",
+                                "1.3.6.1.2.1.2.2.1.1.1", "i", "1"], version="2c",
+                 security={"community": "public"}, pdu="inform-request (answered by a response)",
+                 varbinds=[{"oid": "1.3.6.1.2.1.1.3.0", "name": "sysUpTime.0", "type": "TimeTicks", "value": "4444"},
+                           {"oid": "1.3.6.1.6.3.1.1.4.1.0", "name": "snmpTrapOID.0", "type": "OID", "value": "1.3.6.1.6.3.1.1.5.4"},
+                           {"oid": "1.3.6.1.2.1.2.2.1.1.1", "type": "INTEGER", "value": "1"}],
+                 note="linkUp")
     # read the agent's engine ID outside the capture and check it against the computed one
-    eid_out = run(["snmpget", "-On", "-Ox", "-v2c", "-c", "public", agent_addr, "1.3.6.1.6.3.10.2.1.1.0"], env=env).stdout
+    with Lab.client():
+        eid_out = run(["snmpget", "-On", "-Ox", "-v2c", "-c", "public", agent_addr, "1.3.6.1.6.3.10.2.1.1.0"], env=env).stdout
     engine_id = bytes.fromhex("80001f8804") + SNMP_ENGINE_TEXT.encode()
     got = bytes.fromhex("".join(eid_out.split("Hex-STRING:")[1].split()))
     assert got == engine_id, (got.hex(), engine_id.hex())
@@ -2487,15 +2500,18 @@ rwuser authPrivUser priv
         users.append(e)
     write_expected(
         cap, ["snmp"],
-        f"net-snmp snmpd on 127.0.0.1:{SNMP_PORT} (communities public/private, USM users authOnlyUser and "
-        f"authPrivUser, engine ID from the text '{SNMP_ENGINE_TEXT}') and snmptrapd on 127.0.0.1:{SNMP_TRAP_PORT}. "
+        f"net-snmp snmpd on {LAB_SERVER4}:{SNMP_PORT} (communities public/private, USM users authOnlyUser and "
+        f"authPrivUser, engine ID from the text '{SNMP_ENGINE_TEXT}') and snmptrapd on the manager, {LAB_CLIENT4}:{SNMP_TRAP_PORT} "
+        f"(a lab of two network namespaces; the manager asks from {LAB_CLIENT4}, the traps and the inform come from "
+        f"{LAB_SERVER4}). "
         "v1 get (and a noSuchName error), v2c walk and bulkwalk, v2c set of sysContact and sysLocation, a get with a "
         "wrong community (no answer), v3 authNoPriv get, v3 authPriv get and set, v1 trap, v2c trap, v2c inform. "
         "Recorded with dumpcap as pcapng.",
         {"debian": pkg_versions("snmpd", "snmp", "snmptrapd"), "net-snmp": first_line(["snmpget", "--version"])},
-        [{"service": "snmp", "software": "net-snmp snmpd", "addr": "127.0.0.1", "port": SNMP_PORT, "transport": "udp"},
-         {"service": "snmp-trap", "software": "net-snmp snmptrapd", "addr": "127.0.0.1", "port": SNMP_TRAP_PORT, "transport": "udp"}],
-        decode_as=[f"udp.port=={SNMP_PORT},snmp", f"udp.port=={SNMP_TRAP_PORT},snmp"],
+        Lab.servers(("snmp", "net-snmp snmpd", SNMP_PORT, "udp"))
+        + [{"service": "snmp-trap", "software": "net-snmp snmptrapd", "addr": LAB_CLIENT4, "port": SNMP_TRAP_PORT,
+            "transport": "udp", "netns": LAB_CLIENT_NS, "note": "the manager's trap receiver"}],
+        client_addr=LAB_CLIENT4,
         communities={"read": "public", "write": "private", "trap": "public"},
         engine_id=engine_id.hex(),
         usm_users=users,

@@ -139,8 +139,8 @@ def test_expected_complete(cap):
     assert doc["format"] == ("pcapng" if cap.suffix == ".pcapng" else "pcap")
     assert doc["software"] and doc["servers"]
     for srv in doc["servers"]:
-        if srv.get("netns") == LAB_NETNS:       # a lab: its own addresses (a backend: the server's loopback)
-            assert srv["addr"] in LAB_SERVER_ADDRS + ("127.0.0.1", "::1"), srv
+        if srv.get("netns", "").startswith("wtlab-"):  # a lab: its own addresses (a backend: the server's loopback)
+            assert srv["addr"] in LAB_SERVER_ADDRS + LAB_CLIENT_ADDRS + ("127.0.0.1", "::1"), srv
         else:
             assert srv["addr"] in ("127.0.0.1", "::1"), "servers must be on loopback"
     for proto in doc["protocols"]:
@@ -226,8 +226,9 @@ def test_snmpv3_keys_follow_rfc3414():
 # the lab recordings (samples/record.py's Lab): server and client in two network namespaces
 LAB_NETNS = "wtlab-server"
 LAB_SERVER_ADDRS = ("10.20.0.1", "fd00:20::1")
+LAB_CLIENT_ADDRS = ("10.20.0.2", "fd00:20::2")      # a server there: SNMP's trap receiver, on the manager
 STANDARD_PORTS = {"ftp": 21, "smtp": 25, "pop3": 110, "imap": 143, "http": 80, "telnet": 23, "tftp": 69,
-                  "dns": 53, "snmp": 161, "snmptrap": 162}
+                  "dns": 53, "snmp": 161, "snmp-trap": 162}
 LAB = [c for c in CAPTURES if expected(c).get("netns") == LAB_NETNS]
 
 
@@ -254,7 +255,7 @@ def test_lab_sample_on_standard_ports_with_a_comment(cap):
     doc = expected(cap)
     assert doc["format"] == "pcapng" and doc["tshark_decode_as"] == []
     for srv in doc["servers"]:
-        if srv["addr"] in LAB_SERVER_ADDRS:
+        if srv["addr"] in LAB_SERVER_ADDRS + LAB_CLIENT_ADDRS:
             assert srv["port"] == STANDARD_PORTS[srv["service"]], srv
     comment = doc["capture_comment"]
     assert len(comment) > 40 and comment.encode() in cap.read_bytes()     # in the section header block

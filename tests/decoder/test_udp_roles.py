@@ -1,8 +1,8 @@
 """UDP roles from content: when the first datagram seen of a DNS, SNMP or TFTP exchange is a reply, the
 peer that asked is the originator (Zeek flips such flows, ``^`` in ``history``).
 
-The samples (recorded from real servers: the DNS lab on port 53, SNMP on the odd port 10161 where only content
-can tell) are cut to start at a response; tshark's decode of the same frames says which side asked.
+The DNS and SNMP labs (recorded from real servers, on ports 53 and 161) are cut to start at a response;
+tshark's decode of the same frames says which side asked.
 """
 from __future__ import annotations
 
@@ -30,9 +30,7 @@ def _cut(src: Path, dst: Path, first: int) -> None:
 
 
 def _tshark(path: Path, *fields: str) -> list[list[str]]:
-    # the SNMP sample's odd port, decoded as what it carries (the DNS lab is on port 53)
-    decode_as = ["-d", "udp.port==10161,snmp"]
-    out = subprocess.run(["tshark", "-r", str(path), *decode_as, "-T", "fields",
+    out = subprocess.run(["tshark", "-r", str(path), "-T", "fields",
                           *sum((["-e", f] for f in fields), [])],
                          capture_output=True, text=True, check=True).stdout
     return [line.split("\t") for line in out.splitlines()]
@@ -55,7 +53,7 @@ def test_capture_starting_at_a_response(tmp_path, sample, first, service):
     # the flows that start with their request keep their roles, unflipped
     rest = conn.iloc[1:]
     assert len(rest) and not rest["history"].str.contains("^", regex=False).any()
-    # (the SNMP sample's traps go to the manager's trap port, 10162: the agent that sends one originates)
+    # (the SNMP sample's traps go to the manager's trap port, 162: the agent that sends one originates)
     assert rest["resp_p"].isin([int(sport), int(sport) + 1]).all()
 
 

@@ -26,7 +26,7 @@ import re
 
 from tests.samples_truth import load, rows_of, sessions
 
-AGENT, TRAPD = 10161, 10162
+AGENT, TRAPD = 161, 162
 _TYPES = {"OCTET STRING": "octet_string", "TimeTicks": "timeticks", "OID": "oid",
           "INTEGER": "integer"}
 
