@@ -155,9 +155,6 @@ class ArtifactStore:
                                  direction, parent_fuid, path)
         return True
 
-    def is_open(self, fuid: str) -> bool:
-        return fuid in self._open
-
     def write(self, fuid: str, data: bytes) -> bool:
         """Append data; False when the size cap was hit by this write (first time only)."""
         o = self._open.get(fuid)

@@ -20,7 +20,8 @@ PHASES = ("tables", "summary", "har", "report")   # the order outputs are writte
 
 
 class Stopped(KeyboardInterrupt):
-    """A stop asked by a signal (SIGINT, SIGTERM) while the run was going on: ``signum``."""
+    """A stop asked by a signal (SIGTERM, SIGHUP; Ctrl-C is a plain KeyboardInterrupt) while the run was
+    going on: ``signum``."""
 
     def __init__(self, signum: int) -> None:
         import signal

@@ -70,10 +70,6 @@ def flow_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
     return src + dst + _PORTS.pack(sport, dport)
 
 
-class DissectorBug(Exception):
-    """Raised in strict mode when a dissector raised (our own bug)."""
-
-
 _ITEM_KINDS = (Event, Record, Anomaly, FileData, FileOpen, FileGap, FileClose, Expect, Confirm, Violation,
                StopParsing)   # in this order: the first that matches decides
 

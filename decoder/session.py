@@ -8,8 +8,14 @@
   exact transmitted bytes, and one child object per MIME leaf part (attachments and
   bodies) in ``files`` with ``parent_fuid`` set.
 * **Cross-flow joins**: each spec's ``assemble(tables)`` (FTP data ↔ command,
-  TFTP request ↔ transfer) runs over all rows; files it renames are renamed on
-  disk (names still chosen by us).
+  TFTP request ↔ transfer, NFS handles ↔ mounted paths, HTTP range responses)
+  runs over the tables it declares (``assemble_tables``; of ``conn`` and ``files``
+  only the child flows' join columns, :data:`ASSEMBLE_COLUMNS`); the rows it
+  returns are merged back or replace a table, objects it asks for
+  (``assembled_objects``) are written from stored parts, and files it renames are
+  renamed on disk (names still chosen by us).
+
+It needs of the engine only what :class:`Host` names.
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Plain-word explanations the HTML report shows next to engine facts.
 
 Command and reply meanings come from the dissectors (the timeline's ``meaning``
-column); this module only explains what the *engine* reports: anomaly names,
-Zeek-style ``conn_state`` and ``history`` letters, link types and the packet
-kinds of the summary. Everything is a constant table.
+column); this module explains the names and codes of the other columns: anomaly names
+(the engine's and the dissectors'), Zeek-style ``conn_state`` and ``history`` letters,
+link types and the packet kinds of the summary. Everything is a constant table.
 
 Every anomaly name the code can emit has an explanation: listed in ``ANOMALIES``, or, for the
 families of limits (``*_too_long``, ``*_too_many``…) and ``<service>_violation``, by its ending.

@@ -84,31 +84,6 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def rows_of(df: "pd.DataFrame") -> list[dict]:
-    cols = list(df.columns)
-    return [{c: _jsonable(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
-
-
-def write_jsonl(df: "pd.DataFrame", path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows_of(df):
-            fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-            fh.write("\n")
-
-
-def _flatten(df: "pd.DataFrame") -> "pd.DataFrame":
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object and out[c].map(lambda v: isinstance(v, (list, dict, tuple))).any():
-            out[c] = out[c].map(lambda v: json.dumps(_jsonable(v), ensure_ascii=False)
-                                if isinstance(v, (list, dict, tuple)) else v)
-    return out
-
-
-def write_csv(df: "pd.DataFrame", path: Path) -> None:
-    _flatten(df).to_csv(path, index=False)
-
-
 def write_parquet(df: "pd.DataFrame", path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -126,20 +101,6 @@ def write_parquet(df: "pd.DataFrame", path: Path) -> None:
         cols[str(c)] = arr
     table = pa.table(cols) if cols else pa.table({})
     pq.write_table(table, path)
-
-
-WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "parquet": write_parquet}
-
-
-def write_tables(tables: Mapping[str, "pd.DataFrame"], out_dir: Path, fmt: str = "jsonl") -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writer = WRITERS[fmt]
-    written = []
-    for name, df in tables.items():
-        p = out_dir / f"{name}.{fmt}"
-        writer(df, p)
-        written.append(p)
-    return written
 
 
 def write_json(obj: Any, path: Path) -> None:

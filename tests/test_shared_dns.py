@@ -34,10 +34,7 @@ import pytest
 from tests.conftest import SAMPLES, shared_captures
 from tests.oracle.tshark import fields
 
-try:
-    from decoder.api import analyze
-except ImportError:  # pragma: no cover - the engine is not there yet
-    analyze = None
+from decoder.api import analyze
 
 DNS_FILES = [p for p in shared_captures("*") if p.name.startswith("dns-") or p.name in (
     "http-espn-images-keepalive.pcapng", "smtp-ann-skips-bail.pcap", "http-appletv-images.pcap",
@@ -102,7 +99,6 @@ def _our_data(row: dict) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.skipif(analyze is None, reason="decoder.api.analyze is not available yet")
 @pytest.mark.parametrize("path", DNS_FILES, ids=[p.name for p in DNS_FILES])
 def test_dns_messages_match_tshark(path, tshark):
     ts_msgs = _tshark_messages(tshark, path)
@@ -186,7 +182,6 @@ def _pcap(path, packets) -> None:
             w.writepkt(bytes(eth), ts)
 
 
-@pytest.mark.skipif(analyze is None, reason="decoder.api.analyze is not available yet")
 def test_pipeline_dns_on_port_5300_and_hostile_messages(tmp_path):
     import struct
 
@@ -218,7 +213,6 @@ def test_pipeline_dns_on_port_5300_and_hostile_messages(tmp_path):
 
 
 # ------------------------------------------------------------------ LLMNR and NetBIOS name service
-@pytest.mark.skipif(analyze is None, reason="decoder.api.analyze is not available yet")
 def test_llmnr_query_and_unicast_response_against_tshark(tmp_path, tshark):
     """LLMNR (RFC 4795): a query to 224.0.0.252:5355, the answer unicast from the responder's 5355 (a
     flow whose first datagram is a response: the querier originates it). Messages encoded by dnspython
