@@ -2,9 +2,11 @@
 # Record wiretale's sample captures from real servers and clients on loopback.
 # Run as root on a disposable Debian 12 (bookworm) machine:   sudo sh samples/record.sh [scenario ...]
 # It installs Debian packages (servers are kept from starting by a policy-rc.d),
-# overwrites the system configuration of postfix, then starts every server by hand
-# on 127.0.0.1 / ::1 only, records each scenario with tcpdump or dumpcap and writes
-# samples/<capture> plus samples/expected/<capture stem>.json.
+# overwrites the system configuration of postfix, then starts every server by hand:
+# the labs in a network namespace of their own (the clients in a second one, the two
+# joined by a veth pair made and removed by record.py), the others on 127.0.0.1 / ::1;
+# records each scenario with dumpcap or tcpdump and writes samples/<capture> plus
+# samples/expected/<capture stem>.json.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 if [ "$(id -u)" != 0 ]; then echo "run as root" >&2; exit 1; fi
