@@ -10,7 +10,10 @@ These tests use only the committed files (CI never runs the recording script):
   test vector first);
 - acceptance 1: tshark's protocol hierarchy (-z io,phs) recognises each capture's
   protocols, with the -d decode-as list of the JSON for the unusual ports (skipped when
-  tshark is absent).
+  tshark is absent);
+- issue 29: the lab samples (server and client in two network namespaces) are pcapng with
+  their capture comment, servers on the standard ports, and tshark's hierarchy names their
+  protocols with no -d at all (acceptance 2); ftp-ipv6.pcapng stays on an unusual port.
 """
 from __future__ import annotations
 
