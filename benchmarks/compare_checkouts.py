@@ -4,6 +4,7 @@
     python -m benchmarks.compare_checkouts main HEAD --html        # ... and the HTML report and HAR
     python -m benchmarks.compare_checkouts main . --only smtp      # captures whose name holds "smtp"
     python -m benchmarks.compare_checkouts main . --read=--workers=2   # the split run (flags for read)
+    python -m benchmarks.compare_checkouts main . --engine big.pcap --runs 5   # engine CPU, not outputs
 
 BEFORE and AFTER are each a folder holding a checkout or a git revision of the repository this
 script sits in (a revision is checked out with ``git worktree add --detach`` into a temporary folder,
@@ -19,12 +20,17 @@ the two runs' exit statuses differ.
 
 Prints one line per capture that differs (the files), then one summary line, and exits 1 when
 anything differs. Runs ``--jobs`` reads at a time (default 2), each under ``nice``.
+
+``--engine CAPTURE`` compares speed instead (issue 25, acceptance 4): ``wiretale sessions CAPTURE
+--no-decode`` (the engine without decoding) run ``--runs`` times by each checkout in turn, the CPU time
+(user + sys) of each run, their medians and the ratio after/before, all from the same run of this script.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -116,6 +122,24 @@ def compare_one(before: Path, after: Path, capture: Path, html: bool, work: Path
     return len(outs[1]), diff
 
 
+def engine_cpu(before: Path, after: Path, capture: str, runs: int) -> str:
+    """CPU seconds of ``sessions CAPTURE --no-decode`` by each checkout, alternating, and the ratio."""
+    cpu: dict[str, list[float]] = {"before": [], "after": []}
+    for _ in range(runs):
+        for side, code in (("before", before), ("after", after)):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(["nice", "-n", "10", sys.executable, "-m", "decoder.cli", "sessions",
+                            str(Path(capture).resolve()), "--no-decode"], cwd=code,
+                           env=dict(os.environ, PYTHONPATH=str(code)), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[side].append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    med = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+    runs_text = "; ".join(f"{k} {' '.join(f'{x:.2f}' for x in v)} s" for k, v in cpu.items())
+    return (f"sessions --no-decode CPU (user+sys): {runs_text}; medians {med['before']:.2f} -> "
+            f"{med['after']:.2f} s, ratio after/before {med['after'] / med['before']:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.compare_checkouts",
                                  description=__doc__.split("\n")[0])
@@ -124,12 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--html", action="store_true", help="write and compare the HTML report and HAR too")
     ap.add_argument("--only", help="only captures whose file name contains this")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--engine", metavar="CAPTURE", help="time the engine on CAPTURE instead of comparing outputs")
+    ap.add_argument("--runs", type=int, default=5, help="--engine: runs per checkout")
     ap.add_argument("--read", action="append", default=[], metavar="FLAG",
                     help="a flag for 'wiretale read' on both sides (repeatable), e.g. --read=--workers=2")
     args = ap.parse_args(argv)
     keep: list[Path] = []
     try:
         before, after = checkout(args.before, keep), checkout(args.after, keep)
+        if args.engine:
+            print(engine_cpu(before, after, args.engine, max(1, args.runs)))
+            return 0
         caps = captures(after, args.only)
         with tempfile.TemporaryDirectory(prefix="wiretale-cmp-out-") as work, \
                 ThreadPoolExecutor(max(1, args.jobs)) as pool:
