@@ -20,7 +20,11 @@ What the pages hold (DESIGN.md sections 2 and 6; the reading guide is docs/REPOR
 Safety: jinja2 with ``autoescape=True`` and ``StrictUndefined``; captured text
 goes through the ``printable`` filter (control characters made visible) and
 autoescape; nothing captured is ever marked safe. Data for scripts travels in
-escaped ``data-`` attributes and is only ever written with ``textContent``.
+escaped ``data-`` attributes or in ``<script type="application/json">`` blocks
+(jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` written as JSON ``\\u`` escapes) and is
+only ever written with ``textContent``. The ladder is drawn by the page's script
+from compact rows (:func:`_ladder_row`); without JavaScript the page lists the
+same arrows as text.
 Pages reference no external URL: CSS and JS are inline; links point only at
 files of the report (percent-encoded, so a file name can never become a
 scheme). Passwords are masked everywhere (fields, summaries, raw and hex views,
@@ -296,6 +300,16 @@ def _apply_backspaces(text: str) -> str:
     return "".join(buf)
 
 
+def _ladder_row(it: dict) -> list:
+    """One ladder arrow as the compact row the page's script draws (``session.html``):
+    [kind, left to right, y, frame, time, Δt, label, full text ("" when the label is all of it), meaning];
+    kind "t" a TCP handshake/teardown arrow, "n" a packet comment, "c" a child flow's arrow, "a" the session's."""
+    kind = "t" if it.get("tcp") else "n" if it.get("comment") else "c" if it.get("child") else "a"
+    full = it["full"]
+    return [kind, 1 if it["ltr"] else 0, it["y"], it.get("frame"), it["rel"], it["dt"], it["label"],
+            "" if full == it["label"] else full, printable(it.get("meaning") or "", one_line=True)]
+
+
 def _services(c: Counter) -> str:
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
@@ -367,6 +381,7 @@ class _Report:
         self.env.filters.update(printable=printable, ts=_fmt_ts, dur=_fmt_dur, bytes=_fmt_bytes,
                                 num=_fmt_num, value=_value, href=_href, color=_color,
                                 line=lambda v: printable(v, one_line=True))
+        self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "separators": (",", ":")}
         self.env.globals.update(ep=_ep, MASK=MASK, LANES=LANES_PER_PAGE, page_href=self.page_href,
                                 summary_version=str(self.summary.get("wiretale", "")))
 
@@ -835,8 +850,9 @@ class _Report:
             it["label"] = t if len(t) <= 78 else t[:77] + "…"
             it["full"] = t
         height = max(y, top + step) + 20
-        return {"arrows": items, "total": total, "width": width, "lx": lx, "rx": rx, "height": height,
-                "shown": len(items), "kids": kids}
+        return {"arrows": items, "rows": [_ladder_row(it) for it in items], "total": total, "width": width,
+                "lx": lx, "rx": rx, "height": height, "shown": len(items), "kids": kids,
+                "tcp": any(it.get("tcp") for it in items)}
 
     def notes(self, c: dict, chunks: list, g: SessionGroup) -> list[str]:
         n = []

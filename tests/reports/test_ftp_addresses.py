@@ -21,7 +21,7 @@ def test_227_meaning_gives_the_port_the_data_connection_used(tmp_path, page):
                 continue
             label = g.locator("text.mono").nth(2).text_content()
             h = [int(x) for x in re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", label).groups()]
-            meaning = g.locator("text[font-style=italic]").text_content()
+            meaning = g.locator("text.lm").text_content()
             port = h[4] * 256 + h[5]
             assert f"the client is to connect to {h[0]}.{h[1]}.{h[2]}.{h[3]}:{port} " \
                    f"(port {h[4]}×256+{h[5]})" in meaning
