@@ -35,7 +35,8 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Union
 
 __all__ = [
     "Direction", "ORIG", "RESP", "Transport", "Verdict", "Limits",
-    "Event", "Record", "Anomaly", "Credential",
+    "Event", "Record", "Anomaly", "Credential", "CORE_RECORDS",
+    "ConnRecord", "FileRecord", "EmailRecord", "AnomalyRecord", "TimelineRecord",
     "FileOpen", "FileData", "FileGap", "FileClose",
     "Expect", "Confirm", "Violation", "StopParsing", "SWITCHES",
     "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Secrets", "MIME_LABELS", "describe_object",
@@ -191,6 +192,135 @@ class Credential(Record):
     secret: str = ""
     kind: str = "password"        # password, apop, cram-md5, basic, digest, community, …
     success: bool | None = None   # accepted by the server, when known
+
+
+def _col(doc: str, default: Any = None) -> Any:
+    """A core-table column: its default and its one-line meaning (``docs/TABLES.md`` prints it)."""
+    return field(default=default, metadata={"doc": doc})
+
+
+# ----------------------------------------------------------------------------- the core tables
+# The engine writes these tables itself (not a dissector). Their rows are built as dicts in the engine,
+# the artifact store and the session step; these Records are the one schema of their columns (order,
+# type, meaning): reports.tables.CORE and docs/TABLES.md are made from them. Zeek's names carry Zeek's
+# meaning (conn: scripts/base/protocols/conn/main.zeek).
+
+
+@dataclass(frozen=True, slots=True)
+class ConnRecord(Record):
+    """One transport connection (TCP) or flow (UDP), written when it closes."""
+
+    TABLE: ClassVar[str] = "conn"
+    proto: str = _col("transport: tcp or udp", "")
+    service: str = _col("the protocol the dissector host attached (empty when none)", "")
+    duration: float = _col("seconds from the first to the last packet", 0.0)
+    orig_bytes: int = _col("payload bytes sent by the originator", 0)
+    resp_bytes: int = _col("payload bytes sent by the responder", 0)
+    conn_state: str = _col("Zeek's connection state (S0, SF, REJ, RSTO, OTH, …)", "")
+    missed_bytes: int = _col("bytes of the byte stream never seen (gaps), both directions", 0)
+    history: str = _col("Zeek's history letters (upper case: originator)", "")
+    orig_pkts: int = _col("packets from the originator", 0)
+    resp_pkts: int = _col("packets from the responder", 0)
+    orig_ip_bytes: int = _col("IP bytes (headers included) from the originator", 0)
+    resp_ip_bytes: int = _col("IP bytes (headers included) from the responder", 0)
+    roles_guessed: bool = _col("true when the handshake was not seen and the roles were guessed", False)
+    out_of_order: int = _col("TCP segments that arrived out of order", 0)
+    retransmissions: int = _col("TCP segments seen again", 0)
+    gaps: int = _col("holes in the byte stream", 0)
+    parent_uid: str | None = _col("the connection that announced this one (FTP data, TFTP, …)")
+    expect_token: str | None = _col("the announcement (expectation) this connection matched")
+    nat: bool = _col("true when the expected address was rewritten on the way (NAT)", False)
+    first_frame: int = _col("capture frame number of the first packet", 0)
+    last_frame: int = _col("capture frame number of the last packet", 0)
+    close_reason: str | None = _col("why the engine closed it (e.g. finished, idle timeout)")
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyRecord(Record):
+    """Malformed or surprising traffic, or a limit that was hit (an :class:`Anomaly` with its place)."""
+
+    TABLE: ClassVar[str] = "anomalies"
+    name: str = _col("stable snake_case identifier (smtp_line_too_long)", "")
+    detail: str = _col("one human sentence", "")
+    source: str | None = _col("who said it: a protocol, the engine, the capture")
+    frame: int | None = _col("capture frame number of the packet that carried it")
+    direction: str | None = _col("orig or resp, when it belongs to one direction")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRecord(Record):
+    """One protocol event, at the time and frame of the packet that carried it."""
+
+    TABLE: ClassVar[str] = "timeline"
+    proto: str = _col("the protocol that decoded it", "")
+    direction: str = _col("orig or resp", "")
+    kind: str = _col("the event's class name", "")
+    summary: str = _col("one line, secrets masked", "")
+    meaning: str = _col("what the event means, in words (may be empty)", "")
+    frame: int | None = _col("capture frame number of the packet that carried it")
+    fields: dict | None = _col("the event's own fields (all but ts and direction), secrets masked")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord(Record):
+    """One object that travelled (a transfer, a body, an attachment), and where it was stored."""
+
+    TABLE: ClassVar[str] = "files"
+    #: columns present only when some row carries them (appended after the declared ones)
+    OPTIONAL: ClassVar[Mapping[str, str]] = {
+        "is_attachment": "for a MIME part of an e-mail: true when it is an attachment (not an inline body)",
+        "mime_part": "for a MIME part of an e-mail: its place in the message's MIME tree",
+    }
+    fuid: str = _col("the object's id", "")
+    source: str = _col("the protocol that carried it", "")
+    kind: str = _col("what it is to that protocol (file, body, email, …)", "")
+    direction: str | None = _col("orig or resp")
+    filename: str | None = _col("the name the protocol gave it, as sent")
+    mime_type: str | None = _col("the type the protocol declared")
+    sniffed_mime_type: str | None = _col("the type its first bytes show")
+    seen_bytes: int = _col("bytes seen", 0)
+    total_bytes: int | None = _col("the size the protocol announced")
+    missing_bytes: int = _col("bytes announced or skipped but never seen", 0)
+    complete: bool = _col("true when every byte was seen", False)
+    truncated: bool = _col("true when a size cap stopped storing it", False)
+    sha256: str | None = _col("SHA-256 of the stored bytes")
+    parent_fuid: str | None = _col("the object it was taken from (an e-mail for its attachments)")
+    path: str | None = _col("where it was stored, relative to the output directory (our own name)")
+    close_ts: float | None = _col("when it ended (epoch seconds)")
+    close_reason: str | None = _col("why it ended")
+
+
+@dataclass(frozen=True, slots=True)
+class EmailRecord(Record):
+    """One e-mail message (RFC 5322) found in a transfer (SMTP DATA, POP3 RETR, IMAP FETCH)."""
+
+    TABLE: ClassVar[str] = "emails"
+    COLUMNS: ClassVar[Mapping[str, str]] = {"from_": "from"}
+    fuid: str = _col("the message's object id (a row of files)", "")
+    source: str = _col("the protocol that carried it", "")
+    date: str | None = _col("Date header, as sent")
+    from_: str | None = _col("From header")
+    to: list | None = _col("To addresses")
+    cc: list | None = _col("Cc addresses")
+    reply_to: str | None = _col("Reply-To header")
+    subject: str | None = _col("Subject header, decoded")
+    msg_id: str | None = _col("Message-ID header")
+    in_reply_to: str | None = _col("In-Reply-To header")
+    user_agent: str | None = _col("User-Agent or X-Mailer header")
+    x_originating_ip: str | None = _col("X-Originating-IP header")
+    attachments: list | None = _col("attachment file names")
+    attachment_fuids: list | None = _col("attachment object ids (rows of files)")
+    parts: int = _col("number of MIME parts", 0)
+    size: int = _col("bytes of the message seen", 0)
+    complete: bool = _col("true when every byte was seen", False)
+    missing_bytes: int = _col("bytes never seen", 0)
+    defects: list | None = _col("what the MIME parser found malformed")
+    eml: str | None = _col("where the .eml was stored, relative to the output directory")
+    sha256: str | None = _col("SHA-256 of the message bytes")
+
+
+#: The tables the engine writes itself, in the order they are documented.
+CORE_RECORDS: tuple[type[Record], ...] = (ConnRecord, AnomalyRecord, TimelineRecord, FileRecord, EmailRecord)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from reports.batch import iso_utc
-from reports.tables import CORE, LEAD, _record_classes, schema
+from reports.tables import LEAD, _record_classes, schema
 
 QUERY_SECONDS = 10.0            # a check's query is interrupted after this long
 MEMORY_LIMIT = "512MB"          # DuckDB's memory limit per capture
@@ -88,23 +88,12 @@ LIST_ELEMENTS: dict[tuple[str, str], str] = {
     ("http", "query_string"): _NAME_VALUE,
     ("snmp_pdus", "varbinds"): "STRUCT(oid VARCHAR, name VARCHAR, type VARCHAR, value VARCHAR)",
 }
-#: The core tables (:data:`reports.tables.CORE`) have no record class: their columns' types.
-_CORE_INT = {"orig_p", "resp_p", "orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "resp_pkts",
-             "orig_ip_bytes", "resp_ip_bytes", "out_of_order", "retransmissions", "gaps", "first_frame",
-             "last_frame", "frame", "seen_bytes", "total_bytes", "missing_bytes", "parts", "size"}
-_CORE_FLOAT = {"ts", "duration", "close_ts"}
-_CORE_BOOL = {"roles_guessed", "nat", "complete", "truncated"}
-_CORE_LIST = {"to", "cc", "attachments", "attachment_fuids", "defects"}
+#: The lead columns every table starts with (the flow's, :data:`reports.tables.LEAD`): their types.
+_LEAD_TYPES = {"ts": "DOUBLE", "orig_p": "BIGINT", "resp_p": "BIGINT"}
 
 
-def _core_type(col: str) -> str:
-    if col in _CORE_INT:
-        return "BIGINT"
-    if col in _CORE_FLOAT:
-        return "DOUBLE"
-    if col in _CORE_BOOL:
-        return "BOOLEAN"
-    return "VARCHAR[]" if col in _CORE_LIST else "VARCHAR"
+def _lead_type(col: str) -> str:
+    return _LEAD_TYPES.get(col, "VARCHAR")
 
 
 def _duck_type(hint: Any, table: str, col: str) -> str:
@@ -133,15 +122,15 @@ def schema_types() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for table in names_for({}):
         cols = schema(table)
-        if table in CORE or table not in classes:
-            out[table] = {c: _core_type(c) for c in cols}
+        if table not in classes:
+            out[table] = {c: _lead_type(c) for c in cols}
             continue
         cls = classes[table]
         hints = typing.get_type_hints(cls)
         rename = getattr(cls, "COLUMNS", {})
         typed = {rename.get(f.name, f.name): _duck_type(hints[f.name], table, f.name)
                  for f in dataclasses.fields(cls)}
-        out[table] = {c: typed.get(c) or _core_type(c) for c in cols}
+        out[table] = {c: typed.get(c) or _lead_type(c) for c in cols}
     return out
 
 

@@ -14,24 +14,18 @@ if TYPE_CHECKING:  # imported lazily: the streaming writers need no pandas
     import pandas as pd
 
 
-from decoder.model import Credential, Record
+from decoder.model import CORE_RECORDS, Credential, Record
 
 LEAD = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
 
-CORE: dict[str, tuple[str, ...]] = {
-    "conn": LEAD + ("proto", "service", "duration", "orig_bytes", "resp_bytes", "conn_state", "missed_bytes",
-                    "history", "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "roles_guessed",
-                    "out_of_order", "retransmissions", "gaps", "parent_uid", "expect_token", "nat",
-                    "first_frame", "last_frame", "close_reason"),
-    "anomalies": LEAD + ("name", "detail", "source", "frame", "direction"),
-    "timeline": LEAD + ("proto", "direction", "kind", "summary", "meaning", "frame", "fields"),
-    "files": LEAD + ("fuid", "source", "kind", "direction", "filename", "mime_type", "sniffed_mime_type",
-                     "seen_bytes", "total_bytes", "missing_bytes", "complete", "truncated", "sha256",
-                     "parent_fuid", "path", "close_ts", "close_reason"),
-    "emails": LEAD + ("fuid", "source", "date", "from", "to", "cc", "reply_to", "subject", "msg_id",
-                      "in_reply_to", "user_agent", "x_originating_ip", "attachments", "attachment_fuids",
-                      "parts", "size", "complete", "missing_bytes", "defects", "eml", "sha256"),
-}
+def _columns(cls: type) -> tuple[str, ...]:
+    """A Record's table columns: the lead columns, then its fields after ``ts``."""
+    cols = getattr(cls, "COLUMNS", {})   # field → column, for names Python does not allow (from_ → from)
+    return LEAD + tuple(cols.get(f.name, f.name) for f in dataclasses.fields(cls) if f.name != "ts")
+
+
+#: The core tables' columns, from their Records (decoder.model.CORE_RECORDS): the one schema source.
+CORE: dict[str, tuple[str, ...]] = {cls.TABLE: _columns(cls) for cls in CORE_RECORDS}
 
 
 def _record_classes() -> dict[str, type]:
@@ -53,10 +47,7 @@ def schema(table: str) -> tuple[str, ...]:
     if table in CORE:
         return CORE[table]
     cls = _record_classes().get(table)
-    if cls is None:
-        return LEAD
-    cols = getattr(cls, "COLUMNS", {})   # field → column, for names Python does not allow (from_ → from)
-    return LEAD + tuple(cols.get(f.name, f.name) for f in dataclasses.fields(cls) if f.name != "ts")
+    return LEAD if cls is None else _columns(cls)
 
 
 def frame(table: str, rows: Iterable[dict]) -> "pd.DataFrame":
