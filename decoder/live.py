@@ -104,6 +104,7 @@ from decoder.capture import CaptureError, CaptureInfo, Frame, PcapFileSource
 from decoder.dumpcap import GrowingFiles, RingSpec, dumpcap_command, parse_ring, ring_pattern
 from decoder.model import Limits
 from decoder.watchdog import Watchdog
+from dissectors import PRESENTATION
 
 LIVE_TCP_IDLE = 120.0
 LIVE_UDP_IDLE = 30.0
@@ -929,28 +930,18 @@ class LiveSession:
 
 
 # ----------------------------------------------------------------------------- one line per row
+#: The columns printed for each table: the engine's own here, each protocol's beside it
+#: (``PRESENTATION`` in dissectors/probes/<proto>.py).
 ROW_FIELDS: dict[str, tuple[str, ...]] = {
     "conn": ("proto", "service", "duration", "orig_bytes", "resp_bytes", "conn_state"),
-    "http": ("method", "host", "uri", "status_code", "status_msg", "response_body_len"),
-    "dns": ("query", "qtype_name", "rcode_name", "answers"),
-    "smtp": ("helo", "mailfrom", "rcptto", "subject", "msg_size", "last_reply"),
-    "ftp": ("user", "command", "arg", "reply_code", "reply_msg"),
-    "pop3": ("user", "command", "arg", "reply_status"),
-    "imap": ("user", "command", "arg", "status"),
-    "tftp": ("wrq", "fname", "size", "complete"),
-    "telnet": ("user", "login_success", "commands"),
-    "snmp": ("version", "community", "get_requests", "set_requests", "display_string"),
-    "snmp_pdus": ("pdu_type", "community", "varbinds", "error_status"),
-    "rpc": ("program", "version", "procedure", "rpc_status", "auth", "machine"),
-    "nfs": ("program", "version", "proc", "path", "offset", "count", "status"),
     "files": ("source", "kind", "filename", "mime_type", "seen_bytes", "complete"),
     "emails": ("from", "to", "subject", "attachments"),
     "credentials": ("protocol", "username", "secret", "kind", "success"),
+    **PRESENTATION.live_columns,
 }
 QUIET_TABLES = frozenset({"timeline", "anomalies", "ftp_listing"})
 _LEAD = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
-_COLOURS = {"conn": "2", "http": "32", "dns": "36", "smtp": "35", "ftp": "33", "pop3": "35", "imap": "35",
-            "credentials": "1;31", "files": "34", "emails": "1;35", "telnet": "33", "tftp": "33"}
+_COLOURS = {"conn": "2", "credentials": "1;31", "files": "34", "emails": "1;35", **PRESENTATION.live_colours}
 _CTRL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

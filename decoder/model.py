@@ -39,7 +39,7 @@ __all__ = [
     "ConnRecord", "FileRecord", "EmailRecord", "AnomalyRecord", "TimelineRecord",
     "FileOpen", "FileData", "FileGap", "FileClose",
     "Expect", "Confirm", "Violation", "StopParsing", "SWITCHES",
-    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Secrets", "MIME_LABELS", "describe_object",
+    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Presentation", "Secrets", "MIME_LABELS", "describe_object",
     "Item", "make_fuid", "short_uid",
 ]
 
@@ -581,6 +581,33 @@ class Lazy:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    """How one protocol is shown, declared beside its probe (``PRESENTATION`` in
+    ``dissectors/probes/<proto>.py``), so a new protocol touches only its own files.
+
+    ``colours``: each ``conn.service`` value it names → the HTML report's colour (``#rrggbb``; others get
+    the report's grey). ``live_columns``: each of its tables → the columns ``wiretale live`` prints (others
+    print their first five). ``live_colours``: each of its tables → the ANSI SGR code of its live lines.
+    """
+
+    colours: Mapping[str, str] = field(default_factory=dict)
+    live_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    live_colours: Mapping[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def merge(parts: Iterable["Presentation"]) -> "Presentation":
+        """One presentation holding every part's entries (the registry's, in its order)."""
+        colours: dict[str, str] = {}
+        columns: dict[str, tuple[str, ...]] = {}
+        ansi: dict[str, str] = {}
+        for p in parts:
+            colours.update(p.colours)
+            columns.update(p.live_columns)
+            ansi.update(p.live_colours)
+        return Presentation(MappingProxyType(colours), MappingProxyType(columns), MappingProxyType(ansi))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import dissectors.probes.telnet
 import dissectors.probes.tftp
 import dissectors.probes.tls
 import dissectors.probes.websocket
-from decoder.model import DissectorSpec
+from decoder.model import DissectorSpec, Presentation
 
 #: Each protocol's probe module, in registry order; ``dissectors/<name>.py`` is its dissector.
 PROBES: tuple[ModuleType, ...] = (
@@ -42,6 +42,9 @@ PROTOCOLS: tuple[str, ...] = tuple(m.__name__.rpartition(".")[2] for m in PROBES
 
 REGISTRY: tuple[DissectorSpec, ...] = tuple(spec for m in PROBES for spec in m.SPECS)
 
+#: How every protocol is shown (report colours, live columns and colours), from each probe's ``PRESENTATION``.
+PRESENTATION: Presentation = Presentation.merge(m.PRESENTATION for m in PROBES)
+
 #: The dissector modules, by name: imported when a flow needs one, or all by :func:`load_all`.
 MODULES: tuple[str, ...] = tuple(f"dissectors.{name}" for name in PROTOCOLS)
 
@@ -52,4 +55,4 @@ def load_all() -> None:
         importlib.import_module(m)
 
 
-__all__ = ["MODULES", "PROBES", "PROTOCOLS", "REGISTRY", "load_all"]
+__all__ = ["MODULES", "PRESENTATION", "PROBES", "PROTOCOLS", "REGISTRY", "load_all"]

@@ -45,6 +45,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
+from dissectors import PRESENTATION
 from reports import _meanings, nfs_tree
 from reports.collect import EVENT_TICKS, SCAN_MIN, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
 from reports.export import write_text_replacing
@@ -66,11 +67,8 @@ LANE_GROUP_AT = 300         # past this many sessions, timeline lanes stand for 
 MAX_LANES = 250             # lanes of groups at the most (coarser groups past it)
 PROBE_COLOR = "#b03a2e"
 
-COLORS = {
-    "smtp": "#d9822b", "pop3": "#a05195", "imap": "#7a5cc2", "ftp": "#2f5d9e", "ftp-data": "#6f95d1",
-    "http": "#0f8f7a", "telnet": "#c23b22", "tftp": "#9c7a1e", "dns": "#0077b6", "snmp": "#5e8f32",
-    "http2": "#0b6e5e", "ssl": "#6b6f2a", "nfs": "#8a4f7d", "mount": "#b07aa1", "portmapper": "#7f6a93",
-}
+#: Each service's colour, declared beside its protocol (``PRESENTATION`` in dissectors/probes/<proto>.py).
+COLORS: dict[str, str] = dict(sorted(PRESENTATION.colours.items()))   # by name: the page does not follow registry order
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
 ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials", "comments")

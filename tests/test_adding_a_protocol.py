@@ -30,3 +30,23 @@ def test_nfs_is_registered_as_the_doc_says():
     for f in dataclasses.fields(Limits):
         if f.name.startswith(("rpc_", "xdr_", "nfs_")):
             assert f"`{f.name}`" in text
+
+
+def test_nfs_presentation_is_declared_beside_its_probe():
+    """The report colours and live columns come from the probe's PRESENTATION, not from reports or live."""
+    import dissectors
+    import dissectors.probes.nfs as probe
+    from decoder import live
+    from reports import html
+
+    own = probe.PRESENTATION
+    assert set(own.colours) == {"nfs", "mount", "portmapper"} and set(own.live_columns) == {"rpc", "nfs"}
+    for service, colour in own.colours.items():
+        assert dissectors.PRESENTATION.colours[service] == html.COLORS[service] == colour
+    for table, cols in own.live_columns.items():
+        assert live.ROW_FIELDS[table] == cols
+        line = live.format_row(table, {"ts": 0.0, "uid": "C1", **{c: f"v-{c}" for c in cols}})
+        assert line is not None and all(f"{c}=v-{c}" in line for c in cols)
+    for name in ("reports/html.py", "decoder/live.py"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert '"portmapper"' not in text and '"nfs": (' not in text, f"{name} still names NFS's presentation"

@@ -14,7 +14,7 @@ import struct
 
 from types import MappingProxyType
 
-from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, Transport, Verdict
 from dissectors._dns_wire import Stop, parse_message, plausible_header, read_name
 
 # ------------------------------------------------------------------ Zeek's tables (consts.zeek)
@@ -143,3 +143,8 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="dns", transport=Transport.TCP, ports=frozenset({53}),
                   probe=probe_tcp, factory=Lazy("dissectors.dns:_tcp_factory"), service="dns", veto=veto_tcp),
 )
+
+#: How dns is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"dns": "#0077b6"},
+                            live_columns={"dns": ("query", "qtype_name", "rcode_name", "answers")},
+                            live_colours={"dns": "36"})

@@ -12,7 +12,7 @@ import re
 from types import MappingProxyType
 from typing import Mapping
 
-from decoder.model import RESP, Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, RESP, Transport, Verdict
 
 
 #: RFC 959 section 4.1 (and RFC 2228, 2389, 2428, 3659, 775) command meanings.
@@ -126,3 +126,8 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="ftp-data", transport=Transport.TCP, ports=frozenset(), probe=None,
                   factory=Lazy("dissectors.ftp:FtpDataDissector"), service="ftp-data", expect_only=True),
 )
+
+#: How ftp is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"ftp": "#2f5d9e", "ftp-data": "#6f95d1"},
+                            live_columns={"ftp": ("user", "command", "arg", "reply_code", "reply_msg")},
+                            live_colours={"ftp": "33"})

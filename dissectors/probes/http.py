@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, Transport, Verdict
 
 
 _PROBE_REQ = re.compile(rb"[A-Z][A-Z0-9_\-]{1,23} [^ \t\r\n]+ HTTP/\d\.\d\r?\n")
@@ -56,3 +56,9 @@ SPECS: tuple[DissectorSpec, ...] = (
         assemble_tables=("http",),
     ),
 )
+
+#: How http is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"http": "#0f8f7a"},
+                            live_columns={"http": ("method", "host", "uri", "status_code", "status_msg",
+                                                   "response_body_len")},
+                            live_colours={"http": "32"})

@@ -7,7 +7,7 @@ dissector from HTTP's 101 (``decoder.model.SWITCHES``). Limits: no well-known po
 """
 from __future__ import annotations
 
-from decoder.model import ORIG, Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, ORIG, Presentation, Transport, Verdict
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -33,3 +33,6 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="http2", transport=Transport.TCP, ports=frozenset(), probe=probe,
                   factory=Lazy("dissectors.http2:Http2Dissector"), service="http2"),
 )
+
+#: How http2 is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"http2": "#0b6e5e"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-from decoder.model import RESP, Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, RESP, Transport, Verdict
 
 
 COMMAND_MEANINGS = MappingProxyType({
@@ -110,3 +110,8 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="imap", transport=Transport.TCP, ports=frozenset({143}),
                   probe=probe, factory=Lazy("dissectors.imap:ImapDissector"), service="imap"),
 )
+
+#: How imap is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"imap": "#7a5cc2"},
+                            live_columns={"imap": ("user", "command", "arg", "status")},
+                            live_colours={"imap": "35"})

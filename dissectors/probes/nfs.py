@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import struct
 
-from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, Transport, Verdict
 
 PMAP_PROG, NFS_PROG, MOUNT_PROG = 100000, 100003, 100005
 CALL, REPLY = 0, 1
@@ -134,3 +134,8 @@ def _specs() -> tuple[DissectorSpec, ...]:
 
 
 SPECS: tuple[DissectorSpec, ...] = _specs()
+
+#: How nfs is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"nfs": "#8a4f7d", "mount": "#b07aa1", "portmapper": "#7f6a93"},
+                            live_columns={"rpc": ("program", "version", "procedure", "rpc_status", "auth", "machine"),
+                                          "nfs": ("program", "version", "proc", "path", "offset", "count", "status")})

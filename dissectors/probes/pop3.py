@@ -8,7 +8,7 @@ See :mod:`dissectors.probes` for why this is apart from the dissector.
 """
 from __future__ import annotations
 
-from decoder.model import RESP, Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, RESP, Transport, Verdict
 
 
 _CLIENT_YES = frozenset({b"CAPA", b"STLS", b"APOP", b"UIDL"})
@@ -49,3 +49,8 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="pop3", transport=Transport.TCP, ports=frozenset({110}),
                   probe=probe, factory=Lazy("dissectors.pop3:Pop3Dissector"), service="pop3"),
 )
+
+#: How pop3 is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"pop3": "#a05195"},
+                            live_columns={"pop3": ("user", "command", "arg", "reply_status")},
+                            live_colours={"pop3": "35"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from decoder.model import RESP, Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, RESP, Transport, Verdict
 
 
 _REPLY_RE = re.compile(rb"^([2-5][0-9][0-9])(?:([ -])(.*)|)$", re.S)
@@ -56,3 +56,8 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="smtp", transport=Transport.TCP, ports=frozenset({25, 587, 2525}),
                   probe=probe, factory=Lazy("dissectors.smtp:SmtpDissector"), service="smtp"),
 )
+
+#: How smtp is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"smtp": "#d9822b"},
+                            live_columns={"smtp": ("helo", "mailfrom", "rcptto", "subject", "msg_size", "last_reply")},
+                            live_colours={"smtp": "35"})

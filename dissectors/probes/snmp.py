@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, Transport, Verdict
 from dissectors._ber import BerError, Reader, Tlv
 
 
@@ -89,3 +89,9 @@ SPECS: tuple[DissectorSpec, ...] = (
         probe=probe, factory=Lazy("dissectors.snmp:SnmpDissector"), service="snmp", is_reply=is_reply,
     ),
 )
+
+#: How snmp is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"snmp": "#5e8f32"},
+                            live_columns={"snmp": ("version", "community", "get_requests", "set_requests",
+                                                   "display_string"),
+                                          "snmp_pdus": ("pdu_type", "community", "varbinds", "error_status")})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, Transport, Verdict
 
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
@@ -39,3 +39,8 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="telnet", transport=Transport.TCP, ports=frozenset({23}), probe=probe,
                   factory=Lazy("dissectors.telnet:TelnetDissector"), service="telnet"),
 )
+
+#: How telnet is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"telnet": "#c23b22"},
+                            live_columns={"telnet": ("user", "login_success", "commands")},
+                            live_colours={"telnet": "33"})

@@ -9,7 +9,7 @@ See :mod:`dissectors.probes` for why this is apart from the dissector.
 """
 from __future__ import annotations
 
-from decoder.model import Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, Presentation, Transport, Verdict
 
 
 MODES = frozenset({"netascii", "octet", "mail"})
@@ -121,3 +121,8 @@ SPECS: tuple[DissectorSpec, ...] = (
         factory=Lazy("dissectors.tftp:TftpDissector"), service="tftp", expect_only=True,
     ),
 )
+
+#: How tftp is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"tftp": "#9c7a1e"},
+                            live_columns={"tftp": ("wrq", "fname", "size", "complete")},
+                            live_colours={"tftp": "33"})

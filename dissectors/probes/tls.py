@@ -10,7 +10,7 @@ Limits: SSL 2.0 compatible hellos are not recognised.
 """
 from __future__ import annotations
 
-from decoder.model import ORIG, Direction, DissectorSpec, Lazy, Transport, Verdict
+from decoder.model import Direction, DissectorSpec, Lazy, ORIG, Presentation, Transport, Verdict
 
 PORTS = frozenset({443, 465, 636, 853, 990, 993, 995, 8443})
 
@@ -32,3 +32,6 @@ SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="tls", transport=Transport.TCP, ports=PORTS, probe=probe,
                   factory=Lazy("dissectors.tls:TlsDissector"), service="ssl"),
 )
+
+#: How tls is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(colours={"ssl": "#6b6f2a"})

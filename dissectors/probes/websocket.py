@@ -4,10 +4,13 @@ no content probe: frames cannot be told from other binary data without the hands
 :mod:`dissectors.websocket` (imported lazily)."""
 from __future__ import annotations
 
-from decoder.model import DissectorSpec, Lazy, Transport
+from decoder.model import DissectorSpec, Lazy, Presentation, Transport
 
 SPECS: tuple[DissectorSpec, ...] = (
     DissectorSpec(name="websocket", transport=Transport.TCP, ports=frozenset(), probe=None,
                   factory=Lazy("dissectors.websocket:WebSocketDissector"), service="websocket",
                   expect_only=True),
 )
+
+#: How websocket is shown: report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation()
