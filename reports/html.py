@@ -308,6 +308,12 @@ def _ladder_row(it: dict) -> list:
             "" if full == it["label"] else full, printable(it.get("meaning") or "", one_line=True)]
 
 
+def _fields_row(t: dict) -> list:
+    """One protocol table of a shared page's section as the compact row its script draws (``shared.html``):
+    [name, rows in all, columns empty here, columns, times, rows shown, one small table per row]."""
+    return [t["name"], t["total"], t["empty"], t["cols"], t["times"], t["rows"], t["transpose"]]
+
+
 def _services(c: Counter) -> str:
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
@@ -654,8 +660,9 @@ class _Report:
 
         def flush() -> None:
             if shared:
+                fields_data = {x["uid"]: [_fields_row(t) for t in x.get("fields") or []] for x in shared}
                 write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
-                                     shtpl.render(sessions=shared, page_no=shared_no,
+                                     shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
                                                   n_pages=max(self.shared.values(), default=0)))
                 shared.clear()
 

@@ -129,3 +129,19 @@ def test_small_sessions_share_pages_and_every_link_resolves(many_report):
         for href in re.findall(r'href="(sessions/[^"]+)"', p.read_text(encoding="utf-8")):
             name, _, uid = unquote(href).partition("#")
             assert uid in sections[name.split("/", 1)[1]], href
+
+
+def test_browser_shared_section_draws_its_decoded_fields(page, many_report):
+    """A small session's decoded fields travel as JSON on its shared page and are drawn when opened: the
+    query of its tables/dns.jsonl row is in the drawn table, under the ``query`` heading."""
+    dns = [json.loads(line) for line in (many_report / "tables" / "dns.jsonl").read_text().splitlines()]
+    shared = sorted((many_report / "sessions").glob("shared-*.html"))[-1]
+    pg = page.open(shared)
+    d = pg.locator("details.fields").first
+    uid = d.get_attribute("data-uid")
+    row = next(r for r in dns if r["uid"] == uid)
+    assert d.locator("table").count() == 0                 # drawn on demand
+    d.locator("summary").click()
+    cells = d.locator("table.kv tr").all_inner_texts()
+    assert any(c.split("\t") == ["query", row["query"]] for c in cells), cells
+    assert page.errors() == []
