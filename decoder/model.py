@@ -591,11 +591,14 @@ class Presentation:
     ``colours``: each ``conn.service`` value it names → the HTML report's colour (``#rrggbb``; others get
     the report's grey). ``live_columns``: each of its tables → the columns ``wiretale live`` prints (others
     print their first five). ``live_colours``: each of its tables → the ANSI SGR code of its live lines.
+    ``anomalies``: each anomaly name it emits → its explanation in plain words (the report shows it; names
+    ending in a limit suffix are explained by reports._meanings).
     """
 
     colours: Mapping[str, str] = field(default_factory=dict)
     live_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     live_colours: Mapping[str, str] = field(default_factory=dict)
+    anomalies: Mapping[str, str] = field(default_factory=dict)
 
     @staticmethod
     def merge(parts: Iterable["Presentation"]) -> "Presentation":
@@ -603,11 +606,14 @@ class Presentation:
         colours: dict[str, str] = {}
         columns: dict[str, tuple[str, ...]] = {}
         ansi: dict[str, str] = {}
+        anomalies: dict[str, str] = {}
         for p in parts:
             colours.update(p.colours)
             columns.update(p.live_columns)
             ansi.update(p.live_colours)
-        return Presentation(MappingProxyType(colours), MappingProxyType(columns), MappingProxyType(ansi))
+            anomalies.update(p.anomalies)
+        return Presentation(MappingProxyType(colours), MappingProxyType(columns), MappingProxyType(ansi),
+                            MappingProxyType(anomalies))
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,12 @@ def test_nfs_presentation_is_declared_beside_its_probe():
     from decoder import live
     from reports import html
 
+    from reports import _meanings
+
     own = probe.PRESENTATION
+    assert {"rpc_malformed", "rpc_reply_without_call"} <= set(own.anomalies)
+    for name, text in own.anomalies.items():
+        assert _meanings.explain_anomaly(name) == text
     assert set(own.colours) == {"nfs", "mount", "portmapper"} and set(own.live_columns) == {"rpc", "nfs"}
     for service, colour in own.colours.items():
         assert dissectors.PRESENTATION.colours[service] == html.COLORS[service] == colour

@@ -117,7 +117,8 @@ def test_the_walk_finds_the_anomalies_of_every_layer():
 
 def test_every_anomaly_name_has_an_explanation():
     missing = sorted(n for n in all_anomaly_names() if not _meanings.explain_anomaly(n))
-    assert not missing, f"anomaly names without an explanation in reports/_meanings.py: {missing}"
+    where = "PRESENTATION.anomalies in dissectors/probes/<proto>.py, reports/_meanings.py for the engine's"
+    assert not missing, f"anomaly names without an explanation ({where}): {missing}"
 
 
 def test_every_anomaly_of_the_golden_tables_is_found_by_the_walk():

@@ -144,7 +144,36 @@ SPECS: tuple[DissectorSpec, ...] = (
                   probe=probe_tcp, factory=Lazy("dissectors.dns:_tcp_factory"), service="dns", veto=veto_tcp),
 )
 
-#: How dns is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"dns": "#0077b6"},
+#: dns's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "dns_question_mismatch": "A DNS response answered a different question than the query with the same id.",
+    "dns_name_compression_loop": "A DNS name pointed back into itself (a compression loop, a classic parser trap).",
+    "dns_message_truncated": "A DNS message ended before all its records were read.",
+    "dns_trailing_bytes": "A DNS message had extra bytes after its last record. Harmless padding, or data hidden "
+                          "in DNS (a covert channel).",
+    "dns_rdata_trailing": "A DNS record's data (RDATA) was longer than its type needs; the extra bytes were "
+                          "ignored.",
+    "dns_rdata_malformed": "A DNS record's data (RDATA) did not fit its type's format; the record is shown as "
+                           "raw bytes.",
+    "dns_name_bad_pointer": "A compressed DNS name pointed outside the message (RFC 1035 section 4.1.4), so it "
+                            "could not be read.",
+    "dns_name_forward_pointer": "A compressed DNS name pointed forward in the message. RFC 1035 expects pointers "
+                                "to earlier names; forward pointers are a parser trap.",
+    "dns_opt_misplaced": "An EDNS OPT record was outside the additional section (RFC 6891 section 6.1.1).",
+    "dns_opt_bad_owner": "An EDNS OPT record was owned by a name other than the root (RFC 6891 section 6.1.2).",
+    "dns_opt_duplicate": "A message carried more than one EDNS OPT record; RFC 6891 section 6.1.1 allows one. "
+                         "The first was used.",
+    "dns_opt_malformed": "An EDNS option in the OPT record was cut short or ran past the record.",
+    "dns_tsig_misplaced": "A TSIG signature record was not the last record of the message (RFC 8945 section 5.1).",
+    "dns_tcp_empty_message": "DNS over TCP announced a message of length zero (RFC 1035 section 4.2.2).",
+    "dns_tcp_truncated_message": "DNS over TCP: the connection ended before the message its length prefix "
+                                 "announced was complete.",
+    "dns_tcp_resync": "DNS over TCP: the two-byte length prefixes stopped making sense; the decoder skipped bytes "
+                      "until it found a message again.",
+}
+
+#: How dns is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"dns": "#0077b6"},
                             live_columns={"dns": ("query", "qtype_name", "rcode_name", "answers")},
                             live_colours={"dns": "36"})

@@ -127,7 +127,24 @@ SPECS: tuple[DissectorSpec, ...] = (
                   factory=Lazy("dissectors.ftp:FtpDataDissector"), service="ftp-data", expect_only=True),
 )
 
-#: How ftp is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"ftp": "#2f5d9e", "ftp-data": "#6f95d1"},
+#: ftp's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "ftp_data_gap": "Bytes of an FTP data transfer are missing; the extracted file is incomplete.",
+    "ftp_content_gap": "Bytes of the FTP control connection are missing from the capture.",
+    "ftp_bad_command": "A line from the FTP client was not an FTP command (RFC 959 section 5.3); it was skipped.",
+    "ftp_bad_reply": "A line from the FTP server was not a reply (three digits then text, RFC 959 section 4.2).",
+    "ftp_bad_port": "The address in a PORT or EPRT command could not be read (RFC 959 h1,h2,h3,h4,p1,p2 or "
+                    "RFC 2428 |proto|addr|port|), so its data connection cannot be linked.",
+    "ftp_bad_pasv": "A 227 (passive mode) reply did not carry a readable h1,h2,h3,h4,p1,p2 address, so its data "
+                    "connection cannot be linked to this session.",
+    "ftp_bad_epsv": "A 229 (extended passive mode) reply did not carry a readable (|||port|), so its data "
+                    "connection cannot be linked to this session.",
+    "ftp_reply_unterminated": "A multi-line FTP reply (code and '-') never got its last line (code and a space) "
+                              "before the connection or capture ended.",
+}
+
+#: How ftp is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"ftp": "#2f5d9e", "ftp-data": "#6f95d1"},
                             live_columns={"ftp": ("user", "command", "arg", "reply_code", "reply_msg")},
                             live_colours={"ftp": "33"})

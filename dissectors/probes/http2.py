@@ -34,5 +34,17 @@ SPECS: tuple[DissectorSpec, ...] = (
                   factory=Lazy("dissectors.http2:Http2Dissector"), service="http2"),
 )
 
-#: How http2 is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"http2": "#0b6e5e"})
+#: http2's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "http2_gap": "Bytes of an HTTP/2 connection are missing from the capture; frame boundaries and the "
+                 "compressed-header state are lost, so the rest of that direction is not decoded.",
+    "http2_malformed": "HTTP/2 frames broke the protocol's rules (no connection preface, an interrupted header "
+                       "block, a frame larger than allowed); decoding of that direction stopped.",
+    "http2_frame_malformed": "An HTTP/2 frame could not be parsed (RFC 9113 section 6); it was skipped.",
+    "http2_hpack_error": "A compressed HTTP/2 header block (HPACK, RFC 7541) could not be decoded; the header "
+                         "table is lost, so that direction is not decoded further.",
+}
+
+#: How http2 is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"http2": "#0b6e5e"})

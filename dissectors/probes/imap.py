@@ -111,7 +111,17 @@ SPECS: tuple[DissectorSpec, ...] = (
                   probe=probe, factory=Lazy("dissectors.imap:ImapDissector"), service="imap"),
 )
 
-#: How imap is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"imap": "#7a5cc2"},
+#: imap's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "imap_bad_command": "A line from the IMAP client could not be parsed as a tagged command (RFC 9051); it was "
+                        "skipped.",
+    "imap_bad_response": "A line from the IMAP server could not be parsed as a response (RFC 9051); it was skipped.",
+    "imap_internal_error": "The IMAP decoder failed on this data (a bug in wiretale, not in the traffic); it "
+                           "dropped the buffered bytes and went on.",
+}
+
+#: How imap is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"imap": "#7a5cc2"},
                             live_columns={"imap": ("user", "command", "arg", "status")},
                             live_colours={"imap": "35"})

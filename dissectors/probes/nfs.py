@@ -135,7 +135,28 @@ def _specs() -> tuple[DissectorSpec, ...]:
 
 SPECS: tuple[DissectorSpec, ...] = _specs()
 
-#: How nfs is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"nfs": "#8a4f7d", "mount": "#b07aa1", "portmapper": "#7f6a93"},
+#: nfs's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "rpc_malformed": "An RPC message (the envelope of NFS, MOUNT and portmapper calls, RFC 5531) could not be "
+                     "read; it was skipped.",
+    "rpc_reply_without_call": "An RPC reply answered a call (by its xid) that is not in the capture, so what it "
+                              "answers is unknown; the capture probably started after the call.",
+    "rpc_gap": "Bytes of this RPC-over-TCP connection are missing from the capture; the call or reply they held "
+               "is lost, and decoding resumed at the next RPC record found.",
+    "rpc_midstream": "The capture starts in the middle of an RPC message of this connection; the bytes before "
+                     "the first whole message were skipped.",
+    "rpc_record_too_long": "An RPC message was longer than wiretale's limit (rpc_max_record); it was skipped and "
+                           "the next message decoded.",
+    "nfs_reorder_limit": "NFS reads or writes of one file arrived far ahead of a missing part; the missing part "
+                         "was declared a gap in the extracted file (never filled with zeros).",
+    "nfs_handles_too_many": "More NFS file handles than wiretale's limit appeared in one connection; later ones are "
+                            "shown without their path.",
+    "nfs_files_too_many": "More files were read or written at once in one NFS connection than wiretale's limit; "
+                          "the others were not extracted.",
+}
+
+#: How nfs is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"nfs": "#8a4f7d", "mount": "#b07aa1", "portmapper": "#7f6a93"},
                             live_columns={"rpc": ("program", "version", "procedure", "rpc_status", "auth", "machine"),
                                           "nfs": ("program", "version", "proc", "path", "offset", "count", "status")})

@@ -50,7 +50,16 @@ SPECS: tuple[DissectorSpec, ...] = (
                   probe=probe, factory=Lazy("dissectors.pop3:Pop3Dissector"), service="pop3"),
 )
 
-#: How pop3 is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"pop3": "#a05195"},
+#: pop3's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "pop3_bad_command": "A line from the POP3 client was not a POP3 command; it was skipped.",
+    "pop3_bad_reply": "A line from the POP3 server was neither +OK nor -ERR (RFC 1939 section 3); it was skipped.",
+    "pop3_internal_error": "The POP3 decoder failed on this data (a bug in wiretale, not in the traffic); it "
+                           "dropped the buffered bytes and went on.",
+}
+
+#: How pop3 is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"pop3": "#a05195"},
                             live_columns={"pop3": ("user", "command", "arg", "reply_status")},
                             live_colours={"pop3": "35"})

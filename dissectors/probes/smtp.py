@@ -57,7 +57,20 @@ SPECS: tuple[DissectorSpec, ...] = (
                   probe=probe, factory=Lazy("dissectors.smtp:SmtpDissector"), service="smtp"),
 )
 
-#: How smtp is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"smtp": "#d9822b"},
+#: smtp's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "smtp_message_incomplete": "An e-mail transfer did not finish (no final '.' line); the saved message is partial.",
+    "smtp_reply_code_mismatch": "The lines of one multi-line SMTP reply carried different codes.",
+    "smtp_content_gap": "Bytes of a mail message are missing from the capture; the message is incomplete.",
+    "smtp_bad_command": "A line from the SMTP client was not a command (RFC 5321 section 4.1); it was skipped.",
+    "smtp_bad_reply": "A line from the SMTP server was not a reply (three digits, RFC 5321 section 4.2).",
+    "smtp_bad_bdat": "A BDAT command (RFC 3030 CHUNKING) had no valid size, so its data chunk cannot be framed.",
+    "smtp_partial_line": "The connection ended with bytes that were not a complete line (no CR LF).",
+    "smtp_reply_incomplete": "A multi-line SMTP reply was cut off before its last line; what arrived is shown.",
+}
+
+#: How smtp is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"smtp": "#d9822b"},
                             live_columns={"smtp": ("helo", "mailfrom", "rcptto", "subject", "msg_size", "last_reply")},
                             live_colours={"smtp": "35"})

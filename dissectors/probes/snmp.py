@@ -90,8 +90,34 @@ SPECS: tuple[DissectorSpec, ...] = (
     ),
 )
 
-#: How snmp is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"snmp": "#5e8f32"},
+#: snmp's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "snmp_malformed": "An SNMP message was not valid BER encoding.",
+    "snmp_bad_value": "An SNMP value did not fit its type (for example an IpAddress that is not 4 bytes); it is "
+                      "shown in hexadecimal.",
+    "snmp_trailing_bytes": "An SNMP message carried extra bytes after a value or after its variable bindings.",
+    "snmp_unknown_pdu": "An SNMP message carried a PDU type that SNMP does not define (RFC 3416 section 3).",
+    "snmp_v3_flags_mismatch": "An SNMPv3 message's privacy flag disagreed with its content (encrypted data without "
+                              "the flag, or the flag on plaintext).",
+    "snmp_ber_bad_length": "An SNMP message used a BER length that X.690 forbids (reserved octet, or too many "
+                           "length octets).",
+    "snmp_ber_bad_oid": "An object identifier (OID) in an SNMP message was not valid BER.",
+    "snmp_ber_empty_integer": "An SNMP INTEGER had no content bytes, which BER forbids.",
+    "snmp_ber_indefinite_length": "An SNMP message used BER's indefinite length form, which SNMP's encoding rules "
+                                  "forbid.",
+    "snmp_ber_length_past_end": "A BER length in an SNMP message pointed past the end of the datagram: the message "
+                                "was cut or lies about its size.",
+    "snmp_ber_non_minimal_tag": "An SNMP PDU tag used BER's long (high-tag-number) form where the short one "
+                                "fits.",
+    "snmp_ber_unexpected_tag": "An SNMP message had a BER element of the wrong type where the RFC requires another "
+                               "one.",
+    "snmp_ber_unknown_pdu": "An SNMP message carried a PDU type that SNMP does not define.",
+    "snmp_ber_unknown_version": "An SNMP message had a version number other than 1, 2c or 3.",
+}
+
+#: How snmp is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"snmp": "#5e8f32"},
                             live_columns={"snmp": ("version", "community", "get_requests", "set_requests",
                                                    "display_string"),
                                           "snmp_pdus": ("pdu_type", "community", "varbinds", "error_status")})

@@ -40,7 +40,22 @@ SPECS: tuple[DissectorSpec, ...] = (
                   factory=Lazy("dissectors.telnet:TelnetDissector"), service="telnet"),
 )
 
-#: How telnet is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"telnet": "#c23b22"},
+#: telnet's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "telnet_sb_unterminated": "A Telnet option subnegotiation (IAC SB) was never closed by IAC SE.",
+    "telnet_sb_empty": "A Telnet subnegotiation was empty: IAC SB followed at once by IAC SE, with no option "
+                       "number.",
+    "telnet_sb_malformed": "A Telnet option subnegotiation did not follow its option's RFC (for example a command "
+                           "other than IAC SE inside it, or neither IS nor SEND); it was skipped.",
+    "telnet_auth_malformed": "A Telnet AUTHENTICATION subnegotiation (RFC 2941) lacked its authentication type "
+                             "and modifier pair.",
+    "telnet_encrypt_keyid_oversized": "A Telnet ENCRYPT subnegotiation carried a key id longer than servers "
+                                      "accept (64 bytes). The CVE-2011-4862 telnetd buffer-overflow attack looks "
+                                      "exactly like this.",
+}
+
+#: How telnet is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"telnet": "#c23b22"},
                             live_columns={"telnet": ("user", "login_success", "commands")},
                             live_colours={"telnet": "33"})

@@ -122,7 +122,38 @@ SPECS: tuple[DissectorSpec, ...] = (
     ),
 )
 
-#: How tftp is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"tftp": "#9c7a1e"},
+#: tftp's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "tftp_missing_blocks": "Some TFTP data blocks never appeared in the capture; the file has holes.",
+    "tftp_transfer_incomplete": "A TFTP transfer ended without its final short block.",
+    "tftp_duplicate_block": "A TFTP block was sent twice (a retransmission after a lost ACK); the copy was ignored.",
+    "tftp_bad_opcode": "A datagram of a TFTP transfer did not start with a TFTP opcode (1 to 6).",
+    "tftp_bad_request": "A TFTP read or write request lacked its transfer mode (RFC 1350).",
+    "tftp_bad_mode": "A TFTP request named a transfer mode other than netascii, octet or mail.",
+    "tftp_bad_option": "A TFTP option (RFC 2347) was malformed: a name without a value, or a server answer "
+                       "larger than what was asked.",
+    "tftp_bad_block": "A TFTP DATA block number did not fit the transfer (it would come before its first "
+                      "block); the block was ignored.",
+    "tftp_unterminated_string": "A file name, mode or option in a TFTP packet did not end with a zero byte.",
+    "tftp_trailing_bytes": "A TFTP ACK carried extra bytes after its block number.",
+    "tftp_request_from_server": "A TFTP request came from the side that answered first; the roles were swapped to "
+                                "follow it.",
+    "tftp_data_wrong_direction": "A TFTP DATA block came from the side that should be receiving the file (a read "
+                                 "request's client, or a write request's server); it was not added to the file.",
+    "tftp_data_after_error": "A TFTP DATA block arrived after an ERROR had ended the transfer; it was ignored.",
+    "tftp_transfer_aborted": "A TFTP transfer was stopped by an ERROR packet before its last block; the saved file "
+                             "is incomplete. The detail gives the error code and message.",
+    "tftp_blksize_inferred": "The capture lacks the TFTP option negotiation, so the block size was taken from the "
+                             "first data block.",
+    "tftp_late_oack": "A TFTP option acknowledgement (OACK, RFC 2347) came after data had started; it was ignored.",
+    "tftp_oack_unrequested_option": "A TFTP server acknowledged options the client had not asked for (RFC 2347 "
+                                    "forbids it).",
+    "tftp_option_refused": "The client refused the server's TFTP options with ERROR 8 (RFC 2347), ending the "
+                           "transfer.",
+}
+
+#: How tftp is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"tftp": "#9c7a1e"},
                             live_columns={"tftp": ("wrq", "fname", "size", "complete")},
                             live_colours={"tftp": "33"})

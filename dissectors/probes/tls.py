@@ -33,5 +33,25 @@ SPECS: tuple[DissectorSpec, ...] = (
                   factory=Lazy("dissectors.tls:TlsDissector"), service="ssl"),
 )
 
-#: How tls is shown: report colour, live columns and colour (decoder.model.Presentation).
-PRESENTATION = Presentation(colours={"ssl": "#6b6f2a"})
+#: tls's anomaly names → what each means, in words a student understands (the report shows them).
+_ANOMALIES = {
+    "tls_record_malformed": "Bytes that should start a TLS record were not a record header (RFC 8446 section "
+                            "5.1); decoding this direction stopped.",
+    "tls_handshake_malformed": "A TLS handshake message (ClientHello, Certificate…) could not be parsed; what was "
+                               "read is shown.",
+    "tls_alert_malformed": "A TLS alert record did not have its two bytes (level and description).",
+    "tls_certificate_unreadable": "A certificate sent in the TLS handshake could not be decoded as X.509; its "
+                                  "names and dates are not shown.",
+    "tls_data_before_keys": "Application data came before the TLS handshake had set up encryption, which TLS "
+                            "does not allow.",
+    "tls_inner_unknown": "This TLS session was decrypted, but the protocol inside is not one wiretale "
+                         "recognises; its bytes are counted, not decoded.",
+    "tls_inner_stopped": "The protocol inside a decrypted TLS session stopped following its rules; the rest is "
+                         "counted, not decoded.",
+    "tls_gap": "Bytes of a TLS session are missing from the capture; the record boundaries are lost, so the "
+               "rest of that direction is counted, not decoded.",
+}
+
+#: How tls is shown: anomaly explanations, report colour, live columns and colour (decoder.model.Presentation).
+PRESENTATION = Presentation(anomalies=_ANOMALIES,
+                            colours={"ssl": "#6b6f2a"})
