@@ -660,7 +660,7 @@ class _Report:
 
         def flush() -> None:
             if shared:
-                fields_data = {x["uid"]: [_fields_row(t) for t in x.get("fields") or []] for x in shared}
+                fields_data = {x["uid"]: x.get("fields_rows") or [] for x in shared}
                 write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
                                      shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
                                                   n_pages=max(self.shared.values(), default=0)))
@@ -1042,6 +1042,7 @@ class _Report:
             prev = ts
         parent = self.by_uid.get(c.get("parent_uid") or "")
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
+        fields = self.fields(uid, g, compact=small)
         return {
             "c": c, "uid": uid, "color": _color(self.shown_service(c)),
             "ladder": None if small else self.ladder(c, g, kids), "error": "",
@@ -1049,7 +1050,8 @@ class _Report:
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
-            "events": trans, "n_events": g.count("timeline", uid), "fields": self.fields(uid, g, compact=small),
+            "events": trans, "n_events": g.count("timeline", uid), "fields": fields,
+            "fields_rows": [_fields_row(t) for t in fields],
             "files": g.get("files", uid), "emails": [self.masked_row(e) for e in g.get("emails", uid)],
             "creds": self.cred_rows(g.get("credentials", uid)),
             "anomalies": [dict(a, detail=self.masker.text(a.get("detail") or ""),

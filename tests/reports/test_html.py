@@ -316,6 +316,11 @@ def test_browser_session_page_shows_ladder(page, ftp_report):
     assert rows.count() == n_own
     pg.fill("#tq", "pasv")
     assert 0 < pg.locator("#ttable tr.ev:visible").count() < n_own
+    # the decoded fields are drawn from the page's JSON rows: the ftp table's commands of this session
+    ftp_rows = [r for r in a.rows["ftp"] if r["uid"] == ctrl["uid"]]
+    assert ftp_rows and pg.locator("#fields-box h3").first.text_content().startswith("ftp ")
+    drawn = pg.locator("#fields-box").inner_text()
+    assert all(r["command"] in drawn for r in ftp_rows[:rh.FIELD_ROWS] if r.get("command"))
     assert page.errors() == []
     _no_network(page)
 
