@@ -52,6 +52,6 @@ def test_nfs_presentation_is_declared_beside_its_probe():
         assert live.ROW_FIELDS[table] == cols
         line = live.format_row(table, {"ts": 0.0, "uid": "C1", **{c: f"v-{c}" for c in cols}})
         assert line is not None and all(f"{c}=v-{c}" in line for c in cols)
-    for name in ("reports/html.py", "decoder/live.py"):
+    for name in ("reports/html.py", "decoder/commands/live.py"):
         text = (ROOT / name).read_text(encoding="utf-8")
         assert '"portmapper"' not in text and '"nfs": (' not in text, f"{name} still names NFS's presentation"

@@ -1,4 +1,4 @@
-"""The commands: what ``wiretale VERB`` does, apart from parsing its arguments (:mod:`decoder.cli`).
+"""The commands: what ``wiretale VERB`` does, apart from parsing its arguments (:mod:`decoder.commands.cli`).
 
 - :mod:`.options`: :class:`~.options.ReadOptions`, the one object a read is configured by (built from
   ``read``'s, ``batch``'s or ``check``'s arguments), :class:`~.options.UsageError`, ``--limit`` and
@@ -8,7 +8,7 @@
   with ``--workers``, by the split run;
 - :mod:`.split`: the split run: one capture decoded by host pair on several processes, merged into OUT.
 
-``batch`` (:mod:`decoder.batch`) reads each capture with :func:`.read.read_captures`; ``live``
-(:mod:`decoder.live`) takes its limits from :mod:`.options`. The commands may import anything (engine,
+``batch`` (:mod:`decoder.commands.batch`) reads each capture with :func:`.read.read_captures`; ``live``
+(:mod:`decoder.commands.live`) takes its limits from :mod:`.options`. The commands may import anything (engine,
 dissectors, reports); nothing below them imports a command.
 """

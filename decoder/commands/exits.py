@@ -4,7 +4,7 @@
 batch) under the memory policy of the command line (:mod:`decoder.gcpolicy`) and maps what it raises:
 
 - :class:`~decoder.commands.options.UsageError`: 2;
-- Ctrl-C: 130; SIGTERM/SIGHUP (:class:`decoder.output.Stopped`): 128 + the signal;
+- Ctrl-C: 130; SIGTERM/SIGHUP (:class:`decoder.commands.output.Stopped`): 128 + the signal;
 - a broken pipe (``wiretale sessions … | head``): 0;
 - an environment error on OUT or an input (:func:`decoder.outdir.describe_env_error`): 1, what to do;
 - :class:`decoder.outdir.OutputError` (OUT locked, foreign, a file): its own code;
@@ -32,7 +32,7 @@ def run_command(fn: Callable[[], int | None], *, debug: bool = False, strict: bo
         print(f"wiretale: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
-        from decoder.output import Stopped
+        from decoder.commands.output import Stopped
 
         if isinstance(e, Stopped):
             print(f"wiretale: stopped by {e}; the files written are whole, summary.json says what is missing",

@@ -1,10 +1,10 @@
 """``wiretale read``: captures → OUT (tables, files, e-mails, transcripts, summary.json, HAR, HTML report).
 
 :func:`read_captures` is the command, configured by one :class:`~decoder.commands.options.ReadOptions`; the
-command line (:mod:`decoder.cli`) and each capture of a batch (:func:`decoder.batch.process_capture`) call
+command line (:mod:`decoder.commands.cli`) and each capture of a batch (:func:`decoder.commands.batch.process_capture`) call
 it. It checks that an input is readable before OUT is touched, claims OUT (:mod:`decoder.outdir`: locked,
 ours, the earlier run's files removed), runs the engine (or, on several processes, the split run,
-:mod:`decoder.commands.split`), writes the outputs (:func:`decoder.output.write_outputs`) and prints one
+:mod:`decoder.commands.split`), writes the outputs (:func:`decoder.commands.output.write_outputs`) and prints one
 line of counts and where to look. A stop (Ctrl-C, SIGTERM, SIGHUP) or failure leaves the finished files
 whole and ``summary.json`` saying what is missing. Exit code 0, or 1 when a capture could not be read or
 nothing in it could be decoded (said on stderr and in ``summary.json``).
@@ -37,7 +37,7 @@ def read_captures(paths: Sequence[str], out: Path, opts: ReadOptions) -> int:
         od.write_manifest("complete")
         return rc
     except BaseException as e:
-        from decoder.output import stop_reason
+        from decoder.commands.output import stop_reason
 
         reason = stop_reason(e, "the run")
         try:
@@ -54,7 +54,7 @@ def _summary_says_partial(out: Path, reason: str) -> None:
     """Unless summary.json already says how the run ended (write_outputs does), say it is partial."""
     import json
 
-    from decoder.output import PHASES
+    from decoder.commands.output import PHASES
     from reports.export import write_json
 
     p = out / "summary.json"
@@ -71,7 +71,7 @@ def _summary_says_partial(out: Path, reason: str) -> None:
 
 
 def _read_one(opts: ReadOptions, paths: list[str], out: Path, od) -> int:
-    from decoder.output import stop_reason, write_outputs
+    from decoder.commands.output import stop_reason, write_outputs
     from decoder.pipeline import Engine, run_engine
 
     prog = Progress(_size(paths), "reading")
@@ -99,7 +99,7 @@ def _read_one(opts: ReadOptions, paths: list[str], out: Path, od) -> int:
 
 
 class _stops_raise:
-    """SIGTERM and SIGHUP raise :class:`decoder.output.Stopped` (as Ctrl-C raises KeyboardInterrupt),
+    """SIGTERM and SIGHUP raise :class:`decoder.commands.output.Stopped` (as Ctrl-C raises KeyboardInterrupt),
     so a stop ends the run through the same path: finished files whole, summary.json partial."""
 
     SIGNALS = ("SIGTERM", "SIGHUP")
@@ -108,7 +108,7 @@ class _stops_raise:
         import signal
         import threading
 
-        from decoder.output import Stopped
+        from decoder.commands.output import Stopped
 
         self.old: dict = {}
         if threading.current_thread() is not threading.main_thread():

@@ -212,7 +212,7 @@ def _merged(files: Sequence[Path], key: Callable) -> Any:
 def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequence[tuple[Path, float, bool]]) -> dict:
     """OUT of a split run with JSON lines and no report, from what the workers encoded: each table's
     lines interleaved as they are read, the HAR from the workers' blocks, and summary.json from the counts
-    the workers took. The same files as :func:`decoder.output.write_outputs` writes for that run.
+    the workers took. The same files as :func:`decoder.commands.output.write_outputs` writes for that run.
     ``har_blocks``: see :func:`_join_har_blocks`."""
     from decoder.pipeline import build_summary
     from reports.export import replacing, write_json
@@ -331,7 +331,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     does (tables, files, e-mails, transcripts, summary.json, http.har and the HTML report unless
     ``html=False``). Returns the summary. See the module docstring for what is and is not identical."""
     from decoder.model import Limits
-    from decoder.output import write_outputs
+    from decoder.commands.output import write_outputs
     from decoder.pipeline import Results
 
     path = str(path)
