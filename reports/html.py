@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
+import ahocorasick
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from decoder.model import MASK as MODEL_MASK
@@ -196,7 +197,14 @@ class Masker:
     By string, for what the tables cannot place: secrets of any length, a short one (under
     :data:`SHORT_SECRET` characters) only where it stands alone (not inside a longer word), so a
     two-letter password is hidden without starring every word holding its letters. Telnet keys typed
-    at a password prompt are masked by their position instead (:func:`_secret_ranges`)."""
+    at a password prompt are masked by their position instead (:func:`_secret_ranges`).
+
+    The search is an Aho–Corasick automaton (pyahocorasick, in C) over every variant at once, so its cost
+    follows the length of the text, not the number of secrets a capture holds (thousands in a large one).
+    It masks what one regular expression alternating every variant, longest first, then the short
+    secrets between word boundaries, would: the leftmost match, at one place the longest of the variants,
+    else the longest short secret standing alone, then on after it (:meth:`spans`). Bytes are searched as
+    Latin-1 text, one character a byte."""
 
     def __init__(self, creds: Iterable[dict], show: bool) -> None:
         self.show = show
@@ -214,15 +222,54 @@ class Masker:
                 for wrapped in (raw, u + b":" + raw, b"\0" + u + b"\0" + raw, u + b"\0" + u + b"\0" + raw):
                     variants.add(base64.b64encode(wrapped).rstrip(b"="))
         self.variants = sorted(variants, key=len, reverse=True)
-        alts = [re.escape(v) for v in self.variants] + \
-            [rb"(?<![A-Za-z0-9])" + re.escape(v) + rb"(?![A-Za-z0-9])" for v in sorted(short, key=len, reverse=True)]
-        self._re_b = re.compile(b"|".join(alts)) if alts else None
-        self._re_s = re.compile(self._re_b.pattern.decode("utf-8", "surrogateescape")) if alts else None
+        short -= variants     # (a variant is masked wherever it stands)
+        self._ac_s = self._automaton(variants, short, lambda b: b.decode("utf-8", "surrogateescape"))
+        self._ac_b = self._automaton(variants, short, lambda b: b.decode("latin-1"))
+
+    @staticmethod
+    def _automaton(variants: set[bytes], short: set[bytes], as_text: Callable[[bytes], str]) -> Any:
+        """One automaton of every variant (value: its length, False) and short secret (length, True)."""
+        if not variants and not short:
+            return None
+        ac = ahocorasick.Automaton()
+        for group, is_short in ((variants, False), (short, True)):
+            for v in group:
+                t = as_text(v)
+                ac.add_word(t, (len(t), is_short))
+        ac.make_automaton()
+        return ac
+
+    @staticmethod
+    def _spans(ac: Any, s: str) -> list[tuple[int, int]]:
+        """Where ``s`` is masked: of all matches (the automaton finds overlapping ones), leftmost first; at
+        one start a variant before a short secret, the longer before the shorter; a short secret only with
+        no ASCII letter or digit on either side; none overlapping the one before."""
+        found = []
+        for end, (n, is_short) in ac.iter(s):
+            start, end = end - n + 1, end + 1
+            if is_short and ((start > 0 and s[start - 1] in _WORD) or (end < len(s) and s[end] in _WORD)):
+                continue
+            found.append((start, is_short, -n))
+        out: list[tuple[int, int]] = []
+        last = 0
+        for start, _, neg in sorted(found):
+            if start >= last:
+                last = start - neg
+                out.append((start, last))
+        return out
 
     def text(self, s: Any) -> Any:
-        if self._re_s is None or not isinstance(s, str):
+        if self._ac_s is None or not isinstance(s, str) or not s:
             return s
-        return self._re_s.sub(MASK, s)
+        spans = self._spans(self._ac_s, s)
+        if not spans:
+            return s
+        parts, pos = [], 0
+        for a, b in spans:
+            parts += (s[pos:a], MASK)
+            pos = b
+        parts.append(s[pos:])
+        return "".join(parts)
 
     def value(self, column: str, v: Any) -> Any:
         if self.show or v is None:
@@ -238,9 +285,12 @@ class Masker:
         return v
 
     def ranges(self, data: bytes) -> list[tuple[int, int]]:
-        if self._re_b is None:
+        if self._ac_b is None or not data:
             return []
-        return [m.span() for m in self._re_b.finditer(data)]
+        return self._spans(self._ac_b, bytes(data).decode("latin-1"))
+
+
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _secret_frames(events: Iterable[dict]) -> set:
