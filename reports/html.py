@@ -15,7 +15,8 @@ What the pages hold (DESIGN.md sections 2 and 6; the reading guide is docs/REPOR
   time, Δt and frame; child flows on the same diagram), the decoded transcript
   with each event's meaning, the raw and hex views from the engine's capped
   transcript (``OUT/streams/<uid>.bin``), decoded fields, artifacts, anomalies,
-  and for Telnet an in-page replay with keystroke timing.
+  and the views of its protocol (:mod:`reports.views`: the Telnet replay with
+  keystroke timing, the NFS file tree).
 
 Safety: jinja2 with ``autoescape=True`` and ``StrictUndefined``; captured text
 goes through the ``printable`` filter (control characters made visible) and
@@ -47,7 +48,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
 from dissectors import PRESENTATION
-from reports import _meanings, nfs_tree
+from reports import _meanings, views
 from reports.collect import EVENT_TICKS, SCAN_MIN, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
 from reports.export import write_text_replacing
 
@@ -58,7 +59,6 @@ LADDER_EVENTS = 300         # arrows on a ladder diagram
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
 VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text and hex views
 FIELD_ROWS = 50             # rows per protocol table on a session page
-REPLAY_BYTES = 256 * 1024   # Telnet replay text
 HOST_ROWS = 200
 SHARED_AT = 300             # past this many session pages, small sessions share pages
 SHARED_PER_PAGE = 100       # small sessions per shared page
@@ -321,31 +321,6 @@ def _apply_ranges(data: bytes, start: int, ranges: list[tuple[int, int]]) -> byt
 #: (direction, kind, ts, frame, length, data), their source: "transcript", "memory" or "").
 #: The run supplies it (:class:`decoder.transcripts.Transcripts`); the report reads no engine format.
 TranscriptHead = Callable[[str, int], tuple[list, str]]
-
-
-_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])")
-_TERM_DROP = dict.fromkeys(c for c in range(32) if c not in (8, 9, 10))
-_TERM_DROP[0x7F] = None
-
-
-def _terminal_text(text: str) -> str:
-    """A Telnet event's text as a terminal shows it: ANSI escapes removed, Enter (CR LF, CR NUL, CR) as
-    a line feed, other control characters except backspace and tab dropped."""
-    text = _ANSI_RE.sub("", text).replace("\r\n", "\n").replace("\r\0", "\n").replace("\n\r", "\n")
-    return text.replace("\r", "\n").translate(_TERM_DROP)
-
-
-def _apply_backspaces(text: str) -> str:
-    if "\b" not in text:
-        return text
-    buf: list[str] = []
-    for ch in text:
-        if ch == "\b":
-            if buf and buf[-1] != "\n":
-                buf.pop()
-        else:
-            buf.append(ch)
-    return "".join(buf)
 
 
 def _ladder_row(it: dict) -> list:
@@ -1039,40 +1014,6 @@ class _Report:
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
         return out
 
-    def replay(self, c: dict, g: SessionGroup) -> dict | None:
-        """The Telnet terminal replay, from the dissector's events: ``TelnetOutput`` (what the server
-        displayed, echo and IAC commands already removed) and ``TelnetInput`` (the keys, one event per
-        chunk; typed at a password prompt: ``secret``, never put on the screen, masked in the keys)."""
-        if c.get("service") != "telnet":
-            return None
-        start = c.get("ts") or 0
-        echo = False
-        steps: list[list] = []
-        total = 0
-        for e in g.get("timeline", c["uid"]):
-            kind, f = e.get("kind"), e.get("fields") or {}
-            if kind == "TelnetNegotiation" and e.get("direction") == "resp":
-                echo = echo or (f.get("verb") == "WILL" and f.get("option") == 1)
-                continue
-            if kind not in ("TelnetOutput", "TelnetInput") or total > REPLAY_BYTES:
-                continue
-            text = _terminal_text(str(f.get("data") or ""))
-            if not text:
-                continue
-            total += len(text)
-            if kind == "TelnetOutput":
-                steps.append([round((e.get("ts") or 0) - start, 4), 1, self.masker.text(text), 1])
-            elif f.get("secret"):     # (the dissector withholds these keys: never reached, kept as a guard)
-                continue
-            else:
-                steps.append([round((e.get("ts") or 0) - start, 4), 0, self.masker.text(text), 1])
-        if not steps:
-            return None
-        screen = "".join(s[2] for s in steps if s[3])
-        return {"steps": json.dumps({"echo": echo, "steps": steps}, ensure_ascii=True),
-                "final": _apply_backspaces(screen), "echo": echo,
-                "nkeys": sum(1 for s in steps if s[1] == 0), "duration": _fmt_dur(steps[-1][0])}
-
     def session_context(self, c: dict, g: SessionGroup, small: bool = False) -> dict:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
         uid = c["uid"]
@@ -1109,8 +1050,7 @@ class _Report:
                           for a in g.get("anomalies", uid)],
             "n_anomalies": g.count("anomalies", uid),
             "parent": parent, "kids": kids, "with_page": self.pages,
-            "replay": None if small else self.replay(c, g),
-            "nfs_tree": nfs_tree.file_tree(g.get("nfs", uid)) if c.get("service") in ("nfs", "mount") else None,
+            "views": views.for_session(views.ViewInput(c, lambda t: g.get(t, uid), self.masker.text), small),
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS,
                                                   "transcript": (self.summary.get("limits") or {}).get("max_transcript") or 0},
             "colors": COLORS,

@@ -55,3 +55,17 @@ def test_nfs_presentation_is_declared_beside_its_probe():
     for name in ("reports/html.py", "decoder/commands/live.py"):
         text = (ROOT / name).read_text(encoding="utf-8")
         assert '"portmapper"' not in text and '"nfs": (' not in text, f"{name} still names NFS's presentation"
+
+
+def test_nfs_view_is_declared_in_its_own_module():
+    """The NFS file tree is a view of reports/views (one line there), not wired by name in the report."""
+    from reports import views
+    from reports.views import nfs
+
+    (view,) = [v for v in views.VIEWS if v.build is nfs.view]
+    assert view.services == {"nfs", "mount"} and view.template == "_nfs_tree.html"
+    html = (ROOT / "reports" / "html.py").read_text(encoding="utf-8")
+    pages = "".join((ROOT / "reports" / "templates" / t).read_text(encoding="utf-8")
+                    for t in ("session.html", "shared.html"))
+    assert "nfs_tree" not in html and "TelnetOutput" not in html and "def replay" not in html
+    assert "_nfs_tree.html" not in pages and 'id="replay"' not in pages

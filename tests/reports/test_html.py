@@ -21,7 +21,9 @@ import pytest
 html5lib = pytest.importorskip("html5lib")
 
 import reports.html as rh
-from reports.html import Masker, _apply_backspaces, _terminal_text, printable, write_report
+from reports.html import Masker, printable, write_report
+from reports.views.telnet import apply_backspaces as _apply_backspaces
+from reports.views.telnet import terminal_text as _terminal_text
 from tests.reports.conftest import Page, render
 from tests.reports.hostile import NOSPACE, PWN1, PWN2, write_hostile
 

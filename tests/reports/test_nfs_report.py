@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports import nfs_tree
+from reports.views import nfs as nfs_tree
 from tests.conftest import SAMPLES
 from tests.reports.conftest import render
 

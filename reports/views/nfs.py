@@ -1,4 +1,4 @@
-"""The file tree an NFS session's client saw, for its session page.
+"""The NFS file tree of a session page: the file tree an NFS or MOUNT session's client saw.
 
 Built from the session's ``nfs`` rows: every path a call named (the export MOUNT gave, then what
 LOOKUP, CREATE, MKDIR… reached from it; :mod:`dissectors.nfs` learns the paths, its ``assemble``
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Iterable
+
+from reports.views._api import ViewInput
 
 MAX_NODES = 500
 DIR_PROCS = frozenset({"READDIR", "READDIRPLUS", "MKDIR", "RMDIR", "FSINFO", "FSSTAT", "PATHCONF", "MNT"})
@@ -61,3 +63,8 @@ def file_tree(rows: Iterable[dict]) -> dict | None:
                     "ops": " ".join(f"{op}×{k}" if k > 1 else op for op, k in n["ops"].items()),
                     "errors": " ".join(f"{e}×{k}" if k > 1 else e for e, k in n["errors"].items())})
     return {"nodes": out, "total": len(nodes)}
+
+
+def view(inp: ViewInput) -> dict | None:
+    """The session's file tree, or None (see :func:`file_tree`)."""
+    return file_tree(inp.rows("nfs"))
