@@ -41,7 +41,7 @@ from decoder.link import Skip, ip as parse_ip, l3
 from decoder.rows import RowStore
 from decoder.share import FrameShare
 from decoder.tcp import TAIL_CHUNKS
-from decoder.transcripts import TranscriptBuffer
+from decoder.transcripts import TranscriptSpool
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
     FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, SWITCHES, Transport, Violation,
@@ -281,7 +281,8 @@ class Engine:
         self.out_dir = out_dir
         self.transcripts = transcripts and out_dir is not None
         self._watched = bool(self.transcripts or keep_streams)   # someone reads raw bytes of undecoded flows
-        self._tx: dict[Flow, TranscriptBuffer] = {}
+        self._tx = (TranscriptSpool(out_dir / "streams", self.limits.max_transcript)
+                    if transcripts and out_dir is not None else None)
         self.store = ArtifactStore(out_dir, self.limits)
         if spill_dir is None and out_dir is not None:
             spill_dir = out_dir / ".spill"
@@ -830,12 +831,9 @@ class Engine:
                     flow.gaps += 1
                     flow.mark(d, "G")
             return
-        if self.transcripts:
-            tx = self._tx.get(flow)
-            if tx is None:
-                tx = self._tx[flow] = TranscriptBuffer(self.limits.max_transcript)
+        if self._tx is not None:
             for is_gap, x in chunks:
-                if tx.add(d, None if is_gap else x, x if is_gap else 0, ts, frame):
+                if self._tx.add(flow.uid, d, None if is_gap else x, x if is_gap else 0, ts, frame):
                     self.anomaly(ts, "transcript_capped",
                                  f"the report keeps {self.limits.max_transcript} bytes of this direction; "
                                  "the rest is decoded but not shown raw", flow=flow, direction=d, source="engine")
@@ -1174,9 +1172,8 @@ class Engine:
         flow.halves = None
         if flow.uid not in self.store.open_by_uid:
             self._file_eps.pop(flow.uid, None)   # its objects are closed: endpoints no longer needed
-        tx = self._tx.pop(flow, None)
-        if tx is not None and self.out_dir is not None:
-            tx.write(self.out_dir / "streams" / f"{flow.uid}.bin", flow.last_ts)
+        if self._tx is not None:
+            self._tx.close(flow.uid, flow.last_ts)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + 1.0
