@@ -29,7 +29,7 @@ the Python stack. No global state.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "BerError", "Tlv", "Reader", "walk", "decode_int", "decode_unsigned",
@@ -53,12 +53,12 @@ class BerError(Exception):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
-class Tlv:
-    """One decoded header. ``tag`` is the first identifier octet (e.g. 0x30,
-    0x02, 0xA2); for high tag numbers it is that octet too (low bits 0x1F) and
-    ``number`` holds the real tag number. ``vstart:vend`` are the content bounds
-    within the reader's data."""
+class Tlv(NamedTuple):
+    """One decoded header (immutable; a named tuple, cheaper to make than a frozen
+    dataclass: one is made per TLV read). ``tag`` is the first identifier octet
+    (e.g. 0x30, 0x02, 0xA2); for high tag numbers it is that octet too (low bits
+    0x1F) and ``number`` holds the real tag number. ``vstart:vend`` are the content
+    bounds within the reader's data."""
 
     tag: int
     cls: int
@@ -97,6 +97,19 @@ class Reader:
 
     def read(self) -> Tlv:
         """Read the next TLV header and skip over its contents."""
+        data, pos, end = self.data, self.pos, self.end
+        if pos + 1 < end:
+            # the common case: a low tag number, the short length form, contents inside the bounds
+            ident = data[pos]
+            length = data[pos + 1]
+            vend = pos + 2 + length
+            if ident & 0x1F != 0x1F and length < 0x80 and vend <= end:
+                self.pos = vend
+                return _tlv(Tlv, (ident, ident >> 6, bool(ident & 0x20), ident & 0x1F, pos, pos + 2, vend))
+        return self._read_long()
+
+    def _read_long(self) -> Tlv:
+        """:meth:`read` for the other forms (high tag numbers, long lengths) and every error."""
         data, pos, end = self.data, self.pos, self.end
         start = pos
         if pos >= end:
@@ -152,6 +165,19 @@ class Reader:
                            f"{what}: expected tag 0x{tag:02x}, got 0x{tlv.tag:02x}", at)
         return tlv
 
+    def contents(self, tag: int, what: str) -> bytes:
+        """The contents of the next TLV, which must have identifier octet ``tag`` (a primitive
+        value: ``value(expect(tag, what))`` in one step)."""
+        data, pos = self.data, self.pos
+        if pos + 1 < self.end and data[pos] == tag:
+            length = data[pos + 1]
+            vend = pos + 2 + length
+            if length < 0x80 and vend <= self.end and tag & 0x1F != 0x1F:
+                self.pos = vend
+                return bytes(data[pos + 2:vend])
+        tlv = self.expect(tag, what)
+        return bytes(data[tlv.vstart:tlv.vend])
+
     def enter(self, tlv: Tlv) -> "Reader":
         """A reader over ``tlv``'s contents, one level deeper."""
         if self.depth + 1 > self.max_depth:
@@ -160,6 +186,9 @@ class Reader:
 
     def value(self, tlv: Tlv) -> bytes:
         return bytes(self.data[tlv.vstart:tlv.vend])
+
+
+_tlv = tuple.__new__      # _tlv(Tlv, fields): a Tlv without the keyword handling of Tlv(...)
 
 
 def walk(data: bytes, max_depth: int = 64, max_items: int = 100_000) -> int:
@@ -208,6 +237,12 @@ def decode_oid(content: bytes) -> str:
         raise BerError("bad_oid", "OBJECT IDENTIFIER with no content octets")
     if content[-1] & 0x80:
         raise BerError("bad_oid", "last sub-identifier octet has the continuation bit")
+    if max(content) < 0x80:         # every arc in one octet (the usual OID): the octets are the arcs
+        if len(content) > MAX_OID_ARCS:
+            raise BerError("oid_too_long", f"more than {MAX_OID_ARCS} arcs")
+        first = content[0]
+        head = f"0.{first}" if first < 40 else f"1.{first - 40}" if first < 80 else f"2.{first - 80}"
+        return head + "." + ".".join(map(str, content[1:])) if len(content) > 1 else head
     arcs: list[int] = []
     val = 0
     nbytes = 0

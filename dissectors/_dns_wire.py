@@ -169,6 +169,7 @@ class Message:
 
 # ------------------------------------------------------------------ names
 _SAFE = bytes(range(0x21, 0x7F)).replace(b".", b"").replace(b"\\", b"")
+_SAFE_DOT = _SAFE + b"."
 
 
 def _label_text(lab: bytes) -> str:
@@ -201,7 +202,7 @@ def read_name(buf: bytes, off: int, max_ptrs: int, warns: list) -> tuple[str, in
     in ``warns``.
     """
     n = len(buf)
-    labels: list[str] = []
+    labels: list[bytes] = []
     total = 1
     pos = off
     end = -1
@@ -247,9 +248,15 @@ def read_name(buf: bytes, off: int, max_ptrs: int, warns: list) -> tuple[str, in
             raise Stop("dns_name_too_long", f"name at offset {off} is longer than 255 octets")
         if pos + 1 + ln > n:
             raise Stop("dns_name_truncated", f"label at offset {pos} runs past the end of the message")
-        labels.append(_label_text(buf[pos + 1:pos + 1 + ln]))
+        labels.append(buf[pos + 1:pos + 1 + ln])
         pos += 1 + ln
-    return (".".join(labels) if labels else ROOT), (end if end >= 0 else pos)
+    if not labels:
+        return ROOT, (end if end >= 0 else pos)
+    text = b".".join(labels)
+    if text.translate(None, _SAFE_DOT) or text.count(b".") >= len(labels):
+        # a byte to escape somewhere (a dot inside a label among them): label by label
+        return ".".join(map(_label_text, labels)), (end if end >= 0 else pos)
+    return text.decode("ascii"), (end if end >= 0 else pos)
 
 
 # ------------------------------------------------------------------ rdata helpers

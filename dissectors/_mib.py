@@ -188,10 +188,15 @@ GENERIC_TRAPS: Mapping[int, str] = MappingProxyType({
 
 def oid_name(oid: str) -> str:
     """Longest known prefix's name plus the remaining arcs, or ``""``."""
-    arcs = oid.split(".")
-    for n in range(min(len(arcs), _MAX_KEY_ARCS), 3, -1):
-        name = OID_NAMES.get(".".join(arcs[:n]))
+    n = oid.count(".") + 1          # arcs
+    key = oid
+    while n > _MAX_KEY_ARCS:
+        key = key[:key.rfind(".")]
+        n -= 1
+    while n > 3:                    # the first n arcs, longest first
+        name = OID_NAMES.get(key)
         if name is not None:
-            rest = arcs[n:]
-            return name + ("." + ".".join(rest) if rest else "")
+            return name + oid[len(key):]
+        key = key[:key.rfind(".")]
+        n -= 1
     return ""

@@ -291,8 +291,12 @@ class _Msg:
                  "is_snmp")
 
     def __init__(self) -> None:
-        for s in self.__slots__:
-            setattr(self, s, None)
+        self.version = self.community = self.pdu_type = self.request_id = self.error_status = None
+        self.error_index = self.non_repeaters = self.max_repetitions = self.enterprise = None
+        self.agent_addr = self.generic_trap = self.specific_trap = self.time_stamp = self.msg_id = None
+        self.msg_max_size = self.msg_flags = self.security_model = self.engine_id = None
+        self.engine_boots = self.engine_time = self.user = self.context_engine_id = None
+        self.context_name = None
         self.varbinds = []
         self.anomalies = []
         self.encrypted = False
@@ -300,11 +304,11 @@ class _Msg:
 
 
 def _int(r: Reader, what: str) -> int:
-    return decode_int(r.value(r.expect(0x02, what)))
+    return decode_int(r.contents(0x02, what))
 
 
 def _octets(r: Reader, what: str) -> bytes:
-    return r.value(r.expect(0x04, what))
+    return r.contents(0x04, what)
 
 
 def _decode_value(r: Reader, tlv: Tlv, msg: _Msg) -> tuple[str, str]:
@@ -346,7 +350,7 @@ def _decode_varbinds(r: Reader, msg: _Msg) -> None:
     lst = r.enter(r.expect(0x30, "variable-bindings"))
     while not lst.at_end():
         vb_r = lst.enter(lst.expect(0x30, "VarBind"))
-        oid = decode_oid(vb_r.value(vb_r.expect(0x06, "VarBind name")))
+        oid = decode_oid(vb_r.contents(0x06, "VarBind name"))
         vtlv = vb_r.read()
         vtype, value = _decode_value(vb_r, vtlv, msg)
         msg.varbinds.append(Varbind(oid, oid_name(oid), vtype, value))
