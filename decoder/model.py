@@ -159,6 +159,7 @@ class Record:
 
     TABLE: ClassVar[str] = ""
     COLUMNS: ClassVar[Mapping[str, str]] = {}   # field → column name where Python forbids it (from_ → from)
+    ALWAYS_WRITTEN: ClassVar[bool] = True       # False: the table is written only when it has rows
     ts: float
 
 
@@ -319,8 +320,35 @@ class EmailRecord(Record):
     sha256: str | None = _col("SHA-256 of the message bytes")
 
 
+@dataclass(frozen=True, slots=True)
+class CommentRecord(Record):
+    """A comment written into a pcapng file (its ``opt_comment`` options):
+    of the file, of an interface or of one packet (then at that packet's time and frame, with its
+    session's ``uid``; ``ts`` is empty otherwise)."""
+
+    TABLE: ClassVar[str] = "comments"
+    ALWAYS_WRITTEN: ClassVar[bool] = False
+    frame: int | None = _col("capture frame number of the commented packet (empty for a file or interface comment)")
+    scope: str = _col("what it is about: capture (the file's section header), interface N, or packet", "")
+    text: str = _col("the comment, as written (UTF-8; cut past 4 KiB, and said so)", "")
+
+
+@dataclass(frozen=True, slots=True)
+class TcpControlRecord(Record):
+    """A TCP control packet of a session (RFC 9293 sections 3.5 and 3.6): the first SYN, SYN-ACK, FIN and
+    RST of each side, and the originator's first pure ACK after a SYN-ACK (the handshake's third packet),
+    at that packet. The report's ladder draws them as thin arrows."""
+
+    TABLE: ClassVar[str] = "tcp_control"
+    ALWAYS_WRITTEN: ClassVar[bool] = False
+    frame: int = _col("capture frame number of the packet", 0)
+    direction: str = _col("orig or resp: the side that sent it", "")
+    flags: str = _col("SYN, SYN-ACK, ACK, FIN or RST", "")
+
+
 #: The tables the engine writes itself, in the order they are documented.
-CORE_RECORDS: tuple[type[Record], ...] = (ConnRecord, AnomalyRecord, TimelineRecord, FileRecord, EmailRecord)
+CORE_RECORDS: tuple[type[Record], ...] = (ConnRecord, AnomalyRecord, TimelineRecord, FileRecord, EmailRecord,
+                                          CommentRecord, TcpControlRecord)
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,12 +115,13 @@ def _duck_type(hint: Any, table: str, col: str) -> str:
 
 
 def schema_types() -> dict[str, dict[str, str]]:
-    """Every table ``wiretale read`` writes → its columns, in order, → their DuckDB type."""
+    """Every table ``wiretale read`` writes → its columns, in order, → their DuckDB type (those written only
+    when they have rows too: a rubric finds them empty otherwise)."""
     from reports.tables import names_for
 
     classes = _record_classes()
     out: dict[str, dict[str, str]] = {}
-    for table in names_for({}):
+    for table in sorted(set(names_for({})) | set(classes)):
         cols = schema(table)
         if table not in classes:
             out[table] = {c: _lead_type(c) for c in cols}

@@ -1,14 +1,14 @@
 """The table reference, docs/TABLES.md, generated from the one schema source.
 
 Every table ``wiretale read`` writes is declared as a :class:`~decoder.model.Record`: the core tables
-(``conn``, ``files``, ``emails``, ``anomalies``, ``timeline``) in :mod:`decoder.model`, each protocol's in
+(``conn``, ``files``, ``emails``, ``anomalies``, ``timeline``, ``comments``, ``tcp_control``) in
+:mod:`decoder.model`, each protocol's in
 its dissector. This module prints their columns, in order, with their DuckDB type (what
 :func:`reports.rubric.schema_types` gives a rubric) and, for the core tables, each column's meaning (the
 field's ``doc`` metadata). ``python -m reports.tabledoc`` rewrites docs/TABLES.md; ``--check`` exits 1
 when the file is not current (tests/test_tabledoc.py keeps it so).
 
-Limits: protocol columns carry no meaning here yet (their dissector module's docstring says it); the
-engine's ``comments`` and ``tcp_control`` tables have no Record yet and are only named.
+Limits: protocol columns carry no meaning here yet (their dissector module's docstring says it).
 """
 from __future__ import annotations
 
@@ -67,10 +67,9 @@ def render() -> str:
            "## Core tables (written by the engine)", ""]
     for name in core:
         out += _table(name, classes.get(name), types[name])
-    out += ["Two more engine tables are written only when they have rows and have no Record yet (their columns "
-            "are in README.md, \"What `wiretale read` writes\"): `comments` (pcapng comments) and `tcp_control` "
-            "(each TCP session's handshake and teardown packets).", "",
-            "## Protocol tables (written by the dissectors)", ""]
+        if not classes[name].ALWAYS_WRITTEN:
+            out[-1:-1] = ["", "Written only when it has rows."]
+    out += ["## Protocol tables (written by the dissectors)", ""]
     for name in sorted(set(types) - set(core)):
         out += _table(name, classes.get(name), types[name])
     return "\n".join(out).rstrip("\n") + "\n"

@@ -1,8 +1,9 @@
 """Rows → pandas DataFrames with fixed leading columns (DESIGN.md section 6).
 
-Every table starts ``ts, uid, orig_h, orig_p, resp_h, resp_p``. Core tables
-have a fixed schema even when empty; protocol tables take their columns from
-their :class:`~decoder.model.Record` dataclass. Lists stay lists (object
+Every table starts ``ts, uid, orig_h, orig_p, resp_h, resp_p``. Every table takes
+its columns from its :class:`~decoder.model.Record` dataclass (the core tables' from
+:data:`~decoder.model.CORE_RECORDS`, a protocol's from its dissector) and is written
+even when empty, but for ``comments`` and ``tcp_control`` (only when they have rows). Lists stay lists (object
 columns); exporters decide how to write them.
 """
 from __future__ import annotations
@@ -88,8 +89,10 @@ def utc_times(df: "pd.DataFrame") -> "pd.DataFrame":
 
 
 def names_for(tables: Mapping[str, object]) -> list[str]:
-    """Every table to write: those with rows, the core tables and every known protocol table."""
-    return sorted(set(tables) | set(CORE) | {"credentials"} | set(_record_classes()))
+    """Every table to write: those with rows, and every known table (core or protocol) but those written
+    only when they have rows (``Record.ALWAYS_WRITTEN`` false: ``comments``, ``tcp_control``)."""
+    known = {name for name, cls in _record_classes().items() if cls.ALWAYS_WRITTEN}
+    return sorted(set(tables) | {cls.TABLE for cls in CORE_RECORDS if cls.ALWAYS_WRITTEN} | known)
 
 
 def frames(tables: Mapping[str, list[dict]]) -> dict[str, "pd.DataFrame"]:

@@ -71,6 +71,29 @@ def test_comments_table_of_a_read(tmp_path):
     assert [r["uid"] for r in rows] == [None, None, None, conn["uid"], conn["uid"], conn["uid"]]
 
 
+def test_comments_and_tcp_control_rows_have_their_records_columns(tmp_path):
+    """Both tables are declared by Records (decoder.model, docs/TABLES.md): every row has exactly their
+    columns, in order; a capture without comments writes no comments table."""
+    from decoder import cli
+    from reports.tables import schema
+
+    cap = commented_smtp(tmp_path / "c.pcapng")
+    assert cli.main(["read", str(cap), "-o", str(tmp_path / "out"), "--no-html"]) == 0
+    rows = {}
+    for table in ("comments", "tcp_control"):
+        rows[table] = [json.loads(ln) for ln in (tmp_path / "out" / "tables" / f"{table}.jsonl").read_text().splitlines()]
+        assert all(list(r) == list(schema(table)) for r in rows[table]), table
+    assert len(rows["comments"]) == 6
+    assert [(r["flags"], r["direction"], r["frame"]) for r in rows["tcp_control"]] == [
+        ("SYN", "orig", 1), ("SYN-ACK", "resp", 2), ("ACK", "orig", 3), ("FIN", "orig", 9), ("FIN", "resp", 10)]
+    plain = tmp_path / "plain.pcapng"
+    c = Conn(s=("10.0.0.2", 25))
+    write_pcapng(plain, c.handshake() + [c.server(b"220 hi\r\n")] + c.close())
+    assert cli.main(["read", str(plain), "-o", str(tmp_path / "out2"), "--no-html"]) == 0
+    assert not (tmp_path / "out2" / "tables" / "comments.jsonl").exists()
+    assert (tmp_path / "out2" / "tables" / "tcp_control.jsonl").exists()
+
+
 def test_a_split_read_keeps_each_comment_once(tmp_path):
     from decoder.commands.split import read_parallel
 
