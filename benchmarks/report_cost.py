@@ -8,7 +8,8 @@ port scan of 21,000 rejected connections plus one DNS and one HTTP exchange, the
 pipelined HTTP connection with tests/reports/scale_captures.py), then runs, for each, in one run
 and one after the other, ``wiretale read CAPTURE -o OUT`` (with the report) and ``wiretale read
 --no-html``, each in its own process. Prints one JSON line per capture: CPU seconds (user + sys of
-that process, from wait4) of each and their ratio, peak RSS of each, bytes of all HTML written,
+that process, from wait4) of each and their ratio, peak RSS of each, bytes of all HTML written (with the
+style sheet and script the pages share, OUT/assets/),
 of index.html, and HTML bytes over capture bytes. The machine may be shared: compare ratios from
 one run, not seconds from different runs.
 """
@@ -41,7 +42,9 @@ def run_measured(argv: list[str]) -> dict:
 
 
 def html_bytes(out: Path) -> int:
-    return sum(p.stat().st_size for p in out.rglob("*.html"))
+    """Every page, and the style sheet and script they share (OUT/assets/)."""
+    return sum(p.stat().st_size for p in out.rglob("*.html")) + \
+        sum(p.stat().st_size for p in (out / "assets").glob("*") if p.is_file())
 
 
 def measure(name: str, cap: Path, work: Path, keep: bool) -> dict:

@@ -5,7 +5,7 @@
   naming the first one's pid.
 * **A run manifest.** ``OUT/.wiretale-run.json`` says OUT was made by wiretale and lists what
   the run owns: the folders it created (``tables``, ``sessions``, ``files``, ``emails``,
-  ``streams``: everything below them is its own) and the files it wrote elsewhere in OUT. It is
+  ``streams``, ``assets``: everything below them is its own) and the files it wrote elsewhere in OUT. It is
   written when the run claims OUT (state ``running``) and again at the end (``complete`` or
   ``partial``), so even a run killed outright leaves its files listed.
 * **Foreign folders are refused.** A non-empty OUT without a manifest (the user's own files) is
@@ -40,7 +40,7 @@ except ImportError:        # pragma: no cover - not POSIX: no lock (documented)
 
 LOCK = ".wiretale.lock"
 MANIFEST = ".wiretale-run.json"
-OWN_DIRS = ("tables", "sessions", "files", "emails", "streams")
+OWN_DIRS = ("tables", "sessions", "files", "emails", "streams", "assets")
 TOP_FILES = ("summary.json", "http.har", "index.html")
 _TMP_MARK = ".tmp-"        # reports.export.replacing: ".NAME.tmp-PID" beside NAME while it is written
 

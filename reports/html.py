@@ -26,9 +26,10 @@ escaped ``data-`` attributes or in ``<script type="application/json">`` blocks
 only ever written with ``textContent``. The ladder is drawn by the page's script
 from compact rows (:func:`_ladder_row`); without JavaScript the page lists the
 same arrows as text.
-Pages reference no external URL: CSS and JS are inline; links point only at
-files of the report (percent-encoded, so a file name can never become a
-scheme). Passwords are masked everywhere (fields, summaries, raw and hex views,
+Pages reference no external URL: every page links the report's one style sheet and one script,
+``OUT/assets/wiretale.css`` and ``wiretale.js`` (written once per report instead of a copy in each page; the
+CSP allows scripts from ``'self'`` only, so no inline script runs); links point only at files of the report
+(percent-encoded, so a file name can never become a scheme). Passwords are masked everywhere (fields, summaries, raw and hex views,
 Telnet replay) unless ``show_secrets``.
 """
 from __future__ import annotations
@@ -53,6 +54,8 @@ from reports.collect import EVENT_TICKS, SCAN_MIN, TABLE_ROWS, ReportCollector, 
 from reports.export import write_text_replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
+ASSETS = "assets"                               # OUT/assets/: the pages' one style sheet and one script
+ASSET_FILES = ("wiretale.css", "wiretale.js")
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
 LADDER_EVENTS = 300         # arrows on a ladder diagram
@@ -645,9 +648,17 @@ class _Report:
         """The session pages first, the index pages last: a report stopped part-way has no index
         linking pages that were never written."""
         (self.out / "sessions").mkdir(parents=True, exist_ok=True)
+        self.write_assets()
         self.write_sessions()
         self._write_index()
         return self.out / "index.html"
+
+    def write_assets(self) -> None:
+        """``OUT/assets/``: the one style sheet and the one script every page of the report links (CSP
+        ``'self'``: a page's own folder tree; no inline script runs)."""
+        (self.out / ASSETS).mkdir(parents=True, exist_ok=True)
+        for name in ASSET_FILES:
+            write_text_replacing(self.out / ASSETS / name, (TEMPLATES / ASSETS / name).read_text(encoding="utf-8"))
 
     def _write_index(self) -> None:
         (self.out / "sessions").mkdir(parents=True, exist_ok=True)
@@ -669,11 +680,12 @@ class _Report:
                          "members": [dict(m, start=_rel((m.get("ts") or self.t0) - self.t0)) for m in g.members],
                          "states": ", ".join(f"{k} ×{v:,}" for k, v in g.states.most_common())}
                         for i, g in enumerate(self.probes)] if first else [],
-                scan_min=SCAN_MIN, show_secrets=self.show, **common)
+                scan_min=SCAN_MIN, show_secrets=self.show, assets=f"{ASSETS}/", **common)
             write_text_replacing(self.out / page_names[n], html)
 
     def write_index(self) -> Path:
         """Only the index pages (the 10 000-session size check uses it)."""
+        self.write_assets()
         self._write_index()
         return self.out / "index.html"
 
@@ -688,6 +700,7 @@ class _Report:
                 fields_data = {x["uid"]: x.get("fields_rows") or [] for x in shared}
                 write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
                                      shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
+                                                  assets=f"../{ASSETS}/",
                                                   n_pages=max(self.shared.values(), default=0)))
                 shared.clear()
 
@@ -707,7 +720,7 @@ class _Report:
                         shared.append({"c": c, "uid": uid, "error": f"{type(e).__name__}: {e}"})
                     continue
                 try:
-                    html = stpl.render(**self.session_context(c, g))
+                    html = stpl.render(assets=f"../{ASSETS}/", **self.session_context(c, g))
                 except Exception as e:  # one bad session must not lose the report
                     html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
                 write_text_replacing(self.out / "sessions" / f"{uid}.html", html)

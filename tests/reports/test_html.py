@@ -1,7 +1,8 @@
 """The HTML report: valid, self-contained, inert with hostile captures, usable in a browser.
 
-Static checks (always): every page parses with html5lib without errors, has exactly one
-inline script and no event-handler attributes, and references no external URL. Browser
+Static checks (always): every page parses with html5lib without errors, runs no inline script (its
+one script and style sheet are the report's own files under OUT/assets/, the CSP allows scripts from
+'self' only), has no event-handler attributes, and references no external URL. Browser
 checks (headless Debian chromium through Playwright; skipped when either is absent): no
 console errors, the timeline shows every session, the filters work, a session page shows
 its ladder, the Telnet replay plays, and injected script/HTML in every decoded field stays
@@ -45,12 +46,18 @@ def check_page(path: Path) -> str:
             continue
         tag = el.tag.rsplit("}", 1)[-1].lower()
         if tag == "script":
-            assert "src" not in el.attrib, f"{path.name}: external script"
             if el.attrib.get("type") == "application/json":     # data only: it must parse, and it runs nothing
+                assert "src" not in el.attrib, f"{path.name}: external data block"
                 json.loads(el.text or "")
-            else:
+            else:   # the one script: the report's own file, nothing inline
+                assert el.attrib.get("src") == _asset(path, "wiretale.js") and not (el.text or "").strip(), \
+                    f"{path.name}: a script other than the report's own {el.attrib}"
+                assert (path.parent / el.attrib["src"]).is_file(), f"{path.name}: {el.attrib['src']} missing"
                 scripts += 1
-        assert tag not in ("iframe", "object", "embed", "img", "link", "base", "form", "meta") or \
+        if tag == "link":   # the one style sheet: the report's own file
+            assert el.attrib == {"rel": "stylesheet", "href": _asset(path, "wiretale.css")}, f"{path.name}: <link> {el.attrib}"
+            assert (path.parent / el.attrib["href"]).is_file(), f"{path.name}: {el.attrib['href']} missing"
+        assert tag not in ("iframe", "object", "embed", "img", "base", "form", "meta") or \
             (tag == "meta" and "http-equiv" in el.attrib or tag == "meta" and set(el.attrib) <= {
                 "charset", "name", "content", "http-equiv"}), f"{path.name}: unexpected <{tag}>"
         for k, v in el.attrib.items():
@@ -62,7 +69,13 @@ def check_page(path: Path) -> str:
             if "url(" in v:
                 assert re.fullmatch(r"url\(#[\w-]+\)", v.strip()), f"{path.name}: url() reference {v!r}"
     assert scripts <= 1, f"{path.name}: {scripts} script elements"
+    assert re.search(r"script-src 'self';", text) and not re.search(r"script-src[^;]*unsafe", text), f"{path.name}: CSP"
     return text
+
+
+def _asset(page: Path, name: str) -> str:
+    """Where a page links the report's shared style sheet or script from (OUT/assets/)."""
+    return ("../" if page.parent.name == "sessions" else "") + "assets/" + name
 
 
 def local_links(path: Path) -> list[str]:

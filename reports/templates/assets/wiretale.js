@@ -1,0 +1,316 @@
+/* wiretale report pages: one script for the index, session pages and shared pages (reports/html.py).
+   Each part runs only on the page that holds its elements; captured text is only ever written with
+   textContent, from JSON data blocks and data- attributes that the templates escape. */
+"use strict";
+document.documentElement.classList.add("js");
+
+/* decoded fields, drawn from their compact rows (reports.html._fields_row) */
+function fieldEl(parent, name, text, cls) {
+  var e = document.createElement(name);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  parent.appendChild(e);
+  return e;
+}
+function drawFields(d, tables) {
+  tables.forEach(function (t) {
+    var name = t[0], total = t[1], empty = t[2], cols = t[3], times = t[4], rows = t[5], transpose = t[6];
+    var h = fieldEl(d, "h3", name + " ");
+    fieldEl(h, "span", "(" + total + " row" + (total !== 1 ? "s" : "") + ")", "muted");
+    if (empty.length) fieldEl(d, "p", "Empty here: " + empty.join(", ") + ".", "help");
+    if (transpose) {
+      rows.forEach(function (row, i) {
+        var tb = fieldEl(d, "table", undefined, "kv"), tr = fieldEl(tb, "tr");
+        fieldEl(tr, "th", "time"); fieldEl(tr, "td", times[i]);
+        cols.forEach(function (c, k) { var r = fieldEl(tb, "tr"); fieldEl(r, "th", c); fieldEl(r, "td", row[k]); });
+      });
+    } else {
+      var tb = fieldEl(fieldEl(d, "div", undefined, "scroll"), "table"), hr = fieldEl(tb, "tr");
+      fieldEl(hr, "th", "time");
+      cols.forEach(function (c) { fieldEl(hr, "th", c, "mono"); });
+      rows.forEach(function (row, i) {
+        var tr = fieldEl(tb, "tr");
+        fieldEl(tr, "td", times[i]);
+        row.forEach(function (v) { fieldEl(tr, "td", v, "mono wrap"); });
+      });
+    }
+    if (total > rows.length) fieldEl(d, "p", "First " + rows.length + " of " + total + " rows.", "help");
+  });
+}
+
+/* the index: timeline, session filter, sort and search (index.html) */
+if (document.getElementById("index-consts")) (function () {
+  var svg = document.getElementById("tl");
+  var q = document.getElementById("q"), sel = document.getElementById("proto"), count = document.getElementById("count");
+  var lanes = svg ? Array.prototype.slice.call(svg.querySelectorAll("g.lane")) : [];
+  var tbody = document.querySelector("#stable tbody"), moreP = document.getElementById("more");
+  var sdata = document.getElementById("sdata");
+  var consts = JSON.parse(document.getElementById("index-consts").textContent);
+  var COLORS = consts.colors, OTHER = consts.other, SHOW = 500;
+  var data = null, sortCol = -1, sortDir = 1, group = "";
+  if (sdata) {
+    data = sdata.textContent.split("\n").filter(function (l) { return l.length; }).map(function (l, i) {
+      var f = l.split("\t");
+      return {f: f, i: i, text: (f[0] + " " + f[1] + " " + f[2] + " " + f[3] + " " + f[4] + " " + f[9]).toLowerCase()};
+    });
+  }
+  function fmtBytes(n) {
+    n = +n; if (n < 1024) return n + " B";
+    var u = ["KiB", "MiB", "GiB"], k = -1;
+    do { n /= 1024; k++; } while (n >= 1024 && k < 2);
+    return n.toFixed(1) + " " + u[k];
+  }
+  function fmtDur(s) {
+    s = +s; var a = Math.abs(s);
+    if (a < 1e-3) return (s * 1e6).toFixed(0) + " µs";
+    if (a < 1) return (s * 1e3).toFixed(1) + " ms";
+    if (a < 120) return s.toFixed(3) + " s";
+    if (a < 7200) return (s / 60).toFixed(1) + " min";
+    return (s / 3600).toFixed(1) + " h";
+  }
+  function td(text, cls) { var c = document.createElement("td"); c.textContent = text; if (cls) c.className = cls; return c; }
+  function rowOf(d, n) {
+    var f = d.f, tr = document.createElement("tr"), a;
+    tr.className = "srow"; tr.dataset.proto = f[1]; tr.dataset.uid = f[0];
+    tr.appendChild(td(String(n), "num"));
+    var u = document.createElement("td");
+    if (+f[12] > 0) u.appendChild(document.createTextNode("↳ "));
+    if (f[11]) { a = document.createElement("a"); a.className = "mono"; a.href = "sessions/" + f[11]; a.textContent = f[0]; u.appendChild(a); }
+    else { a = document.createElement("span"); a.className = "mono"; a.textContent = f[0]; u.appendChild(a); }
+    tr.appendChild(u);
+    var p = document.createElement("td"), pill = document.createElement("span"), m = document.createElement("span");
+    pill.className = "pill"; pill.style.background = COLORS[f[1]] || OTHER; pill.textContent = f[1] || f[2];
+    m.className = "muted"; m.textContent = " " + f[2]; p.appendChild(pill); p.appendChild(m); tr.appendChild(p);
+    tr.appendChild(td(f[3], "mono")); tr.appendChild(td(f[4], "mono"));
+    tr.appendChild(td("+" + fmtDur(f[5]).replace(/^0 µs$/, "0"))); tr.appendChild(td(fmtDur(f[6]), "num"));
+    tr.appendChild(td(fmtBytes(f[7]), "num")); tr.appendChild(td(fmtBytes(f[8]), "num"));
+    tr.appendChild(td(f[9])); tr.appendChild(td(Number(f[10]).toLocaleString("en"), "num"));
+    return tr;
+  }
+  function matches(s, p, text, proto, grp) {
+    if (p !== "" && proto !== p) return false;
+    if (group && grp !== group) return false;
+    var terms = s.split(/\s+/);
+    for (var k = 0; k < terms.length; k++) if (terms[k] && text.indexOf(terms[k]) < 0) return false;
+    return true;
+  }
+  var rows = data ? [] : Array.prototype.slice.call(document.querySelectorAll("tr.srow"));
+  var rowTexts = rows.map(function (r) { return r.textContent.toLowerCase(); });
+  function applyFilter() {
+    var s = q.value.trim().toLowerCase(), p = sel.value, shown = 0, i;
+    if (data) {
+      var hits = data.filter(function (d) { return matches(s, p, d.text, d.f[1], d.f[13]); });
+      if (sortCol >= 0) hits.sort(function (x, y) { return sortDir * (+x.f[sortCol] - +y.f[sortCol]) || x.i - y.i; });
+      var frag = document.createDocumentFragment();
+      for (i = 0; i < hits.length && i < SHOW; i++) frag.appendChild(rowOf(hits[i], hits[i].i + 1));
+      tbody.textContent = ""; tbody.appendChild(frag);
+      moreP.textContent = hits.length > SHOW ? "Showing the first " + SHOW + " of " + hits.length + " matching sessions; narrow the filter to see the others." : "";
+      count.textContent = hits.length + " of " + data.length + " sessions" + (group ? " (one timeline group: clear the filter to see all)" : "");
+    } else {
+      for (i = 0; i < rows.length; i++) {
+        var v = matches(s, p, rowTexts[i], rows[i].dataset.proto, "");
+        rows[i].style.display = v ? "" : "none"; if (v) shown++;
+      }
+      count.textContent = shown + " of " + rows.length + " sessions on this page";
+    }
+    if (!svg) return;
+    var top0 = +svg.dataset.top, laneH = +svg.dataset.lane, n = 0;
+    for (i = 0; i < lanes.length; i++) {
+      var g = lanes[i], t = g.querySelector("title"), tx = (t ? t.textContent : "").toLowerCase();
+      var vis = (p === "" || g.dataset.proto === p || g.classList.contains("probe")) && (s === "" || matches(s, "", tx, "", "")) && (!group || g.dataset.group === group);
+      (g.parentNode === svg ? g : g.parentNode).style.display = vis ? "" : "none";
+      if (vis) { g.setAttribute("transform", "translate(0," + (top0 + n * laneH) + ")"); n++; }
+    }
+    var h = top0 + Math.max(n, 1) * laneH + 8;
+    svg.setAttribute("height", h);
+    svg.setAttribute("viewBox", "0 0 " + svg.getAttribute("width") + " " + h);
+    Array.prototype.forEach.call(svg.querySelectorAll("line.tick"), function (l) { l.setAttribute("y2", h); });
+    if (!data) return;
+    count.textContent += " · " + n + " of " + lanes.length + " lanes";
+  }
+  q.addEventListener("input", function () { group = ""; applyFilter(); });
+  sel.addEventListener("change", applyFilter);
+  Array.prototype.forEach.call(document.querySelectorAll("#stable th[data-sort]"), function (th) {
+    th.style.cursor = "pointer"; th.title = "sort";
+    th.addEventListener("click", function () {
+      var c = +th.dataset.sort; sortDir = (sortCol === c) ? -sortDir : 1; sortCol = c; applyFilter();
+    });
+  });
+  lanes.forEach(function (g) {
+    if (g.dataset.group && g.classList.contains("group")) g.parentNode.addEventListener("click", function (ev) {
+      ev.preventDefault(); group = g.dataset.group; q.value = ""; applyFilter();
+      document.getElementById("sessions").scrollIntoView();
+    });
+    if (g.classList.contains("probe")) g.parentNode.addEventListener("click", function () {
+      var d = document.getElementById(g.dataset.group); if (d) d.open = true;
+    });
+  });
+  if (svg) {
+    var X0 = +svg.dataset.x0, X1 = +svg.dataset.x1, zoom = 1, offset = 0;
+    var applyZoom = function () {
+      var w = (X1 - X0) * zoom;
+      lanes.forEach(function (g) {
+        var bar = g.querySelector("g.bar"), r = bar.querySelector("rect");
+        var t0 = +g.dataset.t0, base = X0 + t0 * (X1 - X0);
+        var nx = X0 + (t0 - offset) * w;
+        bar.setAttribute("transform", "translate(" + (nx - base * zoom) + ",0) scale(" + zoom + ",1)");
+        r.setAttribute("width", Math.max(+r.dataset.w, 3 / zoom));
+      });
+      Array.prototype.forEach.call(svg.querySelectorAll("#axis line.tick, #axis text.ticklabel"), function (el) {
+        el.style.display = zoom === 1 ? "" : "none";
+      });
+    };
+    var setView = function (z, c) {
+      zoom = Math.max(1, Math.min(z, 4096));
+      offset = Math.max(0, Math.min(c - 0.5 / zoom, 1 - 1 / zoom));
+      applyZoom();
+    };
+    var center = function () { return offset + 0.5 / zoom; };
+    document.getElementById("zin").addEventListener("click", function () { setView(zoom * 2, center()); });
+    document.getElementById("zout").addEventListener("click", function () { setView(zoom / 2, center()); });
+    document.getElementById("pl").addEventListener("click", function () { setView(zoom, center() - 0.4 / zoom); });
+    document.getElementById("pr").addEventListener("click", function () { setView(zoom, center() + 0.4 / zoom); });
+    document.getElementById("zreset").addEventListener("click", function () { zoom = 1; offset = 0; applyZoom(); });
+  }
+  applyFilter();
+})();
+
+/* a session page (session.html) */
+if (document.body.classList.contains("session-page")) (function () {
+  var fieldsBox = document.getElementById("fields-box");
+  if (fieldsBox) drawFields(fieldsBox, JSON.parse(document.getElementById("fields-data").textContent));
+  var tq = document.getElementById("tq");
+  if (tq) {
+    var trows = Array.prototype.slice.call(document.querySelectorAll("#ttable tr.ev"));
+    var ttexts = trows.map(function (r) { return r.textContent.toLowerCase(); });
+    var tcount = document.getElementById("tcount");
+    tq.addEventListener("input", function () {
+      var s = tq.value.trim().toLowerCase(), n = 0;
+      trows.forEach(function (r, i) { var v = s === "" || ttexts[i].indexOf(s) >= 0; r.style.display = v ? "" : "none"; if (v) n++; });
+      tcount.textContent = n + " of " + trows.length + " events";
+    });
+    document.getElementById("tmean").addEventListener("change", function (ev) {
+      Array.prototype.forEach.call(document.querySelectorAll(".mcol"), function (c) { c.style.display = ev.target.checked ? "" : "none"; });
+    });
+  }
+  var ladderData = document.getElementById("ladder-data");
+  if (ladderData) {
+    (function () {
+      var svg = document.getElementById("ladder-svg"), NS = "http://www.w3.org/2000/svg";
+      var W = +svg.getAttribute("width"), LX = +svg.dataset.lx, RX = +svg.dataset.rx, MID = Math.floor((LX + RX) / 2);
+      function trunc(s, n) { return s.length <= n + 5 ? s : s.slice(0, n - 1) + "\u2026"; }
+      function el(parent, name, attrs, text) {
+        var e = document.createElementNS(NS, name);
+        for (var k in attrs) e.setAttribute(k, attrs[k]);
+        if (text !== undefined) e.textContent = text;
+        parent.appendChild(e);
+        return e;
+      }
+      var frag = document.createDocumentFragment();
+      JSON.parse(ladderData.textContent).forEach(function (r) {
+        var kind = r[0], ltr = r[1], y = r[2], frame = r[3], rel = r[4], dt = r[5], label = r[6], full = r[7] || r[6], mean = r[8];
+        var x1 = ltr ? LX : RX, x2 = ltr ? RX : LX, g;
+        if (kind === "t") {
+          g = el(frag, "g", {"class": "tcpctl"});
+          el(g, "title", {}, rel + " \u00b7 frame " + frame + " \u00b7 " + full + " \u2014 " + mean);
+          el(g, "line", {x1: x1, y1: y, x2: x2, y2: y + 6, stroke: "#8a94a3", "stroke-width": "0.8", "marker-end": "url(#ah-c)"});
+          el(g, "text", {x: x1 + (ltr ? 24 : -24), y: y - 3, "font-size": "10", "text-anchor": ltr ? "start" : "end", fill: "#6b7686", "class": "mono"}, label);
+          el(g, "text", {x: W - 8, y: y + 4, "font-size": "10", "text-anchor": "end", fill: "#8a94a3", "class": "mono"}, "#" + frame);
+        } else if (kind === "n") {
+          g = el(frag, "g", {"class": "note"});
+          el(g, "title", {}, "comment at frame " + frame + ": " + full);
+          el(g, "text", {x: 8, y: y, "font-size": "11.5", "class": "mono"}, rel);
+          el(g, "rect", {x: LX + 20, y: y - 16, width: RX - LX - 40, height: 24, rx: 4, fill: "#fff8d6", stroke: "#c9a300"});
+          el(g, "text", {x: MID, y: y, "font-size": "12", "text-anchor": "middle", fill: "#5c4700"}, "\u270e " + trunc(full, 80));
+          el(g, "text", {x: W - 8, y: y + 8, "font-size": "11", "text-anchor": "end", fill: "#5b6675", "class": "mono"}, "#" + frame);
+        } else {
+          g = el(frag, "g", {"class": "arrow " + (kind === "c" ? "child" : (ltr ? "orig" : "resp"))});
+          el(g, "title", {}, rel + " \u00b7 frame " + frame + " \u00b7 " + full + (mean ? " \u2014 " + mean : ""));
+          el(g, "text", {"class": "mono lt", x: 8, y: y}, rel);
+          el(g, "text", {"class": "mono ld", x: 8, y: y + 13}, dt);
+          el(g, "line", {x1: x1, y1: y, x2: x2, y2: y + 10});
+          el(g, "text", {"class": "mono ll", x: MID, y: y - (mean ? 17 : 5)}, label);
+          if (mean) el(g, "text", {"class": "lm", x: MID, y: y - 4}, trunc(mean, 96));
+          el(g, "text", {"class": "mono lf", x: W - 8, y: y + 8}, "#" + frame);
+        }
+      });
+      svg.appendChild(frag);
+    })();
+  }
+  var tcpctl = document.getElementById("tcpctl");
+  if (tcpctl) {
+    tcpctl.addEventListener("change", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("#ladder-svg g.tcpctl"), function (g) { g.style.display = tcpctl.checked ? "" : "none"; });
+    });
+  }
+  var hexview = document.getElementById("hexview");
+  if (hexview) {
+    hexview.addEventListener("toggle", function () {
+      if (!hexview.open) return;
+      Array.prototype.forEach.call(hexview.querySelectorAll("pre.hex[data-b64]"), function (pre) {
+        var bin = atob(pre.getAttribute("data-b64")), lines = [];
+        pre.removeAttribute("data-b64");
+        for (var i = 0; i < bin.length; i += 16) {
+          var hex = "", asc = "";
+          for (var k = 0; k < 16; k++) {
+            if (k === 8) hex += " ";
+            if (i + k < bin.length) {
+              var b = bin.charCodeAt(i + k);
+              hex += (b < 16 ? "0" : "") + b.toString(16) + " ";
+              asc += (b >= 32 && b < 127) ? bin.charAt(i + k) : ".";
+            } else hex += "   ";
+          }
+          lines.push(("0000000" + i.toString(16)).slice(-8) + "  " + hex + " " + asc);
+        }
+        pre.textContent = lines.join("\n");
+      });
+    });
+  }
+  var term = document.getElementById("term");
+  if (term) {
+    var data = JSON.parse(term.dataset.replay), steps = data.steps, keys = document.getElementById("keys");
+    var clock = document.getElementById("clock"), speedSel = document.getElementById("speed");
+    var i = 0, timer = null, buf = "", keybuf = "", vt = 0;
+    function put(text) {
+      for (var k = 0; k < text.length; k++) {
+        var ch = text.charAt(k);
+        if (ch === "\b") { if (buf.length && buf.charAt(buf.length - 1) !== "\n") buf = buf.slice(0, -1); }
+        else buf += ch;
+      }
+    }
+    function show() { term.textContent = buf; term.scrollTop = term.scrollHeight; keys.textContent = keybuf; clock.textContent = "t = " + vt.toFixed(2) + " s"; }
+    function step() {
+      timer = null;
+      if (i >= steps.length) { clock.textContent += " (end)"; return; }
+      var s = steps[i];
+      vt = s[0];
+      if (s[3]) put(s[2]);
+      if (s[1] === 0) { keybuf = (keybuf + s[2].replace(/\n/g, "⏎")).slice(-80); }
+      i++;
+      show();
+      if (i >= steps.length) { clock.textContent += " (end)"; }
+      else {
+        var wait = Math.min(steps[i][0] - s[0], 2) / (+speedSel.value);
+        timer = setTimeout(step, Math.max(wait * 1000, 0));
+      }
+    }
+    function play() { if (timer === null) { if (i >= steps.length) restart(); step(); } }
+    function pause() { if (timer !== null) { clearTimeout(timer); timer = null; } }
+    function restart() { pause(); i = 0; buf = ""; keybuf = ""; vt = 0; show(); }
+    document.getElementById("play").addEventListener("click", function () { if (i === 0) { buf = ""; keybuf = ""; } play(); });
+    document.getElementById("pause").addEventListener("click", pause);
+    document.getElementById("restart").addEventListener("click", function () { restart(); play(); });
+  }
+})();
+
+/* a shared page of small sessions (shared.html) */
+if (document.body.classList.contains("shared-page")) (function () {
+  var fieldsData = JSON.parse(document.getElementById("fields-data").textContent);
+  Array.prototype.forEach.call(document.querySelectorAll("details.fields[data-uid]"), function (d) {
+    d.addEventListener("toggle", function () {
+      if (!d.open || d.dataset.drawn) return;
+      d.dataset.drawn = "1";
+      drawFields(d, fieldsData[d.dataset.uid] || []);
+    });
+  });
+})();
