@@ -111,7 +111,7 @@ class _Open:
     total_size: int | None
     direction: str | None
     parent_fuid: str | None
-    path: Path | None
+    path: str | None                                # files/<fuid>-<safe name> below the store's root
     sha: "hashlib._Hash" = field(default_factory=hashlib.sha256)
     buf: list = field(default_factory=list)      # chunks (bytes) not yet written
     buffered: int = 0                              # their bytes
@@ -129,6 +129,7 @@ class ArtifactStore:
     def __init__(self, root: Path | None, limits: Limits) -> None:
         self.root = root
         self.files_dir = (root / "files") if root is not None else None
+        self._files_dir = str(self.files_dir) if self.files_dir is not None else None
         self.limits = limits
         self._open: dict[str, _Open] = {}
         self.open_by_uid: dict[str, int] = {}     # flows with objects still open
@@ -149,7 +150,7 @@ class ArtifactStore:
             if not self._dir_made:
                 self.files_dir.mkdir(parents=True, exist_ok=True)
                 self._dir_made = True
-            path = self.files_dir / f"{fuid}-{safe_name(name_hint, kind)}"
+            path = os.path.join(self._files_dir, f"{fuid}-{safe_name(name_hint, kind)}")
         self.open_by_uid[uid] = self.open_by_uid.get(uid, 0) + 1
         self._open[fuid] = _Open(fuid, uid, ts, source, kind, name_hint, mime_type, total_size,
                                  direction, parent_fuid, path)
@@ -227,7 +228,7 @@ class ArtifactStore:
             "sniffed_mime_type": sniff_mime(o.head), "seen_bytes": o.seen, "total_bytes": o.total_size,
             "missing_bytes": o.missing, "complete": complete, "truncated": o.capped,
             "sha256": o.sha.hexdigest(), "parent_fuid": o.parent_fuid,
-            "path": (os.path.relpath(o.path, self.root) if o.path is not None and self.root else None),
+            "path": os.path.join("files", os.path.basename(o.path)) if o.path is not None else None,
             "close_ts": ts, "close_reason": reason,
         }
         return row

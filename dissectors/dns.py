@@ -102,8 +102,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from itertools import compress, product
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 from decoder.model import (
     Anomaly, Confirm, Direction, Event, FlowContext, Item, Record,
@@ -284,8 +285,21 @@ _FLAG_BITS = ((0x8000, "qr"), (0x0400, "aa"), (0x0200, "tc"), (0x0100, "rd"),
               (0x0080, "ra"), (0x0020, "ad"), (0x0010, "cd"))
 
 
+_MASKS, _NAMES = zip(*_FLAG_BITS)
+_FLAG_MASK = sum(_MASKS)
+# every combination of the bits above, made once: the text of a header's flags is one look-up
+_FLAG_TEXTS: Mapping[int, str] = MappingProxyType({
+    sum(compress(_MASKS, keep)): " ".join(compress(_NAMES, keep))
+    for keep in product((0, 1), repeat=len(_FLAG_BITS))})
+
+
 def _flag_text(flags: int) -> str:
-    return " ".join(n for bit, n in _FLAG_BITS if flags & bit)
+    return _FLAG_TEXTS[flags & _FLAG_MASK]
+
+
+def _rr_texts(rrs: list) -> tuple[str, ...]:
+    """``RR.text()`` of each record (the event's answers, authority and additional)."""
+    return tuple([rr.text() for rr in rrs]) if rrs else ()
 
 
 def _edns_text(m: Message) -> str:
@@ -512,9 +526,8 @@ class DnsDissector:
             rcode=m.full_rcode, flags=_flag_text(m.flags),
             query=q.name if q else "", qtype=q.qtype if q else 0, qclass=q.qclass if q else 0,
             qdcount=m.qdcount,
-            answers=tuple(rr.text() for rr in m.answers),
-            authority=tuple(rr.text() for rr in m.authority),
-            additional=tuple(rr.text() for rr in m.additional),
+            answers=_rr_texts(m.answers), authority=_rr_texts(m.authority),
+            additional=_rr_texts(m.additional),
             edns=_edns_text(m), length=len(wire), complete=m.complete and not partial))
         if m.qr:
             self._response(direction, m, ts, out)
