@@ -960,10 +960,10 @@ class _Report:
             n.append(f"wiretale closed the flow because of: {reason}.")
         return n
 
-    def raw_view(self, c: dict, chunks: list, events: list | None = None) -> dict:
+    def raw_view(self, c: dict, chunks: list, events: list | None = None, text: bool = False) -> dict:
         """The text and hex views: the first :data:`VIEW_BYTES` of each direction (``chunks`` hold no
-        more), masked. The hex view is drawn by the page's script from the same bytes (base64), which
-        keeps the page about a third of the size a server-drawn hex dump would take."""
+        more), masked, as base64 (``b64``) from which the page's script draws both views; ``text`` (a
+        shared page's section, which has no script-drawn views) also gives each chunk's text here."""
         blobs = [b"".join(x[5] for x in chunks if x[0] == d and x[1] == 0) for d in (0, 1)]
         ranges = [self.masker.ranges(b) for b in blobs]
         secret = _secret_frames(events) if events and not self.show else set()
@@ -992,7 +992,8 @@ class _Report:
         for r in raw:
             if not r["gap"]:
                 data = r.pop("data")
-                r["text"] = printable(data)
+                if text:
+                    r["text"] = printable(data)
                 r["shown"] = len(data)
                 r["b64"] = base64.b64encode(data).decode("ascii")
                 if r["last_frame"] != r["frame"]:
@@ -1031,7 +1032,7 @@ class _Report:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
         uid = c["uid"]
         chunks, source = self.transcripts(uid, VIEW_BYTES) if self.transcripts else ([], "")
-        rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None)
+        rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None, text=small)
         raw_file = f"../streams/{uid}.bin" if source == "transcript" else ""
         events = g.get("timeline", uid)
         start = c.get("ts") or 0

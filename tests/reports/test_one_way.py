@@ -78,7 +78,9 @@ def test_session_page_shows_a_bounded_start_of_each_direction(tmp_path):
     import base64
     shown = sum(len(base64.b64decode(b)) for b in re.findall(r'data-b64="([^"]*)"', page))
     assert shown == min(conn["orig_bytes"], VIEW_BYTES) + VIEW_BYTES
-    text = html.unescape("".join(re.findall(r'<div class="chunk d1">.*?<pre>(.*?)</pre>', page, re.S)))
+    from reports.html import printable   # the text view is drawn from these bytes (see the browser test below)
+    server = re.findall(r'<div class="chunk d1">.*?<pre class="raw" data-b64="([^"]*)"></pre>', page, re.S)
+    text = printable(b"".join(base64.b64decode(html.unescape(b)) for b in server))
     assert text.startswith("HTTP/1.1 200 OK") and len(text) < 4 * VIEW_BYTES
     assert len(page) < 60_000
 
@@ -115,6 +117,45 @@ def test_browser_hex_view_is_drawn_from_the_shown_bytes(page, tmp_path):
     assert first.startswith("00000000  47 45 54 20 2f 62 69 67")       # "GET /big"
     server = pg.locator("#hexview .chunk.d1 pre.hex").first.inner_text()
     assert server.startswith("00000000  48 54 54 50 2f 31 2e 31")      # "HTTP/1.1"
+    assert page.errors() == []
+
+
+#: bytes whose text view is easy to get wrong: every byte value, invalid UTF-8 (lone continuation bytes,
+#: overlong forms, encoded surrogates, truncated sequences, F5..FF, past U+10FFFF) and valid characters the
+#: report makes visible (C1 controls, bidirectional overrides, line separators, noncharacters) or keeps
+TRICKY = (bytes(range(256)) + b"\r\n\t|" + b"\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xed\x9f\xbf\xe2\x82|\xe2\x82\xac"
+          + b"\xf4\x90\x80\x80\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80\xf0\x8f\xbf\xbf\xc2\x85\xc2\xa0"
+          + "\u202e\u2028\u2029\u200e\u200f\u202d\ufdd0\ufdef\ufdf0\ufffe\uffff\U0001fffe\U0010ffff é<&>".encode()
+          + b"\xef\xbf\xbe\xf0\x9f\x98" + b"end")
+
+
+def test_browser_text_view_is_what_printable_shows(page, tmp_path):
+    """The page's script draws the text view from the chunk's bytes exactly as reports.html.printable does."""
+    import base64
+    import html
+    import re
+
+    from reports.html import printable
+    from tests.builders import Conn, write_pcap
+    from tests.reports.conftest import render
+
+    c = Conn(c=("198.51.100.7", 41000), s=("203.0.113.80", 7777))
+    pk = c.handshake()
+    pk.append(c.client(TRICKY))
+    pk.append(c.server(TRICKY[::-1]))
+    pk.extend(c.close())
+    cap = tmp_path / "tricky.pcap"
+    write_pcap(cap, pk)
+    out = tmp_path / "out"
+    a = render(cap, out)
+    path = out / "sessions" / f"{a.rows['conn'][0]['uid']}.html"
+    chunks = [base64.b64decode(html.unescape(b))
+              for b in re.findall(r'<pre class="raw" data-b64="([^"]*)"', path.read_text(encoding="utf-8"))]
+    assert chunks == [TRICKY, TRICKY[::-1]]
+    pg = page.open(path)
+    drawn = pg.eval_on_selector_all("#raw pre.raw", "els => els.map(e => e.textContent)")
+    assert drawn == [printable(b) for b in chunks]
+    assert "\\x00" in drawn[0] and "\\u202e" in drawn[0] and "\\xed\\xa0\\x80" in drawn[0] and "é<&>" in drawn[0]
     assert page.errors() == []
 
 

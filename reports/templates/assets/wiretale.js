@@ -4,6 +4,38 @@
 "use strict";
 document.documentElement.classList.add("js");
 
+/* printable(bin): bytes (a binary string, one char a byte) as reports.html.printable shows them: UTF-8 where
+   it is valid, every other byte as \xNN; control characters but tab and line feed made visible (\r, \x00,
+   \x7f), and so C1 controls, bidirectional overrides, line separators and noncharacters (\uNNNN, \UNNNNNNNN) */
+function hex2(n, w) { return ("0000000" + n.toString(16)).slice(-w); }
+function visible(cp) {
+  if (cp === 9 || cp === 10) return String.fromCharCode(cp);
+  if (cp === 13) return "\\r";
+  if (cp < 32 || cp === 0x7f) return "\\x" + hex2(cp, 2);
+  if ((cp >= 0x80 && cp < 0xa0) || cp === 0x2028 || cp === 0x2029 || cp === 0x202e || cp === 0x200e ||
+      cp === 0x200f || cp === 0x202d || (cp >= 0xfdd0 && cp < 0xfdf0)) return "\\u" + hex2(cp, 4);
+  if ((cp & 0xfffe) === 0xfffe) return "\\U" + hex2(cp, 8);
+  return String.fromCodePoint(cp);
+}
+function printable(bin) {
+  var out = [], i = 0, n = bin.length;
+  function cont(k, lo, hi) { var c = i + k < n ? bin.charCodeAt(i + k) : -1; return c >= lo && c <= hi; }
+  while (i < n) {
+    var b = bin.charCodeAt(i), len = 0, cp = 0;
+    if (b < 0x80) { len = 1; cp = b; }
+    else if (b >= 0xc2 && b <= 0xdf && cont(1, 0x80, 0xbf)) { len = 2; cp = b & 0x1f; }
+    else if (b >= 0xe0 && b <= 0xef && cont(1, b === 0xe0 ? 0xa0 : 0x80, b === 0xed ? 0x9f : 0xbf) &&
+             cont(2, 0x80, 0xbf)) { len = 3; cp = b & 0x0f; }
+    else if (b >= 0xf0 && b <= 0xf4 && cont(1, b === 0xf0 ? 0x90 : 0x80, b === 0xf4 ? 0x8f : 0xbf) &&
+             cont(2, 0x80, 0xbf) && cont(3, 0x80, 0xbf)) { len = 4; cp = b & 0x07; }
+    if (!len) { out.push("\\x" + hex2(b, 2)); i++; continue; }
+    for (var k = 1; k < len; k++) cp = (cp << 6) | (bin.charCodeAt(i + k) & 0x3f);
+    out.push(visible(cp));
+    i += len;
+  }
+  return out.join("");
+}
+
 /* decoded fields, drawn from their compact rows (reports.html._fields_row) */
 function fieldEl(parent, name, text, cls) {
   var e = document.createElement(name);
@@ -243,13 +275,17 @@ if (document.body.classList.contains("session-page")) (function () {
       Array.prototype.forEach.call(document.querySelectorAll("#ladder-svg g.tcpctl"), function (g) { g.style.display = tcpctl.checked ? "" : "none"; });
     });
   }
+  /* the raw bytes: each chunk's bytes travel once, as base64 on its text view; the text view and (when
+     opened) the hex view are drawn from them */
+  var raws = Array.prototype.slice.call(document.querySelectorAll("#raw pre.raw[data-b64]"));
+  raws.forEach(function (pre) { pre.textContent = printable(atob(pre.getAttribute("data-b64"))); });
   var hexview = document.getElementById("hexview");
   if (hexview) {
     hexview.addEventListener("toggle", function () {
       if (!hexview.open) return;
-      Array.prototype.forEach.call(hexview.querySelectorAll("pre.hex[data-b64]"), function (pre) {
-        var bin = atob(pre.getAttribute("data-b64")), lines = [];
-        pre.removeAttribute("data-b64");
+      Array.prototype.forEach.call(hexview.querySelectorAll("pre.hex"), function (pre, n) {
+        if (pre.textContent || !raws[n]) return;
+        var bin = atob(raws[n].getAttribute("data-b64")), lines = [];
         for (var i = 0; i < bin.length; i += 16) {
           var hex = "", asc = "";
           for (var k = 0; k < 16; k++) {
