@@ -36,7 +36,7 @@ class TranscriptChunk:
 
 
 FLUSH_AT = 64 * 1024          # bytes of one flow's buffer written to its file at once
-SPOOL_BUDGET = 8 * 1024 * 1024  # bytes of all open flows' buffers together
+SPOOL_BUDGET = 2 * 1024 * 1024  # bytes of all open flows' buffers together
 
 
 class TranscriptBuffer:
@@ -105,6 +105,7 @@ class TranscriptSpool:
         self.cap = cap
         self.budget = budget
         self.held = 0
+        self.flushes = 0
         self._open: dict[str, TranscriptBuffer] = {}
 
     def add(self, uid: str, direction: int, data: bytes | None, gap: int, ts: float, frame: int) -> bool:
@@ -117,6 +118,7 @@ class TranscriptSpool:
         self.held += tx.held - before
         if tx.held >= FLUSH_AT:
             self.held -= tx.flush(self._path(uid))
+            self.flushes += 1
         if self.held > self.budget:
             self._relieve()
         return cut
@@ -129,10 +131,10 @@ class TranscriptSpool:
             tx.write(self._path(uid), ts)
 
     def _relieve(self) -> None:
-        for floor in (FLUSH_AT // 16, 0):
-            for uid, tx in self._open.items():
-                if tx.held > floor:
-                    self.held -= tx.flush(self._path(uid))
+        """Write the largest buffers until the spool holds half its budget (few files opened per byte)."""
+        for uid, tx in sorted(((u, t) for u, t in self._open.items() if t.held), key=lambda ut: -ut[1].held):
+            self.held -= tx.flush(self._path(uid))
+            self.flushes += 1
             if self.held <= self.budget // 2:
                 return
 

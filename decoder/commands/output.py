@@ -142,7 +142,7 @@ def _write_tables(run: Any, out: Path, fmt: str, processes: int, col: Any) -> No
             _write_har(rows, out)
 
 
-_REPORT_ROWS_IN_MEMORY = 5_000   # rows of session pages held before they spill (sorted by session) to disk
+_REPORT_ROWS_IN_MEMORY = 1_000   # rows of session pages held before they spill (sorted by session) to disk
 _SIDE_TABLES = frozenset({"timeline"})   # with the HAR, about as long to write as all the other tables
 
 
