@@ -342,6 +342,19 @@ def _fields_row(t: dict) -> list:
     return [t["name"], t["total"], t["empty"], t["cols"], t["times"], t["rows"], t["transpose"]]
 
 
+def _transcript_data(events: list[dict]) -> dict:
+    """A session page's decoded transcript as the compact rows its script draws (``wiretale.js``):
+    ``meanings`` once each, and per event [0 from the client / 1 from the server, frame, time, Δt, kind,
+    what was said, index of its meaning], the texts as the ``line`` filter writes them."""
+    meanings: dict[str, int] = {}
+    rows = []
+    for e in events:
+        m = printable(e["meaning"], one_line=True)
+        rows.append([0 if e["dir"] == "orig" else 1, e["frame"], e["rel"], e["dt"], printable(e["kind"], one_line=True),
+                     printable(e["summary"], one_line=True), meanings.setdefault(m, len(meanings))])
+    return {"meanings": list(meanings), "rows": rows}
+
+
 def _services(c: Counter) -> str:
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
@@ -1055,7 +1068,8 @@ class _Report:
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
-            "events": trans, "n_events": g.count("timeline", uid), "fields": fields,
+            "events": trans, "events_data": None if small else _transcript_data(trans),
+            "n_events": g.count("timeline", uid), "fields": fields,
             "fields_rows": [_fields_row(t) for t in fields],
             "files": g.get("files", uid), "emails": [self.masked_row(e) for e in g.get("emails", uid)],
             "creds": self.cred_rows(g.get("credentials", uid)),

@@ -211,6 +211,24 @@ if (document.getElementById("index-consts")) (function () {
 if (document.body.classList.contains("session-page")) (function () {
   var fieldsBox = document.getElementById("fields-box");
   if (fieldsBox) drawFields(fieldsBox, JSON.parse(document.getElementById("fields-data").textContent));
+  /* the decoded transcript, from its compact rows (reports.html._transcript_data): the meanings are listed
+     once and each row names its meaning by index */
+  var evData = document.getElementById("events-data");
+  if (evData) {
+    var ev = JSON.parse(evData.textContent), ttable = document.getElementById("ttable");
+    var tfrag = document.createDocumentFragment();
+    ev.rows.forEach(function (r) {
+      var tr = fieldEl(tfrag, "tr", undefined, (r[0] ? "resp" : "orig") + " ev");
+      fieldEl(tr, "td", r[1] === null ? "None" : String(r[1]), "num mono");
+      fieldEl(tr, "td", r[2], "mono");
+      fieldEl(tr, "td", r[3], "num mono");
+      fieldEl(tr, "td", r[0] ? "server" : "client", "dir");
+      fieldEl(tr, "td", r[4], "muted");
+      fieldEl(tr, "td", r[5], "mono wrap");
+      fieldEl(tr, "td", ev.meanings[r[6]], "meaning mcol");
+    });
+    ttable.appendChild(tfrag);
+  }
   var tq = document.getElementById("tq");
   if (tq) {
     var trows = Array.prototype.slice.call(document.querySelectorAll("#ttable tr.ev"));
@@ -281,6 +299,12 @@ if (document.body.classList.contains("session-page")) (function () {
   raws.forEach(function (pre) { pre.textContent = printable(atob(pre.getAttribute("data-b64"))); });
   var hexview = document.getElementById("hexview");
   if (hexview) {
+    var hexbox = hexview.querySelector(".scroll");
+    raws.forEach(function (pre) {   /* one hex chunk per text chunk, with its heading; drawn when opened */
+      var chunk = fieldEl(hexbox, "div", undefined, pre.parentNode.className);
+      chunk.appendChild(pre.previousElementSibling.cloneNode(true));
+      fieldEl(chunk, "pre", undefined, "mono hex");
+    });
     hexview.addEventListener("toggle", function () {
       if (!hexview.open) return;
       Array.prototype.forEach.call(hexview.querySelectorAll("pre.hex"), function (pre, n) {
