@@ -328,7 +328,8 @@ TranscriptHead = Callable[[str, int], tuple[list, str]]
 
 def _ladder_row(it: dict) -> list:
     """One ladder arrow as the compact row the page's script draws (``session.html``):
-    [kind, left to right, y, frame, time, Δt, label, full text ("" when the label is all of it), meaning];
+    [kind, left to right, y, frame, time, Δt, label, full text ("" when the label is all of it), meaning]
+    (:meth:`_Report.ladder` then lists the meanings once and puts each one's index in its place);
     kind "t" a TCP handshake/teardown arrow, "n" a packet comment, "c" a child flow's arrow, "a" the session's."""
     kind = "t" if it.get("tcp") else "n" if it.get("comment") else "c" if it.get("child") else "a"
     full = it["full"]
@@ -906,7 +907,11 @@ class _Report:
             it["label"] = t if len(t) <= 78 else t[:77] + "…"
             it["full"] = t
         height = max(y, top + step) + 20
-        return {"arrows": items, "rows": [_ladder_row(it) for it in items], "total": total, "width": width,
+        rows = [_ladder_row(it) for it in items]
+        meanings: dict[str, int] = {}
+        for r in rows:    # each meaning once (the TCP arrows' and the protocol's repeat): rows name it by index
+            r[8] = meanings.setdefault(r[8], len(meanings))
+        return {"arrows": items, "rows": rows, "meanings": list(meanings), "total": total, "width": width,
                 "lx": lx, "rx": rx, "height": height, "shown": len(items), "kids": kids,
                 "tcp": any(it.get("tcp") for it in items)}
 
@@ -1035,11 +1040,26 @@ class _Report:
             if compact:
                 empty = [k for k in cols if all(r.get(k) in (None, "", [], {}) for r in rows[:FIELD_ROWS])]
                 cols = [k for k in cols if k not in empty]
-            body = [[_value(self.masker.value(k, r.get(k))) for k in cols] for r in rows[:FIELD_ROWS]]
+            secret = [k.lower() in SECRET_COLUMNS for k in cols]
+            body = [[self._cell(sk, r.get(k)) for k, sk in zip(cols, secret)] for r in rows[:FIELD_ROWS]]
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
         return out
+
+    def _cell(self, secret: bool, v: Any) -> str:
+        """One decoded field as its table cell (:func:`_value` of :meth:`Masker.value`, the common cases first:
+        the report writes some 300,000 of them for a 100 MB capture)."""
+        if v is None:
+            return "–"
+        if secret and not self.show and v != "":
+            return MASK
+        if type(v) is int:
+            t = str(v)
+            return t if len(t) <= 300 else _value(v)
+        if isinstance(v, str):
+            return _value(v if self.show else self.masker.text(v))
+        return _value(self.masker.value("", v))
 
     def session_context(self, c: dict, g: SessionGroup, small: bool = False) -> dict:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""

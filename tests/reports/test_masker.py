@@ -71,3 +71,20 @@ def test_masker_cost_follows_the_text_not_the_number_of_secrets():
         return time.process_time() - t
 
     assert cost(many) < 5 * cost(few) + 0.05
+
+
+def test_a_field_cell_is_the_masked_value_written_as_a_cell():
+    """_Report._cell (the decoded-fields tables' fast path) equals _value(Masker.value(column, v))."""
+    from types import SimpleNamespace
+
+    from reports.html import SECRET_COLUMNS, _Report, _value
+
+    values = [None, "", "x", "s3cret!", "ab", " ab ", "xaby", 0, 1, -5, 10 ** 400, True, False, 1.5, float("nan"),
+              ["s3cret!", 1], {"password": "z", "a": "s3cret!"}, ("ab",), [], {}, "a\x00b\u202e", 2 ** 70]
+    creds = [{"username": "bob", "secret": "s3cret!"}, {"username": "x", "secret": "ab"}]
+    for show in (False, True):
+        r = SimpleNamespace(show=show, masker=Masker(creds, show))
+        for column in ("password", "Pass", "uri", "", "secret"):
+            for v in values:
+                assert _Report._cell(r, column.lower() in SECRET_COLUMNS, v) == _value(r.masker.value(column, v)), \
+                    (show, column, v)

@@ -257,8 +257,9 @@ if (document.body.classList.contains("session-page")) (function () {
         return e;
       }
       var frag = document.createDocumentFragment();
+      var meanings = JSON.parse(document.getElementById("ladder-meanings").textContent);
       JSON.parse(ladderData.textContent).forEach(function (r) {
-        var kind = r[0], ltr = r[1], y = r[2], frame = r[3], rel = r[4], dt = r[5], label = r[6], full = r[7] || r[6], mean = r[8];
+        var kind = r[0], ltr = r[1], y = r[2], frame = r[3], rel = r[4], dt = r[5], label = r[6], full = r[7] || r[6], mean = meanings[r[8]];
         var x1 = ltr ? LX : RX, x2 = ltr ? RX : LX, g;
         if (kind === "t") {
           g = el(frag, "g", {"class": "tcpctl"});
