@@ -9,6 +9,9 @@ gives its items back sorted by session. :class:`decoder.rows.RowStore` with a ke
 them to disk, so memory does not follow the size of the tables; :class:`ListSink` keeps
 them in memory for small captures and tests. Session pages are then rendered one group
 (a session with its data connections) at a time, from :meth:`ReportCollector.groups`.
+Connections without application data wait in sorted stores of the same kind until
+:meth:`ReportCollector.finish` groups them into scans and floods, streaming (a flood of
+500,000 spoofed hosts held 270 MB as a dict of per-host lists).
 
 Limits: rows of one session are kept up to :data:`KEEP` per table (the rest are counted,
 and the page says how many it does not show); the index entry of a session holds the
@@ -17,9 +20,9 @@ columns the index shows, not the whole ``conn`` row.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from itertools import groupby
+from itertools import chain, groupby, islice
 from operator import itemgetter
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from reports.names import NameBook
 
@@ -52,16 +55,27 @@ class SessionSink(Protocol):
 
 
 class ListSink:
-    """A :class:`SessionSink` in memory (small captures, tests, live snapshots)."""
+    """A :class:`SessionSink` in memory (small captures, tests, live snapshots), sorted by ``key``."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: Callable[[Any], Any] = SORT_KEY) -> None:
         self.items: list = []
+        self.key = key
 
     def append(self, item: Any) -> None:
         self.items.append(item)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(sorted(self.items, key=SORT_KEY))
+        return iter(sorted(self.items, key=self.key))
+
+
+def list_store(name: str, key: Callable[[Any], Any]) -> ListSink:
+    """A :data:`StoreFactory` in memory."""
+    return ListSink(key)
+
+
+#: ``(name, key) → a SessionSink sorted by key``: where the collector puts what it sorts before :meth:`finish`
+#: (``read`` gives one that spills to disk, :class:`decoder.rows.RowStore`)
+StoreFactory = Callable[[str, Callable[[Any], Any]], SessionSink]
 
 
 class SessionGroup:
@@ -185,8 +199,9 @@ def port_ranges(bits: bytearray, most: int = 12) -> str:
 class ReportCollector:
     """Fed every row as it is written (``conn`` first, so data connections find their control session)."""
 
-    def __init__(self, sink: SessionSink | None = None) -> None:
+    def __init__(self, sink: SessionSink | None = None, store: StoreFactory = list_store) -> None:
         self.sink: SessionSink = sink if sink is not None else ListSink()
+        self._store = store
         self._serial = 0
         self.sessions: list[dict] = []           # index entries, in the order fed
         self.by_uid: dict[str, dict] = {}
@@ -207,8 +222,9 @@ class ReportCollector:
         self.mix_bytes: Counter = Counter()
         self.scans: dict[str, ProbeGroup] = {}
         self.floods: dict[str, ProbeGroup] = {}
-        self._pending: dict[str, list[tuple]] = {}  # connections without data of a host not (yet) a scan,
-                                                    # as tuples of INDEX_KEYS (a flood of spoofed hosts)
+        # connections without application data, (originator, serial, tuple of INDEX_KEYS) sorted by host: grouped
+        # at finish(), so that memory does not follow them (500,000 spoofed hosts of a flood)
+        self._no_data_rows = store("probes", SORT_KEY)
         self.unlisted = Counter()                   # sessions of hosts / pairs past MAX_HOSTS
         self._finished = False
         self.tls: dict[str, dict] = {}           # session uid → how its TLS went (version, decrypted, inside)
@@ -294,40 +310,24 @@ class ReportCollector:
         pe["services"][svc] += 1
 
     def _no_data(self, e: dict) -> None:
-        host = str(e.get("orig_h"))
-        g = self.scans.get(host)
-        if g is not None:
-            g.add(e)
-            return
-        lst = self._pending.setdefault(host, [])
-        lst.append(tuple(e[k] for k in INDEX_KEYS))
-        if len(lst) >= SCAN_MIN:
-            g = self.scans[host] = ProbeGroup("scan", host)
-            for x in self._pending.pop(host):
-                g.add(_entry(x))
+        self._serial += 1
+        self._no_data_rows.append((str(e.get("orig_h")), self._serial, tuple(e[k] for k in INDEX_KEYS)))
 
     def finish(self) -> None:
-        """After the last row: connections without data of hosts that made no scan are grouped by their
-        target when at least :data:`SCAN_MIN` share it (a flood), else listed one by one."""
+        """After the last row: connections without data are grouped by their originator when at least
+        :data:`SCAN_MIN` come from it (a scan); the others by their target when at least :data:`SCAN_MIN`
+        share it (a flood); the rest are listed one by one. Both passes stream sorted stores."""
         if self._finished:
             return
         self._finished = True
-        by_target: dict[str, list[tuple]] = defaultdict(list)
         rh, rp, pr = INDEX_KEYS.index("resp_h"), INDEX_KEYS.index("resp_p"), INDEX_KEYS.index("proto")
-        for lst in self._pending.values():
-            for t in lst:
-                by_target[f"{_ep(t[rh], t[rp])}/{t[pr]}"].append(t)
-        self._pending = {}
-        for key, lst in by_target.items():
-            if len(lst) >= SCAN_MIN:
-                g = self.floods[key] = ProbeGroup("flood", key)
-                for t in lst:
-                    g.add(_entry(t))
-            else:
-                for t in lst:
-                    e = _entry(t)
-                    self.sessions.append(e)
-                    self.by_uid[e["uid"]] = e
+        by_target = self._store("probes-by-target", SORT_KEY)
+        for serial, t in _grouped(self._no_data_rows, self.scans, "scan"):
+            by_target.append((f"{_ep(t[rh], t[rp])}/{t[pr]}", serial, t))
+        for _, t in _grouped(by_target, self.floods, "flood"):
+            e = _entry(t)
+            self.sessions.append(e)
+            self.by_uid[e["uid"]] = e
 
     def groups_of_probes(self) -> list[ProbeGroup]:
         return sorted([*self.scans.values(), *self.floods.values()], key=lambda g: (g.first_ts or 0, g.key))
@@ -373,6 +373,21 @@ class ReportCollector:
         """The page groups, one at a time, each with its rows capped per session and table."""
         for _, items in groupby(self.sink, key=itemgetter(0)):
             yield _group(items)
+
+
+def _grouped(items: Iterable[tuple], groups: dict[str, ProbeGroup], kind: str) -> Iterator[tuple[int, tuple]]:
+    """Items ``(key, serial, entry tuple)`` sorted by key and serial: a key with at least :data:`SCAN_MIN`
+    items becomes ``groups[key]`` (a :class:`ProbeGroup` of ``kind``); the (serial, entry) of the others are
+    yielded. Holds at most :data:`SCAN_MIN` items."""
+    for key, run in groupby(items, key=itemgetter(0)):
+        first = list(islice(run, SCAN_MIN))
+        if len(first) < SCAN_MIN:
+            for _, serial, t in first:
+                yield serial, t
+            continue
+        g = groups[key] = ProbeGroup(kind, key)
+        for _, _, t in chain(first, run):
+            g.add(_entry(t))
 
 
 def _entry(t: tuple) -> dict:

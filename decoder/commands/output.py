@@ -122,7 +122,11 @@ def _collector(out: Path, scratch: Path | None) -> tuple:
 
     spill = (scratch / "report-spill") if scratch is not None else out / ".report-spill"
     sink = RowStore("report", spill, mem_rows=_REPORT_ROWS_IN_MEMORY, key=SORT_KEY)
-    return ReportCollector(sink), sink, spill
+
+    def store(name: str, key: Any) -> RowStore:   # the collector's own sorting (scans and floods)
+        return RowStore(name, spill, mem_rows=_REPORT_ROWS_IN_MEMORY, key=key)
+
+    return ReportCollector(sink, store), sink, spill
 
 
 def _write_tables(run: Any, out: Path, fmt: str, processes: int, col: Any) -> None:
