@@ -536,6 +536,8 @@ class Engine:
                                     me.next = nxt + plen
                                     me.expect = (seq + plen) & 0xFFFFFFFF
                                     tail = me.tail         # the last chunks delivered (Half._remember)
+                                    if not tail:
+                                        tail = me.tail = []
                                     tail.append((nxt, payload))
                                     if len(tail) > TAIL_CHUNKS:
                                         del tail[0]

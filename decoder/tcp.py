@@ -48,6 +48,8 @@ TAIL_CHUNKS = 8
 COALESCE_COPY = 4096     # at most this many bytes are copied to join a queued range to the one before it
 SKIPPED_KEPT = 16        # holes skipped by a cap remembered, to recognise their bytes arriving late
 _NO_TAIL: tuple = ()     # a finished direction's tail (nothing more is delivered or compared)
+_NONE: tuple = ()        # an empty list not made yet: a direction's lists are made by their first item (a SYN
+                         # flood holds 100,000 open flows whose four lists per direction stay empty: 45 MB)
 
 
 class Half:
@@ -63,12 +65,12 @@ class Half:
         self.limits = limits
         self.base: int | None = None   # absolute seq of offset 0
         self.next = 0                  # next offset expected
-        self.starts: list[int] = []    # pending segments (sorted offsets)
-        self.datas: list[bytes] = []
+        self.starts: list[int] | tuple = _NONE    # pending segments (sorted offsets)
+        self.datas: list[bytes | bytearray] | tuple = _NONE
         self.pending_bytes = 0
         self.fin: int | None = None    # offset of FIN
-        self.tail: list[tuple[int, bytes]] | tuple = []   # the last TAIL_CHUNKS deliveries (no copies; a list is
-                                                  # a tenth of an empty deque's size, and there are two per flow)
+        self.tail: list[tuple[int, bytes]] | tuple = _NONE   # the last TAIL_CHUNKS deliveries (no copies; a list
+                                                     # is a tenth of an empty deque's size, two per flow)
         self.retrans = 0
         self.ooo = 0
         self.overlap_differs = 0
@@ -86,7 +88,7 @@ class Half:
         self.data_bytes = 0               # payload
         self.seen_a = False               # shortcuts for the two most frequent history letters (Flow.mark)
         self.seen_d = False
-        self.skipped: list[list[int]] = []  # [start, end) of holes a cap skipped (last SKIPPED_KEPT)
+        self.skipped: list[list[int]] | tuple = _NONE  # [start, end) of holes a cap skipped (last SKIPPED_KEPT)
 
     def rearm(self) -> None:
         """Recompute :attr:`expect` after anything but the engine's in-order path changed this half."""
@@ -99,10 +101,8 @@ class Half:
         """The stream ended: drop what only reassembly needed (counters, base and flags stay)."""
         self.tail = _NO_TAIL
         self.expect = -1
-        self.starts = []
-        self.datas = []
+        self.starts = self.datas = self.skipped = _NONE
         self.pending_bytes = 0
-        self.skipped = []
 
     # ------------------------------------------------------------ helpers
     def offset(self, seq: int) -> int:
@@ -119,6 +119,8 @@ class Half:
 
     def _remember(self, off: int, data: bytes) -> None:
         tail = self.tail
+        if not tail:
+            tail = self.tail = []
         tail.append((off, data))
         if len(tail) > TAIL_CHUNKS:
             del tail[0]
@@ -197,6 +199,8 @@ class Half:
     def _queue(self, off: int, data: bytes) -> tuple[int, int]:
         """Queue ``data`` at ``off`` (first copy wins) and coalesce it with its neighbours;
         returns (bytes added, 1 if overlapping queued bytes differed else 0)."""
+        if not self.starts:
+            self.starts, self.datas = [], []
         added, differs = insert_first_copy(self.starts, self.datas, off, data)
         if added:
             self.pending_bytes += added
@@ -256,6 +260,8 @@ class Half:
             out.append((True, hole))
             self.missed += hole
             if forced:                                # its bytes may still be in the capture
+                if not self.skipped:
+                    self.skipped = []
                 self.skipped.append([self.next, self.starts[0]])
                 if len(self.skipped) > SKIPPED_KEPT:
                     del self.skipped[0]
