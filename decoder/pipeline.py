@@ -127,8 +127,10 @@ class Handler:
         self.spec: DissectorSpec | None = None
         self.dissector = None
         self.confirmed = False
-        self.buffer: list[tuple[int, bytes | None, int, float, int]] = []
-        self.heads = [b"", b""]
+        # detection's replay buffer and window, made by the first chunk to detect (a flow without payload,
+        # as the 100,000 open flows of a SYN flood, never needs them)
+        self.buffer: list[tuple[int, bytes | None, int, float, int]] | tuple = _NO_BUFFER
+        self.heads: list[bytes] | tuple = _NO_HEADS
         self.port_specs: tuple = ()
         self.ctx: FlowContext | None = None
         self.udp_datagrams = 0
@@ -862,6 +864,10 @@ class Engine:
 
     def _detect(self, flow: Flow, h: Handler, d: int, is_gap: bool, x: Any, ts: float, frame: int) -> None:
         lim = self.limits.detect_buffer
+        if not h.buffer:
+            h.buffer = []
+            if h.heads is _NO_HEADS:
+                h.heads = [b"", b""]
         h.buffer.append((d, None if is_gap else x, x if is_gap else 0, ts, frame))
         if not is_gap:
             if flow.proto == "udp":
