@@ -356,6 +356,22 @@ def _transcript_data(events: list[dict]) -> dict:
     return {"meanings": list(meanings), "rows": rows}
 
 
+def _shared_fields_data(sections: list[dict]) -> dict:
+    """A shared page's decoded fields (``fields-data``): each section's tables as :func:`_fields_row` rows,
+    with the lists of empty and shown columns (the same for every DNS exchange, say) listed once per page
+    in ``colsets`` and named by their index."""
+    colsets: dict[tuple, int] = {}
+    sessions = {}
+    for x in sections:
+        tables = []
+        for r in x.get("fields_rows") or []:
+            r = list(r)
+            r[2], r[3] = (colsets.setdefault(tuple(r[i]), len(colsets)) for i in (2, 3))
+            tables.append(r)
+        sessions[x["uid"]] = tables
+    return {"colsets": [list(k) for k in colsets], "sessions": sessions}
+
+
 def _services(c: Counter) -> str:
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
@@ -711,7 +727,7 @@ class _Report:
 
         def flush() -> None:
             if shared:
-                fields_data = {x["uid"]: x.get("fields_rows") or [] for x in shared}
+                fields_data = _shared_fields_data(shared)
                 write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
                                      shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
                                                   assets=f"../{ASSETS}/",
@@ -978,10 +994,10 @@ class _Report:
             n.append(f"wiretale closed the flow because of: {reason}.")
         return n
 
-    def raw_view(self, c: dict, chunks: list, events: list | None = None, text: bool = False) -> dict:
+    def raw_view(self, c: dict, chunks: list, events: list | None = None) -> dict:
         """The text and hex views: the first :data:`VIEW_BYTES` of each direction (``chunks`` hold no
-        more), masked, as base64 (``b64``) from which the page's script draws both views; ``text`` (a
-        shared page's section, which has no script-drawn views) also gives each chunk's text here."""
+        more), masked, as base64 (``b64``) from which the page's script draws both views (a shared page's
+        section: the text view) with ``printable``'s rules (``wiretale.js``)."""
         blobs = [b"".join(x[5] for x in chunks if x[0] == d and x[1] == 0) for d in (0, 1)]
         ranges = [self.masker.ranges(b) for b in blobs]
         secret = _secret_frames(events) if events and not self.show else set()
@@ -1010,8 +1026,6 @@ class _Report:
         for r in raw:
             if not r["gap"]:
                 data = r.pop("data")
-                if text:
-                    r["text"] = printable(data)
                 r["shown"] = len(data)
                 r["b64"] = base64.b64encode(data).decode("ascii")
                 if r["last_frame"] != r["frame"]:
@@ -1065,7 +1079,7 @@ class _Report:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
         uid = c["uid"]
         chunks, source = self.transcripts(uid, VIEW_BYTES) if self.transcripts else ([], "")
-        rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None, text=small)
+        rv = self.raw_view(c, chunks, g.get("timeline", uid) if c.get("service") == "telnet" else None)
         raw_file = f"../streams/{uid}.bin" if source == "transcript" else ""
         events = g.get("timeline", uid)
         start = c.get("ts") or 0

@@ -144,4 +144,10 @@ def test_browser_shared_section_draws_its_decoded_fields(page, many_report):
     d.locator("summary").click()
     cells = d.locator("table.kv tr").all_inner_texts()
     assert any(c.split("\t") == ["query", row["query"]] for c in cells), cells
+    # its raw bytes travel once, as base64, and the script writes their text as reports.html.printable does
+    import base64
+
+    from reports.html import printable
+    raw = pg.locator(f'section[id="{uid}"] pre.raw').first
+    assert raw.text_content() == printable(base64.b64decode(raw.get_attribute("data-b64"))) != ""
     assert page.errors() == []

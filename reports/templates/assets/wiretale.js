@@ -44,9 +44,10 @@ function fieldEl(parent, name, text, cls) {
   parent.appendChild(e);
   return e;
 }
-function drawFields(d, tables) {
+function drawFields(d, tables, colsets) {   /* colsets: a shared page's column lists, named by index */
   tables.forEach(function (t) {
     var name = t[0], total = t[1], empty = t[2], cols = t[3], times = t[4], rows = t[5], transpose = t[6];
+    if (colsets) { empty = colsets[empty]; cols = colsets[cols]; }
     var h = fieldEl(d, "h3", name + " ");
     fieldEl(h, "span", "(" + total + " row" + (total !== 1 ? "s" : "") + ")", "muted");
     if (empty.length) fieldEl(d, "p", "Empty here: " + empty.join(", ") + ".", "help");
@@ -69,6 +70,11 @@ function drawFields(d, tables) {
     if (total > rows.length) fieldEl(d, "p", "First " + rows.length + " of " + total + " rows.", "help");
   });
 }
+
+/* raw bytes (session pages, shared pages' sections): each chunk's text view drawn from its bytes */
+Array.prototype.forEach.call(document.querySelectorAll("pre.raw[data-b64]"), function (pre) {
+  pre.textContent = printable(atob(pre.getAttribute("data-b64")));
+});
 
 /* the index: timeline, session filter, sort and search (index.html) */
 if (document.getElementById("index-consts")) (function () {
@@ -297,7 +303,6 @@ if (document.body.classList.contains("session-page")) (function () {
   /* the raw bytes: each chunk's bytes travel once, as base64 on its text view; the text view and (when
      opened) the hex view are drawn from them */
   var raws = Array.prototype.slice.call(document.querySelectorAll("#raw pre.raw[data-b64]"));
-  raws.forEach(function (pre) { pre.textContent = printable(atob(pre.getAttribute("data-b64"))); });
   var hexview = document.getElementById("hexview");
   if (hexview) {
     var hexbox = hexview.querySelector(".scroll");
@@ -371,7 +376,7 @@ if (document.body.classList.contains("shared-page")) (function () {
     d.addEventListener("toggle", function () {
       if (!d.open || d.dataset.drawn) return;
       d.dataset.drawn = "1";
-      drawFields(d, fieldsData[d.dataset.uid] || []);
+      drawFields(d, fieldsData.sessions[d.dataset.uid] || [], fieldsData.colsets);
     });
   });
 })();
