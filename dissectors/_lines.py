@@ -1,4 +1,4 @@
-"""Per-direction byte buffers for line-oriented protocols (SMTP, POP3, IMAP, FTP).
+"""The one per-direction byte buffer of the text protocols (SMTP, POP3, IMAP, FTP, HTTP/1.x).
 
 A :class:`LineBuffer` accumulates bytes and hands back complete lines
 (terminated by LF, with an optional CR before it, as RFC 5321 section 2.3.8
@@ -12,7 +12,10 @@ complete line and reports an over-long one as the anomaly the buffer was made
 with (``<proto>_line_too_long``, "client/server line longer than N bytes");
 the caller stops iterating when its own state changes (a body starts, a literal
 follows, the flow stops). :meth:`LineBuffer.next_line` is the single-step form
-(over-long lines come back as :data:`TOO_LONG`, unreported).
+(over-long lines come back as :data:`TOO_LONG`, unreported); :meth:`LineBuffer.next_line_eol`
+also tells whether the line ended in a bare LF (HTTP reports it). HTTP's framing readers
+(:mod:`dissectors._http_framing`) and its resynchronisation read the unread data with
+:meth:`find`, :meth:`rfind`, :meth:`search`, :meth:`peek` and :meth:`skip`.
 
 Searching uses ``bytes.find``; no per-byte Python loop. Data pushed into an
 empty buffer is kept as the caller's ``bytes`` object, so a chunk taken whole
@@ -20,6 +23,7 @@ empty buffer is kept as the caller's ``bytes`` object, so a chunk taken whole
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Final
 
@@ -77,9 +81,9 @@ class LineBuffer:
         self._pos = 0
         self._discarding = False
 
-    def next_line(self, keep_ends: bool = False) -> bytes | _TooLong | None:
-        """Return the next complete line (without CRLF unless ``keep_ends``),
-        :data:`TOO_LONG` once for an over-long line, or None when incomplete."""
+    def _line(self) -> tuple[bytes | bytearray, int, int] | _TooLong | None:
+        """Consume the next line: ``(buffer, start, offset of its LF)`` (the line is ``buffer[start:lf]``),
+        :data:`TOO_LONG` once for an over-long line (skipped or being discarded), or None when incomplete."""
         while True:
             buf = self._buf
             pos = self._pos
@@ -98,15 +102,31 @@ class LineBuffer:
                     self._discarding = True
                     return TOO_LONG
                 return None
-            if nl - pos > self._max:
-                self._pos = nl + 1
-                return TOO_LONG
             self._pos = nl + 1
-            if keep_ends:
-                return bytes(buf[pos:nl + 1])
-            if nl > pos and buf[nl - 1] == 13:
-                return bytes(buf[pos:nl - 1])
-            return bytes(buf[pos:nl])
+            if nl - pos > self._max:
+                return TOO_LONG
+            return buf, pos, nl
+
+    def next_line(self, keep_ends: bool = False) -> bytes | _TooLong | None:
+        """Return the next complete line (without CRLF unless ``keep_ends``),
+        :data:`TOO_LONG` once for an over-long line, or None when incomplete."""
+        got = self._line()
+        if type(got) is not tuple:
+            return got
+        buf, pos, nl = got
+        if keep_ends:
+            return bytes(buf[pos:nl + 1])
+        return bytes(buf[pos:nl - 1] if nl > pos and buf[nl - 1] == 13 else buf[pos:nl])
+
+    def next_line_eol(self) -> tuple[bytes, bool] | _TooLong | None:
+        """Like :meth:`next_line`: ``(line without its end, True when it ended in a bare LF)``."""
+        got = self._line()
+        if type(got) is not tuple:
+            return got
+        buf, pos, nl = got
+        if nl > pos and buf[nl - 1] == 13:
+            return bytes(buf[pos:nl - 1]), False
+        return bytes(buf[pos:nl]), True
 
     def lines(self, ts: float, out: list, halt: bytes | None = None) -> Iterator[bytes]:
         """Yield complete lines (without CRLF) until none is left; an over-long line is
@@ -144,10 +164,38 @@ class LineBuffer:
     def take_all(self) -> bytes:
         return self.take(len(self))
 
-    def find(self, marker: bytes) -> int:
-        """Offset of ``marker`` relative to the unread data, or -1."""
-        i = self._buf.find(marker, self._pos)
+    def find(self, marker: bytes, limit: int | None = None) -> int:
+        """Offset of ``marker`` relative to the unread data (within its first ``limit`` bytes), or -1."""
+        end = len(self._buf) if limit is None else self._pos + limit
+        i = self._buf.find(marker, self._pos, end)
         return -1 if i < 0 else i - self._pos
+
+    def rfind(self, marker: bytes) -> int:
+        """Offset of the last ``marker`` in the unread data, or -1."""
+        i = self._buf.rfind(marker, self._pos)
+        return -1 if i < 0 else i - self._pos
+
+    def search(self, pattern: re.Pattern[bytes]) -> int:
+        """Offset of ``pattern``'s first match in the unread data, or -1."""
+        m = pattern.search(self._buf, self._pos)
+        return -1 if m is None else m.start() - self._pos
+
+    def peek(self, n: int) -> bytes:
+        """The first ``n`` unread bytes, left unread."""
+        return bytes(self._buf[self._pos:self._pos + n])
+
+    def skip(self, n: int) -> None:
+        """Drop the first ``n`` unread bytes (at most what is buffered)."""
+        self._pos = min(self._pos + n, len(self._buf))
+
+    @property
+    def discarding(self) -> bool:
+        """True while the rest of an over-long line is being dropped up to its LF."""
+        return self._discarding
+
+    @discarding.setter
+    def discarding(self, on: bool) -> None:
+        self._discarding = on
 
     def startswith(self, prefix: bytes) -> bool:
         return self._buf.startswith(prefix, self._pos)

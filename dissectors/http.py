@@ -11,7 +11,12 @@ Followed:
   7.1, extensions ignored, trailers kept) wins over Content-Length (both at once
   is reported, a request-smuggling sign); Content-Length; otherwise a response
   body is delimited by the close of the connection (ended by ``close()``);
-  HTTP/0.9 simple requests (``GET /path``) are answered by a bare body;
+  HTTP/0.9 simple requests (``GET /path``) are answered by a bare body. Each body
+  is read by the reader of its framing (:mod:`dissectors._http_framing`: the
+  ``READERS`` table, content-length, chunked, until-close, in the manner of h11's
+  ``_readers.py``) from the direction's one buffer (:class:`dissectors._lines.LineBuffer`,
+  the text protocols' shared buffer); this module reads start lines and headers
+  (trailers too), keeps transactions and objects, and resynchronises;
 * keep-alive and pipelining: requests wait in a FIFO (capped by
   ``Limits.max_pending_requests``) and each final response takes the oldest;
   1xx responses (100-continue, 102, 103) are recorded as ``info_code``/``info_msg``
@@ -119,6 +124,9 @@ from decoder.model import (
 )
 from dissectors import _http_multipart as multipart
 from dissectors._http_decode import ContentDecoder
+from dissectors._http_framing import (END, ENDED, GAP_IN_FRAMING, GAP_PAST_END, READERS, TRAILERS, BodyReader,
+                                      UntilCloseReader)
+from dissectors._lines import TOO_LONG, LineBuffer
 from dissectors.probes.http import SPECS, HTTP_PORTS, probe  # noqa: F401 - SPECS, probe: re-exported
 
 __all__ = ["HttpRequest", "HttpResponse", "HttpBody", "HttpTransaction", "HttpDissector",
@@ -215,7 +223,6 @@ _RESYNC = {
     ORIG: re.compile(rb"(?m)^[A-Z][A-Z0-9_\-]{0,23}[ \t]+[^ \t\r\n]+[ \t]+HTTP/\d\.\d[ \t]*\r?\n"),
     RESP: re.compile(rb"(?m)^HTTP/\d\.\d[ \t]+\d{3}(?:[ \t][^\r\n]*)?\r?\n"),
 }
-_HEX = re.compile(rb"[0-9A-Fa-f]+")
 # one well-formed header line of a latin-1 decoded block, anchored at a line start: a name
 # that neither starts nor ends with white space, the colon, the value without the white
 # space around it, CRLF. The same split as the line-by-line path for such lines.
@@ -227,7 +234,6 @@ _PASSWORD_FIELDS = frozenset({"password", "passwd", "pass", "pwd", "pw", "passwo
 _USER_FIELDS = ("username", "user", "login", "email", "uname", "user_name", "userid", "name",
                 "log", "usr", "account", "mail")
 _FORM_BUFFER = 64 * 1024
-_MAX_CHUNK_HEX = 16
 _UNCONFIRMED_BUDGET = 16 * 1024          # bytes scanned for a start line before Violation
 _UNCONFIRMED_BUDGET_PORT = 256 * 1024    # ... on an HTTP port (capture started mid-body)
 
@@ -368,70 +374,7 @@ class HttpTransaction(Record):
 
 
 # ---------------------------------------------------------------- parser state
-class _Buf:
-    """Byte buffer with capped line reads (like ``_lines.LineBuffer``, but it
-    tells whether a line ended in a bare LF and supports regex resync)."""
-
-    __slots__ = ("data", "pos", "discarding")
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.pos = 0
-        self.discarding = False
-
-    def push(self, b: bytes) -> None:
-        if self.pos and (self.pos > 65536 or self.pos == len(self.data)):
-            del self.data[:self.pos]
-            self.pos = 0
-        self.data += b
-
-    def __len__(self) -> int:
-        return len(self.data) - self.pos
-
-    def clear(self) -> None:
-        self.data.clear()
-        self.pos = 0
-        self.discarding = False
-
-    def line(self, max_line: int):
-        """(line without EOL, bare_lf) / "too_long" / None when incomplete."""
-        while True:
-            nl = self.data.find(b"\n", self.pos)
-            if self.discarding:
-                if nl < 0:
-                    self.data.clear()
-                    self.pos = 0
-                    return None
-                self.pos = nl + 1
-                self.discarding = False
-                continue
-            if nl < 0:
-                if len(self.data) - self.pos > max_line:
-                    self.clear()
-                    self.discarding = True
-                    return "too_long"
-                return None
-            if nl - self.pos > max_line:
-                self.pos = nl + 1
-                return "too_long"
-            start = self.pos
-            self.pos = nl + 1
-            if nl > start and self.data[nl - 1] == 13:
-                return bytes(self.data[start:nl - 1]), False
-            return bytes(self.data[start:nl]), True
-
-    def take(self, n: int) -> bytes:
-        end = min(len(self.data), self.pos + max(n, 0))
-        out = bytes(self.data[self.pos:end])
-        self.pos = end
-        return out
-
-    def take_all(self) -> bytes:
-        return self.take(len(self))
-
-
-_START, _HEADERS, _BODY_LEN, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _BODY_CLOSE, \
-    _RESYNC_ST, _CONNECT_WAIT, _DEAD = range(11)
+_START, _HEADERS, _BODY, _TRAILERS, _RESYNC_ST, _CONNECT_WAIT, _DEAD = range(7)
 
 
 class _Body:
@@ -522,17 +465,17 @@ class _Tx:
 
 
 class _Side:
-    __slots__ = ("dir", "buf", "state", "msg", "tx", "body", "remaining", "unit_ts",
+    __slots__ = ("dir", "buf", "state", "msg", "tx", "body", "reader", "unit_ts",
                  "resync_from_gap", "scanned", "ever")
 
-    def __init__(self, d: Direction) -> None:
+    def __init__(self, d: Direction, max_line: int) -> None:
         self.dir = d
-        self.buf = _Buf()
+        self.buf = LineBuffer(max_line)
         self.state = _START
         self.msg: _Msg | None = None
         self.tx: _Tx | None = None
         self.body: _Body | None = None
-        self.remaining = 0
+        self.reader: BodyReader = UntilCloseReader()      # the body's framing, in state _BODY
         self.unit_ts: float | None = None
         self.resync_from_gap = False
         self.scanned = 0
@@ -597,7 +540,7 @@ class HttpDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.lim = ctx.limits
-        self.sides = (_Side(ORIG), _Side(RESP))
+        self.sides = (_Side(ORIG, ctx.limits.max_line), _Side(RESP, ctx.limits.max_line))
         self.confirmed = False
         self.depth = 0
         self.pending: deque[_Tx] = deque()
@@ -608,6 +551,7 @@ class HttpDissector:
         self.out: list = []
         self.anom_once: set[str] = set()
         self.rerun_orig = False
+        self.flaws: list[tuple[str, str]] = []     # what a framing reader found odd, emptied after each call
         # on an HTTP port a capture that starts inside a body is resynchronised, not rejected
         self.on_http_port = ctx.resp_p in HTTP_PORTS
 
@@ -621,30 +565,29 @@ class HttpDissector:
         side.ever = True
         buf = side.buf
         st = side.state
-        if buf.pos != len(buf.data):
+        if len(buf):
             buf.push(data)
-        elif st == _BODY_LEN or st == _CHUNK_DATA:
-            # nothing buffered, inside a body: the segment is stored as it came (no copy, no
-            # loop); only what follows the end of the body or chunk goes to the buffer
+        elif st == _BODY and side.reader.remaining:
+            # nothing buffered, inside counted data (a Content-Length body or a chunk): the segment is
+            # stored as it came (no copy, no loop); only what follows the end of it goes to the buffer
             if type(data) is not bytes:
                 data = bytes(data)
-            rem = side.remaining
+            reader = side.reader
+            rem = reader.remaining
             if len(data) < rem:
-                side.remaining = rem - len(data)
+                reader.remaining = rem - len(data)
                 self._body_data(side, data)
                 return self.out
-            side.remaining = 0
+            reader.remaining = 0
             if len(data) > rem:
                 buf.push(data[rem:])
                 data = data[:rem]
             self._body_data(side, data)
-            if st == _BODY_LEN:
+            if reader.counted_end():
                 self._end_body(side)
-            else:
-                side.state = _CHUNK_CRLF
-            if buf.pos == len(buf.data):
+            if not len(buf):
                 return self.out
-        elif st == _BODY_CLOSE:
+        elif st == _BODY and type(side.reader) is UntilCloseReader:
             self._body_data(side, data if type(data) is bytes else bytes(data))
             return self.out
         else:
@@ -714,18 +657,10 @@ class HttpDissector:
                 progressed = self._start(side)
             elif st == _HEADERS:
                 progressed = self._headers(side)
-            elif st == _BODY_LEN or st == _CHUNK_DATA:
-                progressed = self._body_len(side)
-            elif st == _CHUNK_SIZE:
-                progressed = self._chunk_size(side)
-            elif st == _CHUNK_CRLF:
-                progressed = self._chunk_crlf(side)
+            elif st == _BODY:
+                progressed = self._body(side)
             elif st == _TRAILERS:
                 progressed = self._headers(side)
-            elif st == _BODY_CLOSE:
-                if len(side.buf):
-                    self._body_data(side, side.buf.take_all())
-                progressed = False
             elif st == _RESYNC_ST:
                 progressed = self._resync_scan(side)
             elif st == _CONNECT_WAIT:
@@ -745,18 +680,19 @@ class HttpDissector:
             # HTTP/0.9 answer: a bare body to the end of the connection
             tx = self.pending[0] if self.pending else None
             if tx is not None and tx.version == "0.9" and len(side.buf) and \
-                    not side.buf.data.startswith(b"HTTP/"[:len(side.buf)], side.buf.pos):
+                    not side.buf.startswith(b"HTTP/"[:len(side.buf)]):
                 self.pending.popleft()
                 side.tx = tx
                 tx.resp_ts = side.unit_ts if side.unit_ts is not None else self.ts
                 tx.resp_version = "0.9"
                 side.body = self._open_body(side, tx, [], tx.uri)
-                side.state = _BODY_CLOSE
+                side.reader = UntilCloseReader()
+                side.state = _BODY
                 return True
-        got = side.buf.line(self.lim.max_line)
+        got = side.buf.next_line_eol()
         if got is None:
             return False
-        if got == "too_long":
+        if got is TOO_LONG:
             name = "http_request_line_too_long" if side.dir is ORIG else "http_status_line_too_long"
             self._anom(name, f"start line over {self.lim.max_line} bytes", side.dir)
             if not self.confirmed:
@@ -857,28 +793,27 @@ class HttpDissector:
         if side.state == _HEADERS and not buf.discarding:
             # fast path: the whole block is buffered and every line is a plain "Name: value" ending
             # in CRLF (the usual case): found and split by one regex pass, no Python per line
-            data, pos = buf.data, buf.pos
             room = self.lim.max_header_block - msg.header_bytes     # for the block, CRLFs included
-            end = data.find(b"\r\n\r\n", pos, pos + room + 2) if room > 0 else -1
-            n = end + 2 - pos
-            if end > pos:
-                text = data[pos:end + 2].decode("latin-1")
+            end = buf.find(b"\r\n\r\n", room + 2) if room > 0 else -1
+            n = end + 2
+            if end > 0:
+                text = buf.peek(n).decode("latin-1")
                 pairs = _HEADER_LINE.findall(text)
                 if len(pairs) == text.count("\n") and (
                         n <= self.lim.max_line or max(map(len, text.split("\n"))) <= self.lim.max_line):
                     msg.headers += pairs
                     msg.header_bytes += n + 2
-                    buf.pos = end + 4
+                    buf.skip(end + 4)
                     if msg.bare_lf:
                         self._anom("http_bare_lf", "header lines end in LF without CR", side.dir)
                     self._headers_done(side)
                     return True
         # the tolerant path, line by line: a block not whole yet, trailers, and whatever is odd
         # (bare LF, obs-fold, white space before a colon, no colon, a line or block over its limit)
-        got = buf.line(self.lim.max_line)
+        got = buf.next_line_eol()
         if got is None:
             return False
-        if got == "too_long":
+        if got is TOO_LONG:
             self._anom("http_header_line_too_long", f"header line over {self.lim.max_line} bytes",
                        side.dir)
             msg.header_bytes += self.lim.max_line
@@ -1042,14 +977,11 @@ class HttpDissector:
         self._enter_body(side, kind, n)
 
     def _enter_body(self, side: _Side, kind: str, n: int) -> None:
+        """Read the body with the reader of its framing (``kind``: "length" with ``n`` bytes, "chunked" or
+        "close"; :data:`dissectors._http_framing.READERS`)."""
         side.msg.trailers = False
-        if kind == "length":
-            side.remaining = n
-            side.state = _BODY_LEN
-        elif kind == "chunked":
-            side.state = _CHUNK_SIZE
-        else:
-            side.state = _BODY_CLOSE
+        side.reader = READERS[kind](n)
+        side.state = _BODY
 
     def _push_pending(self, tx: _Tx) -> None:
         if len(self.pending) >= self.lim.max_pending_requests:
@@ -1275,69 +1207,24 @@ class HttpDissector:
             b.collect_over = True
         self.out.append(FileGap(self.ts, b.handle, n))
 
-    def _body_len(self, side: _Side) -> bool:
-        if not len(side.buf):
-            return False
-        raw = side.buf.take(side.remaining)
-        side.remaining -= len(raw)
-        self._body_data(side, raw)
-        if side.remaining == 0:
-            if side.state == _BODY_LEN:
-                self._end_body(side)
-            else:
-                side.state = _CHUNK_CRLF
-        return True
-
-    def _chunk_size(self, side: _Side, line: bytes | None = None) -> bool:
-        if line is None:
-            got = side.buf.line(self.lim.max_line)
-            if got is None:
-                return False
-            if got == "too_long":
-                self._anom("http_chunk_size_too_long", "chunk-size line over the line limit", side.dir)
-                self._lost_body(side, "chunk framing lost")
-                return True
-            line = got[0]
-        size_field = line.split(b";", 1)[0]
-        stripped = size_field.strip(b" \t")
-        if not stripped:
-            if not line.strip():
-                self._anom("http_chunk_extra_crlf", "empty line where a chunk size was expected",
-                           side.dir)
-                return True
-        if stripped != size_field:
-            self._anom("http_chunk_size_spacing", f"white space around chunk size {line[:40]!r}", side.dir)
-        if not _HEX.fullmatch(stripped):
-            self._anom("http_bad_chunk_size", f"chunk size is not hexadecimal: {line[:40]!r}", side.dir)
-            self._lost_body(side, "bad chunk size")
-            return True
-        digits = stripped.lstrip(b"0")
-        if len(digits) > _MAX_CHUNK_HEX:
-            self._anom("http_chunk_size_too_long",
-                       f"chunk size {stripped[:40]!r} overflows 64 bits", side.dir)
-            self._lost_body(side, "chunk size overflow")
-            return True
-        size = int(stripped, 16)
-        if size == 0:
-            side.state = _TRAILERS
-        else:
-            side.remaining = size
-            side.state = _CHUNK_DATA
-        return True
-
-    def _chunk_crlf(self, side: _Side) -> bool:
-        got = side.buf.line(self.lim.max_line)
+    def _body(self, side: _Side) -> bool:
+        """One step of the body's reader: data stored, the end, the trailers, or framing lost."""
+        flaws = self.flaws
+        got = side.reader(side.buf, flaws)
+        if flaws:
+            for name, detail in flaws:
+                self._anom(name, detail, side.dir)
+            flaws.clear()
         if got is None:
             return False
-        if got == "too_long":
-            self._anom("http_chunk_missing_crlf", "chunk data longer than its declared size", side.dir)
-            self._lost_body(side, "chunk framing lost")
-            return True
-        line = got[0]
-        side.state = _CHUNK_SIZE
-        if line:
-            self._anom("http_chunk_missing_crlf", "no CRLF after chunk data", side.dir)
-            return self._chunk_size(side, line)
+        if type(got) is bytes:
+            self._body_data(side, got)
+        elif got is END:
+            self._end_body(side)
+        elif got is TRAILERS:
+            side.state = _TRAILERS
+        else:
+            self._lost_body(side, got.why)
         return True
 
     def _lost_body(self, side: _Side, why: str) -> None:
@@ -1548,31 +1435,23 @@ class HttpDissector:
         st = side.state
         d = side.dir
         self._anom("http_gap", f"{n} bytes missing in the {d.label} stream", d)
-        if st in (_BODY_LEN, _CHUNK_DATA):
-            k = min(n, side.remaining)
-            self._body_gap(side, k)
-            side.remaining -= k
-            rest = n - k
-            if side.remaining == 0:
-                if st == _BODY_LEN and not rest:
-                    self._end_body(side)
-                    return
-                if st == _CHUNK_DATA and not rest:
-                    side.state = _CHUNK_CRLF
-                    return
-                # the gap runs past the body: framing of what follows is lost
-                if st == _CHUNK_DATA:
-                    self._body_gap(side, rest)
-                self._end_body(side, resync="gap past the end of the body")
+        if st == _BODY:
+            pieces, outcome = side.reader.gap(n)
+            if outcome is GAP_IN_FRAMING:
                 side.buf.clear()
+            for k in pieces:
+                self._body_gap(side, k)
+            if outcome is ENDED:
+                self._end_body(side)
+            elif outcome:
+                self._end_body(side, resync=outcome)
+                if outcome is GAP_PAST_END:
+                    side.buf.clear()
             return
-        if st == _BODY_CLOSE:
-            self._body_gap(side, n)
-            return
-        if st in (_CHUNK_SIZE, _CHUNK_CRLF, _TRAILERS):
+        if st == _TRAILERS:
             side.buf.clear()
             self._body_gap(side, n)
-            self._end_body(side, resync="gap in chunk framing")
+            self._end_body(side, resync=GAP_IN_FRAMING)
             return
         if st == _HEADERS:
             side.buf.clear()
@@ -1594,22 +1473,21 @@ class HttpDissector:
     def _resync_scan(self, side: _Side) -> bool:
         buf = side.buf
         if buf.discarding:
-            nl = buf.data.find(b"\n", buf.pos)
+            nl = buf.find(b"\n")
             if nl < 0:
                 side.scanned += len(buf)
-                buf.data.clear()
-                buf.pos = 0
+                buf.clear()
+                buf.discarding = True
                 return self._resync_budget(side)
-            side.scanned += nl + 1 - buf.pos
-            buf.pos = nl + 1
+            side.scanned += nl + 1
+            buf.skip(nl + 1)
             buf.discarding = False
         if not len(buf):
             return False
-        m = _RESYNC[side.dir].search(buf.data, buf.pos)
-        if m is not None:
-            skipped = m.start() - buf.pos
+        skipped = buf.search(_RESYNC[side.dir])
+        if skipped >= 0:
             side.scanned += skipped
-            buf.pos = m.start()
+            buf.skip(skipped)
             if side.scanned:
                 self._anom("http_resync_skipped", f"{side.scanned} bytes skipped to the next "
                            + ("request" if side.dir is ORIG else "response"), side.dir)
@@ -1618,15 +1496,15 @@ class HttpDissector:
             side.unit_ts = self.ts
             return True
         # keep only the last (possibly partial) line
-        last = buf.data.rfind(b"\n", buf.pos)
+        last = buf.rfind(b"\n")
         if last >= 0:
-            side.scanned += last + 1 - buf.pos
-            buf.pos = last + 1
+            side.scanned += last + 1
+            buf.skip(last + 1)
         if len(buf) > self.lim.max_line:
             side.scanned += len(buf)
             buf.clear()
             buf.discarding = True
-        elif buf.pos == len(buf.data):
+        elif not len(buf):
             buf.clear()
         return self._resync_budget(side)
 
@@ -1643,13 +1521,14 @@ class HttpDissector:
             # a body that ends with the connection ended with its last data, not with the FIN after it
             b = side.body
             self.ts = b.last_ts if (b is not None and b.last_ts is not None) else close_ts
-            if st == _BODY_CLOSE:
+            missing = side.reader.eof() if st == _BODY else 0
+            if missing is None:
                 self._end_body(side)
-            elif st in (_BODY_LEN, _CHUNK_DATA, _CHUNK_SIZE, _CHUNK_CRLF, _TRAILERS):
+            elif st == _BODY or st == _TRAILERS:
                 self._anom("http_body_truncated", f"{side.dir.label} body cut by the end of the "
                            "connection or capture", side.dir)
-                if st == _BODY_LEN and side.remaining:
-                    self._body_gap(side, side.remaining)
+                if missing:
+                    self._body_gap(side, missing)
                 else:
                     b = side.body
                     if b is not None:
@@ -1662,7 +1541,7 @@ class HttpDissector:
                 self._anom("http_headers_truncated", f"{side.dir.label} header block cut by the end "
                            "of the connection or capture", side.dir)
                 self._headers_cut(side)
-            elif st == _START and len(side.buf) and side.buf.data[side.buf.pos:].strip():
+            elif st == _START and len(side.buf) and side.buf.pending().strip():
                 self._anom("http_truncated_start_line", f"{side.dir.label} start line cut by the end",
                            side.dir)
         self.ts = close_ts
