@@ -10,6 +10,14 @@ What the protocol is
     three-digit code and text, possibly on several lines (``250-...`` continued,
     ``250 ...`` last).
 
+Framing
+    The client's bytes are commands (lines from the direction's
+    :class:`~dissectors._lines.LineBuffer`), DATA content up to ``<CRLF>.<CRLF>``
+    (:class:`~dissectors._smtp_framing.DotStuffedReader`) or BDAT chunks of announced
+    size (:class:`~dissectors._smtp_framing.BdatReader`): :mod:`dissectors._smtp_framing`
+    holds those readers; this module reads commands and replies, keeps transactions,
+    messages (their header block, caps) and credentials.
+
 RFC sections followed
     * RFC 5321 sections 2.3.8 (lines; a bare LF is tolerated), 3.3 (MAIL, RCPT,
       DATA; ``RSET`` and a new ``HELO``/``EHLO`` abort the transaction), 4.1.1
@@ -97,6 +105,7 @@ from decoder.model import (
     Violation,
 )
 from dissectors._lines import LineBuffer
+from dissectors._smtp_framing import BdatReader, DotStuffedReader
 from dissectors.mime import parse_headers, received_ips
 from dissectors.probes.smtp import SPECS, probe, _REPLY_RE  # noqa: F401 - SPECS, probe: re-exported
 
@@ -480,8 +489,7 @@ class SmtpDissector:
         self.nmsg = 0
         self.msg_handle: str | None = None      # the message being received
         self._reset_message(0.0)
-        self.bdat_left = 0
-        self.bdat_last = False
+        self.bdat = BdatReader()                # the BDAT chunk being received
         self.bdat_open = False
 
     # ------------------------------------------------------------ contract
@@ -508,12 +516,11 @@ class SmtpDissector:
                 self._msg_gap(length, ts, out)
                 return out
             if self.mode == "bdat" and self.msg_handle is not None:
-                n = min(length, self.bdat_left)
+                n, past = self.bdat.gap(length)
                 self._msg_gap(n, ts, out)
-                self.bdat_left -= n
-                if self.bdat_left == 0:
+                if self.bdat.remaining == 0:
                     self._bdat_chunk_done(ts, out)
-                if length > n:
+                if past:
                     self.lb[ORIG].clear()
                     self.synced[ORIG] = False
                 out.append(Anomaly(ts, "smtp_content_gap", f"{length} bytes missing from the client", ORIG))
@@ -546,9 +553,7 @@ class SmtpDissector:
                 out.append(Anomaly(ts, "smtp_partial_line",
                                    f"{len(self.lb[d])} bytes without end of line at the end", d))
         if self.msg_handle is not None:
-            if self.msg_hold:
-                self._msg_bytes(self.msg_hold, ts, out)
-                self.msg_hold = b""
+            self._msg_bytes(self.dot.eof(), ts, out)
             out.append(Anomaly(ts, "smtp_message_incomplete",
                                "the capture ends inside a message", ORIG))
             self._end_message(ts, out, complete=False, reason="end of capture")
@@ -667,22 +672,23 @@ class SmtpDissector:
                 chunk = lb.take_all()
                 if not chunk:
                     return
-                rest = self._data_scan(chunk, ts, out)
+                content, ended, rest = self.dot(chunk)
+                self._msg_bytes(content, ts, out)
+                if ended:
+                    self._end_data(ts, out)
                 if not rest:          # all of it was message data (or ended just with it)
                     return
                 lb.push(rest)
                 continue
             if self.mode == "bdat":
-                if self.bdat_left:
-                    chunk = lb.take(self.bdat_left)
+                if self.bdat.remaining:
+                    chunk = self.bdat(lb)
                     if not chunk:
                         return
-                    self.bdat_left -= len(chunk)
                     self._msg_bytes(chunk, ts, out)
-                    if self.bdat_left:    # the buffer is empty
+                    if self.bdat.remaining:    # the buffer is empty
                         return
-                if self.bdat_left == 0:
-                    self._bdat_chunk_done(ts, out)
+                self._bdat_chunk_done(ts, out)
                 continue
             # after STARTTLS, a TLS record where a line would start ends the parsing
             halt = _TLS_RECORD if self.starttls_sent else None
@@ -764,8 +770,7 @@ class SmtpDissector:
                 if not self.bdat_open:
                     self._start_message(ts)
                     self.bdat_open = True
-                self.bdat_left = int(m.group(1))
-                self.bdat_last = bool(m.group(2))
+                self.bdat = BdatReader(int(m.group(1)), bool(m.group(2)))
                 self.mode = "bdat"
             else:
                 out.append(Anomaly(ts, "smtp_bad_bdat", f"BDAT without a valid size: {arg[:40]!r}", ORIG))
@@ -817,8 +822,7 @@ class SmtpDissector:
         self.msg_head = bytearray()
         self.msg_head_done = False
         self.msg_head_capped = False
-        self.msg_bol = True
-        self.msg_hold = b""
+        self.dot = DotStuffedReader()            # DATA content up to the end-of-data line
         self.msg_ts = ts
 
     def _open(self, ts: float, out: list) -> None:
@@ -868,56 +872,13 @@ class SmtpDissector:
                                f"message over {self.limits.max_message} bytes; the rest is not kept", ORIG))
 
     def _msg_gap(self, length: int, ts: float, out: list) -> None:
-        if self.msg_hold:
-            # a held "." or ".\r" at a line start followed by a gap: keep what is text
-            self._msg_bytes(self.msg_hold[1:], ts, out)
-            self.msg_hold = b""
+        # a held "." or ".\r" at a line start followed by a gap: keep what is text
+        self._msg_bytes(self.dot.gap(), ts, out)
         self._open(ts, out)
         self.msg_missing += length
-        self.msg_bol = False
         if not self.msg_head_done:
             self.msg_head_done = True      # parse what we have
         out.append(FileGap(ts, self.msg_handle, length))
-
-    def _data_scan(self, chunk: bytes, ts: float, out: list) -> bytes:
-        """Consume message bytes; return bytes after the end-of-data line (if found)."""
-        buf = self.msg_hold + chunk if self.msg_hold else chunk
-        self.msg_hold = b""
-        pos = 0
-        if self.msg_bol:
-            if buf.startswith(b".\r\n") or buf.startswith(b".\n"):
-                n = 3 if buf[1:2] == b"\r" else 2
-                self._end_data(ts, out)
-                return buf[n:]
-            if buf in (b".", b".\r"):
-                self.msg_hold = buf
-                return b""
-            if buf.startswith(b"."):
-                pos = 1            # a stuffed dot
-        t1 = buf.find(b"\n.\r\n", pos)
-        t2 = buf.find(b"\n.\n", pos)
-        ends = [(k, n) for k, n in ((t1, 4), (t2, 3)) if k >= 0]
-        if ends:
-            k, n = min(ends)
-            region = buf[pos:k + 1]
-            self._msg_bytes(region.replace(b"\n.", b"\n"), ts, out)
-            self._end_data(ts, out)
-            return buf[k + n:]
-        if buf.endswith(b"\n."):
-            end, self.msg_hold = len(buf) - 1, b"."
-        elif buf.endswith(b"\n.\r"):
-            end, self.msg_hold = len(buf) - 2, b".\r"
-        else:
-            end = len(buf)
-        region = buf[pos:end]
-        if region:
-            self.msg_bol = region.endswith(b"\n")
-            self._msg_bytes(region.replace(b"\n.", b"\n"), ts, out)
-        elif pos:
-            self.msg_bol = False
-        if self.msg_hold:
-            self.msg_bol = True
-        return b""
 
     def _end_data(self, ts: float, out: list) -> None:
         txn = self.txn
@@ -928,11 +889,11 @@ class SmtpDissector:
 
     def _bdat_chunk_done(self, ts: float, out: list) -> None:
         self.mode = "cmd"
-        if self.bdat_last:
+        if self.bdat.last:
             txn = self.txn
             self._end_message(ts, out, complete=self.msg_missing == 0 and not self.msg_capped)
             self.bdat_open = False
-            self.bdat_last = False
+            self.bdat.last = False
             if txn is not None:
                 self._end_txn(ts, out)
 
@@ -958,7 +919,7 @@ class SmtpDissector:
             t.complete = complete
         self.msg_handle = None
         self.msg_opened = False
-        self.msg_hold = b""
+        self.dot.hold = b""
         self.bdat_open = False
 
     # ------------------------------------------------------------ server side
