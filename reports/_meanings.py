@@ -3,11 +3,13 @@
 Command and reply meanings come from the dissectors (the timeline's ``meaning``
 column); this module explains the names and codes of the other columns: anomaly names
 (the engine's and the dissectors'), Zeek-style ``conn_state`` and ``history`` letters,
-link types and the packet kinds of the summary. Everything is a constant table.
+the ``tcp_control`` flags the ladder draws, link types and the packet kinds of the summary.
+Constant tables, and small lookups over them.
 
 Every anomaly name the code can emit has an explanation: listed in ``ANOMALIES`` (a protocol's own
-names come from its probe module's ``PRESENTATION``), or, for the
-families of limits (``*_too_long``, ``*_too_many``…) and ``<service>_violation``, by its ending.
+names come from its probe module's ``PRESENTATION``), or explained by its ending
+(``ANOMALY_SUFFIXES``: the families of limits ``*_too_long``, ``*_too_many``…, and ``*_gap``,
+``*_truncated``, ``<service>_violation``).
 tests/test_anomaly_names.py finds the names in the source with ``ast`` and fails on a missing one.
 """
 from __future__ import annotations
