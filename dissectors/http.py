@@ -15,8 +15,9 @@ Followed:
   is read by the reader of its framing (:mod:`dissectors._http_framing`: the
   ``READERS`` table, content-length, chunked, until-close, in the manner of h11's
   ``_readers.py``) from the direction's one buffer (:class:`dissectors._lines.LineBuffer`,
-  the text protocols' shared buffer); this module reads start lines and headers
-  (trailers too), keeps transactions and objects, and resynchronises;
+  the text protocols' shared buffer); field and trailer sections are read by
+  :mod:`dissectors._http_fields`; this module reads start lines, keeps
+  transactions and objects, and resynchronises;
 * keep-alive and pipelining: requests wait in a FIFO (capped by
   ``Limits.max_pending_requests``) and each final response takes the oldest;
   1xx responses (100-continue, 102, 103) are recorded as ``info_code``/``info_msg``
@@ -89,7 +90,8 @@ resync anyway); rejects HTTP/0.9; cannot be told that a response answers a HEAD
 request, so it eats the next response as that body; and has no notion of a gap.
 This parser handles all of those. Fast paths: a header block that is whole in the
 buffer and made only of ``Name: value`` lines ending in CRLF is split by one regex
-pass over the block (no Python per line); anything odd (bare LF, obs-fold, white
+pass over the block (no Python per line; :mod:`dissectors._http_fields`, which reads
+field and trailer sections); anything odd (bare LF, obs-fold, white
 space before a colon, no colon, a line or block over its limit, trailers, a block
 not whole yet) goes line by line, found with ``bytes.find``, through the tolerant
 path, which gives the same items (tests feed conversations whole, byte by byte and
@@ -124,6 +126,7 @@ from decoder.model import (
 )
 from dissectors import _http_multipart as multipart
 from dissectors._http_decode import ContentDecoder
+from dissectors._http_fields import MessageHead, read_fields
 from dissectors._http_framing import (END, ENDED, GAP_IN_FRAMING, GAP_PAST_END, READERS, TRAILERS, BodyReader,
                                       UntilCloseReader)
 from dissectors._lines import TOO_LONG, LineBuffer
@@ -226,7 +229,6 @@ _RESYNC = {
 # one well-formed header line of a latin-1 decoded block, anchored at a line start: a name
 # that neither starts nor ends with white space, the colon, the value without the white
 # space around it, CRLF. The same split as the line-by-line path for such lines.
-_HEADER_LINE = re.compile(r"^([^:\n \t][^:\n]*(?<![ \t])):[ \t]*((?:[^\n]*[^ \t\n])?)[ \t]*\r\n", re.M)
 _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 _DIGEST_PARAM = re.compile(r'([A-Za-z0-9_\-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
 _PASSWORD_FIELDS = frozenset({"password", "passwd", "pass", "pwd", "pw", "passwort", "senha",
@@ -403,24 +405,6 @@ class _Body:
         self.boundary = b""
 
 
-class _Msg:
-    __slots__ = ("ts", "line", "headers", "header_bytes", "over", "bare_lf", "folded", "trailers",
-                 "version", "code", "reason")
-
-    def __init__(self, ts: float) -> None:
-        self.ts = ts
-        self.line = b""
-        self.headers: list[tuple[str, str]] = []
-        self.header_bytes = 0
-        self.over = False
-        self.bare_lf = False
-        self.folded = False
-        self.trailers = False
-        self.version = ""
-        self.code = 0
-        self.reason = ""
-
-
 class _Tx:
     __slots__ = ("ts", "depth", "method", "uri", "version", "req_headers", "req_hsize", "host",
                  "ua", "referrer", "origin", "cookies", "range", "username", "creds",
@@ -472,7 +456,7 @@ class _Side:
         self.dir = d
         self.buf = LineBuffer(max_line)
         self.state = _START
-        self.msg: _Msg | None = None
+        self.msg: MessageHead | None = None
         self.tx: _Tx | None = None
         self.body: _Body | None = None
         self.reader: BodyReader = UntilCloseReader()      # the body's framing, in state _BODY
@@ -755,7 +739,7 @@ class HttpDissector:
             side.tx = None
             self._to_start(side)
             return True
-        msg = _Msg(ts)
+        msg = MessageHead(ts)
         msg.line = line
         msg.bare_lf = bare
         msg.header_bytes = len(line) + (1 if bare else 2)
@@ -768,7 +752,7 @@ class HttpDissector:
         if m is None:
             return self._not_http(side, line, "not a status line")
         self._confirm()
-        msg = _Msg(ts)
+        msg = MessageHead(ts)
         msg.line = line
         msg.bare_lf = bare
         msg.header_bytes = len(line) + (1 if bare else 2)
@@ -788,88 +772,24 @@ class HttpDissector:
 
     # -- headers ----------------------------------------------------------
     def _headers(self, side: _Side) -> bool:
-        msg = side.msg
-        buf = side.buf
-        if side.state == _HEADERS and not buf.discarding:
-            # fast path: the whole block is buffered and every line is a plain "Name: value" ending
-            # in CRLF (the usual case): found and split by one regex pass, no Python per line
-            room = self.lim.max_header_block - msg.header_bytes     # for the block, CRLFs included
-            end = buf.find(b"\r\n\r\n", room + 2) if room > 0 else -1
-            n = end + 2
-            if end > 0:
-                text = buf.peek(n).decode("latin-1")
-                pairs = _HEADER_LINE.findall(text)
-                if len(pairs) == text.count("\n") and (
-                        n <= self.lim.max_line or max(map(len, text.split("\n"))) <= self.lim.max_line):
-                    msg.headers += pairs
-                    msg.header_bytes += n + 2
-                    buf.skip(end + 4)
-                    if msg.bare_lf:
-                        self._anom("http_bare_lf", "header lines end in LF without CR", side.dir)
-                    self._headers_done(side)
-                    return True
-        # the tolerant path, line by line: a block not whole yet, trailers, and whatever is odd
-        # (bare LF, obs-fold, white space before a colon, no colon, a line or block over its limit)
-        got = buf.next_line_eol()
-        if got is None:
+        """One step through the field section (or the trailer section) of the message being read."""
+        trailers = side.state == _TRAILERS
+        flaws = self.flaws
+        done = read_fields(side.buf, side.msg, self.lim.max_line, self.lim.max_header_block, trailers, flaws)
+        if flaws:
+            for name, detail in flaws:
+                self._anom(name, detail, side.dir)
+            flaws.clear()
+        if done is None:
             return False
-        if got is TOO_LONG:
-            self._anom("http_header_line_too_long", f"header line over {self.lim.max_line} bytes",
-                       side.dir)
-            msg.header_bytes += self.lim.max_line
-            return True
-        self._header_line(side, msg, got[0], got[1])
-        return True
-
-    def _header_line(self, side: _Side, msg: _Msg, line: bytes, bare: bool) -> None:
-        if bare and not msg.bare_lf:
-            msg.bare_lf = True
-        msg.header_bytes += len(line) + (1 if bare else 2)
-        if not line:
-            if msg.bare_lf:
-                self._anom("http_bare_lf", "header lines end in LF without CR", side.dir)
-            if side.state == _TRAILERS:
+        if trailers and side.tx is not None:
+            side.tx.resp_hx = None     # trailers join the record's response headers: index anew
+        if done:
+            if trailers:
                 self._end_body(side)
             else:
                 self._headers_done(side)
-            return
-        if side.state == _TRAILERS and side.tx is not None:
-            side.tx.resp_hx = None     # trailers join the record's response headers: index anew
-        if msg.header_bytes > self.lim.max_header_block:
-            if not msg.over:
-                msg.over = True
-                self._anom("http_header_block_too_long",
-                           f"header block over {self.lim.max_header_block} bytes; rest skipped",
-                           side.dir)
-            return
-        colon = line.find(b":")
-        if colon > 0 and line[0] not in (0x20, 0x09):
-            name = line[:colon]
-            if name[-1] in (0x20, 0x09):
-                name = name.strip(b" \t")
-                self._anom("http_header_space_before_colon",
-                           f"white space before the colon of header {name[:40]!r}", side.dir)
-                if not name:
-                    self._anom("http_bad_header_line", f"empty header name: {line[:80]!r}", side.dir)
-                    return
-            if side.state == _TRAILERS:
-                msg.trailers = True
-            msg.headers.append((name.decode("latin-1"), line[colon + 1:].strip(b" \t").decode("latin-1")))
-            return
-        if line[0] in (0x20, 0x09):
-            if msg.headers:
-                if not msg.folded:
-                    msg.folded = True
-                    self._anom("http_obs_fold", "header value continued on the next line (obs-fold)",
-                               side.dir)
-                n, v = msg.headers[-1]
-                msg.headers[-1] = (n, (v + " " + _s(line.strip(b" \t"))).strip())
-            else:
-                self._anom("http_bad_header_line", f"continuation line before any header: {line[:80]!r}",
-                           side.dir)
-            return
-        self._anom("http_bad_header_line", f"header line without a name and colon: {line[:80]!r}",
-                   side.dir)
+        return True
 
     def _headers_cut(self, side: _Side) -> None:
         """A header block that a gap or the end cut off: keep what was read as the message's
