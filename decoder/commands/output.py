@@ -6,7 +6,8 @@ things the same way. Rows are streamed from the disk-backed tables once, one way
 row written is also handed to the report's collector (:mod:`reports.collect`), which keeps
 the index's aggregates and spills the session pages' rows, sorted by session, to a scratch
 folder (``read``: a private temporary folder, :mod:`decoder.outdir`); the report is rendered
-after the tables, and no DataFrame (no pandas) is made on this path. Outputs are written in
+after the tables, and no DataFrame (no pandas) is made on this path for JSON lines and CSV tables
+(``--tables parquet`` builds one table's DataFrame at a time). Outputs are written in
 the order of their value and each one atomically (:func:`write_outputs`).
 """
 from __future__ import annotations
