@@ -227,6 +227,8 @@ class Masker:
         self.variants = sorted(variants, key=len, reverse=True)
         short -= variants     # (a variant is masked wherever it stands)
         self._ac_s = self._automaton(variants, short, lambda b: b.decode("utf-8", "surrogateescape"))
+        held = set("".join(v.decode("utf-8", "surrogateescape") for v in variants | short))
+        self._sep = next((ch for ch in ("\x00", "\ufdd0", "\ufdd1", "\ufdd2") if ch not in held), None)
         self._ac_b = self._automaton(variants, short, lambda b: b.decode("latin-1"))
 
     @staticmethod
@@ -274,6 +276,16 @@ class Masker:
         parts.append(s[pos:])
         return "".join(parts)
 
+    def hits(self, texts: Iterable[str]) -> bool:
+        """Whether :meth:`text` would hide anything in any of ``texts`` (one search over them all, joined
+        by a character no secret variant holds, so no match spans two of them and each edge is a word
+        boundary)."""
+        if self._ac_s is None:
+            return False
+        if self._sep is None:      # (every candidate separator is in a secret: say yes, search cell by cell)
+            return True
+        return bool(self._spans(self._ac_s, self._sep.join(texts)))
+
     def value(self, column: str, v: Any) -> Any:
         if self.show or v is None:
             return v
@@ -291,6 +303,18 @@ class Masker:
         if self._ac_b is None or not data:
             return []
         return self._spans(self._ac_b, bytes(data).decode("latin-1"))
+
+
+def _texts(values: Iterable[Any]) -> Iterable[str]:
+    """Every string in ``values``, in lists, tuples and dict values at any depth (what :meth:`Masker.value`
+    masks)."""
+    for v in values:
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            yield from _texts(v)
+        elif isinstance(v, dict):
+            yield from _texts(v.values())
 
 
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -1055,15 +1079,23 @@ class _Report:
                 empty = [k for k in cols if all(r.get(k) in (None, "", [], {}) for r in rows[:FIELD_ROWS])]
                 cols = [k for k in cols if k not in empty]
             secret = [k.lower() in SECRET_COLUMNS for k in cols]
-            body = [[self._cell(sk, r.get(k)) for k, sk in zip(cols, secret)] for r in rows[:FIELD_ROWS]]
+            body = []
+            for r in rows[:FIELD_ROWS]:
+                vals = [r.get(k) for k in cols]
+                # one search over the row's texts; a row without a secret skips the search cell by cell
+                masked = self.show or self.masker.hits(_texts(v for v, sk in zip(vals, secret) if not sk))
+                body.append([self._cell(sk, v, masked) for v, sk in zip(vals, secret)])
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
         return out
 
-    def _cell(self, secret: bool, v: Any) -> str:
+    def _cell(self, secret: bool, v: Any, masked: bool = True) -> str:
         """One decoded field as its table cell (:func:`_value` of :meth:`Masker.value`, the common cases first:
-        the report writes some 300,000 of them for a 100 MB capture)."""
+        the report writes some 300,000 of them for a 100 MB capture); ``masked`` False: its row holds no
+        secret (:meth:`Masker.hits`), so only a secret column's value is hidden."""
+        if not masked and not isinstance(v, (list, tuple, dict)):   # (a dict's keys may name a secret)
+            return MASK if secret and v != "" and v is not None else "–" if v is None else _value(v)
         if v is None:
             return "–"
         if secret and not self.show and v != "":

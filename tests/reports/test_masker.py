@@ -36,7 +36,7 @@ def reference(creds: list[dict]) -> tuple[re.Pattern | None, re.Pattern | None]:
     return rb_, re.compile(rb_.pattern.decode("utf-8", "surrogateescape"))
 
 
-ALPHABET = "ab1 :=YWJ\udcff"
+ALPHABET = "ab1 :=YWJ\udcff\x00"
 secrets = st.text(alphabet=ALPHABET, min_size=1, max_size=6)
 cred_lists = st.lists(st.fixed_dictionaries({"username": st.text(alphabet="ab", max_size=2), "secret": secrets}),
                       min_size=1, max_size=6)
@@ -88,3 +88,32 @@ def test_a_field_cell_is_the_masked_value_written_as_a_cell():
             for v in values:
                 assert _Report._cell(r, column.lower() in SECRET_COLUMNS, v) == _value(r.masker.value(column, v)), \
                     (show, column, v)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cred_lists, st.lists(texts, max_size=5))
+def test_one_search_over_a_row_finds_what_the_cells_would(creds, cells):
+    """Masker.hits (one search over a row's texts joined) says yes exactly when masking some cell would
+    find a secret: no match spans two cells, and a cell's edges stay word boundaries."""
+    m = Masker(creds, show=False)
+    assert m.hits(cells) == any(m._spans(m._ac_s, c) for c in cells)
+
+
+def test_a_row_without_secrets_gives_the_cells_of_the_masked_values():
+    """A decoded-fields row skips masking cell by cell only when its one search finds nothing; the cells
+    are then what _value(Masker.value(column, v)) writes, secret columns and dict keys included."""
+    from types import SimpleNamespace
+
+    from reports.html import SECRET_COLUMNS, _Report, _texts, _value
+
+    creds = [{"username": "bob", "secret": "s3cret!"}, {"username": "x", "secret": "ab"}]
+    r = SimpleNamespace(show=False, masker=Masker(creds, False))
+    rows = [{"user": "bob", "password": "hunter", "n": 3, "d": {"pass": "q", "x": [1, "y"]}, "e": None, "f": ""},
+            {"user": "bob", "uri": "/login?p=s3cret!", "t": ("ab", "cab")}]
+    for row in rows:
+        cols = list(row)
+        secret = [k.lower() in SECRET_COLUMNS for k in cols]
+        masked = r.masker.hits(_texts(row[k] for k, sk in zip(cols, secret) if not sk))
+        assert masked == ("uri" in row)
+        got = [_Report._cell(r, sk, row[k], masked) for k, sk in zip(cols, secret)]
+        assert got == [_value(r.masker.value(k, row[k])) for k in cols], row
