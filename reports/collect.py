@@ -19,9 +19,11 @@ columns the index shows, not the whole ``conn`` row.
 """
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
 from itertools import chain, groupby, islice
 from operator import itemgetter
+from sys import intern
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from reports.names import NameBook
@@ -207,7 +209,7 @@ class ReportCollector:
         self.by_uid: dict[str, dict] = {}
         self.page_of: dict[str, str] = {}        # data connection uid → the uid of its page group
         self.events: Counter = Counter()
-        self.ticks: dict[str, list] = {}
+        self.ticks: dict[str, array] = {}
         self.notes: dict[str, list[dict]] = {}   # pcapng packet comments per session, for its lane
         self.names = NameBook()                  # names the traffic gives addresses (DNS, HTTP Host, HELO)
         self.dns_lanes: dict[str, dict] = {}     # a DNS session's first question and answers, for its lane
@@ -233,6 +235,8 @@ class ReportCollector:
     def feed(self, table: str, row: dict) -> None:
         self.counts[table] += 1
         uid = row.get("uid")
+        if type(uid) is str:
+            uid = intern(uid)     # one string per session, however many tables and rows name it
         if table == "conn":
             self._conn(row)
         elif table == "timeline" and uid:
@@ -269,8 +273,8 @@ class ReportCollector:
         return not (c.get("orig_bytes") or c.get("resp_bytes") or c.get("parent_uid"))
 
     def _conn(self, c: dict) -> None:
-        uid = c["uid"]
-        e = {k: c.get(k) for k in INDEX_KEYS}
+        e = {k: _interned(c.get(k)) for k in INDEX_KEYS}
+        uid = e["uid"]
         e["page"] = not self._empty(c)
         if e["page"]:
             self.sessions.append(e)
@@ -339,7 +343,11 @@ class ReportCollector:
         stride = self.tick_stride.get(uid, 1)
         if n % stride:
             return
-        lst = self.ticks.setdefault(uid, [])
+        if not isinstance(ts, (int, float)):
+            return
+        lst = self.ticks.get(uid)
+        if lst is None:
+            lst = self.ticks[uid] = array("d")   # 8 bytes a time, not a float object and a pointer
         lst.append(ts)
         if len(lst) >= 2 * EVENT_TICKS:
             del lst[1::2]
@@ -388,6 +396,12 @@ def _grouped(items: Iterable[tuple], groups: dict[str, ProbeGroup], kind: str) -
         g = groups[key] = ProbeGroup(kind, key)
         for _, _, t in chain(first, run):
             g.add(_entry(t))
+
+
+def _interned(v: Any) -> Any:
+    """``v``, one string for all equal strings (addresses, protocols, states and uids repeat across sessions
+    and tables): an index entry costs what its session adds, not a copy of each of its words."""
+    return intern(v) if type(v) is str else v
 
 
 def _entry(t: tuple) -> dict:
