@@ -14,24 +14,40 @@ are not merged (that read and wrote every row once more per level: twice for the
 benchmark's timeline) but concatenated byte for byte, 256 at a time, which only bounds
 how many there are. This keeps ``wiretale read``'s memory a
 function of open flows, as DESIGN.md section 1.7 asks, not of the file size.
+
+Rows written once: a store without a sort key may be given an ``encoder`` (the JSON-lines writer's,
+:class:`reports.export.JsonlEncoder`) when its rows are only ever written out as JSON lines. Its spill
+files then hold the rows' final lines instead of pickles, and :meth:`RowStore.encoded` gives the writer
+those bytes as they are, then the lines of the rows still held: a row is encoded once, never pickled
+and unpickled. Iterating such a store still works (a late reader, a join) but reads the lines back as
+JSON: tuples come back as lists, and every schema column is present (None where the row had none).
 """
 from __future__ import annotations
 
 import heapq
+import json
 import pickle
 import shutil
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import orjson
+
+#: turns a batch of rows into their JSON lines, one bytes (ending in a newline) per row, in order
+Encoder = Callable[[list], list]
+
 
 class RowStore:
     def __init__(self, name: str, spill_dir: Path | None, mem_rows: int = 20_000,
-                 key: Callable[[dict], object] | None = None) -> None:
+                 key: Callable[[dict], object] | None = None, encoder: Encoder | None = None) -> None:
+        """``encoder``: spill JSON lines made by it instead of pickles (see the module's docstring);
+        ignored when there is a sort key (a merge needs the rows)."""
         self.name = name
         self.spill_dir = spill_dir
         self.mem_rows = mem_rows
         self.key = key
+        self.encoder = encoder if key is None else None
         self._rows: list[dict] = []
         self._spills: list[Path] = []
         self._levels: list[int] = []     # compaction level of each spill file
@@ -64,7 +80,11 @@ class RowStore:
         if self.key is not None:
             self._rows.sort(key=self.key)
         p = self._new_path()
-        dump_batches(p, self._rows)
+        if self.encoder is not None:
+            with open(p, "wb") as fh:
+                fh.writelines(self._lines(self._rows))
+        else:
+            dump_batches(p, self._rows)
         self._spills.append(p)
         self._levels.append(0)
         self._rows = []
@@ -73,7 +93,25 @@ class RowStore:
     def _new_path(self) -> Path:
         assert self.spill_dir is not None
         self._serial += 1
-        return self.spill_dir / f"{self.name}-{self._serial:06d}.pkl"
+        return self.spill_dir / f"{self.name}-{self._serial:06d}.{'jsonl' if self.encoder else 'pkl'}"
+
+    def _lines(self, rows: list[dict]) -> Iterator[bytes]:
+        """``rows`` as the encoder's JSON lines, a batch per encoder call."""
+        assert self.encoder is not None
+        step = getattr(self.encoder, "batch", _CHUNK)
+        for i in range(0, len(rows), step):
+            yield b"".join(self.encoder(rows[i:i + step]))
+
+    def encoded(self) -> Iterator[bytes]:
+        """All rows as the encoder's JSON lines, in order, in blocks: the spill files' bytes as they are,
+        then the rows held (a store made with an ``encoder`` only)."""
+        if self.encoder is None:
+            raise ValueError(f"table {self.name}: a store without an encoder has no encoded rows")
+        for p in self._spills:
+            with open(p, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    yield block
+        yield from self._lines(self._rows)
 
     def _compact(self) -> None:
         """Join the last spill files when enough share a level (order kept): a sorted store's ``_FANIN``
@@ -107,7 +145,8 @@ class RowStore:
 
     def _sources(self) -> list[Iterator[dict]]:
         tail = sorted(self._rows, key=self.key) if self.key is not None else self._rows
-        return [_load_iter(p) for p in self._spills] + [iter(tail)]
+        load = _load_lines if self.encoder is not None else _load_iter
+        return [load(p) for p in self._spills] + [iter(tail)]
 
     def __iter__(self) -> Iterator[dict]:
         sources = self._sources()
@@ -123,7 +162,7 @@ class RowStore:
         or a patch over it): they are streamed into new spill files first, numbered after this store's
         own so that no file being read is written, and the old files go once the new rows are whole.
         ``mem_rows``: rows held in memory from now on (default: as before)."""
-        new = RowStore(self.name, self.spill_dir, mem_rows or self.mem_rows, self.key)
+        new = RowStore(self.name, self.spill_dir, mem_rows or self.mem_rows, self.key, self.encoder)
         new._serial = self._serial
         new.extend(rows)
         self.clear()
@@ -175,6 +214,17 @@ def _load_iter(p: Path) -> Iterator[Any]:
     """The rows of a file of pickled row lists (a spill file, or a worker's rows in decoder.commands.split),
     one list in memory at a time."""
     return chain.from_iterable(_load_batches(p))
+
+
+def _load_lines(p: Path) -> Iterator[dict]:
+    """The rows of a spill file of JSON lines, read back (json for what orjson refuses: the
+    ``Infinity`` and ``NaN`` that json.dumps writes)."""
+    with open(p, "rb") as fh:
+        for line in fh:
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield json.loads(line)
 
 
 def _load_batches(p: Path) -> Iterator[list[dict]]:

@@ -139,6 +139,10 @@ def _write_table(name: str, rows: Any, p: Path, fmt: str, observe: Callable[[str
     from reports.tables import frame, schema
 
     if fmt == "jsonl":
+        if observe is None and _encoded_as(rows, schema(name)):
+            with open(p, "wb") as fh:        # the lines the store was given when its rows were made
+                fh.writelines(rows.encoded())
+            return
         _write_jsonl_rows(_observed(name, rows, observe), schema(name), p)
     elif fmt == "csv":
         cols = list(schema(name))
@@ -155,6 +159,13 @@ def _write_table(name: str, rows: Any, p: Path, fmt: str, observe: Callable[[str
                 w.writerow([_cell(r.get(c)) for c in cols])
     else:
         write_parquet(frame(name, _observed(name, rows, observe)), p)
+
+
+def _encoded_as(rows: Any, cols: Iterable[str]) -> bool:
+    """True when ``rows`` is a store whose rows were encoded as they were made by the JSON-lines
+    encoder of these columns (decoder.rows.RowStore with an ``encoder``): its lines are the table's."""
+    enc = getattr(rows, "encoder", None)
+    return isinstance(enc, JsonlEncoder) and enc.cols == tuple(cols)
 
 
 def _observed(name: str, rows: Iterable[dict], observe: Callable[[str, dict], None] | None) -> Iterable[dict]:

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from decoder.commands.options import ReadOptions, UsageError, split_workers
 
@@ -77,6 +77,8 @@ def _read_one(opts: ReadOptions, paths: list[str], out: Path, od) -> int:
     prog = Progress(_size(paths), "reading")
     engine = Engine(limits=opts.limits, out_dir=out, strict=opts.strict, progress=prog,
                     transcripts=opts.html, keylogs=list(opts.keylogs), spill_dir=od.scratch / "spill")
+    if not opts.html and opts.tables == "jsonl":
+        encode_when_made(engine.results, engine.registry)
     try:
         run_engine(engine, paths)
     except BaseException as e:     # stopped or failed while decoding: say so in summary.json
@@ -159,6 +161,29 @@ def _readable(paths: Sequence[str]) -> bool:
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``1 flow``, ``2 flows``, ``1,234 e-mails`` (``many`` when adding an s is wrong)."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+#: the tables whose rows are read again after the run when there is no report: the session assembly
+#: (decoder.session: conn, files, and each assemble hook's tables, added from the registry), the summary
+#: (decoder.pipeline.count_for_summary: conn, anomalies, tls) and the HAR (http, files)
+READ_AFTER_THE_RUN = frozenset({"conn", "files", "http", "anomalies", "tls"})
+
+
+def encode_when_made(res: Any, registry: Sequence[Any]) -> None:
+    """Rows written once (decoder.rows), for a run whose tables are only written as JSON lines (no report):
+    every table that is always written and that nothing reads after the run gets its store now, made as
+    the engine's results would make it but with the writer's own encoder, so its rows are encoded once, as
+    they spill, and the table is written as those lines. The other tables keep their rows as they are."""
+    from decoder.rows import RowStore
+    from reports.export import JsonlEncoder
+    from reports.tables import names_for, schema
+
+    read_back = READ_AFTER_THE_RUN | {t for spec in registry if spec.assemble is not None
+                                      for t in spec.assemble_tables}
+    for name in names_for({}):          # made now, they are written whether they get rows or not: as before
+        if name not in read_back and name not in res.tables:
+            res.tables[name] = RowStore(name, res.spill_dir, mem_rows=res.mem_rows, key=res.row_key(name),
+                                        encoder=JsonlEncoder(schema(name)))
 
 
 def _print_summary(s: dict, out: Path, how: str = "", html: bool = True) -> None:

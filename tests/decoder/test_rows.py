@@ -3,7 +3,10 @@ and the garbage-collector settings a run uses (restored afterwards)."""
 from __future__ import annotations
 
 import gc
+import json
 import random
+
+import pytest
 
 from decoder.gcpolicy import YOUNG_THRESHOLD, bulk
 from decoder.pipeline import ROW_KEYS, Engine, Results
@@ -143,3 +146,86 @@ def test_sorted_spills_are_merged_and_unsorted_ones_concatenated(tmp_path):
     assert len(many._spills) == 2 + 7 and many._levels[:2] == [1, 1]
     assert [r["i"] for r in many] == list(range(m)) and len(many) == m
     assert len(list((tmp_path / "m").iterdir())) == len(many._spills)
+
+
+def test_an_encoded_store_spills_its_rows_final_lines(tmp_path):
+    """Rows written once: a store given the JSON-lines encoder spills the rows' lines themselves (no
+    pickle), concatenates them like any unsorted store, and hands the writer the same bytes the writer
+    makes from the rows; iterating it reads the lines back (JSON values: tuples become lists)."""
+    import json
+
+    from decoder.rows import _CONCAT, RowStore
+    from reports.export import JsonlEncoder, write_row_tables
+
+    cols = ("ts", "uid", "kind", "fields")
+    enc = JsonlEncoder(cols)
+    rows = [{"ts": i / 3, "uid": f"C{i}", "kind": "é" * (i % 3), "fields": {"t": (i, "x"), "n": None},
+             **({"extra": i} if i % 7 == 0 else {})} for i in range(3 * (_CONCAT + 5))]
+    rows[5]["ts"] = float("inf")           # json.dumps' Infinity, read back by json
+    rows[6]["kind"] = "\ud800"             # a lone surrogate: written with \u escapes
+    store = RowStore("timeline", tmp_path / "spill", mem_rows=3, encoder=enc)
+    plain = RowStore("timeline", tmp_path / "plain", mem_rows=3)
+    for r in rows:
+        store.append(r)
+        plain.append(r)
+    assert store._spills and all(p.suffix == ".jsonl" for p in store._spills)
+    assert len(store._spills) < len(rows) // 3          # concatenated in levels, as pickled ones are
+    want = b"".join(enc(rows))
+    assert b"".join(store.encoded()) == want
+    back = list(store)
+    assert len(back) == len(rows) == len(store)
+    assert [json.dumps(r, sort_keys=True) for r in back] == \
+        [json.dumps(json.loads(line), sort_keys=True) for line in want.splitlines()]
+    # the table file: the store's lines, byte for byte what the writer makes of the same rows
+    write_row_tables({"timeline": store}, tmp_path / "a", only=["timeline"])
+    write_row_tables({"timeline": plain}, tmp_path / "b", only=["timeline"])
+    assert (tmp_path / "a" / "timeline.jsonl").read_bytes() == (tmp_path / "b" / "timeline.jsonl").read_bytes()
+    # a sorted store has no use for it; a store without one has no encoded rows
+    assert RowStore("conn", tmp_path, key=lambda r: r["ts"], encoder=enc).encoder is None
+    with pytest.raises(ValueError):
+        next(plain.encoded())
+
+
+def test_the_writer_reencodes_a_store_encoded_for_other_columns(tmp_path):
+    """The lines a store holds are written as the table only when its encoder is the table's (same
+    schema columns); otherwise the rows are read back and encoded by the writer."""
+    from decoder.rows import RowStore
+    from reports.export import JsonlEncoder, write_row_tables
+    from reports.tables import schema
+
+    cols = tuple(schema("dns"))
+    store = RowStore("dns", tmp_path / "s", mem_rows=2, encoder=JsonlEncoder(("query",) + cols))
+    for i in range(10):
+        store.append({c: None for c in cols} | {"query": f"q{i}", "ts": float(i)})
+    write_row_tables({"dns": store}, tmp_path / "o", only=["dns"])
+    lines = (tmp_path / "o" / "dns.jsonl").read_bytes().splitlines()
+    assert [next(iter(json.loads(x))) for x in lines] == [cols[0]] * 10      # schema order, not the store's
+
+
+@pytest.mark.parametrize("sample", ["dns.pcapng", "ftp.pcapng", "http.pcapng"])
+def test_read_without_the_report_writes_the_encoded_tables_as_before(tmp_path, monkeypatch, sample):
+    """``read --no-html`` encodes the tables nothing reads back as their rows spill (rows written once):
+    with a row budget small enough to spill, every table and file is the bytes of a run that keeps rows
+    as they are (the encoder switched off)."""
+    from pathlib import Path
+
+    from decoder.cli import main
+    from decoder.commands import read
+
+    cap = Path(__file__).resolve().parents[2] / "samples" / sample
+    args = ["read", str(cap), "--no-html", "--workers", "1", "--limit", "rows_in_memory=8"]
+    made: list = []
+    real = read.encode_when_made
+    monkeypatch.setattr(read, "encode_when_made", lambda res, reg: (real(res, reg), made.append(res))[0])
+    assert main(args + ["-o", str(tmp_path / "encoded")]) == 0
+    assert made and any(st.encoder is not None and st._spills for st in made[0].tables.values())
+    monkeypatch.setattr(read, "encode_when_made", lambda res, reg: None)
+    assert main(args + ["-o", str(tmp_path / "kept")]) == 0
+
+    def tree(root: Path) -> dict:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and not p.name.startswith(".wiretale")}
+
+    a, b = tree(tmp_path / "encoded"), tree(tmp_path / "kept")
+    assert a.keys() == b.keys() and "tables/timeline.jsonl" in a
+    assert [k for k in a if a[k] != b[k]] == []
