@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
@@ -47,12 +48,13 @@ def html_bytes(out: Path) -> int:
         sum(p.stat().st_size for p in (out / "assets").glob("*") if p.is_file())
 
 
-def measure(name: str, cap: Path, work: Path, keep: bool) -> dict:
+def measure(name: str, cap: Path, work: Path, keep: bool, options: Sequence[str] = ()) -> dict:
+    """Both runs on ``cap`` (``options``: more arguments of ``read`` for both)."""
     res: dict = {"capture": name, "capture_bytes": cap.stat().st_size}
     for mode, extra in (("report", []), ("no_html", ["--no-html"])):
         out = work / f"{name}-{mode}"
         shutil.rmtree(out, ignore_errors=True)
-        r = run_measured([sys.executable, "-m", "decoder.cli", "read", str(cap), "-o", str(out), *extra])
+        r = run_measured([sys.executable, "-m", "decoder.cli", "read", str(cap), "-o", str(out), *options, *extra])
         res[mode] = {k: v for k, v in r.items() if k != "stderr" or r["rc"]}
         if mode == "report":
             res["html_bytes"] = html_bytes(out)
