@@ -20,6 +20,9 @@ import re
 
 from dissectors._lines import TOO_LONG, LineBuffer
 
+# one well-formed field line of a latin-1 decoded block, anchored at a line start: a name that neither
+# starts nor ends with white space, the colon, the value without the white space around it, CRLF. The
+# same split as the line-by-line path for such lines.
 _FIELD_LINE = re.compile(r"^([^:\n \t][^:\n]*(?<![ \t])):[ \t]*((?:[^\n]*[^ \t\n])?)[ \t]*\r\n", re.M)
 
 

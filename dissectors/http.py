@@ -34,7 +34,8 @@ Followed:
   in :mod:`dissectors._http_decode` (memory bounded: a 1 GB gzip bomb stays a few MB);
 * Authorization/Proxy-Authorization Basic (RFC 7617) and Digest (RFC 7616:
   the username and the ``response`` hash) become ``Credential`` rows; so do
-  urlencoded form fields that are plainly passwords (``kind="form"``);
+  urlencoded form fields that are plainly passwords (``kind="form"``) and the
+  user-info of a request target (read by :mod:`dissectors._http_auth`);
 * multipart/form-data (RFC 7578): the whole request body is one object and each
   part that carries a ``filename`` is a child object (``parent_fuid``);
 * Range requests and 206 responses (RFC 9110 section 14): the object is flagged
@@ -109,8 +110,6 @@ received behind the 101), and after a 101 to ``h2c`` to :mod:`dissectors.http2`.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import posixpath
 import re
 from collections import deque
@@ -120,11 +119,11 @@ from typing import ClassVar, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, unquote
 
 from decoder.model import (
-    MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event, FileClose,
     FileData, FileGap, FileOpen, FlowContext, Record, StopParsing, Violation,
 )
 from dissectors import _http_multipart as multipart
+from dissectors._http_auth import authorization, form_credentials, masked_authorization, userinfo
 from dissectors._http_decode import ContentDecoder
 from dissectors._http_fields import MessageHead, read_fields
 from dissectors._http_framing import (END, ENDED, GAP_IN_FRAMING, GAP_PAST_END, READERS, TRAILERS, BodyReader,
@@ -226,15 +225,7 @@ _RESYNC = {
     ORIG: re.compile(rb"(?m)^[A-Z][A-Z0-9_\-]{0,23}[ \t]+[^ \t\r\n]+[ \t]+HTTP/\d\.\d[ \t]*\r?\n"),
     RESP: re.compile(rb"(?m)^HTTP/\d\.\d[ \t]+\d{3}(?:[ \t][^\r\n]*)?\r?\n"),
 }
-# one well-formed header line of a latin-1 decoded block, anchored at a line start: a name
-# that neither starts nor ends with white space, the colon, the value without the white
-# space around it, CRLF. The same split as the line-by-line path for such lines.
 _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
-_DIGEST_PARAM = re.compile(r'([A-Za-z0-9_\-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
-_PASSWORD_FIELDS = frozenset({"password", "passwd", "pass", "pwd", "pw", "passwort", "senha",
-                              "user_password", "login_password", "userpassword"})
-_USER_FIELDS = ("username", "user", "login", "email", "uname", "user_name", "userid", "name",
-                "log", "usr", "account", "mail")
 _FORM_BUFFER = 64 * 1024
 _UNCONFIRMED_BUDGET = 16 * 1024          # bytes scanned for a start line before Violation
 _UNCONFIRMED_BUDGET_PORT = 256 * 1024    # ... on an HTTP port (capture started mid-body)
@@ -248,15 +239,6 @@ def _meaning_status(code: int | None) -> str:
 
 def _s(b: bytes) -> str:
     return b.decode("latin-1")
-
-
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s]*)@")
-
-
-def _masked_auth(value: str) -> str:
-    """An Authorization header value as events show it: the scheme, then MASK."""
-    scheme = value.strip().partition(" ")[0]
-    return f"{scheme} {MASK}" if scheme else MASK
 
 
 def _header_value(headers: tuple[tuple[str, str], ...], name: str) -> str:
@@ -876,7 +858,7 @@ class HttpDissector:
                     self._auth(tx, v)
         shown_h = tuple(h)
         if "authorization" in hx or "proxy-authorization" in hx:    # credentials: the table has them
-            shown_h = tuple((k, _masked_auth(v) if k.lower() in ("authorization", "proxy-authorization") else v)
+            shown_h = tuple((k, masked_authorization(v) if k.lower() in ("authorization", "proxy-authorization") else v)
                             for k, v in shown_h)
         self.out.append(HttpRequest(msg.ts, ORIG, tx.depth, tx.method or "", tx.uri or "",
                                     tx.version or "", shown_h))
@@ -1216,66 +1198,30 @@ class HttpDissector:
 
     # -- credentials ------------------------------------------------------
     def _auth(self, tx: _Tx, value: str) -> None:
-        scheme, _, rest = value.strip().partition(" ")
-        scheme = scheme.lower()
-        rest = rest.strip()
-        if scheme == "basic":
-            try:
-                raw = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=False)
-            except (binascii.Error, ValueError):
-                self._anom("http_bad_basic_auth", "Basic credentials are not base64", ORIG)
-                return
-            text = raw.decode("utf-8", "replace")
-            user, sep, pw = text.partition(":")
-            if not sep:
-                self._anom("http_bad_basic_auth", "Basic credentials without a colon", ORIG)
-            tx.username = tx.username or user
-            tx.creds.append((user, pw, "basic"))
-        elif scheme == "digest":
-            params = {}
-            for m in _DIGEST_PARAM.finditer(rest):
-                v = m.group(2)
-                if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
-                    v = re.sub(r"\\(.)", r"\1", v[1:-1])
-                params[m.group(1).lower()] = v
-            user = params.get("username", "")
-            tx.username = tx.username or user
-            tx.creds.append((user, params.get("response", ""), "digest"))
+        cred, problem = authorization(value)
+        if problem:
+            self._anom("http_bad_basic_auth", problem, ORIG)
+        if cred is not None:
+            tx.username = tx.username or cred[0]
+            tx.creds.append(cred)
 
     def _userinfo(self, tx: _Tx, uri: str) -> str:
-        """An absolute request target with user-info (``http://user:pass@host/``, RFC 3986 s.3.2.1,
-        deprecated by RFC 9110 s.4.2.4 but still sent): a credential (kind ``url-userinfo``), and the
-        target as shown with the password masked."""
-        m = _USERINFO.match(uri)
-        if m is None:
+        """A request target with user-info: a credential (kind ``url-userinfo``); the target as shown."""
+        got = userinfo(uri)
+        if got is None:
             return uri
-        user, sep, pw = m.group(2).partition(":")
-        user, pw = unquote(user, errors="replace"), unquote(pw, errors="replace")
+        shown, user, pw = got
         tx.creds.append((user, pw, "url-userinfo"))
         tx.username = tx.username or user
-        return f"{m.group(1)}{m.group(2).partition(':')[0]}{':' + MASK if sep else ''}@{uri[m.end():]}"
+        return shown
 
     def _form_creds(self, tx: _Tx, body: bytes) -> None:
-        try:
-            pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
-                              errors="replace")
-        except ValueError:
+        got = form_credentials(body)
+        if got is None:
             return
-        low = [(k.lower(), v) for k, v in pairs]
-        pw = next(((k, v) for k, v in low if k in _PASSWORD_FIELDS
-                   or (("pass" in k or "pwd" in k) and "confirm" not in k)), None)
-        if pw is None or not pw[1]:
-            return
-        user = ""
-        for cand in _USER_FIELDS:
-            user = next((v for k, v in low if k == cand), "")
-            if user:
-                break
-        if not user:
-            user = next((v for k, v in low if "user" in k or "login" in k or "mail" in k), "")
-        tx.form_creds.append((user, pw[1]))
-        if not tx.username and user:
-            tx.username = user
+        tx.form_creds.append(got)
+        if not tx.username and got[0]:
+            tx.username = got[0]
 
     # -- records ----------------------------------------------------------
     def _maybe_emit(self, tx: _Tx, force: bool = False) -> None:
