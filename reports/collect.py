@@ -3,8 +3,8 @@
 The output path runs one way (issue 22): engine → rows → table writers → report. The
 writers hand every row they write to :meth:`ReportCollector.feed`; the collector keeps
 only what the index shows — one compact entry per session, counts, the first rows of the
-index tables, aggregates for hosts, protocols and anomalies, the credentials (the masker
-needs them all) — and passes every row a session page needs to a *sink*: a store that
+index tables, aggregates for hosts, protocols and anomalies, every distinct user name and
+secret of the credentials (the masker needs them all) — and passes every row a session page needs to a *sink*: a store that
 gives its items back sorted by session. :class:`decoder.rows.RowStore` with a key spills
 them to disk, so memory does not follow the size of the tables; :class:`ListSink` keeps
 them in memory for small captures and tests. Session pages are then rendered one group
@@ -214,7 +214,8 @@ class ReportCollector:
         self.names = NameBook()                  # names the traffic gives addresses (DNS, HTTP Host, HELO)
         self.dns_lanes: dict[str, dict] = {}     # a DNS session's first question and answers, for its lane
         self.tick_stride: dict[str, int] = {}
-        self.creds: list[dict] = []
+        self.creds: list[dict] = []              # the first TABLE_ROWS credentials (for the index)
+        self._secrets: dict[tuple, None] = {}    # (user name, secret) of every credential, in the order seen
         self.index_rows: dict[str, list[dict]] = {t: [] for t in INDEX_TABLES}
         self.counts: Counter = Counter()
         self.anomalies: dict[str, dict] = {}
@@ -246,9 +247,10 @@ class ReportCollector:
             if len(lane) < EVENT_TICKS:
                 lane.append(row)
         elif table == "credentials":
-            self.creds.append(row)
+            self._credential(row)
         if table in ("dns", "http", "smtp"):
-            self.names.feed(table, row)
+            # names of addresses that had a session (conn comes first), unless the hosts were too many to list
+            self.names.feed(table, row, only=None if self.unlisted["hosts"] else self.hosts)
             if table == "dns" and uid:
                 self._dns_lane(uid, row)
         elif table == "anomalies":
@@ -356,12 +358,25 @@ class ReportCollector:
     def _dns_lane(self, uid: str, row: dict) -> None:
         lane = self.dns_lanes.get(uid)
         if lane is None:
-            q = " ".join(str(x) for x in (row.get("qtype_name"), row.get("query")) if x)
-            answers = [f"{rr.get('type')} {rr.get('data')}" for rr in (row.get("answers_detail") or ())[:6]
-                       if isinstance(rr, dict)]
+            q = intern(" ".join(str(x) for x in (row.get("qtype_name"), row.get("query")) if x))
+            answers = tuple(intern(f"{rr.get('type')} {rr.get('data')}")
+                            for rr in (row.get("answers_detail") or ())[:6] if isinstance(rr, dict))
             self.dns_lanes[uid] = {"query": q, "answers": answers, "count": 1}
         else:
             lane["count"] += 1
+
+    def _credential(self, row: dict) -> None:
+        """The first :data:`TABLE_ROWS` credentials for the index (``counts`` has them all); the secret and user
+        name of every one, once each, for the masker."""
+        if len(self.creds) < TABLE_ROWS:
+            self.creds.append(row)
+        sec = row.get("secret")
+        if isinstance(sec, str) and sec:
+            self._secrets[(row.get("username"), sec)] = None
+
+    def secrets(self) -> list[dict]:
+        """Every distinct (user name, secret) of the capture's credentials, as ``{"username", "secret"}``."""
+        return [{"username": u, "secret": s} for u, s in self._secrets]
 
     def _anomaly(self, a: dict) -> None:
         name = a.get("name") or "?"

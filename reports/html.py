@@ -441,7 +441,7 @@ class _Report:
         self.conn = sorted(col.sessions, key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
         self.by_uid = col.by_uid
         self.creds = col.creds
-        self.masker = Masker(self.creds, show_secrets)
+        self.masker = Masker(col.secrets(), show_secrets)
         self.pages = {e["uid"] for e in self.conn if e["page"]}
         # past SHARED_AT pages, small sessions become sections of shared pages (in uid order: the order the
         # page groups come back from the collector, so one shared page is written at a time)
@@ -805,7 +805,7 @@ class _Report:
         return {
             "summary": s, "captures": caps, "t0": self.t0, "t1": self.t1, "mix": self.protocol_mix(),
             "hosts": hosts, "pairs": pairs, "n_hosts": nh, "n_pairs": np_, "unlisted": self.col.unlisted,
-            "creds": creds[:TABLE_ROWS], "n_creds": len(creds),
+            "creds": creds[:TABLE_ROWS], "n_creds": counts["credentials"],
             "files": files[:TABLE_ROWS], "n_files": counts["files"],
             "emails": [self.masked_row(e) for e in emails[:TABLE_ROWS]], "n_emails": counts["emails"],
             "dns": dns[:TABLE_ROWS], "n_dns": counts["dns"],

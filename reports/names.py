@@ -15,7 +15,7 @@ first ones learnt; names are cut at 255 characters (DNS's own limit).
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Mapping
+from typing import Any, Container, Mapping
 
 PER_ADDRESS = 4
 MAX_ADDRESSES = 100_000
@@ -44,21 +44,23 @@ class NameBook:
     def __init__(self) -> None:
         self.names: dict[str, list[tuple[str, str]]] = {}
 
-    def feed(self, table: str, row: Mapping[str, Any]) -> None:
+    def feed(self, table: str, row: Mapping[str, Any], only: Container[str] | None = None) -> None:
+        """Learn what ``row`` of ``table`` says; ``only``: the addresses worth a name (the others are passed
+        over: a DNS answer naming an address that had no session is shown nowhere)."""
         if table == "dns":
             for rr in row.get("answers_detail") or ():
                 if isinstance(rr, Mapping) and rr.get("type") in ("A", "AAAA") and rr.get("data"):
                     for name in (row.get("query"), rr.get("name")):
-                        self.learn(str(rr["data"]), name, "dns")
+                        self.learn(str(rr["data"]), name, "dns", only)
         elif table == "http":
             host = row.get("host")
             if isinstance(host, str) and host:
-                self.learn(row.get("resp_h"), _host_of(host), "http")
+                self.learn(row.get("resp_h"), _host_of(host), "http", only)
         elif table == "smtp":
-            self.learn(row.get("orig_h"), row.get("helo"), "smtp")
+            self.learn(row.get("orig_h"), row.get("helo"), "smtp", only)
 
-    def learn(self, addr: Any, name: Any, table: str) -> None:
-        if not isinstance(addr, str) or not isinstance(name, str):
+    def learn(self, addr: Any, name: Any, table: str, only: Container[str] | None = None) -> None:
+        if not isinstance(addr, str) or not isinstance(name, str) or (only is not None and addr not in only):
             return
         name = name.strip().rstrip(".")[:255]
         if not name or _is_address(name):
