@@ -89,9 +89,16 @@ def test_a_stop_in_each_phase_leaves_finished_files_whole_and_says_partial(tmp_p
         return real(*a, **k)
 
     monkeypatch.setattr(owner, rest, stop)
+    # A run started in the background of a script inherits SIGINT ignored, and Python keeps it so (as a
+    # user's Ctrl-C would be there): this test gives itself the terminal's default handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if how == "SIGINT" else None
     cap = SAMPLES / "http.pcapng"
     out = tmp_path / "out"
-    rc = main(["read", str(cap), "-o", str(out)])
+    try:
+        rc = main(["read", str(cap), "-o", str(out)])
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
     assert rc == {"SIGTERM": 143, "SIGINT": 130, "error": 1}[how], err
     assert len(err.strip().splitlines()) >= 1 and "internal error" not in err
