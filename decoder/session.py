@@ -31,7 +31,7 @@ ENDPOINT_COLS = ("orig_h", "orig_p", "resp_h", "resp_p")
 
 
 class RowTables(Protocol):
-    """The run's tables as assembly reads and writes them (:class:`decoder.pipeline.Results`)."""
+    """The run's tables as assembly reads and writes them (:class:`decoder.results.Results`)."""
 
     tables: Mapping[str, RowStore]
     mem_rows: int

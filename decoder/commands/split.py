@@ -73,7 +73,7 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     engine.results.row_key = functools.partial(_worker_row_key, {
         t for spec in engine.registry if spec.assemble is not None for t in spec.assemble_tables})
     run_engine(engine, [path])
-    engine._flush_counts()
+    engine.flush_counts()
     res = engine.results
     rows_dir = pd_ / "rows"
     rows_dir.mkdir(exist_ok=True)
@@ -313,14 +313,14 @@ def _row_key(r: dict) -> tuple:
 
 class MergedRun:
     """What the report and summary code need from an :class:`~decoder.pipeline.Engine`, rebuilt from the
-    workers' results (``out_dir``, ``results``, ``limits``, ``_flush_counts``)."""
+    workers' results (``out_dir``, ``results``, ``limits``, ``flush_counts``)."""
 
     def __init__(self, out_dir: Path, results: Any, limits: Any) -> None:
         self.out_dir = out_dir
         self.results = results
         self.limits = limits
 
-    def _flush_counts(self) -> None:
+    def flush_counts(self) -> None:
         pass
 
 

@@ -1,5 +1,5 @@
-"""Reassembly under random schedules: the engine's in-order path (``Engine._fast``) and its general path
-(``_tcp`` with :class:`decoder.tcp.Half`) hand a flow over to each other at every disorder, so whatever
+"""Reassembly under random schedules: the engine's in-order path (``Reassembly.fast``) and its general path
+(``Reassembly.general``: ``_tcp`` with :class:`decoder.tcp.Half`) hand a flow over to each other at every disorder, so whatever
 the order, duplication and interleaving of segments, both sides' bytes come out whole and in order, and the
 conn row and the summary count every packet and byte sent (built packets, Hypothesis schedules)."""
 from __future__ import annotations
@@ -136,21 +136,18 @@ def test_in_order_data_resumes_after_a_hole_is_filled(tmp_path):
 
 
 class GeneralPathEngine(Engine):
-    """Every frame through the general path (``_slow`` parses the headers, ``_tcp`` and ``Half`` do the
-    rest): what the in-order path must agree with."""
+    """Every frame through the general path (``Reassembly.general``: ``_slow`` parses the headers, ``_tcp``
+    and ``Half`` do the rest): what the in-order path (``Reassembly.fast``) must agree with."""
 
-    def _fast(self, index, ts, lt, data, _wirelen=0):
-        self.frame_no = index
-        self.now = ts
-        if ts >= self._next_sweep:
-            self._sweep(ts)
-        self._slow(index, ts, lt, data)
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.reassembly.each_frame = self.reassembly.general
 
 
 def _outcome(engine_class, path, out):
     e = engine_class(out_dir=out, keep_streams=True, decode=False, strict=True)
     run_engine(e, [path])
-    e._flush_counts()
+    e.flush_counts()
     conn = [dict(r) for r in e.results.tables["conn"]]
     streams = {uid: [(c.direction, c.data, c.gap) for c in chunks] for uid, chunks in e.results.streams.items()}
     packets = dict(e.results.packets)

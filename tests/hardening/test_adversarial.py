@@ -195,7 +195,7 @@ def test_flow_memory_does_not_grow_past_the_cap(tmp_path):
             run_engine(e, [tmp_path / f"f{n}.pcap"])
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
-        assert len(e.active) <= 200
+        assert len(e.reassembly.active) <= 200
         e.results.cleanup()
     assert peaks[1] < 1.5 * peaks[0] + 2 * MB, [p / MB for p in peaks]
 

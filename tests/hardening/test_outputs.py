@@ -56,7 +56,7 @@ def _check_whole(out: Path) -> dict | None:
 
 # ----------------------------------------------------------------------------- order, partial, stops
 PHASE_HOOKS = {     # a function running inside each phase, and what is whole when the stop lands there
-    "decoding": ("decoder.pipeline.Engine._finish", set()),
+    "decoding": ("decoder.reassembly.Reassembly._finish", set()),
     "tables": ("reports.export._write_table", set()),
     "har": ("reports.har.write_har", {"tables", "summary"}),
     "report": ("reports.html.write_text_replacing", {"tables", "summary", "har"}),
@@ -71,7 +71,7 @@ def test_a_stop_in_each_phase_leaves_finished_files_whole_and_says_partial(tmp_p
 
     target, written = PHASE_HOOKS[phase]
     modname, _, rest = target.rpartition(".")
-    if modname.endswith("._Report") or modname.endswith(".Engine"):
+    if modname.endswith(("._Report", ".Reassembly")):
         modname, cls = modname.rsplit(".", 1)
         owner = getattr(importlib.import_module(modname), cls)
     else:

@@ -1,0 +1,244 @@
+"""Results: the rows a run makes, the table stores that hold them, and the run's summary.
+
+The engine's third part (docs/ARCHITECTURE.md, "The engine"): reading and reassembly
+(:mod:`decoder.reassembly`) and the dissector host (:mod:`decoder.host`) hand it rows; it keeps them in
+disk-backed :class:`~decoder.rows.RowStore` tables under one memory budget (:class:`Results`), builds
+the rows that are the same for every part (an ``anomalies`` row, :meth:`Results.anomaly`; a flow's
+``conn`` row, :func:`conn_row`), turns a record field into a plain value (:func:`plain`) and counts the
+run for ``summary.json`` (:func:`count_for_summary`, :func:`build_summary`).
+
+It imports nothing of reading nor of the host: rows go one way, into here, never back.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from decoder.flows import Flow
+from decoder.model import ORIG, Direction, Limits
+from decoder.rows import RowStore
+
+SCALARS = frozenset({str, int, float, bool})   # exact types plain() returns as they are
+
+
+def plain(v: Any) -> Any:
+    """A record field as a JSON-friendly value (lists stay lists)."""
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    if type(v) is list or type(v) is tuple:     # the common containers: scalars need no call
+        return [x if x is None or type(x) in SCALARS else plain(x) for x in v]
+    if isinstance(v, enum.Enum):
+        return v.value if not isinstance(v, Direction) else ("orig" if v is ORIG else "resp")
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).decode("utf-8", "backslashreplace")
+    if dataclasses.is_dataclass(v):
+        return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    return str(v)
+
+
+@dataclass
+class Chunk:
+    """Reassembled stream data kept for ``follow`` (``data`` is None for a gap)."""
+
+    direction: int
+    data: bytes | None
+    gap: int
+    ts: float
+    frame: int
+
+
+ROW_KEYS: dict[str, Callable[[dict], Any]] = {"conn": lambda r: (r["ts"], r["first_frame"])}
+
+
+_BUDGET_CHECK = 256      # rows added between two looks at the in-memory total
+_MIN_SPILL = 64          # a table holding fewer rows is not worth a spill file of its own
+
+
+@dataclass
+class Results:
+    """Rows gathered by the engine (plain dicts in :class:`RowStore` tables that spill to
+    disk, so memory does not grow with the capture; :mod:`reports.tables` makes DataFrames).
+
+    ``mem_rows`` is one budget for all tables together (``Limits.rows_in_memory``): when
+    the rows held in memory pass it, the tables holding most spill until half the budget
+    is left. A per-table limit would let memory grow with the number of tables a capture
+    fills (twenty-odd at 2,000 rows each held ~30 MB at 1 GB; benchmarks/README.md)."""
+
+    spill_dir: Path | None = None
+    mem_rows: int = 5000
+    tables: dict[str, RowStore] = field(default_factory=dict)
+    captures: list[dict] = field(default_factory=list)
+    packets: Counter = field(default_factory=Counter)
+    limits_hit: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    streams: dict[str, list[Chunk]] = field(default_factory=dict)
+    #: each table's sort key (None: the order rows came in); a split run's workers sort every table
+    #: by the key the parent merges on (decoder.commands.split.merge_key), so their stores come out merge-ready
+    row_key: Callable[[str], Callable[[dict], Any] | None] = ROW_KEYS.get
+    _since_check: int = 0
+
+    def store(self, table: str) -> RowStore:
+        st = self.tables.get(table)
+        if st is None:
+            st = self.tables[table] = RowStore(table, self.spill_dir, mem_rows=self.mem_rows,
+                                               key=self.row_key(table))
+        return st
+
+    listener: Callable[[str, dict], None] | None = None   # sees every row as it is made (live mode)
+
+    def add(self, table: str, row: dict) -> None:
+        st = self.tables.get(table)
+        if st is None:
+            st = self.store(table)
+        st.append(row)
+        if self.listener is not None:
+            self.listener(table, row)
+        self._since_check += 1
+        if self._since_check >= _BUDGET_CHECK:
+            self._since_check = 0
+            self._keep_budget()
+
+    def _keep_budget(self) -> None:
+        """Spill the tables holding most rows while more than ``mem_rows`` are held in all."""
+        if self.spill_dir is None:
+            return
+        held = sum(st.held for st in self.tables.values())
+        if held <= self.mem_rows:
+            return
+        for st in sorted(self.tables.values(), key=lambda t: t.held, reverse=True):
+            if held <= self.mem_rows // 2 or st.held < _MIN_SPILL:
+                break
+            held -= st.held
+            st.spill()
+
+    def cleanup(self) -> None:
+        for st in self.tables.values():
+            st.clear_spills()
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+
+    def anomaly(self, ts: float, name: str, detail: str, frame: int, flow: Flow | None = None,
+                direction: int | None = None, source: str = "engine") -> None:
+        """An ``anomalies`` row at ``frame`` (of ``flow`` when given); a cap's anomaly (a name ending in
+        ``_too_long``, ``_too_many``, ``_too_deep``, ``_capped``, ``_limit``) also counts in ``limits_hit``."""
+        row = {"ts": ts, "uid": None, "orig_h": None, "orig_p": None, "resp_h": None, "resp_p": None}
+        if flow is not None:
+            row.update(uid=flow.uid, orig_h=flow.orig_h, orig_p=flow.orig_p, resp_h=flow.resp_h,
+                       resp_p=flow.resp_p)
+        row.update(name=name, detail=detail, source=source, frame=frame,
+                   direction=None if direction is None else ("orig" if direction == ORIG else "resp"))
+        self.add("anomalies", row)
+        if name.endswith(("_too_long", "_too_many", "_too_deep", "_capped", "_limit")):
+            self.limits_hit[name] += 1
+
+
+def conn_row(flow: Flow, service: str, reason: str) -> dict:
+    """A flow's ``conn`` row (docs/TABLES.md), made when the flow is closed for ``reason``."""
+    m = flow.expectation
+    o_pkts, r_pkts, o_ip, r_ip, o_bytes, r_bytes = flow.counters()
+    halves = flow.halves
+    return {
+        "ts": flow.first_ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
+        "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": flow.proto, "service": service,
+        "duration": round(flow.last_ts - flow.first_ts, 6), "orig_bytes": o_bytes,
+        "resp_bytes": r_bytes, "conn_state": flow.conn_state(), "missed_bytes": flow.missed_bytes,
+        "history": flow.history, "orig_pkts": o_pkts, "resp_pkts": r_pkts,
+        "orig_ip_bytes": o_ip, "resp_ip_bytes": r_ip,
+        "roles_guessed": flow.roles_guessed,
+        "out_of_order": (halves[0].ooo + halves[1].ooo) if halves else 0,
+        "retransmissions": (halves[0].retrans + halves[1].retrans) if halves else 0,
+        "gaps": flow.gaps,
+        "parent_uid": m.parent_uid if m else None, "expect_token": m.token if m else None,
+        "nat": bool(m.nat) if m else False, "first_frame": flow.first_frame, "last_frame": flow.last_frame,
+        "close_reason": reason,
+    }
+
+
+class Run(Protocol):
+    """What :func:`build_summary` needs of a run (:class:`decoder.pipeline.Engine`, or the split run's
+    merged stand-in): its limits, its results, and a way to add the packet counts still held."""
+
+    limits: Limits
+    results: Results
+
+    def flush_counts(self) -> None: ...
+
+
+def count_for_summary(tables: Mapping[str, Any]) -> dict[str, Counter]:
+    """What the summary counts from rows: sessions by service, flows by transport, anomalies by name, TLS
+    sessions (how many, how many decrypted, records left undecrypted). A run split across processes counts in
+    each worker and adds the counts up."""
+    services: Counter = Counter()
+    protos: Counter = Counter()
+    for c in tables.get("conn", ()):
+        services[c["service"] or "(unknown)"] += 1
+        protos[c["proto"]] += 1
+    anomalies = Counter(a["name"] for a in tables.get("anomalies", ()))
+    tls: Counter = Counter()
+    for t in tables.get("tls", ()):
+        tls["sessions"] += 1
+        tls["decrypted"] += bool(t.get("decrypted"))
+        tls["records_undecrypted"] += t.get("records_undecrypted") or 0
+    return {"services": services, "protos": protos, "anomalies": anomalies, "tls": tls}
+
+
+def undecodable_reason(packets: Mapping[str, int], captures: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why nothing in the capture(s) could be decoded, in one sentence; ``None`` when some packet was.
+
+    A capture that could not be opened is an error, not this (its ``captures`` entry is missing)."""
+    if not captures or any(not k.startswith("skipped") for k in packets):
+        return None
+    if not any(c.get("frames") for c in captures):
+        return "the capture holds no packets"
+    skipped = Counter({k.partition(": ")[2]: n for k, n in packets.items()})
+    links = [k for k in skipped if k.startswith("unsupported link type")]
+    if len(links) == len(skipped):
+        return (f"{' and '.join(links)}: wiretale decodes Ethernet, Linux cooked (SLL, SLL2), BSD loopback "
+                "and raw IP captures")
+    top = ", ".join(f"{k} ({n:,})" for k, n in skipped.most_common(3))
+    return f"none of its {sum(skipped.values()):,} packets carries IP that wiretale decodes ({top})"
+
+
+def build_summary(engine: Run, counts: Mapping[str, Counter] | None = None) -> dict:
+    """summary.json of a run; ``counts`` as :func:`count_for_summary` gives them, when the rows are not
+    at hand (the split's parent holds encoded lines)."""
+    from decoder.version import __version__
+
+    engine.flush_counts()
+    res = engine.results
+    if counts is None:
+        counts = count_for_summary(res.tables)
+    services, protos, anomalies = counts["services"], counts["protos"], counts["anomalies"]
+    total = sum(res.packets.values())
+    decoded = sum(n for k, n in res.packets.items() if not k.startswith("skipped"))
+    return {
+        "wiretale": __version__,
+        "captures": res.captures,
+        "errors": res.errors,
+        "undecodable": undecodable_reason(res.packets, res.captures),
+        "packets": {
+            "total": total,
+            "decoded": decoded,
+            "skipped": total - decoded,
+            "by_kind": dict(sorted(res.packets.items())),
+        },
+        "flows": {"total": sum(protos.values()), "tcp": protos["tcp"], "udp": protos["udp"]},
+        "sessions": dict(sorted(services.items())),
+        "anomalies": dict(sorted(anomalies.items())),
+        "limits_hit": dict(sorted(res.limits_hit.items())),
+        "files": len(res.tables.get("files", [])),
+        "emails": len(res.tables.get("emails", [])),
+        "credentials": len(res.tables.get("credentials", [])),
+        "tls": {k: counts.get("tls", Counter())[k] for k in ("sessions", "decrypted", "records_undecrypted")},
+        "limits": dataclasses.asdict(engine.limits),
+    }
+
