@@ -49,10 +49,14 @@ def replacing(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_text_replacing(path: Path, text: str) -> None:
-    """``path.write_text(text)`` through :func:`replacing`."""
-    with replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+def write_text_replacing(path: Path, text: str | Iterable[str]) -> None:
+    """``path.write_text(text)`` through :func:`replacing`; ``text`` may come in pieces (a template's
+    ``generate()``), written as they come, so a large page is never whole in memory."""
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        if isinstance(text, str):
+            fh.write(text)
+        else:
+            fh.writelines(text)
 
 def _jsonable(v: Any) -> Any:
     if v is None:

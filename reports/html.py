@@ -725,7 +725,7 @@ class _Report:
         tpl = self.env.get_template("index.html")
         for n, page in enumerate(pages):
             first = n == 0
-            html = tpl.render(
+            html = tpl.generate(     # written as it is rendered: the first page lists every session
                 first=first, page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
                 total_sessions=len(order), timeline=self.timeline_svg(lanes) if first else None,
                 grouped_by=grouped_by, rows=self.session_rows(page),
