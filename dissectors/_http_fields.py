@@ -66,7 +66,7 @@ def read_fields(buf: LineBuffer, msg: MessageHead, max_line: int, max_block: int
                 if msg.bare_lf:
                     flaws.append(("http_bare_lf", "header lines end in LF without CR"))
                 return True
-    got = buf.next_line_eol()
+    got = buf.next_line(eol=True)
     if got is None:
         return None
     if got is TOO_LONG:

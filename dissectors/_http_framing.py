@@ -141,7 +141,11 @@ class ChunkedReader:
                 if not self.remaining:
                     self.state = _CRLF
                 return raw
-            got = buf.next_line_eol()
+            if self.state == _CRLF and buf.startswith(b"\r\n") and not buf.discarding:   # the usual end
+                buf.skip(2)
+                self.state = _SIZE
+                continue
+            got = buf.next_line(eol=True)
             if got is None:
                 return None
             if self.state == _CRLF:

@@ -12,7 +12,7 @@ complete line and reports an over-long one as the anomaly the buffer was made
 with (``<proto>_line_too_long``, "client/server line longer than N bytes");
 the caller stops iterating when its own state changes (a body starts, a literal
 follows, the flow stops). :meth:`LineBuffer.next_line` is the single-step form
-(over-long lines come back as :data:`TOO_LONG`, unreported); :meth:`LineBuffer.next_line_eol`
+(over-long lines come back as :data:`TOO_LONG`, unreported); :meth:`LineBuffer.next_line` with ``eol``
 also tells whether the line ended in a bare LF (HTTP reports it). HTTP's framing readers
 (:mod:`dissectors._http_framing`) and its resynchronisation read the unread data with
 :meth:`find`, :meth:`rfind`, :meth:`search`, :meth:`peek` and :meth:`skip`.
@@ -81,9 +81,10 @@ class LineBuffer:
         self._pos = 0
         self._discarding = False
 
-    def _line(self) -> tuple[bytes | bytearray, int, int] | _TooLong | None:
-        """Consume the next line: ``(buffer, start, offset of its LF)`` (the line is ``buffer[start:lf]``),
-        :data:`TOO_LONG` once for an over-long line (skipped or being discarded), or None when incomplete."""
+    def next_line(self, keep_ends: bool = False, eol: bool = False) -> bytes | tuple[bytes, bool] | _TooLong | None:
+        """Return the next complete line (without CRLF unless ``keep_ends``),
+        :data:`TOO_LONG` once for an over-long line, or None when incomplete. With ``eol``:
+        ``(line without its end, True when it ended in a bare LF)`` (HTTP reports bare LFs)."""
         while True:
             buf = self._buf
             pos = self._pos
@@ -102,31 +103,15 @@ class LineBuffer:
                     self._discarding = True
                     return TOO_LONG
                 return None
-            self._pos = nl + 1
             if nl - pos > self._max:
+                self._pos = nl + 1
                 return TOO_LONG
-            return buf, pos, nl
-
-    def next_line(self, keep_ends: bool = False) -> bytes | _TooLong | None:
-        """Return the next complete line (without CRLF unless ``keep_ends``),
-        :data:`TOO_LONG` once for an over-long line, or None when incomplete."""
-        got = self._line()
-        if type(got) is not tuple:
-            return got
-        buf, pos, nl = got
-        if keep_ends:
-            return bytes(buf[pos:nl + 1])
-        return bytes(buf[pos:nl - 1] if nl > pos and buf[nl - 1] == 13 else buf[pos:nl])
-
-    def next_line_eol(self) -> tuple[bytes, bool] | _TooLong | None:
-        """Like :meth:`next_line`: ``(line without its end, True when it ended in a bare LF)``."""
-        got = self._line()
-        if type(got) is not tuple:
-            return got
-        buf, pos, nl = got
-        if nl > pos and buf[nl - 1] == 13:
-            return bytes(buf[pos:nl - 1]), False
-        return bytes(buf[pos:nl]), True
+            self._pos = nl + 1
+            if keep_ends:
+                return bytes(buf[pos:nl + 1])
+            if nl > pos and buf[nl - 1] == 13:
+                return (bytes(buf[pos:nl - 1]), False) if eol else bytes(buf[pos:nl - 1])
+            return (bytes(buf[pos:nl]), True) if eol else bytes(buf[pos:nl])
 
     def lines(self, ts: float, out: list, halt: bytes | None = None) -> Iterator[bytes]:
         """Yield complete lines (without CRLF) until none is left; an over-long line is

@@ -655,7 +655,7 @@ class HttpDissector:
                 side.reader = UntilCloseReader()
                 side.state = _BODY
                 return True
-        got = side.buf.next_line_eol()
+        got = side.buf.next_line(eol=True)
         if got is None:
             return False
         if got is TOO_LONG:
