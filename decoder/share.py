@@ -3,9 +3,10 @@
 Frames are shared out by host pair (:func:`owner`): CRC-32 of the unordered pair of IP addresses, modulo
 N, so both directions of a flow, FTP control and data, and TFTP request and transfer land in the same
 share (IPv4/IPv6 fragments carry the addresses too); frames without an IP header go to share 0. An
-engine given ``share=FrameShare(i, n)`` (:class:`decoder.pipeline.Engine`) decodes the frames its share
-owns and lets every other frame only advance its clock, so idle timeouts, expectation TTLs and the end of
-the capture happen at the times of a single pass. It is the same engine with a frame filter, not another
+engine given ``share=FrameShare(i, n)`` (:class:`decoder.pipeline.Engine`; the filter sits in front of its
+reader's in-order path, :meth:`decoder.reassembly.Reassembly.shared`) decodes the frames its share owns
+and lets every other frame only advance its clock, so idle timeouts, expectation TTLs and the end of the
+capture happen at the times of a single pass. It is the same engine with a frame filter, not another
 engine: the split run (:mod:`decoder.commands.split`) merges what the shares wrote.
 """
 from __future__ import annotations

@@ -50,7 +50,7 @@ def stop_reason(e: BaseException, phase: str) -> str:
 def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str = "jsonl",
                   processes: int = 1, scratch: Path | None = None) -> dict:
     """``run`` is an :class:`~decoder.pipeline.Engine` (or anything with ``results``,
-    ``limits``, ``out_dir``). Returns the summary that was written.
+    ``limits``, ``out_dir`` and ``flush_counts``). Returns the summary that was written.
 
     Written in the order of their value (:data:`PHASES`), each file under a temporary name renamed
     when whole: the tables, then ``summary.json`` (its ``output`` says ``partial`` until the end),

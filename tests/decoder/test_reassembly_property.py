@@ -166,3 +166,33 @@ def test_in_order_path_agrees_with_the_general_path(tmp_path, sched):
     fast = _outcome(Engine, p, tmp_path / "a")
     general = _outcome(GeneralPathEngine, p, tmp_path / "b")
     assert fast == general
+
+
+def _tcp_flags_seen(engine_class, path, out) -> list[int]:
+    """The flags of every segment that reached the general path's ``_tcp`` (an instance attribute wraps it)."""
+    e = engine_class(out_dir=out, decode=False, strict=True)
+    seen: list[int] = []
+    real = e.reassembly._tcp
+
+    def counting(key, sport, dport, seq, ack, flags, *rest):
+        seen.append(flags)
+        return real(key, sport, dport, seq, ack, flags, *rest)
+
+    e.reassembly._tcp = counting
+    run_engine(e, [path])
+    e.results.cleanup()
+    return seen
+
+
+def test_the_in_order_path_takes_pure_acks_and_in_order_data(tmp_path):
+    """What the agreement above is worth: the in-order path really takes the handshake's last ACK, the
+    in-order data and pure ACKs, leaving to ``_tcp`` the SYN, SYN-ACK, both FINs and the ACK after them (a
+    finished flow's); the general engine sends every segment there."""
+    c = Conn()
+    packets = c.handshake() + [c.client(b"a" * 100), c.server(b"b" * 300), c.client_ack(), c.client(b"c" * 50),
+                               c.server(b"d" * 10)] + c.close()
+    p = tmp_path / "t.pcap"
+    write_pcap(p, packets)
+    fast = _tcp_flags_seen(Engine, p, tmp_path / "a")
+    assert fast == [0x02, 0x12, 0x11, 0x11, 0x10]      # SYN, SYN-ACK, FIN-ACK twice, the last ACK
+    assert len(_tcp_flags_seen(GeneralPathEngine, p, tmp_path / "b")) == len(packets)
