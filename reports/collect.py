@@ -38,6 +38,8 @@ INDEX_KEYS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "ser
 
 TLS_KEYS = ("version", "decrypted", "decrypted_with", "inner", "starttls", "records_undecrypted")
 
+LANE_GROUP_AT = 300         # past this many sessions, timeline lanes stand for groups of sessions (reports.html):
+                            # a session's own lane (its event ticks, its DNS question) is then never drawn
 SORT_KEY = itemgetter(0, 1)  # sink items are (page uid, serial, table, row)
 SCAN_MIN = 20               # connections without application data from one host (a scan), or to one
                             # address and port from many hosts (a flood), that make one group
@@ -294,7 +296,7 @@ class ReportCollector:
         if table in ("dns", "http", "smtp"):
             # names of addresses that had a session (conn comes first), unless the hosts were too many to list
             self.names.feed(table, row, only=None if self.unlisted["hosts"] else self.hosts)
-            if table == "dns" and uid:
+            if table == "dns" and uid and len(self.sessions) <= LANE_GROUP_AT:
                 self._dns_lane(uid, row)
         elif table == "anomalies":
             self._anomaly(row)
@@ -385,6 +387,8 @@ class ReportCollector:
         """Count a session's events and keep at most ``EVENT_TICKS`` of their times, evenly thinned."""
         n = self.events[uid]
         self.events[uid] = n + 1
+        if len(self.sessions) > LANE_GROUP_AT:    # (conn rows come first: the count is known by now)
+            return
         stride = self.tick_stride.get(uid, 1)
         if n % stride:
             return

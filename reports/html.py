@@ -50,7 +50,8 @@ from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
 from dissectors import PRESENTATION
 from reports import _meanings, views
-from reports.collect import EVENT_TICKS, SCAN_MIN, TABLE_ROWS, ReportCollector, SessionGroup, frame_order
+from reports.collect import (EVENT_TICKS, LANE_GROUP_AT, SCAN_MIN, TABLE_ROWS, ReportCollector, SessionGroup,
+                             frame_order)
 from reports.export import write_text_replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,7 +68,6 @@ SHARED_AT = 300             # past this many session pages, small sessions share
 SHARED_PER_PAGE = 100       # small sessions per shared page
 SMALL_EVENTS = 20           # a small session: at most this many events ...
 SMALL_BYTES = 4 * 1024      # ... and bytes (both directions), and no data connections
-LANE_GROUP_AT = 300         # past this many sessions, timeline lanes stand for groups of sessions
 MAX_LANES = 250             # lanes of groups at the most (coarser groups past it)
 PROBE_COLOR = "#b03a2e"
 
