@@ -102,6 +102,8 @@ def printable(value: Any, one_line: bool = False) -> str:
     """
     if value is None:
         return ""
+    if type(value) is str and value.isascii() and value.isprintable():
+        return value      # (no control character: every character made visible is either not ASCII or not printable)
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("utf-8", "backslashreplace")
     elif not isinstance(value, str):
@@ -286,17 +288,19 @@ class Masker:
             return True
         return bool(self._spans(self._ac_s, self._sep.join(texts)))
 
-    def value(self, column: str, v: Any) -> Any:
+    def value(self, column: str, v: Any, search: bool = True) -> Any:
+        """``v`` of ``column`` as shown: a secret column's value hidden, secrets hidden in its texts (not
+        searched when ``search`` is false: :meth:`hits` found none), in lists and dicts at any depth."""
         if self.show or v is None:
             return v
         if column.lower() in SECRET_COLUMNS and v not in ("", None):
             return MASK
         if isinstance(v, str):
-            return self.text(v)
+            return self.text(v) if search else v
         if isinstance(v, (list, tuple)):
-            return [self.value("", x) for x in v]
+            return [self.value("", x, search) for x in v]
         if isinstance(v, dict):
-            return {k: self.value(str(k), x) for k, x in v.items()}
+            return {k: self.value(str(k), x, search) for k, x in v.items()}
         return v
 
     def ranges(self, data: bytes) -> list[tuple[int, int]]:
@@ -305,16 +309,20 @@ class Masker:
         return self._spans(self._ac_b, bytes(data).decode("latin-1"))
 
 
-def _texts(values: Iterable[Any]) -> Iterable[str]:
+def _texts(values: Iterable[Any], out: list[str] | None = None) -> list[str]:
     """Every string in ``values``, in lists, tuples and dict values at any depth (what :meth:`Masker.value`
-    masks)."""
+    searches)."""
+    out = [] if out is None else out
     for v in values:
-        if isinstance(v, str):
-            yield v
+        if type(v) is str:
+            out.append(v)
         elif isinstance(v, (list, tuple)):
-            yield from _texts(v)
+            _texts(v, out)
         elif isinstance(v, dict):
-            yield from _texts(v.values())
+            _texts(v.values(), out)
+        elif isinstance(v, str):
+            out.append(v)
+    return out
 
 
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -1094,8 +1102,14 @@ class _Report:
         """One decoded field as its table cell (:func:`_value` of :meth:`Masker.value`, the common cases first:
         the report writes some 300,000 of them for a 100 MB capture); ``masked`` False: its row holds no
         secret (:meth:`Masker.hits`), so only a secret column's value is hidden."""
-        if not masked and not isinstance(v, (list, tuple, dict)):   # (a dict's keys may name a secret)
-            return MASK if secret and v != "" and v is not None else "–" if v is None else _value(v)
+        if not masked:
+            if v is None:
+                return "–"
+            if secret and v != "":
+                return MASK
+            if isinstance(v, (list, tuple, dict)):     # (a dict's keys may name a secret)
+                return _value(self.masker.value("", v, search=False))
+            return _value(v)
         if v is None:
             return "–"
         if secret and not self.show and v != "":

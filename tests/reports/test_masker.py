@@ -108,7 +108,8 @@ def test_a_row_without_secrets_gives_the_cells_of_the_masked_values():
 
     creds = [{"username": "bob", "secret": "s3cret!"}, {"username": "x", "secret": "ab"}]
     r = SimpleNamespace(show=False, masker=Masker(creds, False))
-    rows = [{"user": "bob", "password": "hunter", "n": 3, "d": {"pass": "q", "x": [1, "y"]}, "e": None, "f": ""},
+    rows = [{"user": "bob", "password": "hunter", "n": 3, "d": {"pass": "q", "x": [1, "y"]}, "e": None, "f": "",
+             "pass": ["z"], "secret": {"a": 1}, "Passwd": 7, "x": [{"password": ["w"]}], "y": ("cab", None)},
             {"user": "bob", "uri": "/login?p=s3cret!", "t": ("ab", "cab")}]
     for row in rows:
         cols = list(row)
