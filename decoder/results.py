@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from decoder.flows import Flow
 from decoder.model import ORIG, Direction, Limits
-from decoder.rows import RowStore
+from decoder.rows import Encoder, RowStore
 
 SCALARS = frozenset({str, int, float, bool})   # exact types plain() returns as they are
 
@@ -84,13 +84,16 @@ class Results:
     #: each table's sort key (None: the order rows came in); a split run's workers sort every table
     #: by the key the parent merges on (decoder.commands.split.merge_key), so their stores come out merge-ready
     row_key: Callable[[str], Callable[[dict], Any] | None] = ROW_KEYS.get
+    #: each table's JSON-lines encoder when its rows are only ever written out, else None (decoder.rows: rows
+    #: written once; ``read`` without the report sets it)
+    row_encoder: Callable[[str], Encoder | None] = lambda table: None
     _since_check: int = 0
 
     def store(self, table: str) -> RowStore:
         st = self.tables.get(table)
         if st is None:
             st = self.tables[table] = RowStore(table, self.spill_dir, mem_rows=self.mem_rows,
-                                               key=self.row_key(table))
+                                               key=self.row_key(table), encoder=self.row_encoder(table))
         return st
 
     listener: Callable[[str, dict], None] | None = None   # sees every row as it is made (live mode)

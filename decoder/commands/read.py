@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from decoder.commands.options import ReadOptions, UsageError, split_workers
 
@@ -78,7 +78,7 @@ def _read_one(opts: ReadOptions, paths: list[str], out: Path, od) -> int:
     engine = Engine(limits=opts.limits, out_dir=out, strict=opts.strict, progress=prog,
                     transcripts=opts.html, keylogs=list(opts.keylogs), spill_dir=od.scratch / "spill")
     if not opts.html and opts.tables == "jsonl":
-        encode_when_made(engine.results, engine.registry)
+        engine.results.row_encoder = written_once(engine.registry)
     try:
         run_engine(engine, paths)
     except BaseException as e:     # stopped or failed while decoding: say so in summary.json
@@ -165,25 +165,25 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 #: the tables whose rows are read again after the run when there is no report: the session assembly
 #: (decoder.session: conn, files, and each assemble hook's tables, added from the registry), the summary
-#: (decoder.pipeline.count_for_summary: conn, anomalies, tls) and the HAR (http, files)
+#: (count_for_summary: conn, anomalies, tls) and the HAR (http, files)
 READ_AFTER_THE_RUN = frozenset({"conn", "files", "http", "anomalies", "tls"})
 
 
-def encode_when_made(res: Any, registry: Sequence[Any]) -> None:
-    """Rows written once (decoder.rows), for a run whose tables are only written as JSON lines (no report):
-    every table that is always written and that nothing reads after the run gets its store now, made as
-    the engine's results would make it but with the writer's own encoder, so its rows are encoded once, as
-    they spill, and the table is written as those lines. The other tables keep their rows as they are."""
-    from decoder.rows import RowStore
+def written_once(registry: Sequence[Any]) -> Callable[[str], Any]:
+    """The engine's ``row_encoder`` for a run whose tables are only written as JSON lines (no report): each
+    table that nothing reads after the run gets the writer's own encoder, so its rows are encoded once, as
+    they spill, and the table is written as those lines (decoder.rows: rows written once); the others
+    (None) keep their rows as they are."""
     from reports.export import JsonlEncoder
-    from reports.tables import names_for, schema
+    from reports.tables import schema
 
     read_back = READ_AFTER_THE_RUN | {t for spec in registry if spec.assemble is not None
                                       for t in spec.assemble_tables}
-    for name in names_for({}):          # made now, they are written whether they get rows or not: as before
-        if name not in read_back and name not in res.tables:
-            res.tables[name] = RowStore(name, res.spill_dir, mem_rows=res.mem_rows, key=res.row_key(name),
-                                        encoder=JsonlEncoder(schema(name)))
+
+    def encoder(table: str) -> Any:
+        return None if table in read_back else JsonlEncoder(schema(table))
+
+    return encoder
 
 
 def _print_summary(s: dict, out: Path, how: str = "", html: bool = True) -> None:

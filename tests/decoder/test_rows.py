@@ -215,11 +215,21 @@ def test_read_without_the_report_writes_the_encoded_tables_as_before(tmp_path, m
     cap = Path(__file__).resolve().parents[2] / "samples" / sample
     args = ["read", str(cap), "--no-html", "--workers", "1", "--limit", "rows_in_memory=8"]
     made: list = []
-    real = read.encode_when_made
-    monkeypatch.setattr(read, "encode_when_made", lambda res, reg: (real(res, reg), made.append(res))[0])
+    real = read.written_once
+
+    def watched(registry):
+        enc = real(registry)
+        return lambda table: (made.append((table, e := enc(table))), e)[1]
+
+    monkeypatch.setattr(read, "written_once", watched)
+    from decoder.rows import RowStore
+    lines_made, real_lines = [], RowStore._lines
+    monkeypatch.setattr(RowStore, "_lines", lambda st, rows: (lines_made.append(st.name), real_lines(st, rows))[1])
     assert main(args + ["-o", str(tmp_path / "encoded")]) == 0
-    assert made and any(st.encoder is not None and st._spills for st in made[0].tables.values())
-    monkeypatch.setattr(read, "encode_when_made", lambda res, reg: None)
+    encoded = {t for t, e in made if e is not None}
+    assert "timeline" in encoded and not encoded & read.READ_AFTER_THE_RUN
+    assert "timeline" in lines_made and set(lines_made) <= encoded      # spilled and written as lines
+    monkeypatch.setattr(read, "written_once", lambda registry: lambda table: None)
     assert main(args + ["-o", str(tmp_path / "kept")]) == 0
 
     def tree(root: Path) -> dict:
