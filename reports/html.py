@@ -40,7 +40,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
 import ahocorasick
@@ -655,20 +655,21 @@ class _Report:
                  "start": _rel((c.get("ts") or t0) - t0), "dur": _fmt_dur(c.get("duration") or 0.0)}
                 for c, depth in order]
 
-    def session_data(self, order: list[tuple[dict, int]]) -> str:
+    def session_data(self, order: list[tuple[dict, int]]) -> Iterator[str]:
         """Every session (not the members of scans and floods) as one tab-separated line, for the index's
         script to filter, sort and search: uid, protocol, transport, client, server, start (s), duration
-        (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group."""
+        (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group.
+        The lines are made as the page is written (a line ends in a newline but the last), never all at once."""
         t0 = self.t0
-        lines = []
-        for c, depth in order:
+        last = len(order) - 1
+        for i, (c, depth) in enumerate(order):
             f = (c["uid"], c.get("service") or "", c.get("proto") or "", _ep(c.get("orig_h"), c.get("orig_p")),
                  _ep(c.get("resp_h"), c.get("resp_p")), f"{(c.get('ts') or t0) - t0:.6f}",
                  f"{c.get('duration') or 0:.6f}", c.get("orig_bytes") or 0, c.get("resp_bytes") or 0,
                  c.get("conn_state") or "", self.col.events[c["uid"]], self.page_href(c["uid"]), depth,
                  c.get("grp") or "")
-            lines.append("\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in f))
-        return "\n".join(lines)
+            line = "\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in f)
+            yield line if i == last else line + "\n"
 
     def protocol_mix(self) -> dict:
         sessions, nbytes = self.col.mix_sessions, self.col.mix_bytes
@@ -737,7 +738,7 @@ class _Report:
                 first=first, page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
                 total_sessions=len(order), timeline=self.timeline_svg(lanes) if first else None,
                 grouped_by=grouped_by, rows=self.session_rows(page),
-                data=self.session_data(order) if first else "", services=services,
+                data=self.session_data(order) if first and order else (), services=services,
                 probes=[{"g": g, "gid": f"p{i}", "targets": g.target_rows(),
                          "members": [dict(m, start=_rel((m.get("ts") or self.t0) - self.t0)) for m in g.members],
                          "states": ", ".join(f"{k} ×{v:,}" for k, v in g.states.most_common())}
