@@ -93,9 +93,10 @@ from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 from decoder.model import (
     MASK, Anomaly, Confirm, Credential, Direction, Event, Expect,
-    FileClose, FileData, FileGap, FileOpen, FlowContext, Item, ORIG, RESP,
+    FileClose, FileGap, FileOpen, FlowContext, Item, ORIG, RESP,
     Record, StopParsing, Transport, Violation, describe_object,
 )
+from dissectors._held import HeldData
 from dissectors._lines import TOO_LONG, LineBuffer
 from dissectors.probes.ftp import (  # noqa: F401 - SPECS and the probe are re-exported
     SPECS, COMMAND_MEANINGS, _FTP_WORD_RE, KNOWN_COMMANDS, probe, _REPLY_RE,
@@ -991,10 +992,11 @@ class ChannelUse:
 
 
 class _Stream:
-    __slots__ = ("handle", "opened", "head", "bytes", "gaps", "missing", "listing", "ts", "mime")
+    __slots__ = ("handle", "opened", "head", "bytes", "gaps", "missing", "listing", "ts", "mime", "held")
 
-    def __init__(self, handle: str) -> None:
+    def __init__(self, handle: str, max_file_size: int) -> None:
         self.handle = handle
+        self.held = HeldData(max_file_size)     # the stream's bytes not yet handed on
         self.opened = False
         self.head = bytearray()
         self.bytes = 0
@@ -1023,7 +1025,7 @@ class FtpDataDissector:
     def _stream(self, d: Direction) -> _Stream:
         s = self.streams.get(d)
         if s is None:
-            s = self.streams[d] = _Stream("orig" if d is ORIG else "resp")
+            s = self.streams[d] = _Stream("orig" if d is ORIG else "resp", self.ctx.limits.max_file_size)
         return s
 
     def _open(self, s: _Stream, d: Direction, ts: float, out: list[Item]) -> None:
@@ -1033,7 +1035,7 @@ class FtpDataDissector:
         s.mime = sniff_mime(head)
         out.append(FileOpen(s.ts, s.handle, "FTP_DATA", mime_type=s.mime, direction=d))
         if head:
-            out.append(FileData(s.ts, s.handle, head))
+            s.held.add(out, s.ts, s.handle, head)
 
     def feed(self, direction: Direction, data: bytes, ts: float) -> list[Item]:
         if self.closed or not data:
@@ -1048,7 +1050,7 @@ class FtpDataDissector:
         self.last_ts = ts
         s.bytes += len(data)
         if s.opened:
-            out.append(FileData(ts, s.handle, data))
+            s.held.add(out, ts, s.handle, data)
         else:
             s.head += data
             if len(s.head) >= SNIFF_BYTES:
@@ -1072,6 +1074,7 @@ class FtpDataDissector:
             self._open(s, direction, ts, out)
         s.gaps += 1
         s.missing += length
+        s.held.flush(out)
         out.append(FileGap(ts, s.handle, length))
         s.listing.gap()
         out.append(Anomaly(ts, "ftp_data_gap", f"{length} bytes missing in the "
@@ -1092,6 +1095,7 @@ class FtpDataDissector:
                 continue
             if not s.opened:
                 self._open(s, d, ts, out)
+            s.held.end(out)
             out.append(FileClose(ts, s.handle, complete=s.missing == 0,
                                  reason="gap" if s.missing else ""))
             if self.use is not None and self.use.drops_listing():

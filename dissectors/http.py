@@ -125,6 +125,7 @@ from decoder.model import (
 from dissectors import _http_multipart as multipart
 from dissectors._http_auth import authorization, form_credentials, masked_authorization, userinfo
 from dissectors._http_decode import ContentDecoder
+from dissectors._held import HeldData
 from dissectors._http_fields import MessageHead, read_fields
 from dissectors._http_framing import (END, ENDED, GAP_IN_FRAMING, GAP_PAST_END, READERS, TRAILERS, BodyReader,
                                       UntilCloseReader)
@@ -432,11 +433,12 @@ class _Tx:
 
 class _Side:
     __slots__ = ("dir", "buf", "state", "msg", "tx", "body", "reader", "unit_ts",
-                 "resync_from_gap", "scanned", "ever")
+                 "resync_from_gap", "scanned", "ever", "held")
 
-    def __init__(self, d: Direction, max_line: int) -> None:
+    def __init__(self, d: Direction, max_line: int, max_file_size: int) -> None:
         self.dir = d
         self.buf = LineBuffer(max_line)
+        self.held = HeldData(max_file_size)             # the body's bytes not yet handed on
         self.state = _START
         self.msg: MessageHead | None = None
         self.tx: _Tx | None = None
@@ -506,7 +508,8 @@ class HttpDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.lim = ctx.limits
-        self.sides = (_Side(ORIG, ctx.limits.max_line), _Side(RESP, ctx.limits.max_line))
+        lim = ctx.limits
+        self.sides = (_Side(ORIG, lim.max_line, lim.max_file_size), _Side(RESP, lim.max_line, lim.max_file_size))
         self.confirmed = False
         self.depth = 0
         self.pending: deque[_Tx] = deque()
@@ -575,12 +578,12 @@ class HttpDissector:
         return self.out
 
     def close(self, ts: float) -> list:
-        if self.stopped:
-            return []
         self.out = []
         self.ts = ts
-        self._close()
-        self.stopped = True
+        if not self.stopped:
+            self._close()
+            self.stopped = True
+        self._release()
         return self.out
 
     # -- helpers ----------------------------------------------------------
@@ -592,7 +595,13 @@ class HttpDissector:
             self.confirmed = True
             self.out.append(Confirm(self.ts))
 
+    def _release(self) -> None:
+        """Hand on the bodies' held bytes (before stopping or at the close)."""
+        for side in self.sides:
+            side.held.flush(self.out)
+
     def _violate(self, reason: str) -> None:
+        self._release()
         self.out.append(Violation(self.ts, reason))
         self.stopped = True
 
@@ -631,6 +640,7 @@ class HttpDissector:
                 progressed = self._resync_scan(side)
             elif st == _CONNECT_WAIT:
                 if len(side.buf) > self.lim.max_header_block:
+                    self._release()
                     self.out.append(StopParsing(self.ts, "tunnel: client data after CONNECT"))
                     self.stopped = True
                 progressed = False
@@ -952,6 +962,7 @@ class HttpDissector:
             # what each side already sent after the switch belongs to the next protocol (WebSocket frames
             # right behind the 101, in the same segment)
             pending = (self.sides[ORIG].buf.take_all(), self.sides[RESP].buf.take_all()) if code == 101 else (b"", b"")
+            self._release()
             self.out.append(StopParsing(self.ts, what, pending))
             self.stopped = True
             return
@@ -1045,7 +1056,7 @@ class HttpDissector:
         if b.decoder is None:
             if b.collect is None:           # stored as it came: the usual case
                 b.length += len(raw)
-                self.out.append(FileData(self.ts, b.handle, raw))
+                side.held.add(self.out, self.ts, b.handle, raw)
             else:
                 self._store(side, b, [raw])
             return
@@ -1061,7 +1072,7 @@ class HttpDissector:
             if not data:
                 continue
             b.length += len(data)
-            self.out.append(FileData(self.ts, b.handle, data))
+            side.held.add(self.out, self.ts, b.handle, data)
             if b.collect is not None and not b.collect_over:
                 if len(b.collect) + len(data) > b.collect_cap:
                     b.collect_over = True
@@ -1107,6 +1118,7 @@ class HttpDissector:
         if b.collect is not None:
             b.collect = None
             b.collect_over = True
+        side.held.flush(self.out)
         self.out.append(FileGap(self.ts, b.handle, n))
 
     def _body(self, side: _Side) -> bool:
@@ -1142,6 +1154,7 @@ class HttpDissector:
         b = side.body
         tx = side.tx
         if b is not None:
+            side.held.end(self.out)
             if b.decoder is not None:
                 a = b.decoder.finish()
                 if a:

@@ -74,9 +74,10 @@ from typing import ClassVar
 from decoder.model import (
     MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
-    FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
+    FileClose, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
 )
+from dissectors._held import HeldData
 from dissectors._lines import LineBuffer
 from dissectors._sasl import SaslExchange
 from dissectors.probes.imap import (  # noqa: F401 - SPECS and the probe are re-exported
@@ -354,10 +355,11 @@ class _Side:
     __slots__ = ("buf", "parts", "ts", "tag", "command", "text_len", "truncated",
                  "lit_left", "lit_on", "lit_size", "lit_sync", "lit_kind", "lit_handle",
                  "lit_opened", "lit_value", "lit_meta", "lit_got", "lit_missing",
-                 "lit_capped", "resync", "fuids", "sections")
+                 "lit_capped", "resync", "fuids", "sections", "held")
 
-    def __init__(self, max_line: int, d: Direction) -> None:
+    def __init__(self, max_line: int, d: Direction, max_file_size: int) -> None:
         self.buf = LineBuffer(max_line, "imap_line_too_long", d, self.lost_line)
+        self.held = HeldData(max_file_size)     # the literal's bytes not yet handed on
         self.parts: list | None = None
         self.ts = 0.0
         self.tag = ""
@@ -393,7 +395,8 @@ class ImapDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self._lim = ctx.limits
-        self._side = (_Side(ctx.limits.max_line, ORIG), _Side(ctx.limits.max_line, RESP))
+        lim = ctx.limits
+        self._side = (_Side(lim.max_line, ORIG, lim.max_file_size), _Side(lim.max_line, RESP, lim.max_file_size))
         self._pending: dict[str, _Pending] = {}
         self._orphans: list[tuple[str, str]] = []
         self._confirmed = False
@@ -450,6 +453,7 @@ class ImapDissector:
                 side.lit_missing += miss
                 if side.lit_kind in ("message", "section"):
                     self._lit_open(direction, side, ts, out)
+                    side.held.flush(out)
                     out.append(FileGap(ts, side.lit_handle, miss))
             if side.lit_left == 0:
                 self._lit_end(direction, side, ts, out)
@@ -480,9 +484,15 @@ class ImapDissector:
         if self._orphans:
             p = _Pending(ts, "", "", "")
             self._finish(p, ts, out)
+        self._release(out)
         return out
 
     # ------------------------------------------------------------ plumbing
+    def _release(self, out: list) -> None:
+        """Hand on the literals' held bytes (before stopping or at the close)."""
+        for side in self._side:
+            side.held.flush(out)
+
     def _confirm(self, ts: float, out: list) -> None:
         if not self._confirmed:
             self._confirmed = True
@@ -720,7 +730,7 @@ class ImapDissector:
         side.lit_got += len(chunk)
         if side.lit_kind in ("message", "section"):
             self._lit_open(d, side, ts, out)
-            out.append(FileData(ts, side.lit_handle, chunk))
+            side.held.add(out, ts, side.lit_handle, chunk)
         elif side.lit_kind == "value" and side.lit_value is not None:
             side.lit_value += chunk
 
@@ -735,6 +745,7 @@ class ImapDissector:
                 complete = side.lit_missing == 0 and side.lit_got == side.lit_size
                 if not complete and not reason:
                     reason = f"{side.lit_size - side.lit_got} bytes missing"
+                side.held.end(out)
                 out.append(FileClose(ts, side.lit_handle, complete=complete, reason=reason))
         value = bytes(side.lit_value) if side.lit_value is not None else None
         if side.parts is not None:
@@ -888,6 +899,7 @@ class ImapDissector:
         self._finish(p, ts, out)
         if status == "OK" and p.command in ("STARTTLS", "COMPRESS"):
             self._stopped = True
+            self._release(out)
             out.append(StopParsing(ts, "tls" if p.command == "STARTTLS" else "compress"))
 
     def _finish(self, p: _Pending, ts: float, out: list) -> None:

@@ -72,9 +72,10 @@ from typing import ClassVar
 from decoder.model import (
     MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
-    FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
+    FileClose, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
 )
+from dissectors._held import HeldData
 from dissectors._lines import LineBuffer
 from dissectors._sasl import SaslExchange
 from dissectors.probes.pop3 import SPECS, probe  # noqa: F401 - SPECS, probe: re-exported
@@ -312,6 +313,7 @@ class Pop3Dissector:
         self.ctx = ctx
         lim = ctx.limits
         self._lim = lim
+        self._held = HeldData(lim.max_file_size)     # the message's bytes not yet handed on
         self._buf = tuple(LineBuffer(lim.max_line, "pop3_line_too_long", d) for d in (ORIG, RESP))
         self._pending: deque[_Pending] = deque()
         self._confirmed = False
@@ -375,6 +377,7 @@ class Pop3Dissector:
             self._at_bol = False
             self._missing += length
             if self._body_msg and not self._capped:
+                self._held.flush(out)
                 out.append(FileGap(ts, self._handle, length))
             return out
         self._buf[direction].clear()
@@ -398,6 +401,7 @@ class Pop3Dissector:
             self._end_body(ts, out, complete=False, reason="capture ended inside the message")
         while self._pending:
             self._finish(self._pending.popleft(), ts, out)
+        self._held.flush(out)
         return out
 
     # ------------------------------------------------------------ helpers
@@ -601,6 +605,7 @@ class Pop3Dissector:
             if cmd == "STLS":
                 self._finish(p, ts, out)
                 self._stopped = True
+                self._held.flush(out)
                 out.append(StopParsing(ts, "tls"))
                 return
             only_bare = _MULTILINE.get(cmd)
@@ -672,7 +677,7 @@ class Pop3Dissector:
             self._at_bol = True
             self._end_body(ts, out, complete=self._missing == 0 and not self._capped)
             return True
-        nl = buf.pending().rfind(b"\n")
+        nl = buf.rfind(b"\n")
         if nl >= 0:
             chunk = buf.take(nl + 1)
             self._body_data(self._unstuff(chunk), ts, out)
@@ -701,7 +706,7 @@ class Pop3Dissector:
                                    f"message longer than {self._lim.max_message} bytes; the rest is not kept",
                                    RESP))
             if data:
-                out.append(FileData(ts, self._handle, data))
+                self._held.add(out, ts, self._handle, data)
             return
         self._size += len(data)
         lines = (self._list_tail + data).split(b"\n")
@@ -723,6 +728,7 @@ class Pop3Dissector:
             p.size = self._size
             if not complete and not reason:
                 reason = "bytes missing" if self._missing else "message too long"
+            self._held.end(out)
             out.append(FileClose(ts, self._handle, complete=complete, reason=reason))
             out.append(Pop3Message(ts, RESP, command=p.command, msg_number=p.msg_number,
                                    size=self._size, handle=self._handle, complete=complete,

@@ -101,9 +101,10 @@ from typing import ClassVar
 from decoder.model import (
     MASK,
     ORIG, RESP, Anomaly, Confirm, Credential, Direction, Event,
-    FileClose, FileData, FileGap, FileOpen, FlowContext, Record, StopParsing,
+    FileClose, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
 )
+from dissectors._held import HeldData
 from dissectors._lines import LineBuffer
 from dissectors._smtp_framing import BdatReader, DotStuffedReader
 from dissectors.mime import parse_headers, received_ips
@@ -462,6 +463,7 @@ class SmtpDissector:
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx
         self.limits = ctx.limits
+        self.held = HeldData(self.limits.max_file_size)     # the message's bytes not yet handed on
         self.lb = {d: LineBuffer(self.limits.max_line, "smtp_line_too_long", d) for d in (ORIG, RESP)}
         self.synced = {ORIG: False, RESP: False}
         self.confirmed = False
@@ -561,6 +563,7 @@ class SmtpDissector:
         if self.auth is not None:
             self._finish_auth(None, ts, out)
         self._flush_rows(ts, out, final=True)
+        self.held.flush(out)
         self.stopped = True
         return out
 
@@ -582,6 +585,7 @@ class SmtpDissector:
             if t is not None:
                 t.tls = True
         self._flush_rows(ts, out, final=True, force_current=True)
+        self.held.flush(out)
         out.append(StopParsing(ts, reason, pending))
         self.stopped = True
 
@@ -866,7 +870,7 @@ class SmtpDissector:
             self.msg_capped = True
         if chunk:
             self.msg_kept += len(chunk)
-            out.append(FileData(ts, self.msg_handle, chunk))
+            self.held.add(out, ts, self.msg_handle, chunk)
         if capped:
             out.append(Anomaly(ts, "smtp_message_too_long",
                                f"message over {self.limits.max_message} bytes; the rest is not kept", ORIG))
@@ -878,6 +882,7 @@ class SmtpDissector:
         self.msg_missing += length
         if not self.msg_head_done:
             self.msg_head_done = True      # parse what we have
+        self.held.flush(out)
         out.append(FileGap(ts, self.msg_handle, length))
 
     def _end_data(self, ts: float, out: list) -> None:
@@ -909,6 +914,7 @@ class SmtpDissector:
         fields = parse_headers(bytes(self.msg_head)) if self.msg_head else None
         if not complete and not reason:
             reason = "gap" if self.msg_missing else "capped" if self.msg_capped else ""
+        self.held.end(out)
         out.append(FileClose(ts, handle, complete=complete, reason=reason))
         out.append(SmtpMessage(ts, ORIG, handle, self.msg_size, complete, self.msg_missing,
                                fields.get("subject") if fields else None))
