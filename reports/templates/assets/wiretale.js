@@ -262,6 +262,20 @@ if (document.body.classList.contains("session-page")) (function () {
         parent.appendChild(e);
         return e;
       }
+      var H = +svg.getAttribute("height"), frame = document.createDocumentFragment(), defs = el(frame, "defs", {});
+      [["ah-o", "#1d5fd1"], ["ah-r", "#b4530a"], ["ah-c", "#6b7686"]].forEach(function (m) {
+        var mk = el(defs, "marker", {id: m[0], viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
+                                     orient: "auto-start-reverse"});
+        el(mk, "path", {d: "M0,0 L10,5 L0,10 z", fill: m[1]});
+      });
+      [[LX, "client", "#eaf2ff", "#1d5fd1"], [RX, "server", "#fff3e6", "#b4530a"]].forEach(function (c) {
+        el(frame, "rect", {x: c[0] - 95, y: 6, width: 190, height: 40, rx: 6, fill: c[2], stroke: c[3]});
+        el(frame, "text", {x: c[0], y: 22, "font-size": 13, "font-weight": 600, "text-anchor": "middle", fill: c[3]}, c[1]);
+        el(frame, "line", {x1: c[0], x2: c[0], y1: 46, y2: H - 6, stroke: c[3], "stroke-width": 2});
+      });
+      el(frame, "text", {x: 8, y: 62, "font-size": 11, fill: "#5b6675"}, "time / \u0394t");
+      el(frame, "text", {x: W - 8, y: 62, "font-size": 11, fill: "#5b6675", "text-anchor": "end"}, "frame");
+      svg.insertBefore(frame, svg.firstChild);   /* under the addresses and names the page wrote */
       var frag = document.createDocumentFragment();
       var meanings = JSON.parse(document.getElementById("ladder-meanings").textContent);
       JSON.parse(ladderData.textContent).forEach(function (r) {
