@@ -369,6 +369,18 @@ def _ladder_row(it: dict) -> list:
             "" if full == it["label"] else full, printable(it.get("meaning") or "", one_line=True)]
 
 
+def _raw_row(r: dict) -> dict:
+    """One chunk of the raw views as the compact object the page's script draws (``wiretale.js``): ``d``
+    direction (0 client), ``t`` time, ``f`` frame(s), then ``gap`` (bytes missing) or ``s`` segments, ``n``
+    bytes, ``c`` bytes shown when fewer, ``b64`` the bytes shown."""
+    if r["gap"]:
+        return {"d": r["dir"], "t": r["ts"], "f": r["frame"], "gap": r["gap"]}
+    row = {"d": r["dir"], "t": r["ts"], "f": r["frame"], "s": r["segments"], "n": r["len"], "b64": r["b64"]}
+    if r["cut"]:
+        row["c"] = r["shown"]
+    return row
+
+
 def _fields_row(t: dict) -> list:
     """One protocol table of a shared page's section as the compact row its script draws (``shared.html``):
     [name, rows in all, columns empty here, columns, times, rows shown, one small table per row]."""
@@ -1065,7 +1077,7 @@ class _Report:
                     r["frame"] = f"{r['frame']}–{r['last_frame']}"
         total = [int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)]
         shown = [len(b) for b in blobs]
-        return {"raw": raw, "shown": shown, "total": total, "bound": VIEW_BYTES,
+        return {"raw": raw, "rows": [_raw_row(r) for r in raw], "shown": shown, "total": total, "bound": VIEW_BYTES,
                 "truncated": any(t > s_ for t, s_ in zip(total, shown))}
 
     def fields(self, uid: str, g: SessionGroup, compact: bool = False) -> list[dict]:

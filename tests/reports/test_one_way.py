@@ -58,10 +58,14 @@ def _big_http(path: Path, body_len: int = 50_000) -> None:
     write_pcap(path, pk)
 
 
-def test_session_page_shows_a_bounded_start_of_each_direction(tmp_path):
-    import html
+def _raw_chunks(page: str) -> list[dict]:
+    """The raw views' chunks a page carries as JSON (reports.html._raw_row), in order."""
     import re
+    return [r for block in re.findall(r'<script type="application/json" class="raw-data">(.*?)</script>', page, re.S)
+            for r in json.loads(block)]
 
+
+def test_session_page_shows_a_bounded_start_of_each_direction(tmp_path):
     from reports.html import VIEW_BYTES
     from tests.reports.conftest import render
 
@@ -76,11 +80,11 @@ def test_session_page_shows_a_bounded_start_of_each_direction(tmp_path):
     assert f'href="../streams/{conn["uid"]}.bin"' in page and (out / "streams" / f"{conn['uid']}.bin").is_file()
     assert f"wiretale follow CAPTURE {conn['uid']} --raw" in page
     import base64
-    shown = sum(len(base64.b64decode(b)) for b in re.findall(r'data-b64="([^"]*)"', page))
+    chunks = _raw_chunks(page)
+    shown = sum(len(base64.b64decode(r["b64"])) for r in chunks if "b64" in r)
     assert shown == min(conn["orig_bytes"], VIEW_BYTES) + VIEW_BYTES
     from reports.html import printable   # the text view is drawn from these bytes (see the browser test below)
-    server = re.findall(r'<div class="chunk d1">.*?<pre class="raw" data-b64="([^"]*)"></pre>', page, re.S)
-    text = printable(b"".join(base64.b64decode(html.unescape(b)) for b in server))
+    text = printable(b"".join(base64.b64decode(r["b64"]) for r in chunks if r.get("d") == 1 and "b64" in r))
     assert text.startswith("HTTP/1.1 200 OK") and len(text) < 4 * VIEW_BYTES
     assert len(page) < 60_000
 
@@ -132,8 +136,6 @@ TRICKY = (bytes(range(256)) + b"\r\n\t|" + b"\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xe
 def test_browser_text_view_is_what_printable_shows(page, tmp_path):
     """The page's script draws the text view from the chunk's bytes exactly as reports.html.printable does."""
     import base64
-    import html
-    import re
 
     from reports.html import printable
     from tests.builders import Conn, write_pcap
@@ -149,8 +151,7 @@ def test_browser_text_view_is_what_printable_shows(page, tmp_path):
     out = tmp_path / "out"
     a = render(cap, out)
     path = out / "sessions" / f"{a.rows['conn'][0]['uid']}.html"
-    chunks = [base64.b64decode(html.unescape(b))
-              for b in re.findall(r'<pre class="raw" data-b64="([^"]*)"', path.read_text(encoding="utf-8"))]
+    chunks = [base64.b64decode(r["b64"]) for r in _raw_chunks(path.read_text(encoding="utf-8"))]
     assert chunks == [TRICKY, TRICKY[::-1]]
     pg = page.open(path)
     drawn = pg.eval_on_selector_all("#raw pre.raw", "els => els.map(e => e.textContent)")

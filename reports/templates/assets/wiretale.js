@@ -71,7 +71,26 @@ function drawFields(d, tables, colsets) {   /* colsets: a shared page's column l
   });
 }
 
-/* raw bytes (session pages, shared pages' sections): each chunk's text view drawn from its bytes */
+/* raw bytes (session pages, shared pages' sections): the chunks from their compact data (reports.html._raw_row),
+   each one's text view drawn from its bytes */
+function num(n) { return Number(n).toLocaleString("en-US"); }
+Array.prototype.forEach.call(document.querySelectorAll("script.raw-data"), function (s) {
+  var box = s.parentNode;
+  JSON.parse(s.textContent).forEach(function (r) {
+    if (r.gap !== undefined) {
+      var g = fieldEl(box, "div", undefined, "chunk gap");
+      fieldEl(g, "span", r.t + " \u00b7 frame " + r.f, "meta");
+      g.appendChild(document.createTextNode(" " + num(r.gap) + " bytes missing from the " + (r.d ? "server" : "client") +
+                                            " (not in the capture)"));
+      return;
+    }
+    var c = fieldEl(box, "div", undefined, "chunk d" + r.d);
+    fieldEl(c, "div", (r.d ? "server \u2192 client" : "client \u2192 server") + " \u00b7 " + r.t + " \u00b7 frame" +
+            (r.s > 1 ? "s" : "") + " " + r.f + " \u00b7 " + (r.s > 1 ? num(r.s) + " segments, " : "") + num(r.n) + " bytes" +
+            (r.c !== undefined ? " (the first " + num(r.c) + " shown)" : ""), "meta");
+    fieldEl(c, "pre", undefined, "raw").setAttribute("data-b64", r.b64);
+  });
+});
 Array.prototype.forEach.call(document.querySelectorAll("pre.raw[data-b64]"), function (pre) {
   pre.textContent = printable(atob(pre.getAttribute("data-b64")));
 });
