@@ -387,17 +387,17 @@ def _fields_row(t: dict) -> list:
     return [t["name"], t["total"], t["empty"], t["cols"], t["times"], t["rows"], t["transpose"]]
 
 
-def _transcript_data(events: list[dict]) -> dict:
-    """A session page's decoded transcript as the compact rows its script draws (``wiretale.js``):
-    ``meanings`` once each, and per event [0 from the client / 1 from the server, frame, time, Δt, kind,
-    what was said, index of its meaning], the texts as the ``line`` filter writes them."""
-    meanings: dict[str, int] = {}
+def _transcript_data(events: list[dict], meanings: dict[str, int]) -> list[list]:
+    """A session page's decoded transcript as the compact rows its script draws (``wiretale.js``): per event
+    [0 from the client / 1 from the server, frame, time, Δt, kind, what was said, index of its meaning in
+    ``meanings`` (the page's list, shared with the ladder, which this extends)], the texts as the ``line``
+    filter writes them."""
     rows = []
     for e in events:
         m = printable(e["meaning"], one_line=True)
         rows.append([0 if e["dir"] == "orig" else 1, e["frame"], e["rel"], e["dt"], printable(e["kind"], one_line=True),
                      printable(e["summary"], one_line=True), meanings.setdefault(m, len(meanings))])
-    return {"meanings": list(meanings), "rows": rows}
+    return rows
 
 
 def _shared_fields_data(sections: list[dict]) -> dict:
@@ -1154,14 +1154,18 @@ class _Report:
         parent = self.by_uid.get(c.get("parent_uid") or "")
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         fields = self.fields(uid, g, compact=small)
+        ladder = None if small else self.ladder(c, g, kids)
+        # one list of meanings for the ladder and the transcript (each row names its meaning by index)
+        meanings = {m: i for i, m in enumerate(ladder["meanings"])} if ladder else {}
+        events_data = None if small else _transcript_data(trans, meanings)
         return {
             "c": c, "uid": uid, "color": _color(self.shown_service(c)),
-            "ladder": None if small else self.ladder(c, g, kids), "error": "",
+            "ladder": ladder, "error": "", "meanings": list(meanings),
             "shown_service": self.shown_service(c), "tls_badge": self.tls_badge(c),
             "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
-            "events": trans, "events_data": None if small else _transcript_data(trans),
+            "events": trans, "events_data": events_data,
             "n_events": g.count("timeline", uid), "fields": fields,
             "fields_rows": [_fields_row(t) for t in fields],
             "files": g.get("files", uid), "emails": [self.masked_row(e) for e in g.get("emails", uid)],

@@ -236,13 +236,14 @@ if (document.getElementById("index-consts")) (function () {
 if (document.body.classList.contains("session-page")) (function () {
   var fieldsBox = document.getElementById("fields-box");
   if (fieldsBox) drawFields(fieldsBox, JSON.parse(document.getElementById("fields-data").textContent));
-  /* the decoded transcript, from its compact rows (reports.html._transcript_data): the meanings are listed
-     once and each row names its meaning by index */
+  /* the decoded transcript, from its compact rows (reports.html._transcript_data): each row names its meaning
+     by its index in the page's list (#meanings, shared with the ladder) */
   var evData = document.getElementById("events-data");
   if (evData) {
     var ev = JSON.parse(evData.textContent), ttable = document.getElementById("ttable");
+    var meanings = JSON.parse(document.getElementById("meanings").textContent);
     var tfrag = document.createDocumentFragment();
-    ev.rows.forEach(function (r) {
+    ev.forEach(function (r) {
       var tr = fieldEl(tfrag, "tr", undefined, (r[0] ? "resp" : "orig") + " ev");
       fieldEl(tr, "td", r[1] === null ? "None" : String(r[1]), "num mono");
       fieldEl(tr, "td", r[2], "mono");
@@ -250,7 +251,7 @@ if (document.body.classList.contains("session-page")) (function () {
       fieldEl(tr, "td", r[0] ? "server" : "client", "dir");
       fieldEl(tr, "td", r[4], "muted");
       fieldEl(tr, "td", r[5], "mono wrap");
-      fieldEl(tr, "td", ev.meanings[r[6]], "meaning mcol");
+      fieldEl(tr, "td", meanings[r[6]], "meaning mcol");
     });
     ttable.appendChild(tfrag);
   }
@@ -296,7 +297,7 @@ if (document.body.classList.contains("session-page")) (function () {
       el(frame, "text", {x: W - 8, y: 62, "font-size": 11, fill: "#5b6675", "text-anchor": "end"}, "frame");
       svg.insertBefore(frame, svg.firstChild);   /* under the addresses and names the page wrote */
       var frag = document.createDocumentFragment();
-      var meanings = JSON.parse(document.getElementById("ladder-meanings").textContent);
+      var meanings = JSON.parse(document.getElementById("meanings").textContent);
       JSON.parse(ladderData.textContent).forEach(function (r) {
         var kind = r[0], ltr = r[1], y = r[2], frame = r[3], rel = r[4], dt = r[5], label = r[6], full = r[7] || r[6], mean = meanings[r[8]];
         var x1 = ltr ? LX : RX, x2 = ltr ? RX : LX, g;
