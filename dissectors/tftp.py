@@ -65,9 +65,10 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from decoder.model import (
-    Anomaly, Confirm, Direction, Event, Expect, FileClose, FileData,
+    Anomaly, Confirm, Direction, Event, Expect, FileClose,
     FileGap, FileOpen, FlowContext, Item, Record, Transport, Violation, ORIG, RESP,
 )
+from dissectors._held import HeldData
 from dissectors.probes.tftp import (  # noqa: F401 - SPECS and the probe are re-exported
     SPECS, ACK, DATA, data_probe, ERROR, MAX_BLKSIZE, MAX_OPTIONS, MODES, OACK, probe, RRQ, WRQ,
 )
@@ -316,12 +317,13 @@ class _Transfer:
                  "complete", "duplicates", "ended", "error_code", "error_msg", "file_closed", "file_open",
                  "filename", "final_abs", "finished", "first_ts", "handle", "last_ts", "missing_blocks",
                  "missing_bytes", "mode", "next_abs", "oack_seen", "op", "pending", "req_options", "request_ts",
-                 "seen_packets", "sender", "size", "token", "tsize", "windowsize", "wrap_mode")
+                 "seen_packets", "sender", "size", "token", "tsize", "windowsize", "wrap_mode", "held")
 
     def __init__(self, op: str | None, filename: str | None, mode: str | None,
                  req_options: Mapping[str, str], request_ts: float | None,
-                 token: str | None, handle: str = "tftp") -> None:
+                 token: str | None, max_file_size: int, handle: str = "tftp") -> None:
         self.handle = handle        # the file's handle: one per transfer of the flow
+        self.held = HeldData(max_file_size)     # the file's blocks not yet handed on
         self.ended = False          # its TftpTransferEnd was emitted
         self.last_ts: float | None = None
         self.op = op
@@ -399,7 +401,7 @@ class TftpDissector:
             self.confirmed = True
             opts = dict(m.get("options") or ())
             self.transfer = _Transfer(m.get("op"), m.get("filename"), m.get("mode"), opts,
-                                      m.get("request_ts"), exp.token)
+                                      m.get("request_ts"), exp.token, self.limits.max_file_size)
             # The server originates the transfer flow: it sends DATA for a read,
             # the client (responder of this flow) sends DATA for a write.
             if m.get("op") == "RRQ":
@@ -495,7 +497,7 @@ class TftpDissector:
         OACK or ERROR to the latest request; each transfer has its own file."""
         if self.transfer is not None or not self.requests:
             if self.transfer is None:
-                self.transfer = _Transfer(None, None, None, {}, None, None)
+                self.transfer = _Transfer(None, None, None, {}, None, None, self.limits.max_file_size)
             return self.transfer
         req = self.requests[-1]
         if op in (DATA, ACK):
@@ -512,7 +514,7 @@ class TftpDissector:
         if t is None:
             used = sum(1 for r in self.requests if r.transfer is not None)
             t = req.transfer = _Transfer(req.op, req.filename, req.mode, req.opts, req.ts, req.token,
-                                         self.HANDLE if not used else f"{self.HANDLE}{used}")
+                                         self.limits.max_file_size, self.HANDLE if not used else f"{self.HANDLE}{used}")
             t.sender = self._sender_of(req)
         return t
 
@@ -568,7 +570,7 @@ class TftpDissector:
         if not t.file_open:
             out.extend(self._open_file(t, ts))
         if payload:
-            out.append(FileData(ts, t.handle, payload))
+            t.held.add(out, ts, t.handle, payload)
         t.size += len(payload)
         t.next_abs = k + 1
         if len(payload) < t.blksize:
@@ -596,6 +598,7 @@ class TftpDissector:
         t.missing_bytes += n * t.blksize
         out.append(Anomaly(ts, "tftp_missing_blocks",
                            f"blocks {t.next_abs}..{upto - 1} never seen ({n} blocks)", t.sender))
+        t.held.flush(out)
         out.append(FileGap(ts, t.handle, n * t.blksize))
         t.next_abs = upto
         return out
@@ -612,6 +615,7 @@ class TftpDissector:
             out = self._open_file(t, ts)
         else:
             out = []
+        t.held.end(out)
         out.append(FileClose(ts, t.handle, complete=t.complete, reason=reason))
         return out
 
@@ -789,6 +793,7 @@ class TftpDissector:
                 missing_tail = t.tsize - (t.size + t.missing_bytes)
             if missing_tail > 0:
                 t.missing_bytes += missing_tail
+                t.held.flush(out)
                 out.append(FileGap(ts, t.handle, missing_tail))
             out.append(Anomaly(ts, "tftp_transfer_incomplete",
                                f"flow ended after block {t.next_abs - 1} without the last "
