@@ -15,11 +15,12 @@ benchmark's timeline) but concatenated byte for byte, 256 at a time, which only 
 how many there are. This keeps ``wiretale read``'s memory a
 function of open flows, as DESIGN.md section 1.7 asks, not of the file size.
 
-Rows written once: a store without a sort key may be given an ``encoder`` (the JSON-lines writer's,
-:class:`reports.export.JsonlEncoder`) when its rows are only ever written out as JSON lines. Its spill
-files then hold the rows' final lines instead of pickles, and :meth:`RowStore.encoded` gives the writer
-those bytes as they are, then the lines of the rows still held: a row is encoded once, never pickled
-and unpickled. Iterating such a store still works (a late reader, a join) but reads the lines back as
+Rows written once: a store may be given an ``encoder`` (the JSON-lines writer's,
+:class:`reports.export.JsonlEncoder`) when its rows are only ever written out as JSON lines. Without a
+sort key its spill files then hold the rows' final lines instead of pickles, and :meth:`RowStore.encoded`
+gives the writer those bytes as they are, then the lines of the rows still held; with a sort key (a split
+run's worker) they hold pickled (key, line) pairs, merged by key (:meth:`RowStore.encoded_pairs`): a row
+is encoded once, never pickled and unpickled whole. Iterating such a store still works (a late reader, a join) but reads the lines back as
 JSON: tuples come back as lists, and every schema column is present (None where the row had none).
 """
 from __future__ import annotations
@@ -29,10 +30,13 @@ import json
 import pickle
 import shutil
 from itertools import chain, islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)     # of (key, line) pairs
 
 #: turns a batch of rows into their JSON lines, one bytes (ending in a newline) per row, in order
 Encoder = Callable[[list], list]
@@ -41,13 +45,13 @@ Encoder = Callable[[list], list]
 class RowStore:
     def __init__(self, name: str, spill_dir: Path | None, mem_rows: int = 20_000,
                  key: Callable[[dict], object] | None = None, encoder: Encoder | None = None) -> None:
-        """``encoder``: spill JSON lines made by it instead of pickles (see the module's docstring);
-        ignored when there is a sort key (a merge needs the rows)."""
+        """``encoder``: spill the JSON lines made by it instead of pickled rows (see the module's
+        docstring); with a sort key, (key, line) pairs: a merge needs the keys, not the rows."""
         self.name = name
         self.spill_dir = spill_dir
         self.mem_rows = mem_rows
         self.key = key
-        self.encoder = encoder if key is None else None
+        self.encoder = encoder
         self._rows: list[dict] = []
         self._spills: list[Path] = []
         self._levels: list[int] = []     # compaction level of each spill file
@@ -80,11 +84,13 @@ class RowStore:
         if self.key is not None:
             self._rows.sort(key=self.key)
         p = self._new_path()
-        if self.encoder is not None:
+        if self.encoder is None:
+            dump_batches(p, self._rows)
+        elif self.key is None:
             with open(p, "wb") as fh:
                 fh.writelines(self._lines(self._rows))
         else:
-            dump_batches(p, self._rows)
+            dump_batches(p, self._pairs(self._rows))
         self._spills.append(p)
         self._levels.append(0)
         self._rows = []
@@ -93,7 +99,8 @@ class RowStore:
     def _new_path(self) -> Path:
         assert self.spill_dir is not None
         self._serial += 1
-        return self.spill_dir / f"{self.name}-{self._serial:06d}.{'jsonl' if self.encoder else 'pkl'}"
+        ext = "pkl" if self.encoder is None else "jsonl" if self.key is None else "pairs"
+        return self.spill_dir / f"{self.name}-{self._serial:06d}.{ext}"
 
     def _lines(self, rows: list[dict]) -> Iterator[bytes]:
         """``rows`` as the encoder's JSON lines, a batch per encoder call."""
@@ -102,11 +109,32 @@ class RowStore:
         for i in range(0, len(rows), step):
             yield b"".join(self.encoder(rows[i:i + step]))
 
+    def _pairs(self, rows: list[dict]) -> Iterator[tuple]:
+        """``rows`` (sorted) as (sort key, JSON line) pairs."""
+        assert self.encoder is not None and self.key is not None
+        step = getattr(self.encoder, "batch", _CHUNK)
+        for i in range(0, len(rows), step):
+            batch = rows[i:i + step]
+            yield from zip(map(self.key, batch), self.encoder(batch))
+
+    def encoded_pairs(self) -> Iterator[tuple]:
+        """A sorted store's rows as (sort key, JSON line) pairs in key order: its spill files merged by key,
+        with the rows held (a store made with a key and an ``encoder`` only)."""
+        if self.encoder is None or self.key is None:
+            raise ValueError(f"table {self.name}: only a sorted store with an encoder has encoded pairs")
+        sources = [_load_iter(p) for p in self._spills] + [self._pairs(sorted(self._rows, key=self.key))]
+        return heapq.merge(*sources, key=_FIRST) if len(sources) > 1 else sources[0]
+
     def encoded(self) -> Iterator[bytes]:
-        """All rows as the encoder's JSON lines, in order, in blocks: the spill files' bytes as they are,
-        then the rows held (a store made with an ``encoder`` only)."""
+        """All rows as the encoder's JSON lines, in order, in blocks: an unsorted store's spill files' bytes as
+        they are, then the rows held; a sorted store's lines merged by key (a store with an ``encoder`` only)."""
         if self.encoder is None:
             raise ValueError(f"table {self.name}: a store without an encoder has no encoded rows")
+        if self.key is not None:
+            lines = map(_SECOND, self.encoded_pairs())
+            while chunk := list(islice(lines, 1000)):
+                yield b"".join(chunk)
+            return
         for p in self._spills:
             with open(p, "rb") as fh:
                 while block := fh.read(1 << 20):
@@ -124,7 +152,8 @@ class RowStore:
             group = self._spills[-fanin:]
             p = self._new_path()
             if self.key is not None:
-                dump_batches(p, heapq.merge(*[_load_iter(q) for q in group], key=self.key))
+                key = self.key if self.encoder is None else _FIRST      # rows, or (key, line) pairs
+                dump_batches(p, heapq.merge(*[_load_iter(q) for q in group], key=key))
             else:
                 with open(p, "wb") as out:
                     for q in group:
@@ -149,6 +178,8 @@ class RowStore:
         return [load(p) for p in self._spills] + [iter(tail)]
 
     def __iter__(self) -> Iterator[dict]:
+        if self.encoder is not None and self.key is not None:
+            return map(_decode_line, map(_SECOND, self.encoded_pairs()))
         sources = self._sources()
         if self.key is not None and len(sources) > 1:
             return heapq.merge(*sources, key=self.key)
@@ -220,11 +251,15 @@ def _load_lines(p: Path) -> Iterator[dict]:
     """The rows of a spill file of JSON lines, read back (json for what orjson refuses: the
     ``Infinity`` and ``NaN`` that json.dumps writes)."""
     with open(p, "rb") as fh:
-        for line in fh:
-            try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError:
-                yield json.loads(line)
+        yield from map(_decode_line, fh)
+
+
+def _decode_line(line: bytes) -> dict:
+    """A row from its JSON line (json for what orjson refuses: the ``Infinity`` and ``NaN`` json.dumps writes)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def _load_batches(p: Path) -> Iterator[list[dict]]:

@@ -143,7 +143,7 @@ def _write_table(name: str, rows: Any, p: Path, fmt: str, observe: Callable[[str
     from reports.tables import frame, schema
 
     if fmt == "jsonl":
-        if observe is None and _encoded_as(rows, schema(name)):
+        if observe is None and encoded_as(rows, schema(name)):
             with open(p, "wb") as fh:        # the lines the store was given when its rows were made
                 fh.writelines(rows.encoded())
             return
@@ -165,7 +165,7 @@ def _write_table(name: str, rows: Any, p: Path, fmt: str, observe: Callable[[str
         write_parquet(frame(name, _observed(name, rows, observe)), p)
 
 
-def _encoded_as(rows: Any, cols: Iterable[str]) -> bool:
+def encoded_as(rows: Any, cols: Iterable[str]) -> bool:
     """True when ``rows`` is a store whose rows were encoded as they were made by the JSON-lines
     encoder of these columns (decoder.rows.RowStore with an ``encoder``): its lines are the table's."""
     enc = getattr(rows, "encoder", None)

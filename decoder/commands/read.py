@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 from decoder.commands.options import ReadOptions, UsageError, split_workers
 
@@ -78,6 +78,8 @@ def _read_one(opts: ReadOptions, paths: list[str], out: Path, od) -> int:
     engine = Engine(limits=opts.limits, out_dir=out, strict=opts.strict, progress=prog,
                     transcripts=opts.html, keylogs=list(opts.keylogs), spill_dir=od.scratch / "spill")
     if not opts.html and opts.tables == "jsonl":
+        from decoder.commands.written_once import written_once
+
         engine.results.row_encoder = written_once(engine.registry)
     try:
         run_engine(engine, paths)
@@ -161,29 +163,6 @@ def _readable(paths: Sequence[str]) -> bool:
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``1 flow``, ``2 flows``, ``1,234 e-mails`` (``many`` when adding an s is wrong)."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-#: the tables whose rows are read again after the run when there is no report: the session assembly
-#: (decoder.session: conn, files, and each assemble hook's tables, added from the registry), the summary
-#: (count_for_summary: conn, anomalies, tls) and the HAR (http, files)
-READ_AFTER_THE_RUN = frozenset({"conn", "files", "http", "anomalies", "tls"})
-
-
-def written_once(registry: Sequence[Any]) -> Callable[[str], Any]:
-    """The engine's ``row_encoder`` for a run whose tables are only written as JSON lines (no report): each
-    table that nothing reads after the run gets the writer's own encoder, so its rows are encoded once, as
-    they spill, and the table is written as those lines (decoder.rows: rows written once); the others
-    (None) keep their rows as they are."""
-    from reports.export import JsonlEncoder
-    from reports.tables import schema
-
-    read_back = READ_AFTER_THE_RUN | {t for spec in registry if spec.assemble is not None
-                                      for t in spec.assemble_tables}
-
-    def encoder(table: str) -> Any:
-        return None if table in read_back else JsonlEncoder(schema(table))
-
-    return encoder
 
 
 def _print_summary(s: dict, out: Path, how: str = "", html: bool = True) -> None:

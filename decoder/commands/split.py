@@ -72,6 +72,10 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     # gets them in the order a single run gives it, and they are sorted after it (_in_merge_order)
     engine.results.row_key = functools.partial(_worker_row_key, {
         t for spec in engine.registry if spec.assemble is not None for t in spec.assemble_tables})
+    if encode:      # rows written once: the tables nothing reads back keep (key, JSON line) pairs from the start
+        from decoder.commands.written_once import written_once
+
+        engine.results.row_encoder = written_once(engine.registry)
     run_engine(engine, [path])
     engine.flush_counts()
     res = engine.results
@@ -122,9 +126,12 @@ def _in_merge_order(name: str, st: Any, res: Any) -> Any:
 def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: Any, files_dir: Path) -> None:
     """``ordered`` (rows in merge order) as (key, JSON line) pairs, and for ``http`` the HAR entries."""
     from decoder.rows import dump_batches
-    from reports.export import JsonlEncoder
+    from reports.export import JsonlEncoder, encoded_as
     from reports.tables import schema
 
+    if ordered.key is key and encoded_as(ordered, schema(name)):     # encoded as its rows spilled
+        dump_batches(rows_dir / f"{name}.lines", ordered.encoded_pairs())
+        return
     encode = JsonlEncoder(schema(name))
 
     def pairs():

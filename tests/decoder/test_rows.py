@@ -180,10 +180,33 @@ def test_an_encoded_store_spills_its_rows_final_lines(tmp_path):
     write_row_tables({"timeline": store}, tmp_path / "a", only=["timeline"])
     write_row_tables({"timeline": plain}, tmp_path / "b", only=["timeline"])
     assert (tmp_path / "a" / "timeline.jsonl").read_bytes() == (tmp_path / "b" / "timeline.jsonl").read_bytes()
-    # a sorted store has no use for it; a store without one has no encoded rows
-    assert RowStore("conn", tmp_path, key=lambda r: r["ts"], encoder=enc).encoder is None
+    # a store without one has no encoded rows
     with pytest.raises(ValueError):
         next(plain.encoded())
+    with pytest.raises(ValueError):
+        next(store.encoded_pairs())
+
+
+def test_a_sorted_encoded_store_merges_key_and_line_pairs(tmp_path):
+    """A sorted store with the encoder (a split run's worker) spills (key, line) pairs, merges them in levels
+    by key, and gives the lines in the order its rows would come in: equal keys keep their order."""
+    from decoder.rows import _FANIN, RowStore
+    from reports.export import JsonlEncoder
+
+    enc = JsonlEncoder(("ts", "uid", "n"))
+    key = lambda r: (r["ts"], r["uid"])          # noqa: E731
+    rows = [{"ts": float((i * 7919) % 97), "uid": f"C{i % 3}", "n": i, "t": (i,)} for i in range(10 * _FANIN * 2 + 7)]
+    store = RowStore("t", tmp_path / "e", mem_rows=10, key=key, encoder=enc)
+    plain = RowStore("t", tmp_path / "p", mem_rows=10, key=key)
+    for r in rows:
+        store.append(r)
+        plain.append(r)
+    assert store._spills and all(p.suffix == ".pairs" for p in store._spills) and len(store._spills) < _FANIN
+    ordered = list(plain)
+    assert ordered == sorted(rows, key=key)
+    assert [k for k, _ in store.encoded_pairs()] == [key(r) for r in ordered]
+    assert b"".join(store.encoded()) == b"".join(enc(ordered))
+    assert [r["n"] for r in store] == [r["n"] for r in ordered] and next(iter(store))["t"] == list(ordered[0]["t"])
 
 
 def test_the_writer_reencodes_a_store_encoded_for_other_columns(tmp_path):
@@ -202,34 +225,42 @@ def test_the_writer_reencodes_a_store_encoded_for_other_columns(tmp_path):
     assert [next(iter(json.loads(x))) for x in lines] == [cols[0]] * 10      # schema order, not the store's
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("sample", ["dns.pcapng", "ftp.pcapng", "http.pcapng"])
-def test_read_without_the_report_writes_the_encoded_tables_as_before(tmp_path, monkeypatch, sample):
-    """``read --no-html`` encodes the tables nothing reads back as their rows spill (rows written once):
-    with a row budget small enough to spill, every table and file is the bytes of a run that keeps rows
-    as they are (the encoder switched off)."""
+def test_read_without_the_report_writes_the_encoded_tables_as_before(tmp_path, monkeypatch, sample, workers):
+    """``read --no-html`` encodes the tables nothing reads back as their rows spill (rows written once; a
+    split run's workers as (key, line) pairs): with a row budget small enough to spill, every table and
+    file is the bytes of a run that keeps rows as they are (the encoder switched off)."""
     from pathlib import Path
 
     from decoder.cli import main
-    from decoder.commands import read
+    from decoder.commands import written_once as wo
+    from decoder.rows import RowStore
 
     cap = Path(__file__).resolve().parents[2] / "samples" / sample
-    args = ["read", str(cap), "--no-html", "--workers", "1", "--limit", "rows_in_memory=8"]
-    made: list = []
-    real = read.written_once
+    args = ["read", str(cap), "--no-html", "--workers", str(workers), "--limit", "rows_in_memory=8"]
+    log = tmp_path / "log"          # written by the workers too (forked: they run the patched code)
+
+    def note(what: str, name: str) -> None:
+        with open(log, "a") as fh:
+            fh.write(f"{what} {name}\n")
+
+    real, real_lines, real_pairs = wo.written_once, RowStore._lines, RowStore._pairs
 
     def watched(registry):
         enc = real(registry)
-        return lambda table: (made.append((table, e := enc(table))), e)[1]
+        return lambda table: (note("encoder", table) if (e := enc(table)) is not None else None, e)[1]
 
-    monkeypatch.setattr(read, "written_once", watched)
-    from decoder.rows import RowStore
-    lines_made, real_lines = [], RowStore._lines
-    monkeypatch.setattr(RowStore, "_lines", lambda st, rows: (lines_made.append(st.name), real_lines(st, rows))[1])
+    monkeypatch.setattr(wo, "written_once", watched)
+    monkeypatch.setattr(RowStore, "_lines", lambda st, rows: (note("lines", st.name), real_lines(st, rows))[1])
+    monkeypatch.setattr(RowStore, "_pairs", lambda st, rows: (note("pairs", st.name), real_pairs(st, rows))[1])
     assert main(args + ["-o", str(tmp_path / "encoded")]) == 0
-    encoded = {t for t, e in made if e is not None}
-    assert "timeline" in encoded and not encoded & read.READ_AFTER_THE_RUN
-    assert "timeline" in lines_made and set(lines_made) <= encoded      # spilled and written as lines
-    monkeypatch.setattr(read, "written_once", lambda registry: lambda table: None)
+    seen = {tuple(line.split()) for line in log.read_text().splitlines()}
+    encoded = {t for w, t in seen if w == "encoder"}
+    assert "timeline" in encoded and not encoded & wo.READ_AFTER_THE_RUN
+    spilled = {t for w, t in seen if w == ("lines" if workers == 1 else "pairs")}
+    assert "timeline" in spilled and spilled <= encoded       # spilled (and written) as lines or pairs
+    monkeypatch.setattr(wo, "written_once", lambda registry: lambda table: None)
     assert main(args + ["-o", str(tmp_path / "kept")]) == 0
 
     def tree(root: Path) -> dict:
