@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
 import ahocorasick
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from decoder.model import MASK as MODEL_MASK
@@ -229,8 +230,8 @@ class Masker:
         self.variants = sorted(variants, key=len, reverse=True)
         short -= variants     # (a variant is masked wherever it stands)
         self._ac_s = self._automaton(variants, short, lambda b: b.decode("utf-8", "surrogateescape"))
-        held = set("".join(v.decode("utf-8", "surrogateescape") for v in variants | short))
-        self._sep = next((ch for ch in ("\x00", "\ufdd0", "\ufdd1", "\ufdd2") if ch not in held), None)
+        self._escaped = any(b in v for v in variants | short for b in (b'"', b"\\")) or \
+            any(ch < 0x20 for v in variants | short for ch in v)       # (see row_hits)
         self._ac_b = self._automaton(variants, short, lambda b: b.decode("latin-1"))
 
     @staticmethod
@@ -278,19 +279,28 @@ class Masker:
         parts.append(s[pos:])
         return "".join(parts)
 
-    def hits(self, texts: Iterable[str]) -> bool:
-        """Whether :meth:`text` would hide anything in any of ``texts`` (one search over them all, joined
-        by a character no secret variant holds, so no match spans two of them and each edge is a word
-        boundary)."""
-        if self._ac_s is None:
+    def row_hits(self, row: dict) -> bool:
+        """Whether :meth:`value` might hide a secret in the texts of ``row`` (a table row): one search of the
+        row's JSON. orjson writes a string's characters as they are but ``"``, ``\\`` and control characters,
+        so a secret holding none of these is in the JSON wherever it is in a string; short secrets are looked
+        for without their word-boundary rule (JSON escapes change what stands beside them). A yes may be a
+        false alarm (a key, a number, the secret column itself), never a miss; a secret holding a character
+        JSON escapes, or a row orjson cannot encode, gives yes."""
+        if self._ac_b is None:
             return False
-        if self._sep is None:      # (every candidate separator is in a secret: say yes, search cell by cell)
+        if self._escaped:
             return True
-        return bool(self._spans(self._ac_s, self._sep.join(texts)))
+        try:
+            data = orjson.dumps(row)
+        except (TypeError, orjson.JSONEncodeError):
+            return True
+        for _ in self._ac_b.iter(data.decode("latin-1")):
+            return True
+        return False
 
     def value(self, column: str, v: Any, search: bool = True) -> Any:
         """``v`` of ``column`` as shown: a secret column's value hidden, secrets hidden in its texts (not
-        searched when ``search`` is false: :meth:`hits` found none), in lists and dicts at any depth."""
+        searched when ``search`` is false: :meth:`row_hits` found none), in lists and dicts at any depth."""
         if self.show or v is None:
             return v
         if column.lower() in SECRET_COLUMNS and v not in ("", None):
@@ -309,22 +319,7 @@ class Masker:
         return self._spans(self._ac_b, bytes(data).decode("latin-1"))
 
 
-def _texts(values: Iterable[Any], out: list[str] | None = None) -> list[str]:
-    """Every string in ``values``, in lists, tuples and dict values at any depth (what :meth:`Masker.value`
-    searches)."""
-    out = [] if out is None else out
-    for v in values:
-        if type(v) is str:
-            out.append(v)
-        elif isinstance(v, (list, tuple)):
-            _texts(v, out)
-        elif isinstance(v, dict):
-            _texts(v.values(), out)
-        elif isinstance(v, str):
-            out.append(v)
-    return out
-
-
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -1103,8 +1098,8 @@ class _Report:
             body = []
             for r in rows[:FIELD_ROWS]:
                 vals = [r.get(k) for k in cols]
-                # one search over the row's texts; a row without a secret skips the search cell by cell
-                masked = self.show or self.masker.hits(_texts(v for v, sk in zip(vals, secret) if not sk))
+                # one search over the row; a row without a secret skips the search cell by cell
+                masked = self.show or self.masker.row_hits(r)
                 body.append([self._cell(sk, v, masked) for v, sk in zip(vals, secret)])
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
@@ -1114,14 +1109,14 @@ class _Report:
     def _cell(self, secret: bool, v: Any, masked: bool = True) -> str:
         """One decoded field as its table cell (:func:`_value` of :meth:`Masker.value`, the common cases first:
         the report writes some 300,000 of them for a 100 MB capture); ``masked`` False: its row holds no
-        secret (:meth:`Masker.hits`), so only a secret column's value is hidden."""
+        secret (:meth:`Masker.row_hits`), so only a secret column's value is hidden."""
         if not masked:
             if v is None:
                 return "–"
             if secret and v != "":
                 return MASK
-            if isinstance(v, (list, tuple, dict)):     # (a dict's keys may name a secret)
-                return _value(self.masker.value("", v, search=False))
+            if isinstance(v, dict) or (isinstance(v, (list, tuple)) and not all(type(x) in _SCALARS for x in v)):
+                return _value(self.masker.value("", v, search=False))     # (a dict's keys may name a secret)
             return _value(v)
         if v is None:
             return "–"
