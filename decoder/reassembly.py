@@ -525,7 +525,8 @@ class Reassembly:
         n[d] += 1
         n[2 + d] += iplen
         n[4 + d] += len(payload)
-        self._deliver(flow, d, [(False, payload)], ts, frame)
+        if flow.handler.state < RAW or self._watched:    # (a datagram is never a gap: nothing to count)
+            self._deliver(flow, d, [(False, payload)], ts, frame)
 
     def _finish(self, flow: Flow, ts: float) -> None:
         """The flow ended (FIN both ways, RST): close its dissector, keep absorbing stray ACKs."""
