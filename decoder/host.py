@@ -34,7 +34,7 @@ from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.flows import Flow, addr_str
 from decoder.keylog import Keyring
-from decoder.results import SCALARS, Chunk, Results, plain
+from decoder.results import Chunk, Results, field_reader
 from decoder.transcripts import TranscriptSpool
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
@@ -152,8 +152,9 @@ class DissectorHost:
         self._tx = TranscriptSpool(out_dir / "streams", limits.max_transcript) if self.transcripts else None
         self._file_eps: dict[str, tuple] = {}
         self._fuids: dict[tuple[str, str], str] = {}   # open objects only
-        self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
-        self._efields: dict[type, tuple[str, ...]] = {}
+        # record class → (its columns, its fields' plain values); event class → (its own field names, values)
+        self._fields: dict[type, tuple[tuple[str, ...], Callable[[Any], list]]] = {}
+        self._efields: dict[type, tuple[tuple[str, ...], Callable[[Any], list]]] = {}
         self._kinds: dict[type, type | None] = {}       # item class → its kind (see _route)
         self.cur_frame = 0     # the time and frame of the packet whose bytes are being dissected
         self.cur_ts = 0.0
@@ -389,15 +390,11 @@ class DissectorHost:
     def _event_fields(self, ev: Event) -> dict:
         """An event's own fields (all but ts and direction) as plain values: the timeline row keeps the
         event's structure, so readers (the report's Telnet replay, notebooks) need not parse summaries."""
-        names = self._efields.get(type(ev))
-        if names is None:
-            names = self._efields[type(ev)] = tuple(f.name for f in dataclasses.fields(ev)
-                                                    if f.name not in ("ts", "direction"))
-        out = {}
-        for n in names:
-            v = getattr(ev, n)
-            out[n] = v if v is None or type(v) in SCALARS else plain(v)
-        return out
+        reader = self._efields.get(type(ev))
+        if reader is None:
+            reader = self._efields[type(ev)] = field_reader(type(ev), ("ts", "direction"))
+        names, read = reader
+        return dict(zip(names, read(ev)))
 
     def _route(self, flow: Flow, h: Handler, items: Iterable) -> None:
         res = self.results
@@ -426,15 +423,13 @@ class DissectorHost:
             elif k is Record:
                 row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p}
-                names = self._fields.get(type(it))
-                if names is None:
+                reader = self._fields.get(type(it))
+                if reader is None:
                     cols = getattr(type(it), "COLUMNS", {})   # field → column (e.g. from_ → from)
-                    names = tuple((f.name, cols.get(f.name, f.name)) for f in dataclasses.fields(it)
-                                  if f.name != "ts")
-                    self._fields[type(it)] = names
-                for n, col in names:
-                    v = getattr(it, n)
-                    row[col] = v if v is None or type(v) in SCALARS else plain(v)
+                    names, read = field_reader(type(it), ("ts",))
+                    reader = self._fields[type(it)] = (tuple(cols.get(n, n) for n in names), read)
+                cols, read = reader
+                row.update(zip(cols, read(it)))
                 res.add(it.TABLE or type(it).__name__.lower(), row)
             elif k is Anomaly:
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -27,22 +29,70 @@ SCALARS = frozenset({str, int, float, bool})   # exact types plain() returns as 
 
 
 def plain(v: Any) -> Any:
-    """A record field as a JSON-friendly value (lists stay lists)."""
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return v
-    if type(v) is list or type(v) is tuple:     # the common containers: scalars need no call
-        return [x if x is None or type(x) in SCALARS else plain(x) for x in v]
-    if isinstance(v, enum.Enum):
-        return v.value if not isinstance(v, Direction) else ("orig" if v is ORIG else "resp")
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): plain(x) for k, x in v.items()}
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return bytes(v).decode("utf-8", "backslashreplace")
-    if dataclasses.is_dataclass(v):
-        return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-    return str(v)
+    """A record field as a JSON-friendly value (lists stay lists): None, a str, int, float or bool (or a
+    subclass of one) as it is; a list, tuple or set as a list; an enum as its value (a Direction as "orig"
+    or "resp"); a dict with str keys; bytes decoded (undecodable bytes as backslash escapes); a dataclass
+    as a dict of its fields; anything else as its str(). The way is chosen once per type (:func:`_converter`)."""
+    return _converter(type(v))(v)
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _plain_seq(v: Any) -> list:
+    return [x if x is None or type(x) in SCALARS else plain(x) for x in v]
+
+
+def _plain_enum(v: enum.Enum) -> Any:
+    return v.value if not isinstance(v, Direction) else ("orig" if v is ORIG else "resp")
+
+
+def _plain_dict(v: Mapping) -> dict:
+    return {str(k): plain(x) for k, x in v.items()}
+
+
+def _plain_bytes(v: bytes | bytearray | memoryview) -> str:
+    return bytes(v).decode("utf-8", "backslashreplace")
+
+
+def field_reader(cls: type, skip: Sequence[str] = ()) -> tuple[tuple[str, ...], Callable[[Any], list]]:
+    """The names of dataclass ``cls``'s fields (but those in ``skip``), in order, and a function giving
+    an instance's values of them as plain values (:func:`plain`), in the same order: the field list is
+    looked up once per class, and values of a scalar type take no call."""
+    names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in skip)
+    if not names:
+        return names, lambda obj: []
+    get = attrgetter(*names)
+    if len(names) == 1:
+        def read(obj: Any) -> list:
+            x = get(obj)
+            return [x if x is None or type(x) in SCALARS else plain(x)]
+    else:
+        def read(obj: Any) -> list:
+            return [x if x is None or type(x) in SCALARS else plain(x) for x in get(obj)]
+    return names, read
+
+
+@functools.cache
+def _converter(cls: type) -> Callable[[Any], Any]:
+    """How :func:`plain` turns a value of type ``cls`` into a plain one (bounded: one entry per type)."""
+    if cls is type(None) or issubclass(cls, (str, int, float, bool)):
+        return _same
+    if cls is list or cls is tuple:
+        return _plain_seq
+    if issubclass(cls, enum.Enum):
+        return _plain_enum
+    if issubclass(cls, (list, tuple, set, frozenset)):
+        return lambda v: [plain(x) for x in v]
+    if issubclass(cls, dict):
+        return _plain_dict
+    if issubclass(cls, (bytes, bytearray, memoryview)):
+        return _plain_bytes
+    if dataclasses.is_dataclass(cls):
+        names, read = field_reader(cls)
+        return lambda v: dict(zip(names, read(v)))
+    return str
 
 
 @dataclass
