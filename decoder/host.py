@@ -513,7 +513,8 @@ def _safe_text(ev: Any, method: str) -> str:
     if fn is None:
         return ""
     try:
-        return str(fn())
+        text = fn()
+        return text if type(text) is str else str(text)
     except Exception as e:  # a summary bug must not lose the event
         return f"<{method} failed: {type(e).__name__}>"
 

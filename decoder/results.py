@@ -36,12 +36,16 @@ def plain(v: Any) -> Any:
     return _converter(type(v))(v)
 
 
+# The helpers below call _converter(type(x))(x) for a field that is not a plain scalar, not plain(x): one
+# Python call less per value, on the path every record and event takes (issue 26).
+
+
 def _same(v: Any) -> Any:
     return v
 
 
 def _plain_seq(v: Any) -> list:
-    return [x if x is None or type(x) in SCALARS else plain(x) for x in v]
+    return [x if x is None or type(x) in SCALARS else _converter(type(x))(x) for x in v]
 
 
 def _plain_enum(v: enum.Enum) -> Any:
@@ -49,7 +53,8 @@ def _plain_enum(v: enum.Enum) -> Any:
 
 
 def _plain_dict(v: Mapping) -> dict:
-    return {str(k): plain(x) for k, x in v.items()}
+    return {k if type(k) is str else str(k): x if x is None or type(x) in SCALARS else _converter(type(x))(x)
+            for k, x in v.items()}
 
 
 def _plain_bytes(v: bytes | bytearray | memoryview) -> str:
@@ -67,10 +72,10 @@ def field_reader(cls: type, skip: Sequence[str] = ()) -> tuple[tuple[str, ...], 
     if len(names) == 1:
         def read(obj: Any) -> list:
             x = get(obj)
-            return [x if x is None or type(x) in SCALARS else plain(x)]
+            return [x if x is None or type(x) in SCALARS else _converter(type(x))(x)]
     else:
         def read(obj: Any) -> list:
-            return [x if x is None or type(x) in SCALARS else plain(x) for x in get(obj)]
+            return [x if x is None or type(x) in SCALARS else _converter(type(x))(x) for x in get(obj)]
     return names, read
 
 
