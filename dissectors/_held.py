@@ -44,6 +44,8 @@ class HeldData:
 
     def add(self, out: list, ts: float, handle: str, data: bytes) -> None:
         """Hold ``data`` (bytes of object ``handle`` carried by the packet at ``ts``)."""
+        if type(data) is not bytes:     # a view or bytearray could change (or pin its buffer) while held
+            data = bytes(data)
         if handle != self.handle:
             self.flush(out)
             self.handle = handle

@@ -46,6 +46,15 @@ class DotStuffedReader:
                 return b"", False, b""
             if buf.startswith(b"."):
                 pos = 1            # a stuffed dot
+        if buf.find(b"\n.", pos) < 0:
+            # the usual segment: no line past the first starts with a dot (no end-of-data line, no stuffing,
+            # nothing to hold): one scan, no copy
+            region = buf[pos:] if pos else buf
+            if region:
+                self.bol = region.endswith(b"\n")
+            elif pos:
+                self.bol = False
+            return region, False, b""
         t1 = buf.find(b"\n.\r\n", pos)
         t2 = buf.find(b"\n.\n", pos)
         ends = [(k, n) for k, n in ((t1, 4), (t2, 3)) if k >= 0]
