@@ -383,7 +383,7 @@ def _fields_row(t: dict) -> list:
 
 
 def _transcript_data(events: list[dict], meanings: dict[str, int]) -> list[list]:
-    """A session page's decoded transcript as the compact rows its script draws (``wiretale.js``): per event
+    """A session page's decoded transcript (or a shared page's section's) as the compact rows its script draws (``wiretale.js``): per event
     [0 from the client / 1 from the server, frame, time, Δt, kind, what was said, index of its meaning in
     ``meanings`` (the page's list, shared with the ladder, which this extends)], the texts as the ``line``
     filter writes them."""
@@ -409,6 +409,14 @@ def _shared_fields_data(sections: list[dict]) -> dict:
             tables.append(r)
         sessions[x["uid"]] = tables
     return {"colsets": [list(k) for k in colsets], "sessions": sessions}
+
+
+def _shared_events_data(sections: list[dict]) -> dict:
+    """A shared page's decoded events (``events-data``): each section's events as :func:`_transcript_data`
+    rows, their meanings listed once per page (``meanings``) and named by their index."""
+    meanings: dict[str, int] = {}
+    sessions = {x["uid"]: _transcript_data(x["events"], meanings) for x in sections if x.get("events")}
+    return {"meanings": list(meanings), "sessions": sessions}
 
 
 def _services(c: Counter) -> str:
@@ -768,9 +776,10 @@ class _Report:
         def flush() -> None:
             if shared:
                 fields_data = _shared_fields_data(shared)
+                events_data = _shared_events_data(shared)
                 write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
                                      shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
-                                                  assets=f"../{ASSETS}/",
+                                                  events_data=events_data, assets=f"../{ASSETS}/",
                                                   n_pages=max(self.shared.values(), default=0)))
                 shared.clear()
 

@@ -144,6 +144,17 @@ def test_browser_shared_section_draws_its_decoded_fields(page, many_report):
     d.locator("summary").click()
     cells = d.locator("table.kv tr").all_inner_texts()
     assert any(c.split("\t") == ["query", row["query"]] for c in cells), cells
+    # its events travel as JSON too (their meanings once per page), drawn at once as its timeline.jsonl rows
+    tl = [json.loads(line) for line in (many_report / "tables" / "timeline.jsonl").read_text().splitlines()]
+    mine = [r for r in tl if r["uid"] == uid]
+    ev = pg.locator(f'section[id="{uid}"] table.events')
+    assert ev.locator("th").all_inner_texts()[-1] == "what it means"
+    drawn = ev.locator("tr.ev").all()
+    assert len(drawn) == len(mine) > 0
+    for tr, r in zip(drawn, mine):
+        cells = tr.locator("td").all_inner_texts()
+        assert cells[0] == str(r["frame"]) and cells[3] == ("client" if r["direction"] == "orig" else "server")
+        assert cells[4] == r["kind"] and cells[6] == (r.get("meaning") or "")
     # its raw bytes travel once, as base64, and the script writes their text as reports.html.printable does
     import base64
 

@@ -71,6 +71,30 @@ function drawFields(d, tables, colsets) {   /* colsets: a shared page's column l
   });
 }
 
+/* a decoded transcript (session pages' #ttable, shared pages' table.events) from its compact rows
+   (reports.html._transcript_data): each row names its meaning by its index in the page's list of meanings;
+   a table without a heading row (a shared page's) gets one */
+function drawEvents(table, rows, meanings) {
+  var frag = document.createDocumentFragment();
+  if (!table.rows.length) {
+    var hr = fieldEl(frag, "tr");
+    ["frame", "time", "\u0394t", "from", "event", "what was said", "what it means"].forEach(function (h, i) {
+      fieldEl(hr, "th", h, i === 0 || i === 2 ? "num" : i === 6 ? "mcol" : undefined);
+    });
+  }
+  rows.forEach(function (r) {
+    var tr = fieldEl(frag, "tr", undefined, (r[0] ? "resp" : "orig") + " ev");
+    fieldEl(tr, "td", r[1] === null ? "None" : String(r[1]), "num mono");
+    fieldEl(tr, "td", r[2], "mono");
+    fieldEl(tr, "td", r[3], "num mono");
+    fieldEl(tr, "td", r[0] ? "server" : "client", "dir");
+    fieldEl(tr, "td", r[4], "muted");
+    fieldEl(tr, "td", r[5], "mono wrap");
+    fieldEl(tr, "td", meanings[r[6]], "meaning mcol");
+  });
+  table.appendChild(frag);
+}
+
 /* raw bytes (session pages, shared pages' sections): the chunks from their compact data (reports.html._raw_row),
    each one's text view drawn from its bytes */
 function num(n) { return Number(n).toLocaleString("en-US"); }
@@ -239,22 +263,8 @@ if (document.body.classList.contains("session-page")) (function () {
   /* the decoded transcript, from its compact rows (reports.html._transcript_data): each row names its meaning
      by its index in the page's list (#meanings, shared with the ladder) */
   var evData = document.getElementById("events-data");
-  if (evData) {
-    var ev = JSON.parse(evData.textContent), ttable = document.getElementById("ttable");
-    var meanings = JSON.parse(document.getElementById("meanings").textContent);
-    var tfrag = document.createDocumentFragment();
-    ev.forEach(function (r) {
-      var tr = fieldEl(tfrag, "tr", undefined, (r[0] ? "resp" : "orig") + " ev");
-      fieldEl(tr, "td", r[1] === null ? "None" : String(r[1]), "num mono");
-      fieldEl(tr, "td", r[2], "mono");
-      fieldEl(tr, "td", r[3], "num mono");
-      fieldEl(tr, "td", r[0] ? "server" : "client", "dir");
-      fieldEl(tr, "td", r[4], "muted");
-      fieldEl(tr, "td", r[5], "mono wrap");
-      fieldEl(tr, "td", meanings[r[6]], "meaning mcol");
-    });
-    ttable.appendChild(tfrag);
-  }
+  if (evData) drawEvents(document.getElementById("ttable"), JSON.parse(evData.textContent),
+                         JSON.parse(document.getElementById("meanings").textContent));
   var tq = document.getElementById("tq");
   if (tq) {
     var trows = Array.prototype.slice.call(document.querySelectorAll("#ttable tr.ev"));
@@ -406,6 +416,10 @@ if (document.body.classList.contains("session-page")) (function () {
 /* a shared page of small sessions (shared.html) */
 if (document.body.classList.contains("shared-page")) (function () {
   var fieldsData = JSON.parse(document.getElementById("fields-data").textContent);
+  var evData = JSON.parse(document.getElementById("events-data").textContent);
+  Array.prototype.forEach.call(document.querySelectorAll("table.events[data-uid]"), function (t) {
+    drawEvents(t, evData.sessions[t.dataset.uid] || [], evData.meanings);
+  });
   Array.prototype.forEach.call(document.querySelectorAll("details.fields[data-uid]"), function (d) {
     d.addEventListener("toggle", function () {
       if (!d.open || d.dataset.drawn) return;
