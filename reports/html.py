@@ -377,9 +377,12 @@ def _raw_row(r: dict) -> dict:
 
 
 def _fields_row(t: dict) -> list:
-    """One protocol table of a shared page's section as the compact row its script draws (``shared.html``):
-    [name, rows in all, columns empty here, columns, times, rows shown, one small table per row]."""
-    return [t["name"], t["total"], t["empty"], t["cols"], t["times"], t["rows"], t["transpose"]]
+    """One protocol table of a session page or a shared page's section as the compact row its script draws
+    (``wiretale.js``): [name, rows in all, columns empty here, columns, times, the table's distinct cell
+    texts (each once), rows shown as indices into them, one small table per row]."""
+    values: dict[str, int] = {}
+    rows = [[values.setdefault(v, len(values)) for v in r] for r in t["rows"]]
+    return [t["name"], t["total"], t["empty"], t["cols"], t["times"], list(values), rows, t["transpose"]]
 
 
 def _transcript_data(events: list[dict], meanings: dict[str, int]) -> list[list]:
