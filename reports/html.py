@@ -61,6 +61,7 @@ ASSET_FILES = ("wiretale.css", "wiretale.js")
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
 LADDER_EVENTS = 300         # arrows on a ladder diagram
+LADDER_LABEL = 78           # characters of an arrow's text on its label (the script cuts it; the title has all)
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
 VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text and hex views
 FIELD_ROWS = 50             # rows per protocol table on a session page
@@ -355,13 +356,14 @@ TranscriptHead = Callable[[str, int], tuple[list, str]]
 
 def _ladder_row(it: dict) -> list:
     """One ladder arrow as the compact row the page's script draws (``session.html``):
-    [kind, left to right, y, frame, time, Δt, label, full text ("" when the label is all of it), meaning]
-    (:meth:`_Report.ladder` then lists the meanings once and puts each one's index in its place);
-    kind "t" a TCP handshake/teardown arrow, "n" a packet comment, "c" a child flow's arrow, "a" the session's."""
+    [kind, left to right, frame, time, Δt, text, meaning] (:meth:`_Report.ladder` then lists the meanings
+    once and puts each one's index in its place); kind "t" a TCP handshake/teardown arrow, "n" a packet
+    comment, "c" a child flow's arrow, "a" the session's. The script works out each arrow's height from the
+    kinds (the ladder's ``top``, ``step``, ``thin``, as :meth:`_Report.ladder` does) and its label from the
+    text (its first ``LADDER_LABEL`` characters)."""
     kind = "t" if it.get("tcp") else "n" if it.get("comment") else "c" if it.get("child") else "a"
-    full = it["full"]
-    return [kind, 1 if it["ltr"] else 0, it["y"], it.get("frame"), it["rel"], it["dt"], it["label"],
-            "" if full == it["label"] else full, printable(it.get("meaning") or "", one_line=True)]
+    return [kind, 1 if it["ltr"] else 0, it.get("frame"), it["rel"], it["dt"], it["full"],
+            printable(it.get("meaning") or "", one_line=True)]
 
 
 def _raw_row(r: dict) -> dict:
@@ -972,15 +974,15 @@ class _Report:
                 prev, prev_item = it["ts"], it
             it["x1"], it["x2"] = (lx, rx) if it["ltr"] else (rx, lx)
             t = printable(it["text"], one_line=True)
-            it["label"] = t if len(t) <= 78 else t[:77] + "…"
             it["full"] = t
         height = max(y, top + step) + 20
         rows = [_ladder_row(it) for it in items]
         meanings: dict[str, int] = {}
         for r in rows:    # each meaning once (the TCP arrows' and the protocol's repeat): rows name it by index
-            r[8] = meanings.setdefault(r[8], len(meanings))
+            r[6] = meanings.setdefault(r[6], len(meanings))
         return {"arrows": items, "rows": rows, "meanings": list(meanings), "total": total, "width": width,
-                "lx": lx, "rx": rx, "height": height, "shown": len(items), "kids": kids,
+                "lx": lx, "rx": rx, "height": height, "top": top, "step": step, "thin": thin,
+                "label": LADDER_LABEL, "shown": len(items), "kids": kids,
                 "tcp": any(it.get("tcp") for it in items)}
 
     def notes(self, c: dict, chunks: list, g: SessionGroup) -> list[str]:

@@ -68,6 +68,15 @@ def test_ladder_in_frame_order(page, tmp_path):
     conn = {c["uid"]: c for c in a.rows["conn"]}
     kids = [c for c in a.rows["conn"] if c["parent_uid"] == ctrl]
     assert len(frames) > 100 and frames == sorted(frames)
+    # the script places the arrows down the page as reports.html worked out the diagram's height: the TCP
+    # ones 26 apart, a full one 46 below its predecessor (14 more after a TCP one), the last 20 above the end
+    ys = [float(v) for v in pg.locator("#ladder-svg > g > line").evaluate_all("ls => ls.map(l => l.getAttribute('y1'))")]
+    kinds = pg.locator("#ladder-svg > g").evaluate_all("gs => gs.map(g => g.getAttribute('class') || '')")
+    assert len(ys) == len(kinds) > 100 and ys == sorted(ys) and ys[0] == 96
+    gaps = {b - a for a, b in zip(ys, ys[1:])}
+    assert gaps <= {26, 40, 46} and 46 in gaps, gaps
+    height = float(pg.locator("#ladder-svg").get_attribute("height"))
+    assert height == ys[-1] + (26 if "tcpctl" in kinds[-1] else 46) + 20
     # each data connection's summary is at one of its own packets, before its last
     for k in kids:
         [s] = [e for e in a.rows["timeline"] if e["uid"] == k["uid"] and e["kind"] == "FtpDataSummary"]

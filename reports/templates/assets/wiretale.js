@@ -309,8 +309,17 @@ if (document.body.classList.contains("session-page")) (function () {
       svg.insertBefore(frame, svg.firstChild);   /* under the addresses and names the page wrote */
       var frag = document.createDocumentFragment();
       var meanings = JSON.parse(document.getElementById("meanings").textContent);
+      /* each arrow's height from the kinds, as reports.html _Report.ladder works it out; its label the first
+         data-label characters of its text (code points, as Python counts them) */
+      var TOP = +svg.dataset.top, STEP = +svg.dataset.step, THIN = +svg.dataset.thin, LABEL = +svg.dataset.label;
+      var nextY = TOP, afterThin = false;
       JSON.parse(ladderData.textContent).forEach(function (r) {
-        var kind = r[0], ltr = r[1], y = r[2], frame = r[3], rel = r[4], dt = r[5], label = r[6], full = r[7] || r[6], mean = meanings[r[8]];
+        var kind = r[0], ltr = r[1], frame = r[2], rel = r[3], dt = r[4], full = r[5], mean = meanings[r[6]];
+        if (afterThin && kind !== "t") nextY += STEP - THIN - 6;
+        var y = nextY, cps = Array.from(full);
+        afterThin = kind === "t";
+        nextY += afterThin ? THIN : STEP;
+        var label = cps.length <= LABEL ? full : cps.slice(0, LABEL - 1).join("") + "\u2026";
         var x1 = ltr ? LX : RX, x2 = ltr ? RX : LX, g;
         if (kind === "t") {
           g = el(frag, "g", {"class": "tcpctl"});
