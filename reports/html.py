@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -381,10 +382,15 @@ def _raw_row(r: dict) -> dict:
 def _fields_row(t: dict) -> list:
     """One protocol table of a session page or a shared page's section as the compact row its script draws
     (``wiretale.js``): [name, rows in all, columns empty here, columns, times, the table's distinct cell
-    texts (each once), rows shown as indices into them, one small table per row]."""
+    texts (each once), rows shown as indices into them, one small table per row]; the times as [the start
+    and end their texts share, what differs] ("2023-11-14 22:13:", " UTC", ["26.880", …])."""
     values: dict[str, int] = {}
     rows = [[values.setdefault(v, len(values)) for v in r] for r in t["rows"]]
-    return [t["name"], t["total"], t["empty"], t["cols"], t["times"], list(values), rows, t["transpose"]]
+    times = t["times"]
+    head = os.path.commonprefix(times)
+    tail = os.path.commonprefix([x[len(head):][::-1] for x in times])[::-1]
+    times = [head, tail, [x[len(head):len(x) - len(tail)] for x in times]]
+    return [t["name"], t["total"], t["empty"], t["cols"], times, list(values), rows, t["transpose"]]
 
 
 def _transcript_data(events: list[dict], meanings: dict[str, int]) -> list[list]:

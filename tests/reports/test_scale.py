@@ -144,6 +144,8 @@ def test_browser_shared_section_draws_its_decoded_fields(page, many_report):
     d.locator("summary").click()
     cells = d.locator("table.kv tr").all_inner_texts()
     assert any(c.split("\t") == ["query", row["query"]] for c in cells), cells
+    from reports.html import _fmt_ts
+    assert ["time", _fmt_ts(row["ts"])] in [c.split("\t") for c in cells], cells   # times travel cut in parts
     # its events travel as JSON too (their meanings once per page), drawn at once as its timeline.jsonl rows
     tl = [json.loads(line) for line in (many_report / "tables" / "timeline.jsonl").read_text().splitlines()]
     mine = [r for r in tl if r["uid"] == uid]

@@ -46,7 +46,8 @@ function fieldEl(parent, name, text, cls) {
 }
 function drawFields(d, tables, colsets) {   /* tables: reports.html._fields_row rows; colsets: a shared page's column lists, named by index */
   tables.forEach(function (t) {
-    var name = t[0], total = t[1], empty = t[2], cols = t[3], times = t[4], values = t[5], transpose = t[7];
+    var name = t[0], total = t[1], empty = t[2], cols = t[3], values = t[5], transpose = t[7];
+    var times = t[4][2].map(function (x) { return t[4][0] + x + t[4][1]; });
     var rows = t[6].map(function (r) { return r.map(function (k) { return values[k]; }); });
     if (colsets) { empty = colsets[empty]; cols = colsets[cols]; }
     var h = fieldEl(d, "h3", name + " ");
