@@ -1119,25 +1119,18 @@ class _Report:
             for r in rows[:FIELD_ROWS]:
                 vals = [r.get(k) for k in cols]
                 # one search over the row; a row without a secret skips the search cell by cell
-                masked = self.show or self.masker.row_hits(r)
-                body.append([self._cell(sk, v, masked) for v, sk in zip(vals, secret)])
+                search = self.show or self.masker.row_hits(r)
+                body.append([self._cell(sk, v, search) for v, sk in zip(vals, secret)])
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
         return out
 
-    def _cell(self, secret: bool, v: Any, masked: bool = True) -> str:
+    def _cell(self, secret: bool, v: Any, search: bool = True) -> str:
         """One decoded field as its table cell (:func:`_value` of :meth:`Masker.value`, the common cases first:
-        the report writes some 300,000 of them for a 100 MB capture); ``masked`` False: its row holds no
-        secret (:meth:`Masker.row_hits`), so only a secret column's value is hidden."""
-        if not masked:
-            if v is None:
-                return "–"
-            if secret and v != "":
-                return MASK
-            if isinstance(v, dict) or (isinstance(v, (list, tuple)) and not all(type(x) in _SCALARS for x in v)):
-                return _value(self.masker.value("", v, search=False))     # (a dict's keys may name a secret)
-            return _value(v)
+        the report writes some 300,000 of them for a 100 MB capture); ``search`` False: its row holds no
+        secret (:meth:`Masker.row_hits`), so its texts are not searched and only a secret column's value (or a
+        secret key inside a dict) is hidden."""
         if v is None:
             return "–"
         if secret and not self.show and v != "":
@@ -1146,8 +1139,11 @@ class _Report:
             t = str(v)
             return t if len(t) <= 300 else _value(v)
         if isinstance(v, str):
-            return _value(v if self.show else self.masker.text(v))
-        return _value(self.masker.value("", v))
+            return _value(v if self.show or not search else self.masker.text(v))
+        if not search and not isinstance(v, dict) and \
+                not (isinstance(v, (list, tuple)) and not all(type(x) in _SCALARS for x in v)):
+            return _value(v)
+        return _value(self.masker.value("", v, search=search))     # (a dict's keys may name a secret)
 
     def session_context(self, c: dict, g: SessionGroup, small: bool = False) -> dict:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
