@@ -789,7 +789,7 @@ class HttpDissector:
         msg = side.msg
         if side.dir is ORIG:
             if side.tx is not None:
-                side.tx.req_headers = msg.headers
+                side.tx.req_headers = self._shown_headers(side.tx, msg.headers)
                 side.tx.flags.append("request_headers_gap")
                 self._push_pending(side.tx)
                 self._request_done(side)
@@ -800,7 +800,7 @@ class HttpDissector:
                 self.pending.popleft()
             tx.status = msg.code
             tx.status_msg = msg.reason
-            tx.resp_headers = msg.headers
+            tx.resp_headers = self._shown_headers(tx, msg.headers)
             tx.resp_hx = None
             tx.flags.append("response_headers_gap")
             side.tx = tx
@@ -866,12 +866,12 @@ class HttpDissector:
             for name in ("authorization", "proxy-authorization"):
                 for v in get(name, ()):
                     self._auth(tx, v)
-        shown_h = tuple(h)
-        if "authorization" in hx or "proxy-authorization" in hx:    # credentials: the table has them
-            shown_h = tuple((k, masked_authorization(v) if k.lower() in ("authorization", "proxy-authorization") else v)
-                            for k, v in shown_h)
+        shown = self._shown_headers(tx, h)
+        if shown is not h:
+            tx.req_headers = shown
+            tx.referrer = _index(shown).get("referer", _NONE)[0]
         self.out.append(HttpRequest(msg.ts, ORIG, tx.depth, tx.method or "", tx.uri or "",
-                                    tx.version or "", shown_h))
+                                    tx.version or "", tuple(shown)))
         kind, n = self._framing(side, hx, True)
         self._push_pending(tx)
         if tx.method == "CONNECT":
@@ -935,7 +935,8 @@ class HttpDissector:
             side.tx = tx
         if tx.resp_ts is None:
             tx.resp_ts = msg.ts
-        self.out.append(HttpResponse(msg.ts, RESP, tx.depth, msg.version, code, msg.reason, tuple(h)))
+        shown = self._shown_headers(tx, h)
+        self.out.append(HttpResponse(msg.ts, RESP, tx.depth, msg.version, code, msg.reason, tuple(shown)))
         if 100 <= code < 200 and code != 101:
             tx.info_code = code
             tx.info_msg = msg.reason
@@ -946,8 +947,8 @@ class HttpDissector:
         tx.status = code
         tx.status_msg = msg.reason
         tx.resp_version = msg.version
-        tx.resp_headers = h
-        tx.resp_hx = hx
+        tx.resp_headers = shown
+        tx.resp_hx = hx if shown is h else None
         tx.resp_hsize = msg.header_bytes
         if code == 101 or (tx.method == "CONNECT" and 200 <= code < 300):
             what = ("upgrade to " + (hx.get("upgrade", _NONE)[0] or "another protocol")) if code == 101 \
@@ -1218,15 +1219,37 @@ class HttpDissector:
             tx.username = tx.username or cred[0]
             tx.creds.append(cred)
 
-    def _userinfo(self, tx: _Tx, uri: str) -> str:
-        """A request target with user-info: a credential (kind ``url-userinfo``); the target as shown."""
+    def _userinfo(self, tx: _Tx, uri: str, target: bool = True) -> str:
+        """A URL with user-info: a credential (kind ``url-userinfo``, once per transaction); the URL as
+        shown. Only the request target's user-info names the transaction's ``username``."""
         got = userinfo(uri)
         if got is None:
             return uri
         shown, user, pw = got
-        tx.creds.append((user, pw, "url-userinfo"))
-        tx.username = tx.username or user
+        if (user, pw, "url-userinfo") not in tx.creds:
+            tx.creds.append((user, pw, "url-userinfo"))
+        if target:
+            tx.username = tx.username or user
         return shown
+
+    def _shown_headers(self, tx: _Tx, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Header fields as tables, events and the HAR show them (docs/HARDENING.md "Secrets"): the
+        credentials of Authorization and Proxy-Authorization (RFC 9110 §11.6.2, §11.7.2) masked, and
+        the password of a URL's user-info in any field value (Referer, Location, …; RFC 3986
+        §3.2.1) masked and kept as a credential. The list itself when nothing needed masking."""
+        shown = None
+        for i, (k, v) in enumerate(headers):
+            if len(k) in (13, 19) and k.lower() in ("authorization", "proxy-authorization"):
+                nv = masked_authorization(v)
+            elif "@" in v and "://" in v:
+                nv = self._userinfo(tx, v, target=False)
+            else:
+                continue
+            if nv != v:
+                if shown is None:
+                    shown = list(headers)
+                shown[i] = (k, nv)
+        return headers if shown is None else shown
 
     def _form_creds(self, tx: _Tx, body: bytes) -> None:
         got = form_credentials(body)

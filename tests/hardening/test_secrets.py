@@ -112,6 +112,26 @@ def test_url_user_info_is_a_credential_and_masked_everywhere_else(tmp_path):
     assert b"S3cr3tPw" not in _decoded_b64(page)
 
 
+def test_user_info_in_referer_and_location_is_a_credential_and_masked(tmp_path):
+    c = Conn(c=("10.0.0.1", 40002), s=("10.0.0.2", 80))
+    pk = c.handshake() + [
+        c.client(b"GET /a HTTP/1.1\r\nHost: example.com\r\nReferer: http://bob:R3ferPw9@intra.example/x\r\n\r\n"),
+        c.server(b"HTTP/1.1 302 Found\r\nLocation: ftp://carol:L0catPw8@files.example/y\r\n"
+                 b"Content-Length: 0\r\n\r\n")] + c.close()
+    cap = tmp_path / "http.pcapng"
+    write_pcap(cap, pk)
+    out = _read(tmp_path, cap)
+    creds = [json.loads(l) for l in (out / "tables" / "credentials.jsonl").read_text().splitlines()]
+    assert sorted((c["username"], c["secret"], c["kind"]) for c in creds) == [
+        ("bob", "R3ferPw9", "url-userinfo"), ("carol", "L0catPw8", "url-userinfo")]
+    http = [json.loads(l) for l in (out / "tables" / "http.jsonl").read_text().splitlines()]
+    assert http[0]["referrer"] == f"http://bob:{MASK}@intra.example/x"
+    assert http[0]["location"] == f"ftp://carol:{MASK}@files.example/y"
+    assert http[0]["username"] is None                    # Zeek's meaning: the request's own credentials
+    for name, text in _outputs_but_credentials(out).items():
+        assert "R3ferPw9" not in text and "L0catPw8" not in text, name
+
+
 @pytest.mark.parametrize("sample", ["ftp.pcapng", "ftp-ipv6.pcapng", "pop3.pcapng", "imap.pcapng", "smtp.pcapng",
                                     "telnet.pcapng", "http.pcapng", "snmp.pcapng"])
 def test_no_secret_of_the_samples_outside_the_credentials_table(tmp_path, sample):
@@ -119,11 +139,15 @@ def test_no_secret_of_the_samples_outside_the_credentials_table(tmp_path, sample
     creds = [json.loads(l) for l in (out / "tables" / "credentials.jsonl").read_text().splitlines()]
     secrets = {c["secret"] for c in creds if c["secret"] and c["kind"] != "anonymous"}
     assert secrets, "each of these samples carries a credential"
+    basic = {c["secret"]: base64.b64encode(f'{c["username"]}:{c["secret"]}'.encode()).decode().rstrip("=")
+             for c in creds if c["kind"] == "basic"}        # the Authorization token as it was sent
     texts = _outputs_but_credentials(out)
     for s in secrets:
         variants = {s} if len(s) >= 4 else set()           # (short ones: the telnet test checks by position)
         if len(s) >= 4:
             variants.add(base64.b64encode(s.encode()).decode().rstrip("="))
+        if s in basic:
+            variants.add(basic[s])
         for name, text in texts.items():
             for v in variants:
                 assert v not in text, (name, v)
