@@ -35,6 +35,7 @@ Telnet replay) unless ``show_secrets``.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import math
 import os
@@ -370,13 +371,46 @@ def _ladder_row(it: dict) -> list:
 def _raw_row(r: dict) -> dict:
     """One chunk of the raw views as the compact object the page's script draws (``wiretale.js``): ``d``
     direction (0 client), ``t`` time, ``f`` frame(s), then ``gap`` (bytes missing) or ``s`` segments, ``n``
-    bytes, ``c`` bytes shown when fewer, ``b64`` the bytes shown."""
+    bytes, ``c`` bytes shown when fewer, and the bytes shown as ``x`` (:func:`raw_text`) or ``b64``, whichever
+    is the smaller in the page."""
     if r["gap"]:
         return {"d": r["dir"], "t": r["ts"], "f": r["frame"], "gap": r["gap"]}
-    row = {"d": r["dir"], "t": r["ts"], "f": r["frame"], "s": r["segments"], "n": r["len"], "b64": r["b64"]}
+    row = {"d": r["dir"], "t": r["ts"], "f": r["frame"], "s": r["segments"], "n": r["len"]}
+    data = r["data"]
+    text = raw_text(data)
+    if text is None:
+        row["b64"] = base64.b64encode(data).decode("ascii")
+    else:
+        row["x"] = text
     if r["cut"]:
-        row["c"] = r["shown"]
+        row["c"] = len(data)
     return row
+
+
+#: The bytes :func:`raw_text` writes as themselves: printable ASCII but the characters that HTML (``tojson``)
+#: or JSON would escape, and tab and newline (two characters each in JSON).
+_RAW_KEEP = bytes(b for b in range(0x20, 0x7F) if chr(b) not in "<>&'\"\\") + b"\t\n"
+_RAW_TABLE = "".join(chr(b) if b in _RAW_KEEP else chr(0x100 + b) for b in range(256))   # (a charmap codec's)
+
+
+def raw_text(data: bytes) -> str | None:
+    """A raw-view chunk's bytes as text, one character a byte: the bytes of :data:`_RAW_KEEP` as themselves,
+    any other byte ``b`` as the character U+0100 + ``b`` (two bytes of UTF-8, no JSON or HTML escape, never
+    ``<``, so never ``</script``; a CR never reaches the HTML parser, which would turn CR LF into LF). Text
+    protocols cost about one byte a byte where base64 costs 4/3; None when base64 is the smaller (binary
+    data), as the page's JSON holds either. The script maps U+0100–U+01FF back (``wiretale.js``)."""
+    odd = len(data.translate(None, _RAW_KEEP))
+    cost = len(data) + odd + data.count(b"\n") + data.count(b"\t")
+    if cost >= 4 * ((len(data) + 2) // 3):
+        return None
+    return codecs.charmap_decode(data, "strict", _RAW_TABLE)[0]
+
+
+def raw_bytes(row: dict) -> bytes:
+    """The bytes a :func:`_raw_row` chunk carries (what the page's script decodes; for tests and tools)."""
+    if "b64" in row:
+        return base64.b64decode(row["b64"])
+    return bytes(ord(ch) - 0x100 if ord(ch) >= 0x100 else ord(ch) for ch in row.get("x", ""))
 
 
 def _fields_row(t: dict) -> list:
@@ -1056,8 +1090,8 @@ class _Report:
 
     def raw_view(self, c: dict, chunks: list, events: list | None = None) -> dict:
         """The text and hex views: the first :data:`VIEW_BYTES` of each direction (``chunks`` hold no
-        more), masked, as base64 (``b64``) from which the page's script draws both views (a shared page's
-        section: the text view) with ``printable``'s rules (``wiretale.js``)."""
+        more), masked, as compact rows (:func:`_raw_row`: text or base64) from which the page's script draws both views
+        (a shared page's section: the text view) with ``printable``'s rules (``wiretale.js``)."""
         blobs = [b"".join(x[5] for x in chunks if x[0] == d and x[1] == 0) for d in (0, 1)]
         ranges = [self.masker.ranges(b) for b in blobs]
         secret = _secret_frames(events) if events and not self.show else set()
@@ -1084,12 +1118,8 @@ class _Report:
             raw.append({"dir": d, "gap": 0, "ts": _rel(ts - start), "frame": frame, "last_frame": frame,
                         "data": masked, "len": length, "cut": len(data) < length, "segments": 1})
         for r in raw:
-            if not r["gap"]:
-                data = r.pop("data")
-                r["shown"] = len(data)
-                r["b64"] = base64.b64encode(data).decode("ascii")
-                if r["last_frame"] != r["frame"]:
-                    r["frame"] = f"{r['frame']}–{r['last_frame']}"
+            if not r["gap"] and r["last_frame"] != r["frame"]:
+                r["frame"] = f"{r['frame']}–{r['last_frame']}"
         total = [int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)]
         shown = [len(b) for b in blobs]
         return {"raw": raw, "rows": [_raw_row(r) for r in raw], "shown": shown, "total": total, "bound": VIEW_BYTES,

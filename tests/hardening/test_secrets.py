@@ -38,13 +38,12 @@ def _outputs_but_credentials(out: Path) -> dict[str, str]:
 
 
 def _decoded_b64(html: str) -> bytes:
-    """The raw-view chunks a session page carries as base64 (its hex view is drawn from them)."""
-    out = []
-    for m in re.finditer(r'"b64":\s*"([A-Za-z0-9+/=]+)"|data-b64="([A-Za-z0-9+/=]+)"', html):
-        try:
-            out.append(base64.b64decode(m.group(1) or m.group(2)))
-        except ValueError:
-            pass
+    """The bytes of the raw-view chunks a page carries (text or base64, reports.html.raw_bytes; both views are
+    drawn from them)."""
+    from reports.html import raw_bytes
+    out = [raw_bytes(r) for block in re.findall(r'<script type="application/json" class="raw-data">(.*?)</script>',
+                                                html, re.S)
+           for r in json.loads(block) if "gap" not in r]
     return b"\n".join(out)
 
 

@@ -98,8 +98,13 @@ function drawEvents(table, rows, meanings) {
 }
 
 /* raw bytes (session pages, shared pages' sections): the chunks from their compact data (reports.html._raw_row),
-   each one's text view drawn from its bytes */
+   each one's text view drawn from its bytes; rawChunks keeps [its pre, its bytes] for the hex view */
 function num(n) { return Number(n).toLocaleString("en-US"); }
+function rawBin(r) {   /* a chunk's bytes as a binary string: base64, or reports.html.raw_text's one character a byte */
+  if (r.b64 !== undefined) return atob(r.b64);
+  return r.x.replace(/[\u0100-\u01ff]/g, function (ch) { return String.fromCharCode(ch.charCodeAt(0) - 0x100); });
+}
+var rawChunks = [];
 Array.prototype.forEach.call(document.querySelectorAll("script.raw-data"), function (s) {
   var box = s.parentNode;
   JSON.parse(s.textContent).forEach(function (r) {
@@ -114,11 +119,10 @@ Array.prototype.forEach.call(document.querySelectorAll("script.raw-data"), funct
     fieldEl(c, "div", (r.d ? "server \u2192 client" : "client \u2192 server") + " \u00b7 " + r.t + " \u00b7 frame" +
             (r.s > 1 ? "s" : "") + " " + r.f + " \u00b7 " + (r.s > 1 ? num(r.s) + " segments, " : "") + num(r.n) + " bytes" +
             (r.c !== undefined ? " (the first " + num(r.c) + " shown)" : ""), "meta");
-    fieldEl(c, "pre", undefined, "raw").setAttribute("data-b64", r.b64);
+    var pre = fieldEl(c, "pre", undefined, "raw"), bin = rawBin(r);
+    pre.textContent = printable(bin);
+    rawChunks.push([pre, bin]);
   });
-});
-Array.prototype.forEach.call(document.querySelectorAll("pre.raw[data-b64]"), function (pre) {
-  pre.textContent = printable(atob(pre.getAttribute("data-b64")));
 });
 
 /* the index: timeline, session filter, sort and search (index.html) */
@@ -355,22 +359,22 @@ if (document.body.classList.contains("session-page")) (function () {
       Array.prototype.forEach.call(document.querySelectorAll("#ladder-svg g.tcpctl"), function (g) { g.style.display = tcpctl.checked ? "" : "none"; });
     });
   }
-  /* the raw bytes: each chunk's bytes travel once, as base64 on its text view; the text view and (when
-     opened) the hex view are drawn from them */
-  var raws = Array.prototype.slice.call(document.querySelectorAll("#raw pre.raw[data-b64]"));
+  /* the raw bytes: each chunk's bytes travel once (rawChunks); the text view and (when opened) the hex view
+     are drawn from them */
+  var raws = rawChunks.filter(function (x) { return x[0].closest("#raw"); });
   var hexview = document.getElementById("hexview");
   if (hexview) {
     var hexbox = hexview.querySelector(".scroll");
-    raws.forEach(function (pre) {   /* one hex chunk per text chunk, with its heading; drawn when opened */
-      var chunk = fieldEl(hexbox, "div", undefined, pre.parentNode.className);
-      chunk.appendChild(pre.previousElementSibling.cloneNode(true));
+    raws.forEach(function (x) {   /* one hex chunk per text chunk, with its heading; drawn when opened */
+      var chunk = fieldEl(hexbox, "div", undefined, x[0].parentNode.className);
+      chunk.appendChild(x[0].previousElementSibling.cloneNode(true));
       fieldEl(chunk, "pre", undefined, "mono hex");
     });
     hexview.addEventListener("toggle", function () {
       if (!hexview.open) return;
       Array.prototype.forEach.call(hexview.querySelectorAll("pre.hex"), function (pre, n) {
         if (pre.textContent || !raws[n]) return;
-        var bin = atob(raws[n].getAttribute("data-b64")), lines = [];
+        var bin = raws[n][1], lines = [];
         for (var i = 0; i < bin.length; i += 16) {
           var hex = "", asc = "";
           for (var k = 0; k < 16; k++) {
