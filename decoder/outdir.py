@@ -42,6 +42,12 @@ LOCK = ".wiretale.lock"
 MANIFEST = ".wiretale-run.json"
 OWN_DIRS = ("tables", "sessions", "files", "emails", "streams", "assets")
 TOP_FILES = ("summary.json", "http.har", "index.html")
+#: what ``wiretale batch`` owns in its OUT (each capture's own folder under ``captures/`` is claimed by
+#: its read, as a read's OUT)
+BATCH_DIRS = ("captures", "tables", "assets")
+BATCH_FILES = ("index.html", "summary.csv", "summary.json", "grades.csv")
+#: what ``wiretale live -o OUT`` owns: a read's folders and files, and the capture file it records
+LIVE_FILES = TOP_FILES + ("capture.pcapng",)
 _TMP_MARK = ".tmp-"        # reports.export.replacing: ".NAME.tmp-PID" beside NAME while it is written
 
 
@@ -91,11 +97,13 @@ def _rel_ok(out: Path, rel: str) -> Path | None:
 class OutDir:
     """OUT claimed for one run: see the module docstring. Use :func:`claim`."""
 
-    def __init__(self, out: Path, lock_fd: int | None, created: list[str], foreign: set[str]) -> None:
+    def __init__(self, out: Path, lock_fd: int | None, created: list[str], foreign: set[str],
+                 top_files: tuple[str, ...] = TOP_FILES) -> None:
         self.out = out
         self._lock_fd = lock_fd
-        self.created = created          # OWN_DIRS this run created (everything below is its own)
+        self.created = created          # own folders this run created (everything below is its own)
         self.foreign = foreign          # files that were there and are not ours (--force)
+        self.top_files = top_files      # the run's files at OUT's top, listed even before they exist
         self.scratch = Path(tempfile.mkdtemp(prefix="wiretale-scratch-"))
         self.state = "running"
 
@@ -125,7 +133,7 @@ class OutDir:
         self.state = state
         doc: dict[str, Any] = {"tool": "wiretale", "version": __version__, "state": state, "pid": os.getpid(),
                                "written_at": time.time(), "dirs": self.created,
-                               "files": sorted(set(self.owned_files()) | {f for f in TOP_FILES
+                               "files": sorted(set(self.owned_files()) | {f for f in self.top_files
                                                                         if f not in self.foreign})}
         if reason:
             doc["reason"] = reason
@@ -186,15 +194,16 @@ def _read_manifest(out: Path) -> dict | None:
 _LEGACY_TOP = re.compile(r"(index(-\d+)?\.html|summary\.json|http\.har)$")
 
 
-def _legacy_manifest(out: Path) -> dict | None:
-    """An OUT written by a wiretale from before run manifests: its ``summary.json`` names wiretale and
-    every entry is one such a run writes. Its files are then the earlier run's (as a manifest would say)."""
+def _legacy_manifest(out: Path, own_dirs: tuple[str, ...], top_files: tuple[str, ...]) -> dict | None:
+    """An OUT written by a wiretale from before run manifests: its ``summary.json`` is one wiretale
+    writes (``read``'s names wiretale; ``batch``'s has ``captures`` and ``totals``) and every entry is
+    one such a run writes. Its files are then the earlier run's (as a manifest would say)."""
     doc = _json_object(out / "summary.json")
-    if doc is None or "wiretale" not in doc:
+    if doc is None or not ("wiretale" in doc or ("captures" in doc and "totals" in doc and own_dirs == BATCH_DIRS)):
         return None
     names = [n for n in os.listdir(out) if n not in (LOCK, MANIFEST)]
-    dirs = [n for n in names if n in OWN_DIRS and (out / n).is_dir() and not (out / n).is_symlink()]
-    files = [n for n in names if _LEGACY_TOP.match(n) and (out / n).is_file()]
+    dirs = [n for n in names if n in own_dirs and (out / n).is_dir() and not (out / n).is_symlink()]
+    files = [n for n in names if (n in top_files or _LEGACY_TOP.match(n)) and (out / n).is_file()]
     if len(dirs) + len(files) != len(names):
         return None            # something else is there too: not only a run's output
     return {"tool": "wiretale", "dirs": dirs, "files": files}
@@ -211,7 +220,7 @@ def _remove_tree_files(top: Path) -> None:
 
 def _remove_earlier_run(out: Path, doc: dict) -> None:
     for d in doc.get("dirs") or []:
-        if d in OWN_DIRS:
+        if d in OWN_DIRS or d in BATCH_DIRS:      # (an earlier run of any verb: only names a verb owns)
             _remove_tree_files(out / d)
     for rel in doc.get("files") or []:
         p = _rel_ok(out, rel)
@@ -232,9 +241,13 @@ def _remove_earlier_run(out: Path, doc: dict) -> None:
             p = p.parent
 
 
-def claim(out: Path, force: bool = False) -> OutDir:
+def claim(out: Path, force: bool = False, own_dirs: tuple[str, ...] = OWN_DIRS,
+          top_files: tuple[str, ...] = TOP_FILES) -> OutDir:
     """Make OUT this run's: create it, lock it, refuse foreign or busy folders, remove the earlier
-    run's files, write the manifest. Raises :class:`OutputError` or OSError (environment)."""
+    run's files, write the manifest. Raises :class:`OutputError` or OSError (environment).
+
+    ``own_dirs``/``top_files``: the folders and top-level files the verb writes (``read``: the
+    defaults; ``batch``: :data:`BATCH_DIRS`, :data:`BATCH_FILES`; ``live``: :data:`LIVE_FILES`)."""
     out = Path(out)
     if out.is_symlink() and not out.is_dir():
         raise OutputError(f"{out}: is a symbolic link to nothing usable; choose another -o", 2)
@@ -243,7 +256,7 @@ def claim(out: Path, force: bool = False) -> OutDir:
     out.mkdir(parents=True, exist_ok=True)
     fd = _lock(out)
     try:
-        doc = _read_manifest(out) or _legacy_manifest(out)
+        doc = _read_manifest(out) or _legacy_manifest(out, own_dirs, top_files)
         entries = [n for n in os.listdir(out) if n not in (LOCK, MANIFEST)]
         if doc is None and entries and not force:
             shown = ", ".join(sorted(entries)[:3]) + (", …" if len(entries) > 3 else "")
@@ -262,8 +275,8 @@ def claim(out: Path, force: bool = False) -> OutDir:
                     foreign.update(os.path.relpath(os.path.join(root, f), out).replace(os.sep, "/") for f in files)
             else:
                 foreign.add(name)
-        created = [d for d in OWN_DIRS if not (out / d).exists()]
-        od = OutDir(out, fd, created, foreign)
+        created = [d for d in own_dirs if not (out / d).exists()]
+        od = OutDir(out, fd, created, foreign, top_files)
     except BaseException:
         if fd is not None:
             os.close(fd)

@@ -19,6 +19,11 @@
     * ``OUT/index.html``: the index (:mod:`reports.batch`), linking each capture's
       report (``--no-html`` skips the per-capture reports, not the index).
 
+    OUT is claimed as ``read`` claims its own (:mod:`decoder.outdir`): locked for the run (a second
+    batch into it exits 2), refused when it holds files wiretale did not write (``--force`` writes
+    beside them), an earlier batch's files removed first (so the index never mixes two runs), and
+    a run manifest listing what the batch wrote.
+
     A capture that cannot be read is listed with its error; the batch goes on.
     Exit code: 0 when at least one capture was read, 1 when every capture failed,
     2 when PATHS name no capture at all (usage error).
@@ -319,7 +324,22 @@ def run_batch(args: Any) -> int:
     if not files:
         raise UsageError("; ".join(m[1] for m in missing) or "no captures given")
     names = capture_names(files + [m[0] for m in missing])
-    out.mkdir(parents=True, exist_ok=True)
+    from decoder.outdir import BATCH_DIRS, BATCH_FILES, claim
+
+    od = claim(out, force=getattr(args, "force", False), own_dirs=BATCH_DIRS, top_files=BATCH_FILES)
+    try:
+        return _run_claimed(args, od, files, missing, names, rubric)
+    except BaseException as e:
+        od.write_manifest("partial", f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+        raise
+    finally:
+        od.close()
+
+
+def _run_claimed(args: Any, od: Any, files: list[str], missing: list[tuple[str, str]], names: list[str],
+                 rubric: Any) -> int:
+    """The batch in its claimed OUT (locked; the earlier batch's files removed)."""
+    out = od.out
     (out / "captures").mkdir(exist_ok=True)
     jobs = [(p, str(out / "captures" / n), n) for p, n in zip(files, names)]
     opts = batch_options(args)
@@ -357,6 +377,7 @@ def run_batch(args: Any) -> int:
     if rubric is not None:
         passed = sum(g.passed for g in grades)
         print(f"{rubric.title}: {passed} of {len(grades)} captures pass every check → {out / 'grades.csv'}")
+    od.write_manifest("complete")
     return 0 if ok else 1
 
 

@@ -347,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-a", dest="autostop", help="duration:SECONDS")
     p.add_argument("-w", dest="write", help="write the capture here (pcapng; default inside OUT)")
     p.add_argument("-o", "--output", default="wiretale-live")
+    p.add_argument("--force", action="store_true",
+                   help="write into an output folder that holds files wiretale did not make (they are left alone)")
     p.add_argument("--refresh", type=float, default=0.0, help="rewrite the report every SEC seconds")
     p.add_argument("--tables", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--no-html", action="store_true")
@@ -396,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade every capture with this rubric: a grid in OUT/index.html, OUT/grades.csv")
     p.add_argument("--no-html", action="store_true")
     p.add_argument("--show-secrets", action="store_true")
+    p.add_argument("--force", action="store_true",
+                   help="write into an output folder that holds files wiretale did not make (they are left alone)")
     _common(p)
     p.set_defaults(fn=cmd_batch)
     return ap

@@ -389,7 +389,7 @@ class LiveSession:
                  out_dir: str | Path | None = None, limits: Limits | None = None, strict: bool = False,
                  refresh: float = 0.0, tables: str = "jsonl", html: bool = True, show_secrets: bool = False,
                  keep_analysis: bool = True, transcripts: bool | None = None, via: str = "dumpcap",
-                 ring: RingSpec | str | None = None, keylogs: tuple[str, ...] = ()) -> None:
+                 ring: RingSpec | str | None = None, keylogs: tuple[str, ...] = (), force: bool = False) -> None:
         if via not in VIAS:
             raise LiveError(f"--via takes {' or '.join(VIAS)}, not {via!r}", 2)
         if isinstance(ring, str):
@@ -414,6 +414,8 @@ class LiveSession:
             self.out_dir = Path(out_dir)
             self.write_outputs = True
         self.capture_path = Path(write) if write else self.out_dir / "capture.pcapng"
+        self.force = force              # --force: OUT may hold files wiretale did not write
+        self._od: Any = None            # OUT claimed (decoder.outdir) while the session runs
         if limits is None:
             limits = Limits(tcp_idle_timeout=LIVE_TCP_IDLE, udp_idle_timeout=LIVE_UDP_IDLE)
         self.limits = limits
@@ -633,7 +635,12 @@ class LiveSession:
     def _prepare(self) -> None:
         self.tshark, self.dumpcap = find_tools()
         self.linktype = probe_interface(self.dumpcap, self.interface, self.bpf)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.write_outputs:           # locked and owned as read's OUT: two sessions never mix
+            from decoder.outdir import LIVE_FILES, claim
+
+            self._od = claim(self.out_dir, force=self.force, top_files=LIVE_FILES)
+        else:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         self.capture_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with open(self.capture_path, "ab"):
@@ -725,6 +732,20 @@ class LiveSession:
                 if self._worker is not None:
                     self._worker.join(timeout=10)
             self._watchdog.close()
+            self._release_out(done)
+
+    def _release_out(self, done: bool) -> None:
+        """The run manifest's last word (``complete`` or ``partial``) and OUT's lock released."""
+        od, self._od = self._od, None
+        if od is None:
+            return
+        try:
+            if done and self.result is not None:
+                od.write_manifest("complete")
+            else:
+                od.write_manifest("partial", "the live session was aborted before its outputs were written")
+        finally:
+            od.close()
 
     def _raise_worker_error(self) -> None:
         """After the pipeline ended: a capture that never started is an error (one line); a
@@ -1030,7 +1051,8 @@ def run_live(args) -> int:
                               out_dir=out, limits=limits, strict=args.strict, refresh=args.refresh,
                               tables=args.tables, html=not args.no_html, show_secrets=args.show_secrets,
                               keep_analysis=not args.no_html, via=getattr(args, "via", "dumpcap"),
-                              ring=getattr(args, "ring", None), keylogs=tuple(getattr(args, "keylog", None) or ()))
+                              ring=getattr(args, "ring", None), keylogs=tuple(getattr(args, "keylog", None) or ()),
+                              force=getattr(args, "force", False))
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
         def on_row(table: str, row: dict) -> None:

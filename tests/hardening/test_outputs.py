@@ -338,6 +338,50 @@ def test_an_out_of_a_wiretale_from_before_manifests_is_an_earlier_run(tmp_path):
     assert main(["read", str(SAMPLES / "dns.pcapng"), "-o", str(out)]) == 2
 
 
+def _batch(out: Path, *caps: str, extra: tuple[str, ...] = ()) -> int:
+    return main(["batch", *(str(SAMPLES / c) for c in caps), "-o", str(out), "--workers", "1", "--no-html", *extra])
+
+
+def test_batch_claims_its_out_as_read_does(tmp_path, capsys):
+    """A batch's OUT is locked, owned through a manifest, and an earlier batch's captures go away."""
+    from decoder.outdir import claim
+
+    out = tmp_path / "batch"
+    assert _batch(out, "http.pcapng", "dns.pcapng") == 0
+    doc = json.loads((out / ".wiretale-run.json").read_text())
+    assert doc["state"] == "complete" and {"captures", "tables"} <= set(doc["dirs"])
+    assert {"index.html", "summary.csv", "summary.json"} <= set(doc["files"])
+    assert _batch(out, "dns.pcapng") == 0                 # the earlier batch's http capture is gone
+    assert sorted(p.name for p in (out / "captures").iterdir()) == ["dns.pcapng"]
+    held = claim(out)
+    try:
+        capsys.readouterr()
+        assert _batch(out, "dns.pcapng") == 2
+        err = capsys.readouterr().err
+        assert "another wiretale run" in err and len(err.strip().splitlines()) == 1
+    finally:
+        held.close()
+
+
+def test_batch_refuses_a_foreign_folder_without_force(tmp_path, capsys):
+    out = tmp_path / "week"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert _batch(out, "dns.pcapng") == 2
+    assert "--force" in capsys.readouterr().err and not (out / "captures").exists()
+    assert _batch(out, "dns.pcapng", extra=("--force",)) == 0
+    assert (out / "notes.txt").read_text() == "keep me" and (out / "index.html").exists()
+
+
+def test_a_batch_out_from_before_manifests_is_an_earlier_batch(tmp_path):
+    out = tmp_path / "batch"
+    assert _batch(out, "http.pcapng") == 0
+    (out / ".wiretale-run.json").unlink()
+    (out / ".wiretale.lock").unlink()                     # as an older wiretale left it
+    assert _batch(out, "dns.pcapng") == 0
+    assert sorted(p.name for p in (out / "captures").iterdir()) == ["dns.pcapng"]
+
+
 def test_read_workers_keeps_its_parts_in_a_folder_of_its_own(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

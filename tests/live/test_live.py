@@ -493,6 +493,36 @@ def test_unknown_interface_lists_known_ones(tmp_path):
 
 
 @needs_capture
+def test_live_claims_its_out_as_read_does(tmp_path):
+    """OUT is locked for the session (a second one into it exits 2 in one line, before capturing), a
+    folder of the user's is refused without --force, and a finished session leaves a manifest."""
+    from decoder.outdir import claim
+
+    def live(out: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "decoder.cli", "live", "-i", "lo", "-f", "udp port 9",
+                               "-a", "duration:1", "--no-html", "-o", str(out), *extra], cwd=ROOT,
+                              capture_output=True, text=True, timeout=90)
+
+    out = tmp_path / "o"
+    held = claim(out)
+    try:
+        r = live(out)
+        assert r.returncode == 2 and "another wiretale run" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and not (out / "capture.pcapng").exists()
+    finally:
+        held.close()
+    assert live(out).returncode == 0
+    doc = json.loads((out / ".wiretale-run.json").read_text())
+    assert doc["state"] == "complete" and {"capture.pcapng", "summary.json"} <= set(doc["files"])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    r = live(mine)
+    assert r.returncode == 2 and "--force" in r.stderr, r.stderr
+    assert live(mine, "--force").returncode == 0 and (mine / "notes.txt").read_text() == "keep me"
+
+
+@needs_capture
 def test_bad_filter_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "decoder.cli", "live", "-i", "lo", "-f", "udp prt 5",
                         "-a", "duration:1", "-o", str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True,
