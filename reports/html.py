@@ -63,6 +63,7 @@ ASSET_FILES = ("wiretale.css", "wiretale.js")
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
 LADDER_EVENTS = 300         # arrows on a ladder diagram
+LADDER_TEXT = 10            # arrows listed as text for readers without JavaScript
 LADDER_LABEL = 78           # characters of an arrow's text on its label (the script cuts it; the title has all)
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
 VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text and hex views
@@ -366,6 +367,21 @@ def _ladder_row(it: dict) -> list:
     kind = "t" if it.get("tcp") else "n" if it.get("comment") else "c" if it.get("child") else "a"
     return [kind, 1 if it["ltr"] else 0, it.get("frame"), it["rel"], it["dt"], it["full"],
             printable(it.get("meaning") or "", one_line=True)]
+
+
+def _ladder_refs(rows: list[list], evs: list, events: list[list]) -> list:
+    """The ladder's rows as the page carries them: an arrow of the session's own event ``i`` (``evs``) that the
+    transcript's row ``i`` (:func:`_transcript_data`) gives whole — direction, frame, time, text and meaning —
+    written as ``i``, or as ``[i, Δt]`` when only its Δt differs (a data connection's arrows came between, or a
+    UDP reply's RTT); other rows as they are. The script rebuilds the row (``wiretale.js`` ``ladderRow``)."""
+    out: list = []
+    for r, i in zip(rows, evs):
+        e = events[i] if i is not None and i < len(events) else None
+        if e is not None and r[0] == "a" and (r[1], r[2], r[3], r[5], r[6]) == (1 - e[0], e[1], e[2], e[5], e[6]):
+            out.append(i if r[4] == ("Δ " + e[3] if e[3] else "") else [i, r[4]])
+        else:
+            out.append(r)
+    return out
 
 
 def _raw_row(r: dict) -> dict:
@@ -940,7 +956,7 @@ class _Report:
         uid = c["uid"]
         items = []   # (ts, side_from_left: bool, text, meaning, frame, child uid or None, kind)
         own_caption = None
-        for e in g.get("timeline", uid):
+        for i, e in enumerate(g.get("timeline", uid)):
             meaning = e.get("meaning") or ""
             if e.get("kind") in _TRANSFER_ENDS:     # a transfer on the request's own flow (TFTP from port 69)
                 if own_caption is None:
@@ -949,7 +965,7 @@ class _Report:
             items.append({"ts": e.get("ts") or 0, "ltr": e.get("direction") == "orig",
                           "text": self.masker.text(e.get("summary") or ""), "meaning": meaning,
                           "frame": e.get("frame"), "child": None, "kind": e.get("kind") or "",
-                          "dir": e.get("direction")})
+                          "dir": e.get("direction"), "ev": i})
         for ch in kids:
             flipped = self._child_flipped(c, ch, g)
             cu = ch["uid"]
@@ -1020,7 +1036,8 @@ class _Report:
         meanings: dict[str, int] = {}
         for r in rows:    # each meaning once (the TCP arrows' and the protocol's repeat): rows name it by index
             r[6] = meanings.setdefault(r[6], len(meanings))
-        return {"arrows": items, "rows": rows, "meanings": list(meanings), "total": total, "width": width,
+        return {"arrows": items, "rows": rows, "evs": [it.get("ev") for it in items], "text": rows[:LADDER_TEXT],
+                "meanings": list(meanings), "total": total, "width": width,
                 "lx": lx, "rx": rx, "height": height, "top": top, "step": step, "thin": thin,
                 "label": LADDER_LABEL, "shown": len(items), "kids": kids,
                 "tcp": any(it.get("tcp") for it in items)}
@@ -1199,6 +1216,8 @@ class _Report:
         # one list of meanings for the ladder and the transcript (each row names its meaning by index)
         meanings = {m: i for i, m in enumerate(ladder["meanings"])} if ladder else {}
         events_data = None if small else _transcript_data(trans, meanings)
+        if ladder:
+            ladder["rows"] = _ladder_refs(ladder["rows"], ladder["evs"], events_data or [])
         return {
             "c": c, "uid": uid, "color": _color(self.shown_service(c)),
             "ladder": ladder, "error": "", "meanings": list(meanings),

@@ -14,3 +14,25 @@ def render(capture, out: Path, show_secrets: bool = False, keylogs=()):
     a = analyze(capture, out_dir=out, transcripts=True, strict=True, keylogs=keylogs)
     write_report(a, out, show_secrets=show_secrets)
     return a
+
+
+def ladder_rows(page: str) -> list[list]:
+    """A session page's ladder rows (reports.html._ladder_row), each whole: the rows the page writes as an index
+    into its transcript (reports.html._ladder_refs) rebuilt as the page's script rebuilds them."""
+    import json
+    import re
+
+    def block(name: str) -> list:
+        m = re.search(rf'<script type="application/json" id="{name}">(.*?)</script>', page, re.S)
+        return json.loads(m[1]) if m else []
+
+    events = block("events-data")
+    out = []
+    for r in block("ladder-data"):
+        if isinstance(r, int):
+            r = [r, None]
+        if len(r) == 2:
+            e = events[r[0]]
+            r = ["a", 1 - e[0], e[1], e[2], r[1] if r[1] is not None else ("Δ " + e[3] if e[3] else ""), e[5], e[6]]
+        out.append(r)
+    return out

@@ -25,7 +25,7 @@ import reports.html as rh
 from reports.html import Masker, printable, write_report
 from reports.views.telnet import apply_backspaces as _apply_backspaces
 from reports.views.telnet import terminal_text as _terminal_text
-from tests.reports.conftest import Page, render
+from tests.reports.conftest import Page, ladder_rows, render
 from tests.reports.hostile import NOSPACE, PWN1, PWN2, write_hostile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,8 +174,14 @@ def test_ftp_data_grouped_under_control_and_on_its_ladder(tmp_path):
     ctrl = next(u for u in by if any(c["parent_uid"] == u for c in conn))
     page = (tmp_path / "sessions" / f"{ctrl}.html").read_text(encoding="utf-8")
     kids = [c for c in conn if c["parent_uid"] == ctrl]
-    rows = json.loads(re.search(r'<script type="application/json" id="ladder-data">(.*?)</script>', page, re.S)[1])
+    rows = ladder_rows(page)
     assert sum(1 for r in rows if r[0] == "c") >= 2 * len(kids)
+    # the control session's own arrows travel as indices into its transcript, once (reports.html._ladder_refs)
+    written = json.loads(re.search(r'<script type="application/json" id="ladder-data">(.*?)</script>', page, re.S)[1])
+    assert sum(1 for r in written if isinstance(r, int) or len(r) == 2) == sum(1 for r in rows if r[0] == "a") > 0
+    # without JavaScript: the first LADDER_TEXT arrows as text, and where the rest are
+    listed = re.search(r'<details class="nojs">.*?<pre class="mono">(.*?)</pre>', page, re.S)[1]
+    assert listed.count("\n") == min(len(rows), rh.LADDER_TEXT) and "tables/timeline.jsonl" in page
     own = sum(1 for e in a.rows["timeline"] if e["uid"] == ctrl)
     kid_events = sum(1 for e in a.rows["timeline"] if e["uid"] in {k["uid"] for k in kids})
     assert sum(1 for r in rows if r[0] in "ac") == min(own + kid_events + 2 * len(kids), rh.LADDER_EVENTS)

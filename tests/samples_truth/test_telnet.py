@@ -26,6 +26,7 @@ from pathlib import Path
 
 
 from tests.conftest import SAMPLES
+from tests.reports.conftest import ladder_rows
 from tests.samples_truth import load, rows_of, sessions
 
 PORT = 23
@@ -195,8 +196,7 @@ def test_report_ladder_does_not_spell_the_password(tmp_path):
     _, facts, _ = _setup()
     typed = ""
     for page in _render(tmp_path, False):
-        data = re.search(r'<script type="application/json" id="ladder-data">(.*?)</script>', page, re.S)
-        rows = json.loads(data[1]) if data else []
+        rows = ladder_rows(page)
         keys = "".join(m[1] for r in rows if (m := re.match(r"keystrokes: '(.)'", r[5])))
         typed += keys
         for c in facts["credentials"]:

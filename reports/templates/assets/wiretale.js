@@ -268,9 +268,8 @@ if (document.body.classList.contains("session-page")) (function () {
   if (fieldsBox) drawFields(fieldsBox, JSON.parse(document.getElementById("fields-data").textContent));
   /* the decoded transcript, from its compact rows (reports.html._transcript_data): each row names its meaning
      by its index in the page's list (#meanings, shared with the ladder) */
-  var evData = document.getElementById("events-data");
-  if (evData) drawEvents(document.getElementById("ttable"), JSON.parse(evData.textContent),
-                         JSON.parse(document.getElementById("meanings").textContent));
+  var evData = document.getElementById("events-data"), evRows = evData ? JSON.parse(evData.textContent) : [];
+  if (evData) drawEvents(document.getElementById("ttable"), evRows, JSON.parse(document.getElementById("meanings").textContent));
   var tq = document.getElementById("tq");
   if (tq) {
     var trows = Array.prototype.slice.call(document.querySelectorAll("#ttable tr.ev"));
@@ -318,7 +317,14 @@ if (document.body.classList.contains("session-page")) (function () {
          data-label characters of its text (code points, as Python counts them) */
       var TOP = +svg.dataset.top, STEP = +svg.dataset.step, THIN = +svg.dataset.thin, LABEL = +svg.dataset.label;
       var nextY = TOP, afterThin = false;
-      JSON.parse(ladderData.textContent).forEach(function (r) {
+      /* a row of the session's own event is its transcript row's index i, or [i, Δt] (reports.html._ladder_refs) */
+      function ladderRow(r) {
+        if (typeof r === "number") r = [r, null];
+        if (r.length !== 2) return r;
+        var e = evRows[r[0]];
+        return ["a", 1 - e[0], e[1], e[2], r[1] !== null ? r[1] : (e[3] ? "\u0394 " + e[3] : ""), e[5], e[6]];
+      }
+      JSON.parse(ladderData.textContent).map(ladderRow).forEach(function (r) {
         var kind = r[0], ltr = r[1], frame = r[2], rel = r[3], dt = r[4], full = r[5], mean = meanings[r[6]];
         if (afterThin && kind !== "t") nextY += STEP - THIN - 6;
         var y = nextY, cps = Array.from(full);
