@@ -37,8 +37,10 @@ import functools
 import heapq
 import math
 import os
+import multiprocessing
 import shutil
 import tempfile
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from itertools import islice
@@ -60,6 +62,7 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     parent writes needs no rows), as (key, JSON line) pairs (``<table>.lines``), the HTTP rows' HAR
     entries (``http.har.part``, a block the parent appends as it is) and the counts the summary takes
     from rows."""
+    marks = [("start", time.perf_counter(), time.process_time())]
     from decoder.pipeline import Engine, count_for_summary, run_engine
 
     pd_ = Path(part_dir)
@@ -76,8 +79,10 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
         from decoder.commands.written_once import written_once
 
         engine.results.row_encoder = written_once(engine.registry)
+    marks.append(("engine made", time.perf_counter(), time.process_time()))
     run_engine(engine, [path])
     engine.flush_counts()
+    marks.append(("decoded", time.perf_counter(), time.process_time()))
     res = engine.results
     rows_dir = pd_ / "rows"
     rows_dir.mkdir(exist_ok=True)
@@ -100,9 +105,10 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
         counts[name] = len(st)
     summary_counts = count_for_summary(res.tables) if encode else None
     res.cleanup()
+    marks.append(("written", time.perf_counter(), time.process_time()))
     return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
             "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts,
-            "har_first": har_first}
+            "har_first": har_first, "marks": marks}
 
 
 def _worker_row_key(hooked: set[str], table: str) -> Any:
@@ -333,10 +339,14 @@ class MergedRun:
 
 def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: Any = None, strict: bool = False,
                   html: bool = True, show_secrets: bool = False, tables: str = "jsonl",
-                  keylogs: Sequence[str] = ()) -> dict:
+                  keylogs: Sequence[str] = (), timeline: list[tuple[str, float, float]] | None = None) -> dict:
     """Decode one capture on ``workers`` processes (split by host pair) and write OUT as ``wiretale read``
     does (tables, files, e-mails, transcripts, summary.json, http.har and the HTML report unless
-    ``html=False``). Returns the summary. See the module docstring for what is and is not identical."""
+    ``html=False``). Returns the summary. See the module docstring for what is and is not identical.
+    ``timeline``: when given, (what, ``time.perf_counter()``, ``time.process_time()``) marks of the parent
+    and of each worker (``worker I: …``) are appended to it (``benchmarks/split_timeline.py``)."""
+    mark = timeline.append if timeline is not None else _no_mark
+    mark(("parent: read_parallel", time.perf_counter(), time.process_time()))
     from decoder.model import Limits
     from decoder.commands.output import write_outputs
     from decoder.pipeline import Results
@@ -355,11 +365,17 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     # JSON lines and no report: the workers encode the lines and HAR entries, the parent interleaves bytes
     encode = tables == "jsonl" and not html
     argsets = [(path, part_dirs[i], i, n, limits, strict, html, encode, tuple(map(str, keylogs))) for i in range(n)]
+    _load_engine()
+    mark(("parent: engine loaded", time.perf_counter(), time.process_time()))
     if n == 1:
         parts = [_partition_worker(*argsets[0])]
     else:
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        with ProcessPoolExecutor(max_workers=n, mp_context=_fork_context()) as pool:
             parts = list(pool.map(_partition_worker, *zip(*argsets)))
+    mark(("parent: workers done", time.perf_counter(), time.process_time()))
+    for i, p in enumerate(parts):
+        for what, t, cpu in p["marks"]:
+            mark((f"worker {i}: {what}", t, cpu))
     try:
         # rows: one sorted, disk-backed store per table
         res = Results(spill_dir=out / ".spill")
@@ -390,9 +406,36 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
                           if p["har_first"] is not None]
                 summary = write_encoded_outputs(run, out, counts, blocks)
                 moved.result()
-            return summary
-        _move_objects(part_dirs, out)
-        summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables, processes=n)
+        else:
+            _move_objects(part_dirs, out)
+            summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables, processes=n)
+        mark(("parent: written", time.perf_counter(), time.process_time()))
         return summary
     finally:
         shutil.rmtree(parts_root, ignore_errors=True)
+
+
+def _no_mark(_mark: tuple[str, float, float]) -> None:
+    pass
+
+
+def _load_engine() -> None:
+    """Import what every worker and the writing afterwards need (the engine, every dissector module, the
+    writers) before the workers are forked: they inherit it instead of each importing it again (an
+    import is CPU, 0.1-0.2 s each), and the parent's writing does not wait on imports either."""
+    import decoder.rows  # noqa: F401
+    import decoder.session  # noqa: F401
+    import reports.export  # noqa: F401
+    import reports.har  # noqa: F401
+    import reports.tables  # noqa: F401
+    from dissectors import load_all
+
+    load_all()
+
+
+def _fork_context() -> Any:
+    """The workers forked where the platform can (they inherit the imported engine, :func:`_load_engine`;
+    the parent runs no thread yet), else the platform's default start method."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
