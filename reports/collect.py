@@ -82,21 +82,26 @@ def list_store(name: str, key: Callable[[Any], Any]) -> ListSink:
 StoreFactory = Callable[[str, Callable[[Any], Any]], SessionSink]
 
 
-_ENTRY_KEYS = (*INDEX_KEYS, "page", "grp")
+_ENTRY_KEYS = (*INDEX_KEYS, "page", "grp", "events", "href")
 
 
 class Entry:
-    """A session's index entry: the :data:`INDEX_KEYS` of its ``conn`` row, ``page`` (it has a page of its own)
-    and ``grp`` (its timeline lane group, set by the report), read like a dict (``e["uid"]``, ``e.get("ts")``,
-    ``dict(e)``). Slots, not a dict: a third of the memory, and there is one per session of the capture."""
+    """A session's index entry: the :data:`INDEX_KEYS` of its ``conn`` row, ``page`` (it has a page of its own),
+    ``grp`` (its timeline lane group), ``events`` (its timeline rows) and ``href`` (its page under
+    ``sessions/``, "" when it has none; the last three set by the report), read like a dict (``e["uid"]``,
+    ``e.get("ts")``, ``dict(e)``). Slots, not a dict. Entries wait on disk (:meth:`ReportCollector.entries`)
+    and are made again from their tuples as the index is written: one per session of the capture would
+    follow the capture's size."""
 
     __slots__ = _ENTRY_KEYS
 
-    def __init__(self, values: Iterable[Any]) -> None:
+    def __init__(self, values: Iterable[Any], page: bool = False) -> None:
         for k, v in zip(INDEX_KEYS, values):
             setattr(self, k, v)
-        self.page = False
+        self.page = page
         self.grp = None
+        self.events = 0
+        self.href = ""
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key, default) if key in _ENTRY_KEYS else default
@@ -250,9 +255,12 @@ class ReportCollector:
         self.sink: SessionSink = sink if sink is not None else ListSink()
         self._store = store
         self._serial = 0
-        self.sessions: list[Entry] = []          # index entries, in the order fed
-        self.by_uid: dict[str, Entry] = {}
+        # index entries of sessions (with a page, and connections without data in no scan or flood), as
+        # (uid, serial, tuple of INDEX_KEYS, page) sorted by uid: on disk with ``read``'s store (entries())
+        self._entries = store("sessions", SORT_KEY)
+        self.n_sessions = 0                       # entries so far
         self.page_of: dict[str, str] = {}        # data connection uid → the uid of its page group
+        self.parent_uids: set[str] = set()       # uids that data connections name as their control session
         self.events: Counter = Counter()
         self.ticks: dict[str, array] = {}
         self.notes: dict[str, list[dict]] = {}   # pcapng packet comments per session, for its lane
@@ -296,7 +304,7 @@ class ReportCollector:
         if table in ("dns", "http", "smtp"):
             # names of addresses that had a session (conn comes first), unless the hosts were too many to list
             self.names.feed(table, row, only=None if self.unlisted["hosts"] else self.hosts)
-            if table == "dns" and uid and len(self.sessions) <= LANE_GROUP_AT:
+            if table == "dns" and uid and self.n_sessions <= LANE_GROUP_AT:
                 self._dns_lane(uid, row)
         elif table == "anomalies":
             self._anomaly(row)
@@ -324,13 +332,14 @@ class ReportCollector:
         uid = e["uid"]
         e["page"] = not self._empty(c)
         if e["page"]:
-            self.sessions.append(e)
-            self.by_uid[uid] = e
+            self._serial += 1
+            self._add_entry(self._serial, tuple(e[k] for k in INDEX_KEYS), True)
         else:
             self._no_data(e)
         p = c.get("parent_uid")
         if p and p != uid:
             self.page_of[uid] = self.page_of.get(p, p)
+            self.parent_uids.add(p)
         o, r = e["orig_h"], e["resp_h"]
         ob, rb = int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)
         svc = c.get("service") or c.get("proto") or "?"
@@ -375,10 +384,18 @@ class ReportCollector:
         by_target = self._store("probes-by-target", SORT_KEY)
         for serial, t in _grouped(self._no_data_rows, self.scans, "scan"):
             by_target.append((f"{_ep(t[rh], t[rp])}/{t[pr]}", serial, t))
-        for _, t in _grouped(by_target, self.floods, "flood"):
-            e = _entry(t)
-            self.sessions.append(e)
-            self.by_uid[e["uid"]] = e
+        for serial, t in _grouped(by_target, self.floods, "flood"):
+            self._add_entry(serial, t, False)
+
+    def _add_entry(self, serial: int, t: tuple, page: bool) -> None:
+        self.n_sessions += 1
+        self._entries.append((t[_UID], serial, t, page))
+
+    def entries(self) -> Iterator[Entry]:
+        """Every session's index entry (after :meth:`finish`): those with a page and the connections
+        without data in no scan or flood, sorted by uid, made one at a time from what waits on disk."""
+        for _, _, t, page in self._entries:
+            yield Entry(t, page)
 
     def groups_of_probes(self) -> list[ProbeGroup]:
         return sorted([*self.scans.values(), *self.floods.values()], key=lambda g: (g.first_ts or 0, g.key))
@@ -387,7 +404,7 @@ class ReportCollector:
         """Count a session's events and keep at most ``EVENT_TICKS`` of their times, evenly thinned."""
         n = self.events[uid]
         self.events[uid] = n + 1
-        if len(self.sessions) > LANE_GROUP_AT:    # (conn rows come first: the count is known by now)
+        if self.n_sessions > LANE_GROUP_AT:    # (conn rows come first: the count is known by now)
             return
         stride = self.tick_stride.get(uid, 1)
         if n % stride:
@@ -468,9 +485,10 @@ def _interned(v: Any) -> Any:
 
 def _entry(t: tuple) -> Entry:
     """An index entry of a connection without application data, from its compact tuple."""
-    e = Entry(t)
-    e.page = False
-    return e
+    return Entry(t, False)
+
+
+_UID = INDEX_KEYS.index("uid")
 
 
 def _ep(h: Any, p: Any) -> str:

@@ -41,6 +41,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
@@ -53,8 +54,8 @@ from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
 from dissectors import PRESENTATION
 from reports import _meanings, views
-from reports.collect import (EVENT_TICKS, LANE_GROUP_AT, SCAN_MIN, TABLE_ROWS, ReportCollector, SessionGroup,
-                             frame_order)
+from reports.collect import (EVENT_TICKS, LANE_GROUP_AT, SCAN_MIN, SORT_KEY, TABLE_ROWS, Entry, ReportCollector,
+                             SessionGroup, frame_order)
 from reports.export import write_text_replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -480,6 +481,13 @@ def _shared_events_data(sections: list[dict]) -> dict:
     return {"meanings": list(meanings), "sessions": sessions}
 
 
+def _index_entry(item: tuple) -> Entry:
+    """An index entry from what :meth:`_Report._index_pass` stored: (key, serial, tuple, page, events, href)."""
+    e = Entry(item[2], item[3])
+    e.events, e.href = item[4], item[5]
+    return e
+
+
 def _services(c: Counter) -> str:
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
@@ -522,29 +530,10 @@ class _Report:
         self.summary = summary
         col.finish()
         self.probes = col.groups_of_probes()
-        self.conn = sorted(col.sessions, key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
-        self.by_uid = col.by_uid
         self.creds = col.creds
         self.masker = Masker(col.secrets(), show_secrets)
-        self.pages = {e["uid"] for e in self.conn if e["page"]}
-        # past SHARED_AT pages, small sessions become sections of shared pages (in uid order: the order the
-        # page groups come back from the collector, so one shared page is written at a time)
-        self.shared: dict[str, int] = {}
         self._parents = set(col.page_of.values())
-        if len(self.pages) > SHARED_AT:
-            small = sorted(u for u in self.pages if self._small(self.by_uid[u]))
-            self.shared = {u: 1 + i // SHARED_PER_PAGE for i, u in enumerate(small)}
-        self.children: dict[str, list[dict]] = defaultdict(list)
-        for c in self.conn:
-            p = c.get("parent_uid")
-            if p and p in self.by_uid and p != c["uid"]:
-                self.children[p].append(c)
-        ts0 = [c["first_ts"] for c in self.summary.get("captures", []) if c.get("first_ts") is not None]
-        t_conn = [c["ts"] for c in self.conn if c.get("ts") is not None]
-        self.t0 = min(ts0 + t_conn) if (ts0 or t_conn) else 0.0
-        ts1 = [c["last_ts"] for c in self.summary.get("captures", []) if c.get("last_ts") is not None]
-        ends = [(c.get("ts") or 0) + (c.get("duration") or 0) for c in self.conn]
-        self.t1 = max(ts1 + ends) if (ts1 or ends) else self.t0
+        self._index_pass()
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                auto_reload=False)
@@ -555,40 +544,103 @@ class _Report:
         self.env.globals.update(ep=_ep, MASK=MASK, LANES=LANES_PER_PAGE, page_href=self.page_href,
                                 summary_version=str(self.summary.get("wiretale", "")))
 
-    def _small(self, e: dict) -> bool:
-        return (not e.get("parent_uid") and e["uid"] not in self._parents
-                and self.col.events[e["uid"]] <= SMALL_EVENTS
-                and int(e.get("orig_bytes") or 0) + int(e.get("resp_bytes") or 0) <= SMALL_BYTES)
+    def _small(self, c: dict, events: int) -> bool:
+        """A session that shares a page with others: no data connections, at most :data:`SMALL_EVENTS`
+        events and :data:`SMALL_BYTES` bytes."""
+        return (not c.get("parent_uid") and c["uid"] not in self._parents and events <= SMALL_EVENTS
+                and int(c.get("orig_bytes") or 0) + int(c.get("resp_bytes") or 0) <= SMALL_BYTES)
+
+    def _index_pass(self) -> None:
+        """One pass over the sessions' index entries (in uid order, from the collector's store): each one's
+        events and page (past :data:`SHARED_AT` pages, small sessions share pages, numbered in uid order: the
+        order the page groups come back in, so one shared page is written at a time) go with it into a store
+        sorted by start, which the index reads as it is written (:meth:`lane_order`); the capture's span;
+        whether the sessions the index tables name have a page. Data connections (FTP data, TFTP transfers)
+        wait in memory for their control session. Nothing kept per session."""
+        col = self.col
+        referenced = {r.get("uid") for t in col.index_rows.values() for r in t}
+        referenced.update(c.get("uid") for c in self.creds)
+        referenced.update(u for g in col.anomalies.values() for u in g["uids"])
+        referenced.discard(None)
+        self._hrefs: dict[str, str] = {}             # uid of a session the index tables name → its page ("")
+        n_pages = n_small = 0
+        for e in col.entries():
+            if e.page:
+                n_pages += 1
+                n_small += self._small(e, col.events[e.uid])
+        self.n_shared = math.ceil(n_small / SHARED_PER_PAGE) if n_pages > SHARED_AT else 0
+        self._starts = col._store("index", SORT_KEY)  # ((start, first frame), serial, entry tuple, page, events, href)
+        self.children: dict[str, list[Entry]] = defaultdict(list)
+        kids: list[tuple] = []
+        known_parents = set()
+        n_roots = 0
+        self.services: set[str] = set()
+        t_lo, t_hi = math.inf, -math.inf
+        small_i = 0
+        for serial, (_, _, t, page) in enumerate(col._entries):
+            e = Entry(t, page)
+            uid = e.uid
+            e.events = col.events[uid]
+            if page:
+                if self.n_shared and self._small(e, e.events):
+                    small_i += 1
+                    e.href = f"shared-{1 + (small_i - 1) // SHARED_PER_PAGE}.html#{_href(uid)}"
+                else:
+                    e.href = f"{_href(uid)}.html"
+            if uid in referenced:
+                self._hrefs[uid] = e.href
+            if uid in self._parents or uid in col.parent_uids:
+                known_parents.add(uid)
+            self.services.add(e.service or "")
+            ts = e.ts
+            if ts is not None:
+                t_lo = min(t_lo, ts)
+            t_hi = max(t_hi, (ts or 0) + (e.duration or 0))
+            item = ((ts or 0, e.first_frame or 0), serial, t, page, e.events, e.href)
+            if e.parent_uid and e.parent_uid != uid:
+                kids.append(item)
+            else:
+                self._starts.append(item)
+                n_roots += 1
+        for item in kids:         # a data connection under its control session, else a session of its own
+            e = _index_entry(item)
+            if e.parent_uid in known_parents:
+                self.children[e.parent_uid].append(e)
+            else:
+                self._starts.append(item)
+                n_roots += 1
+        self.n_lanes = n_roots + len(kids)
+        s = self.summary
+        ts0 = [c["first_ts"] for c in s.get("captures", []) if c.get("first_ts") is not None]
+        self.t0 = min(ts0 + ([t_lo] if t_lo != math.inf else [])) if (ts0 or t_lo != math.inf) else 0.0
+        ts1 = [c["last_ts"] for c in s.get("captures", []) if c.get("last_ts") is not None]
+        self.t1 = max(ts1 + ([t_hi] if t_hi != -math.inf else [])) if (ts1 or t_hi != -math.inf) else self.t0
 
     def page_href(self, uid: Any) -> str:
-        """Where a session's page is, relative to ``sessions/`` ("" when it has none)."""
-        if not uid or uid not in self.pages:
-            return ""
-        k = self.shared.get(uid)
-        return f"shared-{k}.html#{_href(uid)}" if k else f"{_href(uid)}.html"
+        """Where a session the index tables name has its page, relative to ``sessions/`` ("" when it has none)."""
+        return self._hrefs.get(uid, "") if uid else ""
 
     # -------------------------------------------------------------- ordering
-    def lane_order(self) -> list[tuple[dict, int]]:
-        """Sessions in start order, each control session followed by its children (depth)."""
-        out: list[tuple[dict, int]] = []
+    def lane_order(self) -> Iterator[tuple[Entry, int]]:
+        """Sessions in start order, each control session followed by its children (depth), read from the
+        store sorted by start as they are used (one entry at a time, its data connections with it)."""
         seen: set[str] = set()
 
-        def add(c: dict, depth: int) -> None:
-            if c["uid"] in seen:
-                return
-            seen.add(c["uid"])
-            out.append((c, depth))
-            for ch in sorted(self.children.get(c["uid"], ()), key=lambda r: r.get("ts") or 0):
-                add(ch, min(depth + 1, 3))
+        def add(c: Entry, depth: int) -> Iterator[tuple[Entry, int]]:
+            yield c, depth
+            for ch in sorted(self.children.get(c.uid, ()), key=lambda r: r.get("ts") or 0):
+                if ch.uid not in seen:
+                    seen.add(ch.uid)
+                    yield from add(ch, min(depth + 1, 3))
 
-        for c in self.conn:
-            p = c.get("parent_uid")
-            if p and p in self.by_uid and p != c["uid"]:
-                continue
-            add(c, 0)
-        for c in self.conn:   # cycles or odd parents: never lose a session
-            add(c, 0)
-        return out
+        for item in self._starts:
+            yield from add(_index_entry(item), 0)
+        rest = sorted((ch for lst in self.children.values() for ch in lst if ch.uid not in seen),
+                      key=lambda r: (r.get("ts") or 0, r.get("first_frame") or 0))
+        for ch in rest:           # cycles of parents: never lose a session
+            if ch.uid not in seen:
+                seen.add(ch.uid)
+                yield from add(ch, 0)
 
     # -------------------------------------------------------------- index pieces
     def shown_service(self, c: dict) -> str:
@@ -640,46 +692,64 @@ class _Report:
             text += f" · question {dns['query'] or '(none)'}; answers: {', '.join(dns['answers']) or 'none'}"
         return text
 
-    def lanes(self, order: list[tuple[dict, int]]) -> tuple[list[dict], str]:
+    def lanes(self) -> tuple[list[dict], str]:
         """The timeline's lanes: one per scan or flood, then one per session, or, past
         :data:`LANE_GROUP_AT` sessions, one per group of sessions (client and server and protocol; when
         that still makes more than :data:`MAX_LANES` groups, server and protocol; then protocol), each
-        group expanding to its sessions in the list below. Returns the lanes and how they are grouped."""
+        group expanding to its sessions in the list below. Returns the lanes and how they are grouped.
+        Groups are counted in one pass over the sessions, each way of grouping dropped once it passes
+        :data:`MAX_LANES` (the protocol, the last, is kept whatever its count)."""
         out = [{"kind": "probe", "gid": f"p{i}", "service": "", "ts": g.first_ts, "end": g.last_ts,
-                "label": g.label(), "depth": 0, "events": 0, "uid": "", "n": g.count,
+                "label": g.label(), "depth": 0, "events": 0, "uid": "", "n": g.count, "href": "#scans",
                 "title": g.label() + " (no application data; the list is under Scans and floods)"}
                for i, g in enumerate(self.probes)]
-        if len(order) <= LANE_GROUP_AT:
-            for c, depth in order:
-                out.append({"kind": "session", "c": c, "uid": c["uid"], "service": self.shown_service(c),
-                            "ts": c.get("ts"), "end": (c.get("ts") or 0) + (c.get("duration") or 0),
+        self._grp: tuple[Callable[[Entry], tuple], dict[tuple, str]] | None = None
+        if self.n_lanes <= LANE_GROUP_AT:
+            for c, depth in self.lane_order():
+                out.append({"kind": "session", "c": c, "uid": c.uid, "service": self.shown_service(c),
+                            "ts": c.ts, "end": (c.ts or 0) + (c.duration or 0), "href": c.href and "sessions/" + c.href,
                             "label": ("↳ " if depth else "") + self.session_label(c), "depth": depth,
-                            "events": self.col.events[c["uid"]], "n": 1,
-                            "title": f"{self.lane_title(c)} · {c['uid']} · "
-                                     f"{_fmt_bytes((c.get('orig_bytes') or 0) + (c.get('resp_bytes') or 0))}"})
+                            "events": c.events, "n": 1,
+                            "title": f"{self.lane_title(c)} · {c.uid} · "
+                                     f"{_fmt_bytes((c.orig_bytes or 0) + (c.resp_bytes or 0))}"})
             return out, ""
-        keys = (("client, server and protocol", lambda c: (c.get("orig_h"), c.get("resp_h"), c.get("service"))),
-                ("server and protocol", lambda c: (None, c.get("resp_h"), c.get("service"))),
-                ("protocol", lambda c: (None, None, c.get("service"))))
-        for how, key in keys:
-            groups: dict[tuple, list] = {}
-            for c, _ in order:
-                groups.setdefault(key(c), []).append(c)
-            if len(groups) <= MAX_LANES:
-                break
-        for n, ((o, r, svc), members) in enumerate(groups.items()):
-            clients = {c.get("orig_h") for c in members}
-            who = (str(o) if o is not None else f"{len(clients):,} client{'s' if len(clients) != 1 else ''}")
+        keys = (("client, server and protocol", lambda c: (c.orig_h, c.resp_h, c.service)),
+                ("server and protocol", lambda c: (None, c.resp_h, c.service)),
+                ("protocol", lambda c: (None, None, c.service)))
+        levels: list[dict | None] = [{}, {}, {}]
+        for c, _ in self.lane_order():
+            ts, end = c.ts or 0, (c.ts or 0) + (c.duration or 0)
+            for i, (_, key) in enumerate(keys):
+                groups = levels[i]
+                if groups is None:
+                    continue
+                k = key(c)
+                g = groups.get(k)
+                if g is None:
+                    if len(groups) >= MAX_LANES and i < len(keys) - 1:
+                        levels[i] = None
+                        continue
+                    g = groups[k] = {"n": 0, "ts": ts, "end": end, "events": 0, "clients": set()}
+                g["n"] += 1
+                g["ts"], g["end"] = min(g["ts"], ts), max(g["end"], end)
+                g["events"] += c.events
+                if k[0] is None:
+                    g["clients"].add(c.orig_h)
+        i = next(i for i, g in enumerate(levels) if g is not None)
+        how, key = keys[i]
+        groups = levels[i]
+        assert groups is not None
+        gids: dict[tuple, str] = {}
+        for n, ((o, r, svc), g) in enumerate(groups.items()):
+            gids[(o, r, svc)] = f"g{n}"
+            n_cl = len(g["clients"])
+            who = str(o) if o is not None else f"{n_cl:,} client{'s' if n_cl != 1 else ''}"
             label = (f"{svc or 'unrecognised'} {who} → {r if r is not None else 'servers'} "
-                     f"({len(members):,} session{'s' if len(members) != 1 else ''})")
-            for c in members:
-                c["grp"] = f"g{n}"
-            out.append({"kind": "group", "gid": f"g{n}", "service": svc or "", "uid": "",
-                        "ts": min((c.get("ts") or 0) for c in members),
-                        "end": max((c.get("ts") or 0) + (c.get("duration") or 0) for c in members),
-                        "label": label, "depth": 0, "n": len(members),
-                        "events": sum(self.col.events[c["uid"]] for c in members),
-                        "title": label + " · click to list them"})
+                     f"({g['n']:,} session{'s' if g['n'] != 1 else ''})")
+            out.append({"kind": "group", "gid": f"g{n}", "service": svc or "", "uid": "", "href": "#sessions",
+                        "ts": g["ts"], "end": g["end"], "label": label, "depth": 0, "n": g["n"],
+                        "events": g["events"], "title": label + " · click to list them"})
+        self._grp = (key, gids)
         return out, how
 
     def timeline_svg(self, lanes: list[dict]) -> dict:
@@ -717,35 +787,33 @@ class _Report:
             out.append(dict(lane, y=top + i * lane_h, bx=round(bx, 1), bw=round(bw, 1), notes=notes,
                             t0f=round(s / span, 6), t1f=round((s + d) / span, 6), ticks=ticks_ev,
                             color=_color(lane["service"]) if lane["kind"] != "probe" else PROBE_COLOR,
-                            start=_rel(s), dur=_fmt_dur(d),
-                            href=("sessions/" + self.page_href(uid) if uid and uid in self.pages else
-                                  "#scans" if lane["kind"] == "probe" else
-                                  "#sessions" if lane["kind"] == "group" else "")))
+                            start=_rel(s), dur=_fmt_dur(d)))
         height = top + max(len(lanes), 1) * lane_h + 8
         return {"width": width, "height": height, "label_w": label_w, "x0": x0, "x1": x1, "top": top,
                 "lane_h": lane_h, "ticks": ticks, "lanes": out, "span": span}
 
-    def session_rows(self, order: list[tuple[dict, int]]) -> list[dict]:
+    def session_rows(self, order: Iterable[tuple[Entry, int]]) -> list[dict]:
         t0 = self.t0
-        return [{"c": c, "depth": depth, "color": _color(c.get("service")), "events": self.col.events[c["uid"]],
-                 "start": _rel((c.get("ts") or t0) - t0), "dur": _fmt_dur(c.get("duration") or 0.0)}
+        return [{"c": c, "depth": depth, "color": _color(c.service), "events": c.events,
+                 "start": _rel((c.ts or t0) - t0), "dur": _fmt_dur(c.duration or 0.0)}
                 for c, depth in order]
 
-    def session_data(self, order: list[tuple[dict, int]]) -> Iterator[str]:
+    def session_data(self) -> Iterator[str]:
         """Every session (not the members of scans and floods) as one tab-separated line, for the index's
         script to filter, sort and search: uid, protocol, transport, client, server, start (s), duration
         (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group.
-        The lines are made as the page is written (a line ends in a newline but the last), never all at once."""
+        The lines are made as the page is written (a line ends in a newline but the last), from the sessions
+        read in lane order, never all at once."""
         t0 = self.t0
-        last = len(order) - 1
-        for i, (c, depth) in enumerate(order):
-            f = (c["uid"], c.get("service") or "", c.get("proto") or "", _ep(c.get("orig_h"), c.get("orig_p")),
-                 _ep(c.get("resp_h"), c.get("resp_p")), f"{(c.get('ts') or t0) - t0:.6f}",
-                 f"{c.get('duration') or 0:.6f}", c.get("orig_bytes") or 0, c.get("resp_bytes") or 0,
-                 c.get("conn_state") or "", self.col.events[c["uid"]], self.page_href(c["uid"]), depth,
-                 c.get("grp") or "")
+        key, gids = self._grp if self._grp else (None, {})
+        first = True
+        for c, depth in self.lane_order():
+            f = (c.uid, c.service or "", c.proto or "", _ep(c.orig_h, c.orig_p), _ep(c.resp_h, c.resp_p),
+                 f"{(c.ts or t0) - t0:.6f}", f"{c.duration or 0:.6f}", c.orig_bytes or 0, c.resp_bytes or 0,
+                 c.conn_state or "", c.events, c.href, depth, gids.get(key(c), "") if key else "")
             line = "\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in f)
-            yield line if i == last else line + "\n"
+            yield line if first else "\n" + line
+            first = False
 
     def protocol_mix(self) -> dict:
         sessions, nbytes = self.col.mix_sessions, self.col.mix_bytes
@@ -771,7 +839,7 @@ class _Report:
     def anomaly_groups(self) -> list[dict]:
         out = sorted(self.col.anomalies.values(), key=lambda g: (-g["count"], g["name"]))
         return [dict(g, details=[self.masker.text(d) for d in g["details"]],
-                     uids=[u for u in g["uids"] if u in self.by_uid],
+                     uids=[u for u in g["uids"] if u in self._hrefs],
                      explanation=_meanings.explain_anomaly(g["name"])) for g in out]
 
     def cred_rows(self, creds: list[dict]) -> list[dict]:
@@ -779,7 +847,7 @@ class _Report:
         for c in creds:
             sec = c.get("secret")
             out.append(dict(c, shown_secret=(sec if self.show else (MASK if sec else "")),
-                            has_session=c.get("uid") in self.by_uid))
+                            has_session=c.get("uid") in self._hrefs))
         return out
 
     # -------------------------------------------------------------- pages
@@ -801,26 +869,26 @@ class _Report:
 
     def _write_index(self) -> None:
         (self.out / "sessions").mkdir(parents=True, exist_ok=True)
-        order = self.lane_order()
-        lanes, grouped_by = self.lanes(order)
-        pages = [order[i:i + LANES_PER_PAGE] for i in range(0, len(order), LANES_PER_PAGE)] or [[]]
-        page_names = ["index.html"] + [f"index-{i}.html" for i in range(2, len(pages) + 1)]
-        services = sorted({c.get("service") or "" for c in self.conn})
+        lanes, grouped_by = self.lanes()
+        n = self.n_lanes
+        page_names = ["index.html"] + [f"index-{i}.html" for i in range(2, math.ceil(n / LANES_PER_PAGE) + 1)]
+        services = sorted(self.services)
         common = self.index_common()
         tpl = self.env.get_template("index.html")
-        for n, page in enumerate(pages):
-            first = n == 0
+        order = self.lane_order()
+        for no, name in enumerate(page_names):
+            first = no == 0
             html = tpl.generate(     # written as it is rendered: the first page lists every session
-                first=first, page_no=n + 1, pages=page_names, page_start=n * LANES_PER_PAGE,
-                total_sessions=len(order), timeline=self.timeline_svg(lanes) if first else None,
-                grouped_by=grouped_by, rows=self.session_rows(page),
-                data=self.session_data(order) if first and order else (), services=services,
+                first=first, page_no=no + 1, pages=page_names, page_start=no * LANES_PER_PAGE,
+                total_sessions=n, timeline=self.timeline_svg(lanes) if first else None,
+                grouped_by=grouped_by, rows=self.session_rows(islice(order, LANES_PER_PAGE)),
+                data=self.session_data() if first and n else (), services=services,
                 probes=[{"g": g, "gid": f"p{i}", "targets": g.target_rows(),
                          "members": [dict(m, start=_rel((m.get("ts") or self.t0) - self.t0)) for m in g.members],
                          "states": ", ".join(f"{k} ×{v:,}" for k, v in g.states.most_common())}
                         for i, g in enumerate(self.probes)] if first else [],
                 scan_min=SCAN_MIN, show_secrets=self.show, assets=f"{ASSETS}/", **common)
-            write_text_replacing(self.out / page_names[n], html)
+            write_text_replacing(self.out / name, html)
 
     def write_index(self) -> Path:
         """Only the index pages (the 10 000-session size check uses it)."""
@@ -829,10 +897,13 @@ class _Report:
         return self.out / "index.html"
 
     def write_sessions(self) -> None:
+        """A page per session group (a session and its data connections) as the collector gives them back, in
+        uid order; past :data:`SHARED_AT` pages, small sessions as sections of shared pages, one shared page
+        held at a time (numbered as :meth:`_index_pass` numbered them)."""
         stpl = self.env.get_template("session.html")
         shtpl = self.env.get_template("shared.html")
         shared: list[dict] = []
-        shared_no = 0
+        shared_no = small_i = 0
 
         def flush() -> None:
             if shared:
@@ -841,16 +912,15 @@ class _Report:
                 write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
                                      shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
                                                   events_data=events_data, assets=f"../{ASSETS}/",
-                                                  n_pages=max(self.shared.values(), default=0)))
+                                                  n_pages=self.n_shared))
                 shared.clear()
 
         for g in self.col.groups():
-            for c in g.conns:
+            for c in g.conns:         # (sessions with a page: the collector keeps no conn row of the others)
                 uid = c["uid"]
-                if uid not in self.pages:
-                    continue
-                k = self.shared.get(uid)
-                if k:
+                if self.n_shared and self._small(c, g.count("timeline", uid)):
+                    small_i += 1
+                    k = 1 + (small_i - 1) // SHARED_PER_PAGE
                     if k != shared_no:
                         flush()
                         shared_no = k
@@ -900,7 +970,7 @@ class _Report:
             "comments": [dict(r, at=_rel(r["ts"] - self.t0) if r.get("ts") is not None else "")
                          for r in self.col.index_rows["comments"]], "n_comments": counts["comments"],
             "kinds": kinds, "packets": pk, "limits_hit": limits_hit, "limits": limits,
-            "errors": s.get("errors") or [], "by_uid": self.by_uid, "with_page": self.pages, "table_rows": TABLE_ROWS,
+            "errors": s.get("errors") or [], "table_rows": TABLE_ROWS,
             "colors": COLORS, "other_color": OTHER_COLOR,
         }
 
@@ -1209,7 +1279,7 @@ class _Report:
                           "kind": e.get("kind"), "summary": self.masker.text(e.get("summary") or ""),
                           "meaning": e.get("meaning") or ""})
             prev = ts
-        parent = self.by_uid.get(c.get("parent_uid") or "")
+        parent = next((p for p in g.conns if p["uid"] == c.get("parent_uid") != uid), None)
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         fields = self.fields(uid, g, compact=small)
         ladder = None if small else self.ladder(c, g, kids)
@@ -1234,7 +1304,7 @@ class _Report:
                                explanation=_meanings.explain_anomaly(a.get("name") or ""))
                           for a in g.get("anomalies", uid)],
             "n_anomalies": g.count("anomalies", uid),
-            "parent": parent, "kids": kids, "with_page": self.pages,
+            "parent": parent, "kids": kids, "with_page": {k["uid"] for k in kids},
             "views": views.for_session(views.ViewInput(c, lambda t: g.get(t, uid), self.masker.text), small),
             "show_secrets": self.show, "limits": {"ladder": LADDER_EVENTS, "events": TRANSCRIPT_EVENTS,
                                                   "transcript": (self.summary.get("limits") or {}).get("max_transcript") or 0},

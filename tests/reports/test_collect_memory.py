@@ -23,7 +23,7 @@ def rows(tmp_path_factory) -> dict:
 def _groups(col: ReportCollector) -> tuple:
     col.finish()
     probes = [(g.kind, g.key, g.count, g.label(), [m["uid"] for m in g.members]) for g in col.groups_of_probes()]
-    return probes, sorted(e["uid"] for e in col.sessions)
+    return probes, sorted(e["uid"] for e in col.entries())
 
 
 def test_scans_and_floods_grouped_through_spilled_stores_as_in_memory(rows, tmp_path):
@@ -38,7 +38,8 @@ def test_scans_and_floods_grouped_through_spilled_stores_as_in_memory(rows, tmp_
     on_disk.feed_all(rows)
     in_memory = ReportCollector()
     in_memory.feed_all(rows)
-    assert spilled and len(spilled[0]) >= 100 and list((tmp_path / "spill").glob("probes-*.pkl"))
+    probes = next(s for s in spilled if s.name == "probes")
+    assert len(probes) >= 100 and list((tmp_path / "spill").glob("probes-*.pkl"))
     got, want = _groups(on_disk), _groups(in_memory)
     assert got == want
     kinds = sorted(k for k, *_ in got[0])
@@ -52,7 +53,7 @@ def test_an_index_entry_reads_like_the_dict_it_replaced(rows):
     col = ReportCollector()
     col.feed_all(rows)
     col.finish()
-    e = next(iter(col.by_uid.values()))
+    e = next(col.entries())
     assert isinstance(e, Entry)
     conn = next(r for r in rows["conn"] if r["uid"] == e["uid"])
     assert e.get("resp_p") == conn["resp_p"] and e["orig_h"] == conn["orig_h"] and e.get("nope", 7) == 7
