@@ -445,32 +445,38 @@ def _fields_row(t: dict) -> list:
 
 
 def _transcript_data(events: list[dict], meanings: dict[str, int]) -> list[list]:
-    """A session page's decoded transcript (or a shared page's section's) as the compact rows its script draws (``wiretale.js``): per event
-    [0 from the client / 1 from the server, frame, time, Δt, kind, what was said, index of its meaning in
-    ``meanings`` (the page's list, shared with the ladder, which this extends)], the texts as the ``line``
-    filter writes them."""
+    """A session page's decoded transcript (or a shared page's section's) as the compact rows its script draws
+    (``wiretale.js``): per event [0 from the client / 1 from the server, frame, time, Δt, index of its kind,
+    what was said, index of its meaning], the indices into ``meanings`` (the page's list of texts, shared with
+    the ladder, which this extends: a kind such as ``Pop3Command`` is written once a page, like a meaning), the
+    texts as the ``line`` filter writes them."""
     rows = []
     for e in events:
         m = printable(e["meaning"], one_line=True)
-        rows.append([0 if e["dir"] == "orig" else 1, e["frame"], e["rel"], e["dt"], printable(e["kind"], one_line=True),
+        k = printable(e["kind"], one_line=True)
+        rows.append([0 if e["dir"] == "orig" else 1, e["frame"], e["rel"], e["dt"], meanings.setdefault(k, len(meanings)),
                      printable(e["summary"], one_line=True), meanings.setdefault(m, len(meanings))])
     return rows
 
 
 def _shared_fields_data(sections: list[dict]) -> dict:
-    """A shared page's decoded fields (``fields-data``): each section's tables as :func:`_fields_row` rows,
-    with the lists of empty and shown columns (the same for every DNS exchange, say) listed once per page
-    in ``colsets`` and named by their index."""
+    """A shared page's decoded fields (``fields-data``): each section's tables as :func:`_fields_row` rows, with
+    what repeats from one small session to the next listed once per page and named by its index: the lists of
+    empty and shown columns (the same for every DNS exchange, say) in ``colsets``, the cell texts (``udp``,
+    ``C_INTERNET``, ``NOERROR`` …) in ``values`` (a row's own list of texts is then left out, ``null``)."""
     colsets: dict[tuple, int] = {}
+    values: dict[str, int] = {}
     sessions = {}
     for x in sections:
         tables = []
         for r in x.get("fields_rows") or []:
             r = list(r)
             r[2], r[3] = (colsets.setdefault(tuple(r[i]), len(colsets)) for i in (2, 3))
+            index = [values.setdefault(v, len(values)) for v in r[5]]
+            r[5], r[6] = None, [[index[k] for k in row] for row in r[6]]
             tables.append(r)
         sessions[x["uid"]] = tables
-    return {"colsets": [list(k) for k in colsets], "sessions": sessions}
+    return {"colsets": [list(k) for k in colsets], "values": list(values), "sessions": sessions}
 
 
 def _shared_events_data(sections: list[dict]) -> dict:

@@ -44,12 +44,13 @@ function fieldEl(parent, name, text, cls) {
   parent.appendChild(e);
   return e;
 }
-function drawFields(d, tables, colsets) {   /* tables: reports.html._fields_row rows; colsets: a shared page's column lists, named by index */
+function drawFields(d, tables, page) {   /* tables: reports.html._fields_row rows; page: a shared page's lists
+                                           of columns and of cell texts, named by index (_shared_fields_data) */
   tables.forEach(function (t) {
-    var name = t[0], total = t[1], empty = t[2], cols = t[3], values = t[5], transpose = t[7];
+    var name = t[0], total = t[1], empty = t[2], cols = t[3], values = page ? page.values : t[5], transpose = t[7];
     var times = t[4][2].map(function (x) { return t[4][0] + x + t[4][1]; });
     var rows = t[6].map(function (r) { return r.map(function (k) { return values[k]; }); });
-    if (colsets) { empty = colsets[empty]; cols = colsets[cols]; }
+    if (page) { empty = page.colsets[empty]; cols = page.colsets[cols]; }
     var h = fieldEl(d, "h3", name + " ");
     fieldEl(h, "span", "(" + total + " row" + (total !== 1 ? "s" : "") + ")", "muted");
     if (empty.length) fieldEl(d, "p", "Empty here: " + empty.join(", ") + ".", "help");
@@ -74,7 +75,8 @@ function drawFields(d, tables, colsets) {   /* tables: reports.html._fields_row 
 }
 
 /* a decoded transcript (session pages' #ttable, shared pages' table.events) from its compact rows
-   (reports.html._transcript_data): each row names its meaning by its index in the page's list of meanings;
+   (reports.html._transcript_data): each row names its kind and its meaning by their index in the page's list of
+   texts ("meanings");
    a table without a heading row (a shared page's) gets one */
 function drawEvents(table, rows, meanings) {
   var frag = document.createDocumentFragment();
@@ -90,7 +92,7 @@ function drawEvents(table, rows, meanings) {
     fieldEl(tr, "td", r[2], "mono");
     fieldEl(tr, "td", r[3], "num mono");
     fieldEl(tr, "td", r[0] ? "server" : "client", "dir");
-    fieldEl(tr, "td", r[4], "muted");
+    fieldEl(tr, "td", meanings[r[4]], "muted");
     fieldEl(tr, "td", r[5], "mono wrap");
     fieldEl(tr, "td", meanings[r[6]], "meaning mcol");
   });
@@ -445,7 +447,7 @@ if (document.body.classList.contains("shared-page")) (function () {
     d.addEventListener("toggle", function () {
       if (!d.open || d.dataset.drawn) return;
       d.dataset.drawn = "1";
-      drawFields(d, fieldsData.sessions[d.dataset.uid] || [], fieldsData.colsets);
+      drawFields(d, fieldsData.sessions[d.dataset.uid] || [], fieldsData);
     });
   });
 })();
