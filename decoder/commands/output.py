@@ -93,11 +93,13 @@ def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str 
         done.append("har")
         if col is not None:
             phase = "report"
-            from decoder.transcripts import Transcripts
+            from decoder.transcripts import Transcripts, remove_packs
             from reports.html import render_report
 
+            streams = getattr(run, "out_dir", None) or out
             render_report(col[0], out, summary, show_secrets, transcripts=Transcripts(
-                getattr(run, "out_dir", None) or out, getattr(res, "streams", None)).head)
+                streams, getattr(res, "streams", None)).head)
+            remove_packs(Path(streams) / "streams")      # the pages carry those sessions' bytes whole
             done.append("report")
         summary["output"] = {"state": "complete", "written": list(done), "missing": []}
         write_json(summary, out / "summary.json")
