@@ -49,6 +49,8 @@ from urllib.parse import quote
 import ahocorasick
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
@@ -120,6 +122,18 @@ def printable(value: Any, one_line: bool = False) -> str:
     except UnicodeEncodeError:   # lone surrogates
         value = value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
     return value
+
+
+def _tojson(value: Any) -> Markup:
+    """jinja's ``tojson`` filter (compact JSON, ``<``, ``>``, ``&`` and ``'`` written as ``\\u`` escapes, so a
+    ``<script type="application/json">`` block can hold captured text), by orjson: the pages' data is most
+    of what they carry. What orjson does not take (an int past 64 bits) goes through jinja's own."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    except TypeError:
+        return htmlsafe_json_dumps(value, dumps=json.dumps, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                  .replace("'", "\\u0027"))
 
 
 def _fmt_ts(ts: Any) -> str:
@@ -547,6 +561,7 @@ class _Report:
                                 num=_fmt_num, value=_value, href=_href, color=_color,
                                 line=lambda v: printable(v, one_line=True))
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "separators": (",", ":")}
+        self.env.filters["tojson"] = _tojson
         self.env.globals.update(ep=_ep, MASK=MASK, LANES=LANES_PER_PAGE, page_href=self.page_href,
                                 summary_version=str(self.summary.get("wiretale", "")))
 
