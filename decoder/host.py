@@ -61,7 +61,7 @@ class Handler:
     """Per-flow detection state and the attached dissector."""
 
     __slots__ = ("state", "spec", "dissector", "confirmed", "buffer", "heads", "port_specs",
-                 "ctx", "udp_datagrams", "recent")
+                 "ctx", "udp_datagrams", "recent", "bulk", "bulk_d", "left", "run", "run_n", "run_at", "last_at")
 
     def __init__(self) -> None:
         self.state = UNDECIDED
@@ -76,6 +76,19 @@ class Handler:
         self.ctx: FlowContext | None = None
         self.udp_datagrams = 0
         self.recent: Recent | None = None
+        # bulk delivery (decoder.model.BulkDissector): the dissector's ``bulk`` (None: it makes no promise),
+        # the direction and byte count its last answer allows, and the run held back: its segments, their
+        # bytes, and the (time, frame) of its first and of its last packet
+        self.bulk: Callable[[Direction], int] | None = None
+        self.bulk_d = ORIG
+        self.left = 0
+        self.run: list[bytes] | tuple = ()
+        self.run_n = 0
+        self.run_at = self.last_at = (0.0, 0)
+
+
+#: a run held back for one call is handed on at this size (memory: one per flow, as ``HeldData`` holds)
+BULK_RUN = 64 * 1024
 
 
 RECENT_FRAMES = 64
@@ -217,6 +230,8 @@ class DissectorHost:
             else:
                 h.buffer = _NO_BUFFER
                 h.state = RAW
+        if h.run and h.state == ATTACHED:
+            self._flush_run(flow, h)         # the run held back, at its own times
         if h.state == ATTACHED:
             # what the dissector says at close belongs to the flow's last frame, not to whichever flow
             # delivered data last (a run split by host pair agrees); an event stamped earlier, to the
@@ -234,6 +249,8 @@ class DissectorHost:
         h.ctx = None
         h.recent = None
         h.port_specs = ()
+        h.bulk = None
+        h.left = 0
 
     def service(self, flow: Flow) -> str:
         """The ``service`` of a flow's ``conn`` row: the spec it was decoded as (or confirmed before a
@@ -289,12 +306,54 @@ class DissectorHost:
                 flow.mark(d, "G")
             st = h.state
             if st == ATTACHED:
+                if not is_gap and d == h.bulk_d and h.run_n + len(x) < h.left:
+                    # inside an object the dissector announced: held back, fed as one run (BulkDissector)
+                    if h.run:
+                        h.run.append(x)
+                    else:
+                        h.run = [x]
+                        h.run_at = (ts, frame)
+                    h.last_at = (ts, frame)
+                    h.run_n += len(x)
+                    if h.run_n >= BULK_RUN:
+                        self._flush_run(flow, h)
+                    continue
+                if h.run:
+                    self._flush_run(flow, h)
+                    if h.state != ATTACHED:
+                        continue
+                    self.cur_frame = frame
+                    self.cur_ts = ts
                 if is_gap:
+                    h.left = 0
                     self._call(flow, "gap", DIRS[d], x, ts)
                 else:
                     self._call(flow, "feed", DIRS[d], x, ts)
+                    if h.bulk is not None:
+                        self._ask_bulk(h, d)
             elif st == UNDECIDED:
                 self._detect(flow, h, d, is_gap, x, ts, frame)
+
+    def _ask_bulk(self, h: Handler, d: int) -> None:
+        """After a feed of direction ``d``: how many of its next bytes may be held back (BulkDissector)."""
+        h.bulk_d = d
+        h.left = h.bulk(DIRS[d]) if h.state == ATTACHED else 0     # type: ignore[misc]
+
+    def _flush_run(self, flow: Flow, h: Handler) -> None:
+        """Feed the run held back: all but its last segment at the time and frame of its first packet, the
+        last segment at its own (the two times a BulkDissector's answer says matter); then ask again."""
+        run, h.run = h.run, ()
+        h.run_n = 0
+        d = h.bulk_d
+        if len(run) > 1:
+            self.cur_ts, self.cur_frame = h.run_at
+            self._call(flow, "feed", DIRS[d], b"".join(run[:-1]), self.cur_ts)
+            if h.state != ATTACHED:
+                h.left = 0
+                return
+        self.cur_ts, self.cur_frame = h.last_at
+        self._call(flow, "feed", DIRS[d], run[-1], self.cur_ts)
+        self._ask_bulk(h, d)
 
     def _detect(self, flow: Flow, h: Handler, d: int, is_gap: bool, x: Any, ts: float, frame: int) -> None:
         lim = self.limits.detect_buffer
@@ -366,6 +425,7 @@ class DissectorHost:
             return
         h.state = ATTACHED
         h.recent = Recent()
+        h.bulk = getattr(h.dissector, "bulk", None)
 
     def _call(self, flow: Flow, what: str, d: Direction, x: Any, ts: float) -> None:
         h: Handler = flow.handler
@@ -486,6 +546,8 @@ class DissectorHost:
                 raise
             self.anomaly(stop.ts, "dissector_error", f"{name}: could not start: {e!r}", flow=flow, source=name)
             return False
+        h.bulk = getattr(h.dissector, "bulk", None)
+        h.left = 0
         for d, data in zip(DIRS, stop.pending):
             if data and h.state == ATTACHED and h.dissector is not None:
                 self._call(flow, "feed", d, data, stop.ts)

@@ -39,7 +39,7 @@ __all__ = [
     "ConnRecord", "FileRecord", "EmailRecord", "AnomalyRecord", "TimelineRecord",
     "FileOpen", "FileData", "FileGap", "FileClose",
     "Expect", "Confirm", "Violation", "StopParsing", "SWITCHES",
-    "ExpectationMatch", "FlowContext", "Dissector", "DissectorSpec", "Presentation", "Secrets", "MIME_LABELS", "describe_object",
+    "ExpectationMatch", "FlowContext", "Dissector", "BulkDissector", "DissectorSpec", "Presentation", "Secrets", "MIME_LABELS", "describe_object",
     "Item", "make_fuid", "short_uid",
 ]
 
@@ -581,6 +581,25 @@ class Dissector(Protocol):
     def gap(self, direction: Direction, length: int, ts: float) -> list[Item]: ...
 
     def close(self, ts: float) -> list[Item]: ...
+
+
+class BulkDissector(Dissector, Protocol):
+    """A dissector that can take the inside of an object in one call (bulk delivery, issue 26).
+
+    After each ``feed`` of a direction the engine asks :meth:`bulk` of that direction. An answer
+    ``n > 0`` promises that the next bytes of the direction, as long as fewer than ``n`` of them have
+    come, are the inside of an object (a body of known length, a chunk, a literal, a data connection's
+    stream): feeding them in any split yields the same items and state, the only items they yield are
+    ``FileData``, and of the feeds' times only the first's (the object data's stamp) and the last's
+    (where the data ended) matter. The engine may then hold such bytes back and feed each run as two
+    calls at most: all but its last segment at the time of the packet that carried its first byte, then
+    the last segment at its own time. It never holds the byte that would reach ``n``, a gap, or bytes of
+    the other direction: those are fed as before, after the run. ``0``: no promise (every segment is
+    fed as it comes). The answer counts from the end of the last feed and holds until the next call of
+    any kind; a dissector near ``Limits.max_file_size`` answers at most the room left, so the
+    ``file_size_capped`` anomaly keeps its segment's time (``dissectors._held.HeldData.room``)."""
+
+    def bulk(self, direction: Direction) -> int: ...
 
 
 Probe = Callable[[Direction, bytes], Verdict]

@@ -26,6 +26,8 @@ from typing import Final
 from decoder.model import FileData
 
 HOLD: Final = 64 * 1024
+#: :meth:`HeldData.room` past the store's cap: no bound
+PAST_CAP: Final = 1 << 62
 
 
 class HeldData:
@@ -66,6 +68,15 @@ class HeldData:
             self.flush(out)
         else:
             self.size = size
+
+    def room(self, handle: str | None) -> int:
+        """How many more bytes of object ``handle`` may come before the store's cap: the most a dissector
+        may promise to take in one call (``decoder.model.BulkDissector``), so the segment crossing the cap
+        is still fed alone, at its own time. Once past the cap (that segment was), any number: the store
+        keeps no more of the object and says nothing more of it."""
+        if handle != self.handle:
+            return self.cap
+        return self.cap - self.total if self.total <= self.cap else PAST_CAP
 
     def flush(self, out: list) -> None:
         """Hand on what is held as one FileData."""

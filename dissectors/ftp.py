@@ -1062,6 +1062,15 @@ class FtpDataDissector:
                 s.listing.feed(data, s.ts)
         return out
 
+    def bulk(self, direction: Direction) -> int:
+        """BulkDissector: once the stream's object is open and no listing is being parsed, everything up
+        to the store's cap (only its first and last data's times are kept)."""
+        s = self.streams.get(direction)
+        if self.closed or s is None or not s.opened or (
+                s.listing.active and not (self.use is not None and self.use.drops_listing())):
+            return 0
+        return s.held.room(s.handle)
+
     def gap(self, direction: Direction, length: int, ts: float) -> list[Item]:
         if self.closed or length <= 0:
             return []

@@ -577,6 +577,21 @@ class HttpDissector:
         self._gap(self.sides[direction], length)
         return self.out
 
+    def bulk(self, direction: Direction) -> int:
+        """BulkDissector: inside a body stored as it comes (no content coding, not collected for multipart
+        or form parsing) with nothing buffered, the bytes left of its Content-Length or chunk, or all
+        until the close, up to the store's cap: :meth:`feed`'s shortcut takes any split of them alike."""
+        side = self.sides[direction]
+        b = side.body
+        if self.stopped or side.state != _BODY or b is None or b.decoder is not None or b.collect is not None \
+                or len(side.buf):
+            return 0
+        reader = side.reader
+        room = side.held.room(b.handle)
+        if reader.remaining:
+            return min(reader.remaining, room)
+        return room if type(reader) is UntilCloseReader else 0
+
     def close(self, ts: float) -> list:
         self.out = []
         self.ts = ts

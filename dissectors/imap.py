@@ -435,6 +435,16 @@ class ImapDissector:
             side.resync = True
         return out
 
+    def bulk(self, direction: Direction) -> int:
+        """BulkDissector: inside a literal (its object already open) with nothing buffered, the bytes
+        left of it, up to the store's cap; :meth:`_pump` takes any split of them alike."""
+        side = self._side[direction]
+        if self._stopped or self._violated or not side.lit_on or len(side.buf):
+            return 0
+        if side.lit_kind in ("message", "section"):
+            return min(side.lit_left, side.held.room(side.lit_handle)) if side.lit_opened else 0
+        return side.lit_left
+
     def gap(self, direction: Direction, length: int, ts: float) -> list:
         out: list = []
         if self._stopped or self._violated or length <= 0:
