@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from decoder.model import DissectorSpec, Limits
 from decoder.pipeline import Engine, build_summary, run_engine
@@ -38,6 +38,7 @@ class Analysis:
         self.captures = engine.results.captures
         self.errors = engine.results.errors
         self.streams = engine.results.streams
+        self._transcripts: Any = None
 
     def __getitem__(self, table: str):
         return self.tables[table]
@@ -47,7 +48,9 @@ class Analysis:
         (:meth:`decoder.transcripts.Transcripts.head`): what the report shows of it."""
         from decoder.transcripts import Transcripts
 
-        return Transcripts(self.out_dir, self.streams).head(uid, per_direction)
+        if self._transcripts is None:     # one for the report: it reads the packs' index once
+            self._transcripts = Transcripts(self.out_dir, self.streams)
+        return self._transcripts.head(uid, per_direction)
 
     def close(self) -> None:
         if self._tmp is not None:

@@ -24,6 +24,7 @@ buffer goes to its file at :data:`FLUSH_AT` bytes, and all the open flows togeth
 """
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import uuid
@@ -249,26 +250,33 @@ def remove_packs(folder: str | Path) -> None:
 
 def read_transcript_head(path: str | Path, per_direction: int) -> list[TranscriptChunk]:
     """The chunks of a transcript with at most ``per_direction`` data bytes of each direction (the
-    chunk that crosses the bound is cut); gap and truncation records are all kept. The data past the
-    bound is skipped on disk, not read, so a page's cost does not follow the session's size."""
+    chunk that crosses the bound is cut); gap and truncation records are all kept. The file is mapped,
+    not read: only the record headers and the data kept are touched, so a page's cost does not follow
+    the session's size (and no read call per record)."""
+    with open(path, "rb") as fh:
+        if not os.fstat(fh.fileno()).st_size:
+            return []
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return _head_of(m, per_direction)
+
+
+def _head_of(blob: Any, per_direction: int) -> list[TranscriptChunk]:
     out: list[TranscriptChunk] = []
     kept = [0, 0]
-    with open(path, "rb") as fh:
-        while True:
-            head = fh.read(_REC.size)
-            if len(head) < _REC.size:
-                break
-            d, kind, ts, frame, length = _REC.unpack(head)
-            if kind != 0:
-                out.append(TranscriptChunk(d, kind, ts, frame, length))
-                continue
-            want = min(length, max(per_direction - kept[d & 1], 0))
-            data = fh.read(want) if want else b""
-            if length > want:
-                fh.seek(length - want, 1)
-            if want:
-                kept[d & 1] += len(data)
-                out.append(TranscriptChunk(d, 0, ts, frame, length, data))
+    pos, n, size = 0, len(blob), _REC.size
+    unpack = _REC.unpack_from
+    while pos + size <= n:
+        d, kind, ts, frame, length = unpack(blob, pos)
+        pos += size
+        if kind != 0:
+            out.append(TranscriptChunk(d, kind, ts, frame, length))
+            continue
+        want = min(length, max(per_direction - kept[d & 1], 0))
+        if want:
+            data = blob[pos:pos + want]
+            kept[d & 1] += len(data)
+            out.append(TranscriptChunk(d, 0, ts, frame, length, data))
+        pos += length
     return out
 
 
@@ -319,9 +327,10 @@ class Transcripts:
                 self._packs.update(read_packs(folder))
             segs = self._packs.get(uid)
             if segs:
-                blob = b"".join(_read_segments(pack, [(off, n)]) for pack, off, n in segs)
-                return _cut(((c.direction, c.kind, c.ts, c.frame, c.length, c.data)
-                             for c in parse_records(blob)), per_direction), "pack"
+                blob = b"".join(_read_segments(pack, [(off, n) for q, off, n in segs if q == pack])
+                                for pack in dict.fromkeys(q for q, _o, _n in segs))
+                return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data)
+                        for c in _head_of(blob, per_direction)], "pack"
         streams = self.streams or {}
         if uid in streams:
             return _cut(((c.direction, 1, c.ts, c.frame, c.gap, b"") if c.data is None else
