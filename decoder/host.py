@@ -34,7 +34,7 @@ from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.flows import Flow, addr_str
 from decoder.keylog import Keyring
-from decoder.results import Chunk, Results, field_reader
+from decoder.results import Chunk, Results, field_reader, vouched_time
 from decoder.transcripts import TranscriptSpool
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
@@ -479,7 +479,7 @@ class DissectorHost:
                        "meaning": _safe_text(it, "meaning"),
                        "frame": eframe,
                        "fields": self._event_fields(it)}
-                res.add("timeline", row)
+                res.add("timeline", row, vouched_time(ets))
             elif k is Record:
                 row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p}
@@ -490,7 +490,7 @@ class DissectorHost:
                     reader = self._fields[type(it)] = (tuple(cols.get(n, n) for n in names), read)
                 cols, read = reader
                 row.update(zip(cols, read(it)))
-                res.add(it.TABLE or type(it).__name__.lower(), row)
+                res.add(it.TABLE or type(it).__name__.lower(), row, vouched_time(it.ts))
             elif k is Anomaly:
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
             elif k is FileOpen:

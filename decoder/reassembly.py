@@ -492,7 +492,7 @@ class Reassembly:
         self.results.add("tcp_control", {
             "ts": ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p, "resp_h": flow.resp_h,
             "resp_p": flow.resp_p, "frame": frame, "direction": "orig" if d == ORIG else "resp",
-            "flags": _CONTROL_NAMES[letter]})
+            "flags": _CONTROL_NAMES[letter]}, True)     # plain: engine-made str and int, a capture time
 
     def _udp(self, key: bytes, sport: int, dport: int, payload: bytes, iplen: int,
              ts: float, frame: int) -> None:

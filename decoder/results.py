@@ -25,14 +25,22 @@ from decoder.flows import Flow
 from decoder.model import ORIG, Direction, Limits
 from decoder.rows import Encoder, RowStore
 
-SCALARS = frozenset({str, int, float, bool})   # exact types plain() returns as they are
+SCALARS = frozenset({str, int, bool})   # exact types plain() returns as they are, without a call
 
 
 def plain(v: Any) -> Any:
     """A record field as a JSON-friendly value (lists stay lists): None, a str, int, float or bool (or a
     subclass of one) as it is; a list, tuple or set as a list; an enum as its value (a Direction as "orig"
     or "resp"); a dict with str keys; bytes decoded (undecodable bytes as backslash escapes); a dataclass
-    as a dict of its fields; anything else as its str(). The way is chosen once per type (:func:`_converter`)."""
+    as a dict of its fields; anything else as its str(). The way is chosen once per type (:func:`_converter`).
+
+    What it returns is *plain for orjson* (the JSON-lines writer, reports.export): every value is one orjson
+    either writes as json.dumps would (the same values once read back) or refuses (a subclass of str, int,
+    float, dict or list, an int beyond 64 bits, a lone surrogate: the writer then takes json.dumps). The one
+    value orjson would write differently, an infinite float (``null`` against json's ``Infinity``), comes back
+    as a :class:`DumpsFloat` (a float subclass, equal to it), which orjson refuses (and so does a float enum,
+    whose value orjson would write where json wrote its repr). So the host can mark the
+    rows it makes of these values (``RowStore.append(row, plain=True)``) and the writer skips its own check."""
     return _converter(type(v))(v)
 
 
@@ -46,6 +54,24 @@ def _same(v: Any) -> Any:
 
 def _plain_seq(v: Any) -> list:
     return [x if x is None or type(x) in SCALARS else _converter(type(x))(x) for x in v]
+
+
+class DumpsFloat(float):
+    """A float :func:`plain` returns for json.dumps to write: an infinite one (``Infinity``, where orjson
+    writes ``null``; NaN is ``null`` in both, so it stays a float), or a float enum. Equal to the value; orjson refuses it, so the JSON-lines writer
+    takes json.dumps."""
+
+    __slots__ = ()
+
+
+def _plain_float(v: float) -> float:
+    return DumpsFloat(v) if v - v != 0.0 and v == v else v     # inf - inf is NaN; NaN is not equal to itself
+
+
+def vouched_time(ts: Any) -> bool:
+    """Whether a row's time taken as it is (not through :func:`plain`) leaves the row plain for orjson: a
+    finite float."""
+    return type(ts) is float and ts - ts == 0.0
 
 
 def _plain_enum(v: enum.Enum) -> Any:
@@ -82,6 +108,10 @@ def field_reader(cls: type, skip: Sequence[str] = ()) -> tuple[tuple[str, ...], 
 @functools.cache
 def _converter(cls: type) -> Callable[[Any], Any]:
     """How :func:`plain` turns a value of type ``cls`` into a plain one (bounded: one entry per type)."""
+    if cls is float:
+        return _plain_float
+    if issubclass(cls, float) and issubclass(cls, enum.Enum):     # orjson writes its value, json its repr
+        return lambda v: DumpsFloat(v)
     if cls is type(None) or issubclass(cls, (str, int, float, bool)):
         return _same
     if cls is list or cls is tuple:
@@ -153,11 +183,14 @@ class Results:
 
     listener: Callable[[str, dict], None] | None = None   # sees every row as it is made (live mode)
 
-    def add(self, table: str, row: dict) -> None:
+    def add(self, table: str, row: dict, plain: bool = False) -> None:
+        """Add ``row`` to ``table``; ``plain``: the caller vouches that the row's values are plain for orjson
+        (:func:`plain`'s values, engine-made str and int, finite float times: :func:`vouched_time`), so the
+        JSON-lines writer skips its check of them (decoder.rows)."""
         st = self.tables.get(table)
         if st is None:
             st = self.store(table)
-        st.append(row)
+        st.append(row, plain)
         if self.listener is not None:
             self.listener(table, row)
         self._since_check += 1

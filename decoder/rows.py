@@ -22,6 +22,11 @@ gives the writer those bytes as they are, then the lines of the rows still held;
 run's worker) they hold pickled (key, line) pairs, merged by key (:meth:`RowStore.encoded_pairs`): a row
 is encoded once, never pickled and unpickled whole. Iterating such a store still works (a late reader, a join) but reads the lines back as
 JSON: tuples come back as lists, and every schema column is present (None where the row had none).
+
+A row appended with ``plain=True`` is one whose values its maker vouches for (the dissector host's rows:
+values made by :func:`decoder.results.plain`, which orjson writes as json.dumps would or refuses): a store
+with an encoder keeps that mark beside the row and hands it to the encoder with the batch, which then skips
+its own check of those rows' values (reports.export.JsonlEncoder). Rows read back or replaced carry no mark.
 """
 from __future__ import annotations
 
@@ -32,14 +37,15 @@ import shutil
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)     # of (key, line) pairs
 
-#: turns a batch of rows into their JSON lines, one bytes (ending in a newline) per row, in order
-Encoder = Callable[[list], list]
+#: turns a batch of rows into their JSON lines, one bytes (ending in a newline) per row, in order; the second
+#: argument says which rows are vouched plain (see the module's docstring), or is None for none
+Encoder = Callable[[list, Sequence[bool] | None], list]
 
 
 class RowStore:
@@ -53,13 +59,17 @@ class RowStore:
         self.key = key
         self.encoder = encoder
         self._rows: list[dict] = []
+        self._plain: list[bool] = []     # beside _rows when there is an encoder: the row's maker vouched for it
         self._spills: list[Path] = []
         self._levels: list[int] = []     # compaction level of each spill file
         self._serial = 0
         self._n = 0
 
-    def append(self, row: dict) -> None:
+    def append(self, row: dict, plain: bool = False) -> None:
+        """Add a row; ``plain``: its maker vouches that its values are plain (see the module's docstring)."""
         self._rows.append(row)
+        if self.encoder is not None:
+            self._plain.append(plain)
         self._n += 1
         if self.spill_dir is not None and len(self._rows) >= self.mem_rows:
             self._spill()
@@ -81,19 +91,20 @@ class RowStore:
     def _spill(self) -> None:
         assert self.spill_dir is not None
         self.spill_dir.mkdir(parents=True, exist_ok=True)
-        if self.key is not None:
-            self._rows.sort(key=self.key)
         p = self._new_path()
         if self.encoder is None:
+            if self.key is not None:
+                self._rows.sort(key=self.key)
             dump_batches(p, self._rows)
         elif self.key is None:
             with open(p, "wb") as fh:
-                fh.writelines(self._lines(self._rows))
+                fh.writelines(self._lines(self._rows, self._plain))
         else:
-            dump_batches(p, self._pairs(self._rows))
+            dump_batches(p, self._pairs(*self._sorted_tail()))
         self._spills.append(p)
         self._levels.append(0)
         self._rows = []
+        self._plain = []
         self._compact()
 
     def _new_path(self) -> Path:
@@ -102,27 +113,34 @@ class RowStore:
         ext = "pkl" if self.encoder is None else "jsonl" if self.key is None else "pairs"
         return self.spill_dir / f"{self.name}-{self._serial:06d}.{ext}"
 
-    def _lines(self, rows: list[dict]) -> Iterator[bytes]:
-        """``rows`` as the encoder's JSON lines, a batch per encoder call."""
+    def _lines(self, rows: list[dict], plain: list[bool]) -> Iterator[bytes]:
+        """``rows`` (their marks ``plain``) as the encoder's JSON lines, a batch per encoder call."""
         assert self.encoder is not None
         step = getattr(self.encoder, "batch", _CHUNK)
         for i in range(0, len(rows), step):
-            yield b"".join(self.encoder(rows[i:i + step]))
+            yield b"".join(self.encoder(rows[i:i + step], plain[i:i + step]))
 
-    def _pairs(self, rows: list[dict]) -> Iterator[tuple]:
-        """``rows`` (sorted) as (sort key, JSON line) pairs."""
+    def _pairs(self, rows: list[dict], plain: list[bool]) -> Iterator[tuple]:
+        """``rows`` (sorted; their marks ``plain``) as (sort key, JSON line) pairs."""
         assert self.encoder is not None and self.key is not None
         step = getattr(self.encoder, "batch", _CHUNK)
         for i in range(0, len(rows), step):
             batch = rows[i:i + step]
-            yield from zip(map(self.key, batch), self.encoder(batch))
+            yield from zip(map(self.key, batch), self.encoder(batch, plain[i:i + step]))
+
+    def _sorted_tail(self) -> tuple[list[dict], list[bool]]:
+        """The rows held and their marks, in key order (a sorted store with an encoder)."""
+        assert self.key is not None
+        key = self.key
+        order = sorted(range(len(self._rows)), key=lambda i: key(self._rows[i]))    # stable, as list.sort
+        return [self._rows[i] for i in order], [self._plain[i] for i in order]
 
     def encoded_pairs(self) -> Iterator[tuple]:
         """A sorted store's rows as (sort key, JSON line) pairs in key order: its spill files merged by key,
         with the rows held (a store made with a key and an ``encoder`` only)."""
         if self.encoder is None or self.key is None:
             raise ValueError(f"table {self.name}: only a sorted store with an encoder has encoded pairs")
-        sources = [_load_iter(p) for p in self._spills] + [self._pairs(sorted(self._rows, key=self.key))]
+        sources = [_load_iter(p) for p in self._spills] + [self._pairs(*self._sorted_tail())]
         return heapq.merge(*sources, key=_FIRST) if len(sources) > 1 else sources[0]
 
     def encoded(self) -> Iterator[bytes]:
@@ -139,7 +157,7 @@ class RowStore:
             with open(p, "rb") as fh:
                 while block := fh.read(1 << 20):
                     yield block
-        yield from self._lines(self._rows)
+        yield from self._lines(self._rows, self._plain)
 
     def _compact(self) -> None:
         """Join the last spill files when enough share a level (order kept): a sorted store's ``_FANIN``
@@ -197,7 +215,8 @@ class RowStore:
         new._serial = self._serial
         new.extend(rows)
         self.clear()
-        self._rows, self._spills, self._levels, self._n = new._rows, new._spills, new._levels, new._n
+        self._rows, self._plain, self._spills, self._levels = new._rows, new._plain, new._spills, new._levels
+        self._n = new._n
         self._serial, self.mem_rows = new._serial, new.mem_rows
 
     def clear_spills(self) -> None:
@@ -211,6 +230,7 @@ class RowStore:
         self._spills = []
         self._levels = []
         self._rows = []
+        self._plain = []
         self._n = 0
 
     def patch_by(self, field: str, patches: dict[object, dict]) -> None:

@@ -6,9 +6,10 @@ a column whose values pyarrow cannot type consistently (lists of mixed
 dicts, for instance) is written as JSON text, so every table is always written.
 
 The engine's rows are written as JSON lines by orjson, a batch of rows per C call
-chain, when their values are plain (:func:`plain_values`); any other row is written
-by json.dumps as it always was, so every line reads back to the same values
-(tests/test_output_encoding.py holds the two to each other).
+chain, when their values are plain (:func:`plain_values`, skipped for rows whose maker
+vouched for them: :class:`JsonlEncoder`); any other row is written by json.dumps as it
+always was, so every line reads back to the same values (tests/test_output_encoding.py
+holds the two to each other).
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import os
 from contextlib import contextmanager
 from functools import partial
 from itertools import chain, compress, islice
+from operator import not_
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import orjson
 
@@ -306,7 +308,9 @@ class JsonlEncoder:
                     o[k] = v
         return o
 
-    def __call__(self, batch: list) -> list[bytes]:
+    def __call__(self, batch: list, plain: Sequence[bool] | None = None) -> list[bytes]:
+        """The lines of ``batch``; ``plain[i]`` true: row i's maker vouched that its values are plain for
+        orjson (decoder.results.plain's values, decoder.rows), so only the other rows' values are checked."""
         cols, n, ordered = self.cols, len(self.cols), self._ordered
         if not set(map(type, batch)) <= _DICT:      # other mappings become dicts, as before
             batch = [r if type(r) is dict else ordered(r) for r in batch]
@@ -314,7 +318,8 @@ class JsonlEncoder:
         odd = {k for k in set(keys) if k[:n] != cols}   # key orders that are not schema-first
         if odd:
             batch = [ordered(r) if k in odd else r for r, k in zip(batch, keys)]
-        if plain_values(chain.from_iterable(map(dict.values, batch))):
+        unchecked = batch if not plain else () if all(plain) else list(compress(batch, map(not_, plain)))
+        if plain_values(chain.from_iterable(map(dict.values, unchecked))):
             try:
                 return list(map(_orjson_line, batch))
             except TypeError:      # a non-str key or an int beyond 64 bits somewhere in the batch

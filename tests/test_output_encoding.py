@@ -278,3 +278,51 @@ def test_har_bodies_come_from_out_not_the_working_directory(tmp_path, monkeypatc
     assert files.content("F1", "text/plain", 1 << 20) == {"text": "the body of this run"}
     absolute = _Files({"files": [{"fuid": "F2", "path": str(out / "files" / "F1-body")}]}, cwd / "nowhere")
     assert absolute.content("F2", "text/plain", 1 << 20) == {"text": "the body of this run"}
+
+
+# ---------------------------------------------------------------- rows the host vouches for
+def _encoded(rows, vouched) -> bytes:
+    from reports.export import JsonlEncoder
+
+    return b"".join(JsonlEncoder(COLS)(rows, vouched))
+
+
+def _plain_row(row: dict) -> dict:
+    from decoder.results import plain
+
+    return {k: plain(v) for k, v in row.items()}
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_a_vouched_row_of_plain_values_is_written_as_unvouched(name):
+    """The host marks rows made of decoder.results.plain's values and the encoder skips its check of them:
+    the bytes must be those of the checked path, infinities and float enums included."""
+    row = _plain_row(ROWS[name])
+    assert _encoded([row], [True]) == _encoded([row], None)
+    mixed = [row, dict(BASE), _plain_row(ROWS["floats"])]
+    assert _encoded(mixed, [True, False, True]) == _encoded(mixed, None) == _encoded(mixed, [True] * 3)
+
+
+class Ratio(float, enum.Enum):
+    TINY = 1e-05
+
+
+def test_plain_hands_json_the_floats_orjson_writes_otherwise():
+    from decoder.results import DumpsFloat, plain, vouched_time
+
+    for v in (math.inf, -math.inf, Ratio.TINY):
+        assert type(plain(v)) is DumpsFloat and plain(v) == v
+    assert type(plain(math.nan)) is float and type(plain(0.5)) is float     # NaN is null both ways
+    assert [type(x) for x in plain([1.5, math.inf])] == [float, DumpsFloat]
+    assert _encoded([{**BASE, "fields": plain({"r": Ratio.TINY, "i": math.inf})}], [True]) == \
+        _encoded([{**BASE, "fields": {"r": Ratio.TINY, "i": math.inf}}], None)
+    assert b'"i":Infinity' in _encoded([{**BASE, "fields": plain({"i": math.inf})}], [True])
+    assert vouched_time(1.5) and not any(map(vouched_time, (math.inf, math.nan, 2, None, Ratio.TINY)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_rows, max_size=5), st.data())
+def test_random_vouched_rows_written_as_checked_ones(rows, data):
+    rows = [_plain_row(r) for r in rows]
+    marks = data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
+    assert _encoded(rows, marks) == _encoded(rows, None)

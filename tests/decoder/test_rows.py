@@ -209,6 +209,32 @@ def test_a_sorted_encoded_store_merges_key_and_line_pairs(tmp_path):
     assert [r["n"] for r in store] == [r["n"] for r in ordered] and next(iter(store))["t"] == list(ordered[0]["t"])
 
 
+@pytest.mark.parametrize("sorted_store", [False, True])
+def test_the_mark_of_a_vouched_row_reaches_the_encoder_with_its_row(tmp_path, sorted_store):
+    """A row appended with ``plain=True`` reaches the encoder with its mark, in spills (a sorted store's rows
+    are reordered: the marks follow them) and in the rows held at the end; rows without it are checked."""
+    from decoder.rows import RowStore
+    from reports.export import JsonlEncoder
+
+    inner = JsonlEncoder(("ts", "n"))
+    seen: dict[int, bool] = {}
+
+    def spy(batch, plain):
+        assert plain is not None and len(plain) == len(batch)
+        seen.update(zip((r["n"] for r in batch), plain))
+        return inner(batch, plain)
+
+    key = (lambda r: (r["ts"], r["n"])) if sorted_store else None
+    store = RowStore("t", tmp_path / "s", mem_rows=7, key=key, encoder=spy)
+    rows = [{"ts": float((i * 31) % 11), "n": i} for i in range(40)]
+    for r in rows:
+        store.append(r, plain=r["n"] % 3 != 0)
+    out = b"".join(store.encoded())
+    assert seen == {r["n"]: r["n"] % 3 != 0 for r in rows}
+    want = sorted(rows, key=key) if key else rows
+    assert out == b"".join(inner(want))
+
+
 def test_the_writer_reencodes_a_store_encoded_for_other_columns(tmp_path):
     """The lines a store holds are written as the table only when its encoder is the table's (same
     schema columns); otherwise the rows are read back and encoded by the writer."""
@@ -252,8 +278,8 @@ def test_read_without_the_report_writes_the_encoded_tables_as_before(tmp_path, m
         return lambda table: (note("encoder", table) if (e := enc(table)) is not None else None, e)[1]
 
     monkeypatch.setattr(wo, "written_once", watched)
-    monkeypatch.setattr(RowStore, "_lines", lambda st, rows: (note("lines", st.name), real_lines(st, rows))[1])
-    monkeypatch.setattr(RowStore, "_pairs", lambda st, rows: (note("pairs", st.name), real_pairs(st, rows))[1])
+    monkeypatch.setattr(RowStore, "_lines", lambda st, *a: (note("lines", st.name), real_lines(st, *a))[1])
+    monkeypatch.setattr(RowStore, "_pairs", lambda st, *a: (note("pairs", st.name), real_pairs(st, *a))[1])
     assert main(args + ["-o", str(tmp_path / "encoded")]) == 0
     seen = {tuple(line.split()) for line in log.read_text().splitlines()}
     encoded = {t for w, t in seen if w == "encoder"}
