@@ -29,7 +29,8 @@
     2 when PATHS name no capture at all (usage error).
 
     Where it runs: a local process pool (``--workers N``, default all cores; 1
-    runs in this process), or a Dask cluster with ``--scheduler ADDRESS``: the
+    runs in this process; a batch of one capture file of 16 MB or more splits it
+    over those processes, as ``read`` does), or a Dask cluster with ``--scheduler ADDRESS``: the
     same :func:`process_capture` is mapped over the captures with
     ``dask.distributed.Client(ADDRESS).map``. On a cluster, the input paths and
     OUT must be on a file system every worker sees, and wiretale must be
@@ -41,6 +42,7 @@ The split run, one large capture on several cores (``read --workers N``), is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import io
 import json
@@ -53,7 +55,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from decoder.commands.options import ReadOptions, UsageError, read_options, worker_count
+from decoder.commands.options import ReadOptions, UsageError, read_options, split_workers, worker_count
 from decoder.version import __version__
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz")
@@ -260,9 +262,13 @@ class BatchProgress:
 
 def run_local(jobs: Sequence[tuple[str, str, str]], opts: ReadOptions, workers: int,
               on_done: Callable[[dict], None]) -> list[dict]:
-    """Run ``jobs`` (path, out, name) in a process pool (``workers`` ≤ 1: in this process)."""
+    """Run ``jobs`` (path, out, name) in a process pool (``workers`` ≤ 1: in this process). A batch of one
+    capture runs it in this process, split over ``workers`` processes when it is large enough to gain
+    (:func:`decoder.commands.options.split_workers`: a capture file of ``SPLIT_MIN_BYTES`` or more)."""
     results: list[dict | None] = [None] * len(jobs)
     if workers <= 1 or len(jobs) <= 1:
+        if len(jobs) == 1 and workers > 1:
+            opts = dataclasses.replace(opts, workers=min(workers, split_workers(None, [jobs[0][0]])))
         for i, (p, o, n) in enumerate(jobs):
             results[i] = process_capture(p, o, opts, n)
             on_done(results[i])

@@ -234,3 +234,35 @@ def test_default_splits_a_large_file_only(synthetic, tmp_path, capsys, monkeypat
     assert options.split_workers(None, ["-"]) == 1
     assert options.split_workers(None, [str(tmp_path / "absent.pcap")]) == 1
     assert options.split_workers(3, ["-"]) == 3
+
+
+def test_batch_of_one_large_capture_splits_it(synthetic, tmp_path, monkeypatch):
+    """``batch`` of one capture file of at least SPLIT_MIN_BYTES splits it over its processes (as ``read``
+    does without ``--workers``), with the tables of one process; ``batch --workers 1`` keeps one process
+    (issue 26)."""
+    import pandas as pd
+
+    from decoder.commands import options, split
+
+    monkeypatch.setattr(options, "usable_cores", lambda: 2)
+    monkeypatch.setattr(options, "SPLIT_MIN_BYTES", synthetic.stat().st_size)
+    calls = []
+    real = split.read_parallel
+
+    def spy(*a, **k):
+        calls.append(k.get("workers", a[2] if len(a) > 2 else None))
+        return real(*a, **k)
+
+    monkeypatch.setattr(split, "read_parallel", spy)
+    assert cli.main(["batch", str(synthetic), "-o", str(tmp_path / "one"), "--no-html", "--workers", "1"]) == 0
+    assert calls == []
+    assert cli.main(["batch", str(synthetic), "-o", str(tmp_path / "split"), "--no-html"]) == 0
+    assert calls == [2]
+
+    def tables(out: Path) -> dict[str, list[str]]:
+        return {p.stem: sorted(json.dumps(r, sort_keys=True, default=str)
+                               for r in pd.read_parquet(p).to_dict("records"))
+                for p in sorted((out / "captures" / "synth.pcap" / "tables").glob("*.parquet"))}
+
+    a, b = tables(tmp_path / "one"), tables(tmp_path / "split")
+    assert a and a == b, "\n".join(differences(a, b))
