@@ -542,8 +542,9 @@ def _rel(t: float) -> str:
 # ---------------------------------------------------------------------------- the report
 class _Report:
     def __init__(self, col: ReportCollector, out: Path, summary: dict, show_secrets: bool,
-                 transcripts: TranscriptHead | None = None) -> None:
+                 transcripts: TranscriptHead | None = None, processes: int = 1) -> None:
         self.col = col
+        self.processes = processes
         self.out = Path(out)
         self.transcripts = transcripts
         self.show = show_secrets
@@ -920,42 +921,86 @@ class _Report:
     def write_sessions(self) -> None:
         """A page per session group (a session and its data connections) as the collector gives them back, in
         uid order; past :data:`SHARED_AT` pages, small sessions as sections of shared pages, one shared page
-        held at a time (numbered as :meth:`_index_pass` numbered them)."""
-        stpl = self.env.get_template("session.html")
-        shtpl = self.env.get_template("shared.html")
-        shared: list[dict] = []
+        held at a time (numbered as :meth:`_index_pass` numbered them). With ``processes`` > 1 (``read
+        --workers``) and ``fork``, the pages are rendered by that many forked processes (:meth:`_render_in`)
+        while this one reads the groups back; the files are the same either way."""
+        units = self._page_units()
+        if self.processes > 1 and _fork_context() is not None:
+            if self._render_in(self.processes, units):
+                return
+            units = self._page_units()       # a renderer died (not expected): this process writes them all
+        for unit in units:
+            self._render(*unit)
+
+    def _page_units(self) -> Iterator[tuple[int, list]]:
+        """What is rendered into one file: ``(0, [(conn, group)])``, a session's own page, or ``(k, [(conn,
+        group), …])``, shared page ``k`` with its sections in order."""
+        shared: list[tuple[dict, SessionGroup]] = []
         shared_no = small_i = 0
-
-        def flush() -> None:
-            if shared:
-                fields_data = _shared_fields_data(shared)
-                events_data = _shared_events_data(shared)
-                write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html",
-                                     shtpl.render(sessions=shared, page_no=shared_no, fields_data=fields_data,
-                                                  events_data=events_data, assets=f"../{ASSETS}/",
-                                                  n_pages=self.n_shared))
-                shared.clear()
-
         for g in self.col.groups():
             for c in g.conns:         # (sessions with a page: the collector keeps no conn row of the others)
-                uid = c["uid"]
-                if self.n_shared and self._small(c, g.count("timeline", uid)):
+                if self.n_shared and self._small(c, g.count("timeline", c["uid"])):
                     small_i += 1
                     k = 1 + (small_i - 1) // SHARED_PER_PAGE
-                    if k != shared_no:
-                        flush()
-                        shared_no = k
-                    try:
-                        shared.append(self.session_context(c, g, small=True))
-                    except Exception as e:  # one bad session must not lose the report
-                        shared.append({"c": c, "uid": uid, "error": f"{type(e).__name__}: {e}"})
+                    if k != shared_no and shared:
+                        yield shared_no, shared
+                        shared = []
+                    shared_no = k
+                    shared.append((c, g))
                     continue
+                yield 0, [(c, g)]
+        if shared:
+            yield shared_no, shared
+
+    def _render(self, shared_no: int, members: list[tuple[dict, SessionGroup]]) -> None:
+        """Write one unit of :meth:`_page_units`."""
+        if shared_no:
+            sections = []
+            for c, g in members:
                 try:
-                    html = stpl.render(assets=f"../{ASSETS}/", **self.session_context(c, g))
+                    sections.append(self.session_context(c, g, small=True))
                 except Exception as e:  # one bad session must not lose the report
-                    html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
-                write_text_replacing(self.out / "sessions" / f"{uid}.html", html)
-        flush()
+                    sections.append({"c": c, "uid": c["uid"], "error": f"{type(e).__name__}: {e}"})
+            write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html", self.env.get_template(
+                "shared.html").render(sessions=sections, page_no=shared_no, fields_data=_shared_fields_data(sections),
+                                      events_data=_shared_events_data(sections), assets=f"../{ASSETS}/",
+                                      n_pages=self.n_shared))
+            return
+        [(c, g)] = members
+        try:
+            html = self.env.get_template("session.html").render(assets=f"../{ASSETS}/", **self.session_context(c, g))
+        except Exception as e:  # one bad session must not lose the report
+            html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
+        write_text_replacing(self.out / "sessions" / f"{c['uid']}.html", html)
+
+    def _render_in(self, n: int, units: Iterator[tuple[int, list]]) -> bool:
+        """Hand the units to ``n`` forked renderers through a bounded queue (memory: a few units in flight),
+        groups as plain data (:func:`_group_state`); False if a renderer did not end well."""
+        ctx = _fork_context()
+        todo = ctx.Queue(maxsize=4 * n)
+        workers = [ctx.Process(target=self._renderer, args=(todo,), daemon=True) for _ in range(n)]
+        for w in workers:
+            w.start()
+        try:
+            for shared_no, members in units:
+                todo.put((shared_no, [(c, _group_state(g)) for c, g in members]))
+            for _ in workers:
+                todo.put(None)
+            for w in workers:
+                w.join()
+        finally:
+            for w in workers:
+                if w.is_alive():
+                    w.terminate()
+                    w.join()
+            todo.close()
+        return all(w.exitcode == 0 for w in workers)
+
+    def _renderer(self, todo: Any) -> None:
+        """A forked renderer: the units of ``todo`` until ``None``."""
+        while (unit := todo.get()) is not None:
+            shared_no, members = unit
+            self._render(shared_no, [(c, _group_from(state)) for c, state in members])
 
     def index_common(self) -> dict:
         s = self.summary
@@ -1334,7 +1379,27 @@ class _Report:
         }
 
 
-def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:
+def _fork_context() -> Any:
+    import multiprocessing
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:            # no fork on this platform: one process renders
+        return None
+
+
+def _group_state(g: SessionGroup) -> tuple:
+    """A session group as plain data (its rows' defaultdicts do not pickle), for a renderer."""
+    return g.conns, {t: dict(per) for t, per in g.rows.items()}, g.counts
+
+
+def _group_from(state: tuple) -> SessionGroup:
+    g = SessionGroup()
+    g.conns, g.rows, g.counts = state
+    return g
+
+
+def write_report(analysis, out: Path, show_secrets: bool = False, processes: int = 1) -> Path:
     """Render the report of an :class:`~decoder.api.Analysis` (its rows, summary and transcripts):
     ``OUT/index.html`` (plus ``index-N.html`` pages) and ``OUT/sessions/<uid>.html``. Returns the path of
     ``index.html``. ``wiretale read`` feeds a :class:`ReportCollector` as it writes the tables instead
@@ -1342,10 +1407,11 @@ def write_report(analysis, out: Path, show_secrets: bool = False) -> Path:
     col = ReportCollector()
     col.feed_all(analysis.rows)
     return render_report(col, Path(out), analysis.summary, show_secrets,
-                         transcripts=getattr(analysis, "transcript_head", None))
+                         transcripts=getattr(analysis, "transcript_head", None), processes=processes)
 
 
 def render_report(col: ReportCollector, out: Path, summary: dict, show_secrets: bool = False,
-                  transcripts: TranscriptHead | None = None) -> Path:
-    """Render the report from what ``col`` was fed; each session's transcript from ``transcripts``."""
-    return _Report(col, Path(out), summary, show_secrets, transcripts=transcripts).write()
+                  transcripts: TranscriptHead | None = None, processes: int = 1) -> Path:
+    """Render the report from what ``col`` was fed; each session's transcript from ``transcripts``; the
+    session pages by ``processes`` processes (forked; one where ``fork`` is not available)."""
+    return _Report(col, Path(out), summary, show_secrets, transcripts=transcripts, processes=processes).write()

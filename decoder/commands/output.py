@@ -61,8 +61,9 @@ def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str 
 
     ``processes > 1`` (``read --workers N``, which was given the cores): without the report, the
     HAR and the timeline table are written by a forked child while this process writes the other
-    tables (both only read the disk-backed tables). Where ``fork`` is not available, or the child
-    fails, this process writes them itself: the files are the same either way."""
+    tables (both only read the disk-backed tables); with the report, its session pages are rendered by
+    that many forked processes (:func:`reports.html.render_report`). Where ``fork`` is not available, or
+    a child fails, this process writes them itself: the files are the same either way."""
     from decoder.pipeline import build_summary
     from reports.export import write_json
 
@@ -98,7 +99,7 @@ def write_outputs(run: Any, out: Path, html: bool, show_secrets: bool, fmt: str 
 
             streams = getattr(run, "out_dir", None) or out
             render_report(col[0], out, summary, show_secrets, transcripts=Transcripts(
-                streams, getattr(res, "streams", None)).head)
+                streams, getattr(res, "streams", None)).head, processes=processes)
             remove_packs(Path(streams) / "streams")      # the pages carry those sessions' bytes whole
             done.append("report")
         summary["output"] = {"state": "complete", "written": list(done), "missing": []}
