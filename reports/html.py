@@ -186,8 +186,47 @@ def _href(path: Any, prefix: str = "") -> str:
     return prefix + quote(p, safe="/")
 
 
+#: A string inside a list or dict that a cell writes without its quotes (:func:`_container`): a word starting with a
+#: letter, without space, comma, quote, bracket or brace, not ending in a colon, and not a JSON literal.
+_BARE_WORD = re.compile(r"[A-Za-z](?:[A-Za-z0-9._:/@+\-]*[A-Za-z0-9._/@+\-])?")
+_JSON_LITERALS = frozenset({"true", "false", "null", "NaN", "Infinity"})
+#: The same inside JSON text that holds escaped quotes: a quote after ``[``, ``{`` or a space opens a string (one
+#: inside a string is always ``\"``), one before ``,``, ``:``, ``]`` or ``}`` closes it.
+_BARE_STRING = re.compile(r'(?<=[\[{ ])"(?!(?:true|false|null|NaN|Infinity)")(' + _BARE_WORD.pattern + r')"(?=[,:\]}])')
+
+
+def _unquote_words(s: str) -> str:
+    """``s`` (``json.dumps`` text, or its start) with the quotes of its plain-word strings left out."""
+    if '\\"' in s:
+        return _BARE_STRING.sub(r"\1", s)
+    parts = s.split('"')          # (no escaped quote: the odd parts are the strings)
+    open_end = len(parts) % 2 == 0   # s ends inside a string
+    word = _BARE_WORD.fullmatch
+    for i in range(1, len(parts) - 1 if open_end else len(parts), 2):
+        w = parts[i]
+        if not word(w) or w in _JSON_LITERALS:
+            parts[i] = '"' + w + '"'
+    if open_end:
+        parts[-1] = '"' + parts[-1]
+    return "".join(parts)
+
+
+def _container(v: Any, limit: int) -> str:
+    """A list or dict as a cell shows it, its first ``limit`` characters and how long it is: JSON (", " and ": "
+    between items) whose strings that are plain words (:data:`_BARE_WORD`: a host name, a record type, a
+    header name) go without quotes — ``{name: www.example.org, type: A, ttl: 300, data: "10 mx.example.org"}``
+    — so it reads the same and never reads otherwise: a string that could be taken for a number, a literal or a
+    separator keeps its quotes. The tables keep the JSON. Only the part that can be shown is unquoted (its first
+    ``2 * limit`` characters: unquoting never halves a text), and a longer one says its JSON's length."""
+    s = json.dumps(v, ensure_ascii=False, default=str)
+    head = printable(_unquote_words(s[:2 * limit]), one_line=True)
+    if len(s) <= 2 * limit and len(head) <= limit:
+        return head
+    return head[:limit] + f"… ({len(s):,} characters of JSON)"
+
+
 def _value(v: Any, limit: int = 300) -> str:
-    """A table cell: lists joined, dicts as compact JSON, long values cut."""
+    """A table cell: lists of scalars joined, other lists and dicts as :func:`_container`, long values cut."""
     if v is None:
         return "–"
     if isinstance(v, bool):
@@ -199,12 +238,11 @@ def _value(v: Any, limit: int = 300) -> str:
     if isinstance(v, (list, tuple)):
         if not v:
             return "–"
-        if all(isinstance(x, (str, int, float)) for x in v):
-            s = ", ".join(str(x) for x in v)
-        else:
-            s = json.dumps(v, ensure_ascii=False, default=str)
+        if not all(isinstance(x, (str, int, float)) for x in v):
+            return _container(v, limit)
+        s = ", ".join(str(x) for x in v)
     elif isinstance(v, dict):
-        s = json.dumps(v, ensure_ascii=False, default=str)
+        return _container(v, limit)
     else:
         s = str(v)
     s = printable(s, one_line=True)
@@ -1282,6 +1320,7 @@ class _Report:
         """This session's rows of the protocol tables; ``compact`` (a shared page's section) leaves out the
         columns empty in every row shown and says so."""
         out = []
+        cell = self._cell
         for name in g.tables():
             if name in ENGINE_TABLES:
                 continue
@@ -1303,7 +1342,7 @@ class _Report:
                 vals = [r.get(k) for k in cols]
                 # one search over the row; a row without a secret skips the search cell by cell
                 search = self.show or self.masker.row_hits(r)
-                body.append([self._cell(sk, v, search) for v, sk in zip(vals, secret)])
+                body.append(["–" if v is None else cell(sk, v, search) for v, sk in zip(vals, secret)])
             times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
@@ -1318,7 +1357,13 @@ class _Report:
             return "–"
         if secret and not self.show and v != "":
             return MASK
-        if type(v) is int:
+        kind = type(v)
+        if kind is str:
+            if search and not self.show:
+                v = self.masker.text(v)
+            # (what _value writes of a short printable ASCII text: the text)
+            return v if len(v) <= 300 and v.isascii() and v.isprintable() else _value(v)
+        if kind is int:
             t = str(v)
             return t if len(t) <= 300 else _value(v)
         if isinstance(v, str):

@@ -392,3 +392,24 @@ def test_browser_hostile_capture_is_inert(page, tmp_path):
     assert PWN1 in shown and NOSPACE in shown and PWN2 in shown
     assert page.errors() == [], page.errors()
     _no_network(page)
+
+
+def test_a_container_cell_unquotes_plain_words_only():
+    """A list or dict cell (reports.html._container) writes plain words without quotes and keeps them on any
+    string that could read otherwise: spaces, separators, numbers, literals, quotes, a trailing colon."""
+    from reports.html import _value
+    answers = [{"name": "www.example.org", "type": "CNAME", "ttl": 300, "data": "edge.cdn.example.net"},
+               {"name": "x", "type": "MX", "data": "10 mx1.example.org"}]
+    assert _value(answers) == ('[{name: www.example.org, type: CNAME, ttl: 300, data: edge.cdn.example.net}, '
+                               '{name: x, type: MX, data: "10 mx1.example.org"}]')
+    tricky = {"Content-Type": "text/html; charset=utf-8", "a": "x, type: A", "n": "300", "t": "true", "q": 'say "hi"',
+              "e": "", "ip6": "fe80::1", "k:": "v:", "nul": None, "NaN": "NaN", "ünï": "ok"}
+    assert _value(tricky) == ('{Content-Type: "text/html; charset=utf-8", a: "x, type: A", n: "300", t: "true", '
+                              'q: "say \\"hi\\"", e: "", ip6: fe80::1, "k:": "v:", nul: null, "NaN": "NaN", "ünï": ok}')
+    long = [{"name": f"host{i}.example.org", "data": f"192.0.2.{i}"} for i in range(40)]
+    cell = _value(long)
+    text = json.dumps(long, ensure_ascii=False)
+    note = f"… ({len(text):,} characters of JSON)"
+    assert cell.startswith('[{name: host0.example.org, data: "192.0.2.0"}, {name: host1.example.org, data: "192.0.2.1"}')
+    assert cell.endswith(note) and len(cell) == 300 + len(note)
+    assert _value([{"a": "b" * 700}]) == '[{a: "' + "b" * 294 + f"… ({len(json.dumps([{'a': 'b' * 700}])):,} characters of JSON)"
