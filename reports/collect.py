@@ -272,8 +272,11 @@ class ReportCollector:
         self.index_rows: dict[str, list[dict]] = {t: [] for t in INDEX_TABLES}
         self.counts: Counter = Counter()
         self.anomalies: dict[str, dict] = {}
-        self.hosts: dict[str, dict] = {}
-        self.pairs: dict[tuple, dict] = {}
+        # per address: [sessions as client, as server, bytes sent, received, services]; per (client, server):
+        # [sessions, bytes, services]; services: the one service's name, a Counter once there are two (lists
+        # and a name, not dicts and a Counter each: up to MAX_HOSTS of each, 0.2 KB a pair instead of 0.8)
+        self.hosts: dict[str, list] = {}
+        self.pairs: dict[tuple, list] = {}
         self.mix_sessions: Counter = Counter()
         self.mix_bytes: Counter = Counter()
         self.scans: dict[str, ProbeGroup] = {}
@@ -346,28 +349,26 @@ class ReportCollector:
         mix = c.get("service") or f"unknown {c.get('proto', '')}".strip()
         self.mix_sessions[mix] += 1
         self.mix_bytes[mix] += ob + rb
-        for h, role, sent, recv in ((o, "client", ob, rb), (r, "server", rb, ob)):
+        for h, role, sent, recv in ((o, 0, ob, rb), (r, 1, rb, ob)):
             he = self.hosts.get(h)
             if he is None:
                 if len(self.hosts) >= MAX_HOSTS:
                     self.unlisted["hosts"] += 1
                     continue
-                he = self.hosts[h] = {"host": h, "client": 0, "server": 0, "sent": 0, "received": 0,
-                                      "services": Counter()}
+                he = self.hosts[h] = [0, 0, 0, 0, svc]
+            he[4] = _tally(he[4], svc, he[0] + he[1])
             he[role] += 1
-            he["sent"] += sent
-            he["received"] += recv
-            he["services"][svc] += 1
+            he[2] += sent
+            he[3] += recv
         pe = self.pairs.get((o, r))
         if pe is None:
             if len(self.pairs) >= MAX_HOSTS:
                 self.unlisted["pairs"] += 1
                 return
-            pe = self.pairs[(o, r)] = {"client": o, "server": r, "sessions": 0, "bytes": 0,
-                                       "services": Counter(), "first": uid}
-        pe["sessions"] += 1
-        pe["bytes"] += ob + rb
-        pe["services"][svc] += 1
+            pe = self.pairs[(o, r)] = [0, 0, svc]
+        pe[2] = _tally(pe[2], svc, pe[0])
+        pe[0] += 1
+        pe[1] += ob + rb
 
     def _no_data(self, e: dict) -> None:
         self._serial += 1
@@ -475,6 +476,22 @@ def _grouped(items: Iterable[tuple], groups: dict[str, ProbeGroup], kind: str) -
         g = groups[key] = ProbeGroup(kind, key)
         for _, _, t in chain(first, run):
             g.add(_entry(t))
+
+
+def _tally(services: str | Counter, svc: str, before: int) -> str | Counter:
+    """``services`` (a name that ``before`` sessions had, or a Counter of names) with one session of ``svc``
+    more: a name while there is one, a Counter from the second."""
+    if type(services) is str:
+        if services == svc:
+            return services
+        services = Counter({services: before}) if before else Counter()
+    services[svc] += 1
+    return services
+
+
+def services_of(services: str | Counter, total: int) -> Counter:
+    """What :func:`_tally` kept, as a Counter (``total``: the sessions counted)."""
+    return Counter({services: total}) if type(services) is str else services
 
 
 def _interned(v: Any) -> Any:

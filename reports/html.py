@@ -57,7 +57,7 @@ from decoder.model import describe_object, utc_text
 from dissectors import PRESENTATION
 from reports import _meanings, views
 from reports.collect import (EVENT_TICKS, LANE_GROUP_AT, SCAN_MIN, SORT_KEY, TABLE_ROWS, Entry, ReportCollector,
-                             SessionGroup, frame_order)
+                             SessionGroup, frame_order, services_of)
 from reports.export import write_text_replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -890,10 +890,13 @@ class _Report:
         return {"rows": rows, "height": 40 + len(rows) * 26, "bar_w": bar_w}
 
     def hosts(self) -> tuple[list[dict], list[dict], int, int]:
-        hl = sorted(self.col.hosts.values(), key=lambda e: -(e["sent"] + e["received"]))[:HOST_ROWS]
-        pl = sorted(self.col.pairs.values(), key=lambda e: (-e["sessions"], -e["bytes"]))[:HOST_ROWS]
-        hl, pl = [dict(e, services=_services(e["services"]), names=self.col.names.of(e["host"])) for e in hl], \
-            [dict(e, services=_services(e["services"])) for e in pl]
+        hl = sorted(self.col.hosts.items(), key=lambda kv: -(kv[1][2] + kv[1][3]))[:HOST_ROWS]
+        pl = sorted(self.col.pairs.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))[:HOST_ROWS]
+        hl = [{"host": h, "client": c, "server": sv, "sent": sent, "received": recv,
+               "services": _services(services_of(svc, c + sv)), "names": self.col.names.of(h)}
+              for h, (c, sv, sent, recv, svc) in hl]
+        pl = [{"client": o, "server": r, "sessions": n, "bytes": b, "services": _services(services_of(svc, n))}
+              for (o, r), (n, b, svc) in pl]
         return hl, pl, len(self.col.hosts), len(self.col.pairs)
 
     def anomaly_groups(self) -> list[dict]:
