@@ -61,7 +61,8 @@ class Handler:
     """Per-flow detection state and the attached dissector."""
 
     __slots__ = ("state", "spec", "dissector", "confirmed", "buffer", "heads", "port_specs",
-                 "ctx", "udp_datagrams", "recent", "bulk", "bulk_d", "left", "run", "run_n", "run_at", "last_at")
+                 "ctx", "udp_datagrams", "recent", "bulk", "bulk_d", "left", "stop", "run", "run_n", "run_at",
+                 "last_at")
 
     def __init__(self) -> None:
         self.state = UNDECIDED
@@ -77,11 +78,12 @@ class Handler:
         self.udp_datagrams = 0
         self.recent: Recent | None = None
         # bulk delivery (decoder.model.BulkDissector): the dissector's ``bulk`` (None: it makes no promise),
-        # the direction and byte count its last answer allows, and the run held back: its segments, their
-        # bytes, and the (time, frame) of its first and of its last packet
-        self.bulk: Callable[[Direction], int] | None = None
+        # the direction, byte count and end marker its last answer allows, and the run held back: its
+        # segments, their bytes, and the (time, frame) of its first and of its last packet
+        self.bulk: Callable[[Direction], int | tuple[int, bytes]] | None = None
         self.bulk_d = ORIG
         self.left = 0
+        self.stop: bytes | None = None
         self.run: list[bytes] | tuple = ()
         self.run_n = 0
         self.run_at = self.last_at = (0.0, 0)
@@ -306,7 +308,8 @@ class DissectorHost:
                 flow.mark(d, "G")
             st = h.state
             if st == ATTACHED:
-                if not is_gap and d == h.bulk_d and h.run_n + len(x) < h.left:
+                if not is_gap and d == h.bulk_d and h.run_n + len(x) < h.left and (
+                        h.stop is None or self._before_stop(h, h.stop, x)):
                     # inside an object the dissector announced: held back, fed as one run (BulkDissector)
                     if h.run:
                         h.run.append(x)
@@ -334,10 +337,26 @@ class DissectorHost:
             elif st == UNDECIDED:
                 self._detect(flow, h, d, is_gap, x, ts, frame)
 
+    @staticmethod
+    def _before_stop(h: Handler, stop: bytes, x: bytes) -> bool:
+        """Whether segment ``x`` may join the run under an answer with an end marker: the marker is neither
+        in it nor across its boundary with the segment held before it."""
+        if stop in x:
+            return False
+        k = len(stop) - 1
+        return not h.run or stop not in h.run[-1][-k:] + x[:k]
+
     def _ask_bulk(self, h: Handler, d: int) -> None:
         """After a feed of direction ``d``: how many of its next bytes may be held back (BulkDissector)."""
         h.bulk_d = d
-        h.left = h.bulk(DIRS[d]) if h.state == ATTACHED else 0     # type: ignore[misc]
+        if h.state != ATTACHED:
+            h.left = 0
+            return
+        ans = h.bulk(DIRS[d])      # type: ignore[misc]
+        if type(ans) is tuple:
+            h.left, h.stop = ans
+        else:
+            h.left, h.stop = ans, None
 
     def _flush_run(self, flow: Flow, h: Handler) -> None:
         """Feed the run held back: all but its last segment at the time and frame of its first packet, the

@@ -597,9 +597,14 @@ class BulkDissector(Dissector, Protocol):
     the other direction: those are fed as before, after the run. ``0``: no promise (every segment is
     fed as it comes). The answer counts from the end of the last feed and holds until the next call of
     any kind; a dissector near ``Limits.max_file_size`` answers at most the room left, so the
-    ``file_size_capped`` anomaly keeps its segment's time (``dissectors._held.HeldData.room``)."""
+    ``file_size_capped`` anomaly keeps its segment's time (``dissectors._held.HeldData.room``).
 
-    def bulk(self, direction: Direction) -> int: ...
+    Where the object ends at a marker rather than a count (SMTP DATA and POP3 multi-line replies end at
+    ``<CRLF>.<CRLF>``), the answer ``(n, stop)`` adds: only segments in which ``stop`` does not occur, nor
+    across the boundary of two held segments; the dissector answers so only when any end of the object
+    within the next bytes would put a whole ``stop`` among them (nothing it holds could begin one)."""
+
+    def bulk(self, direction: Direction) -> int | tuple[int, bytes]: ...
 
 
 Probe = Callable[[Direction, bytes], Verdict]

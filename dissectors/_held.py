@@ -28,6 +28,9 @@ from decoder.model import FileData
 HOLD: Final = 64 * 1024
 #: :meth:`HeldData.room` past the store's cap: no bound
 PAST_CAP: Final = 1 << 62
+#: what every end of a dot-terminated text (SMTP DATA, RFC 5321 section 4.1.1.4; POP3 multi-line replies,
+#: RFC 1939 section 3) holds: the end marker of a BulkDissector's answer for them
+LINE_DOT: Final = b"\n."
 
 
 class HeldData:

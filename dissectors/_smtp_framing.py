@@ -76,6 +76,11 @@ class DotStuffedReader:
             self.bol = True
         return region.replace(b"\n.", b"\n"), False, b""
 
+    def mid_line(self) -> bool:
+        """Whether the next bytes are inside a line with nothing held: the message can then end only
+        with a ``LF .`` among them (a BulkDissector's end marker)."""
+        return not self.bol and not self.hold
+
     def gap(self) -> bytes:
         """Bytes are missing: the held bytes that are text after all (a held dot was a stuffed one), and
         the reader is no longer at a line start."""

@@ -75,7 +75,7 @@ from decoder.model import (
     FileClose, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
 )
-from dissectors._held import HeldData
+from dissectors._held import LINE_DOT, PAST_CAP, HeldData
 from dissectors._lines import LineBuffer
 from dissectors._sasl import SaslExchange
 from dissectors.probes.pop3 import SPECS, probe  # noqa: F401 - SPECS, probe: re-exported
@@ -364,6 +364,19 @@ class Pop3Dissector:
             self._buf[direction].clear()
             self._mode = "status"
         return out
+
+    def bulk(self, direction: Direction) -> int | tuple[int, bytes]:
+        """BulkDissector: inside a message (RETR, TOP) whose last line is cut mid-way (buffered without its
+        line end, and not a line that could be the terminator's dot): segments without ``LF .`` (any end
+        of the message has one), up to the message and store caps."""
+        buf = self._buf[RESP]
+        if self._stopped or self._violated or direction is not RESP or self._mode != "body" \
+                or not self._body_msg or not self._confirmed or not len(buf) or buf.find(b"\n") >= 0 \
+                or (self._at_bol and buf.startswith(b".")):
+            return 0
+        if self._capped:
+            return PAST_CAP, LINE_DOT
+        return min(self._lim.max_message - self._size, self._held.room(self._handle)) - len(buf), LINE_DOT
 
     def gap(self, direction: Direction, length: int, ts: float) -> list:
         out: list = []

@@ -104,7 +104,7 @@ from decoder.model import (
     FileClose, FileGap, FileOpen, FlowContext, Record, StopParsing,
     Violation,
 )
-from dissectors._held import HeldData
+from dissectors._held import LINE_DOT, PAST_CAP, HeldData
 from dissectors._lines import LineBuffer
 from dissectors._smtp_framing import BdatReader, DotStuffedReader
 from dissectors.mime import parse_headers, received_ips
@@ -508,6 +508,16 @@ class SmtpDissector:
             self.lb[RESP].push(data)
             self._server(ts, out)
         return out
+
+    def bulk(self, direction: Direction) -> int | tuple[int, bytes]:
+        """BulkDissector: inside DATA, past the message's header block, mid-line with nothing buffered:
+        segments without ``LF .`` (any end of the data has one), up to the message and store caps."""
+        if self.stopped or direction != ORIG or self.mode != "data" or not self.msg_opened \
+                or not self.msg_head_done or len(self.lb[ORIG]) or not self.dot.mid_line():
+            return 0
+        if self.msg_capped:
+            return PAST_CAP, LINE_DOT
+        return min(self.limits.max_message - self.msg_kept, self.held.room(self.msg_handle)), LINE_DOT
 
     def gap(self, direction: Direction, length: int, ts: float) -> list:
         out: list = []

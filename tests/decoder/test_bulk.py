@@ -20,9 +20,11 @@ from decoder.model import Limits
 from dissectors.ftp import FtpDataDissector
 from dissectors.http import HttpDissector
 from dissectors.imap import ImapDissector
+from dissectors.pop3 import Pop3Dissector
+from dissectors.smtp import SmtpDissector
 from tests.builders import A, Conn, F, P, write_pcap
 
-BULK_CLASSES = (HttpDissector, FtpDataDissector, ImapDissector)
+BULK_CLASSES = (HttpDissector, FtpDataDissector, ImapDissector, SmtpDissector, Pop3Dissector)
 SEG = 1460
 
 
@@ -120,12 +122,62 @@ def _imap(c: Conn) -> list[bytes]:
     return pk + c.close()
 
 
+def _message(seed: int) -> bytes:
+    """An e-mail of 76-character lines, some starting with a dot (stuffed on the wire), one of them a
+    lone dot's look-alike (".." then CRLF)."""
+    lines = [b"From: a@b", b"To: c@d", b"Subject: bulk", b""]
+    for i in range(900):
+        line = _body(38, seed * 1000 + i).hex().encode()
+        lines.append(b"." + line[1:] if i % 300 == 5 else b"." if i == 400 else line)
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def _stuffed(msg: bytes) -> bytes:
+    return msg.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+
+
+def _client_segments(c: Conn, data: bytes) -> list[bytes]:
+    out: list[bytes] = []
+    for k, i in enumerate(range(0, len(data), SEG)):
+        out.append(c.client(data[i:i + SEG]))
+        if k % 2:
+            out.append(c.server_ack())
+    return out
+
+
+def _smtp(c: Conn) -> list[bytes]:
+    pk = c.handshake()
+    for who, line in (("s", b"220 mx ESMTP"), ("c", b"EHLO me"), ("s", b"250 mx"), ("c", b"MAIL FROM:<a@b>"),
+                      ("s", b"250 ok"), ("c", b"RCPT TO:<c@d>"), ("s", b"250 ok"), ("c", b"DATA"),
+                      ("s", b"354 go")):
+        pk.append((c.server if who == "s" else c.client)(line + b"\r\n"))
+    pk += _client_segments(c, _stuffed(_message(9)))
+    pk.append(c.server(b"250 queued\r\n"))
+    pk.append(c.client(b"QUIT\r\n"))
+    pk.append(c.server(b"221 bye\r\n"))
+    return pk + c.close()
+
+
+def _pop3(c: Conn) -> list[bytes]:
+    pk = c.handshake()
+    msg = _message(10)
+    for who, line in (("s", b"+OK ready"), ("c", b"USER u"), ("s", b"+OK"), ("c", b"PASS p"), ("s", b"+OK in"),
+                      ("c", b"RETR 1")):
+        pk.append((c.server if who == "s" else c.client)(line + b"\r\n"))
+    pk += _server_segments(c, b"+OK %d octets\r\n" % len(msg) + _stuffed(msg), swap_at=11, resend_at=30)
+    pk.append(c.client(b"QUIT\r\n"))
+    pk.append(c.server(b"+OK bye\r\n"))
+    return pk + c.close()
+
+
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory) -> Path:
     pk = _http(Conn(c=("10.0.0.1", 40001), s=("10.0.0.2", 80)))
     pk += _http10_with_hole(Conn(c=("10.0.0.1", 40002), s=("10.0.0.2", 80)))
     pk += _ftp(Conn(c=("10.0.0.1", 40003), s=("10.0.0.2", 21)), Conn(c=("10.0.0.1", 40004), s=("10.0.0.2", 50000)))
     pk += _imap(Conn(c=("10.0.0.1", 40005), s=("10.0.0.2", 143)))
+    pk += _smtp(Conn(c=("10.0.0.1", 40006), s=("10.0.0.2", 25)))
+    pk += _pop3(Conn(c=("10.0.0.1", 40007), s=("10.0.0.2", 110)))
     path = tmp_path_factory.mktemp("bulk") / "bulk.pcap"
     write_pcap(path, pk)
     return path
@@ -164,7 +216,7 @@ def test_bulk_delivery_changes_no_row_and_no_byte(capture, tmp_path, monkeypatch
     # what the capture holds: every kind of run, the gap and (capped) the cap
     assert {r["uri"] for r in rows["http"]} >= {"/a", "/b", "/c", "/up", "/old"}
     assert any(r["name"] == "tcp_gap" or "gap" in r["name"] for r in rows["anomalies"])
-    assert len(files) >= 7
+    assert len(files) >= 9 and len(rows["smtp"]) == 1 and len(rows["pop3"]) >= 1
     if cap is not None:
         capped = [r for r in rows["anomalies"] if r["name"] == "file_size_capped"]
         assert len(capped) >= 4 and len({r["frame"] for r in capped}) == len(capped)
