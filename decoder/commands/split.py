@@ -33,6 +33,7 @@ when ``--workers`` asks for more than one process.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import math
@@ -222,34 +223,63 @@ def _merged(files: Sequence[Path], key: Callable) -> Any:
     return heapq.merge(*sources, key=key)
 
 
-def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequence[tuple[Path, float, bool]]) -> dict:
+def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequence[tuple[Path, float, bool]],
+                          pool: Any = None, processes: int = 1) -> dict:
     """OUT of a split run with JSON lines and no report, from what the workers encoded: each table's
     lines interleaved as they are read, the HAR from the workers' blocks, and summary.json from the counts
     the workers took. The same files as :func:`decoder.commands.output.write_outputs` writes for that run.
-    ``har_blocks``: see :func:`_join_har_blocks`."""
+    ``har_blocks``: see :func:`_join_har_blocks`. ``pool``: the workers' pool of ``processes``, whose
+    processes (idle once the workers are done) then merge the tables, a share of them each
+    (:func:`_table_groups`), while this process joins the HAR; without it the tables are merged here."""
     from decoder.pipeline import build_summary
-    from reports.export import replacing, write_json
+    from reports.export import write_json
     from reports.tables import names_for
 
     res = run.results
     summary = build_summary(run, counts)
+    tdir = out / "tables"
+    tdir.mkdir(parents=True, exist_ok=True)
+    jobs = [(name, [str(f) for f in t.files] if (t := res.tables.get(name)) else [], len(t) if t else 0)
+            for name in names_for(res.tables)]
     with ThreadPoolExecutor(max_workers=1) as side:   # the HAR (the most bytes) beside the tables
         har = side.submit(_join_har_blocks, out / "http.har", har_blocks) if res.tables.get("http") else None
-        tdir = out / "tables"
-        tdir.mkdir(parents=True, exist_ok=True)
-        for name in names_for(res.tables):
-            table = res.tables.get(name)
-            with replacing(tdir / f"{name}.jsonl") as tmp, open(tmp, "wb") as fh:
-                if table:
-                    it = iter(table)
-                    while chunk := list(islice(it, 1000)):
-                        fh.write(b"".join(chunk))
+        if pool is not None:
+            for f in [pool.submit(_write_tables, group, str(tdir)) for group in _table_groups(jobs, processes)]:
+                f.result()
+        else:
+            _write_tables(jobs, str(tdir))
         if har is not None:
             har.result()
     res.cleanup()
     summary["output"] = {"state": "complete", "written": ["tables", "summary", "har"], "missing": []}
     write_json(summary, out / "summary.json")
     return summary
+
+
+def _table_groups(jobs: Sequence[tuple[str, list[str], int]], n: int) -> list[list[tuple[str, list[str], int]]]:
+    """``jobs`` (table, workers' files, rows) in ``n`` groups of about as many rows (the largest table first
+    to the group with the fewest rows; empty groups left out)."""
+    groups: list[list] = [[] for _ in range(max(1, n))]
+    rows = [0] * len(groups)
+    for job in sorted(jobs, key=lambda j: -j[2]):
+        i = rows.index(min(rows))
+        groups[i].append(job)
+        rows[i] += job[2] + 1
+    return [g for g in groups if g]
+
+
+def _write_tables(jobs: Sequence[tuple[str, list[str], int]], tdir: str) -> None:
+    """Each table of ``jobs`` (name, the workers' ``.lines`` files, rows) written to ``tdir/<name>.jsonl``:
+    the workers' lines interleaved by key as they are read (an empty file for a table without rows)."""
+    from reports.export import replacing
+
+    for name, files, count in jobs:
+        table = EncodedTable(name, [Path(f) for f in files], count)
+        with replacing(Path(tdir) / f"{name}.jsonl") as tmp, open(tmp, "wb") as fh:
+            if table:
+                it = iter(table)
+                while chunk := list(islice(it, 1000)):
+                    fh.write(b"".join(chunk))
 
 
 def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float, bool]]) -> None:
@@ -348,8 +378,6 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     mark = timeline.append if timeline is not None else _no_mark
     mark(("parent: read_parallel", time.perf_counter(), time.process_time()))
     from decoder.model import Limits
-    from decoder.commands.output import write_outputs
-    from decoder.pipeline import Results
 
     path = str(path)
     if path == "-":
@@ -367,52 +395,66 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     argsets = [(path, part_dirs[i], i, n, limits, strict, html, encode, tuple(map(str, keylogs))) for i in range(n)]
     _load_engine()
     mark(("parent: engine loaded", time.perf_counter(), time.process_time()))
-    if n == 1:
-        parts = [_partition_worker(*argsets[0])]
-    else:
-        with ProcessPoolExecutor(max_workers=n, mp_context=_fork_context()) as pool:
-            parts = list(pool.map(_partition_worker, *zip(*argsets)))
-    mark(("parent: workers done", time.perf_counter(), time.process_time()))
-    for i, p in enumerate(parts):
-        for what, t, cpu in p["marks"]:
-            mark((f"worker {i}: {what}", t, cpu))
     try:
-        # rows: one sorted, disk-backed store per table
-        res = Results(spill_dir=out / ".spill")
-        names = sorted({t for p in parts for t in p["tables"]})
-        kind = EncodedTable if encode else MergedTable
-        for name in names:
-            res.tables[name] = kind(   # type: ignore[assignment]
-                name, [Path(part_dirs[i]) / "rows" / f"{name}{kind.suffix}" for i, p in enumerate(parts)
-                       if name in p["tables"]],
-                sum(p["counts"].get(name, 0) for p in parts))
-        for p in parts:
-            res.packets.update(p["packets"])
-            res.limits_hit.update(p["limits_hit"])
-        res.errors = list(dict.fromkeys(e for p in parts for e in p["errors"]))
-        caps = [dict(c) for c in parts[0]["captures"]]
-        for c_i, c in enumerate(caps):
-            c["packets_counted"] = sum(p["captures"][c_i]["packets_counted"] for p in parts
-                                       if len(p["captures"]) > c_i)
-        res.captures = caps
-        run = MergedRun(out, res, limits)
-        if encode:
-            counts = {k: sum((Counter(p["summary_counts"][k]) for p in parts), Counter())
-                      for k in ("services", "protos", "anomalies", "tls")}
-            rows = [Path(d) / "rows" for d in part_dirs]
-            with ThreadPoolExecutor(max_workers=1) as side:     # 51,000 renames at 1 GB, beside the writing
-                moved = side.submit(_move_objects, part_dirs, out)
-                blocks = [(r / HAR_BLOCK, p["har_first"], i == 0) for i, (r, p) in enumerate(zip(rows, parts))
-                          if p["har_first"] is not None]
-                summary = write_encoded_outputs(run, out, counts, blocks)
-                moved.result()
-        else:
-            _move_objects(part_dirs, out)
-            summary = write_outputs(run, out, html=html, show_secrets=show_secrets, fmt=tables, processes=n)
+        with contextlib.ExitStack() as stack:
+            pool = (stack.enter_context(ProcessPoolExecutor(max_workers=n, mp_context=_fork_context()))
+                    if n > 1 else None)
+            if pool is None:
+                parts = [_partition_worker(*argsets[0])]
+            else:
+                parts = list(pool.map(_partition_worker, *zip(*argsets)))
+            mark(("parent: workers done", time.perf_counter(), time.process_time()))
+            for i, p in enumerate(parts):
+                for what, t, cpu in p["marks"]:
+                    mark((f"worker {i}: {what}", t, cpu))
+            summary = _write_merged(parts, part_dirs, out, encode, limits, pool, n, html=html,
+                                    show_secrets=show_secrets, tables=tables)
         mark(("parent: written", time.perf_counter(), time.process_time()))
         return summary
     finally:
         shutil.rmtree(parts_root, ignore_errors=True)
+
+
+def _write_merged(parts: list[dict], part_dirs: Sequence[str], out: Path, encode: bool, limits: Any, pool: Any,
+                  n: int, **opts: Any) -> dict:
+    """OUT from the workers' results: their rows merged (:class:`EncodedTable` or :class:`MergedTable`),
+    objects moved in, and the outputs written (:func:`write_encoded_outputs`, the tables merged in
+    ``pool``'s processes, or :func:`decoder.commands.output.write_outputs`)."""
+    from decoder.commands.output import write_outputs
+    from decoder.pipeline import Results
+
+    res = Results(spill_dir=out / ".spill")
+    names = sorted({t for p in parts for t in p["tables"]})
+    kind = EncodedTable if encode else MergedTable
+    for name in names:
+        res.tables[name] = kind(   # type: ignore[assignment]
+            name, [Path(part_dirs[i]) / "rows" / f"{name}{kind.suffix}" for i, p in enumerate(parts)
+                   if name in p["tables"]],
+            sum(p["counts"].get(name, 0) for p in parts))
+    for p in parts:
+        res.packets.update(p["packets"])
+        res.limits_hit.update(p["limits_hit"])
+    res.errors = list(dict.fromkeys(e for p in parts for e in p["errors"]))
+    caps = [dict(c) for c in parts[0]["captures"]]
+    for c_i, c in enumerate(caps):
+        c["packets_counted"] = sum(p["captures"][c_i]["packets_counted"] for p in parts
+                                   if len(p["captures"]) > c_i)
+    res.captures = caps
+    run = MergedRun(out, res, limits)
+    if not encode:
+        _move_objects(part_dirs, out)
+        return write_outputs(run, out, html=opts["html"], show_secrets=opts["show_secrets"], fmt=opts["tables"],
+                             processes=n)
+    counts = {k: sum((Counter(p["summary_counts"][k]) for p in parts), Counter())
+              for k in ("services", "protos", "anomalies", "tls")}
+    rows = [Path(d) / "rows" for d in part_dirs]
+    with ThreadPoolExecutor(max_workers=1) as side:     # 51,000 renames at 1 GB, beside the writing
+        moved = side.submit(_move_objects, part_dirs, out)
+        blocks = [(r / HAR_BLOCK, p["har_first"], i == 0) for i, (r, p) in enumerate(zip(rows, parts))
+                  if p["har_first"] is not None]
+        summary = write_encoded_outputs(run, out, counts, blocks, pool, n)
+        moved.result()
+    return summary
 
 
 def _no_mark(_mark: tuple[str, float, float]) -> None:
