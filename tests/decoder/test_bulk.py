@@ -59,6 +59,11 @@ def _server_segments(c: Conn, data: bytes, *, swap_at: int | None = None, resend
     return out
 
 
+def _talk(c: Conn, *lines: bytes, client_first: bool = False) -> list[bytes]:
+    """Command lines by turns (the server's first unless ``client_first``), each one segment ending in CRLF."""
+    return [(c.server if (i + client_first) % 2 == 0 else c.client)(line + b"\r\n") for i, line in enumerate(lines)]
+
+
 def _http(c: Conn) -> list[bytes]:
     pk = c.handshake()
     body = _body(100_000, 1)
@@ -94,32 +99,22 @@ def _http10_with_hole(c: Conn) -> list[bytes]:
 
 def _ftp(ctl: Conn, data: Conn) -> list[bytes]:
     pk = ctl.handshake()
-    for who, line in (("s", b"220 ready"), ("c", b"USER u"), ("s", b"331 pass"), ("c", b"PASS p"),
-                      ("s", b"230 in"), ("c", b"TYPE I"), ("s", b"200 ok"), ("c", b"PASV"),
-                      ("s", b"227 Entering Passive Mode (10,0,0,2,195,80)."), ("c", b"RETR f.bin"),
-                      ("s", b"150 here")):
-        pk.append((ctl.server if who == "s" else ctl.client)(line + b"\r\n"))
+    pk += _talk(ctl, b"220 ready", b"USER u", b"331 pass", b"PASS p", b"230 in", b"TYPE I", b"200 ok", b"PASV",
+                b"227 Entering Passive Mode (10,0,0,2,195,80).", b"RETR f.bin", b"150 here")
     pk += data.handshake()
     pk += _server_segments(data, _body(80_000, 7), swap_at=30, resend_at=3)
     pk += data.close()
-    pk.append(ctl.server(b"226 done\r\n"))
-    pk.append(ctl.client(b"QUIT\r\n"))
-    pk.append(ctl.server(b"221 bye\r\n"))
-    return pk + ctl.close()
+    return pk + _talk(ctl, b"226 done", b"QUIT", b"221 bye") + ctl.close()
 
 
 def _imap(c: Conn) -> list[bytes]:
     pk = c.handshake()
     msg = b"From: a@b\r\nTo: c@d\r\nSubject: s\r\n\r\n" + _body(50_000, 8).hex().encode()[:50_000] + b"\r\n"
-    for who, line in (("s", b"* OK ready\r\n"), ("c", b"a1 LOGIN u p\r\n"), ("s", b"a1 OK\r\n"),
-                      ("c", b"a2 SELECT INBOX\r\n"), ("s", b"* 1 EXISTS\r\na2 OK\r\n"),
-                      ("c", b"a3 FETCH 1 BODY[]\r\n")):
-        pk.append((c.server if who == "s" else c.client)(line))
+    pk += _talk(c, b"* OK ready", b"a1 LOGIN u p", b"a1 OK", b"a2 SELECT INBOX", b"* 1 EXISTS\r\na2 OK",
+                b"a3 FETCH 1 BODY[]")
     pk += _server_segments(c, b"* 1 FETCH (BODY[] {%d}\r\n" % len(msg) + msg + b")\r\na3 OK done\r\n",
                            swap_at=9)
-    pk.append(c.client(b"a4 LOGOUT\r\n"))
-    pk.append(c.server(b"* BYE\r\na4 OK\r\n"))
-    return pk + c.close()
+    return pk + _talk(c, b"a4 LOGOUT", b"* BYE\r\na4 OK", client_first=True) + c.close()
 
 
 def _message(seed: int) -> bytes:
@@ -147,27 +142,18 @@ def _client_segments(c: Conn, data: bytes) -> list[bytes]:
 
 def _smtp(c: Conn) -> list[bytes]:
     pk = c.handshake()
-    for who, line in (("s", b"220 mx ESMTP"), ("c", b"EHLO me"), ("s", b"250 mx"), ("c", b"MAIL FROM:<a@b>"),
-                      ("s", b"250 ok"), ("c", b"RCPT TO:<c@d>"), ("s", b"250 ok"), ("c", b"DATA"),
-                      ("s", b"354 go")):
-        pk.append((c.server if who == "s" else c.client)(line + b"\r\n"))
+    pk += _talk(c, b"220 mx ESMTP", b"EHLO me", b"250 mx", b"MAIL FROM:<a@b>", b"250 ok", b"RCPT TO:<c@d>",
+                b"250 ok", b"DATA", b"354 go")
     pk += _client_segments(c, _stuffed(_message(9)))
-    pk.append(c.server(b"250 queued\r\n"))
-    pk.append(c.client(b"QUIT\r\n"))
-    pk.append(c.server(b"221 bye\r\n"))
-    return pk + c.close()
+    return pk + _talk(c, b"250 queued", b"QUIT", b"221 bye") + c.close()
 
 
 def _pop3(c: Conn) -> list[bytes]:
     pk = c.handshake()
     msg = _message(10)
-    for who, line in (("s", b"+OK ready"), ("c", b"USER u"), ("s", b"+OK"), ("c", b"PASS p"), ("s", b"+OK in"),
-                      ("c", b"RETR 1")):
-        pk.append((c.server if who == "s" else c.client)(line + b"\r\n"))
+    pk += _talk(c, b"+OK ready", b"USER u", b"+OK", b"PASS p", b"+OK in", b"RETR 1")
     pk += _server_segments(c, b"+OK %d octets\r\n" % len(msg) + _stuffed(msg), swap_at=11, resend_at=30)
-    pk.append(c.client(b"QUIT\r\n"))
-    pk.append(c.server(b"+OK bye\r\n"))
-    return pk + c.close()
+    return pk + _talk(c, b"QUIT", b"+OK bye", client_first=True) + c.close()
 
 
 @pytest.fixture(scope="module")
