@@ -437,23 +437,35 @@ def _ladder_refs(rows: list[list], evs: list, events: list[list]) -> list:
     return out
 
 
-def _raw_row(r: dict) -> dict:
-    """One chunk of the raw views as the compact object the page's script draws (``wiretale.js``): ``d``
-    direction (0 client), ``t`` time, ``f`` frame(s), then ``gap`` (bytes missing) or ``s`` segments, ``n``
-    bytes, ``c`` bytes shown when fewer, and the bytes shown as ``x`` (:func:`raw_text`) or ``b64``, whichever
-    is the smaller in the page."""
+def _raw_row(r: dict) -> list:
+    """One chunk of the raw views as the compact row the page's script draws (``wiretale.js``): [direction (0 the
+    client), time, frame(s), bytes missing] for a gap, else [direction, time, frame(s), segments, bytes, the
+    bytes shown, and how many when fewer than all], the bytes as text (:func:`raw_text`) or, when base64 is the
+    smaller, as [base64]. :func:`raw_chunk` names the parts."""
     if r["gap"]:
-        return {"d": r["dir"], "t": r["ts"], "f": r["frame"], "gap": r["gap"]}
-    row = {"d": r["dir"], "t": r["ts"], "f": r["frame"], "s": r["segments"], "n": r["len"]}
+        return [r["dir"], r["ts"], r["frame"], r["gap"]]
     data = r["data"]
     text = raw_text(data)
-    if text is None:
-        row["b64"] = base64.b64encode(data).decode("ascii")
-    else:
-        row["x"] = text
+    row = [r["dir"], r["ts"], r["frame"], r["segments"], r["len"],
+           [base64.b64encode(data).decode("ascii")] if text is None else text]
     if r["cut"]:
-        row["c"] = len(data)
+        row.append(len(data))
     return row
+
+
+def raw_chunk(row: list) -> dict:
+    """What a :func:`_raw_row` row says, by name (for tests and tools): ``d``, ``t``, ``f`` and ``gap``, or ``d``,
+    ``t``, ``f``, ``s`` segments, ``n`` bytes, ``c`` bytes shown when fewer, and ``data`` the bytes shown."""
+    if len(row) == 4:
+        return dict(zip(("d", "t", "f", "gap"), row))
+    out = dict(zip(("d", "t", "f", "s", "n"), row))
+    x = row[5]
+    out["data"] = base64.b64decode(x[0]) if isinstance(x, list) else \
+        bytes(ord(ch) - 0x100 if ord(ch) >= 0x100 else ord(ch) for ch in x)
+    out["text"] = not isinstance(x, list)
+    if len(row) > 6:
+        out["c"] = row[6]
+    return out
 
 
 #: The bytes :func:`raw_text` writes as themselves: printable ASCII but the characters that HTML (``tojson``)
@@ -473,13 +485,6 @@ def raw_text(data: bytes) -> str | None:
     if cost >= 4 * ((len(data) + 2) // 3):
         return None
     return codecs.charmap_decode(data, "strict", _RAW_TABLE)[0]
-
-
-def raw_bytes(row: dict) -> bytes:
-    """The bytes a :func:`_raw_row` chunk carries (what the page's script decodes; for tests and tools)."""
-    if "b64" in row:
-        return base64.b64decode(row["b64"])
-    return bytes(ord(ch) - 0x100 if ord(ch) >= 0x100 else ord(ch) for ch in row.get("x", ""))
 
 
 def _fields_row(t: dict) -> list:

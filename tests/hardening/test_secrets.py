@@ -38,12 +38,12 @@ def _outputs_but_credentials(out: Path) -> dict[str, str]:
 
 
 def _decoded_b64(html: str) -> bytes:
-    """The bytes of the raw-view chunks a page carries (text or base64, reports.html.raw_bytes; both views are
+    """The bytes of the raw-view chunks a page carries (text or base64, reports.html.raw_chunk; both views are
     drawn from them)."""
-    from reports.html import raw_bytes
-    out = [raw_bytes(r) for block in re.findall(r'<script type="application/json" class="raw-data">(.*?)</script>',
+    from reports.html import raw_chunk
+    out = [raw_chunk(r).get("data", b"") for block in re.findall(r'<script type="application/json" class="raw-data">(.*?)</script>',
                                                 html, re.S)
-           for r in json.loads(block) if "gap" not in r]
+           for r in json.loads(block)]
     return b"\n".join(out)
 
 

@@ -59,9 +59,12 @@ def _big_http(path: Path, body_len: int = 50_000) -> None:
 
 
 def _raw_chunks(page: str) -> list[dict]:
-    """The raw views' chunks a page carries as JSON (reports.html._raw_row), in order."""
+    """The raw views' chunks a page carries as JSON (reports.html._raw_row), in order, by name (raw_chunk)."""
     import re
-    return [r for block in re.findall(r'<script type="application/json" class="raw-data">(.*?)</script>', page, re.S)
+
+    from reports.html import raw_chunk
+    return [raw_chunk(r) for block in re.findall(r'<script type="application/json" class="raw-data">(.*?)</script>',
+                                                 page, re.S)
             for r in json.loads(block)]
 
 
@@ -79,13 +82,13 @@ def test_session_page_shows_a_bounded_start_of_each_direction(tmp_path):
     assert f"of the {conn['resp_bytes'] / 1024:.1f} KiB the server sent" in page
     assert f'href="../streams/{conn["uid"]}.bin"' in page and (out / "streams" / f"{conn['uid']}.bin").is_file()
     assert f"wiretale follow CAPTURE {conn['uid']} --raw" in page
-    from reports.html import printable, raw_bytes   # the text view is drawn from these bytes (browser test below)
+    from reports.html import printable   # the text view is drawn from these bytes (see the browser test below)
     chunks = [r for r in _raw_chunks(page) if "gap" not in r]
     # the request travels as text, the binary body as base64 (whichever is smaller: reports.html.raw_text)
-    assert ["x" in r for r in chunks] == [True, False]
-    shown = sum(len(raw_bytes(r)) for r in chunks)
+    assert [r["text"] for r in chunks] == [True, False]
+    shown = sum(len(r["data"]) for r in chunks)
     assert shown == min(conn["orig_bytes"], VIEW_BYTES) + VIEW_BYTES
-    text = printable(b"".join(raw_bytes(r) for r in chunks if r.get("d") == 1))
+    text = printable(b"".join(r["data"] for r in chunks if r["d"] == 1))
     assert text.startswith("HTTP/1.1 200 OK") and len(text) < 4 * VIEW_BYTES
     assert len(page) < 60_000
 
@@ -140,7 +143,7 @@ TEXT = b"250 the message <b>was</b> accepted & 'queued' for delivery \\ \"done\"
 def test_browser_text_view_is_what_printable_shows(page, tmp_path):
     """The page's script draws the text view from the chunk's bytes exactly as reports.html.printable does, from
     either form a chunk travels in (base64 for the client's binary-heavy bytes, text for the server's)."""
-    from reports.html import printable, raw_bytes
+    from reports.html import printable
     from tests.builders import Conn, write_pcap
     from tests.reports.conftest import render
 
@@ -155,8 +158,8 @@ def test_browser_text_view_is_what_printable_shows(page, tmp_path):
     a = render(cap, out)
     path = out / "sessions" / f"{a.rows['conn'][0]['uid']}.html"
     rows = _raw_chunks(path.read_text(encoding="utf-8"))
-    assert ["b64" in r for r in rows] == [True, False] and "x" in rows[1]
-    chunks = [raw_bytes(r) for r in rows]
+    assert [r["text"] for r in rows] == [False, True]
+    chunks = [r["data"] for r in rows]
     assert chunks == [TRICKY, TRICKY[::-1] + TEXT]
     pg = page.open(path)
     drawn = pg.eval_on_selector_all("#raw pre.raw", "els => els.map(e => e.textContent)")
@@ -180,3 +183,39 @@ def test_a_flood_of_spoofed_hosts_is_one_group_and_hosts_are_capped(tmp_path, mo
     assert index.count('<g class="lane probe"') == 1 and '<tr class="srow"' not in index
     assert "appearances in sessions are not itemised here" in index
     assert not list((out / "sessions").glob("*.html"))
+
+
+def test_browser_raw_view_headings_say_gaps_segments_and_cuts(page, tmp_path):
+    """The raw view's chunk headings, drawn from the compact rows (reports.html._raw_row): a run of segments with its
+    frames and byte count, the part shown of a direction cut at VIEW_BYTES, and bytes missing from the capture."""
+    from reports.html import VIEW_BYTES
+    from tests.builders import Conn, write_pcap
+    from tests.reports.conftest import render
+
+    c = Conn(c=("198.51.100.7", 41000), s=("203.0.113.80", 80))
+    pk = c.handshake()
+    pk.append(c.client(b"GET /big HTTP/1.1\r\nHost: www.example.test\r\n\r\n"))
+    body = b"line of text\n" * 900
+    msg = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    server = [c.server(msg[i:i + 1000]) for i in range(0, len(msg), 1000)]
+    del server[1]                       # 1,000 bytes the capture missed
+    pk.extend(server)
+    pk.extend(c.close())
+    cap = tmp_path / "gap.pcap"
+    write_pcap(cap, pk)
+    out = tmp_path / "out"
+    a = render(cap, out)
+    [conn] = a.rows["conn"]
+    chunks = _raw_chunks((out / "sessions" / f"{conn['uid']}.html").read_text(encoding="utf-8"))
+    assert [("gap" in r, r["d"]) for r in chunks] == [(False, 0), (False, 1), (True, 1), (False, 1)]
+    pg = page.open(out / "sessions" / f"{conn['uid']}.html")
+    heads = pg.eval_on_selector_all("#raw .chunk .meta", "els => els.map(e => e.textContent)")
+    assert heads[0].startswith("client → server · ") and heads[0].endswith(" bytes")
+    assert heads[1].endswith(" · 1,000 bytes") and "segments" not in heads[1]
+    assert heads[2] == f"{chunks[2]['t']} · frame {chunks[2]['f']}"
+    gap = pg.eval_on_selector_all("#raw .chunk.gap", "els => els.map(e => e.textContent)")
+    assert gap == [f"{chunks[2]['t']} · frame {chunks[2]['f']} 1,000 bytes missing from the server (not in the capture)"]
+    shown = VIEW_BYTES - 1000
+    segs = f"{chunks[3]['s']:,} segments, " if chunks[3]["s"] > 1 else ""
+    assert heads[3].endswith(f" · {segs}{chunks[3]['n']:,} bytes (the first {shown:,} shown)") and chunks[3]["c"] == shown
+    assert page.errors() == []

@@ -158,9 +158,9 @@ def test_browser_shared_section_draws_its_decoded_fields(page, many_report):
         assert cells[0] == str(r["frame"]) and cells[3] == ("client" if r["direction"] == "orig" else "server")
         assert cells[4] == r["kind"] and cells[6] == (r.get("meaning") or "")
     # its raw bytes travel once (text or base64), and the script writes their text as reports.html.printable does
-    from reports.html import printable, raw_bytes
+    from reports.html import printable, raw_chunk
     raw = pg.locator(f'section[id="{uid}"] pre.raw').first
-    first = next(r for r in json.loads(pg.locator(f'section[id="{uid}"] script.raw-data').text_content())
-                 if "gap" not in r)
-    assert raw.text_content() == printable(raw_bytes(first)) != ""
+    first = next(c for r in json.loads(pg.locator(f'section[id="{uid}"] script.raw-data').text_content())
+                 if "gap" not in (c := raw_chunk(r)))
+    assert raw.text_content() == printable(first["data"]) != ""
     assert page.errors() == []

@@ -102,26 +102,27 @@ function drawEvents(table, rows, meanings) {
 /* raw bytes (session pages, shared pages' sections): the chunks from their compact data (reports.html._raw_row),
    each one's text view drawn from its bytes; rawChunks keeps [its pre, its bytes] for the hex view */
 function num(n) { return Number(n).toLocaleString("en-US"); }
-function rawBin(r) {   /* a chunk's bytes as a binary string: base64, or reports.html.raw_text's one character a byte */
-  if (r.b64 !== undefined) return atob(r.b64);
-  return r.x.replace(/[\u0100-\u01ff]/g, function (ch) { return String.fromCharCode(ch.charCodeAt(0) - 0x100); });
+function rawBin(x) {   /* a chunk's bytes as a binary string: [base64], or reports.html.raw_text's one character a byte */
+  if (typeof x !== "string") return atob(x[0]);
+  return x.replace(/[\u0100-\u01ff]/g, function (ch) { return String.fromCharCode(ch.charCodeAt(0) - 0x100); });
 }
 var rawChunks = [];
 Array.prototype.forEach.call(document.querySelectorAll("script.raw-data"), function (s) {
   var box = s.parentNode;
-  JSON.parse(s.textContent).forEach(function (r) {
-    if (r.gap !== undefined) {
+  JSON.parse(s.textContent).forEach(function (r) {   /* reports.html._raw_row: [d, t, f, gap] or [d, t, f, s, n, bytes, c?] */
+    var d = r[0], t = r[1], f = r[2];
+    if (r.length === 4) {
       var g = fieldEl(box, "div", undefined, "chunk gap");
-      fieldEl(g, "span", r.t + " \u00b7 frame " + r.f, "meta");
-      g.appendChild(document.createTextNode(" " + num(r.gap) + " bytes missing from the " + (r.d ? "server" : "client") +
+      fieldEl(g, "span", t + " \u00b7 frame " + f, "meta");
+      g.appendChild(document.createTextNode(" " + num(r[3]) + " bytes missing from the " + (d ? "server" : "client") +
                                             " (not in the capture)"));
       return;
     }
-    var c = fieldEl(box, "div", undefined, "chunk d" + r.d);
-    fieldEl(c, "div", (r.d ? "server \u2192 client" : "client \u2192 server") + " \u00b7 " + r.t + " \u00b7 frame" +
-            (r.s > 1 ? "s" : "") + " " + r.f + " \u00b7 " + (r.s > 1 ? num(r.s) + " segments, " : "") + num(r.n) + " bytes" +
-            (r.c !== undefined ? " (the first " + num(r.c) + " shown)" : ""), "meta");
-    var pre = fieldEl(c, "pre", undefined, "raw"), bin = rawBin(r);
+    var segs = r[3], c = fieldEl(box, "div", undefined, "chunk d" + d);
+    fieldEl(c, "div", (d ? "server \u2192 client" : "client \u2192 server") + " \u00b7 " + t + " \u00b7 frame" +
+            (segs > 1 ? "s" : "") + " " + f + " \u00b7 " + (segs > 1 ? num(segs) + " segments, " : "") + num(r[4]) + " bytes" +
+            (r.length > 6 ? " (the first " + num(r[6]) + " shown)" : ""), "meta");
+    var pre = fieldEl(c, "pre", undefined, "raw"), bin = rawBin(r[5]);
     pre.textContent = printable(bin);
     rawChunks.push([pre, bin]);
   });
