@@ -48,7 +48,9 @@ Why this design (policy and splitter)
     without its line-by-line machinery; anything else goes to the parser. The
     parameters of a field are parsed once per part (the stdlib's getters would parse
     Content-Type once each). Payloads are transfer-decoded whole
-    (``binascii.a2b_base64``/``a2b_qp`` on the part), never line by line. The *multipart
+    (``binascii.a2b_base64``/``a2b_qp`` on the part), never line by line, and read in place: a part is a range
+    of the message's bytes, never copied out, so beside the message explode holds its decoded payloads and
+    header blocks (memory follows the largest message, once). The *multipart
     structure* is split here, iteratively, with ``bytes.find`` on the boundary:
     ``email.feedparser`` descends nested multiparts through nested generators, so a
     message nested 1,000 deep would exhaust the recursion limit and it offers no
@@ -236,34 +238,44 @@ def split_header_block(data: bytes, max_block: int) -> tuple[bytes, bytes, bool]
     """Split ``data`` into (header block, body, capped). The blank line is dropped.
     A part that starts with a blank line, or whose first line is not a header
     field, has no headers."""
-    if data.startswith(b"\r\n"):
-        return b"", data[2:], False
-    if data.startswith(b"\n"):
-        return b"", data[1:], False
-    if not _HEADER_LINE.match(data[:1000]):
-        return b"", data, False
+    head, body_start, capped = _header_block(data, 0, len(data), max_block)
+    return head, data[body_start:], capped
+
+
+_HEADER_LINE_AT = re.compile(rb"[!-9;-~]+[ \t]*:")      # _HEADER_LINE, for Pattern.match(buf, pos)
+
+
+def _header_block(buf: bytes, start: int, end: int, max_block: int) -> tuple[bytes, int, bool]:
+    """:func:`split_header_block` of the entity ``buf[start:end]`` without copying it: (header block, where
+    the body starts in ``buf``, capped)."""
+    if buf.startswith(b"\r\n", start, end):
+        return b"", start + 2, False
+    if buf.startswith(b"\n", start, end):
+        return b"", start + 1, False
+    if not _HEADER_LINE_AT.match(buf, start, min(end, start + 1000)):
+        return b"", start, False
     # the first empty line ("\n\r\n" or "\n\n"): looked for in the first 8 KiB, where
     # header blocks end, before the whole part (two whole scans per part otherwise)
-    end = min(len(data), 8192)
+    limit = min(end, start + 8192)
     while True:
-        i = data.find(b"\n\r\n", 0, end)
-        j = data.find(b"\n\n", 0, i + 1 if i >= 0 else end)
-        if i >= 0 or j >= 0 or end == len(data):
+        i = buf.find(b"\n\r\n", start, limit)
+        j = buf.find(b"\n\n", start, i + 1 if i >= 0 else limit)
+        if i >= 0 or j >= 0 or limit == end:
             break
-        end = len(data)
+        limit = end
     if j >= 0:
-        head, body = data[:j + 1], data[j + 2:]
+        head, body_start = buf[start:j + 1], j + 2
     elif i >= 0:
-        head, body = data[:i + 1], data[i + 3:]
+        head, body_start = buf[start:i + 1], i + 3
     else:
-        head, body = data, b""
+        head, body_start = buf[start:end], end
     capped = False
     if len(head) > max_block:
         head, capped = head[:max_block], True
         cut = head.rfind(b"\n")
         if cut > 0:
             head = head[:cut + 1]
-    return head, body, capped
+    return head, body_start, capped
 
 
 def _plain_fields(text: str) -> list[tuple[str, str]] | None:
@@ -386,7 +398,7 @@ def parse_headers(block: bytes) -> dict:
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 
 
-def _b64decode(data: bytes, defects: list[str]) -> bytes:
+def _b64decode(data: bytes | memoryview, defects: list[str]) -> bytes | memoryview:
     try:
         return binascii.a2b_base64(data)
     except (binascii.Error, ValueError):
@@ -402,7 +414,7 @@ def _b64decode(data: bytes, defects: list[str]) -> bytes:
         return data
 
 
-def _decode_body(body: bytes, cte: str, defects: list[str]) -> bytes:
+def _decode_body(body: bytes | memoryview, cte: str, defects: list[str]) -> bytes | memoryview:
     if cte == "base64":
         return _b64decode(body, defects)
     if cte == "quoted-printable":
@@ -414,44 +426,43 @@ def _decode_body(body: bytes, cte: str, defects: list[str]) -> bytes:
     return body
 
 
-def _split_multipart(body: bytes, boundary: bytes) -> tuple[list[bytes], bool]:
-    """Parts of a multipart body (RFC 2046 section 5.1.1) and whether the close
-    delimiter was found."""
+def _split_multipart(buf: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
+    """Parts of the multipart body ``buf[start:end]`` (RFC 2046 section 5.1.1), as (start, end) in ``buf``
+    (no copy), and whether the close delimiter was found."""
     delim = b"--" + boundary
-    parts: list[bytes] = []
-    pos = 0
-    start = -1
-    n = len(body)
+    parts: list[tuple[int, int]] = []
+    pos = start
+    part = -1
     while True:
-        i = body.find(delim, pos)
+        i = buf.find(delim, pos, end)
         if i < 0:
             break
         pos = i + len(delim)
-        if i > 0 and body[i - 1:i] != b"\n":
+        if i > start and buf[i - 1:i] != b"\n":
             continue
         j = pos
-        closing = body.startswith(b"--", j)
+        closing = buf.startswith(b"--", j, end)
         if closing:
             j += 2
         # transport padding then end of line (or end of body)
-        while j < n and body[j:j + 1] in (b" ", b"\t"):
+        while j < end and buf[j:j + 1] in (b" ", b"\t"):
             j += 1
-        if j < n and body[j:j + 1] not in (b"\r", b"\n"):
+        if j < end and buf[j:j + 1] not in (b"\r", b"\n"):
             continue
-        line_end = body.find(b"\n", j)
-        if start >= 0:
-            end = i
-            if end >= 2 and body[end - 2:end] == b"\r\n":
-                end -= 2
-            elif end >= 1 and body[end - 1:end] == b"\n":
-                end -= 1
-            parts.append(body[start:end])
+        line_end = buf.find(b"\n", j, end)
+        if part >= 0:
+            e = i
+            if e >= start + 2 and buf[e - 2:e] == b"\r\n":
+                e -= 2
+            elif e >= start + 1 and buf[e - 1:e] == b"\n":
+                e -= 1
+            parts.append((part, max(part, e)))      # a part of no bytes may end before it starts
         if closing:
             return parts, True
-        start = n if line_end < 0 else line_end + 1
-        pos = start
-    if start >= 0:
-        parts.append(body[start:])
+        part = end if line_end < 0 else line_end + 1
+        pos = part
+    if part >= 0:
+        parts.append((part, end))
     return parts, False
 
 
@@ -533,16 +544,18 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
         if name not in anomalies:
             anomalies.append(name)
 
-    # stack entries: (raw bytes of the entity, path, depth, default content type,
-    # is the top entity of a message); a message top's path is computed from its base
-    stack: list[tuple[bytes, str, int, str, bool]] = [(data, "", 0, "text/plain", True)]
+    # stack entries: (the bytes holding the entity, where it starts and ends in them, path, depth, default
+    # content type, is the top entity of a message); a message top's path is computed from its base. An
+    # entity is never copied out of the message (a 4 MB message was copied three times, as body, part and
+    # part body, before its attachment was decoded): only header blocks and decoded payloads are new bytes
+    stack: list[tuple[bytes, int, int, str, int, str, bool]] = [(data, 0, len(data), "", 0, "text/plain", True)]
     while stack:
-        raw, path, depth, default_ct, is_top = stack.pop()
+        buf, start, end, path, depth, default_ct, is_top = stack.pop()
         is_root = is_top and path == ""
         if len(parts) >= limits.max_mime_parts:
             note("mime_parts_too_many")
             break
-        head, body, capped = split_header_block(raw, limits.max_header_block)
+        head, body, capped = _header_block(buf, start, end, limits.max_header_block)   # body: where it starts in buf
         if capped:
             note("mime_header_block_too_long")
         msg = _parse_block(head)
@@ -568,7 +581,7 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
         disposition = _disposition(msg)
         filename = _filename(msg)
         node = {"path": path, "content_type": ctype, "charset": _charset(msg),
-                "filename": filename, "disposition": disposition, "size": len(body),
+                "filename": filename, "disposition": disposition, "size": end - body,
                 "depth": depth}
         parts.append(node)
         if is_container and depth >= limits.max_mime_depth:
@@ -576,7 +589,7 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
             is_container = False   # kept as an opaque leaf
         if is_container:
             if maintype == "multipart":
-                children, closed = _split_multipart(body, boundary.encode("utf-8", "surrogateescape"))
+                children, closed = _split_multipart(buf, body, end, boundary.encode("utf-8", "surrogateescape"))
                 if not closed:
                     defects.append("multipart_missing_close_boundary")
                 child_ct = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
@@ -585,21 +598,26 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
                     note("mime_parts_too_many")
                     children = children[:max(room, 0)]
                 for k in range(len(children), 0, -1):
-                    stack.append((children[k - 1], _child_path(path, k), depth + 1, child_ct, False))
+                    stack.append((buf, *children[k - 1], _child_path(path, k), depth + 1, child_ct, False))
             else:
                 cte = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
-                inner = _decode_body(body, cte, defects) if cte in ("base64", "quoted-printable") else body
                 # the encapsulated message's parts are numbered below this part (IMAP)
                 base = "" if path == "0" else (path[:-2] if path.endswith(".0") else path)
-                stack.append((inner, base or "1", depth + 1, "text/plain", True))
+                if cte in ("base64", "quoted-printable"):
+                    inner = bytes(_decode_body(memoryview(buf)[body:end], cte, defects))
+                    stack.append((inner, 0, len(inner), base or "1", depth + 1, "text/plain", True))
+                else:
+                    stack.append((buf, body, end, base or "1", depth + 1, "text/plain", True))
             continue
-        if not body:
+        if body == end:
             continue
         cte = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
-        payload = _decode_body(body, cte, defects)
+        payload = _decode_body(memoryview(buf)[body:end], cte, defects)     # decoded from the message in place
         if len(payload) > limits.max_file_size:
             note("mime_part_capped")
             payload = payload[:limits.max_file_size]
+        if type(payload) is not bytes:       # a part taken as it is: its own bytes, at last
+            payload = bytes(payload)
         is_att = disposition == "attachment" or filename is not None
         attachments.append(Attachment(part_path=path, filename=filename, declared_mime=ctype,
                                       disposition=disposition, is_attachment=is_att,

@@ -148,6 +148,29 @@ def test_decoded_size_cap():
     assert "mime_part_capped" in r.anomalies and len(r.attachments[0].data) == 1000
 
 
+def test_a_large_message_is_parsed_without_copies_of_its_parts():
+    """explode decodes each part from the message in place: beside the message it holds the decoded
+    payloads and little more (a 4 MB message with a 3 MB attachment held ~11 MB more when the body, each
+    part and each part's body were copied out first)."""
+    import tracemalloc
+
+    payload = bytes(range(256)) * 12_000                # 3 MB
+    msg = EmailMessage()
+    msg["Subject"] = "big"
+    msg.set_content("see the attachment")
+    msg.add_attachment(payload, maintype="application", subtype="octet-stream", filename="big.bin")
+    data = msg.as_bytes()
+    tracemalloc.start()
+    try:
+        r = explode(data, Limits(max_file_size=len(payload)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [a.filename for a in r.attachments] == [None, "big.bin"] and r.attachments[1].data == payload
+    assert type(r.attachments[0].data) is bytes
+    assert peak < len(payload) + len(data) // 4, (peak, len(data))
+
+
 def test_message_rfc822_is_descended_and_numbered_like_imap():
     inner = (b"Subject: inner\r\nContent-Type: multipart/mixed; boundary=I\r\n\r\n--I\r\n"
              b"Content-Type: text/plain\r\n\r\none\r\n--I\r\nContent-Type: text/plain\r\n\r\ntwo\r\n--I--\r\n")
