@@ -102,22 +102,28 @@ class Recent:
     keystroke, a transfer's end at its last data packet, reported at close) gets that packet's frame. An
     event older than all of them (a typed line of more than about 30 echoed keystrokes) is placed at the
     oldest packet still recorded.
-    Two fixed arrays: 1 KiB per decoded flow, no object per packet."""
+    Two arrays that grow to :data:`RECENT_FRAMES` entries and are then rewritten in a ring: no object per
+    packet, and a flow of a few packets (a DNS or SNMP exchange idling out its timeout) holds a few entries,
+    not 1 KiB (the open flows of a long capture's steady state: issue 26)."""
 
     __slots__ = ("ts", "frames", "n")
 
     def __init__(self) -> None:
-        self.ts = array("d", bytes(8 * RECENT_FRAMES))
-        self.frames = array("q", bytes(8 * RECENT_FRAMES))
+        self.ts = array("d")
+        self.frames = array("q")
         self.n = 0          # packets recorded; slot n % RECENT_FRAMES is the next
 
     def add(self, ts: float, frame: int) -> None:
         n = self.n
         if n and self.ts[(n - 1) % RECENT_FRAMES] == ts:
             return
-        i = n % RECENT_FRAMES
-        self.ts[i] = ts
-        self.frames[i] = frame
+        if n < RECENT_FRAMES:
+            self.ts.append(ts)
+            self.frames.append(frame)
+        else:
+            i = n % RECENT_FRAMES
+            self.ts[i] = ts
+            self.frames[i] = frame
         self.n = n + 1
 
     def at(self, ts: float, default: int) -> tuple[float, int]:
