@@ -70,7 +70,7 @@ LADDER_TEXT = 10            # arrows listed as text for readers without JavaScri
 LADDER_LABEL = 78           # characters of an arrow's text on its label (the script cuts it; the title has all)
 TRANSCRIPT_EVENTS = 2000    # rows of the decoded transcript
 VIEW_BYTES = 4 * 1024       # bytes of each direction in a session page's text and hex views
-FIELD_ROWS = 50             # rows per protocol table on a session page
+FIELD_ROWS = 20             # rows per protocol table on a session page (all of them: tables/<name>.jsonl)
 HOST_ROWS = 200
 SHARED_AT = 300             # past this many session pages, small sessions share pages
 SHARED_PER_PAGE = 100       # small sessions per shared page
@@ -84,6 +84,7 @@ COLORS: dict[str, str] = dict(sorted(PRESENTATION.colours.items()))   # by name:
 OTHER_COLOR = "#8a8f98"
 ID_COLUMNS = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
 ENGINE_TABLES = ("conn", "timeline", "anomalies", "files", "emails", "credentials", "comments")
+LADDER_TABLES = ("tcp_control",)    # drawn on the ladder (its thin arrows): not listed again among a page's fields
 _TRANSFER_ENDS = ("FtpDataSummary", "TftpTransferEnd")   # events whose meaning is the transfer's caption
 SECRET_COLUMNS = frozenset({"password", "secret", "pass", "passwd"})
 MASK = "••••••"             # what the report shows for a secret (the tables carry decoder.model.MASK)
@@ -1325,12 +1326,13 @@ class _Report:
                 "truncated": any(t > s_ for t, s_ in zip(total, shown))}
 
     def fields(self, uid: str, g: SessionGroup, compact: bool = False) -> list[dict]:
-        """This session's rows of the protocol tables; ``compact`` (a shared page's section) leaves out the
-        columns empty in every row shown and says so."""
+        """This session's rows of the protocol tables (the first :data:`FIELD_ROWS` of each); ``compact`` (a shared
+        page's section, which has no ladder) leaves out the columns empty in every row shown and says so, else the
+        tables the ladder draws (:data:`LADDER_TABLES`) are left out."""
         out = []
         cell = self._cell
         for name in g.tables():
-            if name in ENGINE_TABLES:
+            if name in ENGINE_TABLES or (not compact and name in LADDER_TABLES):
                 continue
             rows = g.get(name, uid)
             if not rows:

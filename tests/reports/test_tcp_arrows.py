@@ -34,3 +34,6 @@ def test_handshake_and_teardown_arrows(tmp_path, page):
     p.locator("#tcpctl").uncheck()
     assert not thin.nth(0).is_visible() and arrows.nth(0).is_visible()
     assert page.errors() == []
+    # the ladder is where these rows are shown: the page's decoded fields do not list them again
+    tables = p.eval_on_selector_all("#fields-box h3", "hs => hs.map(h => h.firstChild.textContent.trim())")
+    assert "smtp" in tables and "tcp_control" not in tables
