@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from decoder.model import Limits
 
@@ -234,13 +235,15 @@ class ArtifactStore:
         return row
 
     def add_bytes(self, fuid: str, uid: str, ts: float, source: str, kind: str, name_hint: str | None,
-                  mime_type: str | None, data: bytes, parent_fuid: str | None = None,
-                  direction: str | None = None) -> dict | None:
-        """A whole object at once (MIME attachments)."""
-        if not self.open(fuid, uid, ts, source, kind, name_hint, mime_type, len(data), direction,
-                         parent_fuid):
+                  mime_type: str | None, data: bytes | Iterable[bytes], parent_fuid: str | None = None,
+                  direction: str | None = None, size: int | None = None) -> dict | None:
+        """A whole object at once (MIME attachments): ``data``, or its pieces in order when ``size`` (their
+        total) is given."""
+        if not self.open(fuid, uid, ts, source, kind, name_hint, mime_type, len(data) if size is None else size,
+                         direction, parent_fuid):
             return None
-        self.write(fuid, data)
+        for piece in ((data,) if size is None else data):
+            self.write(fuid, piece)
         return self.close(fuid, ts, complete=True)
 
     def read(self, row: dict, limit: int) -> bytes | None:

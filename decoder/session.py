@@ -57,6 +57,11 @@ class Host(Protocol):
     def anomaly(self, ts: float, name: str, detail: str, *, source: str) -> None: ...
 
 
+#: a base64 attachment larger than this is decoded a piece at a time as it is stored (dissectors.mime.explode's
+#: ``lazy_over``): the message and one piece in memory, not the message and the whole attachment
+LAZY_OVER = 1 << 16
+
+
 def explode_email(engine: Host, row: dict) -> None:
     from dissectors.mime import explode
 
@@ -68,7 +73,7 @@ def explode_email(engine: Host, row: dict) -> None:
     if data is None:
         return
     try:
-        parsed = explode(data, engine.limits)
+        parsed = explode(data, engine.limits, lazy_over=LAZY_OVER)
     except Exception as e:
         if engine.strict:
             raise
@@ -89,8 +94,8 @@ def explode_email(engine: Host, row: dict) -> None:
     for att in parsed.attachments:
         cf = make_fuid(row["fuid"], att.part_path)
         crow = engine.store.add_bytes(cf, row["uid"], row["ts"], row["source"], "file", att.filename,
-                                      att.declared_mime, att.data, parent_fuid=row["fuid"],
-                                      direction=row.get("direction"))
+                                      att.declared_mime, att.pieces(), parent_fuid=row["fuid"],
+                                      direction=row.get("direction"), size=att.size)
         if crow is not None:
             for c in ENDPOINT_COLS:
                 crow[c] = row.get(c)

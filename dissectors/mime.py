@@ -73,6 +73,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, field
+from typing import Iterator
 from email.header import decode_header
 from email.message import Message
 from email.parser import HeaderParser
@@ -100,6 +101,23 @@ class Attachment:
     disposition: str | None
     is_attachment: bool
     data: bytes
+    #: a large base64 payload left encoded (``explode(..., lazy_over=N)``): (message bytes, start, end, decoded
+    #: size, capped size); ``data`` is then empty and :meth:`pieces` decodes it a piece at a time
+    encoded: tuple[bytes, int, int, int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        """The payload's length (decoded, capped)."""
+        return len(self.data) if self.encoded is None else self.encoded[4]
+
+    def pieces(self) -> Iterator[bytes]:
+        """The payload in order: ``data``, or the encoded payload decoded about 64 KiB at a time."""
+        if self.encoded is None:
+            if self.data:
+                yield self.data
+            return
+        buf, start, end, _size, limit = self.encoded
+        yield from _b64_pieces(buf, start, end, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +432,48 @@ def _b64decode(data: bytes | memoryview, defects: list[str]) -> bytes | memoryvi
         return data
 
 
+_B64_UNCLEAN = re.compile(rb"[^A-Za-z0-9+/\r\n]")
+_PIECE = 1 << 16
+
+
+def _clean_b64_size(buf: bytes, start: int, end: int) -> int | None:
+    """The decoded size of the base64 body ``buf[start:end]`` when it is clean: the alphabet and line ends,
+    then at most two ``=`` and line ends, a multiple of 4 characters (so binascii decodes it without error,
+    and decoding it in pieces cut after whole groups of four gives the same bytes); None otherwise."""
+    m = _B64_UNCLEAN.search(buf, start, end)
+    pad = 0
+    if m is not None:                       # only the padding may follow: "=" (one or two) and line ends
+        tail = buf[m.start():end]
+        pad = tail.count(b"=")
+        if len(tail) > 8 or pad > 2 or tail.translate(None, b"\r\n="):
+            return None
+    n = end - start - buf.count(b"\r", start, end) - buf.count(b"\n", start, end)
+    if n % 4 or n == 0:
+        return None
+    return n // 4 * 3 - pad
+
+
+def _b64_pieces(buf: bytes, start: int, end: int, limit: int) -> Iterator[bytes]:
+    """The clean base64 body ``buf[start:end]`` (:func:`_clean_b64_size`) decoded in pieces of about
+    ``_PIECE`` characters, each cut after a line end with a whole number of 4-character groups before it;
+    the first ``limit`` bytes."""
+    out = 0
+    pos = start
+    while pos < end and out < limit:
+        cut = buf.find(b"\n", min(pos + _PIECE, end), end)
+        cut = end if cut < 0 else cut + 1
+        while cut < end and (cut - pos - buf.count(b"\r", pos, cut) - buf.count(b"\n", pos, cut)) % 4:
+            nxt = buf.find(b"\n", cut, end)
+            cut = end if nxt < 0 else nxt + 1
+        piece = binascii.a2b_base64(memoryview(buf)[pos:cut])
+        if len(piece) > limit - out:
+            piece = piece[:limit - out]
+        out += len(piece)
+        if piece:
+            yield piece
+        pos = cut
+
+
 def _decode_body(body: bytes | memoryview, cte: str, defects: list[str]) -> bytes | memoryview:
     if cte == "base64":
         return _b64decode(body, defects)
@@ -522,8 +582,12 @@ def _top_path(base: str, container: bool) -> str:
 
 
 # ---------------------------------------------------------------- explode
-def explode(data: bytes, limits: Limits | None = None) -> MailParse:
-    """Parse one whole message; never raises (see the module docstring)."""
+def explode(data: bytes, limits: Limits | None = None, lazy_over: int | None = None) -> MailParse:
+    """Parse one whole message; never raises (see the module docstring). ``lazy_over``: a base64 part larger
+    than this many bytes, made only of the base64 alphabet and line ends (nearly every attachment), is not
+    decoded here: its :class:`Attachment` holds where it is (``encoded``) and decodes it piece by piece
+    (:meth:`Attachment.pieces`, the same bytes), so the message and one piece are in memory, not the message
+    and the whole payload."""
     limits = limits or Limits()
     fields: dict = {k: None for k in FIELD_NAMES}
     fields.update(to=[], cc=[], received=[])
@@ -532,14 +596,14 @@ def explode(data: bytes, limits: Limits | None = None) -> MailParse:
     defects: list[str] = []
     anomalies: list[str] = []
     try:
-        _explode(bytes(data), limits, fields, parts, attachments, defects, anomalies)
+        _explode(bytes(data), limits, fields, parts, attachments, defects, anomalies, lazy_over)
     except Exception as exc:  # a bug of ours: keep what we have, say so
         defects.append(f"parser_error: {type(exc).__name__}")
     return MailParse(fields, parts, attachments, defects, anomalies)
 
 
 def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments: list,
-             defects: list, anomalies: list) -> None:
+             defects: list, anomalies: list, lazy_over: int | None = None) -> None:
     def note(name: str) -> None:
         if name not in anomalies:
             anomalies.append(name)
@@ -612,13 +676,22 @@ def _explode(data: bytes, limits: Limits, fields: dict, parts: list, attachments
         if body == end:
             continue
         cte = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
+        is_att = disposition == "attachment" or filename is not None
+        if cte == "base64" and lazy_over is not None and end - body > lazy_over:
+            size = _clean_b64_size(buf, body, end)
+            if size is not None:        # decoded later, a piece at a time (Attachment.pieces)
+                if size > limits.max_file_size:
+                    note("mime_part_capped")
+                attachments.append(Attachment(part_path=path, filename=filename, declared_mime=ctype,
+                                              disposition=disposition, is_attachment=is_att, data=b"",
+                                              encoded=(buf, body, end, size, min(size, limits.max_file_size))))
+                continue
         payload = _decode_body(memoryview(buf)[body:end], cte, defects)     # decoded from the message in place
         if len(payload) > limits.max_file_size:
             note("mime_part_capped")
             payload = payload[:limits.max_file_size]
         if type(payload) is not bytes:       # a part taken as it is: its own bytes, at last
             payload = bytes(payload)
-        is_att = disposition == "attachment" or filename is not None
         attachments.append(Attachment(part_path=path, filename=filename, declared_mime=ctype,
                                       disposition=disposition, is_attachment=is_att,
                                       data=payload))

@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from decoder.model import Limits
 from dissectors.mime import explode, parse_headers, split_header_block
@@ -169,6 +171,60 @@ def test_a_large_message_is_parsed_without_copies_of_its_parts():
     assert [a.filename for a in r.attachments] == [None, "big.bin"] and r.attachments[1].data == payload
     assert type(r.attachments[0].data) is bytes
     assert peak < len(payload) + len(data) // 4, (peak, len(data))
+
+
+def test_a_large_base64_attachment_can_be_left_encoded_and_decoded_in_pieces():
+    """explode(lazy_over=N): a clean base64 part over N bytes is not decoded in explode; its pieces are the
+    bytes the eager path decodes, its size theirs, capped like them, and explode's peak holds none of it."""
+    import tracemalloc
+
+    payload = bytes(range(256)) * 12_000                # 3 MB
+    msg = EmailMessage()
+    msg["Subject"] = "big"
+    msg.set_content("see the attachment")
+    msg.add_attachment(payload, maintype="application", subtype="octet-stream", filename="big.bin")
+    msg.add_attachment(b"small", maintype="application", subtype="octet-stream", filename="small.bin")
+    data = msg.as_bytes()
+    eager = explode(data, Limits())
+    tracemalloc.start()
+    try:
+        lazy = explode(data, Limits(), lazy_over=1 << 16)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak
+    assert [a.encoded is not None for a in lazy.attachments] == [False, True, False]
+    assert [b"".join(a.pieces()) for a in lazy.attachments] == [a.data for a in eager.attachments]
+    assert [a.size for a in lazy.attachments] == [len(a.data) for a in eager.attachments]
+    assert len(list(lazy.attachments[1].pieces())) > 10          # pieces, not one whole payload
+    capped = explode(data, Limits(max_file_size=1000), lazy_over=1 << 16)
+    assert "mime_part_capped" in capped.anomalies and capped.attachments[1].size == 1000
+    assert b"".join(capped.attachments[1].pieces()) == payload[:1000]
+
+
+@given(st.binary(max_size=700), st.sampled_from([1, 3, 4, 60, 76, 77]), st.sampled_from([b"\r\n", b"\n"]),
+       st.booleans(), st.sampled_from([1, 7, 64, 1 << 16]))
+@settings(max_examples=300, deadline=None)
+def test_base64_in_pieces_is_the_whole_decode(raw, width, eol, strip_pad, piece):
+    import base64
+    import binascii
+
+    from dissectors import mime
+
+    enc = base64.b64encode(raw)
+    if strip_pad:
+        enc = enc.rstrip(b"=")
+    body = eol.join(enc[i:i + width] for i in range(0, len(enc), width)) + eol
+    buf = b"xx" + body + b"yy"
+    size = mime._clean_b64_size(buf, 2, 2 + len(body))
+    if size is None:           # not clean (unpadded, not a multiple of 4): explode decodes it whole
+        return
+    old, mime._PIECE = mime._PIECE, piece
+    try:
+        assert size == len(raw)
+        assert b"".join(mime._b64_pieces(buf, 2, 2 + len(body), size)) == binascii.a2b_base64(body) == raw
+    finally:
+        mime._PIECE = old
 
 
 def test_message_rfc822_is_descended_and_numbered_like_imap():
