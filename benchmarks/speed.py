@@ -3,6 +3,7 @@
     python -m benchmarks.speed                      # makes benchmarks/data/ref-100m.pcap if absent, 3 runs each
     python -m benchmarks.speed --size-mb 1000 --runs 1
     python -m benchmarks.speed --capture F.pcap     # any classic pcap instead of the corpus
+    python -m benchmarks.speed --rss                # peak RSS of `single` at 100 MB and 1 GB (acceptance 3)
 
 The corpus is ``../shared/bench/make_corpus.py --size-mb N`` (deterministic: same arguments, same
 bytes), written once to ``benchmarks/data/ref-<N>m.pcap`` (git-ignored). Each tool is a whole process
@@ -17,7 +18,9 @@ decoder.cli``, not whatever ``wiretale`` is on the PATH):
 Per tool: the median wall time and the median CPU time (user + system of the process and of its
 waited-for children — the workers — from ``os.wait4``) over ``--runs`` runs, and the peak RSS (the
 largest single process). Then tshark's time over ours, CPU and wall: the issue's acceptance 1
-(single-process CPU ≥ 1.5× tshark) and 2 (default wall ≥ 2.5× tshark). Output folders go to
+(single-process CPU ≥ 1.5× tshark) and 2 (default wall ≥ 2.5× tshark). ``--rss`` runs ``single`` once on each
+corpus of ``--rss-sizes`` (default 100 and 1000 MB) and gives acceptance 3: the largest one's peak RSS within
+``RSS_RATIO`` of the smallest one's and under ``RSS_MAX_MB``. Output folders go to
 ``/dev/shm`` as in ``benchmarks.run`` (see there why). Markdown on stdout, JSON in
 ``benchmarks/results/speed-<time>.json``. On a shared machine give the CPU ratios; wall times
 follow the load.
@@ -39,6 +42,8 @@ TSHARK_SAME_FIELDS = ("smtp.req.command", "dns.qry.name", "http.request.uri", "f
                       "pop.request.command", "imap.request", "snmp.name", "tftp.source_file")
 TSHARK_EXPORTS = ("http", "imf", "ftp-data", "tftp")
 TOOLS = ("single", "default", "tshark")
+RSS_RATIO = 1.25          # acceptance 3: peak RSS at 1 GB over that at 100 MB, at most
+RSS_MAX_MB = 300          # and under this
 
 
 def command(tool: str, capture: Path, out: Path) -> list[str]:
@@ -118,14 +123,45 @@ def markdown(r: dict, info: dict) -> str:
     return "\n".join(out + [""])
 
 
+def rss(captures: list[Path], runs: int, log, out_dir: Path | None) -> dict:
+    """Peak RSS of ``single`` (``read --no-html --workers 1``) on each capture (the largest of ``runs``
+    runs), the largest capture's over the smallest one's, and whether acceptance 3 holds."""
+    res: dict = {"captures": []}
+    for cap in captures:
+        r = bench(cap, ["single"], runs, log, out_dir)["tools"]["single"]
+        res["captures"].append({"file": str(cap), "bytes": cap.stat().st_size, "peak_rss_mb": r["peak_rss_mb"],
+                                "cpu_s": r["cpu_s"], "wall_s": r["wall_s"]})
+    by_size = sorted(res["captures"], key=lambda c: c["bytes"])
+    small, large = by_size[0], by_size[-1]
+    res["ratio"] = round(large["peak_rss_mb"] / small["peak_rss_mb"], 3)
+    res["met"] = res["ratio"] <= RSS_RATIO and large["peak_rss_mb"] < RSS_MAX_MB
+    return res
+
+
+def rss_markdown(r: dict, info: dict) -> str:
+    out = [f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gb']} GB RAM, Python {info['python']}; "
+           f"load average at start {info['loadavg_at_start']}", "",
+           "| capture | MB | peak RSS MB (`read --no-html --workers 1`) | CPU s |", "| --- | ---: | ---: | ---: |"]
+    for c in r["captures"]:
+        out.append(f"| {Path(c['file']).name} | {c['bytes'] / 1e6:.1f} | {c['peak_rss_mb']:.1f} | {c['cpu_s']:.1f} |")
+    out += ["", f"largest / smallest: {r['ratio']:.3f} (at most {RSS_RATIO}, and under {RSS_MAX_MB} MB): "
+            f"{'met' if r['met'] else 'not met'}"]
+    return "\n".join(out + [""])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.split("\n")[0])
     ap.add_argument("--size-mb", type=int, default=100, help="corpus size (default 100)")
     ap.add_argument("--capture", type=Path, help="a capture of your own instead of the corpus")
-    ap.add_argument("--runs", type=int, default=3, help="runs per tool, interleaved (median; default 3)")
+    ap.add_argument("--runs", type=int, help="runs per tool, interleaved (median; default 3, with --rss 1)")
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated, from {','.join(TOOLS)}")
     ap.add_argument("--out-dir", type=Path, help="where outputs go during a run (default /dev/shm)")
     ap.add_argument("--json", type=Path, help="default benchmarks/results/speed-<time>.json")
+    ap.add_argument("--rss", action="store_true", help="peak RSS of `single` on each corpus of --rss-sizes "
+                    "(or each --rss-capture) and acceptance 3, instead of the speed comparison")
+    ap.add_argument("--rss-sizes", default="100,1000", help="corpus sizes in MB for --rss (default 100,1000)")
+    ap.add_argument("--rss-capture", type=Path, action="append", default=[],
+                    help="a capture of your own for --rss (repeatable; replaces --rss-sizes)")
     a = ap.parse_args(argv)
     tools = [t for t in a.tools.split(",") if t]
     if unknown := [t for t in tools if t not in TOOLS]:
@@ -136,10 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if a.rss:
+        caps = [c.resolve() for c in a.rss_capture] or \
+            [corpus(int(n), log).resolve() for n in a.rss_sizes.split(",") if n]
+        compile_packages()
+        info = machine()
+        r = rss(caps, a.runs or 1, log, a.out_dir or default_out_dir())
+        publish(rss_markdown(r, info), {"machine": info, "result": r}, a.json, "rss", log)
+        return 0
     capture = (a.capture or corpus(a.size_mb, log)).resolve()
     compile_packages()
     info = machine()
-    r = bench(capture, tools, a.runs, log, a.out_dir or default_out_dir())
+    r = bench(capture, tools, a.runs or 3, log, a.out_dir or default_out_dir())
     publish(markdown(r, info), {"machine": info, "result": r}, a.json, "speed", log)
     return 0
 
