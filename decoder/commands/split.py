@@ -407,6 +407,9 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
             for i, p in enumerate(parts):
                 for what, t, cpu in p["marks"]:
                     mark((f"worker {i}: {what}", t, cpu))
+            if not encode:      # only the JSON lines' merge runs in the pool: its processes end here
+                stack.close()
+                pool = None
             summary = _write_merged(parts, part_dirs, out, encode, limits, pool, n, html=html,
                                     show_secrets=show_secrets, tables=tables)
         mark(("parent: written", time.perf_counter(), time.process_time()))
