@@ -120,20 +120,20 @@ class RowStore:
         for i in range(0, len(rows), step):
             yield b"".join(self.encoder(rows[i:i + step], plain[i:i + step]))
 
-    def _pairs(self, rows: list[dict], plain: list[bool]) -> Iterator[tuple]:
-        """``rows`` (sorted; their marks ``plain``) as (sort key, JSON line) pairs."""
-        assert self.encoder is not None and self.key is not None
+    def _pairs(self, rows: list[dict], plain: list[bool], keys: list) -> Iterator[tuple]:
+        """``rows`` (sorted; their marks ``plain``, their sort ``keys``) as (sort key, JSON line) pairs."""
+        assert self.encoder is not None
         step = getattr(self.encoder, "batch", _CHUNK)
         for i in range(0, len(rows), step):
-            batch = rows[i:i + step]
-            yield from zip(map(self.key, batch), self.encoder(batch, plain[i:i + step]))
+            yield from zip(keys[i:i + step], self.encoder(rows[i:i + step], plain[i:i + step]))
 
-    def _sorted_tail(self) -> tuple[list[dict], list[bool]]:
-        """The rows held and their marks, in key order (a sorted store with an encoder)."""
+    def _sorted_tail(self) -> tuple[list[dict], list[bool], list]:
+        """The rows held, their marks and their sort keys, in key order (a sorted store with an encoder; each
+        row's key made once)."""
         assert self.key is not None
-        key = self.key
-        order = sorted(range(len(self._rows)), key=lambda i: key(self._rows[i]))    # stable, as list.sort
-        return [self._rows[i] for i in order], [self._plain[i] for i in order]
+        keys = list(map(self.key, self._rows))
+        order = sorted(range(len(keys)), key=keys.__getitem__)    # stable, as list.sort
+        return [self._rows[i] for i in order], [self._plain[i] for i in order], [keys[i] for i in order]
 
     def encoded_pairs(self) -> Iterator[tuple]:
         """A sorted store's rows as (sort key, JSON line) pairs in key order: its spill files merged by key,
