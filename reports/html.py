@@ -378,6 +378,7 @@ class Masker:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_EMPTY_TYPES = (str, list, dict)      # an empty one of these is an empty field
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -1337,23 +1338,22 @@ class _Report:
             rows = g.get(name, uid)
             if not rows:
                 continue
-            cols: list[str] = []
-            for r in rows[:FIELD_ROWS]:
-                for k in r:
-                    if k not in ID_COLUMNS and k not in cols:
-                        cols.append(k)
+            shown = rows[:FIELD_ROWS]
+            cols = list(dict.fromkeys(k for r in shown for k in r if k not in ID_COLUMNS))
             empty: list[str] = []
-            if compact:
-                empty = [k for k in cols if all(r.get(k) in (None, "", [], {}) for r in rows[:FIELD_ROWS])]
-                cols = [k for k in cols if k not in empty]
+            if compact:   # (empty: None, "", [] or {}; 0 and False are values)
+                filled = {k for r in shown for k, v in r.items()
+                          if v is not None and not (not v and type(v) in _EMPTY_TYPES)}
+                empty = [k for k in cols if k not in filled]
+                cols = [k for k in cols if k in filled]
             secret = [k.lower() in SECRET_COLUMNS for k in cols]
             body = []
-            for r in rows[:FIELD_ROWS]:
+            for r in shown:
                 vals = [r.get(k) for k in cols]
                 # one search over the row; a row without a secret skips the search cell by cell
                 search = self.show or self.masker.row_hits(r)
                 body.append(["–" if v is None else cell(sk, v, search) for v, sk in zip(vals, secret)])
-            times = [_fmt_ts(r.get("ts")) for r in rows[:FIELD_ROWS]]
+            times = [_fmt_ts(r.get("ts")) for r in shown]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
         return out
@@ -1376,6 +1376,8 @@ class _Report:
         if kind is int:
             t = str(v)
             return t if len(t) <= 300 else _value(v)
+        if kind is bool:
+            return "yes" if v else "no"
         if isinstance(v, str):
             return _value(v if self.show or not search else self.masker.text(v))
         if not search and not isinstance(v, dict) and \
