@@ -237,6 +237,14 @@ def read_packs(folder: str | Path) -> dict[str, list[tuple[Path, int, int]]]:
     return out
 
 
+def _file_names(folder: Path) -> frozenset[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name for e in entries)
+    except OSError:
+        return frozenset()
+
+
 def remove_packs(folder: str | Path) -> None:
     """Remove the packs of ``folder`` (a report was written: its pages carry those bytes whole)."""
     try:
@@ -253,6 +261,10 @@ def read_transcript_head(path: str | Path, per_direction: int) -> list[Transcrip
     chunk that crosses the bound is cut); gap and truncation records are all kept. The file is mapped,
     not read: only the record headers and the data kept are touched, so a page's cost does not follow
     the session's size (and no read call per record)."""
+    return [TranscriptChunk(*t) for t in _file_head(path, per_direction)]
+
+
+def _file_head(path: str | Path, per_direction: int) -> list[tuple]:
     with open(path, "rb") as fh:
         if not os.fstat(fh.fileno()).st_size:
             return []
@@ -260,8 +272,10 @@ def read_transcript_head(path: str | Path, per_direction: int) -> list[Transcrip
             return _head_of(m, per_direction)
 
 
-def _head_of(blob: Any, per_direction: int) -> list[TranscriptChunk]:
-    out: list[TranscriptChunk] = []
+def _head_of(blob: Any, per_direction: int) -> list[tuple]:
+    """:func:`read_transcript_head` of records in memory (or mapped), as (direction, kind, ts, frame,
+    length, data) tuples."""
+    out: list[tuple] = []
     kept = [0, 0]
     pos, n, size = 0, len(blob), _REC.size
     unpack = _REC.unpack_from
@@ -269,13 +283,13 @@ def _head_of(blob: Any, per_direction: int) -> list[TranscriptChunk]:
         d, kind, ts, frame, length = unpack(blob, pos)
         pos += size
         if kind != 0:
-            out.append(TranscriptChunk(d, kind, ts, frame, length))
+            out.append((d, kind, ts, frame, length, b""))
             continue
         want = min(length, max(per_direction - kept[d & 1], 0))
         if want:
             data = blob[pos:pos + want]
             kept[d & 1] += len(data)
-            out.append(TranscriptChunk(d, 0, ts, frame, length, data))
+            out.append((d, 0, ts, frame, length, data))
         pos += length
     return out
 
@@ -309,7 +323,8 @@ class Transcripts:
 
     out_dir: Path | None
     streams: Mapping[str, Any] | None = None
-    _packs: dict = field(default_factory=dict, compare=False, repr=False)   # read once, on first use
+    #: the streams folder, read once on first use: "files" (the names in it), "packs" (:func:`read_packs`)
+    _folder: dict = field(default_factory=dict, compare=False, repr=False)
 
     def head(self, uid: str, per_direction: int) -> tuple[list[tuple], str]:
         """The flow's chunks as (direction, kind, ts, frame, length, data), with at most ``per_direction``
@@ -318,19 +333,15 @@ class Transcripts:
         (none)."""
         if self.out_dir is not None:
             folder = Path(self.out_dir) / "streams"
-            p = folder / f"{uid}.bin"
-            if p.is_file():
-                return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data)
-                        for c in read_transcript_head(p, per_direction)], "transcript"
-            if not self._packs:
-                self._packs[None] = None          # (read: a folder without packs is not scanned again)
-                self._packs.update(read_packs(folder))
-            segs = self._packs.get(uid)
+            if not self._folder:
+                self._folder.update(files=_file_names(folder), packs=read_packs(folder))
+            if f"{uid}.bin" in self._folder["files"]:
+                return _file_head(folder / f"{uid}.bin", per_direction), "transcript"
+            segs = self._folder["packs"].get(uid)
             if segs:
                 blob = b"".join(_read_segments(pack, [(off, n) for q, off, n in segs if q == pack])
                                 for pack in dict.fromkeys(q for q, _o, _n in segs))
-                return [(c.direction, c.kind, c.ts, c.frame, c.length, c.data)
-                        for c in _head_of(blob, per_direction)], "pack"
+                return _head_of(blob, per_direction), "pack"
         streams = self.streams or {}
         if uid in streams:
             return _cut(((c.direction, 1, c.ts, c.frame, c.gap, b"") if c.data is None else

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import gc
 import json
 import math
 import os
@@ -63,6 +64,7 @@ from reports.export import write_text_replacing
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = "assets"                               # OUT/assets/: the pages' one style sheet and one script
 ASSET_FILES = ("wiretale.css", "wiretale.js")
+PAGE_TEMPLATES = ("base.html", "session_parts.html", "session.html", "shared.html", "error.html")   # (and views')
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
 LADDER_EVENTS = 300         # arrows on a ladder diagram
@@ -1025,13 +1027,25 @@ class _Report:
         """Hand the units to ``n`` forked renderers through a bounded queue (memory: a few units in flight),
         groups as plain data (:func:`_group_state`); False if a renderer did not end well."""
         ctx = _fork_context()
+        for name in (*PAGE_TEMPLATES, *(v.template for v in views.VIEWS)):   # compiled here, once, not by each
+            self.env.get_template(name)
         todo = ctx.Queue(maxsize=4 * n)
         workers = [ctx.Process(target=self._renderer, args=(todo,), daemon=True) for _ in range(n)]
-        for w in workers:
-            w.start()
+        gc.freeze()      # what exists now is shared with the renderers: their collector leaves it alone (no copy)
         try:
+            for w in workers:
+                w.start()
+        finally:
+            gc.unfreeze()
+        try:
+            batch: list = []
             for shared_no, members in units:
-                todo.put((shared_no, [(c, _group_state(g)) for c, g in members]))
+                batch.append((shared_no, [(c, _group_state(g)) for c, g in members]))
+                if len(batch) >= _RENDER_BATCH:
+                    todo.put(batch)
+                    batch = []
+            if batch:
+                todo.put(batch)
             for _ in workers:
                 todo.put(None)
             for w in workers:
@@ -1045,10 +1059,10 @@ class _Report:
         return all(w.exitcode == 0 for w in workers)
 
     def _renderer(self, todo: Any) -> None:
-        """A forked renderer: the units of ``todo`` until ``None``."""
-        while (unit := todo.get()) is not None:
-            shared_no, members = unit
-            self._render(shared_no, [(c, _group_from(state)) for c, state in members])
+        """A forked renderer: the batches of units of ``todo`` until ``None``."""
+        while (batch := todo.get()) is not None:
+            for shared_no, members in batch:
+                self._render(shared_no, [(c, _group_from(state)) for c, state in members])
 
     def index_common(self) -> dict:
         s = self.summary
@@ -1434,6 +1448,9 @@ class _Report:
             "colors": COLORS,
             "names": {"orig": self.col.names.of(c.get("orig_h")), "resp": self.col.names.of(c.get("resp_h"))},
         }
+
+
+_RENDER_BATCH = 8     # units handed to a renderer at once
 
 
 def _fork_context() -> Any:
