@@ -116,6 +116,12 @@ def test_synthetic_three_workers(synthetic, tmp_path):
     _compare(synthetic, tmp_path, workers=3)
 
 
+def test_synthetic_one_worker_in_process(synthetic, tmp_path):
+    """``read_parallel(workers=1)`` (the Python API) decodes in the calling process and merges the tables there
+    (no pool): the same outputs as ``read --workers 1``."""
+    _compare(synthetic, tmp_path, workers=1)
+
+
 def test_html_report_from_parallel_run(synthetic, tmp_path):
     read_parallel(synthetic, tmp_path / "par", workers=2, html=True)
     out = tmp_path / "par"
