@@ -1037,29 +1037,40 @@ class _Report:
                 w.start()
         finally:
             gc.unfreeze()
+        whole = False
         try:
             batch: list = []
             for shared_no, members in units:
                 batch.append((shared_no, [(c, _group_state(g)) for c, g in members]))
                 if len(batch) >= _RENDER_BATCH:
-                    todo.put(batch)
+                    if not _hand_over(todo, batch, workers):
+                        return False
                     batch = []
-            if batch:
-                todo.put(batch)
-            for _ in workers:
-                todo.put(None)
+            for item in ([batch] if batch else []) + [None] * n:
+                if not _hand_over(todo, item, workers):
+                    return False
             for w in workers:
                 w.join()
+            whole = True
         finally:
-            for w in workers:
-                if w.is_alive():
-                    w.terminate()
+            if not whole:     # stopped, or the renderers are gone: what the queue holds is never read
+                todo.cancel_join_thread()
+                for w in workers:
+                    if w.is_alive():
+                        w.terminate()
                     w.join()
             todo.close()
         return all(w.exitcode == 0 for w in workers)
 
     def _renderer(self, todo: Any) -> None:
-        """A forked renderer: the batches of units of ``todo`` until ``None``."""
+        """A forked renderer: the batches of units of ``todo`` until ``None``. Ctrl-C is the ``read`` process's
+        to handle (it ends the renderers); a stop ends a renderer quietly, without a traceback."""
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_DFL)
         while (batch := todo.get()) is not None:
             for shared_no, members in batch:
                 self._render(shared_no, [(c, _group_from(state)) for c, state in members])
@@ -1451,6 +1462,19 @@ class _Report:
 
 
 _RENDER_BATCH = 8     # units handed to a renderer at once
+
+
+def _hand_over(todo: Any, item: Any, workers: list) -> bool:
+    """Put ``item`` on the renderers' queue; False once none of them is alive to take it."""
+    import queue
+
+    while True:
+        try:
+            todo.put(item, timeout=1.0)
+            return True
+        except queue.Full:
+            if not any(w.is_alive() for w in workers):
+                return False
 
 
 def _fork_context() -> Any:

@@ -35,3 +35,41 @@ def test_pages_from_two_processes_equal_one(tmp_path, sample):
     pages = [k for k in one if k.startswith("sessions/")]
     shared = [k for k in pages if "/shared-" in k]
     assert len(shared) >= 3 if sample == "many" else pages and not shared    # ftp: own pages only
+
+
+def test_a_stop_while_pages_render_in_parallel_ends_every_process(tmp_path):
+    """SIGTERM to ``read --workers 2`` while its renderers write pages: the run ends at once with summary.json
+    partial (or complete, had it finished), and no renderer is left behind (none blocks on the queue)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.reports.scale_captures import write_many
+
+    cap = tmp_path / "many.pcap"
+    write_many(cap, n=3000)
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.Popen([sys.executable, "-m", "decoder.cli", "read", str(cap), "-o", str(out), "--workers", "2"],
+                         cwd=root, env=dict(os.environ, PYTHONPATH=str(root)), start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "sessions" / "shared-1.html").exists() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGTERM)
+    try:
+        err = p.communicate(timeout=30)[1].decode()
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):     # nothing left in the run's process group
+        os.killpg(p.pid, 0)
+    state = json.loads((out / "summary.json").read_text())["output"]
+    if state["state"] == "partial":
+        assert p.returncode != 0 and "report" in state["missing"] and "Traceback" not in err
+    else:
+        assert state["state"] == "complete" and p.returncode == 0
