@@ -305,8 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write into an output folder that holds files wiretale did not make (they are left alone; "
                         "only wiretale's own file names are replaced)")
     p.add_argument("--workers", type=_workers, default=None,
-                   help="split one capture by host pair across this many processes, 0 for every core (same "
-                        "results; default: every core for one capture file of 16 MB or more, else 1)")
+                   help="split one capture by host pair across this many processes, and render the report's pages in "
+                        "as many, 0 for every core (same results; default: every core for one capture file of 16 MB "
+                        "or more, else 1)")
     _keylog_arg(p)
     _common(p)
     p.set_defaults(fn=cmd_read)
