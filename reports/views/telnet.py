@@ -11,7 +11,6 @@ replays as its text); the keys' secrets masked as everywhere in the report.
 """
 from __future__ import annotations
 
-import json
 import re
 
 from reports.views._api import ViewInput
@@ -45,7 +44,8 @@ def apply_backspaces(text: str) -> str:
 
 
 def replay(inp: ViewInput) -> dict | None:
-    """``{"steps": JSON for the page's player, "final": the last screen, "echo", "nkeys", "duration"}``
+    """``{"steps": the page's player's data ({"echo", "steps"}, written as compact JSON), "final": the last
+    screen, "echo", "nkeys", "duration"}``
    , or None when the session displayed nothing."""
     start = inp.conn.get("ts") or 0
     echo = False
@@ -71,6 +71,6 @@ def replay(inp: ViewInput) -> dict | None:
     if not steps:
         return None
     screen = "".join(s[2] for s in steps if s[3])
-    return {"steps": json.dumps({"echo": echo, "steps": steps}, ensure_ascii=True),
+    return {"steps": {"echo": echo, "steps": steps},
             "final": apply_backspaces(screen), "echo": echo,
             "nkeys": sum(1 for s in steps if s[1] == 0), "duration": steps[-1][0]}

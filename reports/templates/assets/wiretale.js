@@ -402,7 +402,7 @@ if (document.body.classList.contains("session-page")) (function () {
   }
   var term = document.getElementById("term");
   if (term) {
-    var data = JSON.parse(term.dataset.replay), steps = data.steps, keys = document.getElementById("keys");
+    var data = JSON.parse(document.getElementById("replay-data").textContent), steps = data.steps, keys = document.getElementById("keys");
     var clock = document.getElementById("clock"), speedSel = document.getElementById("speed");
     var i = 0, timer = null, buf = "", keybuf = "", vt = 0;
     function put(text) {
