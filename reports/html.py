@@ -292,7 +292,10 @@ class Masker:
         self._ac_s = self._automaton(variants, short, lambda b: b.decode("utf-8", "surrogateescape"))
         self._escaped = any(b in v for v in variants | short for b in (b'"', b"\\")) or \
             any(ch < 0x20 for v in variants | short for ch in v)       # (see row_hits)
-        self._ac_b = self._automaton(variants, short, lambda b: b.decode("latin-1"))
+        # bytes are searched as Latin-1 text: where every variant is ASCII (base64 always is, most secrets are)
+        # that is the same text as UTF-8, so one automaton serves both (a pair held 5 KB a secret)
+        ascii_only = all(v.isascii() for v in variants | short)
+        self._ac_b = self._ac_s if ascii_only else self._automaton(variants, short, lambda b: b.decode("latin-1"))
 
     @staticmethod
     def _automaton(variants: set[bytes], short: set[bytes], as_text: Callable[[bytes], str]) -> Any:
@@ -625,7 +628,8 @@ class _Report:
         order the page groups come back in, so one shared page is written at a time) go with it into a store
         sorted by start, which the index reads as it is written (:meth:`lane_order`); the capture's span;
         whether the sessions the index tables name have a page. Data connections (FTP data, TFTP transfers)
-        wait in memory for their control session. Nothing kept per session."""
+        wait in memory for their control session. Nothing kept per session: the collector's event counts
+        are dropped."""
         col = self.col
         referenced = {r.get("uid") for t in col.index_rows.values() for r in t}
         referenced.update(c.get("uid") for c in self.creds)
@@ -679,6 +683,7 @@ class _Report:
                 self._starts.append(item)
                 n_roots += 1
         self.n_lanes = n_roots + len(kids)
+        col.events.clear()        # (the counts travel with the entries now; a collector makes one report)
         s = self.summary
         ts0 = [c["first_ts"] for c in s.get("captures", []) if c.get("first_ts") is not None]
         self.t0 = min(ts0 + ([t_lo] if t_lo != math.inf else [])) if (ts0 or t_lo != math.inf) else 0.0
