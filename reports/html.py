@@ -527,9 +527,12 @@ def _shared_fields_data(sections: list[dict]) -> dict:
     """A shared page's decoded fields (``fields-data``): each section's tables as :func:`_fields_row` rows, with
     what repeats from one small session to the next listed once per page and named by its index: the lists of
     empty and shown columns (the same for every DNS exchange, say) in ``colsets``, the cell texts (``udp``,
-    ``C_INTERNET``, ``NOERROR`` …) in ``values`` (a row's own list of texts is then left out, ``null``)."""
+    ``C_INTERNET``, ``NOERROR`` …) in ``values``, the most used first (the shortest indices; a row's own list of
+    texts is then left out, ``null``), and the start all its times share (``2023-11-14 22:13:``) in ``time_head``
+    (each table's times then start after it)."""
     colsets: dict[tuple, int] = {}
     values: dict[str, int] = {}
+    uses: Counter = Counter()
     sessions = {}
     for x in sections:
         tables = []
@@ -538,9 +541,19 @@ def _shared_fields_data(sections: list[dict]) -> dict:
             r[2], r[3] = (colsets.setdefault(tuple(r[i]), len(colsets)) for i in (2, 3))
             index = [values.setdefault(v, len(values)) for v in r[5]]
             r[5], r[6] = None, [[index[k] for k in row] for row in r[6]]
+            uses.update(i for row in r[6] for i in row)
             tables.append(r)
         sessions[x["uid"]] = tables
-    return {"colsets": [list(k) for k in colsets], "values": list(values), "sessions": sessions}
+    order = sorted(range(len(values)), key=lambda i: -uses[i])      # (stable: first seen first among equals)
+    new = {old: k for k, old in enumerate(order)}
+    texts = list(values)
+    all_tables = [r for tables in sessions.values() for r in tables]
+    head = os.path.commonprefix([r[4][0] for r in all_tables]) if all_tables else ""
+    for r in all_tables:
+        r[6] = [[new[i] for i in row] for row in r[6]]
+        r[4] = [r[4][0][len(head):], r[4][1], r[4][2]]
+    return {"colsets": [list(k) for k in colsets], "values": [texts[i] for i in order], "time_head": head,
+            "sessions": sessions}
 
 
 def _shared_events_data(sections: list[dict]) -> dict:

@@ -45,10 +45,12 @@ function fieldEl(parent, name, text, cls) {
   return e;
 }
 function drawFields(d, tables, page) {   /* tables: reports.html._fields_row rows; page: a shared page's lists
-                                           of columns and of cell texts, named by index (_shared_fields_data) */
+                                           of columns and of cell texts, named by index, and the start its
+                                           times share (_shared_fields_data) */
   tables.forEach(function (t) {
     var name = t[0], total = t[1], empty = t[2], cols = t[3], values = page ? page.values : t[5], transpose = t[7];
-    var times = t[4][2].map(function (x) { return t[4][0] + x + t[4][1]; });
+    var head = (page ? page.time_head : "") + t[4][0];
+    var times = t[4][2].map(function (x) { return head + x + t[4][1]; });
     var rows = t[6].map(function (r) { return r.map(function (k) { return values[k]; }); });
     if (page) { empty = page.colsets[empty]; cols = page.colsets[cols]; }
     var h = fieldEl(d, "h3", name + " ");
