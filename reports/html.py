@@ -221,7 +221,11 @@ def _container(v: Any, limit: int) -> str:
     — so it reads the same and never reads otherwise: a string that could be taken for a number, a literal or a
     separator keeps its quotes. The tables keep the JSON. Only the part that can be shown is unquoted (its first
     ``2 * limit`` characters: unquoting never halves a text), and a longer one says its JSON's length."""
-    s = json.dumps(v, ensure_ascii=False, default=str)
+    return _json_cell(json.dumps(v, ensure_ascii=False, default=str), limit)
+
+
+def _json_cell(s: str, limit: int) -> str:
+    """:func:`_container` of the value whose ``json.dumps`` text is ``s``."""
     head = printable(_unquote_words(s[:2 * limit]), one_line=True)
     if len(s) <= 2 * limit and len(head) <= limit:
         return head
@@ -1426,7 +1430,13 @@ class _Report:
         if not search and not isinstance(v, dict) and \
                 not (isinstance(v, (list, tuple)) and not all(type(x) in _SCALARS for x in v)):
             return _value(v)
-        return _value(self.masker.value("", v, search=search))     # (a dict's keys may name a secret)
+        if not search and isinstance(v, (dict, list, tuple)) and v:
+            # a dict's keys may name a secret: only a text holding a secret column's name can have one
+            text = json.dumps(v, ensure_ascii=False, default=str)
+            low = text.lower()
+            if not any(name in low for name in SECRET_COLUMNS):
+                return _json_cell(text, 300)
+        return _value(self.masker.value("", v, search=search))
 
     def session_context(self, c: dict, g: SessionGroup, small: bool = False) -> dict:
         """What a session page shows; ``small``: a section of a shared page (no ladder, replay or hex view)."""
