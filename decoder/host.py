@@ -9,7 +9,8 @@ The engine's second part (docs/ARCHITECTURE.md, "The engine"). Reading and reass
   and replays them to the dissector chosen (:meth:`~DissectorHost.deliver`);
 * calls the dissector (``feed``, ``gap``, ``close``) and catches our own bugs at that boundary: the
   flow gets a ``dissector_error`` anomaly and is kept raw (``strict=True`` re-raises: the tests and
-  ``--strict``);
+  ``--strict``); inside an object a :class:`~decoder.model.BulkDissector` announced, it holds the segments
+  back and feeds each run as at most two calls (bulk delivery, docs/ARCHITECTURE.md);
 * routes each item it returns (:meth:`~DissectorHost._route`): events to ``timeline`` at the time and
   frame of the packet that carried them (:class:`Recent`), records to their table, anomalies,
   file streams to the :class:`~decoder.artifacts.ArtifactStore` (a closed ``email`` object is parsed,
