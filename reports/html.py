@@ -1046,12 +1046,12 @@ class _Report:
         write_text_replacing(self.out / "sessions" / f"{c['uid']}.html", html)
 
     def _render_in(self, n: int, units: Iterator[tuple[int, list]]) -> bool:
-        """Hand the units to ``n`` forked renderers through a bounded queue (memory: a few units in flight),
+        """Hand the units to ``n`` forked renderers through a bounded queue (memory: a few batches in flight),
         groups as plain data (:func:`_group_state`); False if a renderer did not end well."""
         ctx = _fork_context()
         for name in (*PAGE_TEMPLATES, *(v.template for v in views.VIEWS)):   # compiled here, once, not by each
             self.env.get_template(name)
-        todo = ctx.Queue(maxsize=4 * n)
+        todo = ctx.Queue(maxsize=n)     # a batch waiting for each renderer: memory holds a few batches at most
         workers = [ctx.Process(target=self._renderer, args=(todo,), daemon=True) for _ in range(n)]
         gc.freeze()      # what exists now is shared with the renderers: their collector leaves it alone (no copy)
         try:
@@ -1062,12 +1062,14 @@ class _Report:
         whole = False
         try:
             batch: list = []
+            size = 0
             for shared_no, members in units:
                 batch.append((shared_no, [(c, _group_state(g)) for c, g in members]))
-                if len(batch) >= _RENDER_BATCH:
+                size += len(members)
+                if size >= _RENDER_BATCH:
                     if not _hand_over(todo, batch, workers):
                         return False
-                    batch = []
+                    batch, size = [], 0
             for item in ([batch] if batch else []) + [None] * n:
                 if not _hand_over(todo, item, workers):
                     return False
@@ -1489,7 +1491,7 @@ class _Report:
         }
 
 
-_RENDER_BATCH = 8     # units handed to a renderer at once
+_RENDER_BATCH = 16    # sessions handed to a renderer at once (a shared page's 100 go as one batch)
 
 
 def _hand_over(todo: Any, item: Any, workers: list) -> bool:
