@@ -194,12 +194,20 @@ def _label_text(lab: bytes) -> str:
     return "".join(out)
 
 
-def read_name(buf: bytes, off: int, max_ptrs: int, warns: list) -> tuple[str, int]:
+def read_name(buf: bytes, off: int, max_ptrs: int, warns: list,
+              names: dict[int, tuple[str, int]] | None = None) -> tuple[str, int]:
     """Decode the (possibly compressed) name at ``off``; return ``(text, next_offset)``.
 
     Raises :class:`Stop` on truncation, bad pointer, loop, depth cap, label type
     0x40/0x80 or a name over 255 octets. A forward pointer is followed but noted
     in ``warns``.
+
+    ``names`` (one message's, optional) maps the offset of a name already decoded
+    there without any pointer to ``(text, octets of its labels)``: a pointer to such
+    an offset (most answers point at the question's name) ends the walk with that
+    text, after the same checks on the pointer. Names are rendered label by label,
+    so the text of a name is its labels' texts joined by ``.`` whichever way it is
+    reached. A name decoded at ``off`` without pointers is added to ``names``.
     """
     n = len(buf)
     labels: list[bytes] = []
@@ -238,6 +246,16 @@ def read_name(buf: bytes, off: int, max_ptrs: int, warns: list) -> tuple[str, in
             if target > pos:
                 warns.append(("dns_name_forward_pointer",
                               f"compression pointer at offset {pos} points forward to offset {target}"))
+            known = names.get(target) if names else None
+            if known is not None:
+                # the rest of the name was decoded there, label by label and without a pointer: the
+                # walk would meet no pointer, so only the 255-octet cap is left to check
+                total += known[1]
+                if total > 255:
+                    raise Stop("dns_name_too_long", f"name at offset {off} is longer than 255 octets")
+                if not labels:
+                    return known[0], end
+                return _labels_text(labels) + "." + known[0], end
             pos = target
             continue
         if kind:
@@ -252,11 +270,21 @@ def read_name(buf: bytes, off: int, max_ptrs: int, warns: list) -> tuple[str, in
         pos += 1 + ln
     if not labels:
         return ROOT, (end if end >= 0 else pos)
+    text = _labels_text(labels)
+    if end < 0:
+        if names is not None:
+            names[off] = (text, total - 1)
+        return text, pos
+    return text, end
+
+
+def _labels_text(labels: list[bytes]) -> str:
+    """The text of a name's labels (at least one), joined by ``.``."""
     text = b".".join(labels)
     if text.translate(None, _SAFE_DOT) or text.count(b".") >= len(labels):
         # a byte to escape somewhere (a dot inside a label among them): label by label
-        return ".".join(map(_label_text, labels)), (end if end >= 0 else pos)
-    return text.decode("ascii"), (end if end >= 0 else pos)
+        return ".".join(map(_label_text, labels))
+    return text.decode("ascii")
 
 
 # ------------------------------------------------------------------ rdata helpers
@@ -534,9 +562,10 @@ def parse_message(buf: bytes, max_ptrs: int = 128, max_rrs: int = 100_000) -> Me
                       f"header counts qd={msg.qdcount} an={msg.ancount} ns={msg.nscount} "
                       f"ar={msg.arcount} cannot fit in {n} bytes"))
     section = "question"
+    names: dict[int, tuple[str, int]] = {}     # offset -> (text, octets) of pointer-free names
     try:
         for _ in range(msg.qdcount):
-            name, pos = read_name(buf, pos, max_ptrs, warns)
+            name, pos = read_name(buf, pos, max_ptrs, warns, names)
             if pos + 4 > n:
                 raise Stop("dns_question_truncated", "question type/class cut short")
             qt, qc = _QT.unpack_from(buf, pos)
@@ -550,7 +579,7 @@ def parse_message(buf: bytes, max_ptrs: int = 128, max_rrs: int = 100_000) -> Me
                 total += 1
                 if total > max_rrs:
                     raise Stop("dns_records_too_many", f"more than {max_rrs} records in one message")
-                name, pos = read_name(buf, pos, max_ptrs, warns)
+                name, pos = read_name(buf, pos, max_ptrs, warns, names)
                 if pos + 10 > n:
                     raise Stop("dns_rr_truncated", f"{section} record header cut short at offset {pos}")
                 rtype, rclass, ttl, rdlen = _RRH.unpack_from(buf, pos)

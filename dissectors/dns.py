@@ -323,13 +323,15 @@ class _Tx:
 
     __slots__ = ("ts", "trans_id", "opcode", "question", "query", "response", "resp_ts",
                  "retrans", "resp_messages", "answers", "auth", "addl", "soa_seen",
-                 "first_soa", "done", "capped", "query_edns_side", "edns_opts")
+                 "first_soa", "done", "capped", "query_edns_side", "edns_opts", "qkey")
 
-    def __init__(self, ts: float, trans_id: int, opcode: int, question: Question | None) -> None:
+    def __init__(self, ts: float, trans_id: int, opcode: int, question: Question | None,
+                 qkey: tuple | None) -> None:
         self.ts = ts
         self.trans_id = trans_id
         self.opcode = opcode
         self.question = question
+        self.qkey = qkey                # _qkey(question), made once
         self.query: Message | None = None
         self.response: Message | None = None
         self.resp_ts: float | None = None
@@ -548,7 +550,7 @@ class DnsDissector:
                                f"more than {self.max_pending} queries pending; the oldest "
                                f"(id {old.trans_id}) is logged as unanswered", direction))
             out.append(self._record(old))
-        tx = _Tx(ts, m.id, m.opcode, m.question)
+        tx = _Tx(ts, m.id, m.opcode, m.question, key[1])
         tx.query = m
         self._collect_edns(tx, m, "query")
         self.serial += 1
@@ -563,7 +565,7 @@ class DnsDissector:
         serial = self.xfr.get(m.id)
         if serial is not None and serial in self.pending:
             tx = self.pending[serial]
-            if qk is None or qk == _qkey(tx.question):
+            if qk is None or qk == tx.qkey:
                 self._absorb(tx, m, ts, out, direction)
                 if tx.done:
                     self._finish(serial, out)
@@ -574,7 +576,7 @@ class DnsDissector:
             for s, tx in self.pending.items():
                 if tx.trans_id != m.id or tx.response is not None or tx.query is None:
                     continue
-                if qk is not None and _qkey(tx.question) == qk:
+                if qk is not None and tx.qkey == qk:
                     match = s           # a same-key query that was not indexed
                     break
                 if fallback is None:
@@ -586,7 +588,7 @@ class DnsDissector:
                                    f"response id {m.id} asks {q.name} {type_name(q.qtype)}, "
                                    "which differs from the pending query's question", direction))
         if match is None:
-            tx = _Tx(ts, m.id, m.opcode, q)
+            tx = _Tx(ts, m.id, m.opcode, q, qk)
             self._absorb(tx, m, ts, out, direction)
             out.append(self._record(tx))
             return
@@ -613,7 +615,7 @@ class DnsDissector:
                 self.xfr = {}
 
     def _unindex(self, serial: int, tx: _Tx) -> None:
-        key = (tx.trans_id, _qkey(tx.question))
+        key = (tx.trans_id, tx.qkey)
         if self.qindex.get(key) == serial:
             del self.qindex[key]
 

@@ -624,3 +624,36 @@ def test_same_query_after_answer_is_a_new_transaction():
                                C(qm.to_wire(), ts=5.0), S(rm.to_wire(), ts=5.3)], datagram=True))
     assert [(r.ts, r.retransmissions) for r in recs] == [(1.0, 0), (5.0, 0)]
     assert [r.rtt for r in recs] == [pytest.approx(0.1), pytest.approx(0.3)]
+
+
+def test_names_reached_through_a_known_name_read_as_without_it():
+    """parse_message keeps the names it decoded without a pointer and ends a pointer's walk there; the
+    owner names must read as a walk from scratch does: a plain pointer, a label before a pointer, escaped
+    labels, and the 255-octet cap met only through the known name."""
+    from dissectors._dns_wire import Stop, read_name
+
+    def rr(owner: bytes, rdata: bytes = b"\x0a\x00\x00\x01") -> bytes:
+        return owner + struct.pack("!HHIH", 1, 1, 60, len(rdata)) + rdata
+
+    qname = b"\x03www\x06ex\\a.m\x03com\x00"          # a dot and a backslash inside a label
+    owners = [b"\xc0\x0c", b"\x04mail\xc0\x0c", b"\x02a\xff\xc0\x10", b"\x01x\xc0\x0c"]
+    wire = struct.pack("!HHHHHH", 7, 0x8180, 1, len(owners), 0, 0) + qname + b"\x00\x01\x00\x01"
+    wire += b"".join(rr(o) for o in owners)
+    m = parse_message(wire)
+    assert m.complete and not m.anomalies
+    offsets, pos = [], 12 + len(qname) + 4
+    for o in owners:
+        offsets.append(pos)
+        pos += len(o) + 14
+    assert [a.name for a in m.answers] == [read_name(wire, off, 128, [])[0] for off in offsets]
+    assert [a.name for a in m.answers] == ["www.ex\\\\a\\.m.com", "mail.www.ex\\\\a\\.m.com",
+                                           "a\\255.ex\\\\a\\.m.com", "x.www.ex\\\\a\\.m.com"]
+
+    # a 250-octet question name: one more 5-octet label through a pointer to it is over 255
+    long_q = b"".join(b"\x3f" + b"a" * 63 for _ in range(3)) + b"\x3c" + b"b" * 60 + b"\x00"
+    over = struct.pack("!HHHHHH", 8, 0x8180, 1, 1, 0, 0) + long_q + b"\x00\x01\x00\x01" + rr(b"\x04abcd\xc0\x0c")
+    with pytest.raises(Stop):
+        read_name(over, 12 + len(long_q) + 4, 128, [])
+    m = parse_message(over)
+    assert m.questions and not m.answers and not m.complete
+    assert [n for n, _ in m.anomalies] == ["dns_name_too_long"]
