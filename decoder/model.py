@@ -27,11 +27,12 @@ import binascii
 import enum
 import hashlib
 import importlib
+import inspect
 import math
 from datetime import date, datetime, timezone
-from types import MappingProxyType
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Union
+from types import MappingProxyType, MemberDescriptorType
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, TypeVar, Union
 
 __all__ = [
     "Direction", "ORIG", "RESP", "Transport", "Verdict", "Limits",
@@ -40,7 +41,7 @@ __all__ = [
     "FileOpen", "FileData", "FileGap", "FileClose",
     "Expect", "Confirm", "Violation", "StopParsing", "SWITCHES",
     "ExpectationMatch", "FlowContext", "Dissector", "BulkDissector", "DissectorSpec", "Presentation", "Secrets", "MIME_LABELS", "describe_object",
-    "Item", "make_fuid", "short_uid",
+    "Item", "make_fuid", "short_uid", "quick_init",
 ]
 
 
@@ -134,6 +135,56 @@ class Limits:
         import dataclasses
 
         return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------- quicker construction
+_D = TypeVar("_D")
+_FACTORY = object()     # the default of a field with a default_factory, as dataclasses has it
+
+
+def quick_init(cls: type[_D]) -> type[_D]:
+    """Give a frozen, slotted dataclass an ``__init__`` that takes the same arguments and sets the same
+    fields, about twice as quick (put it above ``@dataclass(frozen=True, slots=True)``).
+
+    The dataclass's own ``__init__`` sets each field with ``object.__setattr__(self, name, value)`` (a
+    global, an attribute and a name lookup per field); this one calls each slot's descriptor, bound once.
+    For the items a dissector makes per datagram or per message (a DNS message, an SNMP PDU, their
+    rows). Refused (``TypeError``) for what it does not reproduce: a class that is not a frozen slotted
+    dataclass, ``__post_init__``, ``InitVar``, ``init=False`` or keyword-only fields. The dataclass's own
+    ``__init__`` stays reachable as ``__init__.__wrapped__`` (``inspect.signature`` reads it)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    fs = fields(cls) if params is not None else ()
+    # the dataclass's own parameters are the fields in order, none keyword-only: no InitVar, no init=False
+    own = list(inspect.signature(cls.__init__).parameters.values())[1:] if params is not None else []
+    if (params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__")
+            or [(a.name, a.kind) for a in own] != [(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in fs]):
+        raise TypeError(f"quick_init: {cls.__name__} is not a frozen slotted dataclass it can serve")
+    env: dict[str, Any] = {"_FACTORY": _FACTORY}
+    args, body = [], []
+    for i, f in enumerate(fs):
+        slot = getattr(cls, f.name)
+        if type(slot) is not MemberDescriptorType or f.name == "self" or f.name.startswith("_"):
+            raise TypeError(f"quick_init: {cls.__name__}.{f.name} is not a slot it can name")
+        env[f"_s{i}"] = slot.__set__
+        if f.default_factory is not MISSING:
+            env[f"_f{i}"] = f.default_factory
+            args.append(f"{f.name}=_FACTORY")
+            body.append(f"    _s{i}(self, _f{i}() if {f.name} is _FACTORY else {f.name})")
+        elif f.default is not MISSING:
+            env[f"_d{i}"] = f.default
+            args.append(f"{f.name}=_d{i}")
+            body.append(f"    _s{i}(self, {f.name})")
+        else:
+            args.append(f.name)
+            body.append(f"    _s{i}(self, {f.name})")
+    src = f"def __init__(self, {', '.join(args)}):\n" + ("\n".join(body) or "    pass") + "\n"
+    exec(src, env)      # noqa: S102 - our own source, made from the class's field names
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__wrapped__ = cls.__init__
+    cls.__init__ = init     # type: ignore[misc]
+    return cls
 
 
 # ---------------------------------------------------------------- items

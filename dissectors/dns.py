@@ -107,6 +107,7 @@ from types import MappingProxyType
 from typing import ClassVar, Mapping
 
 from decoder.model import (
+    quick_init,
     Anomaly, Confirm, Direction, Event, FlowContext, Item, Record,
     Transport, Violation,
 )
@@ -185,6 +186,7 @@ def zeek_opcode_name(o: int) -> str:
 
 
 # ------------------------------------------------------------------ events and records
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DnsMessage(Event):
     """One DNS message as it crossed the wire."""
@@ -231,6 +233,7 @@ class DnsMessage(Event):
         return OPCODE_MEANINGS.get(self.opcode, "")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DnsTransaction(Record):
     """One query/response pair (one row of ``dns``), Zeek dns.log columns first."""

@@ -58,6 +58,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
 from decoder.model import (
+    quick_init,
     MASK,
     Anomaly, Confirm, Credential, Direction, Event, FlowContext, Item,
     Record, Violation, ORIG,
@@ -143,6 +144,7 @@ _PRINTABLE_EXTRA = str.maketrans("", "", "\t\r\n")
 
 
 # ---------------------------------------------------------------- items
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Varbind:
     oid: str
@@ -162,6 +164,7 @@ def _shown(community: str | None) -> str | None:
     """A community as events and rows show it: MASK (it is a password; the credentials table has it)."""
     return None if community is None else MASK
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SnmpPdu(Event):
     """One SNMP message (one PDU) as the timeline shows it."""
@@ -212,6 +215,7 @@ class SnmpPdu(Event):
 _EXC_TYPES = frozenset({"no_such_object", "no_such_instance", "end_of_mib_view"})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SnmpPduRecord(Record):
     """One row of ``snmp_pdus``: one SNMP message."""
@@ -246,6 +250,7 @@ class SnmpPduRecord(Record):
     encrypted: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SnmpRecord(Record):
     """One row of ``snmp`` per flow (Zeek's snmp.log)."""

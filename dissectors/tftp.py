@@ -65,6 +65,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from decoder.model import (
+    quick_init,
     Anomaly, Confirm, Direction, Event, Expect, FileClose,
     FileGap, FileOpen, FlowContext, Item, Record, Transport, Violation, ORIG, RESP,
 )
@@ -109,6 +110,7 @@ DEFAULT_BLKSIZE = 512
 
 
 # ---------------------------------------------------------------- items
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TftpRequest(Event):
     op: str = "RRQ"
@@ -124,6 +126,7 @@ class TftpRequest(Event):
         return OPCODE_MEANINGS.get(self.op, "")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TftpOack(Event):
     options: tuple[tuple[str, str], ...] = ()
@@ -135,6 +138,7 @@ class TftpOack(Event):
         return OPCODE_MEANINGS["OACK"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TftpError(Event):
     code: int = 0
@@ -148,6 +152,7 @@ class TftpError(Event):
         return ERROR_CODES.get(self.code, "")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TftpAck(Event):
     block: int = 0
@@ -159,6 +164,7 @@ class TftpAck(Event):
         return OPCODE_MEANINGS["ACK"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TftpTransferEnd(Event):
     op: str | None = None
@@ -188,6 +194,7 @@ class TftpTransferEnd(Event):
                "aborted it, or the capture ended"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TftpRecord(Record):
     """One row of ``tftp`` (Zeek's TFTP package fields, then ours)."""
