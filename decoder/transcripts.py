@@ -214,14 +214,17 @@ def _read_segments(path: Path, segments: list[tuple[int, int]]) -> bytes:
     return b"".join(parts)
 
 
-def read_packs(folder: str | Path) -> dict[str, list[tuple[Path, int, int]]]:
-    """The segments of every pack in ``folder`` by uid: (pack, offset, length) in the order written."""
-    out: dict[str, list[tuple[Path, int, int]]] = {}
+def read_packs(folder: str | Path) -> tuple[list[Path], dict[str, int | list[int]]]:
+    """The packs in ``folder`` and the segments of each uid in them, in the order written. A segment is one
+    int, :func:`_segment` (``(offset << 32 | length) << 16 | pack``), a uid's value that int or, for a uid
+    with several segments, a list of them: an entry costs about 40 bytes more than its uid, not a list of
+    tuples (there is one per session whose page shows its bytes whole, tens of thousands in a large run)."""
+    out: dict[str, int | list[int]] = {}
     try:
         packs = sorted(p for p in Path(folder).iterdir() if p.name.endswith(PACK_SUFFIX))
     except OSError:
-        return out
-    for p in packs:
+        return [], out
+    for i, p in enumerate(packs):
         with open(p, "rb") as fh:
             pos = 0
             while True:
@@ -231,18 +234,17 @@ def read_packs(folder: str | Path) -> dict[str, list[tuple[Path, int, int]]]:
                 nu, n = _SEG.unpack(head)
                 uid = fh.read(nu).decode("utf-8", "replace")
                 pos += _SEG.size + nu
-                out.setdefault(uid, []).append((p, pos, n))
+                code = (pos << 32 | n) << 16 | i
+                had = out.get(uid)
+                out[uid] = code if had is None else [*had, code] if type(had) is list else [had, code]
                 fh.seek(n, 1)
                 pos += n
-    return out
+    return packs, out
 
 
-def _file_names(folder: Path) -> frozenset[str]:
-    try:
-        with os.scandir(folder) as entries:
-            return frozenset(e.name for e in entries)
-    except OSError:
-        return frozenset()
+def _segment(code: int) -> tuple[int, int, int]:
+    """(pack number, offset, length) of a segment of :func:`read_packs`."""
+    return code & 0xFFFF, code >> 48, code >> 16 & 0xFFFFFFFF
 
 
 def remove_packs(folder: str | Path) -> None:
@@ -323,7 +325,7 @@ class Transcripts:
 
     out_dir: Path | None
     streams: Mapping[str, Any] | None = None
-    #: the streams folder, read once on first use: "files" (the names in it), "packs" (:func:`read_packs`)
+    #: the streams folder's packs, read once on first use: "paths" and "packs" (:func:`read_packs`)
     _folder: dict = field(default_factory=dict, compare=False, repr=False)
 
     def head(self, uid: str, per_direction: int) -> tuple[list[tuple], str]:
@@ -334,13 +336,17 @@ class Transcripts:
         if self.out_dir is not None:
             folder = Path(self.out_dir) / "streams"
             if not self._folder:
-                self._folder.update(files=_file_names(folder), packs=read_packs(folder))
-            if f"{uid}.bin" in self._folder["files"]:
+                packs, index = read_packs(folder)
+                self._folder.update(paths=packs, packs=index)
+            try:                     # (not a set of the folder's names: one per session of a large run)
                 return _file_head(folder / f"{uid}.bin", per_direction), "transcript"
-            segs = self._folder["packs"].get(uid)
-            if segs:
-                blob = b"".join(_read_segments(pack, [(off, n) for q, off, n in segs if q == pack])
-                                for pack in dict.fromkeys(q for q, _o, _n in segs))
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            codes = self._folder["packs"].get(uid)
+            if codes is not None:
+                segs = [_segment(c) for c in (codes if type(codes) is list else (codes,))]
+                blob = b"".join(_read_segments(self._folder["paths"][q], [(off, n) for k, off, n in segs if k == q])
+                                for q in dict.fromkeys(k for k, _o, _n in segs))
                 return _head_of(blob, per_direction), "pack"
         streams = self.streams or {}
         if uid in streams:
