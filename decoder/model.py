@@ -214,6 +214,7 @@ class Record:
     ts: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Anomaly:
     """Malformed or surprising traffic. ``name`` is a stable snake_case identifier
@@ -402,6 +403,7 @@ CORE_RECORDS: tuple[type[Record], ...] = (ConnRecord, AnomalyRecord, TimelineRec
                                           CommentRecord, TcpControlRecord)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FileOpen:
     """Start of an object. ``handle`` is unique within the flow; the global file id
@@ -418,6 +420,7 @@ class FileOpen:
     parent_fuid: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FileData:
     ts: float
@@ -425,6 +428,7 @@ class FileData:
     data: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FileGap:
     """``length`` bytes of the object are missing (never zero-filled)."""
@@ -434,6 +438,7 @@ class FileGap:
     length: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FileClose:
     ts: float
@@ -466,6 +471,7 @@ class Expect:
     single_use: bool = True
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Confirm:
     """The dissector is now sure of its protocol (no more Violation fallback)."""
@@ -473,6 +479,7 @@ class Confirm:
     ts: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Violation:
     """This is not my protocol: detach me; the flow falls back to a raw transcript."""

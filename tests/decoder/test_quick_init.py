@@ -16,10 +16,10 @@ from decoder.model import Direction, quick_init
 
 
 def _served() -> list[type]:
-    """Every dissector class that quick_init gave its __init__."""
+    """Every class of the model and the dissectors that quick_init gave its __init__."""
     out = []
-    for m in pkgutil.iter_modules(dissectors.__path__):
-        mod = importlib.import_module(f"dissectors.{m.name}")
+    for name in ["decoder.model"] + [f"dissectors.{m.name}" for m in pkgutil.iter_modules(dissectors.__path__)]:
+        mod = importlib.import_module(name)
         for obj in vars(mod).values():
             if (isinstance(obj, type) and obj.__module__ == mod.__name__ and dataclasses.is_dataclass(obj)
                     and hasattr(obj.__init__, "__wrapped__")):
@@ -58,9 +58,10 @@ def test_same_fields_as_the_dataclass_init(cls: type) -> None:
             assert getattr(a, f.name) == f.default_factory() and getattr(a, f.name) is not getattr(b, f.name)
 
 
-def test_dissectors_use_it() -> None:
+def test_the_items_made_most_use_it() -> None:
     names = {c.__name__ for c in _served()}
-    assert {"DnsMessage", "DnsTransaction", "SnmpPdu", "SnmpPduRecord", "Varbind", "TftpRecord"} <= names
+    assert {"DnsMessage", "DnsTransaction", "SnmpPdu", "SnmpPduRecord", "Varbind", "TftpRecord",
+            "Anomaly", "FileData", "FileOpen", "Confirm"} <= names
 
 
 def test_refuses_what_it_does_not_reproduce() -> None:
