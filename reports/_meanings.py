@@ -125,19 +125,6 @@ LINKTYPES = MappingProxyType({
 })
 
 
-def explain_history(history: str) -> list[tuple[str, str, str]]:
-    """Each history letter as (letter, who, what)."""
-    out = []
-    for ch in history or "":
-        if ch == "^":
-            out.append((ch, "", HISTORY["^"]))
-            continue
-        what = HISTORY.get(ch.lower(), "?")
-        who = "client" if ch.isupper() else "server"
-        out.append((ch, who, what))
-    return out
-
-
 def explain_packet_kind(kind: str) -> str:
     if kind == "tcp":
         return "TCP segments, reassembled into connections"

@@ -64,6 +64,10 @@ from reports.export import write_text_replacing
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = "assets"                               # OUT/assets/: the pages' one style sheet and one script
 ASSET_FILES = ("wiretale.css", "wiretale.js")
+#: The cards whose help paragraph is said once, in OUT/assets/help.html (key: the card's anchor there and the
+#: paragraph's ``data-help`` on a page; help_texts.html holds the words).
+HELP_CARDS = (("facts", "The session"), ("ladder", "Ladder diagram"), ("transcript", "Decoded transcript"),
+              ("raw", "Raw bytes"), ("fields", "Decoded fields"), ("udp", "UDP sessions"))
 PAGE_TEMPLATES = ("base.html", "session_parts.html", "session.html", "shared.html", "error.html")   # (and views')
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
@@ -956,10 +960,23 @@ class _Report:
 
     def write_assets(self) -> None:
         """``OUT/assets/``: the one style sheet and the one script every page of the report links (CSP
-        ``'self'``: a page's own folder tree; no inline script runs)."""
+        ``'self'``: a page's own folder tree; no inline script runs), and ``help.html``: how to read each
+        card and the TCP history letters, said once per report (``help_texts.html``). Pages carry a link to
+        their paragraph there; the script, which ends with the same texts, puts the paragraph back."""
         (self.out / ASSETS).mkdir(parents=True, exist_ok=True)
+        texts = self.help_texts()
         for name in ASSET_FILES:
-            write_text_replacing(self.out / ASSETS / name, (TEMPLATES / ASSETS / name).read_text(encoding="utf-8"))
+            text = (TEMPLATES / ASSETS / name).read_text(encoding="utf-8")
+            if name == "wiretale.js":
+                text += f"\ndrawHelp({_tojson(texts)}, {_tojson(dict(_meanings.HISTORY))});\n"
+            write_text_replacing(self.out / ASSETS / name, text)
+        write_text_replacing(self.out / ASSETS / "help.html", self.env.get_template("help.html").render(
+            cards=HELP_CARDS, texts=texts, history=list(_meanings.HISTORY.items()), assets=""))
+
+    def help_texts(self) -> dict[str, str]:
+        """The help paragraphs (``help_texts.html``, rendered for this report's ``--show-secrets``), by key."""
+        module = self.env.get_template("help_texts.html").make_module({"show_secrets": self.show})
+        return {key: str(getattr(module, key)) for key, _ in HELP_CARDS}
 
     def _write_index(self) -> None:
         (self.out / "sessions").mkdir(parents=True, exist_ok=True)
@@ -1283,9 +1300,7 @@ class _Report:
     def notes(self, c: dict, chunks: list, g: SessionGroup) -> list[str]:
         n = []
         svc = c.get("service")
-        if c.get("proto") == "udp":
-            n.append("UDP has no connections: wiretale groups the datagrams exchanged between the same two "
-                     "addresses and ports into one flow. The side that sent first is called the client.")
+        # (a UDP flow's note, the same for every one, is help_texts.html's "udp", linked by the page)
         if c.get("roles_guessed"):
             n.append(f"No connection set-up (SYN) was seen: the capture started in the middle of the "
                      f"connection, so wiretale guessed the roles from the port numbers (server port "
@@ -1475,7 +1490,6 @@ class _Report:
             "c": c, "uid": uid, "color": _color(self.shown_service(c)),
             "ladder": ladder, "error": "", "meanings": list(meanings),
             "shown_service": self.shown_service(c), "tls_badge": self.tls_badge(c),
-            "history": _meanings.explain_history(c.get("history") or ""),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
             "events": trans, "events_data": events_data,

@@ -346,6 +346,41 @@ def test_browser_session_page_shows_ladder(page, ftp_report):
     _no_network(page)
 
 
+def test_browser_help_said_once_drawn_by_script_linked_without(page, browser, ftp_report):
+    """A card's help paragraph and the TCP history legend are in assets/help.html once per report: with
+    JavaScript the page shows them in place; without, its links lead to them."""
+    a, out = ftp_report
+    ctrl = next(c for c in a.rows["conn"] if c["service"] == "ftp")
+    sess = out / "sessions" / f"{ctrl['uid']}.html"
+    assert "opened the session" not in sess.read_text(encoding="utf-8")     # the words are not on the page
+    pg = page.open(sess)
+    assert "opened the session" in pg.locator("#facts .help").inner_text()
+    assert "Hover an arrow" in pg.locator("#ladder .help").first.inner_text()
+    assert "Passwords are replaced" in pg.locator("#raw .help").inner_text()
+    legend = pg.locator("[data-history]")
+    assert legend.locator("span.tag").count() == len(ctrl["history"])
+    assert legend.locator("span.tag").first.get_attribute("title") == "client SYN"
+    assert "capital letters: client" in legend.inner_text()
+    assert pg.locator("a[href*='help.html']").count() == 0
+    assert page.errors() == []
+    _no_network(page)
+    ctx = browser.new_context(java_script_enabled=False)
+    try:
+        nojs = ctx.new_page()
+        nojs.goto(sess.resolve().as_uri())
+        assert "opened the session" not in nojs.locator("body").inner_text()
+        nojs.click("#facts .help a")
+        nojs.wait_for_load_state("load")
+        assert nojs.url.endswith("/assets/help.html#facts")
+        assert "opened the session" in nojs.locator("#facts").inner_text()
+        nojs.goto(sess.resolve().as_uri())
+        nojs.click("[data-history] a")
+        assert nojs.url.endswith("/assets/help.html#history")
+        assert "SYN-ACK" in nojs.locator("#history").inner_text()
+    finally:
+        ctx.close()
+
+
 def test_browser_telnet_replay_plays(page, tmp_path):
     render(_sample("telnet.pcapng"), tmp_path)
     sess = next((tmp_path / "sessions").glob("*.html"))

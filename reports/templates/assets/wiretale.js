@@ -454,3 +454,25 @@ if (document.body.classList.contains("shared-page")) (function () {
     });
   });
 })();
+
+/* the help paragraphs (help_texts.html) and the TCP history legend, said once per report: write_assets ends
+   this script with drawHelp(texts, letters). A page carries a link to assets/help.html#<key> in each
+   [data-help] element, and its history string in [data-history]; the texts are wiretale's own words. */
+function drawHelp(texts, letters) {
+  Array.prototype.forEach.call(document.querySelectorAll("[data-help]"), function (e) {
+    if (texts[e.dataset.help] !== undefined) e.innerHTML = texts[e.dataset.help];
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-history]"), function (e) {
+    var h = e.dataset.history, box = document.createDocumentFragment();
+    box.appendChild(document.createTextNode(": "));
+    for (var i = 0; i < h.length; i++) {
+      var ch = h[i], who = ch === "^" ? "" : (ch === ch.toUpperCase() ? "client" : "server");
+      var what = letters[ch === "^" ? ch : ch.toLowerCase()] || "?", say = who ? who + " " + what : what;
+      fieldEl(box, "span", ch, "tag mono").title = say;
+      box.appendChild(document.createTextNode(" " + say + (i < h.length - 1 ? " · " : "")));
+    }
+    box.appendChild(document.createTextNode(" (capital letters: client, small: server)."));
+    e.textContent = "";
+    e.appendChild(box);
+  });
+}
