@@ -80,6 +80,20 @@ function drawFields(d, tables, page) {   /* tables: reports.html._fields_row row
    (reports.html._transcript_data): each row names its kind and its meaning by their index in the page's list of
    texts ("meanings");
    a table without a heading row (a shared page's) gets one */
+/* the bar of controls (class "filters jsonly") put before element e, and a checked checkbox in it: the pages
+   carry no controls that only the script can work */
+function controlBar(e) {
+  var d = document.createElement("div");
+  d.className = "filters jsonly";
+  e.parentNode.insertBefore(d, e);
+  return d;
+}
+function checkbox(bar, id, words) {
+  var label = fieldEl(bar, "label"), box = fieldEl(label, "input");
+  box.type = "checkbox"; box.id = id; box.checked = true;
+  label.appendChild(document.createTextNode(" " + words));
+  return box;
+}
 function drawEvents(table, rows, meanings) {
   var frag = document.createDocumentFragment();
   if (!table.rows.length) {
@@ -274,7 +288,15 @@ if (document.body.classList.contains("session-page")) (function () {
   /* the decoded transcript, from its compact rows (reports.html._transcript_data): each row names its meaning
      by its index in the page's list (#meanings, shared with the ladder) */
   var evData = document.getElementById("events-data"), evRows = evData ? JSON.parse(evData.textContent) : [];
-  if (evData) drawEvents(document.getElementById("ttable"), evRows, JSON.parse(document.getElementById("meanings").textContent));
+  if (evData) {
+    var ttable = document.getElementById("ttable"), tbar = controlBar(ttable);
+    drawEvents(ttable, evRows, JSON.parse(document.getElementById("meanings").textContent));
+    var search = fieldEl(tbar, "input");
+    search.type = "search"; search.id = "tq"; search.placeholder = "filter the transcript \u2026";
+    search.setAttribute("aria-label", "filter transcript");
+    checkbox(tbar, "tmean", "show meanings");
+    fieldEl(tbar, "span", undefined, "muted").id = "tcount";
+  }
   var tq = document.getElementById("tq");
   if (tq) {
     var trows = Array.prototype.slice.call(document.querySelectorAll("#ttable tr.ev"));
@@ -364,8 +386,9 @@ if (document.body.classList.contains("session-page")) (function () {
       svg.appendChild(frag);
     })();
   }
-  var tcpctl = document.getElementById("tcpctl");
-  if (tcpctl) {
+  var ladderSvg = document.getElementById("ladder-svg");
+  if (ladderSvg && ladderSvg.dataset.tcp) {
+    var tcpctl = checkbox(controlBar(ladderSvg.parentNode), "tcpctl", "show the TCP handshake and teardown (thin grey arrows)");
     tcpctl.addEventListener("change", function () {
       Array.prototype.forEach.call(document.querySelectorAll("#ladder-svg g.tcpctl"), function (g) { g.style.display = tcpctl.checked ? "" : "none"; });
     });
