@@ -64,6 +64,10 @@ from reports.export import write_text_replacing
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = "assets"                               # OUT/assets/: the pages' one style sheet and one script
 ASSET_FILES = ("wiretale.css", "wiretale.js")
+#: wiretale.js's line that write_assets fills with the report's texts; a page's list of meanings names the TCP
+#: control packets' meanings by their number in it (wiretale.js pageMeanings).
+_REPORT_LINE = 'var REPORT = {"help": {}, "letters": {}, "tcp": []};'
+_TCP_MEANING = {m: i for i, m in enumerate(_meanings.TCP_CONTROL.values())}
 #: The cards whose help paragraph is said once, in OUT/assets/help.html (key: the card's anchor there and the
 #: paragraph's ``data-help`` on a page; help_texts.html holds the words).
 HELP_CARDS = (("facts", "The session"), ("ladder", "Ladder diagram"), ("transcript", "Decoded transcript"),
@@ -962,13 +966,16 @@ class _Report:
         """``OUT/assets/``: the one style sheet and the one script every page of the report links (CSP
         ``'self'``: a page's own folder tree; no inline script runs), and ``help.html``: how to read each
         card and the TCP history letters, said once per report (``help_texts.html``). Pages carry a link to
-        their paragraph there; the script, which ends with the same texts, puts the paragraph back."""
+        their paragraph there; the script, which carries the same texts (its ``REPORT`` line, with the TCP
+        control packets' meanings that a page's list names by number), puts the paragraph back."""
         (self.out / ASSETS).mkdir(parents=True, exist_ok=True)
         texts = self.help_texts()
+        said = {"help": texts, "letters": dict(_meanings.HISTORY), "tcp": list(_meanings.TCP_CONTROL.values())}
         for name in ASSET_FILES:
             text = (TEMPLATES / ASSETS / name).read_text(encoding="utf-8")
             if name == "wiretale.js":
-                text += f"\ndrawHelp({_tojson(texts)}, {_tojson(dict(_meanings.HISTORY))});\n"
+                assert _REPORT_LINE in text
+                text = text.replace(_REPORT_LINE, f"var REPORT = {_tojson(said)};", 1)
             write_text_replacing(self.out / ASSETS / name, text)
         write_text_replacing(self.out / ASSETS / "help.html", self.env.get_template("help.html").render(
             cards=HELP_CARDS, texts=texts, history=list(_meanings.HISTORY.items()), assets=""))
@@ -1055,8 +1062,10 @@ class _Report:
                     sections.append(self.session_context(c, g, small=True))
                 except Exception as e:  # one bad session must not lose the report
                     sections.append({"c": c, "uid": c["uid"], "error": f"{type(e).__name__}: {e}"})
+            common = _common_notes(sections)
             write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html", self.env.get_template(
-                "shared.html").render(sessions=sections, page_no=shared_no, fields_data=_shared_fields_data(sections),
+                "shared.html").render(sessions=sections, common_notes=common, page_no=shared_no,
+                                      fields_data=_shared_fields_data(sections),
                                       events_data=_shared_events_data(sections), assets=f"../{ASSETS}/",
                                       n_pages=self.n_shared))
             return
@@ -1488,7 +1497,7 @@ class _Report:
             ladder["rows"] = _ladder_refs(ladder["rows"], ladder["evs"], events_data or [])
         return {
             "c": c, "uid": uid, "color": _color(self.shown_service(c)),
-            "ladder": ladder, "error": "", "meanings": list(meanings),
+            "ladder": ladder, "error": "", "meanings": [_TCP_MEANING.get(m, m) for m in meanings],
             "shown_service": self.shown_service(c), "tls_badge": self.tls_badge(c),
             "state_meaning": _meanings.CONN_STATES.get(c.get("conn_state") or "", ""),
             "notes": self.notes(c, chunks, g), "raw": rv, "raw_file": raw_file, "transcript_source": source,
@@ -1508,6 +1517,19 @@ class _Report:
             "colors": COLORS,
             "names": {"orig": self.col.names.of(c.get("orig_h")), "resp": self.col.names.of(c.get("resp_h"))},
         }
+
+
+def _common_notes(sections: list[dict]) -> list[str]:
+    """The notes that every section of a shared page has (``wiretale closed the flow because of: idle timeout``
+    on a page of DNS exchanges), taken out of the sections to be said once at the page's top."""
+    own = [s["notes"] for s in sections if not s.get("error")]
+    if len(own) < 2:
+        return []
+    common = [n for n in own[0] if all(n in other for other in own[1:])]
+    for s in sections:
+        if not s.get("error"):
+            s["notes"] = [n for n in s["notes"] if n not in common]
+    return common
 
 
 _RENDER_BATCH = 16    # sessions handed to a renderer at once (a shared page's 100 go as one batch)

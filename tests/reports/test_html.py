@@ -362,6 +362,9 @@ def test_browser_help_said_once_drawn_by_script_linked_without(page, browser, ft
     assert legend.locator("span.tag").first.get_attribute("title") == "client SYN"
     assert "capital letters: client" in legend.inner_text()
     assert pg.locator("a[href*='help.html']").count() == 0
+    # the TCP control packets' meanings, named by number on the page, are the script's texts
+    assert "TCP handshake 1/3" not in sess.read_text(encoding="utf-8")
+    assert "TCP handshake 1/3: asks to open a connection" in pg.locator("#ladder-svg").inner_html()
     assert page.errors() == []
     _no_network(page)
     ctx = browser.new_context(java_script_enabled=False)

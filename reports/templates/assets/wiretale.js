@@ -3,6 +3,10 @@
    textContent, from JSON data blocks and data- attributes that the templates escape. */
 "use strict";
 document.documentElement.classList.add("js");
+/* wiretale's own words that every page would otherwise repeat, said once per report: the cards' help
+   paragraphs (help_texts.html), the TCP history letters and the TCP control packets' meanings (reports._meanings);
+   write_assets writes this line with them */
+var REPORT = {"help": {}, "letters": {}, "tcp": []};
 
 /* printable(bin): bytes (a binary string, one char a byte) as reports.html.printable shows them: UTF-8 where
    it is valid, every other byte as \xNN; control characters but tab and line feed made visible (\r, \x00,
@@ -281,6 +285,13 @@ if (document.getElementById("index-consts")) (function () {
   applyFilter();
 })();
 
+/* a session page's list of meanings (#meanings): a number in it names one of REPORT.tcp */
+function pageMeanings() {
+  return JSON.parse(document.getElementById("meanings").textContent).map(function (m) {
+    return typeof m === "number" ? REPORT.tcp[m] : m;
+  });
+}
+
 /* a session page (session.html) */
 if (document.body.classList.contains("session-page")) (function () {
   var fieldsBox = document.getElementById("fields-box");
@@ -290,7 +301,7 @@ if (document.body.classList.contains("session-page")) (function () {
   var evData = document.getElementById("events-data"), evRows = evData ? JSON.parse(evData.textContent) : [];
   if (evData) {
     var ttable = document.getElementById("ttable"), tbar = controlBar(ttable);
-    drawEvents(ttable, evRows, JSON.parse(document.getElementById("meanings").textContent));
+    drawEvents(ttable, evRows, pageMeanings());
     var search = fieldEl(tbar, "input");
     search.type = "search"; search.id = "tq"; search.placeholder = "filter the transcript \u2026";
     search.setAttribute("aria-label", "filter transcript");
@@ -339,7 +350,7 @@ if (document.body.classList.contains("session-page")) (function () {
       el(frame, "text", {x: W - 8, y: 62, "font-size": 11, fill: "#5b6675", "text-anchor": "end"}, "frame");
       svg.insertBefore(frame, svg.firstChild);   /* under the addresses and names the page wrote */
       var frag = document.createDocumentFragment();
-      var meanings = JSON.parse(document.getElementById("meanings").textContent);
+      var meanings = pageMeanings();
       /* each arrow's height from the kinds, as reports.html _Report.ladder works it out; its label the first
          data-label characters of its text (code points, as Python counts them) */
       var TOP = +svg.dataset.top, STEP = +svg.dataset.step, THIN = +svg.dataset.thin, LABEL = +svg.dataset.label;
@@ -478,9 +489,8 @@ if (document.body.classList.contains("shared-page")) (function () {
   });
 })();
 
-/* the help paragraphs (help_texts.html) and the TCP history legend, said once per report: write_assets ends
-   this script with drawHelp(texts, letters). A page carries a link to assets/help.html#<key> in each
-   [data-help] element, and its history string in [data-history]; the texts are wiretale's own words. */
+/* the help paragraphs and the TCP history legend (REPORT): a page carries a link to assets/help.html#<key> in
+   each [data-help] element, and its history string in [data-history]; the texts are wiretale's own words. */
 function drawHelp(texts, letters) {
   Array.prototype.forEach.call(document.querySelectorAll("[data-help]"), function (e) {
     if (texts[e.dataset.help] !== undefined) e.innerHTML = texts[e.dataset.help];
@@ -499,3 +509,4 @@ function drawHelp(texts, letters) {
     e.appendChild(box);
   });
 }
+drawHelp(REPORT.help, REPORT.letters);
