@@ -28,6 +28,8 @@ import mmap
 import os
 import struct
 import uuid
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,37 +216,64 @@ def _read_segments(path: Path, segments: list[tuple[int, int]]) -> bytes:
     return b"".join(parts)
 
 
-def read_packs(folder: str | Path) -> tuple[list[Path], dict[str, int | list[int]]]:
-    """The packs in ``folder`` and the segments of each uid in them, in the order written. A segment is one
-    int, :func:`_segment` (``(offset << 32 | length) << 16 | pack``), a uid's value that int or, for a uid
-    with several segments, a list of them: an entry costs about 40 bytes more than its uid, not a list of
-    tuples (there is one per session whose page shows its bytes whole, tens of thousands in a large run)."""
-    out: dict[str, int | list[int]] = {}
+class PackIndex:
+    """Where each uid's segments are in a run's packs: for every segment, the hash of its uid, its pack,
+    offset and length, in arrays sorted by hash (the order written kept among equal hashes), about 22 bytes
+    a segment instead of a dict entry and the uid's string per session (tens of thousands in a large run).
+    :meth:`segments` checks the uid each segment was written with, so a hash shared by two uids costs a
+    read, never a wrong transcript."""
+
+    def __init__(self, packs: list[Path]) -> None:
+        self.packs = packs
+        keys, packs_no, offs, lens = array("q"), array("H"), array("Q"), array("I")
+        for i, p in enumerate(packs):
+            with open(p, "rb") as fh:
+                pos = 0
+                while True:
+                    head = fh.read(_SEG.size)
+                    if len(head) < _SEG.size:
+                        break
+                    nu, n = _SEG.unpack(head)
+                    uid = fh.read(nu).decode("utf-8", "replace")
+                    pos += _SEG.size + nu
+                    keys.append(hash(uid))
+                    packs_no.append(i)
+                    offs.append(pos)
+                    lens.append(n)
+                    fh.seek(n, 1)
+                    pos += n
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self.keys = array("q", (keys[j] for j in order))
+        self.pack_no = array("H", (packs_no[j] for j in order))
+        self.offs = array("Q", (offs[j] for j in order))
+        self.lens = array("I", (lens[j] for j in order))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def segments(self, uid: str) -> list[tuple[int, int, int]]:
+        """(pack number, offset, length) of each segment of ``uid``, in the order written."""
+        k = hash(uid)
+        j = bisect_left(self.keys, k)
+        name = uid.encode("utf-8", "replace")
+        out = []
+        while j < len(self.keys) and self.keys[j] == k:
+            q, off = self.pack_no[j], self.offs[j]
+            with open(self.packs[q], "rb") as fh:       # (the uid the segment was written with)
+                fh.seek(off - len(name))
+                if fh.read(len(name)) == name:
+                    out.append((q, off, self.lens[j]))
+            j += 1
+        return out
+
+
+def read_packs(folder: str | Path) -> PackIndex:
+    """The segments of every pack in ``folder`` (:class:`PackIndex`)."""
     try:
         packs = sorted(p for p in Path(folder).iterdir() if p.name.endswith(PACK_SUFFIX))
     except OSError:
-        return [], out
-    for i, p in enumerate(packs):
-        with open(p, "rb") as fh:
-            pos = 0
-            while True:
-                head = fh.read(_SEG.size)
-                if len(head) < _SEG.size:
-                    break
-                nu, n = _SEG.unpack(head)
-                uid = fh.read(nu).decode("utf-8", "replace")
-                pos += _SEG.size + nu
-                code = (pos << 32 | n) << 16 | i
-                had = out.get(uid)
-                out[uid] = code if had is None else [*had, code] if type(had) is list else [had, code]
-                fh.seek(n, 1)
-                pos += n
-    return packs, out
-
-
-def _segment(code: int) -> tuple[int, int, int]:
-    """(pack number, offset, length) of a segment of :func:`read_packs`."""
-    return code & 0xFFFF, code >> 48, code >> 16 & 0xFFFFFFFF
+        packs = []
+    return PackIndex(packs)
 
 
 def remove_packs(folder: str | Path) -> None:
@@ -325,7 +354,7 @@ class Transcripts:
 
     out_dir: Path | None
     streams: Mapping[str, Any] | None = None
-    #: the streams folder's packs, read once on first use: "paths" and "packs" (:func:`read_packs`)
+    #: the streams folder's packs, read once on first use: "packs" (:func:`read_packs`)
     _folder: dict = field(default_factory=dict, compare=False, repr=False)
 
     def head(self, uid: str, per_direction: int) -> tuple[list[tuple], str]:
@@ -336,16 +365,15 @@ class Transcripts:
         if self.out_dir is not None:
             folder = Path(self.out_dir) / "streams"
             if not self._folder:
-                packs, index = read_packs(folder)
-                self._folder.update(paths=packs, packs=index)
+                self._folder["packs"] = read_packs(folder)
             try:                     # (not a set of the folder's names: one per session of a large run)
                 return _file_head(folder / f"{uid}.bin", per_direction), "transcript"
             except (FileNotFoundError, NotADirectoryError):
                 pass
-            codes = self._folder["packs"].get(uid)
-            if codes is not None:
-                segs = [_segment(c) for c in (codes if type(codes) is list else (codes,))]
-                blob = b"".join(_read_segments(self._folder["paths"][q], [(off, n) for k, off, n in segs if k == q])
+            index = self._folder["packs"]
+            segs = index.segments(uid) if len(index) else []
+            if segs:
+                blob = b"".join(_read_segments(index.packs[q], [(off, n) for k, off, n in segs if k == q])
                                 for q in dict.fromkeys(k for k, _o, _n in segs))
                 return _head_of(blob, per_direction), "pack"
         streams = self.streams or {}
