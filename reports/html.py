@@ -67,6 +67,7 @@ ASSET_FILES = ("wiretale.css", "wiretale.js")
 #: wiretale.js's line that write_assets fills with the report's texts; a page's list of meanings names the TCP
 #: control packets' meanings by their number in it (wiretale.js pageMeanings).
 _REPORT_LINE = 'var REPORT = {"help": {}, "letters": {}, "tcp": []};'
+_CLOSED = "wiretale closed the flow because of: "    # (a note's start: a shared page may say it once)
 _TCP_MEANING = {m: i for i, m in enumerate(_meanings.TCP_CONTROL.values())}
 #: The cards whose help paragraph is said once, in OUT/assets/help.html (key: the card's anchor there and the
 #: paragraph's ``data-help`` on a page; help_texts.html holds the words).
@@ -1064,7 +1065,8 @@ class _Report:
                     sections.append({"c": c, "uid": c["uid"], "error": f"{type(e).__name__}: {e}"})
             common = _common_notes(sections)
             write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html", self.env.get_template(
-                "shared.html").render(sessions=sections, common_notes=common, page_no=shared_no,
+                "shared.html").render(sessions=sections, common_notes=common, state_meanings=_meanings.CONN_STATES,
+                                      page_no=shared_no,
                                       fields_data=_shared_fields_data(sections),
                                       events_data=_shared_events_data(sections), assets=f"../{ASSETS}/",
                                       n_pages=self.n_shared))
@@ -1364,7 +1366,7 @@ class _Report:
             n.append("wiretale did not recognise the protocol of this flow, so only the raw bytes are shown.")
         reason = c.get("close_reason")
         if reason:
-            n.append(f"wiretale closed the flow because of: {reason}.")
+            n.append(f"{_CLOSED}{reason}.")
         return n
 
     def raw_view(self, c: dict, chunks: list, events: list | None = None) -> dict:
@@ -1520,16 +1522,24 @@ class _Report:
 
 
 def _common_notes(sections: list[dict]) -> list[str]:
-    """The notes that every section of a shared page has (``wiretale closed the flow because of: idle timeout``
-    on a page of DNS exchanges), taken out of the sections to be said once at the page's top."""
+    """What a shared page says once at its top instead of in each section: the notes every section has, and
+    the reason most of its flows were closed (``idle timeout`` on a page of DNS exchanges) when each section
+    gives one (a section with another reason keeps its own note)."""
     own = [s["notes"] for s in sections if not s.get("error")]
     if len(own) < 2:
         return []
     common = [n for n in own[0] if all(n in other for other in own[1:])]
+    top = list(common)
+    closed = Counter(n for notes in own for n in notes if n.startswith(_CLOSED) and n not in common)
+    if closed and all(any(n.startswith(_CLOSED) for n in notes) for notes in own):
+        most = closed.most_common(1)[0][0]
+        common.append(most)
+        top.append(f"wiretale closed each flow below because of: {most[len(_CLOSED):-1]}, unless its section "
+                   "gives another reason.")
     for s in sections:
         if not s.get("error"):
             s["notes"] = [n for n in s["notes"] if n not in common]
-    return common
+    return top
 
 
 _RENDER_BATCH = 16    # sessions handed to a renderer at once (a shared page's 100 go as one batch)

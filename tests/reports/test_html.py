@@ -451,3 +451,21 @@ def test_a_container_cell_unquotes_plain_words_only():
     assert cell.startswith('[{name: host0.example.org, data: "192.0.2.0"}, {name: host1.example.org, data: "192.0.2.1"}')
     assert cell.endswith(note) and len(cell) == 300 + len(note)
     assert _value([{"a": "b" * 700}]) == '[{a: "' + "b" * 294 + f"… ({len(json.dumps([{'a': 'b' * 700}])):,} characters of JSON)"
+
+
+def test_a_shared_page_says_once_what_its_sections_share():
+    """_common_notes: a note of every section and the most common closing reason go to the page's top; a
+    section with another reason keeps its own, every other note stays in its section."""
+    from reports.html import _common_notes
+
+    idle, end = "wiretale closed the flow because of: idle timeout.", "wiretale closed the flow because of: end of capture."
+    gap = "12 bytes are missing from the capture (1 gap(s))."
+    sections = [{"notes": ["A", idle], "error": ""}, {"notes": ["A", gap, idle], "error": ""},
+                {"notes": ["A", end], "error": ""}, {"c": {}, "error": "boom"}]
+    top = _common_notes(sections)
+    assert top == ["A", "wiretale closed each flow below because of: idle timeout, unless its section gives "
+                        "another reason."]
+    assert [s.get("notes") for s in sections] == [[], [gap], [end], None]
+    # a section without a closing reason: the reason is not said once for the page
+    sections = [{"notes": [idle], "error": ""}, {"notes": [], "error": ""}]
+    assert _common_notes(sections) == [] and sections[0]["notes"] == [idle]
