@@ -477,14 +477,15 @@ if (document.body.classList.contains("session-page")) (function () {
 if (document.body.classList.contains("shared-page")) (function () {
   var fieldsData = JSON.parse(document.getElementById("fields-data").textContent);
   var evData = JSON.parse(document.getElementById("events-data").textContent);
-  Array.prototype.forEach.call(document.querySelectorAll("table.events[data-uid]"), function (t) {
-    drawEvents(t, evData.sessions[t.dataset.uid] || [], evData.meanings);
+  function uid(e) { return e.closest("section.card").id; }   /* a section's id is its session's uid */
+  Array.prototype.forEach.call(document.querySelectorAll("section.card table.events"), function (t) {
+    drawEvents(t, evData.sessions[uid(t)] || [], evData.meanings);
   });
-  Array.prototype.forEach.call(document.querySelectorAll("details.fields[data-uid]"), function (d) {
+  Array.prototype.forEach.call(document.querySelectorAll("section.card details.fields"), function (d) {
     d.addEventListener("toggle", function () {
       if (!d.open || d.dataset.drawn) return;
       d.dataset.drawn = "1";
-      drawFields(d, fieldsData.sessions[d.dataset.uid] || [], fieldsData);
+      drawFields(d, fieldsData.sessions[uid(d)] || [], fieldsData);
     });
   });
 })();
