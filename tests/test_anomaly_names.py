@@ -42,7 +42,10 @@ COMPOSED = {"snmp_ber_{}": "BerError", "rpc_xdr_{}": "XdrLimit", "{}_violation":
 NOT_COMPOSED = {"unknown_0x{}": "an SNMP value type shown for an unknown tag",
                 "sessions_{}": "a batch summary.csv column",
                 "probe_{}_{}": "an NFS probe function's name", "handshake_type_{}": "an unknown TLS handshake's name",
-                "{}_{}": "NFS status names (NFS3ERR_…)"}
+                "{}_{}": "NFS status names (NFS3ERR_…)",
+                "_s{}": "decoder.model.quick_init: a generated __init__'s slot setters",
+                "_d{}": "decoder.model.quick_init: a generated __init__'s defaults",
+                "_f{}": "decoder.model.quick_init: a generated __init__'s default factories"}
 
 
 def _sources() -> list[Path]:
