@@ -199,7 +199,7 @@ def _legacy_manifest(out: Path, own_dirs: tuple[str, ...], top_files: tuple[str,
     writes (``read``'s names wiretale; ``batch``'s has ``captures`` and ``totals``) and every entry is
     one such a run writes. Its files are then the earlier run's (as a manifest would say)."""
     doc = _json_object(out / "summary.json")
-    if doc is None or not ("wiretale" in doc or ("captures" in doc and "totals" in doc and own_dirs == BATCH_DIRS)):
+    if doc is None or not ("wiretale" in doc or ("captures" in doc and "totals" in doc)):
         return None
     names = [n for n in os.listdir(out) if n not in (LOCK, MANIFEST)]
     dirs = [n for n in names if n in own_dirs and (out / n).is_dir() and not (out / n).is_symlink()]
