@@ -96,6 +96,17 @@ def worker_count(workers: int | None) -> int:
     return workers if workers and workers > 0 else usable_cores()
 
 
+def fork_context() -> Any:
+    """The ``fork`` start method's context where the platform has it, else None: the processes a command
+    starts (a split run's workers, the side writer) inherit the imported engine instead of importing it
+    again; without fork a split run uses the platform's default and the side writer is not started."""
+    import multiprocessing
+
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
+
+
 #: the smallest capture file ``read`` splits over every core when ``--workers`` is not given: a judgement, not
 #: a measurement — a split costs each extra process a pass over the whole file (docs/BATCH.md)
 SPLIT_MIN_BYTES = 16_000_000

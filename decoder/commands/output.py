@@ -169,11 +169,10 @@ def _side_writer(rows: Any, out: Path, fmt: str) -> None:
 
 
 def _start_side_writer(rows: Any, out: Path, fmt: str) -> Any:
-    import multiprocessing
+    from decoder.commands.options import fork_context
 
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:            # no fork on this platform
+    ctx = fork_context()
+    if ctx is None:               # no fork on this platform: this process writes them
         return None
     p = ctx.Process(target=_side_writer, args=(rows, out, fmt), daemon=True)
     p.start()

@@ -38,7 +38,6 @@ import functools
 import heapq
 import math
 import os
-import multiprocessing
 import shutil
 import tempfile
 import time
@@ -49,7 +48,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from decoder.commands.options import worker_count
+from decoder.commands.options import fork_context, worker_count
 from decoder.share import FrameShare
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)     # of the (key, …) pairs a split run's workers write
@@ -397,7 +396,7 @@ def read_parallel(path: str | Path, out: str | Path, workers: int = 0, limits: A
     mark(("parent: engine loaded", time.perf_counter(), time.process_time()))
     try:
         with contextlib.ExitStack() as stack:
-            pool = (stack.enter_context(ProcessPoolExecutor(max_workers=n, mp_context=_fork_context()))
+            pool = (stack.enter_context(ProcessPoolExecutor(max_workers=n, mp_context=fork_context()))
                     if n > 1 else None)
             if pool is None:
                 parts = [_partition_worker(*argsets[0])]
@@ -478,9 +477,3 @@ def _load_engine() -> None:
     load_all()
 
 
-def _fork_context() -> Any:
-    """The workers forked where the platform can (they inherit the imported engine, :func:`_load_engine`;
-    the parent runs no thread yet), else the platform's default start method."""
-    if "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return None
