@@ -30,7 +30,7 @@ import struct
 import uuid
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,18 +253,34 @@ class PackIndex:
 
     def segments(self, uid: str) -> list[tuple[int, int, int]]:
         """(pack number, offset, length) of each segment of ``uid``, in the order written."""
+        return [(q, off, n) for q, off, n, _fh in self._found(uid)]
+
+    def read(self, uid: str) -> bytes | None:
+        """The records of ``uid``'s segments, in the order written (each pack opened once: the uid check
+        and the read together); None when no pack has a segment of it."""
+        parts = [fh.read(n) for _q, _off, n, fh in self._found(uid)]
+        return b"".join(parts) if parts else None
+
+    def _found(self, uid: str) -> Iterator[tuple[int, int, int, Any]]:
+        """Each segment of ``uid`` as (pack, offset, length, the pack's file positioned at the segment's
+        records): a segment whose hash matches is checked against the uid it was written with."""
         k = hash(uid)
         j = bisect_left(self.keys, k)
         name = uid.encode("utf-8", "replace")
-        out = []
-        while j < len(self.keys) and self.keys[j] == k:
-            q, off = self.pack_no[j], self.offs[j]
-            with open(self.packs[q], "rb") as fh:       # (the uid the segment was written with)
+        files: dict[int, Any] = {}
+        try:
+            while j < len(self.keys) and self.keys[j] == k:
+                q, off = self.pack_no[j], self.offs[j]
+                fh = files.get(q)
+                if fh is None:
+                    fh = files[q] = open(self.packs[q], "rb")
                 fh.seek(off - len(name))
                 if fh.read(len(name)) == name:
-                    out.append((q, off, self.lens[j]))
-            j += 1
-        return out
+                    yield q, off, self.lens[j], fh
+                j += 1
+        finally:
+            for fh in files.values():
+                fh.close()
 
 
 def read_packs(folder: str | Path) -> PackIndex:
@@ -371,10 +387,8 @@ class Transcripts:
             except (FileNotFoundError, NotADirectoryError):
                 pass
             index = self._folder["packs"]
-            segs = index.segments(uid) if len(index) else []
-            if segs:
-                blob = b"".join(_read_segments(index.packs[q], [(off, n) for k, off, n in segs if k == q])
-                                for q in dict.fromkeys(k for k, _o, _n in segs))
+            blob = index.read(uid) if len(index) else None
+            if blob is not None:
                 return _head_of(blob, per_direction), "pack"
         streams = self.streams or {}
         if uid in streams:

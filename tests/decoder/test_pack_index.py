@@ -32,6 +32,7 @@ def test_segments_in_the_order_written_across_packs(tmp_path):
     assert _read(index, "C1") == [b"one", b"three", b"five"]
     assert _read(index, "C2") == [b"two"] and _read(index, "C3") == [b"four"]
     assert index.segments("C9") == []
+    assert index.read("C1") == b"onethreefive" and index.read("C9") is None    # (what a page reads)
     assert len(read_packs(tmp_path / "missing")) == 0
 
 
@@ -40,3 +41,4 @@ def test_a_shared_hash_never_gives_another_uids_bytes(tmp_path):
     index = read_packs(tmp_path)
     index.keys = array("q", [hash("C1")] * len(index))     # as if every segment's uid hashed like C1's
     assert _read(index, "C1") == [b"mine", b"mine too"]
+    assert index.read("C1") == b"minemine too"
