@@ -123,13 +123,14 @@ def _collector(out: Path, scratch: Path | None) -> tuple:
     are written, and renders after them."""
     from decoder.rows import RowStore
     from reports.collect import SORT_KEY, ReportCollector
+    from reports.page_rows import PartitionSink
 
     spill = (scratch / "report-spill") if scratch is not None else out / ".report-spill"
-    sink = RowStore("report", spill, mem_rows=_REPORT_ROWS_IN_MEMORY, key=SORT_KEY)
 
     def store(name: str, key: Any) -> RowStore:   # the collector's own sorting (scans and floods)
         return RowStore(name, spill, mem_rows=_REPORT_ROWS_IN_MEMORY, key=key)
 
+    sink = PartitionSink(spill, store, SORT_KEY, mem_rows=_REPORT_ROWS_IN_MEMORY)
     return ReportCollector(sink, store), sink, spill
 
 
