@@ -20,7 +20,8 @@ What the pages hold (DESIGN.md sections 2 and 6; the reading guide is docs/REPOR
 
 Safety: jinja2 with ``autoescape=True`` and ``StrictUndefined``; captured text
 goes through the ``printable`` filter (control characters made visible) and
-autoescape; nothing captured is ever marked safe. Data for scripts travels in
+autoescape; nothing captured is ever marked safe unescaped (the index's session rows, one per session, are
+made in Python, :func:`_session_row`, each text through the same filter and escape). Data for scripts travels in
 escaped ``data-`` attributes or in ``<script type="application/json">`` blocks
 (jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` written as JSON ``\\u`` escapes) and is
 only ever written with ``textContent``. The ladder is drawn by the page's script
@@ -51,7 +52,7 @@ import ahocorasick
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from decoder.model import MASK as MODEL_MASK
 from decoder.model import describe_object, utc_text
@@ -76,6 +77,7 @@ HELP_CARDS = (("facts", "The session"), ("ladder", "Ladder diagram"), ("transcri
 PAGE_TEMPLATES = ("base.html", "session_parts.html", "session.html", "shared.html", "error.html")   # (and views')
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
+DATA_CHUNK = 1000           # lines of the index's session data escaped and written at a time
 LADDER_EVENTS = 300         # arrows on a ladder diagram
 LADDER_TEXT = 10            # arrows listed as text for readers without JavaScript
 LADDER_LABEL = 78           # characters of an arrow's text on its label (the script cuts it; the title has all)
@@ -584,6 +586,28 @@ def _index_entry(item: tuple) -> Entry:
     return e
 
 
+def _escape_text(v: Any) -> str:
+    """``v`` as the templates write ``{{ v|line }}``: control characters made visible, then HTML-escaped."""
+    return str(escape(printable(v, one_line=True)))
+
+
+def _session_row(c: Entry, depth: int, n: int, t0: float) -> str:
+    """Row ``n`` of the index's session table (``tr.srow``: the script filters the rows of a page by their
+    ``data-proto``; the uid links the session's page, when it has one)."""
+    e = _escape_text
+    uid = e(c.uid)
+    link = (f'<a class="mono" href="sessions/{e(c.href)}">{uid}</a>' if c.href
+            else f'<span class="mono">{uid}</span>' if uid else "–")
+    svc, proto = e(c.service), e(c.proto)
+    return (f'<tr class="srow" data-proto="{svc}" data-uid="{uid}"><td class="num">{n}</td><td>'
+            f'{"↳ " if depth else ""}{link}</td><td><span class="pill" style="background:{_color(c.service)}">'
+            f'{svc or proto}</span> <span class="muted">{proto}</span></td>'
+            f'<td class="mono">{e(_ep(c.orig_h, c.orig_p))}</td><td class="mono">{e(_ep(c.resp_h, c.resp_p))}</td>'
+            f'<td>{e(_rel((c.ts or t0) - t0))}</td><td class="num">{e(_fmt_dur(c.duration or 0.0))}</td>'
+            f'<td class="num">{e(_fmt_bytes(c.orig_bytes))}</td><td class="num">{e(_fmt_bytes(c.resp_bytes))}</td>'
+            f'<td>{e(c.conn_state)}</td><td class="num">{e(_fmt_num(c.events))}</td></tr>\n')
+
+
 def _services(c: Counter) -> str:
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in c.most_common())
 
@@ -892,28 +916,34 @@ class _Report:
         return {"width": width, "height": height, "label_w": label_w, "x0": x0, "x1": x1, "top": top,
                 "lane_h": lane_h, "ticks": ticks, "lanes": out, "span": span}
 
-    def session_rows(self, order: Iterable[tuple[Entry, int]]) -> list[dict]:
+    def session_rows(self, order: Iterable[tuple[Entry, int]], start: int) -> Markup:
+        """The rows of one index page's session table (numbered from ``start`` + 1), made here rather than by
+        the template: a jinja row cost about 20 times as much, and every session of the capture is a row of
+        some page. Every text goes through :func:`_escape_text` (the template's ``|line`` and autoescape)."""
         t0 = self.t0
-        return [{"c": c, "depth": depth, "color": _color(c.service), "events": c.events,
-                 "start": _rel((c.ts or t0) - t0), "dur": _fmt_dur(c.duration or 0.0)}
-                for c, depth in order]
+        return Markup("".join(_session_row(c, depth, start + i, t0) for i, (c, depth) in enumerate(order, 1)))
 
-    def session_data(self) -> Iterator[str]:
+    def session_data(self) -> Iterator[Markup]:
         """Every session (not the members of scans and floods) as one tab-separated line, for the index's
         script to filter, sort and search: uid, protocol, transport, client, server, start (s), duration
-        (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group.
-        The lines are made as the page is written (a line ends in a newline but the last), from the sessions
-        read in lane order, never all at once."""
+        (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group,
+        each as :func:`printable` shows it on one line (as the rows do).
+        The lines are made as the page is written, :data:`DATA_CHUNK` at a time, each chunk escaped once (lines
+        are separated by newlines), from the sessions read in lane order, never all at once."""
         t0 = self.t0
         key, gids = self._grp if self._grp else (None, {})
-        first = True
+        lines: list[str] = []
+        sep = ""
         for c, depth in self.lane_order():
             f = (c.uid, c.service or "", c.proto or "", _ep(c.orig_h, c.orig_p), _ep(c.resp_h, c.resp_p),
                  f"{(c.ts or t0) - t0:.6f}", f"{c.duration or 0:.6f}", c.orig_bytes or 0, c.resp_bytes or 0,
                  c.conn_state or "", c.events, c.href, depth, gids.get(key(c), "") if key else "")
-            line = "\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in f)
-            yield line if first else "\n" + line
-            first = False
+            lines.append("\t".join(printable(x, one_line=True) for x in f))   # (no tab, newline or control)
+            if len(lines) == DATA_CHUNK:
+                yield escape(sep + "\n".join(lines))
+                lines, sep = [], "\n"
+        if lines:
+            yield escape(sep + "\n".join(lines))
 
     def protocol_mix(self) -> dict:
         sessions, nbytes = self.col.mix_sessions, self.col.mix_bytes
@@ -1001,7 +1031,7 @@ class _Report:
             html = tpl.generate(     # written as it is rendered: the first page lists every session
                 first=first, page_no=no + 1, pages=page_names, page_start=no * LANES_PER_PAGE,
                 total_sessions=n, timeline=self.timeline_svg(lanes) if first else None,
-                grouped_by=grouped_by, rows=self.session_rows(islice(order, LANES_PER_PAGE)),
+                grouped_by=grouped_by, rows=self.session_rows(islice(order, LANES_PER_PAGE), no * LANES_PER_PAGE),
                 data=self.session_data() if first and n else (), services=services,
                 probes=[{"g": g, "gid": f"p{i}", "targets": g.target_rows(),
                          "members": [dict(m, start=_rel((m.get("ts") or self.t0) - self.t0)) for m in g.members],
@@ -1171,9 +1201,12 @@ class _Report:
         }
 
     def masked_row(self, r: dict) -> dict:
+        """``r`` with its secrets hidden; its texts searched only when one search of the whole row
+        (:meth:`Masker.row_hits`) says a secret may be in them."""
         if self.show:
             return r
-        return {k: self.masker.value(k, v) for k, v in r.items()}
+        search = self.masker.row_hits(r)
+        return {k: self.masker.value(k, v, search) for k, v in r.items()}
 
     # -------------------------------------------------------------- session page
     def _child_flipped(self, parent: dict, child: dict, g: SessionGroup) -> bool:

@@ -270,6 +270,32 @@ def test_ten_thousand_sessions_index_stays_small(tmp_path):
     check_page(pages[-1])
 
 
+def test_index_rows_keep_hostile_text_as_text(tmp_path):
+    """The session rows are made in Python (reports.html._session_row), not by the template: what a conn row
+    holds is still shown as text, control characters made visible, on every index page."""
+    a = _fake_analysis(rh.LANES_PER_PAGE + 2)
+    hostile = {"orig_h": '<img src=x onerror="alert(1)">\x1b', "service": 'x"><script>alert(2)</script>',
+               "conn_state": "</td></tr><tr><td>&amp;", "proto": "tcp'"}
+    for c in a.rows["conn"][-3:]:
+        c.update(hostile)
+    col = rh.ReportCollector()
+    col.feed_all(a.rows)
+    rh._Report(col, tmp_path, a.summary, False).write_index()
+    parser = html5lib.HTMLParser(tree=html5lib.treebuilders.getTreeBuilder("etree"), namespaceHTMLElements=False)
+    cells = []
+    for page in sorted(tmp_path.glob("index*.html")):
+        doc = parser.parse(check_page(page))
+        for tr in doc.iter("tr"):
+            if tr.get("class") == "srow":
+                cells.append(["".join(td.itertext()) for td in tr.findall("td")])
+    assert len(cells) == len(a.rows["conn"]) and all(len(row) == 11 for row in cells)
+    bad = [row for row in cells if row[9] == hostile["conn_state"]]
+    assert len(bad) == 3
+    for row in bad:
+        assert row[2] == f"{hostile['service']} {hostile['proto']}"
+        assert row[3].startswith('<img src=x onerror="alert(1)">\\x1b:')
+
+
 def test_every_session_gets_a_page(tmp_path):
     a = _fake_analysis(300)
     write_report(a, tmp_path)
