@@ -679,7 +679,7 @@ class _Report:
         sorted by start, which the index reads as it is written (:meth:`lane_order`); the capture's span;
         whether the sessions the index tables name have a page. Data connections (FTP data, TFTP transfers)
         wait in memory for their control session. Nothing kept per session: the collector's event counts
-        are dropped."""
+        are read beside the entries, both in uid order (:meth:`ReportCollector.entries_counted`)."""
         col = self.col
         referenced = {r.get("uid") for t in col.index_rows.values() for r in t}
         referenced.update(c.get("uid") for c in self.creds)
@@ -687,10 +687,10 @@ class _Report:
         referenced.discard(None)
         self._hrefs: dict[str, str] = {}             # uid of a session the index tables name → its page ("")
         n_pages = n_small = 0
-        for e in col.entries():
-            if e.page:
+        for (_, _, t, page), events in col.entries_counted():
+            if page:
                 n_pages += 1
-                n_small += self._small(e, col.events[e.uid])
+                n_small += self._small(Entry(t, page), events)
         self.n_shared = math.ceil(n_small / SHARED_PER_PAGE) if n_pages > SHARED_AT else 0
         self._starts = col._store("index", SORT_KEY)  # ((start, first frame), serial, entry tuple, page, events, href)
         self.children: dict[str, list[Entry]] = defaultdict(list)
@@ -700,10 +700,10 @@ class _Report:
         self.services: set[str] = set()
         t_lo, t_hi = math.inf, -math.inf
         small_i = 0
-        for serial, (_, _, t, page) in enumerate(col._entries):
+        for serial, ((_, _, t, page), events) in enumerate(col.entries_counted()):
             e = Entry(t, page)
             uid = e.uid
-            e.events = col.events[uid]
+            e.events = events
             if page:
                 if self.n_shared and self._small(e, e.events):
                     small_i += 1
@@ -733,7 +733,6 @@ class _Report:
                 self._starts.append(item)
                 n_roots += 1
         self.n_lanes = n_roots + len(kids)
-        col.events.clear()        # (the counts travel with the entries now; a collector makes one report)
         s = self.summary
         ts0 = [c["first_ts"] for c in s.get("captures", []) if c.get("first_ts") is not None]
         self.t0 = min(ts0 + ([t_lo] if t_lo != math.inf else [])) if (ts0 or t_lo != math.inf) else 0.0

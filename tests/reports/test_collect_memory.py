@@ -62,3 +62,24 @@ def test_an_index_entry_reads_like_the_dict_it_replaced(rows):
         e["nope"]
     e["grp"] = "g1"
     assert e.get("grp") == "g1"
+
+
+def test_event_counts_spilled_past_their_bound_sum_as_a_counter(tmp_path):
+    from collections import Counter
+
+    from reports.collect import EventCounts, with_counts
+
+    uids = [f"C{i % 37:03d}" for i in range(1_000)] + ["C999"] * 5
+    stores: list[RowStore] = []
+
+    def store(name: str, key) -> RowStore:
+        stores.append(RowStore(name, tmp_path / "spill", mem_rows=10, key=key))
+        return stores[-1]
+
+    counts = EventCounts(store, most=8)
+    for u in uids:
+        counts.add(u)
+    assert stores and len(stores[0]) > 8                     # spilled, more than once
+    assert list(counts.sorted()) == sorted(Counter(uids).items())
+    entries = [(u, k, (), True) for k, u in enumerate(["C000", "C001", "C500", "C999"])]
+    assert [n for _, n in with_counts(iter(entries), counts.sorted())] == [28, 27, 0, 5]
