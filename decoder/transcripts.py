@@ -56,44 +56,62 @@ SPOOL_BUDGET = 2 * 1024 * 1024  # bytes of all open flows' buffers together
 
 
 class TranscriptBuffer:
-    __slots__ = ("parts", "kept", "dropped", "cap", "held", "started", "packed")
+    """One open flow's transcript while it is written: its buffered records and what was kept and cut of each
+    direction. One exists per open flow (thousands at once in a large capture), so it is small: ints in
+    slots, no list until a record is buffered, the pack segments as one int each (``offset << 32 | length``)."""
 
-    def __init__(self, cap: int) -> None:
-        self.parts: list[bytes] = []
-        self.kept = [0, 0]
-        self.dropped = [0, 0]
-        self.cap = cap
+    __slots__ = ("parts", "kept0", "kept1", "dropped0", "dropped1", "held", "started", "packed")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] | None = None
+        self.kept0 = self.kept1 = 0       # data bytes kept of each direction
+        self.dropped0 = self.dropped1 = 0  # data bytes the cap left out of each direction
         self.held = 0          # bytes in ``parts``
         self.started = False   # part of the transcript is already in its file
-        self.packed: list[tuple[int, int]] = []   # (offset, length) of its records already in the pack
+        self.packed: tuple[int, ...] = ()   # its records already in the pack: offset << 32 | length each
 
     def whole_within(self, bound: int) -> bool:
         """Every byte kept so far fits ``bound`` in each direction and nothing was cut."""
-        return self.kept[0] <= bound and self.kept[1] <= bound and not (self.dropped[0] or self.dropped[1])
+        return self.kept0 <= bound and self.kept1 <= bound and not (self.dropped0 or self.dropped1)
 
-    def add(self, direction: int, data: bytes | None, gap: int, ts: float, frame: int) -> bool:
-        """Keep a chunk; True the first time this direction's cap cuts something."""
+    def add(self, direction: int, data: bytes | None, gap: int, ts: float, frame: int, cap: int) -> bool:
+        """Keep a chunk, at most ``cap`` data bytes of a direction; True the first time this direction's cap
+        cuts something."""
         if data is None:
             self._keep(_REC.pack(direction, 1, ts, frame, gap))
             return False
-        room = self.cap - self.kept[direction]
-        first_cut = not self.dropped[direction]
+        kept, dropped = (self.kept1, self.dropped1) if direction else (self.kept0, self.dropped0)
+        room = cap - kept
+        n = len(data)
         if room <= 0:
-            self.dropped[direction] += len(data)
-            return first_cut and len(data) > 0
-        if len(data) > room:
-            self.dropped[direction] += len(data) - room
-            data = data[:room]
-            self.kept[direction] += len(data)
-            self._keep(_REC.pack(direction, 0, ts, frame, len(data)) + data)
-            return first_cut
-        self.kept[direction] += len(data)
-        self._keep(_REC.pack(direction, 0, ts, frame, len(data)) + data)
+            self._count(direction, kept, dropped + n)
+            return not dropped and n > 0
+        if n > room:
+            self._count(direction, cap, dropped + n - room)
+            self._keep(_REC.pack(direction, 0, ts, frame, room) + data[:room])
+            return not dropped
+        self._count(direction, kept + n, dropped)
+        self._keep(_REC.pack(direction, 0, ts, frame, n) + data)
         return False
 
+    def _count(self, direction: int, kept: int, dropped: int) -> None:
+        if direction:
+            self.kept1, self.dropped1 = kept, dropped
+        else:
+            self.kept0, self.dropped0 = kept, dropped
+
     def _keep(self, part: bytes) -> None:
-        self.parts.append(part)
+        if self.parts is None:
+            self.parts = [part]
+        else:
+            self.parts.append(part)
         self.held += len(part)
+
+    def _joined(self) -> bytes:
+        blob = b"".join(self.parts) if self.parts else b""
+        self.parts = None
+        self.held = 0
+        return blob
 
     def flush(self, path: Path) -> int:
         """Append the buffered records to ``path`` (created by the first flush); the bytes written."""
@@ -101,24 +119,19 @@ class TranscriptBuffer:
         if not self.started:
             path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab" if self.started else "wb") as fh:
-            fh.write(b"".join(self.parts))
+            fh.write(self._joined())
         self.started = True
-        self.parts = []
-        self.held = 0
         return n
 
     def take(self) -> bytes:
         """The buffered records, handed over (to the pack)."""
-        blob = b"".join(self.parts)
-        self.parts = []
-        self.held = 0
-        return blob
+        return self._joined()
 
     def end(self, ts: float) -> None:
         """What the cap left out, as the flow's last records (its end: ``ts``)."""
-        for d in (0, 1):
-            if self.dropped[d]:
-                self._keep(_REC.pack(d, 2, ts, 0, self.dropped[d]))
+        for d, dropped in ((0, self.dropped0), (1, self.dropped1)):
+            if dropped:
+                self._keep(_REC.pack(d, 2, ts, 0, dropped))
 
 
 class TranscriptSpool:
@@ -144,9 +157,9 @@ class TranscriptSpool:
         """Keep a chunk (``data`` None: a gap of ``gap`` bytes); True the first time the cap cuts it."""
         tx = self._open.get(uid)
         if tx is None:
-            tx = self._open[uid] = TranscriptBuffer(self.cap)
+            tx = self._open[uid] = TranscriptBuffer()
         before = tx.held
-        cut = tx.add(direction, data, gap, ts, frame)
+        cut = tx.add(direction, data, gap, ts, frame, self.cap)
         self.held += tx.held - before
         if tx.held >= FLUSH_AT:
             self._flush(uid, tx)
@@ -172,12 +185,13 @@ class TranscriptSpool:
         self.flushes += count
         if not tx.started and tx.whole_within(self.whole):
             blob = tx.take()
-            tx.packed.append(self._to_pack(uid, blob))
+            off, n = self._to_pack(uid, blob)
+            tx.packed += (off << 32 | n,)
             return
         if tx.packed:                  # it outgrew its page: its file starts with what the pack has
-            head = _read_segments(self._pack_path(), tx.packed)
-            tx.packed = []
-            tx.parts.insert(0, head)
+            head = _read_segments(self._pack_path(), [(x >> 32, x & 0xFFFFFFFF) for x in tx.packed])
+            tx.packed = ()
+            tx.parts = [head, *(tx.parts or ())]
         tx.flush(self._path(uid))
 
     def _to_pack(self, uid: str, blob: bytes) -> tuple[int, int]:
