@@ -23,23 +23,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.report_cost import ROOT, measure
+from benchmarks.report_cost import HTML_MAX, ROOT, measure
+from benchmarks.report_cost import verdict as _verdict
 
 RSS_MAX_MB = 300          # every capture, with and without the report
 RSS_RATIO = 1.25          # report over --no-html on a corpus; the largest corpus over the smallest
-HTML_MAX = 50 * 10**6     # the flood's and the pipelined capture's HTML
 
 
 def _measure(name: str, cap: Path, work: Path) -> dict:
     res = measure(name, cap, work, keep=False, options=["--workers", "1"])
     print(json.dumps(res), flush=True)
     return res
-
-
-def _verdict(what: str, value: float, bound: float, met: bool) -> dict:
-    v = {"bound": what, "value": value, "limit": bound, "met": met}
-    print(json.dumps(v), flush=True)
-    return v
 
 
 def main(argv: list[str] | None = None) -> int:
