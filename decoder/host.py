@@ -35,11 +35,11 @@ from decoder.detect import ATTACHED, RAW, STOPPED, UNDECIDED, Detector
 from decoder.expect import ExpectationTable
 from decoder.flows import Flow, addr_str
 from decoder.keylog import Keyring
-from decoder.results import Chunk, Results, field_reader, vouched_time
+from decoder.results import Chunk, Results, dict_maker, vouched_time
 from decoder.transcripts import TranscriptSpool
 from decoder.model import (
     ORIG, RESP, Anomaly, Confirm, Direction, DissectorSpec, Event, Expect, FileClose,
-    FileData, FileGap, FileOpen, FlowContext, Limits, Record, StopParsing, SWITCHES, Transport, Violation,
+    FileData, FileGap, FileOpen, FlowContext, LEAD, Limits, Record, StopParsing, SWITCHES, Transport, Violation,
     make_fuid,
 )
 
@@ -174,9 +174,9 @@ class DissectorHost:
         self._tx = TranscriptSpool(out_dir / "streams", limits.max_transcript) if self.transcripts else None
         self._file_eps: dict[str, tuple] = {}
         self._fuids: dict[tuple[str, str], str] = {}   # open objects only
-        # record class → (its columns, its fields' plain values); event class → (its own field names, values)
-        self._fields: dict[type, tuple[tuple[str, ...], Callable[[Any], list]]] = {}
-        self._efields: dict[type, tuple[tuple[str, ...], Callable[[Any], list]]] = {}
+        # record class → its row maker; event class → the maker of its own fields' dict (decoder.results.dict_maker)
+        self._fields: dict[type, Callable[..., dict]] = {}
+        self._efields: dict[type, Callable[[Any], dict]] = {}
         self._kinds: dict[type, type | None] = {}       # item class → its kind (see _route)
         self.cur_frame = 0     # the time and frame of the packet whose bytes are being dissected
         self.cur_ts = 0.0
@@ -476,11 +476,18 @@ class DissectorHost:
     def _event_fields(self, ev: Event) -> dict:
         """An event's own fields (all but ts and direction) as plain values: the timeline row keeps the
         event's structure, so readers (the report's Telnet replay, notebooks) need not parse summaries."""
-        reader = self._efields.get(type(ev))
-        if reader is None:
-            reader = self._efields[type(ev)] = field_reader(type(ev), ("ts", "direction"))
-        names, read = reader
-        return dict(zip(names, read(ev)))
+        make = self._efields.get(type(ev))
+        if make is None:
+            make = self._efields[type(ev)] = dict_maker(type(ev), ("ts", "direction"))
+        return make(ev)
+
+    def _record_row(self, it: Record, flow: Flow) -> dict:
+        """A record's row: the flow's endpoints, then its fields (a column renamed by the class's ``COLUMNS``,
+        e.g. ``from_`` as ``from``) as plain values, by a maker made once per class."""
+        make = self._fields.get(type(it))
+        if make is None:
+            make = self._fields[type(it)] = dict_maker(type(it), ("ts",), getattr(type(it), "COLUMNS", {}), LEAD)
+        return make(it, it.ts, flow.uid, flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p)
 
     def _route(self, flow: Flow, h: Handler, items: Iterable) -> None:
         res = self.results
@@ -507,16 +514,7 @@ class DissectorHost:
                        "fields": self._event_fields(it)}
                 res.add("timeline", row, vouched_time(ets))
             elif k is Record:
-                row = {"ts": it.ts, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
-                       "resp_h": flow.resp_h, "resp_p": flow.resp_p}
-                reader = self._fields.get(type(it))
-                if reader is None:
-                    cols = getattr(type(it), "COLUMNS", {})   # field → column (e.g. from_ → from)
-                    names, read = field_reader(type(it), ("ts",))
-                    reader = self._fields[type(it)] = (tuple(cols.get(n, n) for n in names), read)
-                cols, read = reader
-                row.update(zip(cols, read(it)))
-                res.add(it.TABLE or type(it).__name__.lower(), row, vouched_time(it.ts))
+                res.add(it.TABLE or type(it).__name__.lower(), self._record_row(it, flow), vouched_time(it.ts))
             elif k is Anomaly:
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
             elif k is FileOpen:

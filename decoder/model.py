@@ -398,6 +398,9 @@ class TcpControlRecord(Record):
     flags: str = _col("SYN, SYN-ACK, ACK, FIN or RST", "")
 
 
+#: The columns every table starts with (DESIGN.md section 6): a record's time, then its flow's uid and endpoints.
+LEAD = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
+
 #: The tables the engine writes itself, in the order they are documented.
 CORE_RECORDS: tuple[type[Record], ...] = (ConnRecord, AnomalyRecord, TimelineRecord, FileRecord, EmailRecord,
                                           CommentRecord, TcpControlRecord)

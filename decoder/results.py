@@ -17,7 +17,6 @@ import functools
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -25,7 +24,7 @@ from decoder.flows import Flow
 from decoder.model import ORIG, Direction, Limits
 from decoder.rows import Encoder, RowStore
 
-SCALARS = frozenset({str, int, bool})   # exact types plain() returns as they are, without a call
+_PLAIN_AS_IS = frozenset({str, int, bool, type(None)})   # exact types plain() returns as they are, without a call
 
 
 def plain(v: Any) -> Any:
@@ -52,8 +51,13 @@ def _same(v: Any) -> Any:
     return v
 
 
+_all_as_is = _PLAIN_AS_IS.issuperset     # of the types of a sequence's items: one C call, no Python loop
+
+
 def _plain_seq(v: Any) -> list:
-    return [x if x is None or type(x) in SCALARS else _converter(type(x))(x) for x in v]
+    if _all_as_is(map(type, v)):           # empty, or str, int, bool and None only (most lists in rows)
+        return list(v)
+    return [x if type(x) in _PLAIN_AS_IS else _converter(type(x))(x) for x in v]
 
 
 class DumpsFloat(float):
@@ -79,7 +83,7 @@ def _plain_enum(v: enum.Enum) -> Any:
 
 
 def _plain_dict(v: Mapping) -> dict:
-    return {k if type(k) is str else str(k): x if x is None or type(x) in SCALARS else _converter(type(x))(x)
+    return {k if type(k) is str else str(k): x if type(x) in _PLAIN_AS_IS else _converter(type(x))(x)
             for k, x in v.items()}
 
 
@@ -87,22 +91,26 @@ def _plain_bytes(v: bytes | bytearray | memoryview) -> str:
     return bytes(v).decode("utf-8", "backslashreplace")
 
 
-def field_reader(cls: type, skip: Sequence[str] = ()) -> tuple[tuple[str, ...], Callable[[Any], list]]:
-    """The names of dataclass ``cls``'s fields (but those in ``skip``), in order, and a function giving
-    an instance's values of them as plain values (:func:`plain`), in the same order: the field list is
-    looked up once per class, and values of a scalar type take no call."""
-    names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in skip)
-    if not names:
-        return names, lambda obj: []
-    get = attrgetter(*names)
-    if len(names) == 1:
-        def read(obj: Any) -> list:
-            x = get(obj)
-            return [x if x is None or type(x) in SCALARS else _converter(type(x))(x)]
-    else:
-        def read(obj: Any) -> list:
-            return [x if x is None or type(x) in SCALARS else _converter(type(x))(x) for x in get(obj)]
-    return names, read
+def dict_maker(cls: type, skip: Sequence[str] = (), rename: Mapping[str, str] | None = None,
+               lead: Sequence[str] = ()) -> Callable[..., dict]:
+    """A function made once for dataclass ``cls``: ``make(obj, *lead_values)`` is the dict of ``lead``'s keys
+    (given those values as they are), then of ``obj``'s fields (but those in ``skip``; a field named in
+    ``rename`` under that key) in order, as plain values (:func:`plain`). Its source reads each field by name and
+    makes the dict in one literal: no tuple, list or zip per object, and no call for a value of a scalar type
+    (issue 26). A key met twice keeps its first place and its last value, as ``dict.update`` would."""
+    rename = rename or {}
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+    params = ", ".join(["_o", *(f"l{i}" for i in range(len(lead)))])
+    body = [f"    x{i} = _o.{n}\n    if type(x{i}) not in _P: x{i} = _cv(type(x{i}))(x{i})\n"
+            for i, n in enumerate(names)]
+    items = [f"{k!r}: l{i}" for i, k in enumerate(lead)]
+    items += [f"{rename.get(n, n)!r}: x{i}" for i, n in enumerate(names)]
+    src = f"def make({params}):\n{''.join(body)}    return {{{', '.join(items)}}}\n"
+    env: dict[str, Any] = {"_P": _PLAIN_AS_IS, "_cv": _converter}
+    exec(src, env)      # noqa: S102 - our own source, made from the class's field names
+    make = env["make"]
+    make.__qualname__ = f"dict_maker.<{cls.__qualname__}>"
+    return make
 
 
 @functools.cache
@@ -125,8 +133,7 @@ def _converter(cls: type) -> Callable[[Any], Any]:
     if issubclass(cls, (bytes, bytearray, memoryview)):
         return _plain_bytes
     if dataclasses.is_dataclass(cls):
-        names, read = field_reader(cls)
-        return lambda v: dict(zip(names, read(v)))
+        return dict_maker(cls)
     return str
 
 

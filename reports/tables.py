@@ -15,9 +15,7 @@ if TYPE_CHECKING:  # imported lazily: the streaming writers need no pandas
     import pandas as pd
 
 
-from decoder.model import CORE_RECORDS, Credential, Record
-
-LEAD = ("ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p")
+from decoder.model import CORE_RECORDS, LEAD, Credential, Record
 
 def _columns(cls: type) -> tuple[str, ...]:
     """A Record's table columns: the lead columns, then its fields after ``ts``."""

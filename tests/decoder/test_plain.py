@@ -1,4 +1,4 @@
-"""decoder.results.plain and field_reader: a record field as a plain value, the way chosen once per type
+"""decoder.results.plain and dict_maker: a record field as a plain value, the way chosen once per type
 (issue 26). Each branch is checked against the value its docstring promises."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from decoder.model import ORIG, RESP
-from decoder.results import field_reader, plain
+from decoder.results import dict_maker, plain
 
 
 class Colour(enum.Enum):
@@ -60,11 +60,16 @@ def test_nested_dataclasses_become_dicts_in_field_order() -> None:
                    "extra": {"x": {"oid": "2", "value": "", "tags": []}}}
 
 
-def test_field_reader_skips_names_and_reads_in_order() -> None:
-    names, read = field_reader(Outer, ("ts",))
-    assert names == ("name", "inners", "extra")
-    assert read(Outer(2.0, "m", [Inner("o", b"v")])) == ["m", [{"oid": "o", "value": "v", "tags": []}], {}]
-    one, read_one = field_reader(Outer, ("ts", "inners", "extra"))
-    assert one == ("name",) and read_one(Outer(0.0, "z")) == ["z"]
-    none, read_none = field_reader(Outer, ("ts", "name", "inners", "extra"))
-    assert none == () and read_none(Outer(0.0, "z")) == []
+def test_dict_maker_skips_renames_leads_and_keeps_order() -> None:
+    make = dict_maker(Outer, ("ts",))
+    got = make(Outer(2.0, "m", [Inner("o", b"v")]))
+    assert list(got) == ["name", "inners", "extra"]
+    assert got == {"name": "m", "inners": [{"oid": "o", "value": "v", "tags": []}], "extra": {}}
+    assert dict_maker(Outer, ("ts", "name", "inners", "extra"))(Outer(0.0, "z")) == {}
+    row = dict_maker(Outer, ("ts",), {"name": "from"}, ("ts", "uid"))(Outer(1.5, "z"), 1.5, "C1")
+    assert list(row) == ["ts", "uid", "from", "inners", "extra"] and row["from"] == "z"
+
+
+def test_dict_maker_a_key_met_twice_keeps_its_first_place_and_last_value() -> None:
+    row = dict_maker(Outer, ("ts",), None, ("name", "uid"))(Outer(0.0, "field"), "lead", "C1")
+    assert list(row) == ["name", "uid", "inners", "extra"] and row["name"] == "field"
