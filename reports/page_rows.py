@@ -59,7 +59,8 @@ class PartitionSink:
                 fh = self._files[p]
                 if fh is None:
                     self.folder.mkdir(parents=True, exist_ok=True)
-                    fh = self._files[p] = open(self._path(p), "wb")
+                    # unbuffered: a pickle writes its frames whole, and 124 buffers would cost 1 MB
+                    fh = self._files[p] = open(self._path(p), "wb", buffering=0)
                 pickle.dump(items, fh, protocol=pickle.HIGHEST_PROTOCOL)
                 self._held[p] = []
         self._n_held = 0
@@ -68,9 +69,6 @@ class PartitionSink:
         return self.folder / f"pages-{p:03d}.pkl"
 
     def __iter__(self) -> Iterator[Any]:
-        for fh in self._files:
-            if fh is not None:
-                fh.flush()
         return chain.from_iterable(map(self._partition, range(len(self._held))))
 
     def _partition(self, p: int) -> Iterable[Any]:
