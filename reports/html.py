@@ -593,19 +593,18 @@ def _escape_text(v: Any) -> str:
 
 def _session_row(c: Entry, depth: int, n: int, t0: float) -> str:
     """Row ``n`` of the index's session table (``tr.srow``: the script filters the rows of a page by their
-    ``data-proto``; the uid links the session's page, when it has one)."""
+    ``data-proto``; the uid links the session's page, when it has one). Its cells carry no class: the style
+    sheet aligns and sets them by column (``#stable td:nth-child``), a row a session is most of the index."""
     e = _escape_text
     uid = e(c.uid)
-    link = (f'<a class="mono" href="sessions/{e(c.href)}">{uid}</a>' if c.href
-            else f'<span class="mono">{uid}</span>' if uid else "–")
+    link = f'<a href="sessions/{e(c.href)}">{uid}</a>' if c.href else uid or "–"
     svc, proto = e(c.service), e(c.proto)
-    return (f'<tr class="srow" data-proto="{svc}" data-uid="{uid}"><td class="num">{n}</td><td>'
-            f'{"↳ " if depth else ""}{link}</td><td><span class="pill" style="background:{_color(c.service)}">'
-            f'{svc or proto}</span> <span class="muted">{proto}</span></td>'
-            f'<td class="mono">{e(_ep(c.orig_h, c.orig_p))}</td><td class="mono">{e(_ep(c.resp_h, c.resp_p))}</td>'
-            f'<td>{e(_rel((c.ts or t0) - t0))}</td><td class="num">{e(_fmt_dur(c.duration or 0.0))}</td>'
-            f'<td class="num">{e(_fmt_bytes(c.orig_bytes))}</td><td class="num">{e(_fmt_bytes(c.resp_bytes))}</td>'
-            f'<td>{e(c.conn_state)}</td><td class="num">{e(_fmt_num(c.events))}</td></tr>\n')
+    return (f'<tr class="srow" data-proto="{svc}"><td>{n}</td><td>{"↳ " if depth else ""}{link}</td><td>'
+            f'<span class="pill" style="background:{_color(c.service)}">{svc or proto}</span> '
+            f'<span class="muted">{proto}</span></td><td>{e(_ep(c.orig_h, c.orig_p))}</td>'
+            f'<td>{e(_ep(c.resp_h, c.resp_p))}</td><td>{_rel((c.ts or t0) - t0)}</td><td>{_fmt_dur(c.duration or 0.0)}'
+            f'</td><td>{_fmt_bytes(c.orig_bytes)}</td><td>{_fmt_bytes(c.resp_bytes)}</td><td>{e(c.conn_state)}</td>'
+            f'<td>{_fmt_num(c.events)}</td></tr>\n')     # (times, sizes and counts: wiretale's own digits and units)
 
 
 def _services(c: Counter) -> str:
@@ -925,8 +924,9 @@ class _Report:
     def session_data(self) -> Iterator[Markup]:
         """Every session (not the members of scans and floods) as one tab-separated line, for the index's
         script to filter, sort and search: uid, protocol, transport, client, server, start (s), duration
-        (s), bytes from the client, from the server, state, events, its page (under sessions/), depth, lane group,
-        each as :func:`printable` shows it on one line (as the rows do).
+        (s), bytes from the client, from the server, state, events, its page (``=``: its own, ``sessions/<uid>.html``;
+        ``N``: shared page N, ``sessions/shared-N.html#<uid>``; empty: none), depth, lane group, each as
+        :func:`printable` shows it on one line (as the rows do).
         The lines are made as the page is written, :data:`DATA_CHUNK` at a time, each chunk escaped once (lines
         are separated by newlines), from the sessions read in lane order, never all at once."""
         t0 = self.t0
@@ -934,9 +934,11 @@ class _Report:
         lines: list[str] = []
         sep = ""
         for c, depth in self.lane_order():
+            href = c.href
+            page = "" if not href else href[7:href.index(".")] if href.startswith("shared-") else "="
             f = (c.uid, c.service or "", c.proto or "", _ep(c.orig_h, c.orig_p), _ep(c.resp_h, c.resp_p),
                  f"{(c.ts or t0) - t0:.6f}", f"{c.duration or 0:.6f}", c.orig_bytes or 0, c.resp_bytes or 0,
-                 c.conn_state or "", c.events, c.href, depth, gids.get(key(c), "") if key else "")
+                 c.conn_state or "", c.events, page, depth, gids.get(key(c), "") if key else "")
             lines.append("\t".join(printable(x, one_line=True) for x in f))   # (no tab, newline or control)
             if len(lines) == DATA_CHUNK:
                 yield escape(sep + "\n".join(lines))

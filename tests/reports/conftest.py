@@ -36,3 +36,11 @@ def ladder_rows(page: str) -> list[list]:
             r = ["a", 1 - e[0], e[1], e[2], r[1] if r[1] is not None else ("Δ " + e[3] if e[3] else ""), e[5], e[6]]
         out.append(r)
     return out
+
+
+def index_row_uids(page: str) -> list[str]:
+    """The uids of an index page's session rows as written without JavaScript (reports.html._session_row: the
+    uid is the second cell's text, a link to its page when it has one)."""
+    import re
+
+    return re.findall(r'<tr class="srow" data-proto="[^"]*"><td>\d+</td><td>(?:↳ )?(?:<a href="[^"]*">)?([^<]+)<', page)

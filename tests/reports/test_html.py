@@ -25,7 +25,7 @@ import reports.html as rh
 from reports.html import Masker, printable, write_report
 from reports.views.telnet import apply_backspaces as _apply_backspaces
 from reports.views.telnet import terminal_text as _terminal_text
-from tests.reports.conftest import Page, ladder_rows, render
+from tests.reports.conftest import Page, index_row_uids, ladder_rows, render
 from tests.reports.hostile import NOSPACE, PWN1, PWN2, write_hostile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,7 +264,7 @@ def test_ten_thousand_sessions_index_stays_small(tmp_path):
     data = re.search(r'<pre id="sdata" hidden>(.*?)</pre>', texts[0], re.S).group(1).split("\n")
     uids = [c["uid"] for c in a.rows["conn"]]
     assert sorted(line.split("\t")[0] for line in data) == sorted(uids)        # the script sees every session
-    rows = [u for t in texts for u in re.findall(r'<tr class="srow" data-proto="[^"]*" data-uid="([^"]+)"', t)]
+    rows = [u for t in texts for u in index_row_uids(t)]
     assert sorted(rows) == sorted(uids)                                            # and so do the pages without it
     check_page(tmp_path / "index.html")
     check_page(pages[-1])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reports.conftest import index_row_uids
 from tests.reports.scale_captures import SCANNER, write_many, write_scan
 
 
@@ -104,8 +105,7 @@ def test_browser_search_finds_a_session_beyond_the_first_screen(page, many_repor
 def test_many_sessions_keep_every_session_without_javascript(many_report):
     uids = {c["uid"] for c in _conn(many_report)}
     pages = sorted(many_report.glob("index*.html"))
-    rows = [u for p in pages for u in re.findall(r'<tr class="srow" data-proto="[^"]*" data-uid="([^"]+)"',
-                                                  p.read_text(encoding="utf-8"))]
+    rows = [u for p in pages for u in index_row_uids(p.read_text(encoding="utf-8"))]
     assert sorted(rows) == sorted(uids)
     assert (many_report / "index.html").stat().st_size < 2 * 1024 * 1024
 

@@ -178,23 +178,26 @@ if (document.getElementById("index-consts")) (function () {
     if (a < 7200) return (s / 60).toFixed(1) + " min";
     return (s / 3600).toFixed(1) + " h";
   }
-  function td(text, cls) { var c = document.createElement("td"); c.textContent = text; if (cls) c.className = cls; return c; }
+  function td(text) { var c = document.createElement("td"); c.textContent = text; return c; }   /* (#stable's style sheet sets each column) */
   function rowOf(d, n) {
     var f = d.f, tr = document.createElement("tr"), a;
     tr.className = "srow"; tr.dataset.proto = f[1]; tr.dataset.uid = f[0];
-    tr.appendChild(td(String(n), "num"));
+    tr.appendChild(td(String(n)));
     var u = document.createElement("td");
     if (+f[12] > 0) u.appendChild(document.createTextNode("↳ "));
-    if (f[11]) { a = document.createElement("a"); a.className = "mono"; a.href = "sessions/" + f[11]; a.textContent = f[0]; u.appendChild(a); }
-    else { a = document.createElement("span"); a.className = "mono"; a.textContent = f[0]; u.appendChild(a); }
+    if (f[11]) {   /* its page: "=" its own, a number the shared page (reports.html session_data) */
+      a = document.createElement("a");
+      a.href = "sessions/" + (f[11] === "=" ? encodeURIComponent(f[0]) + ".html" : "shared-" + f[11] + ".html#" + encodeURIComponent(f[0]));
+      a.textContent = f[0]; u.appendChild(a);
+    } else u.appendChild(document.createTextNode(f[0]));
     tr.appendChild(u);
     var p = document.createElement("td"), pill = document.createElement("span"), m = document.createElement("span");
     pill.className = "pill"; pill.style.background = COLORS[f[1]] || OTHER; pill.textContent = f[1] || f[2];
     m.className = "muted"; m.textContent = " " + f[2]; p.appendChild(pill); p.appendChild(m); tr.appendChild(p);
-    tr.appendChild(td(f[3], "mono")); tr.appendChild(td(f[4], "mono"));
-    tr.appendChild(td("+" + fmtDur(f[5]).replace(/^0 µs$/, "0"))); tr.appendChild(td(fmtDur(f[6]), "num"));
-    tr.appendChild(td(fmtBytes(f[7]), "num")); tr.appendChild(td(fmtBytes(f[8]), "num"));
-    tr.appendChild(td(f[9])); tr.appendChild(td(Number(f[10]).toLocaleString("en"), "num"));
+    tr.appendChild(td(f[3])); tr.appendChild(td(f[4]));
+    tr.appendChild(td("+" + fmtDur(f[5]).replace(/^0 µs$/, "0"))); tr.appendChild(td(fmtDur(f[6])));
+    tr.appendChild(td(fmtBytes(f[7]))); tr.appendChild(td(fmtBytes(f[8])));
+    tr.appendChild(td(f[9])); tr.appendChild(td(Number(f[10]).toLocaleString("en")));
     return tr;
   }
   function matches(s, p, text, proto, grp) {
