@@ -18,10 +18,11 @@ What the pages hold (DESIGN.md sections 2 and 6; the reading guide is docs/REPOR
   and the views of its protocol (:mod:`reports.views`: the Telnet replay with
   keystroke timing, the NFS file tree).
 
-Safety: jinja2 with ``autoescape=True`` and ``StrictUndefined``; captured text
-goes through the ``printable`` filter (control characters made visible) and
-autoescape; nothing captured is ever marked safe unescaped (the index's session rows, one per session, are
-made in Python, :func:`_session_row`, each text through the same filter and escape). Data for scripts travels in
+Safety: the index pages are jinja2 templates with ``autoescape=True`` and ``StrictUndefined``; the session
+and shared pages, thousands for a large capture, are string pieces joined (:func:`_session_html`,
+:func:`_shared_html`: no template run per page), as are the index's session rows (:func:`_session_row`);
+in them every captured text goes through ``printable`` (control characters made visible) and markupsafe's
+``escape``, as autoescape does; nothing captured is ever marked safe unescaped. Data for scripts travels in
 escaped ``data-`` attributes or in ``<script type="application/json">`` blocks
 (jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` written as JSON ``\\u`` escapes) and is
 only ever written with ``textContent``. The ladder is drawn by the page's script
@@ -74,7 +75,7 @@ _TCP_MEANING = {m: i for i, m in enumerate(_meanings.TCP_CONTROL.values())}
 #: paragraph's ``data-help`` on a page; help_texts.html holds the words).
 HELP_CARDS = (("facts", "The session"), ("ladder", "Ladder diagram"), ("transcript", "Decoded transcript"),
               ("raw", "Raw bytes"), ("fields", "Decoded fields"), ("udp", "UDP sessions"))
-PAGE_TEMPLATES = ("base.html", "session_parts.html", "session.html", "shared.html", "error.html")   # (and views')
+PAGE_TEMPLATES = ("error.html",)   # (and the views'; session and shared pages are string pieces)
 
 LANES_PER_PAGE = 250        # sessions per index page (timeline lanes and session rows)
 DATA_CHUNK = 1000           # lines of the index's session data escaped and written at a time
@@ -433,7 +434,7 @@ TranscriptHead = Callable[[str, int], tuple[list, str]]
 
 
 def _ladder_row(it: dict) -> list:
-    """One ladder arrow as the compact row the page's script draws (``session.html``):
+    """One ladder arrow as the compact row the page's script draws (``wiretale.js``):
     [kind, left to right, frame, time, Δt, text, meaning] (:meth:`_Report.ladder` then lists the meanings
     once and puts each one's index in its place); kind "t" a TCP handshake/teardown arrow, "n" a packet
     comment, "c" a child flow's arrow, "a" the session's. The script works out each arrow's height from the
@@ -1087,6 +1088,7 @@ class _Report:
 
     def _render(self, shared_no: int, members: list[tuple[dict, SessionGroup]]) -> None:
         """Write one unit of :meth:`_page_units`."""
+        version = str(self.summary.get("wiretale", ""))
         if shared_no:
             sections = []
             for c, g in members:
@@ -1095,19 +1097,22 @@ class _Report:
                 except Exception as e:  # one bad session must not lose the report
                     sections.append({"c": c, "uid": c["uid"], "error": f"{type(e).__name__}: {e}"})
             common = _common_notes(sections)
-            write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html", self.env.get_template(
-                "shared.html").render(sessions=sections, common_notes=common, state_meanings=_meanings.CONN_STATES,
-                                      page_no=shared_no,
-                                      fields_data=_shared_fields_data(sections),
-                                      events_data=_shared_events_data(sections), assets=f"../{ASSETS}/",
-                                      n_pages=self.n_shared))
+            write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html", _shared_html(
+                sections, [self._views_html(s.get("views") or ()) for s in sections], common, shared_no,
+                self.n_shared, _shared_fields_data(sections), _shared_events_data(sections), version))
             return
         [(c, g)] = members
         try:
-            html = self.env.get_template("session.html").render(assets=f"../{ASSETS}/", **self.session_context(c, g))
+            x = self.session_context(c, g)
+            html = _session_html(x, self._views_html(x["views"]), version)
         except Exception as e:  # one bad session must not lose the report
             html = self.env.get_template("error.html").render(c=c, error=f"{type(e).__name__}: {e}")
         write_text_replacing(self.out / "sessions" / f"{c['uid']}.html", html)
+
+    def _views_html(self, views_: Iterable[dict]) -> str:
+        """A session's views (:mod:`reports.views`), each its template's section (a few sessions have one)."""
+        return "".join(self.env.get_template(v["template"]).render(view=v["view"], show_secrets=self.show)
+                       for v in views_)
 
     def _render_in(self, n: int, units: Iterator[tuple[int, list]]) -> bool:
         """Hand the units to ``n`` forked renderers through a bounded queue (memory: a few batches in flight),
@@ -1553,6 +1558,329 @@ class _Report:
             "colors": COLORS,
             "names": {"orig": self.col.names.of(c.get("orig_h")), "resp": self.col.names.of(c.get("resp_h"))},
         }
+
+
+# ---------------------------------------------------------------------------- session and shared pages
+# A session page and a shared page are made of string pieces joined, not a template run per page (a 100 MB
+# capture has thousands of them): the frame every page shares (base.html's, for the index) and the few lines
+# around the JSON the page's script draws from (wiretale.js). Every captured text goes through _e (HTML
+# escape, as jinja's autoescape) after ``printable``; the JSON through _tojson.
+_e = escape
+_HEAD = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'self\' '
+         '\'unsafe-inline\'; script-src \'self\'; img-src data:">\n<meta name="referrer" content="no-referrer">\n')
+_PAGE_ASSETS = f"../{ASSETS}/"
+_WHO = {"orig": "client", "resp": "server"}
+
+
+def _cut(s: str, n: int) -> str:
+    """jinja's ``truncate(n, True, "…")`` (its default leeway of 5)."""
+    return s if len(s) <= n + 5 else s[:n - 1] + "…"
+
+
+def _shell(title: str, body_class: str, heading: str, sub: str, toc: str, main: str, version: str) -> str:
+    """A page of ``sessions/`` in the frame of base.html."""
+    return (f'{_HEAD}<title>{title}</title>\n<link rel="stylesheet" href="{_PAGE_ASSETS}wiretale.css">\n</head>\n'
+            f'<body class="{body_class}">\n<header class="top"><a class="brand" href="../index.html">wiretale</a>'
+            f'<h1>{heading}</h1><span class="sub">{sub}</span></header>\n<nav class="toc">{toc}</nav>\n<main>\n'
+            f'{main}</main>\n<footer>Made by wiretale {_e(version)} from the captured packets only; nothing here was '
+            'fetched from the network. Captured text is shown as text, never run.</footer>\n'
+            f'<script src="{_PAGE_ASSETS}wiretale.js"></script>\n</body>\n</html>')
+
+
+def _help(key: str, words: str = "How to read this card", tag: str = "p") -> str:
+    """A card's help paragraph: said once per report in assets/help.html; the page's script puts it here."""
+    return f'<{tag} class="help" data-help="{key}"><a href="../assets/help.html#{key}">{words}</a></{tag}>'
+
+
+def _ends(c: dict) -> str:
+    return f"{_escape_text(_ep(c.get('orig_h'), c.get('orig_p')))} → {_escape_text(_ep(c.get('resp_h'), c.get('resp_p')))}"
+
+
+def _tls_tag(badge: dict | None, title: bool) -> str:
+    if not badge:
+        return ""
+    cls = " decrypted" if badge.get("decrypted") else ""
+    text = _e(badge["text"])
+    return f' <span class="tag tls-badge{cls}"' + (f' title="{text}"' if title else "") + f">{text}</span>"
+
+
+def _raw_chunks(raw: dict) -> str:
+    return f'<script type="application/json" class="raw-data">{_tojson(raw["rows"])}</script>'
+
+
+def _artifacts_html(creds: list, files: list, emails: list, show_secrets: bool) -> str:
+    """The credentials, files and e-mails of a session (its page's Artifacts card, a shared page's section)."""
+    o: list[str] = []
+    w = o.append
+    if creds:
+        w('<h3>Credentials</h3>\n<p class="help">These crossed the wire <strong>in cleartext</strong>'
+          + ("" if show_secrets else " (masked here; <code>--show-secrets</code> shows them)") + '.</p>\n'
+          '<table><tr><th>time</th><th>protocol</th><th>user</th><th>secret</th><th>kind</th><th>accepted?</th>'
+          '<th></th></tr>\n')
+        for r in creds:
+            ok = r.get("success")
+            said = '<span class="ok">yes</span>' if ok is True else '<span class="warn">no</span>' if ok is False \
+                else '<span class="muted">unknown</span>'
+            w(f'<tr><td>{_fmt_ts(r.get("ts"))}</td><td>{_escape_text(r.get("protocol"))}</td><td class="mono">'
+              f'{_escape_text(r.get("username"))}</td><td class="mono">{_escape_text(r.get("shown_secret"))}</td><td>'
+              f'{_escape_text(r.get("kind"))}</td><td>{said}</td><td><span class="cleartext">sent in cleartext</span></td></tr>')
+        w("</table>")
+    if files:
+        w('<h3>Files</h3>\n<p class="help">Captured content: open with care (the links download the files).</p>\n'
+          '<table><tr><th>file</th><th>type</th><th class="num">size</th><th>complete?</th><th>SHA-256</th></tr>\n')
+        for f in files:
+            name = _escape_text(f.get("filename") or f.get("fuid"))
+            if f.get("path"):
+                name = f'<a href="{_e(_href(f["path"], "../"))}" download>{name}</a>'
+            if f.get("complete"):
+                done = '<span class="ok">yes</span>'
+            else:
+                miss = f', {_e(_fmt_num(f["missing_bytes"]))} B missing' if f.get("missing_bytes") else ""
+                done = f'<span class="warn">no{miss}</span>'
+            w(f'<tr><td class="wrap">{name}</td><td>{_escape_text(f.get("mime_type") or "")}</td><td class="num">'
+              f'{_fmt_bytes(f.get("seen_bytes"))}</td><td>{done}</td><td class="mono">{_e(f.get("sha256") or "")}'
+              '</td></tr>')
+        w("</table>")
+    if emails:
+        w('<h3>E-mails</h3>\n<table><tr><th>subject</th><th>from</th><th>to</th><th>attachments</th>'
+          '<th>message</th></tr>\n')
+        for m in emails:
+            eml = f'<a href="{_e(_href(m["eml"], "../"))}" download>.eml</a>' if m.get("eml") else ""
+            w(f'<tr><td>{_e(_value(m.get("subject")))}</td><td>{_e(_value(m.get("from")))}</td><td>'
+              f'{_e(_value(m.get("to")))}</td><td>{_e(_value(m.get("attachments")))}</td><td>{eml}</td></tr>')
+        w("</table>")
+    return "".join(o)
+
+
+def _anomalies_html(anomalies: list, total: int) -> str:
+    o = ['<table><tr><th class="num">frame</th><th>time</th><th>from</th><th>name</th><th>detail</th>'
+         '<th>what it means</th></tr>\n']
+    for a in anomalies:
+        o.append(f'<tr><td class="num mono">{_e(a.get("frame"))}</td><td>{_fmt_ts(a.get("ts"))}</td><td>'
+                 f'{_WHO.get(a.get("direction"), "")}</td><td class="mono">{_escape_text(a.get("name"))}</td>'
+                 f'<td class="mono wrap">{_escape_text(a.get("detail"))}</td><td>{_e(a.get("explanation"))}</td></tr>')
+    o.append("</table>\n")
+    if total > len(anomalies):
+        o.append(f'<p class="help">First {len(anomalies)} of {_fmt_num(total)}.</p>')
+    return "".join(o)
+
+
+def _session_html(x: dict, views_html: str, version: str) -> str:
+    """A session's own page from :meth:`_Report.session_context` (``views_html``: its views' sections)."""
+    c, uid, ladder, raw = x["c"], _e(x["uid"]), x["ladder"], x["raw"]
+    fields, files, emails, creds, anomalies = x["fields"], x["files"], x["emails"], x["creds"], x["anomalies"]
+    raw_file = x["raw_file"]
+    raw_link = f'<a href="{_e(_href(raw_file))}">{_e(raw_file[3:])}</a>' if raw_file else ""
+    ends = _ends(c)
+    o: list[str] = []
+    w = o.append
+    w(f'<section class="card" id="facts">\n<h2>The session</h2>\n{_help("facts")}\n<div class="facts">\n'
+      f'<div class="fact"><b class="mono" style="font-size:15px">{_escape_text(_ep(c.get("orig_h"), c.get("orig_p")))}'
+      '</b><span>client</span></div>\n'
+      f'<div class="fact"><b class="mono" style="font-size:15px">{_escape_text(_ep(c.get("resp_h"), c.get("resp_p")))}'
+      '</b><span>server</span></div>\n'
+      f'<div class="fact"><b>{_e(str(c.get("proto")).upper())} / {_e(c.get("service") or "?")}</b>'
+      '<span>transport / protocol</span></div>\n'
+      f'<div class="fact"><b>{_fmt_dur(c.get("duration"))}</b><span>duration</span></div>\n'
+      f'<div class="fact"><b>{_fmt_bytes(c.get("orig_bytes"))}</b><span>client → server '
+      f'({_e(_fmt_num(c.get("orig_pkts")))} packets)</span></div>\n'
+      f'<div class="fact"><b>{_fmt_bytes(c.get("resp_bytes"))}</b><span>server → client '
+      f'({_e(_fmt_num(c.get("resp_pkts")))} packets)</span></div>\n'
+      f'<div class="fact"><b>{_e(_fmt_num(x["n_events"]))}</b><span>decoded events</span></div>\n'
+      f'<div class="fact"><b>{_e(c.get("first_frame"))}–{_e(c.get("last_frame"))}</b><span>frames in the capture'
+      '</span></div>\n</div>\n')
+    p = x["parent"]
+    if p:
+        w(f'<p>Part of control session <a class="mono" href="{_e(_href(p["uid"]))}.html">{_e(p["uid"])}</a> '
+          f'({_e(p.get("service"))} {_ends(p)}).</p>')
+    if x["kids"]:
+        kids = []
+        for k in x["kids"]:
+            ku = _e(k["uid"])
+            link = f'<a class="mono" href="{_e(_href(k["uid"]))}.html">{ku}</a>' if k["uid"] in x["with_page"] \
+                else f'<span class="mono">{ku}</span>'
+            size = _fmt_bytes((k.get("orig_bytes") or 0) + (k.get("resp_bytes") or 0))
+            kids.append(f'{link} <span class="muted">({_e(k.get("service") or k.get("proto"))}, {size})</span>')
+        w("<p>Data connections of this session:\n" + ", ".join(kids) + "</p>")
+    w("<h3>Reassembly notes</h3>\n<ul>")
+    if c.get("proto") == "udp":
+        w(_help("udp", "UDP: how wiretale makes a session of datagrams", "li"))
+    w("".join(f"<li>{_e(n)}</li>" for n in x["notes"]))
+    if c.get("history"):
+        h = _e(c["history"])
+        w(f'<li>TCP history <span class="mono">{h}</span><span class="history" data-history="{h}"> (<a '
+          'href="../assets/help.html#history">what the letters mean</a>)</span></li>')
+    w(f'</ul>\n</section>\n\n{views_html}\n<section class="card" id="ladder">\n<h2>Ladder diagram</h2>\n'
+      f'{_help("ladder")}\n')
+    if ladder["kids"]:
+        w('<p class="help">Dashed arrows belong to the data connections of this session.</p>')
+    if ladder["total"] > ladder["shown"]:
+        w(f'<p class="warn">The diagram shows the first {_fmt_num(ladder["shown"])} of {_fmt_num(ladder["total"])} '
+          'events; the transcript below lists more.</p>')
+    if ladder["arrows"]:
+        lx, rx, wd, ht = ladder["lx"], ladder["rx"], ladder["width"], ladder["height"]
+        w(f'<div class="scroll" style="max-height:760px"><svg id="ladder-svg" data-lx="{lx}" data-rx="{rx}" '
+          f'data-top="{ladder["top"]}" data-step="{ladder["step"]}" data-thin="{ladder["thin"]}" '
+          f'data-label="{ladder["label"]}"' + (' data-tcp="1"' if ladder["tcp"] else "")
+          + f' role="img" aria-label="ladder diagram" viewBox="0 0 {wd} {ht}" width="{wd}" height="{ht}" '
+          'style="max-width:100%;height:auto">\n'
+          f'<text x="{lx}" y="39" class="mono lh">{_e(_cut(printable(_ep(c.get("orig_h"), c.get("orig_p")), True), 26))}'
+          '</text>\n'
+          f'<text x="{rx}" y="39" class="mono lh">{_e(_cut(printable(_ep(c.get("resp_h"), c.get("resp_p")), True), 26))}'
+          '</text>\n')
+        for side, x_ in (("orig", lx), ("resp", rx)):
+            for n, src in x["names"][side][:1]:
+                n = printable(n, True)
+                w(f'<text class="hostname {side}" x="{x_}" y="60"><title>{_e(n)}, from {_e(src)}</title>'
+                  f'{_e(_cut(n, 30))} ({_e(src)})</text>')
+        text = ladder["text"]
+        w(f'</svg>\n</div>\n<script type="application/json" id="ladder-data">{_tojson(ladder["rows"])}</script>\n'
+          f'<details class="nojs"><summary>Without JavaScript: the diagram\'s first {_fmt_num(len(text))} arrows as '
+          'text</summary>\n<pre class="mono">')
+        for r in text:
+            side = "note" if r[0] == "n" else ("client → server" if r[1] else "server → client")
+            kind = " (tcp)" if r[0] == "t" else (" (data)" if r[0] == "c" else "")
+            w(f"{_e(r[3])}  #{_e(r[2])}  {side}{kind}  {_e(r[5])}\n")
+        w("</pre>\n")
+        if ladder["shown"] > len(text):
+            w(f'<p>… and {_fmt_num(ladder["shown"] - len(text))} more: every event of session {uid} is a row of '
+              '<code>tables/timeline.jsonl</code>' + (f", and its bytes are in {raw_link}" if raw_file else "")
+              + ".</p>")
+        w("</details>\n")
+    else:
+        w('<p class="muted">No decoded events for this session'
+          + ("" if c.get("service") else ": its protocol was not recognised") + ". The raw bytes are below.</p>\n")
+    w(f'</section>\n\n<section class="card" id="transcript">\n<h2>Decoded transcript</h2>\n{_help("transcript")}\n')
+    events = x["events"]
+    if events:
+        w(f'<p class="nojs">The transcript\'s {_fmt_num(len(events))} rows are drawn by the page\'s script; without '
+          "JavaScript" + (", the ladder's list above gives its first arrows as text, and" if ladder else "")
+          + f' every event of session {uid} is a row of <code>tables/timeline.jsonl</code>.</p>'
+          f'<table id="ttable"></table>\n'
+          f'<script type="application/json" id="events-data">{_tojson(x["events_data"])}</script>\n')
+        if x["n_events"] > len(events):
+            w(f'<p class="warn">Showing the first {_fmt_num(len(events))} of {_fmt_num(x["n_events"])} events; all '
+              'of them are in <code>tables/timeline.jsonl</code>.</p>')
+    else:
+        w('<p class="muted">No decoded events.</p>')
+    w(f'<script type="application/json" id="meanings">{_tojson(x["meanings"])}</script>\n</section>\n\n'
+      f'<section class="card" id="raw">\n<h2>Raw bytes</h2>\n{_help("raw")}\n')
+    if raw["raw"]:
+        if raw["truncated"]:
+            w(f'<p class="warn">This page shows the first {_fmt_bytes(raw["bound"])} of each direction: '
+              f'{_fmt_bytes(raw["shown"][0])} of the {_fmt_bytes(raw["total"][0])} the client sent and '
+              f'{_fmt_bytes(raw["shown"][1])} of the {_fmt_bytes(raw["total"][1])} the server sent. The decoders saw '
+              "every byte." + (f" The session's transcript (the first {_fmt_bytes(x['limits']['transcript'])} of each "
+                               f"direction, in wiretale's transcript format) is {raw_link}." if raw_file else "")
+              + f' Every byte, exactly as sent: <code>wiretale follow CAPTURE {uid} --raw</code>.</p>')
+        w('<details open><summary>Text view</summary>\n<p class="nojs warn">The text and hex views are drawn by the '
+          "page's script from the bytes this page carries (once, for both views); without JavaScript they stay "
+          "empty. The same bytes: " + (f"{raw_link} (wiretale's transcript format), or " if raw_file else "")
+          + f'<code>wiretale follow CAPTURE {uid}</code>.</p>\n<div class="scroll pad">\n{_raw_chunks(raw)}\n'
+          '</div>\n</details>\n<details id="hexview"><summary>Hex view</summary><div class="scroll pad">\n\n</div>\n'
+          '</details>\n')
+    elif x["transcript_source"]:
+        w('<p class="muted">This session carried no payload bytes.</p>\n')
+    else:
+        w('<p class="muted">The raw bytes were not kept for this report (they are written by <code>wiretale read'
+          f'</code> without <code>--no-html</code>). <code>wiretale follow CAPTURE {uid}</code> prints them.</p>')
+    w("</section>\n\n")
+    if fields:
+        names = ", ".join(f"<code>tables/{_e(t['name'])}.jsonl</code>" for t in fields)
+        w(f'<section class="card" id="fields">\n<h2>Decoded fields</h2>\n{_help("fields")}\n<div id="fields-box">'
+          f'<p class="nojs">The fields are drawn by the page\'s script; without JavaScript they are the rows of '
+          f'session {uid} in {names}.</p></div>\n'
+          f'<script type="application/json" id="fields-data">{_tojson(x["fields_rows"])}</script>\n</section>\n')
+    w("\n")
+    if files or emails or creds:
+        w(f'<section class="card" id="artifacts">\n<h2>Artifacts</h2>\n'
+          f'{_artifacts_html(creds, files, emails, x["show_secrets"])}\n</section>\n')
+    w("\n")
+    if anomalies:
+        w(f'<section class="card" id="anomalies">\n<h2>Anomalies</h2>\n{_anomalies_html(anomalies, x["n_anomalies"])}'
+          "\n</section>\n")
+    toc = ['<a href="../index.html">← all sessions</a><a href="#facts">Facts</a>']
+    toc += [f'<a href="#{v["anchor"]}">{_e(v["toc"])}</a>' for v in x["views"] if v["toc"]]
+    toc.append('<a href="#ladder">Ladder</a><a href="#transcript">Transcript</a><a href="#raw">Raw bytes</a>')
+    if fields:
+        toc.append('<a href="#fields">Decoded fields</a>')
+    if files or emails or creds:
+        toc.append('<a href="#artifacts">Artifacts</a>')
+    if anomalies:
+        toc.append('<a href="#anomalies">Anomalies</a>')
+    heading = (f'<span class="pill" style="background:{x["color"]}">{_e(x["shown_service"] or "unrecognised")}</span>'
+               f'{_tls_tag(x["tls_badge"], True)} {ends}')
+    return _shell(f"{_e(c.get('service') or c.get('proto'))} {ends} — wiretale", "session-page", heading,
+                  f'session <span class="mono">{uid}</span> · {_fmt_ts(c.get("ts"))} · {_fmt_dur(c.get("duration"))}',
+                  "".join(toc), "".join(o), version)
+
+
+def _shared_html(sections: list[dict], views_html: list[str], common_notes: list[str], page_no: int, n_pages: int,
+                 fields_data: dict, events_data: dict, version: str) -> str:
+    """Shared page ``page_no``: a section per small session (:meth:`_Report.session_context` with ``small``;
+    ``views_html``: each one's views' sections)."""
+    o: list[str] = []
+    w = o.append
+    w('<p class="help">A capture with many sessions puts its small ones (at most a few events and a few KiB) '
+      "together here, so that the report stays small: each section below is one session, with what its own page "
+      "would show but the ladder diagram (its transcript says the same) and the hex view.</p>\n"
+      "<p class=\"nojs warn\">Each section's decoded events, raw bytes and decoded fields are drawn by the page's "
+      "script from the data the page carries (once); without JavaScript they stay empty. The bytes of a session "
+      "(all of them are in the page) are printed by <code>wiretale follow CAPTURE &lt;session&gt;</code>; its "
+      "events are its rows of <code>tables/timeline.jsonl</code>; its decoded fields are its rows of the "
+      "<code>tables/&lt;name&gt;.jsonl</code> files named in the section.</p>\n")
+    if any(s["c"].get("proto") == "udp" for s in sections):
+        w(_help("udp", "The UDP sessions below: how wiretale makes a session of datagrams"))
+    if common_notes:
+        w("<p>Said of every session on this page:</p>\n<ul>" + "".join(f"<li>{_e(n)}</li>" for n in common_notes)
+          + "</ul>")
+    states = sorted({s["c"].get("conn_state") for s in sections if not s.get("error") and s.get("state_meaning")})
+    if states:
+        w("<p>Connection states of the sessions below (Zeek's <code>conn_state</code>): " + "; ".join(
+            f'<span class="mono">{_e(st)}</span>: {_e(_meanings.CONN_STATES[st])}' for st in states) + ".</p>")
+    for s, views_s in zip(sections, views_html):
+        c = s["c"]
+        w(f'<section class="card" id="{_e(s["uid"])}">\n<h2><span class="pill" style="background:'
+          f'{s.get("color") or _color(c.get("service"))}">'
+          f'{_e(s.get("shown_service") or c.get("service") or "unrecognised")}</span>'
+          f'{_tls_tag(s.get("tls_badge"), False)} {_ends(c)}</h2>\n')
+        if s.get("error"):
+            w(f'<p class="warn">This session could not be rendered: {_escape_text(s["error"])}. Its rows are in the '
+              "tables.</p></section>\n")
+            continue
+        state = f" · state {_e(c.get('conn_state'))}" if s["state_meaning"] else ""
+        w(f'<p>session <span class="mono">{_e(s["uid"])}</span> · {_fmt_ts(c.get("ts"))} · '
+          f'{_fmt_dur(c.get("duration"))} · {_e(str(c.get("proto")).upper())} · client → server '
+          f'{_fmt_bytes(c.get("orig_bytes"))} ({_e(_fmt_num(c.get("orig_pkts")))} packets) · server → client '
+          f'{_fmt_bytes(c.get("resp_bytes"))} ({_e(_fmt_num(c.get("resp_pkts")))} packets) · frames '
+          f'{_e(c.get("first_frame"))}–{_e(c.get("last_frame"))}{state}</p>\n{views_s}')
+        if s["notes"]:
+            w("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in s["notes"]) + "</ul>")
+        if s["events"]:
+            w('<table class="events"></table>')
+        if s["raw"]["raw"]:
+            w(f'<details><summary>Raw bytes</summary><div class="scroll pad">{_raw_chunks(s["raw"])}</div></details>')
+        if s["fields"]:
+            w(f'<details class="fields"><summary>Decoded fields ({", ".join(_e(t["name"]) for t in s["fields"])})'
+              "</summary></details>")
+        if s["creds"] or s["files"] or s["emails"]:
+            w(_artifacts_html(s["creds"], s["files"], s["emails"], s["show_secrets"]))
+        w("\n")
+        if s["anomalies"]:
+            w(f'<h3>Anomalies</h3>{_anomalies_html(s["anomalies"], s["n_anomalies"])}')
+        w("</section>\n")
+    w(f'<script type="application/json" id="fields-data">{_tojson(fields_data)}</script>\n'
+      f'<script type="application/json" id="events-data">{_tojson(events_data)}</script>\n')
+    toc = '<a href="../index.html">← all sessions</a>'
+    if page_no > 1:
+        toc += f'<a href="shared-{page_no - 1}.html">← previous page</a>'
+    if page_no < n_pages:
+        toc += f'<a href="shared-{page_no + 1}.html">next page →</a>'
+    return _shell(f"small sessions {page_no} of {n_pages} — wiretale", "shared-page",
+                  f"Small sessions, page {page_no} of {n_pages}",
+                  f"{len(sections)} sessions with few events and few bytes, one section each", toc, "".join(o), version)
 
 
 def _common_notes(sections: list[dict]) -> list[str]:

@@ -295,7 +295,7 @@ function pageMeanings() {
   });
 }
 
-/* a session page (session.html) */
+/* a session page */
 if (document.body.classList.contains("session-page")) (function () {
   var fieldsBox = document.getElementById("fields-box");
   if (fieldsBox) drawFields(fieldsBox, JSON.parse(document.getElementById("fields-data").textContent));
@@ -476,7 +476,7 @@ if (document.body.classList.contains("session-page")) (function () {
   }
 })();
 
-/* a shared page of small sessions (shared.html) */
+/* a shared page of small sessions */
 if (document.body.classList.contains("shared-page")) (function () {
   var fieldsData = JSON.parse(document.getElementById("fields-data").textContent);
   var evData = JSON.parse(document.getElementById("events-data").textContent);
