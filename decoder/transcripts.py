@@ -14,7 +14,9 @@ its own ``<uid>.bin``: a session page shows the first :data:`WHOLE_BYTES` of eac
 page already carries every byte of the others. Their records go, in the same format, to one *pack*
 per spool (``streams/whole-<token>.pack``: segments of ``uid length (uint16), records length (uint32)``,
 the uid, the records), read by :class:`Transcripts` and removed once the report is written
-(:func:`remove_packs`). Creating a file costs about 0.3 ms of CPU here (ext4): the 100 MB benchmark
+(:func:`remove_packs`). A flow that outgrows its page after some of its records went to the pack starts
+its file with them, and their segments' uid is blanked (NULs), so a pack names only the flows it holds
+whole and a page looks there first. Creating a file costs about 0.3 ms of CPU here (ext4): the 100 MB benchmark
 corpus has 3,983 sessions, of which 3,219 fit their pages.
 
 Memory: the open flows' transcripts are written as they grow (:class:`TranscriptSpool`): a flow's
@@ -189,7 +191,7 @@ class TranscriptSpool:
             tx.packed += (off << 32 | n,)
             return
         if tx.packed:                  # it outgrew its page: its file starts with what the pack has
-            head = _read_segments(self._pack_path(), [(x >> 32, x & 0xFFFFFFFF) for x in tx.packed])
+            head = _move_segments(self._pack_path(), [(x >> 32, x & 0xFFFFFFFF) for x in tx.packed], len(uid.encode()))
             tx.packed = ()
             tx.parts = [head, *(tx.parts or ())]
         tx.flush(self._path(uid))
@@ -221,12 +223,17 @@ class TranscriptSpool:
         return self.folder / f"{uid}.bin"
 
 
-def _read_segments(path: Path, segments: list[tuple[int, int]]) -> bytes:
-    with open(path, "rb") as fh:
+def _move_segments(path: Path, segments: list[tuple[int, int]], uid_len: int) -> bytes:
+    """The records of a flow's pack ``segments`` (offset, length), for its own file; the uid each segment
+    was written with (``uid_len`` bytes before it) is blanked with NULs, so that the pack no longer names
+    the flow (:class:`PackIndex` finds no segment of it: its transcript is its file)."""
+    with open(path, "r+b") as fh:
         parts = []
         for off, n in segments:
             fh.seek(off)
             parts.append(fh.read(n))
+            fh.seek(off - uid_len)
+            fh.write(b"\0" * uid_len)
     return b"".join(parts)
 
 
@@ -248,9 +255,13 @@ class PackIndex:
                     if len(head) < _SEG.size:
                         break
                     nu, n = _SEG.unpack(head)
-                    uid = fh.read(nu).decode("utf-8", "replace")
+                    name = fh.read(nu)
                     pos += _SEG.size + nu
-                    keys.append(hash(uid))
+                    if not name.strip(b"\0"):       # a flow that outgrew the pack: its file has these records
+                        fh.seek(n, 1)
+                        pos += n
+                        continue
+                    keys.append(hash(name.decode("utf-8", "replace")))
                     packs_no.append(i)
                     offs.append(pos)
                     lens.append(n)
@@ -396,14 +407,14 @@ class Transcripts:
             folder = Path(self.out_dir) / "streams"
             if not self._folder:
                 self._folder["packs"] = read_packs(folder)
+            index = self._folder["packs"]      # (a flow that outgrew the pack is no longer named there)
+            blob = index.read(uid) if len(index) else None
+            if blob is not None:
+                return _head_of(blob, per_direction), "pack"
             try:                     # (not a set of the folder's names: one per session of a large run)
                 return _file_head(folder / f"{uid}.bin", per_direction), "transcript"
             except (FileNotFoundError, NotADirectoryError):
                 pass
-            index = self._folder["packs"]
-            blob = index.read(uid) if len(index) else None
-            if blob is not None:
-                return _head_of(blob, per_direction), "pack"
         streams = self.streams or {}
         if uid in streams:
             return _cut(((c.direction, 1, c.ts, c.frame, c.gap, b"") if c.data is None else

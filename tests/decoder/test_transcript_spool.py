@@ -10,7 +10,7 @@ from pathlib import Path
 from decoder.api import analyze
 from decoder.model import Limits
 from decoder.transcripts import (FLUSH_AT, PACK_SUFFIX, WHOLE_BYTES, Transcripts, TranscriptSpool,
-                                 read_transcript, remove_packs)
+                                 read_packs, read_transcript, remove_packs)
 
 CAPTURE = "http-espn-images-keepalive.pcapng"   # several keep-alive connections carrying images
 ALL = 1 << 30
@@ -92,6 +92,8 @@ def test_a_flow_that_outgrows_its_page_takes_what_the_pack_held_into_its_file(tm
     t = Transcripts(tmp_path)
     assert t.head("C2", 4) == ([(0, 0, 1.5, 2, 10, b"bbbb")], "pack")
     assert t.head("C1", 4)[1] == "transcript" and t.head("C3", 4) == ([], "")
+    index = read_packs(tmp_path / "streams")          # the pack no longer names C1 (its uid is blanked)
+    assert index.segments("C1") == [] and len(index.segments("C2")) == 1 and len(index) == 1
 
 
 def test_the_page_bound_is_the_reports():
