@@ -433,21 +433,36 @@ def _b64decode(data: bytes | memoryview, defects: list[str]) -> bytes | memoryvi
 
 
 _B64_UNCLEAN = re.compile(rb"[^A-Za-z0-9+/\r\n]")
+_B64_ALPHABET = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B)) + b"0123456789+/"
 _PIECE = 1 << 16
 
 
 def _clean_b64_size(buf: bytes, start: int, end: int) -> int | None:
     """The decoded size of the base64 body ``buf[start:end]`` when it is clean: the alphabet and line ends,
     then at most two ``=`` and line ends, a multiple of 4 characters (so binascii decodes it without error,
-    and decoding it in pieces cut after whole groups of four gives the same bytes); None otherwise."""
-    m = _B64_UNCLEAN.search(buf, start, end)
+    and decoding it in pieces cut after whole groups of four gives the same bytes); None otherwise.
+
+    One ``bytes.translate`` per ``_PIECE`` bytes deletes the alphabet: what is left are the piece's line
+    ends (counted) or the first byte that is neither, which only the piece holding it (the last, where the
+    padding is) looks for with ``_B64_UNCLEAN`` (about three times quicker than the expression over the
+    whole body, and no separate counts of ``\r`` and ``\n``)."""
+    ends = 0
     pad = 0
-    if m is not None:                       # only the padding may follow: "=" (one or two) and line ends
+    for i in range(start, end, _PIECE):
+        j = min(i + _PIECE, end)
+        rest = buf[i:j].translate(None, _B64_ALPHABET)
+        if not rest.translate(None, b"\r\n"):
+            ends += len(rest)
+            continue
+        m = _B64_UNCLEAN.search(buf, i, j)      # only the padding may follow: "=" (one or two) and line ends
+        assert m is not None
         tail = buf[m.start():end]
         pad = tail.count(b"=")
         if len(tail) > 8 or pad > 2 or tail.translate(None, b"\r\n="):
             return None
-    n = end - start - buf.count(b"\r", start, end) - buf.count(b"\n", start, end)
+        ends += buf.count(b"\r", i, end) + buf.count(b"\n", i, end)
+        break
+    n = end - start - ends
     if n % 4 or n == 0:
         return None
     return n // 4 * 3 - pad
@@ -456,16 +471,23 @@ def _clean_b64_size(buf: bytes, start: int, end: int) -> int | None:
 def _b64_pieces(buf: bytes, start: int, end: int, limit: int) -> Iterator[bytes]:
     """The clean base64 body ``buf[start:end]`` (:func:`_clean_b64_size`) decoded in pieces of about
     ``_PIECE`` characters, each cut after a line end with a whole number of 4-character groups before it;
-    the first ``limit`` bytes."""
+    the first ``limit`` bytes. A piece before the last holds no ``=``, so binascii decodes it without error
+    exactly when its characters are whole groups: the piece cut after the first line end past ``_PIECE`` is
+    decoded as it is (lines of 76 characters, nearly all, are whole groups), and only when binascii refuses
+    it are the line ends counted to move the cut."""
     out = 0
     pos = start
+    view = memoryview(buf)
     while pos < end and out < limit:
         cut = buf.find(b"\n", min(pos + _PIECE, end), end)
         cut = end if cut < 0 else cut + 1
-        while cut < end and (cut - pos - buf.count(b"\r", pos, cut) - buf.count(b"\n", pos, cut)) % 4:
-            nxt = buf.find(b"\n", cut, end)
-            cut = end if nxt < 0 else nxt + 1
-        piece = binascii.a2b_base64(memoryview(buf)[pos:cut])
+        try:
+            piece = binascii.a2b_base64(view[pos:cut])
+        except binascii.Error:                  # not whole groups (only before the last piece)
+            while cut < end and (cut - pos - buf.count(b"\r", pos, cut) - buf.count(b"\n", pos, cut)) % 4:
+                nxt = buf.find(b"\n", cut, end)
+                cut = end if nxt < 0 else nxt + 1
+            piece = binascii.a2b_base64(view[pos:cut])
         if len(piece) > limit - out:
             piece = piece[:limit - out]
         out += len(piece)

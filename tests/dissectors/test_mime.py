@@ -227,6 +227,44 @@ def test_base64_in_pieces_is_the_whole_decode(raw, width, eol, strip_pad, piece)
         mime._PIECE = old
 
 
+def _clean_b64_size_by_expression(buf: bytes, start: int, end: int) -> int | None:
+    """What _clean_b64_size answered with one regular expression over the whole body (before 2026-12)."""
+    from dissectors import mime
+
+    m = mime._B64_UNCLEAN.search(buf, start, end)
+    pad = 0
+    if m is not None:
+        tail = buf[m.start():end]
+        pad = tail.count(b"=")
+        if len(tail) > 8 or pad > 2 or tail.translate(None, b"\r\n="):
+            return None
+    n = end - start - buf.count(b"\r", start, end) - buf.count(b"\n", start, end)
+    return None if n % 4 or n == 0 else n // 4 * 3 - pad
+
+
+@given(st.lists(st.sampled_from([b"QUJD", b"QUI", b"\r\n", b"\n", b"\r", b"=", b"==", b"\x00", b" ", b"-",
+                                 b"\xff"]), max_size=60),
+       st.sampled_from([1, 3, 4, 7, 64, 1 << 16]))
+@settings(max_examples=500, deadline=None)
+def test_clean_size_per_piece_is_the_expressions(tokens, piece):
+    """_clean_b64_size (a translate per piece) answers what one expression over the body answered, whatever
+    piece holds the first byte out of the alphabet; its pieces decode to binascii's whole decode."""
+    import binascii
+
+    from dissectors import mime
+
+    buf = b"x!" + b"".join(tokens) + b"!y"
+    end = len(buf) - 2
+    old, mime._PIECE = mime._PIECE, piece
+    try:
+        size = mime._clean_b64_size(buf, 2, end)
+        assert size == _clean_b64_size_by_expression(buf, 2, end)
+        if size is not None:
+            assert b"".join(mime._b64_pieces(buf, 2, end, size)) == binascii.a2b_base64(buf[2:end])
+    finally:
+        mime._PIECE = old
+
+
 def test_message_rfc822_is_descended_and_numbered_like_imap():
     inner = (b"Subject: inner\r\nContent-Type: multipart/mixed; boundary=I\r\n\r\n--I\r\n"
              b"Content-Type: text/plain\r\n\r\none\r\n--I\r\nContent-Type: text/plain\r\n\r\ntwo\r\n--I--\r\n")
