@@ -331,24 +331,29 @@ def _decode_value(r: Reader, tlv: Tlv, msg: _Msg) -> tuple[str, str]:
     if tlv.constructed:
         msg.anomalies.append(("snmp_bad_value", f"{vtype} value is constructed"))
         return vtype, "0x" + raw.hex()
+    return vtype, _primitive_text(tag, vtype, raw, msg)
+
+
+def _primitive_text(tag: int, vtype: str, raw: bytes, msg: _Msg) -> str:
+    """The text of a primitive value of a known type (``_VALUE_TYPES``); a bad one adds an anomaly."""
     if tag == 0x02:
-        return vtype, str(decode_int(raw))
+        return str(decode_int(raw))
     if tag in _UNSIGNED:
-        return vtype, str(decode_unsigned(raw))
+        return str(decode_unsigned(raw))
     if tag == 0x04:
-        return vtype, _text(raw)
+        return _text(raw)
     if tag == 0x06:
-        return vtype, decode_oid(raw)
+        return decode_oid(raw)
     if tag == 0x40:
         if len(raw) == 4:
-            return vtype, ".".join(map(str, raw))
+            return ".".join(map(str, raw))
         msg.anomalies.append(("snmp_bad_value", f"IpAddress of {len(raw)} bytes"))
-        return vtype, "0x" + raw.hex()
+        return "0x" + raw.hex()
     if tag in _EMPTY_VALUES:
         if raw:
             msg.anomalies.append(("snmp_bad_value", f"{vtype} with {len(raw)} content bytes"))
-        return vtype, ""
-    return vtype, "0x" + raw.hex()   # opaque, nsap_address
+        return ""
+    return "0x" + raw.hex()   # opaque, nsap_address
 
 
 def _decode_varbinds(r: Reader, msg: _Msg) -> None:
@@ -447,6 +452,18 @@ def _decode_v3(r: Reader, msg: _Msg) -> None:
 def parse_message(data: bytes, max_depth: int = 64) -> _Msg:
     """Decode one SNMP message; never raises. ``msg.is_snmp`` says whether the
     header looked like SNMP; ``msg.anomalies`` lists ``(name, detail)``."""
+    if max_depth >= _PLAIN_DEPTH:
+        msg = _Msg()
+        try:
+            if _parse_plain(data, msg):
+                return msg
+        except BerError:
+            pass
+    return _parse_message_ber(data, max_depth)
+
+
+def _parse_message_ber(data: bytes, max_depth: int) -> _Msg:
+    """:func:`parse_message` with a :class:`Reader` per TLV, whatever the message."""
     msg = _Msg()
     try:
         _parse(data, max_depth, msg)
@@ -456,6 +473,72 @@ def parse_message(data: bytes, max_depth: int = 64) -> _Msg:
         else:
             msg.anomalies.append((f"snmp_ber_{e.name}", e.detail))
     return msg
+
+
+_PLAIN_DEPTH = 4     # the depth of a VarBind's reader in _parse: message, PDU, variable-bindings, VarBind
+
+
+def _parse_plain(data: bytes, msg: _Msg) -> bool:
+    """The usual message in one pass over its octets, without a :class:`Reader` per TLV: SNMPv1 or v2c, a PDU
+    other than a v1 trap, every TLV in the low tag number and short length forms (under 128 content octets)
+    and filling its parent exactly, values of the known primitive types, nothing for an anomaly. It fills
+    ``msg`` as :func:`_parse` would and returns True; anything else returns False (or raises
+    :class:`BerError`) and ``msg`` is thrown away: :func:`_parse` decodes the message, with its anomalies."""
+    n = len(data)
+    # SEQUENCE { version INTEGER (0 or 1, one octet), community OCTET STRING, PDU }
+    if n < 9 or data[0] != 0x30 or data[1] >= 0x80 or data[1] + 2 != n or data[2] != 0x02 or data[3] != 1 \
+            or data[4] > 1 or data[5] != 0x04 or data[6] >= 0x80:
+        return False
+    p = 7 + data[6]
+    if p + 2 > n:
+        return False
+    community = data[7:p]
+    ptype = PDU_TYPES.get(data[p])
+    if ptype is None or ptype == "trap" or data[p + 1] >= 0x80 or p + 2 + data[p + 1] != n:
+        return False
+    p += 2
+    ints = []
+    for _ in range(3):      # request-id, error-status (non-repeaters), error-index (max-repetitions)
+        if p + 2 > n or data[p] != 0x02 or data[p + 1] >= 0x80:
+            return False
+        e = p + 2 + data[p + 1]
+        if e > n:
+            return False
+        ints.append(decode_int(data[p + 2:e]))
+        p = e
+    if p + 2 > n or data[p] != 0x30 or data[p + 1] >= 0x80 or p + 2 + data[p + 1] != n:
+        return False
+    p += 2
+    varbinds = msg.varbinds
+    while p < n:            # VarBind: SEQUENCE { name OBJECT IDENTIFIER, value }
+        if p + 2 > n or data[p] != 0x30 or data[p + 1] >= 0x80:
+            return False
+        e = p + 2 + data[p + 1]
+        if e > n or p + 4 > e or data[p + 2] != 0x06 or data[p + 3] >= 0x80:
+            return False
+        v = p + 4 + data[p + 3]
+        if v + 2 > e:
+            return False
+        tag = data[v]
+        vtype = _VALUE_TYPES.get(tag)
+        if vtype is None or data[v + 1] >= 0x80 or v + 2 + data[v + 1] != e:
+            return False
+        oid = decode_oid(data[p + 4:v])
+        varbinds.append(Varbind(oid, oid_name(oid), vtype, _primitive_text(tag, vtype, data[v + 2:e], msg)))
+        p = e
+    if msg.anomalies:
+        return False
+    msg.version = VERSIONS[data[4]]
+    msg.community = _label(community)
+    msg.is_snmp = True
+    msg.pdu_type = ptype
+    msg.request_id, a, b = ints
+    if ptype == "get_bulk_request":
+        msg.non_repeaters, msg.max_repetitions = a, b
+    else:
+        msg.error_status = ERROR_STATUS.get(a, str(a))
+        msg.error_index = b
+    return True
 
 
 def _parse(data: bytes, max_depth: int, msg: _Msg) -> None:

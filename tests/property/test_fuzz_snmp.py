@@ -80,3 +80,43 @@ def test_ber_reader_never_raises_anything_but_ber_error(data, depth):
                 fn(r.value(t))
             except BerError:
                 pass
+
+
+def _fields(m) -> tuple:
+    return tuple(getattr(m, name) for name in type(m).__slots__)
+
+
+VALUES = [NULL, OCT(b"router"), OCT(b"\xff\x00"), UNS(0x43, 5), UNS(0x41, 2**32 - 1), UNS(0x46, 2**64 - 1),
+          tlv(0x02, b"\x80"), tlv(0x02, b""), tlv(0x06, b"\x2b\x06\x01\x82\x01"), tlv(0x06, b"\x2b\x86"),
+          tlv(0x40, b"\x0a\0\0\1"), tlv(0x40, b"\x0a\0\1"), b"\x80\x00", b"\x82\x01\x00", tlv(0x44, b"\x01"),
+          tlv(0x24, b""), tlv(0x30, NULL), tlv(0x1F, b"")]
+
+
+@FUZZ
+@given(st.integers(-1, 4), st.binary(max_size=140), st.sampled_from([0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA7,
+                                                                     0xA8, 0xA9, 0x30]),
+       st.integers(-2**40, 2**40), st.integers(-1, 20), st.integers(0, 300),
+       st.lists(st.tuples(st.sampled_from(["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.4.1.9.300.1",
+                                           "2.999.1"]), st.sampled_from(VALUES)), max_size=6),
+       st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=3), st.integers(0, 3),
+       st.sampled_from([0, 1, 3, 4, 64]))
+def test_plain_messages_decode_as_the_ber_reader_decodes_them(version, community, tag, rid, a, b, pairs, flips,
+                                                              cut, depth):
+    """parse_message's one-pass decoding of the usual message (_parse_plain) fills the message exactly as the
+    Reader per TLV does (_parse_message_ber), whatever the message: well formed, over 127 octets (long
+    lengths), or mutated."""
+    from dissectors import snmp
+
+    data = _mutate(msg(version, community, pdu(tag, rid, a, b, *pairs)), flips, cut)
+    assert _fields(parse_message(data, depth)) == _fields(snmp._parse_message_ber(data, depth))
+
+
+def test_the_usual_message_takes_the_one_pass_decoding():
+    from dissectors import snmp
+
+    data = msg(1, b"public", pdu(0xA2, 7, 0, 0, ("1.3.6.1.2.1.1.5.0", OCT(b"router")),
+                                 ("1.3.6.1.2.1.1.3.0", UNS(0x43, 5))))
+    m = snmp._Msg()
+    assert snmp._parse_plain(data, m)
+    assert _fields(m) == _fields(snmp._parse_message_ber(data, 64))
+    assert [vb.value for vb in m.varbinds] == ["router", "5"]
