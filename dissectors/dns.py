@@ -531,9 +531,11 @@ class DnsDissector:
             rcode=m.full_rcode, flags=_flag_text(m.flags),
             query=q.name if q else "", qtype=q.qtype if q else 0, qclass=q.qclass if q else 0,
             qdcount=m.qdcount,
-            answers=_rr_texts(m.answers), authority=_rr_texts(m.authority),
-            additional=_rr_texts(m.additional),
-            edns=_edns_text(m), length=len(wire), complete=m.complete and not partial))
+            answers=_rr_texts(m.answers) if m.answers else (),
+            authority=_rr_texts(m.authority) if m.authority else (),
+            additional=_rr_texts(m.additional) if m.additional else (),
+            edns=_edns_text(m) if m.edns is not None else "", length=len(wire),
+            complete=m.complete and not partial))
         if m.qr:
             self._response(direction, m, ts, out)
         else:
@@ -688,9 +690,11 @@ class DnsDissector:
         if qm is not None and qm.opcode == 5:
             upd = ([dict(rr.detail(), section="prerequisite") for rr in qm.answers]
                    + [dict(rr.detail(), section="update") for rr in qm.authority])
-        answers = [] if rm is None else [rr for rr in tx.answers]
+        answers = tx.answers if rm is not None else ()
         query_from = "question" if q else "answers" if self.mdns and answers else None
         llmnr = self.variant == "llmnr"
+        # a section's lists made only when it has records (most have none; a list display is a call)
+        auth, addl = tx.auth, tx.addl
         return DnsTransaction(
             ts=ts, proto=self.proto, trans_id=tx.trans_id, rtt=rtt,
             query=q.name if q else answers[0].name if query_from else None,
@@ -699,22 +703,22 @@ class DnsDissector:
             rcode=rcode, rcode_name=zeek_rcode_name(rcode) if rcode is not None else None,
             AA=bool(rm and rm.aa) and not llmnr, TC=bool((qm and qm.tc) or (rm and rm.tc)),
             RD=bool(hdr.rd) and not llmnr, RA=bool(rm and rm.ra), Z=hdr.z,
-            answers=[rr.zeek for rr in answers if rr.zeek],
-            TTLs=[float(rr.ttl) for rr in answers if rr.zeek],
+            answers=[rr.zeek for rr in answers if rr.zeek] if answers else [],
+            TTLs=[float(rr.ttl) for rr in answers if rr.zeek] if answers else [],
             rejected=bool(rm is not None and rm.rcode != 0 and rm.qdcount == 0),
             opcode=hdr.opcode, opcode_name=zeek_opcode_name(hdr.opcode),
             AD=bool(rm.ad if rm is not None else hdr.ad),
             CD=bool(qm.cd if qm is not None else hdr.cd),
             saw_query=qm is not None, saw_reply=rm is not None,
             retransmissions=tx.retrans, resp_messages=tx.resp_messages,
-            auth=[rr.zeek for rr in tx.auth], addl=[rr.zeek for rr in tx.addl],
-            answers_detail=[rr.detail() for rr in answers],
-            auth_detail=[rr.detail() for rr in tx.auth],
-            addl_detail=[rr.detail() for rr in tx.addl],
+            auth=[rr.zeek for rr in auth] if auth else [], addl=[rr.zeek for rr in addl] if addl else [],
+            answers_detail=[rr.detail() for rr in answers] if answers else [],
+            auth_detail=[rr.detail() for rr in auth] if auth else [],
+            addl_detail=[rr.detail() for rr in addl] if addl else [],
             edns_udp_size=e.udp_size if e else None,
             edns_version=e.version if e else None,
             edns_do=e.do if e else None,
-            edns_options=list(tx.edns_opts), ecs=ecs,
+            edns_options=list(tx.edns_opts) if tx.edns_opts else [], ecs=ecs,
             tsig=(rm.tsig.data if rm is not None and rm.tsig is not None else
                   qm.tsig.data if qm is not None and qm.tsig is not None else None),
             zone_updates=upd, variant=self.variant, query_from=query_from,
