@@ -64,7 +64,9 @@ def _convincing(wire: bytes, msglen: int, parse: bool = True) -> Verdict:
     that fails the strict checks and carries no parsable question. YES: strict
     header, first question of a known type/class, and (when complete) a clean
     parse to the last byte. MAYBE otherwise (a port match still selects DNS).
-    ``parse=False`` (the veto) skips the whole-message parse, which never makes a NO."""
+    ``parse=False`` (the veto, which only a NO concerns) answers MAYBE for what is not a NO, without the
+    whole-message parse, which never makes a NO, nor, behind a strict header, the question's, which makes one
+    only for NetBIOS names."""
     complete = len(wire) >= msglen
     if len(wire) < 12:
         return Verdict.NO if complete else Verdict.MAYBE
@@ -72,6 +74,8 @@ def _convincing(wire: bytes, msglen: int, parse: bool = True) -> Verdict:
         return Verdict.NO
     strict = plausible_header(wire, 0, strict=True, msglen=msglen)
     qd = (wire[4] << 8) | wire[5]
+    if strict and not parse:
+        return Verdict.NO if qd and _NBNS_NAME.match(wire, 12) else Verdict.MAYBE
     qok = _question_ok(wire) if qd else None
     if qd and qok is False and (not strict or _NBNS_NAME.match(wire, 12)):
         return Verdict.NO
@@ -116,7 +120,8 @@ def probe_tcp(direction: Direction, data: bytes, parse: bool = True) -> Verdict:
 
 
 def veto_udp(direction: Direction, data: bytes) -> Verdict:
-    """On a DNS port: NO exactly when :func:`probe_udp` says NO, without parsing the whole message."""
+    """On a DNS port: NO exactly when :func:`probe_udp` says NO, else MAYBE, without parsing the message (nor
+    its question behind a strict header)."""
     try:
         return _convincing(bytes(data), len(data), parse=False)
     except Exception:  # pragma: no cover
@@ -124,7 +129,7 @@ def veto_udp(direction: Direction, data: bytes) -> Verdict:
 
 
 def veto_tcp(direction: Direction, data: bytes) -> Verdict:
-    """On TCP 53: NO exactly when :func:`probe_tcp` says NO, without parsing the whole message."""
+    """On TCP 53: NO exactly when :func:`probe_tcp` says NO, else MAYBE, without parsing the message."""
     return probe_tcp(direction, data, parse=False)
 
 
