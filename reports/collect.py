@@ -99,8 +99,10 @@ class Entry:
     __slots__ = _ENTRY_KEYS
 
     def __init__(self, values: Iterable[Any], page: bool = False) -> None:
-        for k, v in zip(INDEX_KEYS, values):
-            setattr(self, k, v)
+        # the INDEX_KEYS in their order, unpacked at once (a loop of setattr cost 7 µs an entry)
+        (self.ts, self.uid, self.orig_h, self.orig_p, self.resp_h, self.resp_p, self.proto, self.service,
+         self.duration, self.orig_bytes, self.resp_bytes, self.conn_state, self.parent_uid, self.first_frame,
+         self.history) = values
         self.page = page
         self.grp = None
         self.events = 0
@@ -377,19 +379,18 @@ class ReportCollector:
         return not (c.get("orig_bytes") or c.get("resp_bytes") or c.get("parent_uid"))
 
     def _conn(self, c: dict) -> None:
-        e = Entry(map(_interned, map(c.get, INDEX_KEYS)))
-        uid = e["uid"]
-        e["page"] = not self._empty(c)
-        if e["page"]:
-            self._serial += 1
-            self._add_entry(self._serial, tuple(e[k] for k in INDEX_KEYS), True)
+        t = tuple(map(_interned, map(c.get, INDEX_KEYS)))
+        uid = t[_UID]
+        self._serial += 1
+        if not self._empty(c):
+            self._add_entry(self._serial, t, True)
         else:
-            self._no_data(e)
+            self._no_data_rows.append((str(t[_ORIG_H]), self._serial, t))
         p = c.get("parent_uid")
         if p and p != uid:
             self.page_of[uid] = self.page_of.get(p, p)
             self.parent_uids.add(p)
-        o, r = e["orig_h"], e["resp_h"]
+        o, r = t[_ORIG_H], t[_RESP_H]
         ob, rb = int(c.get("orig_bytes") or 0), int(c.get("resp_bytes") or 0)
         svc = c.get("service") or c.get("proto") or "?"
         mix = c.get("service") or f"unknown {c.get('proto', '')}".strip()
@@ -415,10 +416,6 @@ class ReportCollector:
         pe[2] = _tally(pe[2], svc, pe[0])
         pe[0] += 1
         pe[1] += ob + rb
-
-    def _no_data(self, e: dict) -> None:
-        self._serial += 1
-        self._no_data_rows.append((str(e.get("orig_h")), self._serial, tuple(e[k] for k in INDEX_KEYS)))
 
     def finish(self) -> None:
         """After the last row: connections without data are grouped by their originator when at least
@@ -557,7 +554,7 @@ def _entry(t: tuple) -> Entry:
     return Entry(t, False)
 
 
-_UID = INDEX_KEYS.index("uid")
+_UID, _ORIG_H, _RESP_H = map(INDEX_KEYS.index, ("uid", "orig_h", "resp_h"))
 
 
 def _ep(h: Any, p: Any) -> str:

@@ -83,3 +83,10 @@ def test_event_counts_spilled_past_their_bound_sum_as_a_counter(tmp_path):
     assert list(counts.sorted()) == sorted(Counter(uids).items())
     entries = [(u, k, (), True) for k, u in enumerate(["C000", "C001", "C500", "C999"])]
     assert [n for _, n in with_counts(iter(entries), counts.sorted())] == [28, 27, 0, 5]
+
+
+def test_an_entry_takes_its_values_in_the_order_of_the_index_keys():
+    from reports.collect import INDEX_KEYS
+
+    e = Entry(tuple(range(len(INDEX_KEYS))), True)
+    assert [e[k] for k in INDEX_KEYS] == list(range(len(INDEX_KEYS))) and e["page"] is True
