@@ -44,7 +44,7 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
@@ -358,7 +358,7 @@ class Masker:
         parts.append(s[pos:])
         return "".join(parts)
 
-    def row_hits(self, row: dict) -> bool:
+    def row_hits(self, row: dict | list) -> bool:
         """Whether :meth:`value` might hide a secret in the texts of ``row`` (a table row): one search of the
         row's JSON. orjson writes a string's characters as they are but ``"``, ``\\`` and control characters,
         so a secret holding none of these is in the JSON wherever it is in a string; short secrets are looked
@@ -1257,7 +1257,8 @@ class _Report:
             cap += f" (incomplete: {f.get('close_reason') or 'bytes missing'})"
         return cap
 
-    def ladder(self, c: dict, g: SessionGroup, kids: list[dict]) -> dict:
+    def ladder(self, c: dict, g: SessionGroup, kids: list[dict], said: list[str]) -> dict:
+        """The ladder diagram's arrows (``said``: the session's events' summaries, masked)."""
         uid = c["uid"]
         items = []   # (ts, side_from_left: bool, text, meaning, frame, child uid or None, kind)
         own_caption = None
@@ -1268,7 +1269,7 @@ class _Report:
                     own_caption = self.transfer_caption(uid, c.get("parent_uid") or uid, g)
                 meaning = own_caption or meaning
             items.append({"ts": e.get("ts") or 0, "ltr": e.get("direction") == "orig",
-                          "text": self.masker.text(e.get("summary") or ""), "meaning": meaning,
+                          "text": said[i], "meaning": meaning,
                           "frame": e.get("frame"), "child": None, "kind": e.get("kind") or "",
                           "dir": e.get("direction"), "ev": i})
         for ch in kids:
@@ -1458,7 +1459,7 @@ class _Report:
             if not rows:
                 continue
             shown = rows[:FIELD_ROWS]
-            cols = list(dict.fromkeys(k for r in shown for k in r if k not in ID_COLUMNS))
+            cols = [k for k in dict.fromkeys(chain.from_iterable(shown)) if k not in ID_COLUMNS]
             empty: list[str] = []
             if compact:   # (empty: None, "", [] or {}; 0 and False are values)
                 filled = {k for r in shown for k, v in r.items()
@@ -1467,11 +1468,13 @@ class _Report:
                 cols = [k for k in cols if k in filled]
             secret = [k.lower() in SECRET_COLUMNS for k in cols]
             body = []
+            # one search over the rows, then over each row of a table that may hold a secret; a row without
+            # one skips the search cell by cell
+            hits = self.show or self.masker.row_hits(shown)
             for r in shown:
-                vals = [r.get(k) for k in cols]
-                # one search over the row; a row without a secret skips the search cell by cell
-                search = self.show or self.masker.row_hits(r)
-                body.append(["–" if v is None else cell(sk, v, search) for v, sk in zip(vals, secret)])
+                search = hits and (self.show or self.masker.row_hits(r))
+                body.append(["–" if v is None else cell(sk, v, search) for v, sk in zip((r.get(k) for k in cols),
+                                                                                          secret)])
             times = [_fmt_ts(r.get("ts")) for r in shown]
             out.append({"name": name, "cols": cols, "rows": body, "times": times, "total": g.count(name, uid),
                         "transpose": len(rows) <= 3 or len(cols) > 12, "empty": empty})
@@ -1518,19 +1521,20 @@ class _Report:
         raw_file = f"../streams/{uid}.bin" if source == "transcript" else ""
         events = g.get("timeline", uid)
         start = c.get("ts") or 0
+        mask = self.masker.text
+        said = [mask(e.get("summary") or "") for e in events]     # (once, for the transcript and the ladder)
         trans = []
         prev = None
-        for e in events[:TRANSCRIPT_EVENTS]:
+        for e, text in zip(events[:TRANSCRIPT_EVENTS], said):
             ts = e.get("ts") or 0
             trans.append({"dir": e.get("direction"), "rel": _rel(ts - start),
                           "dt": "" if prev is None else _fmt_dur(ts - prev), "frame": e.get("frame"),
-                          "kind": e.get("kind"), "summary": self.masker.text(e.get("summary") or ""),
-                          "meaning": e.get("meaning") or ""})
+                          "kind": e.get("kind"), "summary": text, "meaning": e.get("meaning") or ""})
             prev = ts
         parent = next((p for p in g.conns if p["uid"] == c.get("parent_uid") != uid), None)
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
         fields = self.fields(uid, g, compact=small)
-        ladder = None if small else self.ladder(c, g, kids)
+        ladder = None if small else self.ladder(c, g, kids, said)
         # one list of meanings for the ladder and the transcript (each row names its meaning by index)
         meanings = {m: i for i, m in enumerate(ladder["meanings"])} if ladder else {}
         events_data = None if small else _transcript_data(trans, meanings)
