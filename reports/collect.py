@@ -506,10 +506,12 @@ class ReportCollector:
             g["uids"].append(u)
 
     # -------------------------------------------------------------- reading back
-    def groups(self) -> Iterator[SessionGroup]:
-        """The page groups, one at a time, each with its rows capped per session and table."""
-        for _, items in groupby(self.sink, key=itemgetter(0)):
-            yield _group(items)
+    def groups(self, parts: Iterable[int] | None = None) -> Iterator[SessionGroup]:
+        """The page groups, one at a time, each with its rows capped per session and table; ``parts``: only those
+        of these partitions of a partitioned sink (:class:`reports.page_rows.PartitionSink`)."""
+        items = self.sink if parts is None else self.sink.partitions(parts)   # type: ignore[attr-defined]
+        for _, run in groupby(items, key=itemgetter(0)):
+            yield _group(run)
 
 
 def _grouped(items: Iterable[tuple], groups: dict[str, ProbeGroup], kind: str) -> Iterator[tuple[int, tuple]]:

@@ -692,6 +692,9 @@ class _Report:
                 n_pages += 1
                 n_small += self._small(Entry(t, page), events)
         self.n_shared = math.ceil(n_small / SHARED_PER_PAGE) if n_pages > SHARED_AT else 0
+        self.n_small = n_small
+        part_of = getattr(col.sink, "part_of", None)   # a partitioned sink: renderers read their own partitions
+        self._small_in: list[int] | None = [0] * col.sink.n_parts if part_of is not None else None  # type: ignore
         self._starts = col._store("index", SORT_KEY)  # ((start, first frame), serial, entry tuple, page, events, href)
         self.children: dict[str, list[Entry]] = defaultdict(list)
         kids: list[tuple] = []
@@ -708,6 +711,8 @@ class _Report:
                 if self.n_shared and self._small(e, e.events):
                     small_i += 1
                     e.href = f"shared-{1 + (small_i - 1) // SHARED_PER_PAGE}.html#{_href(uid)}"
+                    if self._small_in is not None:
+                        self._small_in[part_of(uid)] += 1
                 else:
                     e.href = f"{_href(uid)}.html"
             if uid in referenced:
@@ -1060,22 +1065,31 @@ class _Report:
         while this one reads the groups back; the files are the same either way."""
         units = self._page_units()
         if self.processes > 1 and _fork_context() is not None:
+            if self._small_in is not None:       # each renderer reads its partitions' groups: none handed over
+                units = iter(self._tasks(self.processes))    # type: ignore[arg-type]
             if self._render_in(self.processes, units):
                 return
             units = self._page_units()       # a renderer died (not expected): this process writes them all
         for unit in units:
             self._render(*unit)
 
-    def _page_units(self) -> Iterator[tuple[int, list]]:
+    def _page_units(self, first: int = 0, end: int | None = None, small_before: int = 0
+                    ) -> Iterator[tuple[int, list]]:
         """What is rendered into one file: ``(0, [(conn, group)])``, a session's own page, or ``(k, [(conn,
-        group), …])``, shared page ``k`` with its sections in order."""
+        group), …])``, shared page ``k`` with its sections in order. With ``end``: those of the page groups of
+        the sink's partitions ``first`` to ``end`` (a renderer's task, :meth:`_tasks`; ``small_before``: the
+        small sessions of the partitions before), but the sections of a shared page begun before them (the task
+        before writes it), and with those of its last shared page that the partitions after hold."""
         shared: list[tuple[dict, SessionGroup]] = []
-        shared_no = small_i = 0
-        for g in self.col.groups():
+        shared_no, small_i = 0, small_before
+        begun = -(-small_before // SHARED_PER_PAGE)     # shared pages begun in the partitions before
+        for g in self.col.groups(None if end is None else range(first, end)):
             for c in g.conns:         # (sessions with a page: the collector keeps no conn row of the others)
                 if self.n_shared and self._small(c, g.count("timeline", c["uid"])):
                     small_i += 1
                     k = 1 + (small_i - 1) // SHARED_PER_PAGE
+                    if k <= begun:
+                        continue
                     if k != shared_no and shared:
                         yield shared_no, shared
                         shared = []
@@ -1083,8 +1097,30 @@ class _Report:
                     shared.append((c, g))
                     continue
                 yield 0, [(c, g)]
+        want = min(shared_no * SHARED_PER_PAGE, self.n_small)
+        if shared and end is not None and small_i < want:     # the rest of its last shared page: read on
+            for g in self.col.groups(range(end, self.col.sink.n_parts)):   # type: ignore[attr-defined]
+                for c in g.conns:
+                    if small_i < want and self._small(c, g.count("timeline", c["uid"])):
+                        small_i += 1
+                        shared.append((c, g))
+                if small_i >= want:
+                    break
         if shared:
             yield shared_no, shared
+
+    def _tasks(self, n: int) -> list[tuple[int, int, int]]:
+        """The renderers' tasks over a partitioned sink: ``(first, end, small sessions before first)`` for runs of
+        partitions, about four per renderer (each reads on past its end until its last shared page is whole:
+        usually into one partition more)."""
+        counts = self._small_in or []
+        step = max(1, len(counts) // (4 * n))
+        tasks, before = [], 0
+        for a in range(0, len(counts), step):
+            b = min(a + step, len(counts))
+            tasks.append((a, b, before))
+            before += sum(counts[a:b])
+        return tasks
 
     def _render(self, shared_no: int, members: list[tuple[dict, SessionGroup]]) -> None:
         """Write one unit of :meth:`_page_units`."""
@@ -1116,7 +1152,9 @@ class _Report:
 
     def _render_in(self, n: int, units: Iterator[tuple[int, list]]) -> bool:
         """Hand the units to ``n`` forked renderers through a bounded queue (memory: a few batches in flight),
-        groups as plain data (:func:`_group_state`); False if a renderer did not end well."""
+        groups as plain data (:func:`_group_state`), or the tasks of :meth:`_tasks` (each renderer then reads its
+        groups from the sink's partitions: the rows are not pickled a second time); False if a renderer did
+        not end well."""
         ctx = _fork_context()
         for name in (*PAGE_TEMPLATES, *(v.template for v in views.VIEWS)):   # compiled here, once, not by each
             self.env.get_template(name)
@@ -1132,7 +1170,12 @@ class _Report:
         try:
             batch: list = []
             size = 0
-            for shared_no, members in units:
+            for unit in units:
+                if len(unit) == 3:           # a task (_tasks): the renderer reads its groups itself
+                    if not _hand_over(todo, unit, workers):
+                        return False
+                    continue
+                shared_no, members = unit
                 batch.append((shared_no, [(c, _group_state(g)) for c, g in members]))
                 size += len(members)
                 if size >= _RENDER_BATCH:
@@ -1165,6 +1208,10 @@ class _Report:
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), signal.SIG_DFL)
         while (batch := todo.get()) is not None:
+            if isinstance(batch, tuple):       # a task: (first, end, small before) of _tasks
+                for unit in self._page_units(*batch):
+                    self._render(*unit)
+                continue
             for shared_no, members in batch:
                 self._render(shared_no, [(c, _group_from(state)) for c, state in members])
 

@@ -17,6 +17,7 @@ spilled, merged) instead. Order and contents are those of a sorted store either 
 """
 from __future__ import annotations
 
+import os
 import pickle
 from bisect import bisect_right
 from itertools import chain
@@ -68,14 +69,28 @@ class PartitionSink:
     def _path(self, p: int) -> Path:
         return self.folder / f"pages-{p:03d}.pkl"
 
+    @property
+    def n_parts(self) -> int:
+        return len(self._held)
+
+    @staticmethod
+    def part_of(uid: str) -> int:
+        """The partition of the items of page ``uid``."""
+        return bisect_right(BOUNDS, uid)
+
     def __iter__(self) -> Iterator[Any]:
-        return chain.from_iterable(map(self._partition, range(len(self._held))))
+        return self.partitions(range(len(self._held)))
+
+    def partitions(self, parts: Iterable[int]) -> Iterator[Any]:
+        """The items of partitions ``parts`` (numbers in increasing order), sorted; each partition read when its
+        turn comes (forked renderers read theirs: the files are written whole, unbuffered)."""
+        return chain.from_iterable(map(self._partition, parts))
 
     def _partition(self, p: int) -> Iterable[Any]:
         items = chain(_load(self._path(p)) if self._files[p] is not None else (), self._held[p])
         if self._sizes[p] <= self.mem_rows:
             return sorted(items, key=self.key)
-        big = self.store(f"pages-{p:03d}", self.key)     # (its own sorted store: spilled, merged)
+        big = self.store(f"pages-{p:03d}-{os.getpid()}", self.key)   # (its own sorted store; a renderer's own)
         for item in items:
             big.append(item)
         return big

@@ -73,3 +73,32 @@ def test_a_stop_while_pages_render_in_parallel_ends_every_process(tmp_path):
         assert p.returncode != 0 and "report" in state["missing"] and "Traceback" not in err
     else:
         assert state["state"] == "complete" and p.returncode == 0
+
+
+def test_renderers_reading_their_own_partitions_write_the_pages_one_process_writes(tmp_path):
+    """``read``'s sink is partitioned by uid (reports.page_rows): each forked renderer reads the page groups of
+    its runs of partitions, and a shared page that runs past them is finished by reading on."""
+    from decoder.rows import RowStore
+    from reports.collect import SORT_KEY, ReportCollector
+    from reports.html import SHARED_AT, render_report, write_report
+    from reports.page_rows import PartitionSink
+    from tests.reports.scale_captures import write_many
+
+    cap = tmp_path / "many.pcap"
+    write_many(cap, n=SHARED_AT + 250)
+    with analyze(cap, out_dir=tmp_path / "a", transcripts=True) as a:
+        write_report(a, tmp_path / "ref", processes=1)
+        trees = []
+        for n in (1, 2, 3):
+            spill = tmp_path / f"spill{n}"
+
+            def store(name: str, key, spill=spill) -> RowStore:
+                return RowStore(name, spill, mem_rows=40, key=key)
+
+            col = ReportCollector(PartitionSink(spill, store, SORT_KEY, mem_rows=40), store)
+            col.feed_all(a.rows)
+            render_report(col, tmp_path / f"out{n}", a.summary, transcripts=a.transcript_head, processes=n)
+            trees.append(_tree(tmp_path / f"out{n}"))
+    ref = _tree(tmp_path / "ref")
+    assert all(t == ref for t in trees)
+    assert len([k for k in ref if "/shared-" in k]) >= 5
