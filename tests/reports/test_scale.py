@@ -102,6 +102,24 @@ def test_browser_search_finds_a_session_beyond_the_first_screen(page, many_repor
     assert page.errors() == []
 
 
+def test_browser_a_later_index_page_filters_its_own_rows(page, many_report):
+    """A page after the first lists its sessions without the script's data: the filter box and the protocol
+    menu hide its rows (reports.html._session_row: the protocol in data-proto, the uid the second cell's text)."""
+    uids = index_row_uids((many_report / "index-2.html").read_text(encoding="utf-8"))
+    pg = page.open(many_report / "index-2.html")
+    rows = pg.locator("#stable tr.srow:visible")
+    assert rows.count() == len(uids) > 8
+    pg.fill("#q", uids[7].lower())
+    assert rows.count() == 1 and rows.first.locator("a").inner_text() == uids[7]
+    assert pg.locator("#count").inner_text() == f"1 of {len(uids)} sessions on this page"
+    pg.fill("#q", "")
+    pg.select_option("#proto", "dns")          # (every session of this capture is DNS)
+    assert rows.count() == len(uids)
+    pg.fill("#q", "tcp")
+    assert rows.count() == 0
+    assert page.errors() == []
+
+
 def test_many_sessions_keep_every_session_without_javascript(many_report):
     uids = {c["uid"] for c in _conn(many_report)}
     pages = sorted(many_report.glob("index*.html"))
