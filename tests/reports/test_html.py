@@ -303,6 +303,42 @@ def test_every_session_gets_a_page(tmp_path):
     check_page(tmp_path / "sessions" / f"C{299:017d}.html")
 
 
+_HOSTILE_CONN = {"orig_h": PWN2 + "\x1b", "resp_h": NOSPACE, "service": 'x"><script>window.__pwned=5</script>',
+                 "proto": "tcp'><u>", "history": '"><img src=x onerror="window.__pwned=6">', "close_reason": PWN1,
+                 "first_frame": "<q>1</q>", "parent_uid": None}
+
+
+def _hostile_pages(out: Path) -> None:
+    """A report whose session pages (some with a page of their own, the rest on shared pages) carry script and
+    HTML in every field of their conn rows and events: the pages are string pieces (reports.html._session_html,
+    _shared_html), not a template, so each text must still be escaped where it stands."""
+    a = _fake_analysis(rh.SHARED_AT + 20)
+    for i, c in enumerate(a.rows["conn"][-12:]):
+        c.update(_HOSTILE_CONN)
+        if i % 2:
+            c["resp_bytes"] = 9000        # (not small: a page of its own)
+    hostile = {c["uid"] for c in a.rows["conn"][-12:]}
+    for e in a.rows["timeline"]:
+        if e["uid"] in hostile:
+            e.update(summary=PWN1 + "\r", meaning=PWN2, kind=NOSPACE)
+    write_report(a, out)
+
+
+def test_session_and_shared_pages_keep_hostile_text_as_text(tmp_path):
+    _hostile_pages(tmp_path)
+    pages = sorted((tmp_path / "sessions").glob("*.html"))
+    assert any(p.name.startswith("shared-") for p in pages) and any(not p.name.startswith("shared-") for p in pages)
+    shown = ""
+    for p in pages:
+        text = check_page(p)
+        assert "<script>window" not in text and "<img src=x" not in text and "<svg/onload" not in text, p.name
+        assert "<u>" not in text and "<q>" not in text, p.name
+        doc = html5lib.parse(text, namespaceHTMLElements=False)
+        shown += "".join(doc.find("body").itertext())
+    assert PWN1 in shown and PWN2 + "\\x1b" in shown and NOSPACE in shown and "tcp'><u>".upper() in shown
+    assert '"><img src=x onerror="window.__pwned=6">' in shown and "<q>1</q>" in shown
+
+
 # ----------------------------------------------------------------------------- browser
 @pytest.fixture(scope="module")
 def ftp_report(tmp_path_factory):
@@ -454,6 +490,26 @@ def test_browser_hostile_capture_is_inert(page, tmp_path):
             assert pg.evaluate("document.querySelectorAll('#term *').length") == 0
         shown += pg.evaluate("document.body.innerText")
     assert PWN1 in shown and NOSPACE in shown and PWN2 in shown
+    assert page.errors() == [], page.errors()
+    _no_network(page)
+
+
+def test_browser_hostile_session_fields_are_inert(page, tmp_path):
+    """The same hostile conn rows and events in Chromium: nothing runs, no element is made of them, and the
+    script draws the transcript's hostile texts as text."""
+    _hostile_pages(tmp_path)
+    pages = sorted((tmp_path / "sessions").glob("*.html"))
+    own = [p for p in pages if not p.name.startswith("shared-") and "__pwned" in p.read_text(encoding="utf-8")]
+    shared = [p for p in pages if p.name.startswith("shared-") and "__pwned" in p.read_text(encoding="utf-8")]
+    assert own and shared
+    for p in (own[0], shared[-1]):
+        pg = page.open(p)
+        assert pg.evaluate("typeof window.__pwned") == "undefined", p.name
+        assert pg.evaluate("document.querySelectorAll('img, u, q, iframe, object, embed').length") == 0, p.name
+        assert pg.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+                           ".some(a => a.name.startsWith('on'))).length") == 0, p.name
+        text = pg.evaluate("document.body.innerText")
+        assert PWN1 in text and NOSPACE in text, p.name
     assert page.errors() == [], page.errors()
     _no_network(page)
 
