@@ -9,6 +9,7 @@ from dataclasses import fields
 import pytest
 
 from dissectors.dns import DnsMessage, DnsTransaction
+from dissectors.http import HttpTransaction
 from dissectors.snmp import SnmpPdu, SnmpPduRecord
 
 PINNED = {
@@ -24,6 +25,13 @@ PINNED = {
                     "max_repetitions varbinds rtt enterprise agent_addr generic_trap specific_trap time_stamp "
                     "msg_id msg_max_size msg_flags security_model engine_id engine_boots engine_time user "
                     "context_engine_id context_name encrypted"),
+    HttpTransaction: ("ts trans_depth method host uri referrer version user_agent origin request_body_len "
+                      "response_body_len status_code status_msg info_code info_msg username orig_fuids "
+                      "orig_filenames orig_mime_types resp_fuids resp_filenames resp_mime_types cookies set_cookies "
+                      "location content_encoding range content_range partial complete flags request_version "
+                      "request_headers response_headers query_string request_header_size response_header_size "
+                      "request_body_wire_len response_body_wire_len request_end_ts response_ts response_end_ts "
+                      "stream_id"),
 }
 
 
