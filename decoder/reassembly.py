@@ -12,7 +12,7 @@ Flows end by FIN both ways or RST (then linger ``tcp_close_delay`` for their las
 by eviction past ``max_flows`` or at the end of the capture, all on capture time.
 
 **Two paths, one result.** :meth:`Reassembly.fast` takes the two most frequent TCP segments of an
-Ethernet/IPv4 capture, a pure ACK and in-order data of a known unfinished flow, and does inline what
+Ethernet capture (IPv4 without options, or IPv6 without extension headers), a pure ACK and in-order data of a known unfinished flow, and does inline what
 :meth:`~Reassembly.general` (:meth:`_slow` → :meth:`_transport` → :meth:`_tcp` with ``Half.segment``
 and ``Half.ack``) would do with them; every other frame goes the general way. The contract that makes
 them equal is written at the test in :meth:`fast` and kept by ``tests/decoder/test_reassembly_property.py``
@@ -39,8 +39,17 @@ from decoder.tcp import TAIL_CHUNKS
 
 _TCP = struct.Struct("!HHIIBBH")
 _UDP = struct.Struct("!HHH")
-# from byte 12 of an Ethernet frame: EtherType, IPv4 version/IHL, total length, flags/fragment offset, protocol
-_ETH_IP4 = struct.Struct("!HBxHxxHxB")
+# from byte 12 of an Ethernet frame, in one call: EtherType, IPv4 version/IHL, total length, flags/fragment
+# offset, protocol, then (after checksum and addresses) what follows a 20-byte IPv4 header read as a TCP
+# header: ports, sequence and acknowledgment numbers, data offset, flags (for UDP, ports, then length and
+# checksum as the high and low halves of "seq"). Bytes 12 to 47: a shorter frame is read with zeros after it
+_ETH_IP4_L4 = struct.Struct("!HBxHxxHxBxx8xHHIIBB")
+_L4_END = 12 + _ETH_IP4_L4.size
+# from byte 18 of an Ethernet frame carrying IPv6: payload length, next header, then (after hop limit and
+# addresses) the transport header as above. Bytes 18 to 67
+_ETH_IP6_L4 = struct.Struct("!HBx32xHHIIBB")
+_L6_END = 18 + _ETH_IP6_L4.size
+_PAD = bytes(_L6_END - 54)       # enough for both (IPv4: bytes 34–47, IPv6: 54–67)
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 IP_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 4: "IP-in-IP", 41: "IPv6-in-IPv4", 47: "GRE", 50: "ESP",
@@ -204,8 +213,9 @@ class Reassembly:
         self._slow(index, ts, lt, data)
 
     def fast(self, index: int, ts: float, lt: int, data: bytes, _wirelen: int = 0) -> None:
-        """The per-frame hot path: Ethernet + IPv4 + TCP/UDP without options of interest parsed inline
-        with ``struct``; everything else goes through :meth:`_slow`, as in :meth:`general`.
+        """The per-frame hot path: Ethernet + IPv4 (no options, not a fragment) or IPv6 (no extension header)
+        + TCP/UDP, parsed inline with one ``struct`` call each; everything else goes through :meth:`_slow`, as
+        in :meth:`general`.
 
         The contract with the general path: a TCP segment is taken here only when its flow is known and
         not finished, the peer's half has nothing queued (``other.starts`` empty, so this ACK can make no
@@ -221,19 +231,32 @@ class Reassembly:
         self.now = ts
         if ts >= self._next_sweep:
             self._sweep(ts)
-        if lt == 1 and len(data) >= 34:
-            etype, vihl, total, frag, proto = _ETH_IP4.unpack_from(data, 12)
-        else:
-            etype = 0
-        if etype == 0x0800 and vihl == 0x45:
-            # Ethernet II, IPv4 without options
-            end = 14 + total
-            if not frag & 0x3FFF and end <= len(data):      # (a total under 40 or 28 falls through to _slow)
-                if proto == 6 and total >= 40:
-                    sport, dport, seq, ack, offb, flags, _w = _TCP.unpack_from(data, 34)
+        n = len(data)
+        if lt == 1 and n >= 34:
+            # (a short frame's zeros are never read as its bytes: "end <= n" below, and the lengths checked)
+            etype, vihl, total, frag, proto, sport, dport, seq, ack, offb, flags = _ETH_IP4_L4.unpack_from(
+                data if n >= _L4_END else data + _PAD, 12)
+            if etype == 0x0800:
+                # IPv4 without options, not a fragment, not cut short (a total under 40 or 28 goes to _slow)
+                start = 34
+                end = 14 + total
+                iplen = total - 20
+                whole = vihl == 0x45 and not frag & 0x3FFF and end <= n
+                key = data[26:38]  # the flow key is the headers' own src, dst, sport, dport bytes
+            elif etype == 0x86DD and n >= 54:
+                # IPv6 whose next header is the transport (no extension headers), a payload length, not cut short
+                iplen, proto, sport, dport, seq, ack, offb, flags = _ETH_IP6_L4.unpack_from(
+                    data if n >= _L6_END else data + _PAD, 18)
+                start = 54
+                end = 54 + iplen
+                whole = iplen and end <= n
+                key = data[22:58]
+            else:
+                whole = False
+            if whole:
+                if proto == 6 and iplen >= 20:
                     doff = (offb >> 4) * 4
-                    if doff >= 20 and 34 + doff <= end:
-                        key = data[26:38]  # the flow key is the header's own src, dst, sport, dport bytes
+                    if doff >= 20 and start + doff <= end:
                         if flags == ACK or flags == ACK | PSH:
                             # the two most frequent segments (nine in ten on the benchmark capture) of a known,
                             # unfinished flow, with nothing queued either way: a pure ACK, and in-order data.
@@ -241,14 +264,14 @@ class Reassembly:
                             ent = self.tcp.get(key)
                             if ent is not None:
                                 flow, d, me, other = ent
-                                plen = end - 34 - doff
+                                plen = end - start - doff
                                 if not flow.finished and not other.starts and (
                                         (not plen and flags == ACK) or (plen and seq == me.expect)):
                                     flow.idle.move_to_end(flow)
                                     flow.last_ts = ts
                                     flow.last_frame = index
                                     me.pkts += 1
-                                    me.seg_bytes += total - 20
+                                    me.seg_bytes += iplen
                                     if other.base is not None:
                                         other.raw_ack = ack    # kept raw, unwrapped when it matters (Half.ack)
                                     if not plen:
@@ -259,7 +282,7 @@ class Reassembly:
                                             me.seen_a = True
                                             self._control(flow, d, "A", ts, index)
                                         return
-                                    payload = data[34 + doff:end]
+                                    payload = data[start + doff:end]
                                     nxt = me.next
                                     me.next = nxt + plen
                                     me.expect = (seq + plen) & 0xFFFFFFFF
@@ -276,12 +299,12 @@ class Reassembly:
                                     if flow.handler.state < RAW or self._watched:
                                         self._deliver(flow, d, [(False, payload)], ts, index)
                                     return
-                        self._tcp(key, sport, dport, seq, ack, flags, data[34 + doff:end], total - 20, ts, index)
+                        self._tcp(key, sport, dport, seq, ack, flags, data[start + doff:end], iplen, ts, index)
                         return
-                elif proto == 17 and total >= 28:
-                    sport, dport, ulen = _UDP.unpack_from(data, 34)
-                    pend = end if not (8 <= ulen <= total - 20) else 34 + ulen
-                    self._udp(data[26:38], sport, dport, data[42:pend], total - 20, ts, index)
+                elif proto == 17 and iplen >= 8:
+                    ulen = seq >> 16
+                    pend = end if not (8 <= ulen <= iplen) else start + ulen
+                    self._udp(key, sport, dport, data[start + 8:pend], iplen, ts, index)
                     return
         self._slow(index, ts, lt, data)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from decoder.pipeline import Engine, run_engine
@@ -18,14 +19,16 @@ SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=N
 
 @st.composite
 def schedules(draw):
-    """A conversation: each side's data cut into segments, interleaved, with local reorders, duplicates and
-    pure ACKs drawn; ISNs anywhere (near the 32-bit wrap too); the handshake sometimes missing. Segments
-    acknowledge only the peer's first byte until the close, so no acknowledgement passes a hole the
+    """A conversation, over IPv4 or IPv6: each side's data cut into segments, interleaved, with local reorders,
+    duplicates and pure ACKs drawn; ISNs anywhere (near the 32-bit wrap too); the handshake sometimes missing.
+    Segments acknowledge only the peer's first byte until the close, so no acknowledgement passes a hole the
     reordering made (that would make the hole a gap, rightly: test_reassembly covers it)."""
     rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
     isn_c = draw(st.sampled_from([1000, 0xFFFFFF00, 0xFFFFFFFF - 3000, rnd.randrange(2**32)]))
     isn_s = draw(st.sampled_from([5000, 0xFFFFFFF0, rnd.randrange(2**32)]))
-    c = Conn(cisn=isn_c, sisn=isn_s)
+    # over IPv6 too (the in-order path reads Ethernet/IPv6 without extension headers as well)
+    hosts = {} if not draw(st.booleans()) else {"c": ("2001:db8::1", 40000), "s": ("2001:db8::2", 80)}
+    c = Conn(cisn=isn_c, sisn=isn_s, **hosts)
     cdata = bytes(rnd.randrange(256) for _ in range(draw(st.integers(1, 3000))))
     sdata = bytes(rnd.randrange(256) for _ in range(draw(st.integers(1, 6000))))
     handshake = draw(st.booleans())
@@ -80,11 +83,13 @@ def schedules(draw):
 
 
 def _payload_and_segment(packet: bytes) -> tuple[bool, int, int]:
-    """(from the client?, payload bytes, TCP segment bytes) of a built IPv4 packet."""
-    ihl = (packet[0] & 0x0F) * 4
-    seg = packet[ihl:]
+    """(from the client?, payload bytes, TCP segment bytes) of a built IPv4 or IPv6 packet."""
+    if packet[0] >> 4 == 6:
+        seg, client = packet[40:], packet[8:24] == bytes.fromhex("20010db8" + "0" * 23 + "1")
+    else:
+        seg, client = packet[(packet[0] & 0x0F) * 4:], packet[12:16] == bytes([10, 0, 0, 1])
     doff = (seg[12] >> 4) * 4
-    return packet[12:16] == bytes([10, 0, 0, 1]), len(seg) - doff, len(seg)
+    return client, len(seg) - doff, len(seg)
 
 
 @SETTINGS
@@ -184,11 +189,13 @@ def _tcp_flags_seen(engine_class, path, out) -> list[int]:
     return seen
 
 
-def test_the_in_order_path_takes_pure_acks_and_in_order_data(tmp_path):
+@pytest.mark.parametrize("hosts", [{}, {"c": ("2001:db8::1", 40000), "s": ("2001:db8::2", 80)}],
+                         ids=["ipv4", "ipv6"])
+def test_the_in_order_path_takes_pure_acks_and_in_order_data(tmp_path, hosts):
     """What the agreement above is worth: the in-order path really takes the handshake's last ACK, the
-    in-order data and pure ACKs, leaving to ``_tcp`` the SYN, SYN-ACK, both FINs and the ACK after them (a
-    finished flow's); the general engine sends every segment there."""
-    c = Conn()
+    in-order data and pure ACKs, over IPv4 and IPv6, leaving to ``_tcp`` the SYN, SYN-ACK, both FINs and the
+    ACK after them (a finished flow's); the general engine sends every segment there."""
+    c = Conn(**hosts)
     packets = c.handshake() + [c.client(b"a" * 100), c.server(b"b" * 300), c.client_ack(), c.client(b"c" * 50),
                                c.server(b"d" * 10)] + c.close()
     p = tmp_path / "t.pcap"
@@ -196,3 +203,37 @@ def test_the_in_order_path_takes_pure_acks_and_in_order_data(tmp_path):
     fast = _tcp_flags_seen(Engine, p, tmp_path / "a")
     assert fast == [0x02, 0x12, 0x11, 0x11, 0x10]      # SYN, SYN-ACK, FIN-ACK twice, the last ACK
     assert len(_tcp_flags_seen(GeneralPathEngine, p, tmp_path / "b")) == len(packets)
+
+
+def test_short_and_padded_udp_frames_agree_with_the_general_path(tmp_path):
+    """The in-order path reads Ethernet, IP and the transport header with one ``struct`` call (zeros after a
+    shorter frame): UDP frames of 42 to 47 bytes (no padding, payloads of 0–5 bytes), frames
+    padded to 60 bytes after a short datagram, a UDP length longer than the datagram, one shorter and one shorter than the
+    header, and short IPv6 datagrams give what the general path gives, payloads cut where the IP and UDP lengths say."""
+    from tests.builders import frame, udp_packet
+
+    packets = []
+    for n in range(0, 14):
+        _lt, f = frame(udp_packet("10.1.0.1", 4000 + n, "10.1.0.2", 69, bytes(range(65, 65 + n))))
+        packets.append((1_700_000_000.0 + n / 100, 1, f))
+        packets.append((1_700_000_000.005 + n / 100, 1, f + b"\x00" * max(0, 60 - len(f))))   # padded
+    _lt, f = frame(udp_packet("10.1.0.3", 5000, "10.1.0.4", 53, b"abcdefgh"))
+    for i, ulen in enumerate((64, 12, 7, 3)):
+        packets.append((1_700_000_001.0 + i / 1000, 1, f[:38] + ulen.to_bytes(2, "big") + f[40:]))
+    for n in (0, 4, 13, 14):       # IPv6: frames of 62 to 76 bytes (the in-order path reads bytes 18–67)
+        _lt, f = frame(udp_packet("2001:db8::7", 6000 + n, "2001:db8::8", 53, bytes(range(97, 97 + n))))
+        packets.append((1_700_000_002.0 + n / 100, 1, f))
+    p = tmp_path / "u.pcap"
+    write_pcap(p, packets)
+    fast = _outcome(Engine, p, tmp_path / "a")
+    general = _outcome(GeneralPathEngine, p, tmp_path / "b")
+    assert fast == general
+    conn, streams, packets_counted = fast
+    assert len(conn) == 19 and packets_counted == {"udp": 36}
+    uid = next(r["uid"] for r in conn if r["orig_p"] == 6004)
+    assert [c[1] for c in streams[uid]] == [b"abcd"]
+    # the frames of 4 bytes of payload: both copies, unpadded (46 bytes) and padded to 60, carry "ABCD"
+    uid = next(r["uid"] for r in conn if r["orig_p"] == 4004)
+    assert [c[1] for c in streams[uid]] == [b"ABCD", b"ABCD"]
+    uid = next(r["uid"] for r in conn if r["orig_p"] == 5000)     # a UDP length of 12 cuts the payload to 4
+    assert [c[1] for c in streams[uid]] == [b"abcdefgh", b"abcd", b"abcdefgh", b"abcdefgh"]
