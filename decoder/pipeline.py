@@ -138,8 +138,9 @@ class Engine:
         return self.reassembly.session_of(lt, data)
 
     def owns_frame(self, lt: int, data: bytes) -> bool:
-        """Whether this engine writes the rows of this frame (all, unless it decodes a split run's share)."""
-        return self.share is None or self.share.owns(lt, data)
+        """Whether this engine writes the rows of a frame already read (all, unless it decodes a split run's
+        share)."""
+        return self.share is None or self.share.mine(lt, data)
 
     def capture_rows(self, info: CaptureInfo) -> None:
         """Rows about the capture file itself: its pcapng comments (``comments`` table, with the session

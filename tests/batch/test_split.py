@@ -106,6 +106,42 @@ def test_owner_is_symmetric_and_stable():
     assert owner(1, b"\x00" * 5, 4) == 0
 
 
+def test_shares_are_balanced_by_packets_and_agree(monkeypatch):
+    """Every frame is owned by exactly one share, both directions of a pair by the same one, whatever the link
+    layer; a pair goes to the share with the fewest frames so far, so pairs of any sizes that come one after
+    another end up at most one pair's packets apart; :meth:`FrameShare.mine` says
+    afterwards what :meth:`FrameShare.owns` said; past ``MAX_PAIRS`` a new pair goes by :func:`owner`."""
+    import decoder.share as share_mod
+    from decoder.share import FrameShare
+    from tests.builders import frame, tcp_packet
+
+    def pkt(i: int, back: bool, link: str = "eth") -> tuple[int, bytes]:
+        a, b = (f"10.9.{i}.1", 1000 + i), (f"172.16.{i}.2", 80)
+        return frame(tcp_packet(*(b + a if back else a + b), 1, 1, 0x10), link)
+
+    # 40 pairs one after another, of 5 to 54 packets, both ways and over three link layers
+    sizes = [5 + i * 37 % 50 for i in range(40)]
+    frames = [pkt(i, k % 2 == 1, ("eth", "vlan", "sll")[(i + k) % 3]) for i in range(40) for k in range(sizes[i])]
+    frames.append((1, b"\xff" * 12 + b"\x08\x06" + bytes(28)))  # ARP: share 0
+    for n in (2, 3):
+        shares = [FrameShare(i, n) for i in range(n)]
+        owned = [[s.owns(lt, d) for s in shares] for lt, d in frames]
+        assert all(sum(o) == 1 for o in owned)
+        counts = [sum(o[i] for o in owned) for i in range(n)]
+        assert max(counts) - min(counts) <= max(sizes), counts     # at most one pair's worth apart
+        assert owned[-1][0]
+        for (lt, d), o in zip(frames, owned):
+            assert [s.mine(lt, d) for s in shares] == o
+    monkeypatch.setattr(share_mod, "MAX_PAIRS", 4)
+    shares = [FrameShare(i, 2) for i in range(2)]
+    owned = [[s.owns(lt, d) for s in shares] for lt, d in frames]
+    assert all(sum(o) == 1 for o in owned)
+    for (lt, d), o in zip(frames, owned):
+        assert [s.mine(lt, d) for s in shares] == o
+    late = pkt(25, False)          # the 26th pair: past the four remembered, it went by its hash
+    assert [s.mine(*late) for s in shares] == [owner(*late, 2) == i for i in range(2)]
+
+
 def test_synthetic_capture_is_split_and_equal(synthetic, tmp_path):
     shares = Counter(owner(lt, d, 2) for _i, _ts, lt, d, _w in PcapFileSource(synthetic).records())
     assert shares[0] > 40 and shares[1] > 40      # both workers have real work
