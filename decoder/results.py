@@ -101,11 +101,9 @@ def dict_maker(cls: type, skip: Sequence[str] = (), rename: Mapping[str, str] | 
     rename = rename or {}
     names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
     params = ", ".join(["_o", *(f"l{i}" for i in range(len(lead)))])
-    body = [f"    x{i} = _o.{n}\n    if type(x{i}) not in _P: x{i} = _cv(type(x{i}))(x{i})\n"
-            for i, n in enumerate(names)]
     items = [f"{k!r}: l{i}" for i, k in enumerate(lead)]
-    items += [f"{rename.get(n, n)!r}: x{i}" for i, n in enumerate(names)]
-    src = f"def make({params}):\n{''.join(body)}    return {{{', '.join(items)}}}\n"
+    items += [f"{rename.get(n, n)!r}: x if type(x := _o.{n}) in _P else _cv(type(x))(x)" for n in names]
+    src = f"def make({params}):\n    return {{{', '.join(items)}}}\n"     # values made in order, left to right
     env: dict[str, Any] = {"_P": _PLAIN_AS_IS, "_cv": _converter}
     exec(src, env)      # noqa: S102 - our own source, made from the class's field names
     make = env["make"]
