@@ -9,7 +9,9 @@ written, capped at ``limits.max_file_size`` (``file_size_capped``), and gaps
 are counted (``missing_bytes``), never zero-filled. Data is buffered per object
 (the chunks themselves, up to 256 KB) and appended in blocks with one ``writev``
 each, so thousands of open objects need no open descriptors and no byte is
-copied on the way to the kernel.
+copied on the way to the kernel. The last object closed, when all its bytes were still buffered at close,
+keeps them until the next close: reading it back at once (an e-mail is parsed as soon as it is closed,
+decoder.session) takes no open, read and close of the file just written (issue 26: fewer syscalls per object).
 """
 from __future__ import annotations
 
@@ -137,6 +139,9 @@ class ArtifactStore:
         self.capped = 0
         self.count = 0
         self._dir_made = False
+        self._root = str(root) if root is not None else None
+        # the last object closed whose file is exactly its buffered chunks: (its path, the chunks)
+        self._last: tuple[str, list[bytes]] | None = None
 
     def open(self, fuid: str, uid: str, ts: float, source: str, kind: str, name_hint: str | None,
              mime_type: str | None, total_size: int | None, direction: str | None,
@@ -152,6 +157,8 @@ class ArtifactStore:
                 self.files_dir.mkdir(parents=True, exist_ok=True)
                 self._dir_made = True
             path = os.path.join(self._files_dir, f"{fuid}-{safe_name(name_hint, kind)}")
+            if self._last is not None and self._last[0] == path:
+                self._last = None           # the file is written anew
         self.open_by_uid[uid] = self.open_by_uid.get(uid, 0) + 1
         self._open[fuid] = _Open(fuid, uid, ts, source, kind, name_hint, mime_type, total_size,
                                  direction, parent_fuid, path)
@@ -219,7 +226,10 @@ class ArtifactStore:
             self.open_by_uid[o.uid] = left
         else:
             self.open_by_uid.pop(o.uid, None)
+        chunks, flushed = o.buf, o.written
         self._flush(o, final=True)
+        if o.path is not None:
+            self._last = None if flushed else (o.path, chunks)     # written in one go: the file is these chunks
         complete = complete and not o.missing and not o.capped
         if o.total_size is not None and o.seen + o.missing < o.total_size:
             complete = False
@@ -249,7 +259,11 @@ class ArtifactStore:
     def read(self, row: dict, limit: int) -> bytes | None:
         if self.root is None or not row.get("path"):
             return None
-        p = self.root / row["path"]
+        p = os.path.join(self._root, row["path"])
+        last = self._last
+        if last is not None and last[0] == p:          # the object just closed: its bytes are still here
+            data = b"".join(last[1])
+            return data if len(data) <= limit else data[:limit]
         try:
             with open(p, "rb") as fh:
                 return fh.read(limit)
@@ -263,6 +277,8 @@ class ArtifactStore:
         old = self.root / row["path"]
         new = old.with_name(f"{row['fuid']}-{safe_name(new_hint, row.get('kind') or 'file')}")
         if new != old and old.exists():
+            if self._last is not None and self._last[0] == str(old):
+                self._last = (str(new), self._last[1])
             os.replace(old, new)
             row["path"] = os.path.relpath(new, self.root)
 

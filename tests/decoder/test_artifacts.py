@@ -77,3 +77,31 @@ def test_cap_and_views_and_names(tmp_path):
 def test_empty_object_is_created_at_close(tmp_path):
     row = _store(tmp_path, [])
     assert (tmp_path / row["path"]).read_bytes() == b"" and row["seen_bytes"] == 0
+
+
+def test_the_object_just_closed_reads_back_from_memory_as_from_disk(tmp_path, monkeypatch):
+    chunks = _chunks(7, 5000)
+    st = ArtifactStore(tmp_path, Limits())
+    assert st.open("F1", "C1", 1.0, "smtp", "email", "m.eml", None, None, "orig")
+    for c in chunks:
+        st.write("F1", c)
+    row = st.close("F1", 2.0)
+    on_disk = (tmp_path / row["path"]).read_bytes()
+    assert on_disk == b"".join(chunks)
+    opened = []
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a) or (_ for _ in ()).throw(OSError))
+    assert st.read(row, 10**9) == on_disk and st.read(row, 100) == on_disk[:100]
+    assert not opened                   # served from the chunks still held
+    monkeypatch.undo()
+    st.rename(row, "renamed.eml")       # renamed: still the object just closed, under its new path
+    assert row["path"].endswith("F1-renamed.eml") and st._last is not None and st._last[0].endswith(row["path"])
+    assert (tmp_path / row["path"]).read_bytes() == on_disk == st.read(row, 10**9)
+    # a second object closes: the first is read from its file again; an object larger than the buffer was
+    # flushed before its close and is never served from memory
+    assert st.open("F2", "C1", 3.0, "smtp", "email", "n.eml", None, None, "orig")
+    big = _chunks(8, artifacts._FLUSH + 10_000)
+    for c in big:
+        st.write("F2", c)
+    row2 = st.close("F2", 4.0)
+    assert st._last is None
+    assert st.read(row, 10**9) == on_disk and st.read(row2, 10**9) == b"".join(big)
