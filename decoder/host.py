@@ -337,10 +337,18 @@ class DissectorHost:
                 if is_gap:
                     h.left = 0
                     self._call(flow, "gap", DIRS[d], x, ts)
-                else:
-                    self._call(flow, "feed", DIRS[d], x, ts)
-                    if h.bulk is not None:
-                        self._ask_bulk(h, d)
+                    continue
+                try:                # _call's "feed", inline: the call per segment
+                    items = h.dissector.feed(DIRS[d], x, ts)
+                except Exception as e:
+                    if self.strict:
+                        raise
+                    self._failed(flow, h, e, ts)
+                    items = None
+                if items:
+                    self._route(flow, h, items)
+                if h.bulk is not None:
+                    self._ask_bulk(h, d)
             elif st == UNDECIDED:
                 self._detect(flow, h, d, is_gap, x, ts, frame)
 
@@ -465,34 +473,36 @@ class DissectorHost:
         except Exception as e:
             if self.strict:
                 raise
-            self.anomaly(ts, "dissector_error", f"{h.spec.name}: {type(e).__name__}: {e}", flow=flow,
-                         source=h.spec.name)
-            h.state = RAW
-            h.dissector = None
+            self._failed(flow, h, e, ts)
             return
         if items:
             self._route(flow, h, items)
 
-    def _event_fields(self, ev: Event) -> dict:
-        """An event's own fields (all but ts and direction) as plain values: the timeline row keeps the
-        event's structure, so readers (the report's Telnet replay, notebooks) need not parse summaries."""
-        make = self._efields.get(type(ev))
-        if make is None:
-            make = self._efields[type(ev)] = dict_maker(type(ev), ("ts", "direction"))
-        return make(ev)
+    def _failed(self, flow: Flow, h: Handler, e: Exception, ts: float) -> None:
+        """The dissector raised (our own bug): a ``dissector_error`` anomaly, and the flow is kept raw."""
+        self.anomaly(ts, "dissector_error", f"{h.spec.name}: {type(e).__name__}: {e}", flow=flow,
+                     source=h.spec.name)
+        h.state = RAW
+        h.dissector = None
 
-    def _record_row(self, it: Record, flow: Flow) -> dict:
-        """A record's row: the flow's endpoints, then its fields (a column renamed by the class's ``COLUMNS``,
-        e.g. ``from_`` as ``from``) as plain values, by a maker made once per class."""
-        make = self._fields.get(type(it))
-        if make is None:
-            make = self._fields[type(it)] = dict_maker(type(it), ("ts",), getattr(type(it), "COLUMNS", {}), LEAD)
-        return make(it, it.ts, flow.uid, flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p)
+    def _event_maker(self, cls: type) -> Callable[[Any], dict]:
+        """The maker of an event class's own fields (all but ts and direction) as plain values (made once): the
+        timeline row keeps the event's structure, so readers (the report's Telnet replay, notebooks) need not
+        parse summaries."""
+        make = self._efields[cls] = dict_maker(cls, ("ts", "direction"))
+        return make
+
+    def _record_maker(self, cls: type) -> Callable[..., dict]:
+        """The maker of a record class's rows (made once): the flow's endpoints, then its fields (a column renamed
+        by the class's ``COLUMNS``, e.g. ``from_`` as ``from``) as plain values."""
+        make = self._fields[cls] = dict_maker(cls, ("ts",), getattr(cls, "COLUMNS", {}), LEAD)
+        return make
 
     def _route(self, flow: Flow, h: Handler, items: Iterable) -> None:
         res = self.results
         svc = h.spec.service_name if h.spec else ""
         kinds = self._kinds
+        efields, rfields = self._efields, self._fields
         for it in items:
             k = kinds.get(type(it))
             if k is None:
@@ -508,13 +518,16 @@ class DissectorHost:
                 row = {"ts": ets, "uid": flow.uid, "orig_h": flow.orig_h, "orig_p": flow.orig_p,
                        "resp_h": flow.resp_h, "resp_p": flow.resp_p, "proto": svc,
                        "direction": "orig" if it.direction == ORIG else "resp",
-                       "kind": type(it).__name__, "summary": _safe_text(it, "summary"),
-                       "meaning": _safe_text(it, "meaning"),
-                       "frame": eframe,
-                       "fields": self._event_fields(it)}
+                       "kind": type(it).__name__}
+                row["summary"], row["meaning"] = _texts(it)
+                row["frame"] = eframe
+                row["fields"] = (efields.get(type(it)) or self._event_maker(type(it)))(it)
                 res.add("timeline", row, vouched_time(ets))
             elif k is Record:
-                res.add(it.TABLE or type(it).__name__.lower(), self._record_row(it, flow), vouched_time(it.ts))
+                make = rfields.get(type(it)) or self._record_maker(type(it))
+                res.add(it.TABLE or type(it).__name__.lower(),
+                        make(it, it.ts, flow.uid, flow.orig_h, flow.orig_p, flow.resp_h, flow.resp_p),
+                        vouched_time(it.ts))
             elif k is Anomaly:
                 self.anomaly(it.ts, it.name, it.detail, flow=flow, direction=it.direction, source=svc)
             elif k is FileOpen:
@@ -594,13 +607,22 @@ class DissectorHost:
             from decoder.session import explode_email
             explode_email(self, row)
 
-def _safe_text(ev: Any, method: str) -> str:
-    fn = getattr(ev, method, None)
-    if fn is None:
-        return ""
+def _texts(ev: Any) -> tuple[str, str]:
+    """An event's ``summary()`` and ``meaning()`` (empty when its class has none) as str; a method that fails
+    says so in its place (a summary bug must not lose the event). Both in one call: one per event."""
     try:
-        text = fn()
-        return text if type(text) is str else str(text)
-    except Exception as e:  # a summary bug must not lose the event
-        return f"<{method} failed: {type(e).__name__}>"
-
+        summary = ev.summary()
+        if type(summary) is not str:
+            summary = str(summary)
+    except Exception as e:
+        summary = f"<summary failed: {type(e).__name__}>"
+    fn = getattr(ev, "meaning", None)
+    if fn is None:
+        return summary, ""
+    try:
+        meaning = fn()
+        if type(meaning) is not str:
+            meaning = str(meaning)
+    except Exception as e:
+        meaning = f"<meaning failed: {type(e).__name__}>"
+    return summary, meaning
