@@ -235,6 +235,7 @@ class Anomaly:
 MASK = "********"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Credential(Record):
     """A secret that crossed the wire in cleartext (one row of ``credentials``)."""
@@ -613,6 +614,7 @@ class Secrets(Protocol):
     def lookup(self, label: str, client_random: bytes) -> tuple[bytes, str] | None: ...
 
 
+@quick_init      # one per flow attached (3,983 in the 100 MB corpus)
 @dataclass(frozen=True, slots=True)
 class FlowContext:
     uid: str
