@@ -22,6 +22,7 @@ responder, each letter once per direction. ``conn_state`` follows Zeek's codes
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from decoder.model import ORIG, RESP, Limits, short_uid
 from decoder.tcp import Half
@@ -42,9 +43,13 @@ N_PKTS, N_IP_BYTES, N_BYTES = 0, 2, 4
 
 
 def addr_str(raw: bytes) -> str:
+    """An address as text: IPv4 dotted, IPv6 as :mod:`ipaddress` writes it (RFC 5952: lower case, the longest
+    run of two or more zero groups as "::"). ``inet_ntop`` (C, 25 times faster) writes the same except for
+    the IPv4-mapped and -compatible forms, which it ends in dotted IPv4: those go through :mod:`ipaddress`."""
     if len(raw) == 4:
         return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
-    return str(ipaddress.IPv6Address(raw))
+    text = socket.inet_ntop(socket.AF_INET6, raw)
+    return str(ipaddress.IPv6Address(raw)) if "." in text else text
 
 
 def group_address(raw: bytes) -> bool:

@@ -323,3 +323,23 @@ def test_finished_flow_keeps_absorbing_acks_after_compaction(tmp_path):
     r = only_conn(a)
     assert r["conn_state"] == "SF" and side(a, r["uid"], 0) == b"ping" and side(a, r["uid"], 1) == b"pong"
     assert r["orig_pkts"] + r["resp_pkts"] == len(pk)
+
+
+def test_addr_str_writes_ipv6_as_ipaddress_does():
+    """``flows.addr_str`` (``inet_ntop``, with :mod:`ipaddress` for the embedded-IPv4 forms) gives the text
+    ``str(ipaddress.IPv6Address)`` gives, for every pattern of zero groups (runs of one and more, ties, at
+    either end) and for IPv4-mapped, -compatible, loopback and unspecified addresses; IPv4 dotted."""
+    import ipaddress
+    import random
+
+    from decoder.flows import addr_str
+
+    rnd = random.Random(7)
+    cases = [bytes(16), bytes(15) + b"\x01", bytes(10) + b"\xff\xff" + bytes([192, 0, 2, 1]),
+             bytes(12) + bytes([192, 0, 2, 1]), bytes(12) + b"\x00\x00\x00\x02", bytes(11) + b"\x01" + bytes(4)]
+    for pattern in range(256):
+        words = [0 if pattern >> i & 1 else rnd.choice([1, 0xABCD, rnd.randrange(1, 65536)]) for i in range(8)]
+        cases.append(b"".join(w.to_bytes(2, "big") for w in words))
+    for raw in cases:
+        assert addr_str(raw) == str(ipaddress.IPv6Address(raw)), raw.hex()
+    assert addr_str(bytes([10, 0, 200, 255])) == "10.0.200.255"
