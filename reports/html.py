@@ -524,19 +524,14 @@ def _fields_row(t: dict) -> list:
     return [t["name"], t["total"], t["empty"], t["cols"], times, list(values), rows, t["transpose"]]
 
 
-def _transcript_data(events: list[dict], meanings: dict[str, int]) -> list[list]:
+def _transcript_data(events: list[tuple], meanings: dict[str, int]) -> list[list]:
     """A session page's decoded transcript (or a shared page's section's) as the compact rows its script draws
     (``wiretale.js``): per event [0 from the client / 1 from the server, frame, time, Δt, index of its kind,
     what was said, index of its meaning], the indices into ``meanings`` (the page's list of texts, shared with
-    the ladder, which this extends: a kind such as ``Pop3Command`` is written once a page, like a meaning), the
-    texts as the ``line`` filter writes them."""
-    rows = []
-    for e in events:
-        m = printable(e["meaning"], one_line=True)
-        k = printable(e["kind"], one_line=True)
-        rows.append([0 if e["dir"] == "orig" else 1, e["frame"], e["rel"], e["dt"], meanings.setdefault(k, len(meanings)),
-                     printable(e["summary"], one_line=True), meanings.setdefault(m, len(meanings))])
-    return rows
+    the ladder, which this extends: a kind such as ``Pop3Command`` is written once a page, like a meaning);
+    ``events`` as :meth:`_Report.session_context` makes them, the same with the kind and meaning as texts."""
+    return [[d, frame, rel, dt, meanings.setdefault(k, len(meanings)), said, meanings.setdefault(m, len(meanings))]
+            for d, frame, rel, dt, k, said, m in events]
 
 
 def _shared_fields_data(sections: list[dict]) -> dict:
@@ -1570,13 +1565,13 @@ class _Report:
         start = c.get("ts") or 0
         mask = self.masker.text
         said = [mask(e.get("summary") or "") for e in events]     # (once, for the transcript and the ladder)
-        trans = []
+        trans = []      # the transcript's rows (_transcript_data), their kind and meaning as texts
         prev = None
         for e, text in zip(events[:TRANSCRIPT_EVENTS], said):
             ts = e.get("ts") or 0
-            trans.append({"dir": e.get("direction"), "rel": _rel(ts - start),
-                          "dt": "" if prev is None else _fmt_dur(ts - prev), "frame": e.get("frame"),
-                          "kind": e.get("kind"), "summary": text, "meaning": e.get("meaning") or ""})
+            trans.append((0 if e.get("direction") == "orig" else 1, e.get("frame"), _rel(ts - start),
+                          "" if prev is None else _fmt_dur(ts - prev), printable(e.get("kind"), one_line=True),
+                          printable(text, one_line=True), printable(e.get("meaning") or "", one_line=True)))
             prev = ts
         parent = next((p for p in g.conns if p["uid"] == c.get("parent_uid") != uid), None)
         kids = [k for k in g.conns if k.get("parent_uid") == uid and k["uid"] != uid]
