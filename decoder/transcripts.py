@@ -26,7 +26,6 @@ buffer goes to its file at :data:`FLUSH_AT` bytes, and all the open flows togeth
 """
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 import uuid
@@ -345,22 +344,43 @@ def remove_packs(folder: str | Path) -> None:
 
 def read_transcript_head(path: str | Path, per_direction: int) -> list[TranscriptChunk]:
     """The chunks of a transcript with at most ``per_direction`` data bytes of each direction (the
-    chunk that crosses the bound is cut); gap and truncation records are all kept. The file is mapped,
-    not read: only the record headers and the data kept are touched, so a page's cost does not follow
-    the session's size (and no read call per record)."""
+    chunk that crosses the bound is cut); gap and truncation records are all kept. Only the record headers
+    and the data kept are read (the rest is skipped), so a page's cost follows the number of records, not
+    the session's bytes, and memory holds a read buffer, not the file."""
     return [TranscriptChunk(*t) for t in _file_head(path, per_direction)]
 
 
+_READ_WHOLE = 256 * 1024   # a transcript file up to this size is read at once to find its head
+
+
 def _file_head(path: str | Path, per_direction: int) -> list[tuple]:
+    """:func:`_head_of` of a transcript file: read at once up to :data:`_READ_WHOLE` bytes, else through a buffer
+    (record headers read, the data past the bound skipped): a mapped file's pages count as the process's memory once touched, and the headers of a
+    transcript of a few MB touch them all (the 1 GB report's peak grew by 2 MB so)."""
+    out: list[tuple] = []
+    kept = [0, 0]
+    size = _REC.size
+    unpack = _REC.unpack
     with open(path, "rb") as fh:
-        if not os.fstat(fh.fileno()).st_size:
-            return []
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            return _head_of(m, per_direction)
+        if os.fstat(fh.fileno()).st_size <= _READ_WHOLE:      # (most: one read, then parsed in memory)
+            return _head_of(fh.read(), per_direction)
+        while len(head := fh.read(size)) == size:
+            d, kind, ts, frame, length = unpack(head)
+            if kind != 0:
+                out.append((d, kind, ts, frame, length, b""))
+                continue
+            want = min(length, max(per_direction - kept[d & 1], 0))
+            if want:
+                data = fh.read(want)
+                kept[d & 1] += len(data)
+                out.append((d, 0, ts, frame, length, data))
+            if length > want:
+                fh.seek(length - want, 1)
+    return out
 
 
 def _head_of(blob: Any, per_direction: int) -> list[tuple]:
-    """:func:`read_transcript_head` of records in memory (or mapped), as (direction, kind, ts, frame,
+    """:func:`read_transcript_head` of records in memory, as (direction, kind, ts, frame,
     length, data) tuples."""
     out: list[tuple] = []
     kept = [0, 0]
