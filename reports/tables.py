@@ -27,6 +27,11 @@ def _columns(cls: type) -> tuple[str, ...]:
 CORE: dict[str, tuple[str, ...]] = {cls.TABLE: _columns(cls) for cls in CORE_RECORDS}
 
 
+#: The packages whose Records are wiretale's tables: a Record subclass made elsewhere (a test's toy record)
+#: is not one of them, however long the process lives after it.
+_OWN = ("decoder", "dissectors")
+
+
 def _record_classes() -> dict[str, type]:
     from dissectors import load_all
 
@@ -36,7 +41,7 @@ def _record_classes() -> dict[str, type]:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if getattr(cls, "TABLE", "") and dataclasses.is_dataclass(cls):
+        if getattr(cls, "TABLE", "") and dataclasses.is_dataclass(cls) and cls.__module__.partition(".")[0] in _OWN:
             out.setdefault(cls.TABLE, cls)
     out.setdefault("credentials", Credential)
     return out
