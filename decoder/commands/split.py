@@ -34,9 +34,8 @@ when ``--workers`` asks for more than one process.
 from __future__ import annotations
 
 import contextlib
-import functools
 import heapq
-import math
+import itertools
 import os
 import shutil
 import tempfile
@@ -69,13 +68,10 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     pd_.mkdir(parents=True, exist_ok=True)
     engine = Engine(limits=limits, out_dir=pd_, strict=strict, transcripts=transcripts, keylogs=keylogs,
                     share=FrameShare(share, n))
-    # every table kept in the order the parent merges on: spills are sorted runs and iterating a table
-    # merges them, so the rows are written here without a second pass through a sorting store. Not the
-    # tables an assemble hook reads (ftp, files, tftp …): a hook may take "the last row" of a kind, so it
-    # gets them in the order a single run gives it, and they are sorted after it (_in_merge_order)
-    engine.results.row_key = functools.partial(_worker_row_key, {
-        t for spec in engine.registry if spec.assemble is not None for t in spec.assemble_tables})
-    if encode:      # rows written once: the tables nothing reads back keep (key, JSON line) pairs from the start
+    # every table in the order the engine makes its rows, as in a single run (conn sorted by its key, as
+    # there), and where in the capture each row was made: the parent interleaves the workers' rows by that
+    emitted = EmitOrder(engine)
+    if encode:      # rows written once: the tables nothing reads back keep their JSON lines from the start
         from decoder.commands.written_once import written_once
 
         engine.results.row_encoder = written_once(engine.registry)
@@ -92,15 +88,13 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     counts = {}
     har_first = None
     for name, st in res.tables.items():
-        ordered = _in_merge_order(name, st, res)
+        keys = emitted.keys(name, st)
         if encode:
-            _write_encoded(name, ordered, merge_key(name), rows_dir, res, pd_ / "files")
-            if name == "http" and len(ordered):
-                har_first = _write_har_block(ordered, rows_dir / HAR_BLOCK, share == 0, res, pd_ / "files")
+            _write_encoded(name, st, keys, rows_dir / f"{name}.lines")
+            if name == "http" and len(st):
+                har_first = _write_har_block(st, emitted.keys(name, st), rows_dir / HAR_BLOCK, res, pd_ / "files")
         else:
-            dump_batches(rows_dir / f"{name}.pkl", ordered)
-        if ordered is not st:
-            ordered.clear()
+            dump_batches(rows_dir / f"{name}.pkl", ((st.key(r), r) for r in st) if st.key is not None else zip(keys, st))
         tables.append(name)
         counts[name] = len(st)
     summary_counts = count_for_summary(res.tables) if encode else None
@@ -111,63 +105,122 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
             "har_first": har_first, "marks": marks}
 
 
-def _worker_row_key(hooked: set[str], table: str) -> Any:
-    from decoder.pipeline import ROW_KEYS
+class EmitOrder:
+    """Where in the capture a split run's worker made each row, as a key that puts the workers' rows in the
+    order a single run makes them: the frame being read (the reassembly's ``frame_no``) and whether the
+    capture was being read, closed (flows and objects still open) or done (capture rows, assemble hooks);
+    then, within one frame, the flows an idle sweep closed (by idle list, then in the list's order of last
+    activity: their last frame), then the dissectors' own sweep, then the frame's own rows; at the end of
+    the capture, the flows closed in the order they were opened (first frame). A single run makes a
+    frame's rows in that order too, so the merge by this key restores it; rows of two workers with the
+    same key go worker by worker. Installed on the engine of one worker (its ``results.add``,
+    ``finish_capture``, the reassembly's ``_close_flow`` and the host's ``sweep``); one capture per run.
+    Two 8-byte numbers a row are kept until the worker writes its tables."""
 
-    return ROW_KEYS.get(table) if table in hooked else merge_key(table)
+    def __init__(self, engine: Any) -> None:
+        from array import array
+
+        self.major: dict[str, Any] = {}
+        self.minor: dict[str, Any] = {}
+        phase = [0]
+        sub = [2 << 40]      # within a frame: 0 flows closed (+ list, last frame), 1 the host's sweep, 2 the frame
+        r = engine.reassembly
+        add, finish, close, sweep = engine.results.add, engine.finish_capture, r._close_flow, r.consumer.sweep
+        lists = r.idle_lists
+
+        def counted_add(table: str, row: dict, plain: bool = False) -> None:
+            m = self.major.get(table)
+            if m is None:
+                m = self.major[table] = array("q")
+                self.minor[table] = array("q")
+            m.append(r.frame_no * 4 + phase[0])
+            self.minor[table].append(sub[0])
+            add(table, row, plain)
+
+        def closing(flow: Any, ts: float, reason: str) -> None:
+            before = sub[0]
+            if phase[0] == 1:
+                sub[0] = flow.first_frame
+            else:
+                kind = next((i for i, lst in enumerate(lists.values()) if lst is flow.idle), len(lists))
+                sub[0] = (kind << 36) + flow.last_frame
+            try:
+                close(flow, ts, reason)
+            finally:
+                sub[0] = before
+
+        def sweeping(now: float) -> None:
+            sub[0] = 1 << 40
+            try:
+                sweep(now)
+            finally:
+                sub[0] = 2 << 40
+
+        def finishing() -> None:
+            phase[0] = 1
+            finish()
+            phase[0] = 2
+
+        engine.results.add = counted_add
+        engine.finish_capture = finishing
+        r._close_flow = closing
+        r.consumer.sweep = sweeping
+        self._reassembly = r
+
+    def keys(self, table: str, st: Any) -> Any:
+        """The keys of ``table``'s rows in the order ``st`` holds them (rows a hook stored without ``add``, if
+        any, after every other)."""
+        major, minor = self.major.get(table, ()), self.minor.get(table, ())
+        end = ((self._reassembly.frame_no + 1) * 4, 0)
+        return itertools.chain(zip(major, minor), itertools.repeat(end, max(0, len(st) - len(major))))
 
 
-def _in_merge_order(name: str, st: Any, res: Any) -> Any:
-    """``st`` itself when it keeps its rows in the merge order of ``name``, else a sorted copy."""
-    from decoder.rows import RowStore
-
-    key = merge_key(name)
-    if st.key is key:
-        return st
-    ordered = RowStore(name + "~sorted", res.spill_dir, mem_rows=max(64, res.mem_rows // 2), key=key)
-    ordered.extend(st)
-    return ordered
-
-
-def _write_encoded(name: str, ordered: Any, key: Callable, rows_dir: Path, res: Any, files_dir: Path) -> None:
-    """``ordered`` (rows in merge order) as (key, JSON line) pairs, and for ``http`` the HAR entries."""
+def _write_encoded(name: str, st: Any, keys: Any, path: Path) -> None:
+    """``st``'s rows as (merge key, JSON line) pairs to ``path``: the store's own key where it sorts (conn),
+    else ``keys`` (:class:`EmitOrder`), one per row in the order held."""
     from decoder.rows import dump_batches
-    from reports.export import JsonlEncoder, encoded_as
+    from reports.export import JsonlEncoder
     from reports.tables import schema
 
-    if ordered.key is key and encoded_as(ordered, schema(name)):     # encoded as its rows spilled
-        dump_batches(rows_dir / f"{name}.lines", ordered.encoded_pairs())
+    if st.encoder is not None:
+        dump_batches(path, st.encoded_pairs() if st.key is not None else zip(keys, _lines(st.encoded())))
         return
     encode = JsonlEncoder(schema(name))
 
     def pairs():
-        it = iter(ordered)
+        it = iter(st)
         while batch := list(islice(it, encode.batch)):
-            yield from zip(map(key, batch), encode(batch))
+            yield from zip(map(st.key, batch) if st.key is not None else islice(keys, len(batch)), encode(batch))
 
-    dump_batches(rows_dir / f"{name}.lines", pairs())
+    dump_batches(path, pairs())
 
 
-def _write_har_block(ordered: Any, path: Path, head: bool, res: Any, files_dir: Path) -> float | None:
-    """The HAR entries of ``ordered`` (http rows) to ``path``, each after ``ENTRY_SEP``: a block the parent
-    appends as it is. ``head``: the first worker's block, which starts the document (the parent renames
-    it into place and appends the others: the entries, 800 MB at 1 GB with bodies, are copied once
-    fewer). Returns the earliest entry's start (None: no entries)."""
-    from reports.har import ENTRY_SEP, har_entries, har_head, write_entries
+def _lines(blocks: Any) -> Any:
+    """The JSON lines (each with its newline) of ``blocks`` of whole lines (a JSON line holds no raw newline)."""
+    for block in blocks:
+        lines = block.split(b"\n")
+        yield from (line + b"\n" for line in lines[:-1])
 
+
+def _write_har_block(rows: Any, keys: Any, path: Path, res: Any, files_dir: Path) -> float | None:
+    """The HAR entries of ``rows`` (http rows, in the order held) to ``path``, each after ``ENTRY_SEP``, and
+    beside it (``.idx``) each entry's merge key (``keys``) and end offset: the parent copies the workers'
+    entries in merged order. Returns the earliest entry's start (None: no entries)."""
+    from decoder.rows import dump_batches
+    from reports.har import ENTRY_SEP, har_entries
+
+    first = None
+    index = []
     with open(path, "wb") as fh:
-        if head:
-            fh.write(har_head())
-        entries = har_entries(ordered, {"files": res.tables.get("files", ())}, files_dir)
-        return write_entries(fh, ((float(r["ts"]), e) for r, e in entries), b"\n" if head else ENTRY_SEP)
-
-
-def merge_key(table: str) -> Any:
-    """The order of a table in a run split by host pair: the engine's own sort key where it has one
-    (conn by start), the others by :func:`_row_key`."""
-    from decoder.pipeline import ROW_KEYS
-
-    return ROW_KEYS.get(table, _row_key)
+        for (r, e), k in zip(har_entries(rows, {"files": res.tables.get("files", ())}, files_dir), keys):
+            ts = float(r["ts"])
+            if first is None or ts < first:
+                first = ts
+            fh.write(ENTRY_SEP)
+            fh.write(e)
+            index.append((k, fh.tell()))
+    dump_batches(path.with_suffix(".idx"), index)
+    return first
 
 
 class MergedTable:
@@ -181,10 +234,9 @@ class MergedTable:
         self.name = name
         self.files = files
         self._n = count
-        self.key = merge_key(name)
 
     def __iter__(self):
-        return _merged(self.files, self.key)
+        return map(_SECOND, _merged(self.files, _FIRST))
 
     def __len__(self) -> int:
         return self._n
@@ -205,9 +257,6 @@ class EncodedTable(MergedTable):
 
     suffix = ".lines"
 
-    def __iter__(self):
-        return map(_SECOND, _merged(self.files, _FIRST))
-
     def to_list(self) -> list[dict]:
         raise TypeError(f"{self.name}: a split run's encoded table holds JSON lines, not rows")
 
@@ -222,7 +271,7 @@ def _merged(files: Sequence[Path], key: Callable) -> Any:
     return heapq.merge(*sources, key=key)
 
 
-def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequence[tuple[Path, float, bool]],
+def write_encoded_outputs(run: Any, out: Path, counts: dict, har_blocks: Sequence[tuple[Path, float]],
                           pool: Any = None, processes: int = 1) -> dict:
     """OUT of a split run with JSON lines and no report, from what the workers encoded: each table's
     lines interleaved as they are read, the HAR from the workers' blocks, and summary.json from the counts
@@ -281,55 +330,63 @@ def _write_tables(jobs: Sequence[tuple[str, list[str], int]], tdir: str) -> None
                     fh.write(b"".join(chunk))
 
 
-def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float, bool]]) -> None:
-    """The HAR of a split run: the first block renamed into place when it starts the document (worker
-    0's), the others appended in the kernel (``copy_file_range``: no copy through this process, and none
-    at all where the file system shares extents), then the end of the document. ``blocks``: (file,
-    earliest start, starts the document) of each worker with HTTP rows, in worker order."""
+def _join_har_blocks(path: Path, blocks: Sequence[tuple[Path, float]]) -> None:
+    """The HAR of a split run: the workers' entries in the order a single run writes them (their ``.idx``
+    keys merged, :class:`EmitOrder`), each run of one worker's consecutive entries copied in the kernel
+    (``copy_file_range``: no copy through this process, and none at all where the file system shares
+    extents), between the head and the end of the document. ``blocks``: (file, earliest start) of each
+    worker with HTTP rows, in worker order."""
     from decoder.artifacts import write_all
+    from decoder.rows import _load_iter
     from reports.har import har_head, har_tail
 
-    blocks = list(blocks)
-    first = min((f for _p, f, _h in blocks), default=None)
-    skip = 1              # the first entry follows "[" and a newline: the next block's leading comma goes
-    if blocks and blocks[0][2]:
-        os.replace(blocks[0][0], path)
-        blocks = blocks[1:]
-        skip = 0
-    else:
-        path.write_bytes(har_head())
-    fd = os.open(path, os.O_WRONLY)     # not O_APPEND: copy_file_range refuses an appending descriptor
-    try:
-        os.lseek(fd, 0, os.SEEK_END)
-        for p, _first, _head in blocks:
-            _append_file(fd, p, skip)
-            skip = 0
+    first = min((f for _p, f in blocks), default=None)
+
+    def entries(i: int, idx: Path) -> Any:
+        return ((k, i, end) for k, end in _load_iter(idx))
+
+    merged = heapq.merge(*[entries(i, p.with_suffix(".idx")) for i, (p, _f) in enumerate(blocks)], key=_FIRST)
+    with contextlib.ExitStack() as stack, open(path, "wb") as out:
+        srcs = [stack.enter_context(open(p, "rb")) for p, _f in blocks]
+        out.write(har_head())
+        out.flush()
+        fd = out.fileno()
+        done = [0] * len(blocks)        # each block's bytes copied so far
+        skip = 1                        # the first entry follows "[" and a newline: its leading comma goes
+        run = None                      # (block, start, end) of the run of entries being gathered
+        for _k, i, end in merged:
+            if run is not None and run[0] != i:
+                _copy_range(fd, srcs[run[0]], run[1] + skip, run[2])
+                skip = 0
+                run = None
+            run = (i, done[i] if run is None else run[1], end)
+            done[i] = end
+        if run is not None:
+            _copy_range(fd, srcs[run[0]], run[1] + skip, run[2])
         write_all(fd, har_tail(first))
-    finally:
-        os.close(fd)
 
 
-def _append_file(dst: int, src: Path, skip: int = 0) -> None:
-    """Append ``src`` (from byte ``skip``) at the position of descriptor ``dst``, with ``copy_file_range``,
-    or a read/write loop where the kernel or file system has none."""
+def _copy_range(dst: int, fh: Any, start: int, end: int) -> int:
+    """Append bytes ``start`` to ``end`` of the open file ``fh`` at the position of descriptor ``dst``, with
+    ``copy_file_range``, or a read/write loop where the kernel or file system has none. Returns the bytes."""
     from decoder.artifacts import write_all
 
-    with open(src, "rb") as fh:
-        fd = fh.fileno()
-        off, left = skip, os.fstat(fd).st_size - skip
-        try:
-            while left > 0:
-                n = os.copy_file_range(fd, dst, min(left, 1 << 30), off)
-                if n == 0:
-                    break
-                off += n
-                left -= n
-        except (AttributeError, OSError):     # no copy_file_range (other OS, old kernel, EXDEV …)
-            pass
-        if left > 0:
-            fh.seek(off)
-            while chunk := fh.read(1 << 20):
-                write_all(dst, chunk)
+    off, left = start, end - start
+    try:
+        while left > 0:
+            n = os.copy_file_range(fh.fileno(), dst, min(left, 1 << 30), off)
+            if n == 0:
+                break
+            off += n
+            left -= n
+    except (AttributeError, OSError):     # no copy_file_range (other OS, old kernel, EXDEV …)
+        pass
+    if left > 0:
+        fh.seek(off)
+        while left > 0 and (chunk := fh.read(min(left, 1 << 20))):
+            write_all(dst, chunk)
+            left -= len(chunk)
+    return end - start
 
 
 def _move_objects(part_dirs: Sequence[str], out: Path) -> None:
@@ -344,13 +401,6 @@ def _move_objects(part_dirs: Sequence[str], out: Path) -> None:
                 with os.scandir(src) as entries:     # tens of thousands of files: no Path per file
                     for f in entries:
                         os.replace(f.path, os.path.join(dst, f.name))
-
-
-def _row_key(r: dict) -> tuple:
-    ts = r.get("ts")
-    fr = r.get("frame", r.get("first_frame"))
-    return (ts if isinstance(ts, (int, float)) and not (isinstance(ts, float) and math.isnan(ts)) else 0.0,
-            fr if isinstance(fr, int) else 0, r.get("uid") or "", r.get("fuid") or "")
 
 
 class MergedRun:
@@ -452,8 +502,7 @@ def _write_merged(parts: list[dict], part_dirs: Sequence[str], out: Path, encode
     rows = [Path(d) / "rows" for d in part_dirs]
     with ThreadPoolExecutor(max_workers=1) as side:     # 51,000 renames at 1 GB, beside the writing
         moved = side.submit(_move_objects, part_dirs, out)
-        blocks = [(r / HAR_BLOCK, p["har_first"], i == 0) for i, (r, p) in enumerate(zip(rows, parts))
-                  if p["har_first"] is not None]
+        blocks = [(r / HAR_BLOCK, p["har_first"]) for r, p in zip(rows, parts) if p["har_first"] is not None]
         summary = write_encoded_outputs(run, out, counts, blocks, pool, n)
         moved.result()
     return summary

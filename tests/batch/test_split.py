@@ -202,27 +202,31 @@ def test_csv_tables_from_parallel_run(synthetic, tmp_path):
         json.loads((tmp_path / "par" / "summary.json").read_text())
 
 
-@pytest.mark.parametrize("head", [True, False])
 @pytest.mark.parametrize("kernel_copy", [True, False])
-def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, head, kernel_copy):
-    """The workers' HAR blocks make one valid document: with or without worker 0's block (which starts
-    the document and is renamed into place), with copy_file_range or the read/write fallback."""
+def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, kernel_copy):
+    """The workers' HAR blocks make one valid document, their entries interleaved by the keys of their
+    ``.idx`` files (runs of one worker's entries copied at once; ties in worker order), with
+    copy_file_range or the read/write fallback."""
     from decoder.commands.split import _join_har_blocks
-    from reports.har import ENTRY_SEP, har_head
+    from decoder.rows import dump_batches
+    from reports.har import ENTRY_SEP
 
-    entries = [{"startedDateTime": f"e{i}", "n": i, "blob": "x" * (i * 40_000)} for i in range(5)]
+    entries = [{"startedDateTime": f"e{i}", "n": i, "blob": "x" * (i * 40_000)} for i in range(7)]
     raw = [json.dumps(e).encode() for e in entries]
+    # entry i has key i, except entries 5 and 6 of two workers made at the same place (key 5)
+    owners = {0: [0, 3, 4], 1: [1, 2, 5], 2: [6]}
+    keys = [0, 1, 2, 3, 4, 5, 5]
     blocks = []
-    if head:
-        p0 = tmp_path / "0" / "rows" / "http.har.part"
-        p0.parent.mkdir(parents=True)
-        p0.write_bytes(har_head() + b"\n" + raw[0] + ENTRY_SEP + raw[1])
-        blocks.append((p0, 20.0, True))
-    for w, part in ((1, raw[2:4]), (2, raw[4:])):
+    for w, mine in owners.items():
         p = tmp_path / str(w) / "rows" / "http.har.part"
         p.parent.mkdir(parents=True)
-        p.write_bytes(b"".join(ENTRY_SEP + e for e in part))
-        blocks.append((p, 10.0 + w, False))
+        body, index = b"", []
+        for i in mine:
+            body += ENTRY_SEP + raw[i]
+            index.append((keys[i], len(body)))
+        p.write_bytes(body)
+        dump_batches(p.with_suffix(".idx"), index)
+        blocks.append((p, 10.0 + w))
     if not kernel_copy:
         def refuse(*a, **k):
             raise OSError(38, "Function not implemented")
@@ -230,8 +234,8 @@ def test_har_blocks_join_into_one_document(tmp_path, monkeypatch, head, kernel_c
     out = tmp_path / "http.har"
     _join_har_blocks(out, blocks)
     doc = json.loads(out.read_text())["log"]
-    assert doc["entries"] == (entries if head else entries[2:])
-    assert doc["pages"][0]["startedDateTime"].startswith("1970-01-01T00:00:11")
+    assert doc["entries"] == entries
+    assert doc["pages"][0]["startedDateTime"].startswith("1970-01-01T00:00:10")
     assert out.read_bytes().count(b"\n") == len(doc["entries"]) + 2
 
 
