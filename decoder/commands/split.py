@@ -88,13 +88,13 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     counts = {}
     har_first = None
     for name, st in res.tables.items():
-        keys = emitted.keys(name, st)
         if encode:
-            _write_encoded(name, st, keys, rows_dir / f"{name}.lines")
-            if name == "http" and len(st):
-                har_first = _write_har_block(st, emitted.keys(name, st), rows_dir / HAR_BLOCK, res, pd_ / "files")
+            keys: list | None = [] if name == "http" else None
+            _write_encoded(name, st, emitted, rows_dir / f"{name}.lines", keys)
+            if keys:
+                har_first = _write_har_block(st, iter(keys), rows_dir / HAR_BLOCK, res, pd_ / "files")
         else:
-            dump_batches(rows_dir / f"{name}.pkl", ((st.key(r), r) for r in st) if st.key is not None else zip(keys, st))
+            dump_batches(rows_dir / f"{name}.pkl", emitted.pairs(name, st))
         tables.append(name)
         counts[name] = len(st)
     summary_counts = count_for_summary(res.tables) if encode else None
@@ -103,6 +103,10 @@ def _partition_worker(path: str, part_dir: str, share: int, n: int, limits: Any,
     return {"tables": tables, "counts": counts, "captures": res.captures, "errors": res.errors,
             "packets": dict(res.packets), "limits_hit": dict(res.limits_hit), "summary_counts": summary_counts,
             "har_first": har_first, "marks": marks}
+
+
+#: a split run's worker: the key of a row that a hook may read and replace (:class:`EmitOrder`), kept in the row
+STAMP = "\0emit"
 
 
 class EmitOrder:
@@ -115,17 +119,24 @@ class EmitOrder:
     frame's rows in that order too, so the merge by this key restores it; rows of two workers with the
     same key go worker by worker. Installed on the engine of one worker (its ``results.add``,
     ``finish_capture``, the reassembly's ``_close_flow`` and the host's ``sweep``); one capture per run.
-    Two 8-byte numbers a row are kept until the worker writes its tables."""
+
+    The key of a row kept as a row (a table without a JSON-lines encoder: one an assemble hook may read,
+    join and replace, dropping rows) rides in the row (:data:`STAMP`, an int; a hook's ``dict(row)``
+    keeps it) and is taken out when the worker writes it (:meth:`pairs`); a row a hook made anew has the
+    key of the row in its place, or, past the rows made, the end. Every row's key is also kept in two
+    arrays (8 bytes each a row) until the worker writes its tables."""
 
     def __init__(self, engine: Any) -> None:
         from array import array
 
         self.major: dict[str, Any] = {}
         self.minor: dict[str, Any] = {}
+        self.stamped: set[str] = set()
         phase = [0]
         sub = [2 << 40]      # within a frame: 0 flows closed (+ list, last frame), 1 the host's sweep, 2 the frame
         r = engine.reassembly
-        add, finish, close, sweep = engine.results.add, engine.finish_capture, r._close_flow, r.consumer.sweep
+        res = engine.results
+        add, finish, close, sweep = res.add, engine.finish_capture, r._close_flow, r.consumer.sweep
         lists = r.idle_lists
 
         def counted_add(table: str, row: dict, plain: bool = False) -> None:
@@ -133,7 +144,12 @@ class EmitOrder:
             if m is None:
                 m = self.major[table] = array("q")
                 self.minor[table] = array("q")
-            m.append(r.frame_no * 4 + phase[0])
+                if res.row_encoder(table) is None:
+                    self.stamped.add(table)
+            major = r.frame_no * 4 + phase[0]
+            if table in self.stamped:
+                row[STAMP] = (major << 42) | sub[0]
+            m.append(major)
             self.minor[table].append(sub[0])
             add(table, row, plain)
 
@@ -161,45 +177,62 @@ class EmitOrder:
             finish()
             phase[0] = 2
 
-        engine.results.add = counted_add
+        res.add = counted_add
         engine.finish_capture = finishing
         r._close_flow = closing
         r.consumer.sweep = sweeping
         self._reassembly = r
 
     def keys(self, table: str, st: Any) -> Any:
-        """The keys of ``table``'s rows in the order ``st`` holds them (rows a hook stored without ``add``, if
-        any, after every other)."""
+        """The keys of ``table``'s rows as made, in order (past them, the end: rows a hook stored apart)."""
         major, minor = self.major.get(table, ()), self.minor.get(table, ())
-        end = ((self._reassembly.frame_no + 1) * 4, 0)
-        return itertools.chain(zip(major, minor), itertools.repeat(end, max(0, len(st) - len(major))))
+        end = ((self._reassembly.frame_no + 1) * 4) << 42
+        made = (m << 42 | n for m, n in zip(major, minor))
+        return itertools.chain(made, itertools.repeat(end, max(0, len(st) - len(major))))
+
+    def pairs(self, table: str, st: Any) -> Any:
+        """(merge key, row) of ``st``'s rows in the order held, each row's :data:`STAMP` taken out: the key of
+        a sorted store (conn) is its own sort key."""
+        for row, k in zip(st, self.keys(table, st)):
+            k = row.pop(STAMP, k)
+            yield (st.key(row) if st.key is not None else k), row
 
 
-def _write_encoded(name: str, st: Any, keys: Any, path: Path) -> None:
-    """``st``'s rows as (merge key, JSON line) pairs to ``path``: the store's own key where it sorts (conn),
-    else ``keys`` (:class:`EmitOrder`), one per row in the order held."""
+def _write_encoded(name: str, st: Any, emitted: EmitOrder, path: Path, keep: list | None = None) -> None:
+    """``st``'s rows as (merge key, JSON line) pairs to ``path`` (:class:`EmitOrder`; a sorted store's own key);
+    ``keep``: a list the keys are also put in, in the order held."""
     from decoder.rows import dump_batches
     from reports.export import JsonlEncoder
     from reports.tables import schema
 
     if st.encoder is not None:
-        dump_batches(path, st.encoded_pairs() if st.key is not None else zip(keys, _lines(st.encoded())))
+        lines = st.encoded_pairs() if st.key is not None else zip(emitted.keys(name, st), _lines(st.encoded()))
+        dump_batches(path, lines)
         return
     encode = JsonlEncoder(schema(name))
 
     def pairs():
-        it = iter(st)
+        it = emitted.pairs(name, st)
         while batch := list(islice(it, encode.batch)):
-            yield from zip(map(st.key, batch) if st.key is not None else islice(keys, len(batch)), encode(batch))
+            keys = [k for k, _r in batch]
+            if keep is not None:
+                keep.extend(keys)
+            yield from zip(keys, encode([r for _k, r in batch]))
 
     dump_batches(path, pairs())
 
 
 def _lines(blocks: Any) -> Any:
-    """The JSON lines (each with its newline) of ``blocks`` of whole lines (a JSON line holds no raw newline)."""
+    """The JSON lines (each with its newline) of ``blocks`` of bytes, which may cut a line anywhere (a JSON line
+    holds no raw newline)."""
+    rest = b""
     for block in blocks:
         lines = block.split(b"\n")
-        yield from (line + b"\n" for line in lines[:-1])
+        lines[0] = rest + lines[0]
+        rest = lines.pop()
+        yield from (line + b"\n" for line in lines)
+    if rest:
+        raise ValueError("a JSON-lines block ends inside a line")
 
 
 def _write_har_block(rows: Any, keys: Any, path: Path, res: Any, files_dir: Path) -> float | None:
