@@ -171,8 +171,7 @@ class Results:
     limits_hit: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     streams: dict[str, list[Chunk]] = field(default_factory=dict)
-    #: each table's sort key (None: the order rows came in); a split run's workers sort every table
-    #: by the key the parent merges on (decoder.commands.split.merge_key), so their stores come out merge-ready
+    #: each table's sort key (None: the order rows came in)
     row_key: Callable[[str], Callable[[dict], Any] | None] = ROW_KEYS.get
     #: each table's JSON-lines encoder when its rows are only ever written out, else None (decoder.rows: rows
     #: written once; ``read`` without the report sets it)

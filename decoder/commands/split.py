@@ -10,23 +10,16 @@ first timestamp and first frame, are those of a single-process run); frames
 without an IP header go to worker 0. Foreign frames still advance the
 worker's clock (idle timeouts, expectation TTLs and end-of-capture times run
 on the same capture time as in a single pass). The workers' rows are merged
-(``conn`` by start time and first frame, other tables by time, frame and
-uid), their files, e-mails and transcripts moved into OUT, and OUT is written
-as ``wiretale read`` writes it. The result equals a single-process run, row
-for row, except for what depends on counts across the whole capture: caps
-(``max_flows``, ``max_files``, ``max_expectations``, ``max_fragment_sets``;
-``max_lingering_flows`` closes a finished flow early, so a stray ACK after it may start a new flow),
-an expectation matched by port only (NAT) from a different host pair, and
-the row order inside tables other than ``conn``, and the order of the HAR's
-entries (each worker's in time order, one worker after another). Workers keep
-every table sorted by the merge key as it fills (sorted spill runs), so their
-rows are written without a second sorting pass; the tables an assemble hook
-reads (ftp, files, tftp, ftp_listing) keep the engine's order until the hook
-has run, as in a single run, and are sorted after it. With JSON lines and no report
-(``read --workers N --no-html``), the workers also encode their tables' lines
-and their HTTP rows' HAR entries (as blocks of the final document: worker 0's
-is renamed into place, the others appended by ``copy_file_range``), and the
-parent only interleaves bytes.
+in the order a single run makes them (:class:`EmitOrder`: where in the capture each row was made;
+``conn`` by start time and first frame, as a single run sorts it), their files, e-mails and transcripts
+moved into OUT, and OUT is written as ``wiretale read`` writes it. The result equals a single-process
+run byte for byte (tables in the same row order, the HAR's entries in the same order, the report),
+except for what depends on counts across the whole capture: caps (``max_flows``, ``max_files``,
+``max_expectations``, ``max_fragment_sets``; ``max_lingering_flows`` closes a finished flow early, so a
+stray ACK after it may start a new flow), and an expectation matched by port only (NAT) from a different
+host pair. With JSON lines and no report (``read --workers N --no-html``), the workers also encode their
+tables' lines and their HTTP rows' HAR entries (blocks with an index of (key, end offset), copied by
+``copy_file_range`` in merged order), and the parent only interleaves bytes.
 
 :func:`read_parallel` is the entry point; the ``read`` command (:mod:`decoder.commands.read`) calls it
 when ``--workers`` asks for more than one process.

@@ -3,8 +3,8 @@ tables, summary and files as a single-process ``wiretale read``.
 
 The synthetic capture (tests/batch/synth.py) has fourteen host pairs with FTP control and data, TFTP
 request and transfer, IPv4 fragments, IPv6, non-IP frames, idle timeouts, lingering finished flows and
-port reuse; the shared captures add real traffic. Rows are compared as sorted canonical JSON (the merged
-tables are ordered by time, not by emission).
+port reuse; the shared captures add real traffic. Rows are compared here as sorted canonical JSON; the order
+of rows, the HAR and the report, byte for byte, is checked on a corpus of ../shared/bench (the last test).
 
 Until the engine change of docs/BATCH.md ("Engine change") is in — each kind of flow swept on its own
 (``Engine.idle_lists``), events said at close attributed to the flow's last frame — a finished flow can
@@ -29,7 +29,7 @@ from decoder.capture import PcapFileSource
 from decoder.pipeline import Engine
 from tests.batch import synth
 from tests.batch.util import differences, jsonl_tables, equal_ignoring
-from tests.conftest import shared_captures
+from tests.conftest import ROOT, shared_captures
 
 SPLIT_SHARED = [p for p in shared_captures() if p.name.startswith((
     "ftp-active-retr", "ftp-passive-retr", "ftp-ipv6-all-data", "ftp-multi-transfer", "tftp-",
@@ -312,3 +312,41 @@ def test_batch_of_one_large_capture_splits_it(synthetic, tmp_path, monkeypatch):
 
     a, b = tables(tmp_path / "one"), tables(tmp_path / "split")
     assert a and a == b, "\n".join(differences(a, b))
+
+
+BENCH = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+
+
+def _every_file(out: Path) -> dict[str, bytes]:
+    """OUT's files by relative path, but the run's own metadata (its record and lock)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name not in (".wiretale-run.json", ".wiretale.lock")}
+
+
+@pytest.mark.skipif(not BENCH.exists(), reason="../shared/bench is absent")
+@pytest.mark.parametrize("html", [True, False], ids=["report", "no-html"])
+def test_bench_corpus_split_is_byte_identical(tmp_path, html):
+    """Issue 26: on a small corpus of ../shared/bench (every protocol, sessions interleaved, idle sweeps,
+    tftp rows folded by the assemble hook, tables spilled: a row budget of 200), ``read --workers 2``
+    writes every file — tables row for row in the same order, extracted files, e-mails, http.har, summary
+    and each report page — byte for byte as ``read --workers 1`` does. Before the merge by where rows were
+    made, tables other than conn came out sorted by time, the HAR worker by worker."""
+    import subprocess
+    import sys
+
+    cap = tmp_path / "corpus.pcap"
+    subprocess.run([sys.executable, str(BENCH), "-o", str(cap), "--size-mb", "3", "--concurrency", "16"],
+                   check=True, capture_output=True)
+    shares = Counter(owner(lt, d, 2) for _i, _ts, lt, d, _w in PcapFileSource(cap).records())
+    assert min(shares.values()) > len(shares) and len(shares) == 2      # both workers decode
+    outs = {}
+    for w in (1, 2):
+        outs[w] = tmp_path / f"w{w}"
+        argv = ["read", str(cap), "-o", str(outs[w]), "--workers", str(w), "--limit", "rows_in_memory=200"]
+        assert cli.main(argv + ([] if html else ["--no-html"])) in (0, 1)
+    a, b = _every_file(outs[1]), _every_file(outs[2])
+    assert sorted(a) == sorted(b)
+    assert [k for k in a if a[k] != b[k]] == []
+    lines = {p: len(a[p].splitlines()) for p in ("tables/timeline.jsonl", "tables/tftp.jsonl", "http.har")}
+    assert min(lines.values()) > 2, lines
+    assert html == ("index.html" in a)
