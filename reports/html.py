@@ -1118,15 +1118,20 @@ class _Report:
         return tasks
 
     def _render(self, shared_no: int, members: list[tuple[dict, SessionGroup]]) -> None:
-        """Write one unit of :meth:`_page_units`."""
+        """Write one unit of :meth:`_page_units` (a shared page's ``members`` are taken off their list)."""
         version = str(self.summary.get("wiretale", ""))
         if shared_no:
+            # members are taken off the list as their sections are made: a group's rows (its tables' dicts)
+            # are freed once its section is made, not held with all 100 until the page is written
             sections = []
-            for c, g in members:
+            members.reverse()
+            while members:
+                c, g = members.pop()
                 try:
                     sections.append(self.session_context(c, g, small=True))
                 except Exception as e:  # one bad session must not lose the report
                     sections.append({"c": c, "uid": c["uid"], "error": f"{type(e).__name__}: {e}"})
+                del g
             common = _common_notes(sections)
             write_text_replacing(self.out / "sessions" / f"shared-{shared_no}.html", _shared_html(
                 sections, [self._views_html(s.get("views") or ()) for s in sections], common, shared_no,
