@@ -444,10 +444,12 @@ def write_har_entries(out_path: Path, entries: Iterable[tuple[float, bytes]]) ->
 ENTRY_SEP = b",\n"
 
 
-def write_entries(fh: Any, entries: Iterable[tuple[float, bytes]], first_sep: bytes = b"\n") -> float | None:
+def write_entries(fh: Any, entries: Iterable[tuple[float, bytes]], first_sep: bytes = b"\n",
+                  ends: list[int] | None = None) -> float | None:
     """Write ``entries`` (start time, entry JSON) to ``fh``, the first after ``first_sep`` and each other
-    after ``ENTRY_SEP``; returns the earliest start (None: no entries). A split run's workers write their
-    blocks with ``first_sep=ENTRY_SEP`` (decoder.commands.split)."""
+    after ``ENTRY_SEP``; returns the earliest start (None: no entries). ``ends``: a list each entry's end
+    offset in ``fh`` is appended to. A split run's workers write their blocks with ``first_sep=ENTRY_SEP``
+    and ``ends`` (the parent copies their entries in the single run's order: decoder.commands.split)."""
     first = None
     sep = first_sep
     for ts, entry in entries:
@@ -455,6 +457,8 @@ def write_entries(fh: Any, entries: Iterable[tuple[float, bytes]], first_sep: by
             first = ts
         fh.write(sep)
         fh.write(entry)
+        if ends is not None:
+            ends.append(fh.tell())
         sep = ENTRY_SEP
     return first
 

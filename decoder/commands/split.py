@@ -233,18 +233,13 @@ def _write_har_block(rows: Any, keys: Any, path: Path, res: Any, files_dir: Path
     beside it (``.idx``) each entry's merge key (``keys``) and end offset: the parent copies the workers'
     entries in merged order. Returns the earliest entry's start (None: no entries)."""
     from decoder.rows import dump_batches
-    from reports.har import ENTRY_SEP, har_entries
+    from reports.har import ENTRY_SEP, har_entries, write_entries
 
-    first = None
-    index = []
+    ends: list[int] = []
     with open(path, "wb") as fh:
-        for (r, e), k in zip(har_entries(rows, {"files": res.tables.get("files", ())}, files_dir), keys):
-            ts = float(r["ts"])
-            if first is None or ts < first:
-                first = ts
-            fh.write(ENTRY_SEP)
-            fh.write(e)
-            index.append((k, fh.tell()))
+        entries = har_entries(rows, {"files": res.tables.get("files", ())}, files_dir)
+        first = write_entries(fh, ((float(r["ts"]), e) for r, e in entries), ENTRY_SEP, ends)
+    index = list(zip(keys, ends))
     dump_batches(path.with_suffix(".idx"), index)
     return first
 
