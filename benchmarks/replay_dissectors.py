@@ -26,7 +26,6 @@ import argparse
 import importlib
 import os
 import pickle
-import runpy
 import shutil
 import statistics
 import subprocess
@@ -72,15 +71,12 @@ def record(capture: Path, out: Path) -> None:
                     calls.append((_meth, tuple(_plain(x) for x in a)))
                 return _f(self, *a)
             setattr(cls, meth, wrapped)
-    argv = sys.argv
+    from decoder.commands.cli import main
+
     tmp = tempfile.mkdtemp(prefix="wiretale-replay-")
-    sys.argv = ["decoder.cli", "read", str(capture), "-o", os.path.join(tmp, "out"), "--no-html", "--workers", "1"]
-    try:
-        runpy.run_module("decoder.cli", run_name="__main__")
-    except SystemExit:
-        pass
+    try:        # main() itself, not runpy: decoder.cli may already stand for decoder.commands.cli in sys.modules
+        main(["read", str(capture), "-o", os.path.join(tmp, "out"), "--no-html", "--workers", "1"])
     finally:
-        sys.argv = argv
         for cls, meth, f in saved:
             setattr(cls, meth, f)
         shutil.rmtree(tmp, ignore_errors=True)
